@@ -1,0 +1,112 @@
+// `gatehouse demo`: a guided round trip through a running gateway. Two
+// demo accounts log on; the maker rests a sell, the taker buys into it and
+// is filled, then rests a bid and cancels it. Each step is printed; the
+// exit code is 0 only if every step happened as expected.
+import { parseArgs } from 'node:util'
+import { ExecType, Side, wireInt, type ExecutionReport, type Instrument } from '../protocol/messages.js'
+import { GatehouseClient } from './gatehouse-client.js'
+
+const HELP = `usage: gatehouse demo [options]
+
+Logs on through a running gateway (start one with \`npm start\`), places an
+order that is acknowledged and filled against a resting order, cancels
+another, and prints each step. Exits 0 only if all of that happened.
+
+options:
+  --url URL            lane to use (default ws://127.0.0.1:7002, the platform lane)
+  --instrument SYMBOL  instrument to trade (default rb2605)
+  --maker ACCOUNT:PASSWORD   (default demo-maker:maker-pass)
+  --taker ACCOUNT:PASSWORD   (default demo-taker:taker-pass)
+  --timeout-ms N       how long to wait for each step (default 5000)
+  -h, --help           show this help
+`
+
+function formatPrice (price: number, instrument: Instrument): string {
+  return (price / 10 ** instrument.priceDecimals).toFixed(instrument.priceDecimals)
+}
+
+function describeReport (report: ExecutionReport, instrument: Instrument): string {
+  const kind = ExecType[report.execType] ?? String(report.execType)
+  const fill = report.lastLots > 0 ? ` ${report.lastLots} @ ${formatPrice(wireInt(report.lastPrice), instrument)}` : ''
+  return `${kind}${fill} (order ${wireInt(report.clientOrderId)}, exchange id ${wireInt(report.exchangeOrderId)}, filled ${report.cumulativeLots}, leaves ${report.leavesLots})`
+}
+
+export async function runDemoCommand (argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        url: { type: 'string', default: 'ws://127.0.0.1:7002' },
+        instrument: { type: 'string', default: 'rb2605' },
+        maker: { type: 'string', default: 'demo-maker:maker-pass' },
+        taker: { type: 'string', default: 'demo-taker:taker-pass' },
+        'timeout-ms': { type: 'string', default: '5000' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }))
+  } catch (err) {
+    process.stderr.write(`gatehouse demo: ${(err as Error).message}\n\n${HELP}`)
+    return 2
+  }
+  if (values.help === true) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  const url = values.url as string
+  const timeoutMs = Number(values['timeout-ms'])
+  const [makerAccount = '', makerPassword = ''] = (values.maker as string).split(':')
+  const [takerAccount = '', takerPassword = ''] = (values.taker as string).split(':')
+  const started = Date.now()
+  const step = (text: string): void => { process.stdout.write(`[${String(Date.now() - started).padStart(5)} ms] ${text}\n`) }
+
+  const clients: GatehouseClient[] = []
+  try {
+    step(`connecting to ${url}`)
+    const maker = await GatehouseClient.connect(url)
+    const taker = await GatehouseClient.connect(url)
+    clients.push(maker, taker)
+    for (const [client, account, password] of [[maker, makerAccount, makerPassword], [taker, takerAccount, takerPassword]] as const) {
+      const reply = await client.logon(account, password)
+      if (!reply.ok) throw new Error(`logon of ${account} refused: ${reply.text}`)
+      step(`logged on as ${account}: session ${wireInt(reply.sessionId)} on the ${reply.lane} lane, trading day ${reply.tradingDay}`)
+    }
+    const instruments = (await taker.next((m) => m.body === 'logonReply')).logonReply!.instruments as Instrument[]
+    const instrument = instruments.find((i) => i.symbol === values.instrument)
+    if (instrument === undefined) throw new Error(`instrument ${String(values.instrument)} is not listed (is the exchange link up?)`)
+    const tick = wireInt(instrument.tickSize)
+    const price = Math.round(wireInt(instrument.referencePrice) / tick) * tick
+    const lowBid = wireInt(instrument.lowerLimitPrice)
+
+    maker.newOrder({ clientOrderId: 1, instrument: instrument.symbol, side: Side.SELL, price, quantityLots: 2 })
+    step(`maker: SELL 2 ${instrument.symbol} @ ${formatPrice(price, instrument)} -> ${describeReport(await maker.report(1, ExecType.ACK, timeoutMs), instrument)}`)
+
+    taker.newOrder({ clientOrderId: 1, instrument: instrument.symbol, side: Side.BUY, price, quantityLots: 1 })
+    step(`taker: BUY 1 ${instrument.symbol} @ ${formatPrice(price, instrument)} -> ${describeReport(await taker.report(1, ExecType.ACK, timeoutMs), instrument)}`)
+    step(`taker: ${describeReport(await taker.report(1, ExecType.FILL, timeoutMs), instrument)}`)
+
+    taker.newOrder({ clientOrderId: 2, instrument: instrument.symbol, side: Side.BUY, price: lowBid, quantityLots: 1 })
+    step(`taker: BUY 1 ${instrument.symbol} @ ${formatPrice(lowBid, instrument)} (limit down, rests) -> ${describeReport(await taker.report(2, ExecType.ACK, timeoutMs), instrument)}`)
+    taker.cancel(2)
+    step(`taker: cancel order 2 -> ${describeReport(await taker.report(2, ExecType.CANCELLED, timeoutMs), instrument)}`)
+
+    // Leave the book as we found it: pull whatever is left of the maker's sell.
+    const makerDone = maker.received.some((m) => m.body === 'executionReport' && wireInt(m.executionReport!.clientOrderId) === 1 &&
+      (m.executionReport!.execType === ExecType.FILL || m.executionReport!.execType === ExecType.CANCELLED))
+    if (!makerDone) {
+      maker.cancel(1)
+      const last = await maker.next((m) => m.body === 'executionReport' && wireInt(m.executionReport!.clientOrderId) === 1 &&
+        (m.executionReport!.execType === ExecType.CANCELLED || m.executionReport!.execType === ExecType.FILL), timeoutMs)
+      step(`maker: cancel the rest of order 1 -> ${describeReport(last.executionReport as ExecutionReport, instrument)}`)
+    }
+    await maker.logout()
+    await taker.logout()
+    step('both sessions logged out. Demo complete: logon, ack, fill and cancel all happened.')
+    return 0
+  } catch (err) {
+    step(`FAILED: ${(err as Error).message}`)
+    await Promise.all(clients.map((c) => c.close()))
+    return 1
+  }
+}

@@ -1,0 +1,50 @@
+// State of one client connection on a lane. Owned by the lane's thread;
+// reached from the uWebSockets.js socket through its user data.
+import type { WebSocket } from 'uWebSockets.js'
+
+/** An order this gateway forwarded and that has not finished yet. */
+export interface WorkingOrder {
+  /** Gateway's ID for the order on the exchange link. */
+  linkOrderId: number
+  /** Link seq the order went out with: tells whether it reached the exchange. */
+  linkSeq: number
+  session: ClientSession
+  clientOrderId: number
+  instrument: string
+  side: number
+  price: number
+  quantityLots: number
+  timeInForce: number
+  exchangeOrderId: number
+  cumulativeLots: number
+  leavesLots: number
+}
+
+export interface SessionUserData {
+  session: ClientSession
+}
+
+export class ClientSession {
+  /** The socket, or null once it has closed (uWS forbids touching it then). */
+  ws: WebSocket<SessionUserData> | null = null
+  account: string | null = null
+  /** Last seq the gateway sent on this session; the next message gets +1. */
+  outSeq = 0
+  messagesIn = 0
+  messagesOut = 0
+  logonTimeMs = 0
+  /** Orders still working, by client_order_id. */
+  readonly openOrders = new Map<number, WorkingOrder>()
+  /** Every client_order_id used in this session, to refuse duplicates. */
+  readonly usedClientOrderIds = new Set<number>()
+
+  constructor (
+    readonly id: number,
+    readonly remoteAddress: string,
+    readonly connectedAtMs: number,
+  ) {}
+
+  get loggedOn (): boolean {
+    return this.account !== null
+  }
+}

@@ -1,0 +1,238 @@
+// One lane's session to the exchange front: a TCP connection speaking the
+// link protocol (protocol/link-codec.ts), owned by the lane's thread.
+//
+// It logs on, keeps sequence numbers across reconnects (so the exchange can
+// resend what we missed), sends heartbeats, detects a silent peer, and
+// reconnects with backoff. Outbound frames are batched: the first send in an
+// event-loop turn schedules one flush, so a burst of orders costs one
+// write(2), not one each.
+import net from 'node:net'
+import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
+import { wireInt, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type LinkLogonReply } from '../protocol/messages.js'
+
+export type LinkState = 'connecting' | 'logging-on' | 'up' | 'down' | 'closed'
+
+export interface ExchangeLinkOptions {
+  host: string
+  port: number
+  memberId: string
+  sessionName: string
+  heartbeatIntervalMs: number
+  reconnectDelayMs: number
+  maxReconnectDelayMs: number
+}
+
+/** What the link tells its lane. Called on the lane's thread. */
+export interface ExchangeLinkHandler {
+  /** The link is logged on. `nextExpectedSeq` is the first of our seqs the exchange has not seen. */
+  onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void
+  /** The link went down; `reason` is for humans. */
+  onLinkDown (reason: string): void
+  /** An execution report, in exchange sequence order, duplicates removed. */
+  onReport (report: LinkExecutionReport): void
+  /** Reference data changed for one instrument. */
+  onInstrumentUpdate (instrument: Instrument): void
+}
+
+/** Flush inline once this many bytes are waiting (nats.js FLUSH_THRESHOLD). */
+const FLUSH_THRESHOLD_BYTES = 64 * 1024
+/** The peer is considered dead after this many heartbeat intervals of silence. */
+const SILENT_INTERVALS_BEFORE_RECONNECT = 3
+
+export class ExchangeLink {
+  state: LinkState = 'down'
+  private socket: net.Socket | null = null
+  private readonly decoder = new LinkFrameDecoder()
+  /** Last application seq we sent; survives reconnects. */
+  private lastSentSeq = 0
+  /** Last application seq we processed from the exchange; survives reconnects. */
+  private lastReceivedSeq = 0
+  private pending: Buffer[] = []
+  private pendingBytes = 0
+  private flushScheduled = false
+  private lastSendMs = 0
+  private lastReceiveMs = 0
+  private heartbeatTimer: NodeJS.Timeout | null = null
+  private reconnectTimer: NodeJS.Timeout | null = null
+  private reconnectDelayMs: number
+  private readonly flushBound = (): void => { this.flush() }
+
+  constructor (private readonly options: ExchangeLinkOptions, private readonly handler: ExchangeLinkHandler) {
+    this.reconnectDelayMs = options.reconnectDelayMs
+  }
+
+  get isUp (): boolean {
+    return this.state === 'up'
+  }
+
+  /** The seq the next application message will carry. */
+  get nextSeq (): number {
+    return this.lastSentSeq + 1
+  }
+
+  connect (): void {
+    if (this.state === 'closed') return
+    this.state = 'connecting'
+    const socket = net.connect({ host: this.options.host, port: this.options.port })
+    socket.setNoDelay(true)
+    this.socket = socket
+    socket.on('connect', () => {
+      this.state = 'logging-on'
+      this.lastReceiveMs = Date.now()
+      this.writeNow({
+        seq: 0,
+        sentTimeUs: Date.now() * 1000,
+        logon: {
+          memberId: this.options.memberId,
+          sessionName: this.options.sessionName,
+          nextExpectedSeq: this.lastReceivedSeq + 1,
+          heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+        },
+      })
+      this.startHeartbeats()
+    })
+    socket.on('data', (chunk: Buffer) => {
+      this.lastReceiveMs = Date.now()
+      try {
+        this.decoder.push(chunk, (body) => { this.onFrame(decodeLinkEnvelope(body)) })
+      } catch (err) {
+        socket.destroy(err as Error)
+      }
+    })
+    socket.on('error', () => { /* 'close' follows and carries the consequence */ })
+    socket.on('close', () => { this.onSocketClosed(socket) })
+  }
+
+  /**
+   * Queues an application message with the next seq. Returns the seq, or 0
+   * when the link is not up (the caller rejects with EXCHANGE_UNAVAILABLE;
+   * the message is not queued, so nothing is sent behind the client's back).
+   */
+  send (envelope: LinkEnvelopeInit): number {
+    if (this.state !== 'up') return 0
+    const seq = ++this.lastSentSeq
+    envelope.seq = seq
+    envelope.sentTimeUs = Date.now() * 1000
+    this.enqueue(encodeLinkFrame(envelope))
+    return seq
+  }
+
+  /** Stops for good: logs out, closes the socket, cancels timers. */
+  close (): Promise<void> {
+    const socket = this.socket
+    this.state = 'closed'
+    this.stopTimers()
+    if (socket === null || socket.destroyed) return Promise.resolve()
+    this.flush()
+    return new Promise((resolve) => {
+      socket.once('close', () => { resolve() })
+      socket.end(encodeLinkFrame({ seq: 0, logout: { text: 'gateway shutting down' } }))
+      // A peer that never acknowledges the FIN must not hold up shutdown.
+      setTimeout(() => { socket.destroy() }, 1000).unref()
+    })
+  }
+
+  private onFrame (envelope: LinkEnvelope): void {
+    switch (envelope.body) {
+      case 'logonReply': {
+        const reply = envelope.logonReply as LinkLogonReply
+        if (!reply.ok) {
+          this.socket?.destroy(new Error(`exchange refused link logon: ${reply.text}`))
+          return
+        }
+        this.state = 'up'
+        this.reconnectDelayMs = this.options.reconnectDelayMs
+        const nextExpectedSeq = wireInt(reply.nextExpectedSeq)
+        // Number on from what the exchange has seen: anything we sent past it
+        // was lost with the old connection (the lane tells those clients),
+        // and a freshly started gateway adopts the exchange's count.
+        if (nextExpectedSeq > 0) this.lastSentSeq = nextExpectedSeq - 1
+        this.handler.onLinkUp({
+          tradingDay: reply.tradingDay,
+          environment: reply.environment,
+          instruments: reply.instruments as Instrument[],
+          nextExpectedSeq,
+        })
+        return
+      }
+      case 'report': {
+        const seq = wireInt(envelope.seq)
+        // Resends after a reconnect may repeat what we already processed.
+        if (seq !== 0 && seq <= this.lastReceivedSeq) return
+        if (seq !== 0) this.lastReceivedSeq = seq
+        this.handler.onReport(envelope.report as LinkExecutionReport)
+        return
+      }
+      case 'instrumentUpdate':
+        this.handler.onInstrumentUpdate(envelope.instrumentUpdate!.instrument as Instrument)
+        return
+      case 'logout':
+        this.socket?.end()
+        return
+      default:
+        // Heartbeats only refresh lastReceiveMs, done on arrival.
+    }
+  }
+
+  private enqueue (frame: Buffer): void {
+    this.pending.push(frame)
+    this.pendingBytes += frame.length
+    if (this.pendingBytes >= FLUSH_THRESHOLD_BYTES) {
+      this.flush()
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(this.flushBound)
+    }
+  }
+
+  private flush (): void {
+    this.flushScheduled = false
+    if (this.pending.length === 0 || this.socket === null) return
+    const frames = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
+    this.pending = []
+    this.pendingBytes = 0
+    this.lastSendMs = Date.now()
+    this.socket.write(frames)
+  }
+
+  private writeNow (envelope: LinkEnvelopeInit): void {
+    this.lastSendMs = Date.now()
+    this.socket?.write(encodeLinkFrame(envelope))
+  }
+
+  private startHeartbeats (): void {
+    this.stopTimers()
+    const intervalMs = this.options.heartbeatIntervalMs
+    this.heartbeatTimer = setInterval(() => {
+      const now = Date.now()
+      if (now - this.lastReceiveMs > intervalMs * SILENT_INTERVALS_BEFORE_RECONNECT) {
+        this.socket?.destroy(new Error(`exchange silent for ${now - this.lastReceiveMs} ms`))
+        return
+      }
+      if (this.state === 'up' && now - this.lastSendMs >= intervalMs) this.writeNow({ seq: 0, heartbeat: {} })
+    }, intervalMs)
+    this.heartbeatTimer.unref()
+  }
+
+  private stopTimers (): void {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer)
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer)
+    this.heartbeatTimer = null
+    this.reconnectTimer = null
+  }
+
+  private onSocketClosed (socket: net.Socket): void {
+    if (socket !== this.socket) return
+    this.socket = null
+    this.pending = []
+    this.pendingBytes = 0
+    this.decoder.reset()
+    const wasUp = this.state === 'up'
+    if (this.state === 'closed') return
+    this.stopTimers()
+    this.state = 'down'
+    this.handler.onLinkDown(wasUp ? 'exchange link lost' : 'exchange link could not log on')
+    this.reconnectTimer = setTimeout(() => { this.connect() }, this.reconnectDelayMs)
+    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, this.options.maxReconnectDelayMs)
+  }
+}

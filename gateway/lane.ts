@@ -1,0 +1,416 @@
+// A lane: one listener for one access model (terminal, platform, hft), run
+// entirely on its own worker thread. It owns its client sockets, decodes
+// every frame, decides, and forwards over its own exchange link, so nothing
+// on the order path crosses a thread boundary.
+//
+// Per-message pipeline (onMessage), in order:
+//   1. frame checks: binary only, size limit
+//   2. decode
+//   3. session state: logon gate (look-through authentication plugs in here)
+//   4. throttles and pre-trade checks (checks/)
+//   5. journal: write-ahead record before anything leaves (retention issue)
+//   6. forward on the exchange link
+// Reports from the exchange run the same way back: update order state,
+// journal, encode, send.
+import uWS from 'uWebSockets.js'
+import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
+import {
+  ExecType, RejectReason, reasonName, wireInt,
+  type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type ExecutionReportInit, type Instrument,
+  type LinkExecutionReport, type Logon, type NewOrder,
+} from '../protocol/messages.js'
+import { MAX_WIRE_INTEGER } from '../protocol/constants.js'
+import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
+import { ClientSession, type SessionUserData, type WorkingOrder } from './client-session.js'
+import { ExchangeLink, type ExchangeLinkHandler } from './exchange-link.js'
+import { PasswordLogon } from './password-logon.js'
+import { LANE_NAMES, type GatewayConfig, type LaneConfig, type LaneName } from './config.js'
+import type { LaneToSupervisor } from './types.js'
+
+/** Frames up to this multiple of maxFrameBytes get a FRAME_TOO_LARGE reject; larger ones close the socket (uWS code 1009). */
+const HARD_FRAME_LIMIT_FACTOR = 4
+
+/** Session IDs are unique across lanes: lane index in the billions digit. */
+const SESSION_ID_LANE_STRIDE = 1_000_000_000
+
+export class Lane implements ExchangeLinkHandler {
+  private readonly laneConfig: LaneConfig
+  private readonly app: uWS.TemplatedApp
+  private listenSocket: uWS.us_listen_socket | null = null
+  private readonly link: ExchangeLink
+  private readonly logon: PasswordLogon
+  private readonly sessions = new Set<ClientSession>()
+  private readonly ordersByLinkId = new Map<number, WorkingOrder>()
+  private readonly instruments = new Map<string, Instrument>()
+  private tradingDay = ''
+  private nextSessionNumber = 1
+  /**
+   * Link order IDs must stay unique per link session name across gateway
+   * restarts. Until the journal restores the counter, start from the start
+   * time in ms × 1000: a restart begins above any ID the last run could
+   * have reached at up to 1,000 orders/s of uptime, and stays below 2^53.
+   */
+  private nextLinkOrderId = Date.now() * 1000
+  /** Reused for every order: the check path allocates nothing per order. */
+  private readonly verdict = newCheckVerdict()
+
+  constructor (
+    readonly name: LaneName,
+    config: GatewayConfig,
+    private readonly notify: (message: LaneToSupervisor) => void,
+  ) {
+    this.laneConfig = config.lanes[name]
+    this.logon = new PasswordLogon(config.accounts)
+    const tls = this.laneConfig.tls
+    this.app = tls === undefined
+      ? uWS.App()
+      : uWS.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile, passphrase: tls.passphrase })
+    this.app.ws<SessionUserData>('/*', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: this.laneConfig.maxFrameBytes * HARD_FRAME_LIMIT_FACTOR,
+      idleTimeout: this.laneConfig.idleTimeoutS,
+      maxBackpressure: this.laneConfig.maxBackpressureBytes,
+      closeOnBackpressureLimit: 1,
+      upgrade: (res, req, context) => {
+        // Read everything from req/res now: both are invalid after return.
+        const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
+        const laneIndex = LANE_NAMES.indexOf(this.name) + 1
+        const session = new ClientSession(laneIndex * SESSION_ID_LANE_STRIDE + this.nextSessionNumber++, remoteAddress, Date.now())
+        res.upgrade<SessionUserData>({ session },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context)
+      },
+      open: (ws) => {
+        const session = ws.getUserData().session
+        session.ws = ws
+        this.sessions.add(session)
+      },
+      message: (ws, message, isBinary) => {
+        this.onMessage(ws.getUserData().session, message, isBinary)
+      },
+      close: (ws) => {
+        const session = ws.getUserData().session
+        session.ws = null
+        this.sessions.delete(session)
+        // Working orders stay at the exchange; cancel-on-disconnect is a
+        // per-account policy of the checks issue.
+      },
+    })
+    this.app.any('/*', (res) => {
+      res.writeStatus('426 Upgrade Required').end('Gatehouse lanes speak WebSocket only; see the README.')
+    })
+    this.link = new ExchangeLink({
+      host: config.exchange.host,
+      port: config.exchange.port,
+      memberId: config.exchange.memberId,
+      sessionName: `${config.gatewayId}-${name}`,
+      heartbeatIntervalMs: config.exchange.heartbeatIntervalMs,
+      reconnectDelayMs: config.exchange.reconnectDelayMs,
+      maxReconnectDelayMs: config.exchange.maxReconnectDelayMs,
+    }, this)
+  }
+
+  /** Listens and starts the exchange link. Resolves with the bound port. */
+  start (): Promise<number> {
+    const { host, port } = this.laneConfig
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (listenSocket) => {
+        if (listenSocket === false) {
+          reject(new Error(`lane ${this.name} could not listen on ${host}:${port} (address in use or not available)`))
+          return
+        }
+        this.listenSocket = listenSocket
+        this.link.connect()
+        resolve(uWS.us_socket_local_port(listenSocket))
+      })
+    })
+  }
+
+  /**
+   * Closes the listener and every connection inside this thread (a thread
+   * that exits holding uWS sockets aborts the process), then the link.
+   */
+  async stop (): Promise<void> {
+    if (this.listenSocket !== null) {
+      uWS.us_listen_socket_close(this.listenSocket)
+      this.listenSocket = null
+    }
+    for (const session of [...this.sessions]) session.ws?.end(1001, 'gateway shutting down')
+    this.app.close()
+    await this.link.close()
+  }
+
+  // ---- client side ----------------------------------------------------
+
+  private onMessage (session: ClientSession, message: ArrayBuffer, isBinary: boolean): void {
+    session.messagesIn++
+    if (!isBinary) {
+      this.sendReject(session, RejectReason.TEXT_FRAME_NOT_ALLOWED, 'send one binary frame per ClientEnvelope; text frames are not part of the protocol', 0, 0)
+      return
+    }
+    if (message.byteLength > this.laneConfig.maxFrameBytes) {
+      this.sendReject(session, RejectReason.FRAME_TOO_LARGE,
+        `frame of ${message.byteLength} bytes exceeds this lane's ${this.laneConfig.maxFrameBytes}-byte limit`, 0, 0)
+      return
+    }
+    let envelope: ClientEnvelope
+    try {
+      // The ArrayBuffer is valid only during this callback; decoding copies
+      // what it keeps (numbers, strings).
+      envelope = decodeClientEnvelope(new Uint8Array(message))
+    } catch (err) {
+      const cause = (err as Error).cause as Error | undefined
+      this.sendReject(session, RejectReason.MALFORMED_FRAME, `frame is not a valid ClientEnvelope: ${cause?.message ?? 'decode failed'}`, 0, 0)
+      return
+    }
+    // Journal (retention issue): the inbound record is written here.
+    const refSeq = wireInt(envelope.seq)
+    switch (envelope.body) {
+      case 'newOrder':
+        if (!this.requireLogon(session, refSeq)) return
+        this.onNewOrder(session, envelope.newOrder as NewOrder)
+        return
+      case 'cancelOrder':
+        if (!this.requireLogon(session, refSeq)) return
+        this.onCancel(session, envelope.cancelOrder as CancelOrder, refSeq)
+        return
+      case 'logon':
+        this.onLogon(session, envelope.logon as Logon, refSeq)
+        return
+      case 'heartbeat':
+        this.send(session, { heartbeat: { testId: wireInt(envelope.heartbeat!.testId) } })
+        return
+      case 'logout':
+        this.send(session, { logout: { text: 'goodbye' } })
+        session.ws?.end(1000, 'logout')
+        return
+      case 'logonReply':
+      case 'executionReport':
+      case 'reject':
+        this.sendReject(session, RejectReason.UNEXPECTED_MESSAGE, `${envelope.body} is sent by the gateway, never by a client`, refSeq, 0)
+        return
+      default:
+        this.sendReject(session, RejectReason.UNKNOWN_MESSAGE, 'envelope carries no message this gateway knows (protocol gatehouse.v1)', refSeq, 0)
+    }
+  }
+
+  private requireLogon (session: ClientSession, refSeq: number): boolean {
+    if (session.loggedOn) return true
+    this.sendReject(session, RejectReason.NOT_AUTHENT, 'log on first: only Logon and Heartbeat are accepted before a successful LogonReply', refSeq, 0)
+    return false
+  }
+
+  private onLogon (session: ClientSession, logon: Logon, refSeq: number): void {
+    if (session.loggedOn) {
+      this.sendReject(session, RejectReason.ALREADY_LOGGED_ON, `session is already logged on as ${session.account}`, refSeq, 0)
+      return
+    }
+    const verdict = this.logon.verify(logon.account, logon.password, this.name)
+    // Journal (retention issue): every logon step, success or failure, with its reason.
+    if (verdict.reason !== 0) {
+      this.send(session, { logonReply: { ok: false, reason: verdict.reason, text: verdict.text, lane: this.name } })
+      return
+    }
+    session.account = logon.account
+    session.logonTimeMs = Date.now()
+    this.send(session, {
+      logonReply: {
+        ok: true,
+        sessionId: session.id,
+        lane: this.name,
+        tradingDay: this.tradingDay,
+        heartbeatIntervalMs: this.laneConfig.idleTimeoutS * 1000 / 2,
+        instruments: [...this.instruments.values()],
+        text: this.link.isUp ? '' : 'logged on, but the exchange link is down: orders are rejected until it is back',
+      },
+    })
+  }
+
+  private onNewOrder (session: ClientSession, order: NewOrder): void {
+    const clientOrderId = wireInt(order.clientOrderId)
+    if (clientOrderId <= 0 || clientOrderId > MAX_WIRE_INTEGER || session.usedClientOrderIds.has(clientOrderId)) {
+      this.rejectOrder(session, order, RejectReason.DUPLICATE_CLIENT_ORDER_ID,
+        clientOrderId <= 0 ? 'client_order_id must be nonzero' : `client_order_id ${clientOrderId} was already used in this session`, 0, clientOrderId)
+      return
+    }
+    session.usedClientOrderIds.add(clientOrderId)
+    const verdict = this.verdict
+    if (!checkOrderValidity(order, this.instruments.get(order.instrument), verdict)) {
+      this.rejectOrder(session, order, verdict.reason, `${reasonName(verdict.reason)} (limit ${verdict.limit}, observed ${verdict.observed})`, verdict.limit, verdict.observed)
+      return
+    }
+    // Throttles and account limits (checks issue) run here, after validity.
+    if (!this.link.isUp) {
+      this.rejectOrder(session, order, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the order was not sent', 0, 0)
+      return
+    }
+    const working: WorkingOrder = {
+      linkOrderId: ++this.nextLinkOrderId,
+      linkSeq: 0,
+      session,
+      clientOrderId,
+      instrument: order.instrument,
+      side: order.side,
+      price: wireInt(order.price),
+      quantityLots: order.quantityLots,
+      timeInForce: order.timeInForce,
+      exchangeOrderId: 0,
+      cumulativeLots: 0,
+      leavesLots: order.quantityLots,
+    }
+    // Journal (retention issue): write-ahead record before the order leaves.
+    working.linkSeq = this.link.send({
+      newOrder: {
+        orderId: working.linkOrderId,
+        account: session.account!,
+        instrument: working.instrument,
+        side: working.side,
+        price: working.price,
+        quantityLots: working.quantityLots,
+        timeInForce: working.timeInForce,
+      },
+    })
+    session.openOrders.set(clientOrderId, working)
+    this.ordersByLinkId.set(working.linkOrderId, working)
+  }
+
+  private onCancel (session: ClientSession, cancel: CancelOrder, refSeq: number): void {
+    const clientOrderId = wireInt(cancel.clientOrderId)
+    const order = session.openOrders.get(clientOrderId)
+    if (order === undefined) {
+      this.sendReject(session, RejectReason.UNKNOWN_ORDER, `no working order with client_order_id ${clientOrderId} in this session`, refSeq, clientOrderId)
+      return
+    }
+    // Cancels are never held back by limits; only a dead link stops them.
+    if (this.link.send({ cancel: { orderId: order.linkOrderId } }) === 0) {
+      this.sendReject(session, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the cancel was not sent, retry once it is back', refSeq, clientOrderId)
+    }
+  }
+
+  private rejectOrder (session: ClientSession, order: NewOrder, reason: number, text: string, limit: number, observed: number): void {
+    this.send(session, {
+      executionReport: {
+        clientOrderId: wireInt(order.clientOrderId),
+        execType: ExecType.REJECTED,
+        instrument: order.instrument,
+        side: order.side,
+        price: wireInt(order.price),
+        quantityLots: order.quantityLots,
+        reason,
+        text,
+        limit,
+        observed,
+        transactTimeUs: Date.now() * 1000,
+      },
+    })
+  }
+
+  private sendReject (session: ClientSession, reason: number, text: string, refSeq: number, clientOrderId: number): void {
+    this.send(session, { reject: { reason, text, refSeq, clientOrderId } })
+  }
+
+  /** Numbers, encodes and sends one message; false if the session is gone. */
+  private send (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
+    const ws = session.ws
+    if (ws === null) return false
+    envelope.seq = ++session.outSeq
+    envelope.sentTimeUs = Date.now() * 1000
+    const bytes = encodeClientEnvelope(envelope)
+    // Journal (retention issue): the outbound record is written before this send.
+    session.messagesOut++
+    // 0 means queued behind backpressure (still delivered); past
+    // maxBackpressureBytes uWS drops and, with closeOnBackpressureLimit,
+    // closes the slow consumer rather than buffering without bound.
+    ws.send(bytes, true)
+    return true
+  }
+
+  // ---- exchange side --------------------------------------------------
+
+  onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
+    this.tradingDay = info.tradingDay
+    this.instruments.clear()
+    for (const instrument of info.instruments) this.instruments.set(instrument.symbol, instrument)
+    // Orders sent at or after the exchange's next expected seq were lost
+    // with the old connection: they never reached the exchange, so they are
+    // not working. Tell their clients rather than leave them hanging.
+    for (const order of [...this.ordersByLinkId.values()]) {
+      if (order.exchangeOrderId === 0 && order.linkSeq >= info.nextExpectedSeq) {
+        this.finishOrder(order)
+        this.send(order.session, this.reportFor(order, ExecType.REJECTED, {
+          reason: RejectReason.EXCHANGE_UNAVAILABLE,
+          text: 'the exchange link failed before the order reached the exchange; it is not working',
+        }))
+      }
+    }
+    this.notify({ type: 'link-state', lane: this.name, state: 'up', detail: `trading day ${info.tradingDay}, ${info.environment}, ${info.instruments.length} instruments` })
+  }
+
+  onLinkDown (reason: string): void {
+    this.notify({ type: 'link-state', lane: this.name, state: 'down', detail: reason })
+  }
+
+  onInstrumentUpdate (instrument: Instrument): void {
+    this.instruments.set(instrument.symbol, instrument)
+  }
+
+  onReport (report: LinkExecutionReport): void {
+    const order = this.ordersByLinkId.get(wireInt(report.orderId))
+    // Reports for orders this run never sent (resends of a previous run's
+    // orders) have no session to go to; the journal issue recovers them.
+    if (order === undefined) return
+    if (report.cancelRejected) {
+      this.send(order.session, {
+        reject: {
+          reason: report.reason || RejectReason.UNKNOWN_ORDER,
+          text: `exchange refused the cancel: ${report.text}`,
+          clientOrderId: order.clientOrderId,
+        },
+      })
+      return
+    }
+    const execType = report.execType
+    if (report.exchangeOrderId !== 0) order.exchangeOrderId = wireInt(report.exchangeOrderId)
+    if (execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) {
+      order.cumulativeLots = report.cumulativeLots
+      order.leavesLots = report.leavesLots
+    } else if (execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
+      order.leavesLots = 0
+    }
+    if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
+      this.finishOrder(order)
+    }
+    this.send(order.session, this.reportFor(order, execType, {
+      lastPrice: wireInt(report.lastPrice),
+      lastLots: report.lastLots,
+      reason: report.reason,
+      text: report.text,
+      transactTimeUs: wireInt(report.transactTimeUs),
+    }))
+  }
+
+  private finishOrder (order: WorkingOrder): void {
+    this.ordersByLinkId.delete(order.linkOrderId)
+    order.session.openOrders.delete(order.clientOrderId)
+  }
+
+  private reportFor (order: WorkingOrder, execType: number, extra: ExecutionReportInit): ClientEnvelopeInit {
+    return {
+      executionReport: {
+        clientOrderId: order.clientOrderId,
+        execType,
+        exchangeOrderId: order.exchangeOrderId,
+        instrument: order.instrument,
+        side: order.side,
+        price: order.price,
+        quantityLots: order.quantityLots,
+        cumulativeLots: order.cumulativeLots,
+        leavesLots: order.leavesLots,
+        transactTimeUs: Date.now() * 1000,
+        ...extra,
+      },
+    }
+  }
+}

@@ -1,0 +1,98 @@
+// `gatehouse start`: run the gateway. With no arguments it runs on the
+// embedded defaults (loopback only) and starts the bundled exchange
+// simulator, so `npm ci && npm start` is a working system.
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfigFile, resolveConfig, type GatewayConfig } from './config.js'
+import { startExchangeSimProcess, type ExchangeSimProcess } from './exchange-sim-process.js'
+import { Supervisor } from './supervisor.js'
+
+const HELP = `usage: gatehouse start [--config FILE] [--print-config]
+
+Runs the gateway: one worker thread per enabled lane (terminal, platform,
+hft), ops HTTP (/healthz), and, when exchange.embeddedSimulator is true (the
+default), the exchange simulator as a child process.
+
+options:
+  --config FILE    JSON config merged over the embedded defaults
+                   (objects field by field, arrays replaced whole)
+  --print-config   print the effective config as JSON and exit
+  -h, --help       show this help
+
+Stop with Ctrl-C (SIGINT) or SIGTERM: lanes close their sockets, the
+exchange links log out, then the simulator stops.
+`
+
+function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeSimProcess | null): string {
+  const running = supervisor.running()
+  const lines = [`gatehouse ${config.gatewayId} is running`]
+  for (const [name, lane] of Object.entries(running.lanes)) {
+    lines.push(`  lane ${name.padEnd(8)} ${lane.tls ? 'wss' : 'ws'}://${lane.host}:${lane.port}`)
+  }
+  lines.push(`  ops           http://${running.ops.host}:${running.ops.port}/healthz`)
+  lines.push(sim === null
+    ? `  exchange      ${config.exchange.host}:${config.exchange.port} (external)`
+    : `  exchange      ${sim.host}:${sim.port} (embedded simulator, pid ${sim.child.pid})`)
+  lines.push('Try `npm run demo` in another terminal. Ctrl-C stops.')
+  return lines.join('\n') + '\n'
+}
+
+export async function runStartCommand (argv: string[]): Promise<number> {
+  let values: { config?: string, 'print-config'?: boolean, help?: boolean }
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string' }, 'print-config': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }))
+  } catch (err) {
+    process.stderr.write(`gatehouse start: ${(err as Error).message}\n\n${HELP}`)
+    return 2
+  }
+  if (values.help === true) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  let config: GatewayConfig
+  try {
+    config = values.config === undefined ? resolveConfig() : loadConfigFile(values.config)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gatehouse start: ${err.message}\nThe gateway did not start.\n`)
+      return 2
+    }
+    throw err
+  }
+  if (values['print-config'] === true) {
+    process.stdout.write(JSON.stringify(config, null, 2) + '\n')
+    return 0
+  }
+
+  let sim: ExchangeSimProcess | null = null
+  if (config.exchange.embeddedSimulator) {
+    sim = await startExchangeSimProcess(['--host', config.exchange.host, '--port', String(config.exchange.port)])
+    // With port 0 the simulator picked one; the lanes must dial that.
+    config = { ...config, exchange: { ...config.exchange, port: sim.port } }
+  }
+  const supervisor = new Supervisor(config)
+  supervisor.onLaneEvent = (event) => {
+    if (event.type === 'link-state') process.stdout.write(`lane ${event.lane}: exchange link ${event.state}${event.detail === '' ? '' : ` (${event.detail})`}\n`)
+  }
+  try {
+    await supervisor.start()
+  } catch (err) {
+    process.stderr.write(`gatehouse start: ${(err as Error).message}\nThe gateway did not start.\n`)
+    await sim?.stop()
+    return 1
+  }
+  process.stdout.write(describe(config, supervisor, sim))
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => { resolve('SIGINT') })
+    process.once('SIGTERM', () => { resolve('SIGTERM') })
+  })
+  process.stdout.write(`${signal}: stopping\n`)
+  await supervisor.stop()
+  await sim?.stop()
+  process.stdout.write('stopped\n')
+  return 0
+}

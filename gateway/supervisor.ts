@@ -1,0 +1,122 @@
+/**
+ * The supervisor: the gateway's main thread. It starts one worker thread per
+ * enabled lane, serves ops HTTP, and stops everything in the order uWS
+ * requires (each thread closes its own sockets before it ends).
+ *
+ * It never touches client traffic: lanes own their sockets, decoding, checks
+ * and exchange link.
+ */
+import { Worker } from 'node:worker_threads'
+import { once } from 'node:events'
+import { LANE_NAMES, type GatewayConfig, type LaneName } from './config.js'
+import { OpsServer } from './ops-server.js'
+import type { LinkState } from './exchange-link.js'
+import type { LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
+
+export interface LaneStatus {
+  host: string
+  port: number
+  tls: boolean
+  link: LinkState
+  linkDetail: string
+}
+
+export interface RunningGateway {
+  lanes: Partial<Record<LaneName, LaneStatus>>
+  ops: { host: string, port: number }
+}
+
+/** How long a lane may take to stop before its thread is terminated. */
+const LANE_STOP_TIMEOUT_MS = 5000
+
+export class Supervisor {
+  private readonly workers = new Map<LaneName, Worker>()
+  private readonly lanes: Partial<Record<LaneName, LaneStatus>> = {}
+  private readonly linkWaiters: Array<() => void> = []
+  private ops: OpsServer | null = null
+  private opsPort = 0
+  /** Called on every lane event (link up/down), e.g. to print it. */
+  onLaneEvent: (event: LaneToSupervisor) => void = () => {}
+
+  constructor (readonly config: GatewayConfig) {}
+
+  /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
+  async start (): Promise<RunningGateway> {
+    try {
+      const started = LANE_NAMES.filter((name) => this.config.lanes[name].enabled).map((name) => this.startLane(name))
+      await Promise.all(started)
+      this.ops = new OpsServer({ host: this.config.ops.host, port: this.config.ops.port, health: () => this.health() })
+      this.opsPort = await this.ops.listen()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    return this.running()
+  }
+
+  running (): RunningGateway {
+    return { lanes: this.lanes, ops: { host: this.config.ops.host, port: this.opsPort } }
+  }
+
+  /** Resolves once every lane's exchange link is up. */
+  whenLinksUp (): Promise<void> {
+    if (this.allLinksUp()) return Promise.resolve()
+    return new Promise((resolve) => { this.linkWaiters.push(resolve) })
+  }
+
+  health (): { ok: boolean, body: unknown } {
+    const ok = this.workers.size > 0 && this.allLinksUp()
+    return { ok, body: { status: ok ? 'ok' : 'degraded', gatewayId: this.config.gatewayId, lanes: this.lanes } }
+  }
+
+  async stop (): Promise<void> {
+    const exits = [...this.workers.values()].map(async (worker) => {
+      const exited = once(worker, 'exit')
+      worker.postMessage({ type: 'shutdown' } satisfies SupervisorToLane)
+      const timer = setTimeout(() => { void worker.terminate() }, LANE_STOP_TIMEOUT_MS)
+      await exited
+      clearTimeout(timer)
+    })
+    await Promise.all(exits)
+    this.workers.clear()
+    this.ops?.close()
+    this.ops = null
+  }
+
+  private allLinksUp (): boolean {
+    return [...this.workers.keys()].every((name) => this.lanes[name]?.link === 'up')
+  }
+
+  private startLane (name: LaneName): Promise<void> {
+    const workerData: LaneWorkerData = { lane: name, config: this.config }
+    const worker = new Worker(new URL('./lane-worker.js', import.meta.url), { workerData, name: `lane-${name}` })
+    this.workers.set(name, worker)
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject)
+      worker.once('exit', (code) => { reject(new Error(`lane ${name} thread exited with code ${code} before listening`)) })
+      worker.on('message', (event: LaneToSupervisor) => {
+        switch (event.type) {
+          case 'listening':
+            this.lanes[name] = { host: event.host, port: event.port, tls: event.tls, link: 'connecting', linkDetail: '' }
+            resolve()
+            break
+          case 'listen-failed':
+            reject(new Error(event.error))
+            break
+          case 'link-state': {
+            const lane = this.lanes[name]
+            if (lane !== undefined) {
+              lane.link = event.state
+              lane.linkDetail = event.detail
+            }
+            if (this.allLinksUp()) this.linkWaiters.splice(0).forEach((wake) => { wake() })
+            break
+          }
+          case 'stopped':
+            break
+        }
+        this.onLaneEvent(event)
+      })
+    })
+  }
+}

@@ -1,0 +1,78 @@
+// Codec for the exchange link: length-prefixed LinkEnvelope frames on a TCP
+// byte stream. No sockets here: the exchange link and the simulator feed it
+// whatever chunks TCP delivers.
+//
+//   0        4                          4 + length
+//   +--------+--------------------------+--------+---------- ...
+//   | length | LinkEnvelope             | length | LinkEnvelope
+//   | u32 BE | (length bytes)           | u32 BE |
+//   +--------+--------------------------+--------+---------- ...
+import { LinkEnvelope, type LinkEnvelopeInit } from './messages.js'
+import { LINK_LENGTH_PREFIX_BYTES, MAX_LINK_FRAME_BYTES } from './constants.js'
+import { ERR_LINK_FRAME_TOO_LARGE, ERR_MALFORMED_FRAME, ProtocolError } from './errors.js'
+
+/** Encodes one envelope as a complete frame, length prefix included. */
+export function encodeLinkFrame (envelope: LinkEnvelopeInit): Buffer {
+  const body = LinkEnvelope.encode(envelope).finish()
+  const frame = Buffer.allocUnsafe(LINK_LENGTH_PREFIX_BYTES + body.length)
+  frame.writeUInt32BE(body.length, 0)
+  frame.set(body, LINK_LENGTH_PREFIX_BYTES)
+  return frame
+}
+
+/** Decodes one envelope body (without its prefix). */
+export function decodeLinkEnvelope (body: Uint8Array): LinkEnvelope {
+  try {
+    return LinkEnvelope.decode(body)
+  } catch (cause) {
+    throw new ProtocolError(ERR_MALFORMED_FRAME, 'frame is not a valid LinkEnvelope', { cause })
+  }
+}
+
+/**
+ * Splits a TCP byte stream into frame bodies.
+ *
+ * Bodies are handed out as views into the chunk they arrived in (no copy);
+ * bytes are copied only when a frame straddles two chunks, into a carry
+ * buffer that holds just the unfinished frame. A view is valid only during
+ * the callback: decode it there, don't keep it.
+ */
+export class LinkFrameDecoder {
+  private carry: Buffer | null = null
+
+  /**
+   * Feeds one chunk; calls onFrame for each complete body in order. Throws
+   * ProtocolError(GH_ERR_LINK_FRAME_TOO_LARGE) when a length is out of range;
+   * the stream cannot be resynchronised after that, so the caller closes it.
+   */
+  push (chunk: Buffer, onFrame: (body: Buffer) => void): void {
+    let buf = chunk
+    if (this.carry !== null) {
+      buf = Buffer.concat([this.carry, chunk])
+      this.carry = null
+    }
+    let offset = 0
+    while (buf.length - offset >= LINK_LENGTH_PREFIX_BYTES) {
+      const length = buf.readUInt32BE(offset)
+      if (length > MAX_LINK_FRAME_BYTES) {
+        throw new ProtocolError(ERR_LINK_FRAME_TOO_LARGE,
+          `link frame of ${length} bytes exceeds the ${MAX_LINK_FRAME_BYTES}-byte maximum`)
+      }
+      const end = offset + LINK_LENGTH_PREFIX_BYTES + length
+      if (end > buf.length) break
+      onFrame(buf.subarray(offset + LINK_LENGTH_PREFIX_BYTES, end))
+      offset = end
+    }
+    if (offset < buf.length) this.carry = Buffer.from(buf.subarray(offset))
+  }
+
+  /** Drops any partial frame, for a fresh connection. */
+  reset (): void {
+    this.carry = null
+  }
+
+  /** Bytes held back waiting for the rest of a frame. */
+  get pendingBytes (): number {
+    return this.carry === null ? 0 : this.carry.length
+  }
+}
