@@ -6,7 +6,7 @@ import { ConfigError, loadConfigFile, resolveConfig, type GatewayConfig } from '
 import { startExchangeSimProcess, type ExchangeSimProcess } from './exchange-sim-process.js'
 import { Supervisor } from './supervisor.js'
 
-const HELP = `usage: gatehouse start [--config FILE] [--print-config]
+const HELP = `usage: gatehouse start [--config FILE] [--print-config] [--json-events]
 
 Runs the gateway: one worker thread per enabled lane (terminal, platform,
 hft), ops HTTP (/healthz), and, when exchange.embeddedSimulator is true (the
@@ -16,6 +16,9 @@ options:
   --config FILE    JSON config merged over the embedded defaults
                    (objects field by field, arrays replaced whole)
   --print-config   print the effective config as JSON and exit
+  --json-events    print events as JSON lines instead of text, for
+                   supervisors and harnesses: {"event":"ready",...},
+                   {"event":"link-state",...}, {"event":"stopped"}
   -h, --help       show this help
 
 Stop with Ctrl-C (SIGINT) or SIGTERM: lanes close their sockets, the
@@ -37,11 +40,16 @@ function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeS
 }
 
 export async function runStartCommand (argv: string[]): Promise<number> {
-  let values: { config?: string, 'print-config'?: boolean, help?: boolean }
+  let values: { config?: string, 'print-config'?: boolean, 'json-events'?: boolean, help?: boolean }
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { config: { type: 'string' }, 'print-config': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string' },
+        'print-config': { type: 'boolean' },
+        'json-events': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     }))
   } catch (err) {
@@ -73,9 +81,13 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     // With port 0 the simulator picked one; the lanes must dial that.
     config = { ...config, exchange: { ...config.exchange, port: sim.port } }
   }
+  const jsonEvents = values['json-events'] === true
   const supervisor = new Supervisor(config)
   supervisor.onLaneEvent = (event) => {
-    if (event.type === 'link-state') process.stdout.write(`lane ${event.lane}: exchange link ${event.state}${event.detail === '' ? '' : ` (${event.detail})`}\n`)
+    if (event.type !== 'link-state') return
+    process.stdout.write(jsonEvents
+      ? JSON.stringify({ event: 'link-state', lane: event.lane, state: event.state, detail: event.detail }) + '\n'
+      : `lane ${event.lane}: exchange link ${event.state}${event.detail === '' ? '' : ` (${event.detail})`}\n`)
   }
   try {
     await supervisor.start()
@@ -84,15 +96,17 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     await sim?.stop()
     return 1
   }
-  process.stdout.write(describe(config, supervisor, sim))
+  process.stdout.write(jsonEvents
+    ? JSON.stringify({ event: 'ready', pid: process.pid, ...supervisor.running(), exchange: { host: config.exchange.host, port: config.exchange.port, embedded: sim !== null } }) + '\n'
+    : describe(config, supervisor, sim))
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => { resolve('SIGINT') })
     process.once('SIGTERM', () => { resolve('SIGTERM') })
   })
-  process.stdout.write(`${signal}: stopping\n`)
+  if (!jsonEvents) process.stdout.write(`${signal}: stopping\n`)
   await supervisor.stop()
   await sim?.stop()
-  process.stdout.write('stopped\n')
+  process.stdout.write(jsonEvents ? JSON.stringify({ event: 'stopped', signal }) + '\n' : 'stopped\n')
   return 0
 }
