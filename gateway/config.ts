@@ -82,7 +82,7 @@ function formatIssue (issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove it or check its spelling`
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
+  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
     return `${path}: is required (expected ${issue.expected})`
   }
   return `${path}: ${issue.message}`

@@ -27,7 +27,7 @@ import { PasswordLogon } from './password-logon.js'
 import { LANE_NAMES, type GatewayConfig, type LaneConfig, type LaneName } from './config.js'
 import type { LaneToSupervisor } from './types.js'
 
-/** Frames up to this multiple of maxFrameBytes get a FRAME_TOO_LARGE reject; larger ones close the socket (uWS code 1009). */
+/** Frames up to this multiple of maxFrameBytes get a FRAME_TOO_LARGE reject; uWS drops a connection sending anything larger (the client sees 1006). */
 const HARD_FRAME_LIMIT_FACTOR = 4
 
 /** Session IDs are unique across lanes: lane index in the billions digit. */

@@ -2,6 +2,7 @@
 // embedded defaults (loopback only) and starts the bundled exchange
 // simulator, so `npm ci && npm start` is a working system.
 import { parseArgs } from 'node:util'
+import { setTimeout as delay } from 'node:timers/promises'
 import { ConfigError, loadConfigFile, resolveConfig, type GatewayConfig } from './config.js'
 import { startExchangeSimProcess, type ExchangeSimProcess } from './exchange-sim-process.js'
 import { Supervisor } from './supervisor.js'
@@ -24,6 +25,9 @@ options:
 Stop with Ctrl-C (SIGINT) or SIGTERM: lanes close their sockets, the
 exchange links log out, then the simulator stops.
 `
+
+/** How long start waits for the exchange links before reporting ready anyway. */
+const LINK_UP_WAIT_MS = 5000
 
 function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeSimProcess | null): string {
   const running = supervisor.running()
@@ -91,6 +95,9 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   }
   try {
     await supervisor.start()
+    // Report ready once the lanes can trade, or after a bounded wait when
+    // the exchange is not answering (the link-state events say so).
+    await Promise.race([supervisor.whenLinksUp(), delay(LINK_UP_WAIT_MS, undefined, { ref: false })])
   } catch (err) {
     process.stderr.write(`gatehouse start: ${(err as Error).message}\nThe gateway did not start.\n`)
     await sim?.stop()

@@ -1,0 +1,84 @@
+// Every kind of config mistake gets a message naming the field path and
+// what to change (piscina's test/option-validation style: assert each one).
+import t from 'tap'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigError, loadConfigFile, resolveConfig } from '../gateway/config.js'
+import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
+
+function problemsOf (overrides: unknown): string[] {
+  try {
+    resolveConfig(overrides)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+t.test('the embedded defaults are valid and loopback-only', async (t) => {
+  const config = resolveConfig()
+  t.equal(config.lanes.terminal.port, 7001)
+  t.equal(config.lanes.platform.port, 7002)
+  t.equal(config.lanes.hft.port, 7003)
+  t.equal(config.ops.port, 7080)
+  t.equal(config.exchange.port, 7090)
+  t.equal(config.runDir, './var')
+  t.ok(Object.isFrozen(DEFAULT_CONFIG), 'defaults are frozen')
+})
+
+t.test('partial files merge over the defaults', async (t) => {
+  const config = resolveConfig({ lanes: { hft: { port: 9003 } } })
+  t.equal(config.lanes.hft.port, 9003)
+  t.equal(config.lanes.hft.maxFrameBytes, DEFAULT_CONFIG.lanes.hft.maxFrameBytes, 'untouched fields keep their defaults')
+})
+
+const cases: Array<[string, unknown, string]> = [
+  ['wrong type', { lanes: { hft: { port: '7003' } } }, 'lanes.hft.port: Invalid input: expected number, received string'],
+  ['out of range', { lanes: { terminal: { port: 70000 } } }, 'lanes.terminal.port: must be at most 65535'],
+  ['not a whole number', { ops: { port: 1.5 } }, 'ops.port: must be a whole number'],
+  ['unknown field (typo)', { exchange: { prot: 7090 } }, 'exchange: unknown field "prot"; remove it or check its spelling'],
+  ['unknown top-level field', { lane: {} }, '(top level): unknown field "lane"; remove it or check its spelling'],
+  ['bad enum value', { accounts: [{ id: 'a1', password: 'password1', lanes: ['fast'] }] }, 'accounts.0.lanes.0: Invalid option: expected one of "terminal"|"platform"|"hft"'],
+  ['missing required field', { accounts: [{ id: 'a1', lanes: ['hft'] }] }, 'accounts.0.password: is required (expected string)'],
+  ['too short a password', { accounts: [{ id: 'a1', password: 'short', lanes: ['hft'] }] }, 'accounts.0.password: must be at least 8 characters'],
+  ['bad idle timeout', { lanes: { platform: { idleTimeoutS: 3 } } }, 'lanes.platform.idleTimeoutS: must be 0 (never) or at least 8 seconds'],
+  ['duplicate port', { lanes: { hft: { port: 7002 } } }, 'lanes.hft.port: 7002 is already used by lanes.platform; give each listener its own port'],
+  ['duplicate account', { accounts: [{ id: 'a1', password: 'password1', lanes: ['hft'] }, { id: 'a1', password: 'password2', lanes: ['hft'] }] }, 'accounts.1.id: "a1" is listed twice; account IDs must be unique'],
+  ['non-loopback without TLS', { lanes: { platform: { host: '0.0.0.0' } } }, 'lanes.platform.host: "0.0.0.0" is not a loopback address and the lane has no TLS; set lanes.platform.tls { certFile, keyFile }, or set lanes.platform.allowInsecureNonLoopback: true if TLS is terminated in front of the gateway'],
+  ['TLS file missing', { lanes: { platform: { tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } } } }, 'lanes.platform.tls.certFile: file "/nonexistent/cert.pem" does not exist'],
+  ['every lane disabled', { lanes: { terminal: { enabled: false }, platform: { enabled: false }, hft: { enabled: false } } }, 'lanes: every lane is disabled; enable at least one'],
+  ['reconnect delays inverted', { exchange: { reconnectDelayMs: 1000, maxReconnectDelayMs: 100 } }, 'exchange.maxReconnectDelayMs: must be at least exchange.reconnectDelayMs'],
+]
+
+for (const [kind, overrides, message] of cases) {
+  t.test(`config error: ${kind}`, async (t) => {
+    const problems = problemsOf(overrides)
+    t.ok(problems.includes(message), `expected "${message}" in ${JSON.stringify(problems)}`)
+  })
+}
+
+t.test('a non-loopback bind is allowed when explicitly overridden', async (t) => {
+  t.same(problemsOf({ lanes: { platform: { host: '0.0.0.0', allowInsecureNonLoopback: true } } }), [])
+})
+
+t.test('config files: unreadable, not JSON, not an object', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'))
+  const notJson = join(dir, 'bad.json')
+  writeFileSync(notJson, '{ lanes: ')
+  const array = join(dir, 'array.json')
+  writeFileSync(array, '[]')
+  const fileProblem = (path: string): string => {
+    try {
+      loadConfigFile(path)
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.join('\n')
+      throw err
+    }
+    return ''
+  }
+  t.match(fileProblem(join(dir, 'missing.json')), /missing\.json: cannot read the config file/)
+  t.match(fileProblem(notJson), /bad\.json: not valid JSON/)
+  t.match(fileProblem(array), /array\.json: must hold a JSON object/)
+})

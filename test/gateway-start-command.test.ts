@@ -1,0 +1,82 @@
+// The user's path: `gatehouse start` as a real process with the embedded
+// exchange simulator, then `gatehouse demo` against it, then SIGTERM.
+import t from 'tap'
+import { spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { CLI_PATH } from '../gateway/exchange-sim-process.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'gatehouse-start-'))
+
+t.test('start with the embedded simulator, run the demo, stop cleanly', async (t) => {
+  const configFile = join(dir, 'ephemeral-ports.json')
+  writeFileSync(configFile, JSON.stringify({
+    runDir: join(dir, 'var'),
+    lanes: { terminal: { port: 0 }, platform: { port: 0 }, hft: { port: 0 } },
+    ops: { port: 0 },
+    exchange: { port: 0 },
+  }))
+  const gateway = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile, '--json-events'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const exited = once(gateway, 'exit')
+  const events: Array<Record<string, any>> = []
+  const lines = createInterface({ input: gateway.stdout! })
+  const nextEvent = (name: string): Promise<Record<string, any>> => new Promise((resolve) => {
+    const seen = events.find((e) => e.event === name)
+    if (seen !== undefined) { resolve(seen); return }
+    const onLine = (): void => {
+      const found = events.find((e) => e.event === name)
+      if (found !== undefined) { lines.off('line', onLine); resolve(found) }
+    }
+    lines.on('line', onLine)
+  })
+  lines.on('line', (line) => { events.push(JSON.parse(line)) })
+
+  const ready = await nextEvent('ready')
+  t.equal(ready.exchange.embedded, true, 'embedded simulator started')
+  t.same(Object.keys(ready.lanes).sort(), ['hft', 'platform', 'terminal'])
+  const health = await fetch(`http://127.0.0.1:${ready.ops.port}/healthz`)
+  t.ok(health.status === 200 || health.status === 503, '/healthz answers')
+
+  const demo = spawn(process.execPath, [CLI_PATH, 'demo', '--url', `ws://127.0.0.1:${ready.lanes.platform.port}`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let demoOutput = ''
+  demo.stdout!.on('data', (chunk: Buffer) => { demoOutput += chunk.toString() })
+  const [demoCode] = await once(demo, 'exit')
+  t.equal(demoCode, 0, `demo succeeded:\n${demoOutput}`)
+  t.match(demoOutput, /FILL/)
+  t.match(demoOutput, /CANCELLED/)
+  t.match(demoOutput, /Demo complete/)
+
+  const healthAfter = await fetch(`http://127.0.0.1:${ready.ops.port}/healthz`)
+  t.equal(healthAfter.status, 200, 'healthy once the links are up')
+  t.equal(((await healthAfter.json()) as { status: string }).status, 'ok')
+
+  gateway.kill('SIGTERM')
+  const [code] = await exited
+  t.equal(code, 0, 'clean exit on SIGTERM')
+  t.ok(events.some((e) => e.event === 'stopped'), 'says it stopped')
+})
+
+t.test('a bad config refuses to start and names the field', async (t) => {
+  const configFile = join(dir, 'bad.json')
+  writeFileSync(configFile, JSON.stringify({ lanes: { hft: { port: 'seven' } } }))
+  const result = spawnSync(process.execPath, [CLI_PATH, 'start', '--config', configFile], { encoding: 'utf8' })
+  t.equal(result.status, 2)
+  t.match(result.stderr, /lanes\.hft\.port: Invalid input: expected number, received string/)
+  t.match(result.stderr, /did not start/)
+})
+
+t.test('every subcommand has --help', async (t) => {
+  for (const command of ['start', 'exchange-sim', 'demo']) {
+    const result = spawnSync(process.execPath, [CLI_PATH, command, '--help'], { encoding: 'utf8' })
+    t.equal(result.status, 0, `${command} --help exits 0`)
+    t.match(result.stdout, /usage: gatehouse/, `${command} --help prints usage`)
+  }
+  const top = spawnSync(process.execPath, [CLI_PATH, '--help'], { encoding: 'utf8' })
+  t.match(top.stdout, /start.*\n.*exchange-sim.*\n.*demo/)
+  const unknown = spawnSync(process.execPath, [CLI_PATH, 'frobnicate'], { encoding: 'utf8' })
+  t.equal(unknown.status, 2)
+  t.match(unknown.stderr, /unknown command "frobnicate"/)
+})

@@ -1,0 +1,52 @@
+// A real gateway (supervisor + lane worker threads) in the test process,
+// wired to the exchange simulator running as its own process. Everything
+// listens on 127.0.0.1 with ephemeral ports.
+import { resolveConfig, type GatewayConfig, type LaneName } from '../../gateway/config.js'
+import { Supervisor } from '../../gateway/supervisor.js'
+import { startExchangeSim, type SimProcess } from './exchange-sim-process.js'
+
+export interface TestGateway {
+  config: GatewayConfig
+  supervisor: Supervisor
+  sim: SimProcess
+  url: (lane: LaneName) => string
+  stop: () => Promise<void>
+}
+
+/** Ephemeral ports everywhere, no embedded simulator: the test owns it. */
+export function testConfig (simPort: number, overrides: Record<string, unknown> = {}): GatewayConfig {
+  const lanePorts = { terminal: { port: 0 }, platform: { port: 0 }, hft: { port: 0 } }
+  const lanes = { ...lanePorts, ...(overrides.lanes as object | undefined) }
+  for (const name of Object.keys(lanePorts) as LaneName[]) {
+    lanes[name] = { port: 0, ...(overrides.lanes as Record<string, object> | undefined)?.[name] }
+  }
+  return resolveConfig({
+    ...overrides,
+    lanes,
+    ops: { port: 0 },
+    exchange: { embeddedSimulator: false, host: '127.0.0.1', port: simPort, heartbeatIntervalMs: 200, reconnectDelayMs: 50, maxReconnectDelayMs: 200, ...(overrides.exchange as object | undefined) },
+  })
+}
+
+export async function startTestGateway (options: { overrides?: Record<string, unknown>, simArgs?: string[] } = {}): Promise<TestGateway> {
+  const sim = await startExchangeSim(options.simArgs)
+  const config = testConfig(sim.port, options.overrides)
+  const supervisor = new Supervisor(config)
+  try {
+    await supervisor.start()
+    await supervisor.whenLinksUp()
+  } catch (err) {
+    await sim.stop()
+    throw err
+  }
+  return {
+    config,
+    supervisor,
+    sim,
+    url: (lane) => `ws://127.0.0.1:${supervisor.running().lanes[lane]!.port}`,
+    stop: async () => {
+      await supervisor.stop()
+      await sim.stop()
+    },
+  }
+}
