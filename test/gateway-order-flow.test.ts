@@ -65,8 +65,8 @@ t.test('logon, order, ack, fill and cancel through each lane', async (t) => {
 })
 
 t.test('every order that reached the exchange is in the simulator record', async (t) => {
-  // The simulator writes the record as orders arrive; by now every order
-  // above has been acknowledged, so every record line is there.
+  // Stopping the simulator flushes its record file.
+  await gateway.sim.stop()
   const lines = readFileSync(recordFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line))
   t.equal(lines.length, LANE_NAMES.length * 2, 'two orders per lane')
   t.same(new Set(lines.map((l) => l.account)), new Set(['demo-maker', 'demo-taker']))
