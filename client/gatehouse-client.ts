@@ -11,9 +11,32 @@ import { EventEmitter, once } from 'node:events'
 import WebSocket from 'ws'
 import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
 import {
-  ExecType, Side, TimeInForce, wireInt,
+  ExecType, Side, TimeInForce, v1, wireInt,
   type ClientEnvelope, type ClientEnvelopeInit, type ExecutionReport, type LogonReply, type Reject,
 } from '../protocol/messages.js'
+import { computeAuthProof } from '../protocol/auth-proof.js'
+import type { gatehouse } from '../protocol/generated/gatehouse.js'
+import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
+
+export type TerminalInfoInit = gatehouse.v1.TerminalInfo.$Properties
+export type AuthenticateReply = gatehouse.v1.AuthenticateReply
+export type TerminalInfoReply = gatehouse.v1.TerminalInfoReply
+
+/** The software's identity for the Authenticate step. */
+export interface SoftwareIdentity {
+  appId: string
+  /** Issued by the broker for this AppID; never sent, only used as the HMAC key. */
+  authCode: string
+}
+
+export interface LogonOptions {
+  software?: SoftwareIdentity
+  /** Terminal info as collected on this machine (collected_time_us is filled in if 0). */
+  terminalInfo?: TerminalInfoInit
+}
+
+/** A LogonReply, or for a failure before Logon, one built from the step that failed. */
+export type LogonResult = LogonReply & { failedStep?: 'authenticate' | 'terminal-info' | 'logon' }
 
 export { ExecType, Side, TimeInForce }
 
@@ -38,6 +61,8 @@ export class GatehouseClient extends EventEmitter {
   readonly received: ClientEnvelope[] = []
   private outSeq = 0
   private closed = false
+  /** Index in `received` of the last AuthChallenge already used for a proof. */
+  private usedChallengeIndex = -1
   private readonly waiters = new Set<{ match: (m: ClientEnvelope) => boolean, resolve: (m: ClientEnvelope) => void }>()
 
   private constructor (private readonly socket: WebSocket) {
@@ -65,8 +90,11 @@ export class GatehouseClient extends EventEmitter {
   /** Opens a WebSocket to a lane, e.g. ws://127.0.0.1:7002. */
   static async connect (url: string, options: ConnectOptions = {}): Promise<GatehouseClient> {
     const socket = new WebSocket(url, { ca: options.ca, perMessageDeflate: false })
+    // Listen before the socket opens: the gateway's AuthChallenge can arrive
+    // in the same read as the upgrade response, before `open` resolves.
+    const client = new GatehouseClient(socket)
     await once(socket, 'open')
-    return new GatehouseClient(socket)
+    return client
   }
 
   get isClosed (): boolean {
@@ -105,10 +133,52 @@ export class GatehouseClient extends EventEmitter {
     })
   }
 
-  async logon (account: string, password: string): Promise<LogonReply> {
+  /**
+   * Step 1: waits for a fresh AuthChallenge and proves the AuthCode over it
+   * (HMAC-SHA256, protocol/auth-proof.ts). Each challenge is used once.
+   */
+  async authenticate (software: SoftwareIdentity, account: string): Promise<AuthenticateReply> {
+    const challenge = await this.next((m) => m.body === 'authChallenge' && this.received.indexOf(m) > this.usedChallengeIndex)
+    this.usedChallengeIndex = this.received.indexOf(challenge)
+    const { nonce, lane } = challenge.authChallenge!
+    const proof = computeAuthProof(software.authCode, nonce!, software.appId, account, lane!)
+    const reply = this.nextNew((m) => m.body === 'authenticateReply')
+    this.send({ authenticate: { appId: software.appId, account, proof } })
+    return (await reply).authenticateReply as AuthenticateReply
+  }
+
+  /** Step 2: submits the terminal fingerprint. */
+  async submitTerminalInfo (info: TerminalInfoInit): Promise<TerminalInfoReply> {
+    const reply = this.nextNew((m) => m.body === 'terminalInfoReply')
+    this.send({ terminalInfo: { ...info, collectedTimeUs: wireInt(info.collectedTimeUs) || Date.now() * 1000 } })
+    return (await reply).terminalInfoReply as TerminalInfoReply
+  }
+
+  /** Step 3: the account's password. */
+  async login (account: string, password: string): Promise<LogonReply> {
+    const reply = this.nextNew((m) => m.body === 'logonReply')
     this.send({ logon: { account, password } })
-    const reply = await this.nextNew((m) => m.body === 'logonReply')
-    return reply.logonReply as LogonReply
+    return (await reply).logonReply as LogonReply
+  }
+
+  /**
+   * The whole look-through logon: authenticate, terminal info, login. Stops
+   * at the first refused step and reports it (failedStep, reason, text).
+   * Defaults to the demo software identity and terminal.
+   */
+  async logon (account: string, password: string, options: LogonOptions = {}): Promise<LogonResult> {
+    const software = options.software ?? { appId: DEMO_APP_ID, authCode: DEMO_AUTH_CODE }
+    const authenticated = await this.authenticate(software, account)
+    if (!authenticated.ok) {
+      return Object.assign(v1.LogonReply.create({ ok: false, reason: authenticated.reason, text: authenticated.text, retryAfterMs: authenticated.retryAfterMs }) as LogonReply, { failedStep: 'authenticate' as const })
+    }
+    const terminal = await this.submitTerminalInfo(options.terminalInfo ?? DEMO_TERMINAL_INFO)
+    if (!terminal.ok) {
+      return Object.assign(v1.LogonReply.create({ ok: false, reason: terminal.reason, text: terminal.text }) as LogonReply, { failedStep: 'terminal-info' as const })
+    }
+    const reply: LogonResult = await this.login(account, password)
+    if (!reply.ok) reply.failedStep = 'logon'
+    return reply
   }
 
   newOrder (order: OrderRequest): number {

@@ -24,10 +24,24 @@ export interface SessionUserData {
   session: ClientSession
 }
 
+/** Where a connection is in the look-through logon sequence. */
+export type LogonStage = 'challenged' | 'authenticated' | 'terminal-verified' | 'logged-on'
+
 export class ClientSession {
   /** The socket, or null once it has closed (uWS forbids touching it then). */
   ws: WebSocket<SessionUserData> | null = null
+  /** Set once all three logon steps have succeeded. */
   account: string | null = null
+  stage: LogonStage = 'challenged'
+  /** The current AuthChallenge nonce: single use, expires. */
+  nonce: Buffer = Buffer.alloc(0)
+  nonceIssuedMs = 0
+  nonceUsed = false
+  /** AppID and account proven by Authenticate; Logon must match them. */
+  appId: string | null = null
+  authenticatedAccount: string | null = null
+  /** One logon step at a time: the next waits for this one's reply. */
+  stepInFlight = false
   /** Last seq the gateway sent on this session; the next message gets +1. */
   outSeq = 0
   messagesIn = 0

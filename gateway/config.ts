@@ -3,6 +3,7 @@
 // what to change; the gateway refuses to start on any of them.
 import { readFileSync, existsSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { parseCidr } from './ip-ranges.js'
 import { z } from 'zod'
 import { DEFAULT_CONFIG } from './config-defaults.js'
 
@@ -19,6 +20,34 @@ const TlsSchema = z.object({
   passphrase: z.string().optional(),
 }).strict()
 
+/** Terminal-info fields, in the order of the collector's failure bitmask (DOMAIN.md). */
+export const TERMINAL_FIELDS = [
+  'terminalType', 'collectedTime', 'ips', 'mac', 'deviceName',
+  'osVersion', 'diskSerial', 'cpuSerial', 'bios', 'systemDiskPartition',
+] as const
+export type TerminalField = typeof TERMINAL_FIELDS[number]
+
+export const APP_STATUSES = ['testing', 'production', 'suspended', 'revoked'] as const
+export type AppStatus = typeof APP_STATUSES[number]
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
+
+/** Who may connect to a lane and what proof it needs. */
+const LanePolicySchema = z.object({
+  /** Terminal-info fields that must be present (and not flagged in the failure mask). */
+  requiredTerminalFields: z.array(z.enum(TERMINAL_FIELDS)),
+  /** A fingerprint never seen for the account: allow and alert, hold for approval, or reject. */
+  newFingerprint: z.enum(['allow-alert', 'hold', 'reject']),
+  /** AppID statuses accepted on this lane (a testing AppID still reaches only a test exchange). */
+  allowedAppStatuses: z.array(z.enum(APP_STATUSES)).min(1, 'must allow at least one AppID status'),
+  /** The whole logon (authenticate, terminal info, login) must finish within this. */
+  logonTimeoutMs: z.number().int().min(500, 'must be at least 500 ms').max(300_000, 'must be at most 300000 ms'),
+  /** An AuthChallenge nonce is good for this long. */
+  nonceTtlMs: z.number().int().min(500, 'must be at least 500 ms').max(300_000, 'must be at most 300000 ms'),
+  /** New WebSocket connections accepted per source IP per second (HTTP 429 beyond). */
+  maxConnectionsPerIpPerSecond: z.number().int().min(1),
+}).strict()
+
 const LaneSchema = z.object({
   enabled: z.boolean(),
   host,
@@ -32,12 +61,55 @@ const LaneSchema = z.object({
   tls: TlsSchema.optional(),
   /** Allow a plain-text listener on a non-loopback address. */
   allowInsecureNonLoopback: z.boolean(),
+  policy: LanePolicySchema,
 }).strict()
+
+/** A registered client software (AppID) and the evidence of its assessment. */
+const SoftwareSchema = z.object({
+  appId: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"'),
+  vendor: z.string().min(1),
+  name: z.string().min(1),
+  version: z.string().min(1),
+  /** The AuthCode issued for this AppID: the HMAC key of the authenticate proof. */
+  authCode: z.string().min(16, 'must be at least 16 characters'),
+  status: z.enum(APP_STATUSES),
+  assessment: z.object({
+    /** Vendor documents and their expiry dates. Any expired document makes the AppID act as suspended. */
+    documents: z.array(z.object({ name: z.string().min(1), expires: isoDate }).strict()),
+    /** Date access testing passed; null if it has not. A production AppID needs it. */
+    accessTestPassed: isoDate.nullable(),
+  }).strict(),
+}).strict()
+
+const cidr = z.string().refine((value) => parseCidr(value) !== null, 'must be a CIDR range such as 10.0.0.0/8 or ::1/128')
 
 const AccountSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1-32 letters, digits, ".", "_" or "-"'),
-  password: z.string().min(8, 'must be at least 8 characters'),
+  /** scrypt hash from `gatehouse hash-password`; the password itself is never stored. */
+  passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'must be a hash from `gatehouse hash-password` (scrypt$N$r$p$salt$key)'),
   lanes: z.array(LaneNameSchema).min(1, 'must list at least one lane the account may use'),
+  /** AppIDs this account may connect with. */
+  appIds: z.array(z.string()).min(1, 'must list at least one AppID the account may use'),
+  /** Source IP ranges the account may connect from. */
+  ipRanges: z.array(cidr).min(1, 'must list at least one CIDR range'),
+  /** Programmatic-trading report status ("report first, trade after"). */
+  programmaticReport: z.enum(['none', 'filed', 'confirmed']),
+  /** Sessions this account may hold at once, across lanes (CTP's max sessions per user). */
+  maxSessions: z.number().int().min(1),
+  /** Fingerprint IDs approved in advance (TerminalInfoReply.fingerprint_id). */
+  knownFingerprints: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-hex-digit fingerprint ID')),
+}).strict()
+
+/** Brute-force protection, shared by all lanes. */
+const SecuritySchema = z.object({
+  /** Failed attempts (bad proof or password) before an account or IP is locked. */
+  maxFailures: z.number().int().min(1),
+  /** Failures older than this are forgotten. */
+  failureWindowMs: z.number().int().min(1000),
+  /** How long a lock lasts. */
+  lockoutMs: z.number().int().min(1000),
+  /** Entries kept per tracking table (LRU): bounds memory under address spraying. */
+  maxTrackedEntries: z.number().int().min(100),
 }).strict()
 
 export const GatewayConfigSchema = z.object({
@@ -55,6 +127,8 @@ export const GatewayConfigSchema = z.object({
     reconnectDelayMs: z.number().int().min(10).max(60_000),
     maxReconnectDelayMs: z.number().int().min(10).max(300_000),
   }).strict(),
+  security: SecuritySchema,
+  software: z.array(SoftwareSchema),
   accounts: z.array(AccountSchema),
 }).strict()
 
@@ -124,10 +198,21 @@ function crossFieldProblems (config: GatewayConfig): string[] {
   if (config.exchange.maxReconnectDelayMs < config.exchange.reconnectDelayMs) {
     problems.push('exchange.maxReconnectDelayMs: must be at least exchange.reconnectDelayMs')
   }
+  const appIds = new Set<string>()
+  config.software.forEach((software, index) => {
+    if (appIds.has(software.appId)) problems.push(`software.${index}.appId: "${software.appId}" is listed twice; AppIDs must be unique`)
+    appIds.add(software.appId)
+    if (software.status === 'production' && software.assessment.accessTestPassed === null) {
+      problems.push(`software.${index}.assessment.accessTestPassed: a production AppID needs the date access testing passed; set it or set status "testing"`)
+    }
+  })
   const seen = new Set<string>()
   config.accounts.forEach((account, index) => {
     if (seen.has(account.id)) problems.push(`accounts.${index}.id: "${account.id}" is listed twice; account IDs must be unique`)
     seen.add(account.id)
+    account.appIds.forEach((appId, j) => {
+      if (!appIds.has(appId)) problems.push(`accounts.${index}.appIds.${j}: AppID "${appId}" is not in software[]; register it first`)
+    })
   })
   return problems
 }

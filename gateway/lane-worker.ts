@@ -1,14 +1,23 @@
 // Entry point of a lane worker thread. The supervisor starts one per
 // enabled lane; each runs its own uWebSockets.js app and exchange link.
+// Logon steps go to the supervisor's access control and come back as
+// 'access-result' messages (logon is not the hot path; orders never cross).
 import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
-import type { LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
+import type { AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
 
 const { lane: laneName, config } = workerData as LaneWorkerData
 const port = parentPort!
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
 
-const lane = new Lane(laneName, config, notify)
+let nextRequestId = 1
+const pendingAccess = new Map<number, (result: AccessResult) => void>()
+
+const lane = new Lane(laneName, config, notify, (session, request) => new Promise((resolve) => {
+  const requestId = nextRequestId++
+  pendingAccess.set(requestId, resolve)
+  notify({ type: 'access-request', lane: laneName, requestId, sessionId: session.id, ip: session.remoteAddress, request })
+}))
 const { host } = config.lanes[laneName]
 
 lane.start().then((boundPort) => {
@@ -18,11 +27,19 @@ lane.start().then((boundPort) => {
 })
 
 port.on('message', (message: SupervisorToLane) => {
-  if (message.type === 'shutdown') {
-    lane.stop().finally(() => {
-      notify({ type: 'stopped', lane: laneName })
-      // Nothing uWS is left open in this thread now, so it may end.
-      port.close()
-    })
+  switch (message.type) {
+    case 'access-result': {
+      const resolve = pendingAccess.get(message.requestId)
+      pendingAccess.delete(message.requestId)
+      resolve?.(message.result)
+      break
+    }
+    case 'shutdown':
+      lane.stop().finally(() => {
+        notify({ type: 'stopped', lane: laneName })
+        // Nothing uWS is left open in this thread now, so it may end.
+        port.close()
+      })
+      break
   }
 })

@@ -6,26 +6,36 @@
 // Per-message pipeline (onMessage), in order:
 //   1. frame checks: binary only, size limit
 //   2. decode
-//   3. session state: logon gate (look-through authentication plugs in here)
+//   3. session state: the look-through logon gate (authenticate, terminal
+//      info, logon; the checks themselves run on the supervisor)
 //   4. throttles and pre-trade checks (checks/)
 //   5. journal: write-ahead record before anything leaves (retention issue)
 //   6. forward on the exchange link
 // Reports from the exchange run the same way back: update order state,
 // journal, encode, send.
+import { randomBytes } from 'node:crypto'
 import uWS from 'uWebSockets.js'
+import { LRUCache } from 'lru-cache'
 import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
 import {
-  ExecType, RejectReason, reasonName, wireInt,
+  ExecType, RejectReason, reasonName, v1, wireInt,
   type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type ExecutionReportInit, type Instrument,
   type LinkExecutionReport, type Logon, type NewOrder,
 } from '../protocol/messages.js'
+import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { MAX_WIRE_INTEGER } from '../protocol/constants.js'
 import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
 import { ClientSession, type SessionUserData, type WorkingOrder } from './client-session.js'
 import { ExchangeLink, type ExchangeLinkHandler } from './exchange-link.js'
-import { PasswordLogon } from './password-logon.js'
 import { LANE_NAMES, type GatewayConfig, type LaneConfig, type LaneName } from './config.js'
-import type { LaneToSupervisor } from './types.js'
+import type { AccessRequest, AccessResult, LaneToSupervisor } from './types.js'
+
+/** Asks the supervisor's access control to decide one logon step. */
+export type RequestAccess = (session: ClientSession, request: AccessRequest) => Promise<AccessResult>
+
+const NONCE_BYTES = 32
+/** How often unfinished logons are swept for the logon timeout. */
+const LOGON_SWEEP_INTERVAL_MS = 250
 
 /** Frames up to this multiple of maxFrameBytes get a FRAME_TOO_LARGE reject; uWS drops a connection sending anything larger (the client sees 1006). */
 const HARD_FRAME_LIMIT_FACTOR = 4
@@ -38,7 +48,6 @@ export class Lane implements ExchangeLinkHandler {
   private readonly app: uWS.TemplatedApp
   private listenSocket: uWS.us_listen_socket | null = null
   private readonly link: ExchangeLink
-  private readonly logon: PasswordLogon
   private readonly sessions = new Set<ClientSession>()
   private readonly ordersByLinkId = new Map<number, WorkingOrder>()
   private readonly instruments = new Map<string, Instrument>()
@@ -53,14 +62,19 @@ export class Lane implements ExchangeLinkHandler {
   private nextLinkOrderId = Date.now() * 1000
   /** Reused for every order: the check path allocates nothing per order. */
   private readonly verdict = newCheckVerdict()
+  private exchangeEnvironment = ''
+  /** New connections per source IP in the current second; LRU-bounded against address spraying. */
+  private readonly connectionsPerIp: LRUCache<string, { windowStartMs: number, count: number }>
+  private logonSweep: NodeJS.Timeout | null = null
 
   constructor (
     readonly name: LaneName,
     config: GatewayConfig,
     private readonly notify: (message: LaneToSupervisor) => void,
+    private readonly requestAccess: RequestAccess,
   ) {
     this.laneConfig = config.lanes[name]
-    this.logon = new PasswordLogon(config.accounts)
+    this.connectionsPerIp = new LRUCache({ max: config.security.maxTrackedEntries })
     const tls = this.laneConfig.tls
     this.app = tls === undefined
       ? uWS.App()
@@ -74,6 +88,10 @@ export class Lane implements ExchangeLinkHandler {
       upgrade: (res, req, context) => {
         // Read everything from req/res now: both are invalid after return.
         const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
+        if (!this.admitConnection(remoteAddress)) {
+          res.writeStatus('429 Too Many Requests').end(`more than ${this.laneConfig.policy.maxConnectionsPerIpPerSecond} new connections per second from this address`)
+          return
+        }
         const laneIndex = LANE_NAMES.indexOf(this.name) + 1
         const session = new ClientSession(laneIndex * SESSION_ID_LANE_STRIDE + this.nextSessionNumber++, remoteAddress, Date.now())
         res.upgrade<SessionUserData>({ session },
@@ -86,6 +104,8 @@ export class Lane implements ExchangeLinkHandler {
         const session = ws.getUserData().session
         session.ws = ws
         this.sessions.add(session)
+        this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'connect', reason: 0, text: '' })
+        this.sendChallenge(session)
       },
       message: (ws, message, isBinary) => {
         this.onMessage(ws.getUserData().session, message, isBinary)
@@ -94,6 +114,7 @@ export class Lane implements ExchangeLinkHandler {
         const session = ws.getUserData().session
         session.ws = null
         this.sessions.delete(session)
+        if (session.account !== null) this.notify({ type: 'session-closed', lane: this.name, sessionId: session.id, account: session.account })
         // Working orders stay at the exchange; cancel-on-disconnect is a
         // per-account policy of the checks issue.
       },
@@ -123,6 +144,8 @@ export class Lane implements ExchangeLinkHandler {
         }
         this.listenSocket = listenSocket
         this.link.connect()
+        this.logonSweep = setInterval(() => { this.closeExpiredLogons() }, LOGON_SWEEP_INTERVAL_MS)
+        this.logonSweep.unref()
         resolve(uWS.us_socket_local_port(listenSocket))
       })
     })
@@ -133,6 +156,7 @@ export class Lane implements ExchangeLinkHandler {
    * that exits holding uWS sockets aborts the process), then the link.
    */
   async stop (): Promise<void> {
+    if (this.logonSweep !== null) clearInterval(this.logonSweep)
     if (this.listenSocket !== null) {
       uWS.us_listen_socket_close(this.listenSocket)
       this.listenSocket = null
@@ -176,8 +200,14 @@ export class Lane implements ExchangeLinkHandler {
         if (!this.requireLogon(session, refSeq)) return
         this.onCancel(session, envelope.cancelOrder as CancelOrder, refSeq)
         return
+      case 'authenticate':
+        void this.onAuthenticate(session, envelope.authenticate as gatehouse.v1.Authenticate, refSeq)
+        return
+      case 'terminalInfo':
+        void this.onTerminalInfo(session, envelope.terminalInfo as gatehouse.v1.TerminalInfo, refSeq)
+        return
       case 'logon':
-        this.onLogon(session, envelope.logon as Logon, refSeq)
+        void this.onLogon(session, envelope.logon as Logon, refSeq)
         return
       case 'heartbeat':
         this.send(session, { heartbeat: { testId: wireInt(envelope.heartbeat!.testId) } })
@@ -189,6 +219,9 @@ export class Lane implements ExchangeLinkHandler {
       case 'logonReply':
       case 'executionReport':
       case 'reject':
+      case 'authChallenge':
+      case 'authenticateReply':
+      case 'terminalInfoReply':
         this.sendReject(session, RejectReason.UNEXPECTED_MESSAGE, `${envelope.body} is sent by the gateway, never by a client`, refSeq, 0)
         return
       default:
@@ -198,21 +231,136 @@ export class Lane implements ExchangeLinkHandler {
 
   private requireLogon (session: ClientSession, refSeq: number): boolean {
     if (session.loggedOn) return true
-    this.sendReject(session, RejectReason.NOT_AUTHENT, 'log on first: only Logon and Heartbeat are accepted before a successful LogonReply', refSeq, 0)
+    this.sendReject(session, RejectReason.NOT_AUTHENT, 'log on first: Authenticate, TerminalInfo and Logon must all succeed before orders or cancels', refSeq, 0)
     return false
   }
 
-  private onLogon (session: ClientSession, logon: Logon, refSeq: number): void {
-    if (session.loggedOn) {
+  // ---- look-through logon ----------------------------------------------
+
+  private admitConnection (ip: string): boolean {
+    const now = Date.now()
+    const entry = this.connectionsPerIp.get(ip)
+    if (entry === undefined || now - entry.windowStartMs >= 1000) {
+      this.connectionsPerIp.set(ip, { windowStartMs: now, count: 1 })
+      return true
+    }
+    entry.count++
+    return entry.count <= this.laneConfig.policy.maxConnectionsPerIpPerSecond
+  }
+
+  private sendChallenge (session: ClientSession): void {
+    session.nonce = randomBytes(NONCE_BYTES)
+    session.nonceIssuedMs = Date.now()
+    session.nonceUsed = false
+    this.send(session, { authChallenge: { nonce: session.nonce, expiresInMs: this.laneConfig.policy.nonceTtlMs, lane: this.name } })
+  }
+
+  /** A logon step may start only from the stage before it, one at a time. */
+  private expectStage (session: ClientSession, stage: ClientSession['stage'], step: string, refSeq: number): boolean {
+    if (session.stepInFlight) {
+      this.sendReject(session, RejectReason.LOGON_STEP_OUT_OF_ORDER, `${step} arrived while the previous logon step is still being checked; wait for its reply`, refSeq, 0)
+      return false
+    }
+    if (session.stage === 'logged-on') {
       this.sendReject(session, RejectReason.ALREADY_LOGGED_ON, `session is already logged on as ${session.account}`, refSeq, 0)
+      return false
+    }
+    if (session.stage !== stage) {
+      const expected = session.stage === 'challenged' ? 'Authenticate' : session.stage === 'authenticated' ? 'TerminalInfo' : 'Logon'
+      this.sendReject(session, RejectReason.LOGON_STEP_OUT_OF_ORDER, `${step} is out of order: the next logon step is ${expected}`, refSeq, 0)
+      return false
+    }
+    return true
+  }
+
+  private async onAuthenticate (session: ClientSession, authenticate: gatehouse.v1.Authenticate, refSeq: number): Promise<void> {
+    if (!this.expectStage(session, 'challenged', 'Authenticate', refSeq)) return
+    const refuse = (reason: number, text: string): void => {
+      this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'authenticate', account: authenticate.account, reason, text })
+      this.send(session, { authenticateReply: { ok: false, reason, text } })
+      this.sendChallenge(session)
+    }
+    if (session.nonceUsed) {
+      refuse(RejectReason.NONCE_REUSED, 'this nonce was already used; prove over the new AuthChallenge')
       return
     }
-    const verdict = this.logon.verify(logon.account, logon.password, this.name)
-    // Journal (retention issue): every logon step, success or failure, with its reason.
-    if (verdict.reason !== 0) {
-      this.send(session, { logonReply: { ok: false, reason: verdict.reason, text: verdict.text, lane: this.name } })
+    session.nonceUsed = true
+    if (Date.now() - session.nonceIssuedMs > this.laneConfig.policy.nonceTtlMs) {
+      refuse(RejectReason.NONCE_EXPIRED, `the nonce expired (${this.laneConfig.policy.nonceTtlMs} ms); prove over the new AuthChallenge`)
       return
     }
+    session.stepInFlight = true
+    const result = await this.requestAccess(session, {
+      step: 'authenticate',
+      appId: authenticate.appId,
+      account: authenticate.account,
+      nonce: session.nonce,
+      proof: authenticate.proof,
+      exchangeEnvironment: this.exchangeEnvironment,
+    })
+    session.stepInFlight = false
+    if (result.reason === 0) {
+      session.stage = 'authenticated'
+      session.appId = authenticate.appId
+      session.authenticatedAccount = authenticate.account
+      this.send(session, { authenticateReply: { ok: true } })
+      return
+    }
+    this.send(session, { authenticateReply: { ok: false, reason: result.reason, text: result.text, retryAfterMs: result.retryAfterMs ?? 0 } })
+    this.sendChallenge(session)
+  }
+
+  private async onTerminalInfo (session: ClientSession, info: gatehouse.v1.TerminalInfo, refSeq: number): Promise<void> {
+    if (!this.expectStage(session, 'authenticated', 'TerminalInfo', refSeq)) return
+    session.stepInFlight = true
+    // Re-encoded for the supervisor, which decodes its own copy.
+    const encoded = v1.TerminalInfo.encode(info).finish()
+    const result = await this.requestAccess(session, { step: 'terminal-info', account: session.authenticatedAccount!, info: encoded })
+    session.stepInFlight = false
+    if (result.reason === 0) session.stage = 'terminal-verified'
+    this.send(session, {
+      terminalInfoReply: {
+        ok: result.reason === 0,
+        reason: result.reason,
+        text: result.text,
+        newFingerprint: result.newFingerprint ?? false,
+        fingerprintId: result.fingerprintId ?? '',
+      },
+    })
+  }
+
+  /** Closes connections that have not completed logon in time. */
+  private closeExpiredLogons (): void {
+    const deadline = Date.now() - this.laneConfig.policy.logonTimeoutMs
+    for (const session of this.sessions) {
+      if (session.stage !== 'logged-on' && session.connectedAtMs < deadline) {
+        const text = `logon not completed within ${this.laneConfig.policy.logonTimeoutMs} ms; closing`
+        this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'timeout', reason: RejectReason.LOGON_TIMEOUT, text })
+        this.sendReject(session, RejectReason.LOGON_TIMEOUT, text, 0, 0)
+        session.ws?.end(1008, 'logon timeout')
+      }
+    }
+  }
+
+  private async onLogon (session: ClientSession, logon: Logon, refSeq: number): Promise<void> {
+    if (!this.expectStage(session, 'terminal-verified', 'Logon', refSeq)) return
+    if (logon.account !== session.authenticatedAccount) {
+      this.send(session, { logonReply: { ok: false, reason: RejectReason.NOT_AUTHENT, text: `Authenticate was for account ${session.authenticatedAccount}, not ${logon.account}`, lane: this.name } })
+      return
+    }
+    session.stepInFlight = true
+    const result = await this.requestAccess(session, { step: 'logon', account: logon.account, password: logon.password, appId: session.appId! })
+    session.stepInFlight = false
+    if (result.reason !== 0) {
+      this.send(session, { logonReply: { ok: false, reason: result.reason, text: result.text, lane: this.name, retryAfterMs: result.retryAfterMs ?? 0 } })
+      return
+    }
+    if (session.ws === null) {
+      // Closed while the supervisor was checking: give the place back.
+      this.notify({ type: 'session-closed', lane: this.name, sessionId: session.id, account: logon.account })
+      return
+    }
+    session.stage = 'logged-on'
     session.account = logon.account
     session.logonTimeMs = Date.now()
     this.send(session, {
@@ -331,6 +479,7 @@ export class Lane implements ExchangeLinkHandler {
 
   onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
     this.tradingDay = info.tradingDay
+    this.exchangeEnvironment = info.environment
     this.instruments.clear()
     for (const instrument of info.instruments) this.instruments.set(instrument.symbol, instrument)
     // Orders sent at or after the exchange's next expected seq were lost

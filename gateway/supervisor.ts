@@ -10,8 +10,11 @@ import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { LANE_NAMES, type GatewayConfig, type LaneName } from './config.js'
 import { OpsServer } from './ops-server.js'
+import { AccessControl } from './access-control.js'
+import { terminalInfoRecord, type TerminalInfo } from './terminal-fingerprint.js'
+import { v1 } from '../protocol/messages.js'
 import type { LinkState } from './exchange-link.js'
-import type { LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
+import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
 
 export interface LaneStatus {
   host: string
@@ -37,8 +40,12 @@ export class Supervisor {
   private opsPort = 0
   /** Called on every lane event (link up/down), e.g. to print it. */
   onLaneEvent: (event: LaneToSupervisor) => void = () => {}
+  /** Look-through access control: every logon step of every lane is decided here. */
+  readonly access: AccessControl
 
-  constructor (readonly config: GatewayConfig) {}
+  constructor (readonly config: GatewayConfig) {
+    this.access = new AccessControl(config)
+  }
 
   /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
   async start (): Promise<RunningGateway> {
@@ -81,6 +88,21 @@ export class Supervisor {
     this.workers.clear()
     this.ops?.close()
     this.ops = null
+    await this.access.close()
+  }
+
+  private async decideAccess (lane: LaneName, sessionId: number, ip: string, request: AccessRequest): Promise<AccessResult> {
+    const ctx = { lane, sessionId, ip }
+    switch (request.step) {
+      case 'authenticate':
+        return this.access.authenticate(ctx, request)
+      case 'terminal-info': {
+        const info = v1.TerminalInfo.decode(request.info) as TerminalInfo
+        return this.access.terminalInfo(ctx, request.account, info, terminalInfoRecord(info))
+      }
+      case 'logon':
+        return this.access.logon(ctx, request)
+    }
   }
 
   private allLinksUp (): boolean {
@@ -112,6 +134,22 @@ export class Supervisor {
             if (this.allLinksUp()) this.linkWaiters.splice(0).forEach((wake) => { wake() })
             break
           }
+          case 'access-request': {
+            const { requestId } = event
+            this.decideAccess(name, event.sessionId, event.ip, event.request).then((result) => {
+              worker.postMessage({ type: 'access-result', requestId, result } satisfies SupervisorToLane)
+            }, (err: Error) => {
+              // Fail closed: an internal error refuses the step, with the reason.
+              worker.postMessage({ type: 'access-result', requestId, result: { reason: 63, text: `access check failed: ${err.message}` } } satisfies SupervisorToLane)
+            })
+            break
+          }
+          case 'session-closed':
+            this.access.sessionClosed(event.account)
+            break
+          case 'logon-event':
+            this.access.audit.record({ lane: event.lane, sessionId: event.sessionId, ip: event.ip, step: event.step, account: event.account, reason: event.reason, text: event.text })
+            break
           case 'stopped':
             break
         }

@@ -34,18 +34,38 @@ t.test('partial files merge over the defaults', async (t) => {
   t.equal(config.lanes.hft.maxFrameBytes, DEFAULT_CONFIG.lanes.hft.maxFrameBytes, 'untouched fields keep their defaults')
 })
 
+const HASH = DEFAULT_CONFIG.accounts[0]!.passwordHash
+/** A valid account, with some fields changed or removed (undefined). */
+function account (fields: Record<string, unknown> = {}): Record<string, unknown> {
+  const base: Record<string, unknown> = { id: 'a1', passwordHash: HASH, lanes: ['hft'], appIds: ['gatehouse-demo-client'], ipRanges: ['10.0.0.0/8'], programmaticReport: 'none', maxSessions: 2, knownFingerprints: [] }
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) delete base[key]
+    else base[key] = value
+  }
+  return base
+}
+const software = DEFAULT_CONFIG.software[0]!
+
 const cases: Array<[string, unknown, string]> = [
   ['wrong type', { lanes: { hft: { port: '7003' } } }, 'lanes.hft.port: Invalid input: expected number, received string'],
   ['out of range', { lanes: { terminal: { port: 70000 } } }, 'lanes.terminal.port: must be at most 65535'],
   ['not a whole number', { ops: { port: 1.5 } }, 'ops.port: must be a whole number'],
   ['unknown field (typo)', { exchange: { prot: 7090 } }, 'exchange: unknown field "prot"; remove it or check its spelling'],
   ['unknown top-level field', { lane: {} }, '(top level): unknown field "lane"; remove it or check its spelling'],
-  ['bad enum value', { accounts: [{ id: 'a1', password: 'password1', lanes: ['fast'] }] }, 'accounts.0.lanes.0: Invalid option: expected one of "terminal"|"platform"|"hft"'],
-  ['missing required field', { accounts: [{ id: 'a1', lanes: ['hft'] }] }, 'accounts.0.password: is required (expected string)'],
-  ['too short a password', { accounts: [{ id: 'a1', password: 'short', lanes: ['hft'] }] }, 'accounts.0.password: must be at least 8 characters'],
+  ['bad enum value', { accounts: [account({ lanes: ['fast'] })] }, 'accounts.0.lanes.0: Invalid option: expected one of "terminal"|"platform"|"hft"'],
+  ['missing required field', { accounts: [account({ passwordHash: undefined })] }, 'accounts.0.passwordHash: is required (expected string)'],
+  ['plain password instead of a hash', { accounts: [account({ passwordHash: 'hunter22' })] }, 'accounts.0.passwordHash: must be a hash from `gatehouse hash-password` (scrypt$N$r$p$salt$key)'],
+  ['bad CIDR', { accounts: [account({ ipRanges: ['10.0.0.0/33'] })] }, 'accounts.0.ipRanges.0: must be a CIDR range such as 10.0.0.0/8 or ::1/128'],
+  ['unregistered AppID on an account', { accounts: [account({ appIds: ['nope'] })] }, 'accounts.0.appIds.0: AppID "nope" is not in software[]; register it first'],
+  ['bad fingerprint ID', { accounts: [account({ knownFingerprints: ['abc'] })] }, 'accounts.0.knownFingerprints.0: must be a 64-hex-digit fingerprint ID'],
+  ['short AuthCode', { software: [{ ...software, authCode: 'short' }] }, 'software.0.authCode: must be at least 16 characters'],
+  ['bad date', { software: [{ ...software, assessment: { documents: [{ name: 'x', expires: '31/12/2099' }], accessTestPassed: '2026-01-05' } }] }, 'software.0.assessment.documents.0.expires: must be a date as YYYY-MM-DD'],
+  ['production AppID without access testing', { software: [{ ...software, assessment: { documents: [], accessTestPassed: null } }] }, 'software.0.assessment.accessTestPassed: a production AppID needs the date access testing passed; set it or set status "testing"'],
+  ['duplicate AppID', { software: [software, software] }, 'software.1.appId: "gatehouse-demo-client" is listed twice; AppIDs must be unique'],
+  ['unknown terminal field in a lane policy', { lanes: { hft: { policy: { requiredTerminalFields: ['mac', 'serial'] } } } }, 'lanes.hft.policy.requiredTerminalFields.1: Invalid option: expected one of "terminalType"|"collectedTime"|"ips"|"mac"|"deviceName"|"osVersion"|"diskSerial"|"cpuSerial"|"bios"|"systemDiskPartition"'],
   ['bad idle timeout', { lanes: { platform: { idleTimeoutS: 3 } } }, 'lanes.platform.idleTimeoutS: must be 0 (never) or at least 8 seconds'],
   ['duplicate port', { lanes: { hft: { port: 7002 } } }, 'lanes.hft.port: 7002 is already used by lanes.platform; give each listener its own port'],
-  ['duplicate account', { accounts: [{ id: 'a1', password: 'password1', lanes: ['hft'] }, { id: 'a1', password: 'password2', lanes: ['hft'] }] }, 'accounts.1.id: "a1" is listed twice; account IDs must be unique'],
+  ['duplicate account', { accounts: [account(), account()] }, 'accounts.1.id: "a1" is listed twice; account IDs must be unique'],
   ['non-loopback without TLS', { lanes: { platform: { host: '0.0.0.0' } } }, 'lanes.platform.host: "0.0.0.0" is not a loopback address and the lane has no TLS; set lanes.platform.tls { certFile, keyFile }, or set lanes.platform.allowInsecureNonLoopback: true if TLS is terminated in front of the gateway'],
   ['TLS file missing', { lanes: { platform: { tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } } } }, 'lanes.platform.tls.certFile: file "/nonexistent/cert.pem" does not exist'],
   ['every lane disabled', { lanes: { terminal: { enabled: false }, platform: { enabled: false }, hft: { enabled: false } } }, 'lanes: every lane is disabled; enable at least one'],
