@@ -85,6 +85,9 @@ export class AccessControl {
     for (const software of config.software) this.software.set(software.appId, software)
     for (const account of config.accounts) {
       this.accounts.set(account.id, { account, ipRanges: new IpRanges(account.ipRanges) })
+      // Histories are created on first use: an LRUCache costs ~37 KiB, too
+      // much to hold for thousands of idle accounts.
+      if (account.knownFingerprints.length === 0) continue
       const known = this.fingerprintsOf(account.id)
       for (const id of account.knownFingerprints) known.set(id, { firstSeenMs: 0, lastSeenMs: 0, status: 'approved' })
     }

@@ -36,7 +36,6 @@ export class ClientSession {
   /** The current AuthChallenge nonce: single use, expires. */
   nonce: Buffer = Buffer.alloc(0)
   nonceIssuedMs = 0
-  nonceUsed = false
   /** AppID and account proven by Authenticate; Logon must match them. */
   appId: string | null = null
   authenticatedAccount: string | null = null

