@@ -41,6 +41,8 @@ export class ClientSession {
   authenticatedAccount: string | null = null
   /** One logon step at a time: the next waits for this one's reply. */
   stepInFlight = false
+  /** Messages produced by one exchange-link chunk, sent together under one cork. */
+  readonly pendingOut: Uint8Array[] = []
   /** Last seq the gateway sent on this session; the next message gets +1. */
   outSeq = 0
   messagesIn = 0

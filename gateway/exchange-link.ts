@@ -32,6 +32,10 @@ export interface ExchangeLinkHandler {
   onReport (report: LinkExecutionReport): void
   /** Reference data changed for one instrument. */
   onInstrumentUpdate (instrument: Instrument): void
+  /** A TCP chunk's frames are about to be delivered... */
+  onChunkStart (): void
+  /** ...and all have been: the lane flushes what they produced in one write per client. */
+  onChunkEnd (): void
 }
 
 /** Flush inline once this many bytes are waiting (nats.js FLUSH_THRESHOLD). */
@@ -56,6 +60,7 @@ export class ExchangeLink {
   private reconnectTimer: NodeJS.Timeout | null = null
   private reconnectDelayMs: number
   private readonly flushBound = (): void => { this.flush() }
+  private readonly onFrameBody = (body: Buffer): void => { this.onFrame(decodeLinkEnvelope(body)) }
 
   constructor (private readonly options: ExchangeLinkOptions, private readonly handler: ExchangeLinkHandler) {
     this.reconnectDelayMs = options.reconnectDelayMs
@@ -93,10 +98,13 @@ export class ExchangeLink {
     })
     socket.on('data', (chunk: Buffer) => {
       this.lastReceiveMs = Date.now()
+      this.handler.onChunkStart()
       try {
-        this.decoder.push(chunk, (body) => { this.onFrame(decodeLinkEnvelope(body)) })
+        this.decoder.push(chunk, this.onFrameBody)
       } catch (err) {
         socket.destroy(err as Error)
+      } finally {
+        this.handler.onChunkEnd()
       }
     })
     socket.on('error', () => { /* 'close' follows and carries the consequence */ })
