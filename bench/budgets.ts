@@ -1,0 +1,92 @@
+// The lane budgets (budgets.json) and the check of a run against them.
+// `npm run bench -- --check` exits non-zero naming every miss; CI runs
+// only --smoke and never gates on timings.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { ScenarioRow } from './types.js'
+
+/** budgets.json stays in the source tree (tsc does not copy JSON to dist/). */
+export const DEFAULT_BUDGETS_FILE = fileURLToPath(new URL('../../bench/budgets.json', import.meta.url))
+
+export interface Budgets {
+  hft: { scenario: string, rate_per_s: number, max_added_p50_us: number, max_added_p99_us: number }
+  platform: { scenario: string, min_fraction_of_bare_relay: number, min_throughput_per_s: number, min_multiple_of_naive: number }
+  terminal: { scenario: string, sessions: number, max_rss_mib: number }
+}
+
+export interface BudgetVerdict {
+  budget: string
+  scenario: string
+  ok: boolean
+  /** What was measured against what limit, for humans. */
+  detail: string
+}
+
+export function loadBudgets (file = DEFAULT_BUDGETS_FILE): Budgets {
+  return JSON.parse(readFileSync(file, 'utf8')) as Budgets
+}
+
+function find (rows: ScenarioRow[], name: string, system: string, rate?: number): ScenarioRow | undefined {
+  return rows.find((r) => r.name === name && r.system === system && (rate === undefined || r.rate_per_s === rate))
+}
+
+export function checkBudgets (budgets: Budgets, rows: ScenarioRow[]): BudgetVerdict[] {
+  const verdicts: BudgetVerdict[] = []
+  const add = (budget: string, scenario: string, ok: boolean, detail: string): void => { verdicts.push({ budget, scenario, ok, detail }) }
+
+  const h = budgets.hft
+  const hftName = `${h.scenario} @${h.rate_per_s}/s`
+  const gh = find(rows, h.scenario, 'gatehouse', h.rate_per_s)
+  const bare = find(rows, h.scenario, 'bare-relay', h.rate_per_s)
+  if (gh === undefined || bare === undefined) {
+    add('hft.added_p50', hftName, false, 'not measured (needs gatehouse and bare-relay rows at this rate)')
+  } else {
+    const addedP50 = round(gh.p50_us - bare.p50_us)
+    const addedP99 = round(gh.p99_us - bare.p99_us)
+    add('hft.max_added_p50_us', hftName, addedP50 <= h.max_added_p50_us,
+      `added p50 ${addedP50} µs over bare-relay (gatehouse ${gh.p50_us}, bare ${bare.p50_us}); budget ≤ ${h.max_added_p50_us} µs`)
+    add('hft.max_added_p99_us', hftName, addedP99 <= h.max_added_p99_us,
+      `added p99 ${addedP99} µs over bare-relay (gatehouse ${gh.p99_us}, bare ${bare.p99_us}); budget ≤ ${h.max_added_p99_us} µs`)
+  }
+
+  const p = budgets.platform
+  const pgh = find(rows, p.scenario, 'gatehouse')
+  const pbare = find(rows, p.scenario, 'bare-relay')
+  const pnaive = find(rows, p.scenario, 'naive')
+  if (pgh === undefined) {
+    add('platform', p.scenario, false, 'not measured (no gatehouse row)')
+  } else {
+    add('platform.min_throughput_per_s', p.scenario, pgh.throughput_per_s >= p.min_throughput_per_s,
+      `${pgh.throughput_per_s} orders/s; budget ≥ ${p.min_throughput_per_s}`)
+    if (pbare === undefined) {
+      add('platform.min_fraction_of_bare_relay', p.scenario, false, 'not measured (no bare-relay row)')
+    } else {
+      const fraction = round(pgh.throughput_per_s / pbare.throughput_per_s)
+      add('platform.min_fraction_of_bare_relay', p.scenario, fraction >= p.min_fraction_of_bare_relay,
+        `${fraction} of bare-relay (${pgh.throughput_per_s} vs ${pbare.throughput_per_s} orders/s); budget ≥ ${p.min_fraction_of_bare_relay}`)
+    }
+    if (pnaive === undefined) {
+      add('platform.min_multiple_of_naive', p.scenario, false, 'not measured (no naive row)')
+    } else {
+      const multiple = round(pgh.throughput_per_s / pnaive.throughput_per_s)
+      add('platform.min_multiple_of_naive', p.scenario, multiple >= p.min_multiple_of_naive,
+        `${multiple}× naive (${pgh.throughput_per_s} vs ${pnaive.throughput_per_s} orders/s); budget ≥ ${p.min_multiple_of_naive}×`)
+    }
+  }
+
+  const t = budgets.terminal
+  const tgh = find(rows, t.scenario, 'gatehouse')
+  if (tgh === undefined) {
+    add('terminal', t.scenario, false, 'not measured (no gatehouse row)')
+  } else {
+    const sessions = Number(tgh.sessions)
+    const rss = Number(tgh.gateway_rss_mib)
+    add('terminal.sessions', t.scenario, sessions >= t.sessions, `${sessions} concurrent sessions logged on; budget needs ${t.sessions}`)
+    add('terminal.max_rss_mib', t.scenario, rss < t.max_rss_mib, `gateway VmRSS ${rss} MiB with ${sessions} sessions; budget < ${t.max_rss_mib} MiB`)
+  }
+  return verdicts
+}
+
+function round (value: number): number {
+  return Math.round(value * 100) / 100
+}

@@ -1,0 +1,240 @@
+// Hand-rolled protobuf for the few messages a load generator sends and the
+// two fields it reads back. The generator must not measure itself: the
+// generated codec allocates a Writer and an object per message, which at
+// 150k+ orders/s on a 2-vCPU box would take CPU from the system under test.
+// Every byte written here is a valid gatehouse.v1 message; wire-self-check.ts
+// proves it against the generated codec before each run.
+//
+// ClientEnvelope with a NewOrder (seq and sent_time_us left 0, so omitted):
+//
+//   0x62 len | 0x08 client_order_id | 0x12 len "rb2605" | 0x18 side
+//            | 0x20 price | 0x28 quantity_lots | 0x30 time_in_force
+//
+// LinkEnvelope with a LinkNewOrder (bare-relay mode: the generator speaks
+// the link protocol itself, so it also numbers the messages):
+//
+//   0x08 seq | 0x6a len | 0x08 order_id | 0x12 len account | 0x1a len instrument
+//            | 0x20 side | 0x28 price | 0x30 quantity_lots | 0x38 time_in_force
+
+/** Wire type 0 (varint) and 2 (length-delimited) tags, (field << 3) | type. */
+const TAG_CLIENT_NEW_ORDER = 0x62
+const TAG_CLIENT_CANCEL_ORDER = 0x6a
+const FIELD_CLIENT_EXECUTION_REPORT = 14
+const FIELD_CLIENT_LOGON_REPLY = 11
+const FIELD_CLIENT_REJECT = 15
+const TAG_LINK_SEQ = 0x08
+const TAG_LINK_NEW_ORDER = 0x6a
+const TAG_LINK_CANCEL = 0x72
+const FIELD_LINK_REPORT = 15
+const FIELD_LINK_LOGON_REPLY = 11
+/** LinkExecutionReport.cancel_rejected. */
+const FIELD_LINK_CANCEL_REJECTED = 11
+
+/** Bytes a varint of `value` (0 <= value < 2^53) takes. */
+export function varintBytes (value: number): number {
+  let bytes = 1
+  while (value >= 128) {
+    value = Math.floor(value / 128)
+    bytes++
+  }
+  return bytes
+}
+
+/** Writes a varint at `pos`; returns the new position. Division, not >>>, keeps values above 2^32 exact. */
+export function writeVarint (buf: Uint8Array, pos: number, value: number): number {
+  while (value >= 128) {
+    buf[pos++] = (value % 128) | 0x80
+    value = Math.floor(value / 128)
+  }
+  buf[pos++] = value
+  return pos
+}
+
+/** The fixed part of an order: what never changes between orders of one run. */
+export interface OrderTemplate {
+  /** UTF-8 bytes of the instrument symbol. */
+  instrument: Uint8Array
+  /** UTF-8 bytes of the account (link messages only). */
+  account: Uint8Array
+  quantityLots: number
+  timeInForce: number
+}
+
+function clientNewOrderBodyBytes (t: OrderTemplate, clientOrderId: number, price: number): number {
+  return 1 + varintBytes(clientOrderId) + 2 + t.instrument.length + 2 + 1 + varintBytes(price) +
+    1 + varintBytes(t.quantityLots) + 2
+}
+
+/** Size of a ClientEnvelope{newOrder} (side is always one byte, so it is not an input). */
+export function clientNewOrderBytes (t: OrderTemplate, clientOrderId: number, price: number): number {
+  const body = clientNewOrderBodyBytes(t, clientOrderId, price)
+  return 1 + varintBytes(body) + body
+}
+
+/** Writes a ClientEnvelope{newOrder} at `pos`; returns the new position. */
+export function writeClientNewOrder (buf: Uint8Array, pos: number, t: OrderTemplate, clientOrderId: number, side: number, price: number): number {
+  buf[pos++] = TAG_CLIENT_NEW_ORDER
+  pos = writeVarint(buf, pos, clientNewOrderBodyBytes(t, clientOrderId, price))
+  buf[pos++] = 0x08
+  pos = writeVarint(buf, pos, clientOrderId)
+  buf[pos++] = 0x12
+  buf[pos++] = t.instrument.length
+  buf.set(t.instrument, pos)
+  pos += t.instrument.length
+  buf[pos++] = 0x18
+  buf[pos++] = side
+  buf[pos++] = 0x20
+  pos = writeVarint(buf, pos, price)
+  buf[pos++] = 0x28
+  pos = writeVarint(buf, pos, t.quantityLots)
+  buf[pos++] = 0x30
+  buf[pos++] = t.timeInForce
+  return pos
+}
+
+/** Size of a ClientEnvelope{cancelOrder}. */
+export function clientCancelBytes (clientOrderId: number): number {
+  return 3 + varintBytes(clientOrderId)
+}
+
+export function writeClientCancel (buf: Uint8Array, pos: number, clientOrderId: number): number {
+  buf[pos++] = TAG_CLIENT_CANCEL_ORDER
+  buf[pos++] = 1 + varintBytes(clientOrderId)
+  buf[pos++] = 0x08
+  return writeVarint(buf, pos, clientOrderId)
+}
+
+function linkNewOrderBodyBytes (t: OrderTemplate, orderId: number, price: number): number {
+  return 1 + varintBytes(orderId) + 2 + t.account.length + 2 + t.instrument.length + 2 +
+    1 + varintBytes(price) + 1 + varintBytes(t.quantityLots) + 2
+}
+
+/** Size of a LinkEnvelope{seq, newOrder} (without the 4-byte frame prefix: the relay adds it). */
+export function linkNewOrderBytes (t: OrderTemplate, seq: number, orderId: number, price: number): number {
+  const body = linkNewOrderBodyBytes(t, orderId, price)
+  return 1 + varintBytes(seq) + 1 + varintBytes(body) + body
+}
+
+export function writeLinkNewOrder (buf: Uint8Array, pos: number, t: OrderTemplate, seq: number, orderId: number, side: number, price: number): number {
+  buf[pos++] = TAG_LINK_SEQ
+  pos = writeVarint(buf, pos, seq)
+  buf[pos++] = TAG_LINK_NEW_ORDER
+  pos = writeVarint(buf, pos, linkNewOrderBodyBytes(t, orderId, price))
+  buf[pos++] = 0x08
+  pos = writeVarint(buf, pos, orderId)
+  buf[pos++] = 0x12
+  buf[pos++] = t.account.length
+  buf.set(t.account, pos)
+  pos += t.account.length
+  buf[pos++] = 0x1a
+  buf[pos++] = t.instrument.length
+  buf.set(t.instrument, pos)
+  pos += t.instrument.length
+  buf[pos++] = 0x20
+  buf[pos++] = side
+  buf[pos++] = 0x28
+  pos = writeVarint(buf, pos, price)
+  buf[pos++] = 0x30
+  pos = writeVarint(buf, pos, t.quantityLots)
+  buf[pos++] = 0x38
+  buf[pos++] = t.timeInForce
+  return pos
+}
+
+export function linkCancelBytes (seq: number, orderId: number): number {
+  return 1 + varintBytes(seq) + 3 + varintBytes(orderId)
+}
+
+export function writeLinkCancel (buf: Uint8Array, pos: number, seq: number, orderId: number): number {
+  buf[pos++] = TAG_LINK_SEQ
+  pos = writeVarint(buf, pos, seq)
+  buf[pos++] = TAG_LINK_CANCEL
+  buf[pos++] = 1 + varintBytes(orderId)
+  buf[pos++] = 0x08
+  return writeVarint(buf, pos, orderId)
+}
+
+/** What the generator needs from an inbound envelope. Reused: one per generator. */
+export class ScannedMessage {
+  /** 'report', 'logon-reply', 'reject' or 'other'. */
+  kind: 'report' | 'logon-reply' | 'reject' | 'other' = 'other'
+  orderId = 0
+  execType = 0
+  cancelRejected = false
+}
+
+/** A read position shared by the scanners: one object, so scanning allocates nothing. */
+class Cursor {
+  pos = 0
+  readVarint (buf: Uint8Array): number {
+    let value = 0
+    let scale = 1
+    for (;;) {
+      const byte = buf[this.pos++]!
+      value += (byte & 0x7f) * scale
+      if (byte < 0x80) return value
+      scale *= 128
+    }
+  }
+
+  skip (buf: Uint8Array, wireType: number): void {
+    switch (wireType) {
+      case 0: this.readVarint(buf); return
+      case 1: this.pos += 8; return
+      case 2: { const length = this.readVarint(buf); this.pos += length; return }
+      case 5: this.pos += 4; return
+      default: throw new Error(`unsupported protobuf wire type ${wireType}`)
+    }
+  }
+}
+
+const cursor = new Cursor()
+
+/**
+ * Reads fields 1 (the order ID) and 2 (exec_type) of a report body, which
+ * ExecutionReport and LinkExecutionReport share, plus the link's
+ * cancel_rejected (field 11 there; in ExecutionReport 11 is leaves_lots, so
+ * client scans pass -1).
+ */
+function scanReport (buf: Uint8Array, end: number, out: ScannedMessage, cancelRejectedField: number): void {
+  out.orderId = 0
+  out.execType = 0
+  out.cancelRejected = false
+  while (cursor.pos < end) {
+    const tag = cursor.readVarint(buf)
+    const field = tag >>> 3
+    if (field === 1 && (tag & 7) === 0) out.orderId = cursor.readVarint(buf)
+    else if (field === 2 && (tag & 7) === 0) out.execType = cursor.readVarint(buf)
+    else if (field === cancelRejectedField && (tag & 7) === 0) out.cancelRejected = cursor.readVarint(buf) !== 0
+    else cursor.skip(buf, tag & 7)
+  }
+}
+
+function scanEnvelope (buf: Uint8Array, start: number, end: number, out: ScannedMessage,
+  reportField: number, logonReplyField: number, rejectField: number, cancelRejectedField: number): void {
+  out.kind = 'other'
+  cursor.pos = start
+  while (cursor.pos < end) {
+    const tag = cursor.readVarint(buf)
+    const field = tag >>> 3
+    if ((tag & 7) === 2 && field === reportField) {
+      const length = cursor.readVarint(buf)
+      out.kind = 'report'
+      scanReport(buf, cursor.pos + length, out, cancelRejectedField)
+      return
+    }
+    if ((tag & 7) === 2 && field === logonReplyField) { out.kind = 'logon-reply'; return }
+    if ((tag & 7) === 2 && field === rejectField) { out.kind = 'reject'; return }
+    cursor.skip(buf, tag & 7)
+  }
+}
+
+/** Scans a ClientEnvelope payload for an execution report, logon reply or reject. */
+export function scanClientEnvelope (buf: Uint8Array, start: number, end: number, out: ScannedMessage): void {
+  scanEnvelope(buf, start, end, out, FIELD_CLIENT_EXECUTION_REPORT, FIELD_CLIENT_LOGON_REPLY, FIELD_CLIENT_REJECT, -1)
+}
+
+/** Scans a LinkEnvelope payload for a report or logon reply. */
+export function scanLinkEnvelope (buf: Uint8Array, start: number, end: number, out: ScannedMessage): void {
+  scanEnvelope(buf, start, end, out, FIELD_LINK_REPORT, FIELD_LINK_LOGON_REPLY, -1, FIELD_LINK_CANCEL_REJECTED)
+}

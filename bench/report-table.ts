@@ -1,0 +1,63 @@
+// The console table: one line per scenario × system × rate, baselines next
+// to Gatehouse, and the ratios the budgets are stated in.
+import type { ScenarioRow } from './types.js'
+
+function fmt (value: number): string {
+  if (!Number.isFinite(value)) return '-'
+  if (value === 0) return '0'
+  if (Math.abs(value) >= 100) return String(Math.round(value))
+  if (Math.abs(value) >= 10) return value.toFixed(1)
+  if (Math.abs(value) >= 1) return value.toFixed(2)
+  return value.toFixed(3)
+}
+
+function fmtCount (value: number): string {
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`
+  if (value >= 1e4) return `${(value / 1e3).toFixed(1)}k`
+  return String(Math.round(value))
+}
+
+/** The "vs" column: what this row is relative to its baselines. */
+export function ratioText (row: ScenarioRow): string {
+  const parts: string[] = []
+  if (typeof row.added_p50_us_over_bare === 'number') {
+    parts.push(`+${fmt(row.added_p50_us_over_bare)}/+${fmt(row.added_p99_us_over_bare as number)} µs p50/p99 over bare`)
+  }
+  if (typeof row.throughput_fraction_of_bare === 'number') parts.push(`${fmt(row.throughput_fraction_of_bare)}× bare thr`)
+  if (typeof row.throughput_multiple_of_naive === 'number') parts.push(`${fmt(row.throughput_multiple_of_naive)}× naive thr`)
+  if (typeof row.p50_multiple_of_gatehouse === 'number') parts.push(`p50 ${fmt(row.p50_multiple_of_gatehouse)}× gatehouse`)
+  if (row.saturated === true) parts.push('SATURATED')
+  if (row.mode === 'open-loop' && typeof row.send_lag_p99_us === 'number') parts.push(`generator lag p99 ${fmt(row.send_lag_p99_us)} µs`)
+  if (typeof row.gateway_rss_mib === 'number') parts.push(`RSS ${fmt(row.gateway_rss_mib)} MiB, ${fmtCount(Number(row.connect_logon_per_s))} logons/s`)
+  if (typeof row.bytes_per_order === 'number') parts.push(`${fmt(row.bytes_per_order)} B/order alloc`)
+  if (typeof row.bytes_per_op === 'number') parts.push(`${fmt(row.bytes_per_op)} B/op alloc, ${String(row.encoded_bytes)} B`)
+  return parts.join('; ')
+}
+
+export function formatTable (rows: ScenarioRow[]): string {
+  const header = ['scenario', 'system', 'rate/s', 'p50 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'throughput/s', 'vs baselines']
+  const lines = rows.map((r) => [
+    r.name,
+    r.system,
+    r.rate_per_s === 0 ? (r.mode === 'in-thread' ? 'in-thread' : 'closed') : fmtCount(r.rate_per_s),
+    fmt(r.p50_us),
+    fmt(r.p99_us),
+    fmt(r.p999_us),
+    fmt(r.max_us),
+    typeof r.throughput_sd_per_s === 'number' ? `${fmtCount(r.throughput_per_s)} ±${fmtCount(r.throughput_sd_per_s)}` : fmtCount(r.throughput_per_s),
+    ratioText(r),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
+  const render = (cells: string[]): string => cells.map((c, i) => i >= 2 && i <= 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)).join('  ').trimEnd()
+  return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n') + '\n'
+}
+
+/** The same table as GitHub Markdown, for the README section. */
+export function formatMarkdownTable (rows: ScenarioRow[]): string {
+  const header = '| scenario | system | rate/s | p50 µs | p99 µs | p99.9 µs | max µs | throughput/s | vs baselines |'
+  const sep = '|---|---|--:|--:|--:|--:|--:|--:|---|'
+  const lines = rows.map((r) => `| ${r.name} | ${r.system} | ${r.rate_per_s === 0 ? (r.mode === 'in-thread' ? 'in-thread' : 'closed loop') : fmtCount(r.rate_per_s)} | ` +
+    `${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.p999_us)} | ${fmt(r.max_us)} | ` +
+    `${typeof r.throughput_sd_per_s === 'number' ? `${fmtCount(r.throughput_per_s)} ±${fmtCount(r.throughput_sd_per_s)}` : fmtCount(r.throughput_per_s)} | ${ratioText(r)} |`)
+  return [header, sep, ...lines].join('\n') + '\n'
+}

@@ -1,0 +1,135 @@
+// Shapes shared by the runner, the load generators (over IPC) and the
+// reports. Everything here crosses a process boundary as JSON.
+import type { ClientIdentity } from './gatehouse-config.js'
+
+/** The systems a scenario can be run against. */
+export type SystemName = 'gatehouse' | 'bare-relay' | 'naive'
+export const SYSTEM_NAMES: readonly SystemName[] = ['bare-relay', 'gatehouse', 'naive']
+
+/**
+ * How the generator talks to the system:
+ * - client: gatehouse.v1 ClientEnvelope protobuf in binary frames (Gatehouse);
+ * - link: LinkEnvelope bytes in binary frames, relayed verbatim to the
+ *   simulator (bare-relay), so the generator numbers link seqs itself;
+ * - json: JSON in text frames (the naive gateway).
+ */
+export type WireMode = 'client' | 'link' | 'json'
+
+/**
+ * Order flow:
+ * - fak-alternate: FAK orders at the reference price, alternating BUY and
+ *   SELL. A FAK never rests, so the book stays empty however long the run
+ *   (each order gets ACK then CANCELLED, or fills against a FAK in flight).
+ * - rest-and-cancel: a GFD BUY at the limit-down price (rests, never
+ *   crosses since every order of the run is a BUY), cancelled at the
+ *   session's next turn, the way a person works a terminal.
+ */
+export type OrderFlow = 'fak-alternate' | 'rest-and-cancel'
+
+export interface Credentials {
+  account: string
+  password: string
+}
+
+/** What the runner asks a load generator to do (one run of one scenario against one system). */
+export interface GeneratorSpec {
+  label: string
+  wire: WireMode
+  host: string
+  port: number
+  /** One entry per session; sessions.length is the session count. */
+  credentials: Credentials[]
+  instrument: string
+  /** Client wire only: the software identity and terminal info of the look-through logon. */
+  identity?: ClientIdentity
+  flow: OrderFlow
+  /** open-loop: send at fixed intended times (aggregate rate over all sessions); closed-loop: keep `window` orders outstanding per session. */
+  pacing: 'open-loop' | 'closed-loop'
+  ratePerS: number
+  windowPerSession: number
+  /** Sessions connecting and logging on at once. */
+  connectConcurrency: number
+  connectTimeoutMs: number
+  warmupS: number
+  measureS: number
+  /** After the last send, how long to wait for answers before counting the rest as unanswered. */
+  drainTimeoutS: number
+  /** Open loop: stop sending (and count the backlog as late) past this many outstanding orders. */
+  maxOutstanding: number
+}
+
+/** One second of the measurement window, as the generator saw it. */
+export interface SecondSample {
+  /** Seconds since the start of the measurement window. */
+  t: number
+  sent: number
+  /** Orders whose first report arrived in this second. */
+  answered: number
+  p50_us: number
+  p99_us: number
+}
+
+export interface GeneratorResult {
+  label: string
+  sessions: number
+  /** HDR histogram (compressed base64, nanoseconds) of intended send to first report, measurement window only. */
+  latencyHistogram: string
+  /** Same for cancel to CANCELLED (rest-and-cancel only). */
+  cancelHistogram: string
+  /** Open loop: actual minus intended send time of each order, nanoseconds (the generator's own lateness). */
+  sendLagHistogram: string
+  /** Connect + Upgrade + logon per session, nanoseconds. */
+  connectHistogram: string
+  connectElapsedMs: number
+  connected: number
+  connectFailures: number
+  measureS: number
+  sent: number
+  answered: number
+  /** Orders whose first report was REJECTED (should be 0: the flows only send valid orders). */
+  rejected: number
+  /** Reject messages at protocol level (e.g. a cancel that arrived after the order was done). */
+  protocolRejects: number
+  /** Orders sent in the window with no answer by the end of the drain. */
+  unanswered: number
+  /** Orders due in the window that the open loop never sent because too many were outstanding. */
+  unsent: number
+  saturated: boolean
+  closedSessions: number
+  perSecond: SecondSample[]
+  errors: string[]
+}
+
+export type GeneratorToRunner =
+  | { type: 'phase', phase: 'connected' | 'measuring' | 'draining' }
+  | { type: 'progress', fraction: number }
+  | { type: 'result', result: GeneratorResult }
+  | { type: 'failed', error: string }
+
+export type RunnerToGenerator =
+  | { type: 'run', spec: GeneratorSpec }
+  | { type: 'stop' }
+
+/** CPU one process used during a measurement window. */
+export interface ProcessShare {
+  role: string
+  pid: number
+  /** Percent of one core, averaged over the window (200 = both cores). */
+  cpu_pct: number
+  /** Threads and their share, for multi-threaded processes (the gateway's lanes). */
+  threads?: Array<{ name: string, cpu_pct: number }>
+}
+
+/** One row of the results: a scenario run against one system at one rate. */
+export interface ScenarioRow {
+  name: string
+  system: string
+  /** Intended aggregate rate for open-loop runs; 0 for closed-loop and in-thread runs. */
+  rate_per_s: number
+  p50_us: number
+  p99_us: number
+  p999_us: number
+  max_us: number
+  throughput_per_s: number
+  [extra: string]: unknown
+}

@@ -1,0 +1,79 @@
+// The benchmark harness end to end at tiny rates (`--smoke`): every
+// scenario against every system, real processes on loopback, JSON and HTML
+// written. CI checks the shape of the results, never the timings.
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const RUN_JS = fileURLToPath(new URL('../bench/run.js', import.meta.url))
+/** The smoke run takes ~45 s here; anything past this is a hang. */
+const SMOKE_TIMEOUT_MS = 100_000
+
+interface Row {
+  name: string
+  system: string
+  [field: string]: unknown
+}
+
+t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { timeout: SMOKE_TIMEOUT_MS + 10_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-smoke-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const jsonFile = join(dir, 'results.json')
+  const htmlFile = join(dir, 'report.html')
+
+  const child = spawn(process.execPath, [RUN_JS, '--smoke', '--json', jsonFile, '--html', htmlFile], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const timer = setTimeout(() => { child.kill('SIGINT') }, SMOKE_TIMEOUT_MS)
+  const code = await new Promise<number | null>((resolve) => { child.once('exit', resolve) })
+  clearTimeout(timer)
+  t.equal(code, 0, `bench --smoke exits 0\n${output}`)
+
+  const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as {
+    scenarios: Row[]
+    machine: Record<string, unknown>
+    failures: string[]
+  }
+  t.same(report.failures, [], 'no scenario failed')
+  for (const field of ['cpu_model', 'cpu_count', 'node_version', 'os', 'total_memory_mib', 'date', 'processes']) {
+    t.ok(report.machine[field] !== undefined && report.machine[field] !== '', `machine info has ${field}`)
+  }
+
+  const expected = [
+    ['checks', 'checkOrderValidity'],
+    ['codec', 'protobuf-static'], ['codec', 'protobuf-reflection'], ['codec', 'json'],
+    ['hft-latency', 'bare-relay'], ['hft-latency', 'gatehouse'], ['hft-latency', 'naive'],
+    ['platform-throughput', 'bare-relay'], ['platform-throughput', 'gatehouse'], ['platform-throughput', 'naive'],
+    ['terminal-sessions', 'gatehouse'], ['terminal-sessions', 'naive'],
+  ]
+  for (const [name, system] of expected) {
+    t.ok(report.scenarios.some((r) => r.name === name && r.system === system), `a ${name} row for ${system}`)
+  }
+  for (const row of report.scenarios) {
+    const label = `${row.name} ${row.system} @${String(row.rate_per_s)}`
+    for (const field of ['rate_per_s', 'p50_us', 'p99_us', 'p999_us', 'max_us', 'throughput_per_s']) {
+      t.ok(typeof row[field] === 'number' && Number.isFinite(row[field]), `${label}: ${field} is a finite number`)
+    }
+    t.ok((row.throughput_per_s as number) > 0, `${label}: throughput > 0`)
+    t.ok((row.p50_us as number) > 0 && (row.p50_us as number) <= (row.p99_us as number) && (row.p99_us as number) <= (row.max_us as number),
+      `${label}: 0 < p50 <= p99 <= max`)
+    if (row.mode !== 'in-thread') {
+      t.ok(Array.isArray(row.cores_shared_by) && (row.cores_shared_by as unknown[]).length >= 2, `${label}: says which processes shared the cores`)
+      t.equal(row.rejected, 0, `${label}: no order was rejected`)
+    }
+  }
+  const gatehouseHft = report.scenarios.find((r) => r.name === 'hft-latency' && r.system === 'gatehouse')
+  t.ok(typeof gatehouseHft?.added_p50_us_over_bare === 'number', 'gatehouse hft row carries its added latency over bare-relay')
+  const gatehousePlatform = report.scenarios.find((r) => r.name === 'platform-throughput' && r.system === 'gatehouse')
+  t.ok(typeof gatehousePlatform?.throughput_multiple_of_naive === 'number', 'gatehouse platform row carries its multiple of naive')
+  const terminal = report.scenarios.find((r) => r.name === 'terminal-sessions' && r.system === 'gatehouse')
+  t.ok((terminal?.gateway_rss_mib as number) > 0, 'terminal row reports the gateway RSS')
+
+  const html = readFileSync(htmlFile, 'utf8')
+  t.match(html, /<svg[\s>]/, 'the HTML report has inline SVG charts')
+  t.notMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'the HTML report loads nothing from outside')
+})
