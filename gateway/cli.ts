@@ -18,6 +18,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'run the exchange simulator on its own (speaks the link protocol)',
     run: async (argv) => (await import('../exchange-sim/main.js')).runExchangeSimCommand(argv),
   },
+  'hash-password': {
+    summary: 'print the scrypt hash of a password read from stdin, for accounts[].passwordHash',
+    run: async (argv) => (await import('./hash-password-command.js')).runHashPasswordCommand(argv),
+  },
   demo: {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),

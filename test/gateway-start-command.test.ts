@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { CLI_PATH } from '../gateway/exchange-sim-process.js'
+import { verifyPassword } from '../gateway/credential-worker.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-start-'))
 
@@ -59,6 +60,15 @@ t.test('start with the embedded simulator, run the demo, stop cleanly', async (t
   t.ok(events.some((e) => e.event === 'stopped'), 'says it stopped')
 })
 
+t.test('hash-password prints a hash the gateway accepts', async (t) => {
+  const result = spawnSync(process.execPath, [CLI_PATH, 'hash-password'], { input: 'correct horse battery\n', encoding: 'utf8' })
+  t.equal(result.status, 0)
+  const hash = result.stdout.trim()
+  t.match(hash, /^scrypt\$16384\$8\$1\$/)
+  t.equal(await verifyPassword(hash, 'correct horse battery'), true)
+  t.equal(await verifyPassword(hash, 'correct horse batterY'), false)
+})
+
 t.test('a bad config refuses to start and names the field', async (t) => {
   const configFile = join(dir, 'bad.json')
   writeFileSync(configFile, JSON.stringify({ lanes: { hft: { port: 'seven' } } }))
@@ -69,13 +79,13 @@ t.test('a bad config refuses to start and names the field', async (t) => {
 })
 
 t.test('every subcommand has --help', async (t) => {
-  for (const command of ['start', 'exchange-sim', 'demo']) {
+  for (const command of ['start', 'exchange-sim', 'demo', 'hash-password']) {
     const result = spawnSync(process.execPath, [CLI_PATH, command, '--help'], { encoding: 'utf8' })
     t.equal(result.status, 0, `${command} --help exits 0`)
     t.match(result.stdout, /usage: gatehouse/, `${command} --help prints usage`)
   }
   const top = spawnSync(process.execPath, [CLI_PATH, '--help'], { encoding: 'utf8' })
-  t.match(top.stdout, /start.*\n.*exchange-sim.*\n.*demo/)
+  t.match(top.stdout, /start.*\n.*exchange-sim.*\n.*hash-password.*\n.*demo/)
   const unknown = spawnSync(process.execPath, [CLI_PATH, 'frobnicate'], { encoding: 'utf8' })
   t.equal(unknown.status, 2)
   t.match(unknown.stderr, /unknown command "frobnicate"/)
