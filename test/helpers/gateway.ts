@@ -1,6 +1,9 @@
 // A real gateway (supervisor + lane worker threads) in the test process,
 // wired to the exchange simulator running as its own process. Everything
 // listens on 127.0.0.1 with ephemeral ports.
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { resolveConfig, type GatewayConfig, type LaneName } from '../../gateway/config.js'
 import { Supervisor } from '../../gateway/supervisor.js'
 import { startExchangeSim, type SimProcess } from './exchange-sim-process.js'
@@ -21,6 +24,8 @@ export function testConfig (simPort: number, overrides: Record<string, unknown> 
     lanes[name] = { port: 0, ...(overrides.lanes as Record<string, object> | undefined)?.[name] }
   }
   return resolveConfig({
+    // Audit files and other run-time state go to a throwaway directory.
+    runDir: mkdtempSync(join(tmpdir(), 'gatehouse-test-run-')),
     ...overrides,
     lanes,
     ops: { port: 0 },
