@@ -70,6 +70,8 @@ class Session {
   /** rest-and-cancel: the order this session has resting, 0 if none. */
   restingOrderId = 0
   cancelIntendedMs = 0
+  /** Orders answered in the measurement window (per-lane throughput when sessions span lanes). */
+  answered = 0
   dirty = false
   readonly intendedMs: Float64Array
   readonly ids: Float64Array
@@ -114,6 +116,10 @@ class Generator {
   private closedSessions = 0
   private connectElapsedMs = 0
   private connectFailures = 0
+  /** Logons finished (either way) so far, for progress. */
+  private connectsDone = 0
+  /** logonOnly: when each logon completed, ms since the connect phase began. */
+  private readonly logonDoneMs: number[] = []
   private instruments: InstrumentInit[] = []
   private readonly textEncoder = new TextEncoder()
 
@@ -137,11 +143,14 @@ class Generator {
         const t0 = performance.now()
         try {
           await this.connectOne(session)
-          recordNs(this.connectLatency, (performance.now() - t0) * 1e6)
+          const t1 = performance.now()
+          recordNs(this.connectLatency, (t1 - t0) * 1e6)
+          if (this.spec.logonOnly === true) this.logonDoneMs.push(t1 - started)
         } catch (err) {
           this.connectFailures++
           if (this.errors.length < 10) this.errors.push(`session ${session.index}: ${(err as Error).message}`)
         }
+        this.connectsDone++
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.spec.connectConcurrency, this.sessions.length) }, worker))
@@ -153,7 +162,7 @@ class Generator {
     // Armed before connecting: the first reply may arrive in the very chunk
     // that completes the handshake, before `await` below returns.
     const logonDone = new Promise<boolean>((resolve) => { session.logonResolve = resolve })
-    const ws = await WsClient.connect(spec.host, spec.port,
+    const ws = await WsClient.connect(spec.host, spec.sessionPorts?.[session.index] ?? spec.port,
       (opcode, buf, start, end) => { this.onFrame(session, opcode, buf, start, end) },
       () => { this.onClosed(session) },
       spec.connectTimeoutMs,
@@ -305,6 +314,7 @@ class Generator {
         const ns = (nowMs - intendedMs) * 1e6
         recordNs(this.latency, ns)
         this.countAnswer(nowMs, ns)
+        session.answered++
       }
       if (execType === ExecType.REJECTED) this.rejected++
       if (final) {
@@ -448,6 +458,7 @@ class Generator {
 
   async run (): Promise<GeneratorResult> {
     const { spec } = this
+    if (spec.logonOnly === true) return this.runLogons()
     await this.connectAll()
     send({ type: 'phase', phase: 'connected' })
     const live = this.sessions.filter((s) => s.loggedOn)
@@ -496,6 +507,57 @@ class Generator {
       saturated: this.saturated,
       closedSessions: this.closedSessions,
       perSecond: this.perSecond.slice(0, Math.ceil(spec.measureS)),
+      ...(spec.sessionPorts === undefined ? {} : { answeredBySession: this.sessions.map((s) => s.answered) }),
+      errors: this.errors,
+    }
+  }
+
+  /**
+   * logonOnly: every session connects and logs on (connectConcurrency at a
+   * time) and stays logged on until the last one is done, as at a market
+   * open; the connect histogram is the result. perSecond counts logons.
+   */
+  private async runLogons (): Promise<GeneratorResult> {
+    const { spec } = this
+    const progressTimer = setInterval(() => {
+      send({ type: 'progress', fraction: this.connectsDone / this.sessions.length })
+    }, PROGRESS_INTERVAL_MS)
+    send({ type: 'phase', phase: 'measuring' })
+    try {
+      await this.connectAll()
+    } finally {
+      clearInterval(progressTimer)
+    }
+    send({ type: 'phase', phase: 'draining' })
+    for (const session of this.sessions) session.ws?.close()
+    const perSecond: SecondSample[] = []
+    for (const ms of this.logonDoneMs) {
+      const second = Math.floor(ms / 1000)
+      for (let t = perSecond.length; t <= second; t++) perSecond.push({ t, sent: 0, answered: 0, p50_us: 0, p99_us: 0 })
+      perSecond[second]!.answered++
+    }
+    const connected = this.logonDoneMs.length
+    const empty = encodeHistogram(newHistogram())
+    return {
+      label: spec.label,
+      sessions: connected,
+      latencyHistogram: empty,
+      cancelHistogram: empty,
+      connectHistogram: encodeHistogram(this.connectLatency),
+      sendLagHistogram: empty,
+      connectElapsedMs: this.connectElapsedMs,
+      connected,
+      connectFailures: this.connectFailures,
+      measureS: this.connectElapsedMs / 1000,
+      sent: this.sessions.length,
+      answered: connected,
+      rejected: 0,
+      protocolRejects: 0,
+      unanswered: this.connectFailures,
+      unsent: 0,
+      saturated: false,
+      closedSessions: this.closedSessions,
+      perSecond,
       errors: this.errors,
     }
   }
@@ -615,7 +677,7 @@ process.on('message', (message: RunnerToGenerator) => {
   if (message.type !== 'run') return
   const spec = message.spec
   const deadlineMs = spec.connectTimeoutMs + (spec.warmupS + spec.measureS + spec.drainTimeoutS) * 1000 + SELF_DEADLINE_SLACK_MS +
-    spec.credentials.length * 2
+    (spec.connectPhaseMaxMs ?? spec.credentials.length * 2)
   const deadline = setTimeout(() => {
     send({ type: 'failed', error: `generator ${spec.label} exceeded its own deadline of ${deadlineMs} ms` })
     process.exit(1)

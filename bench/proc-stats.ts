@@ -87,7 +87,9 @@ export function cpuShares (before: CpuSnapshot, after: CpuSnapshot, roles: Map<n
       if (share >= 1) threads.push({ name: `tid ${tid}`, cpu_pct: share })
     }
     threads.sort((x, y) => y.cpu_pct - x.cpu_pct)
-    ours.push({ role, pid, cpu_pct: pct(a.ticks - b.ticks), ...(threads.length > 1 ? { threads } : {}) })
+    // A multi-threaded process lists its busy threads even when only one
+    // is: hft-isolation tells the hft lane thread by being the only one.
+    ours.push({ role, pid, cpu_pct: pct(a.ticks - b.ticks), ...(a.threads.size > 1 && threads.length > 0 ? { threads } : {}) })
   }
   const others: ProcessShare[] = []
   const ourPids = new Set([...roles.keys(), process.pid])

@@ -81,10 +81,15 @@ function nines (percentile: number, cap: number): number {
   return percentile >= 100 ? cap : 1 / (1 - percentile / 100)
 }
 
+/** A row's line in a chart: its series name if it has one (hft-isolation's quiet vs flood), else its system. */
+function seriesName (r: ScenarioRow): string {
+  return typeof r.series === 'string' ? r.series : r.system
+}
+
 function cdfChart (title: string, rows: ScenarioRow[]): string {
   const cap = 1e6
   const series = rows.map((r) => ({
-    name: r.system,
+    name: seriesName(r),
     points: ((r.cdf_us as Array<[number, number]> | undefined) ?? []).map(([p, us]) => [nines(p, Math.min(cap, Math.max(10, Number(r.samples ?? 10)))), Math.max(us, 0.001)] as [number, number]),
   }))
   const maxUs = Math.max(1, ...series.flatMap((s) => s.points.map(([, us]) => us)))
@@ -101,9 +106,9 @@ function cdfChart (title: string, rows: ScenarioRow[]): string {
   }, { ticks: yTicks, label: 'latency (log)', log: true })
 }
 
-function throughputChart (title: string, rows: ScenarioRow[]): string {
+function throughputChart (title: string, rows: ScenarioRow[], yLabel: string): string {
   const series = rows.map((r) => ({
-    name: r.system,
+    name: seriesName(r),
     points: ((r.per_second as Array<{ t: number, answered: number }> | undefined) ?? []).map((s) => [s.t + 1, s.answered] as [number, number]),
   }))
   const maxY = Math.max(1, ...series.flatMap((s) => s.points.map(([, v]) => v)))
@@ -114,7 +119,7 @@ function throughputChart (title: string, rows: ScenarioRow[]): string {
   const xTicks: Array<{ value: number, label: string }> = []
   for (let t = 0; t <= maxX; t += Math.max(1, Math.ceil(maxX / 10))) xTicks.push({ value: t, label: `${t}s` })
   return lineChart(title, series, { ticks: xTicks, label: 'second of the measurement window', log: false },
-    { ticks: yTicks, label: 'orders answered per second', log: false })
+    { ticks: yTicks, label: yLabel, log: false })
 }
 
 function fmt (value: unknown): string {
@@ -134,18 +139,24 @@ function coresTable (rows: ScenarioRow[]): string {
   return lines.length === 0 ? '' : `<h2>What shared the 2 cores (CPU % of one core over each measurement window)</h2><table><tr><th>run</th><th>processes</th></tr>${lines.join('')}</table>`
 }
 
-export function renderHtml (report: { machine: Record<string, unknown>, profile: string, scenarios: ScenarioRow[], budgets?: BudgetVerdict[], skipped?: Array<{ scenario: string, system: string, reason: string }>, failures?: string[] }): string {
+export function renderHtml (report: { machine: Record<string, unknown>, profile: string, scenarios: ScenarioRow[], notes?: string[], budgets?: BudgetVerdict[], skipped?: Array<{ scenario: string, system: string, reason: string }>, failures?: string[] }): string {
   const rows = report.scenarios
   const sections: string[] = []
-  // Group latency rows by scenario and rate: one chart compares the systems.
+  // Group latency rows by scenario and rate: one chart compares the
+  // systems (or, with chart_group, the runs of one scenario).
   const groups = new Map<string, ScenarioRow[]>()
   for (const r of rows) {
     if (r.mode === 'in-thread') continue
-    const key = `${r.name}${r.rate_per_s > 0 ? ` @ ${r.rate_per_s}/s` : ''}`
+    const key = typeof r.chart_group === 'string' ? r.chart_group : `${r.name}${r.rate_per_s > 0 ? ` @ ${r.rate_per_s}/s` : ''}`
     groups.set(key, [...(groups.get(key) ?? []), r])
   }
   for (const [key, group] of groups) {
-    sections.push(`<section><h2>${escapeHtml(key)}</h2><div class="charts">${cdfChart(`${key}: latency CDF (intended send → first report)`, group)}${throughputChart(`${key}: throughput over time`, group)}</div></section>`)
+    const logons = group.every((r) => r.name === 'logon-rate')
+    const latencyOf = logons ? 'TCP connect → LogonReply, per session' : 'intended send → first report'
+    const notes = [...new Set(group.map((r) => r.cores_note).filter((n): n is string => typeof n === 'string'))]
+    sections.push(`<section><h2>${escapeHtml(key)}</h2>${notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('')}<div class="charts">` +
+      `${cdfChart(`${key}: latency CDF (${latencyOf})`, group)}` +
+      `${throughputChart(`${key}: ${logons ? 'logons' : 'throughput'} over time`, group, logons ? 'logons completed per second' : 'orders answered per second')}</div></section>`)
   }
   const machine = Object.entries(report.machine).map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(Array.isArray(v) ? v.join(', ') : String(v))}</td></tr>`).join('')
   const budgets = report.budgets === undefined
@@ -156,6 +167,7 @@ export function renderHtml (report: { machine: Record<string, unknown>, profile:
     ? ''
     : `<h2>Not run</h2><ul>${report.skipped!.map((s) => `<li>${escapeHtml(`${s.scenario} × ${s.system}: ${s.reason}`)}</li>`).join('')}</ul>`
   const failures = (report.failures ?? []).length === 0 ? '' : `<h2>Failures</h2><ul>${report.failures!.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>`
+  const notes = (report.notes ?? []).length === 0 ? '' : `<h2>Notes</h2><ul>${report.notes!.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Gatehouse benchmark (${escapeHtml(report.profile)})</title>
 <style>
@@ -163,12 +175,13 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 24px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 tr.miss td{background:#fde2e2}tr.ok td{background:#e5f5e5}
 .charts{display:flex;flex-wrap:wrap;gap:16px}svg{background:#fafafa;border:1px solid #ddd}
+p.note{max-width:60em;color:#555}
 svg text{font-size:11px;fill:#333}svg text.title{font-size:13px;font-weight:600}svg .grid{stroke:#e3e3e3}
 </style></head><body>
 <h1>Gatehouse benchmark</h1>
-<p>Profile <b>${escapeHtml(report.profile)}</b>. Latency is from each order's <i>intended</i> send time to its first report (coordinated omission corrected); HDR histograms, 3 significant digits.</p>
+<p>Profile <b>${escapeHtml(report.profile)}</b>. Latency is from each order's <i>intended</i> send time to its first report (coordinated omission corrected); logon-rate's is from each session's TCP connect to its LogonReply. HDR histograms, 3 significant digits.</p>
 <h2>Results</h2>${resultsTable(rows)}
-${budgets}${failures}${skipped}
+${notes}${budgets}${failures}${skipped}
 ${sections.join('\n')}
 ${coresTable(rows)}
 <h2>Machine</h2><table>${machine}</table>

@@ -26,6 +26,15 @@ export function ratioText (row: ScenarioRow): string {
   if (typeof row.throughput_fraction_of_bare === 'number') parts.push(`${fmt(row.throughput_fraction_of_bare)}× bare thr`)
   if (typeof row.throughput_multiple_of_naive === 'number') parts.push(`${fmt(row.throughput_multiple_of_naive)}× naive thr`)
   if (typeof row.p50_multiple_of_gatehouse === 'number') parts.push(`p50 ${fmt(row.p50_multiple_of_gatehouse)}× gatehouse`)
+  if (typeof row.p50_vs_quiet === 'number') {
+    const lanes = row.flood_throughput_by_lane_per_s as Record<string, number> | undefined
+    const byLane = lanes === undefined ? '' : ` (${Object.entries(lanes).filter(([, v]) => v > 0).map(([lane, v]) => `${lane} ${fmtCount(v)}`).join(' + ')})`
+    const inWindow = typeof row.flood_throughput_in_hft_window_per_s === 'number' ? `, ${fmtCount(row.flood_throughput_in_hft_window_per_s)}/s in the hft window` : ''
+    parts.push(`p50 ${fmt(row.p50_vs_quiet)}×, p99 ${fmt(row.p99_vs_quiet as number)}× quiet; flood ${fmtCount(Number(row.flood_throughput_per_s))}/s${byLane}${inWindow}`)
+  }
+  if (row.name === 'logon-rate') {
+    parts.push(`logons/s; ${fmtCount(Number(row.logons))}/${fmtCount(Number(row.sessions))} logged on, ${String(row.connect_concurrency)} in flight, ${String(row.password_hash_cost)}`)
+  }
   if (row.saturated === true) parts.push('SATURATED')
   if (row.mode === 'open-loop' && typeof row.send_lag_p99_us === 'number') parts.push(`generator lag p99 ${fmt(row.send_lag_p99_us)} µs`)
   if (typeof row.gateway_rss_mib === 'number') parts.push(`RSS ${fmt(row.gateway_rss_mib)} MiB, ${fmtCount(Number(row.connect_logon_per_s))} logons/s`)

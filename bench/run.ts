@@ -10,12 +10,16 @@
 //
 // - checks, codec: in-thread micro-benchmarks (micro-bench.ts);
 // - hft-latency: one hft session, open loop at fixed rates;
+// - hft-isolation: hft-latency at 10k/s, quiet and then while a second
+//   generator floods the platform and terminal lanes (gatehouse only);
 // - platform-throughput: 4 sessions, closed loop with a window per session;
-// - terminal-sessions: thousands of sessions, one order per 5 s each.
+// - terminal-sessions: thousands of sessions, one order per 5 s each;
+// - logon-rate: look-through logons per second at the production scrypt
+//   cost (gatehouse only).
 //
 // Every loop is bounded in count and time, and every child process is
 // stopped at the end, on error, and on SIGINT/SIGTERM.
-import { fork } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -27,24 +31,53 @@ import { cpuShares, machineInfo, memoryMiB, snapshotCpu, type CpuSnapshot } from
 import { Progress } from './progress.js'
 import { formatTable } from './report-table.js'
 import { renderHtml } from './report-html.js'
-import { BENCH_IDENTITY, BENCH_SCRYPT_TEXT } from './gatehouse-config.js'
+import { BENCH_IDENTITY, BENCH_MAX_SESSIONS, BENCH_SCRYPT_TEXT, PRODUCTION_SCRYPT_TEXT } from './gatehouse-config.js'
+import { SCRYPT_PARAMS } from '../gateway/password-hash.js'
 import { DEFAULT_BUDGETS_FILE, checkBudgets, loadBudgets, type BudgetVerdict } from './budgets.js'
 import type { Credentials, GeneratorResult, GeneratorSpec, GeneratorToRunner, ProcessShare, ScenarioRow, SystemName, WireMode } from './types.js'
 import type { MicroOptions } from './micro-bench.js'
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['checks', 'codec', 'hft-latency', 'platform-throughput', 'terminal-sessions'] as const
+const SCENARIOS = ['checks', 'codec', 'hft-latency', 'hft-isolation', 'platform-throughput', 'terminal-sessions', 'logon-rate'] as const
 type ScenarioName = typeof SCENARIOS[number]
 const PASSWORD = 'bench-pass-1'
 const INSTRUMENT = 'rb2605'
 /** A generator gets this long past its own bounds before the runner kills it. */
 const GENERATOR_GRACE_MS = 20_000
+/**
+ * hft-isolation: the flood's measurement window outlasts the hft run's
+ * warm-up and window by this much, to cover the hft session's logon
+ * (slower with both cores busy); the run checks that it did.
+ */
+const FLOOD_SLACK_S = 1.5
+/** logon-rate: per-logon allowance of the whole run's bound (about 4x the ~50 ms scrypt check, for a busy machine). */
+const LOGON_BOUND_MS_PER_SESSION = 200
+/** logon-rate: one session's connect-to-LogonReply limit, the terminal lane's own logonTimeoutMs. */
+const LOGON_TIMEOUT_MS = 30_000
+/** Printed with the results and written to JSON and HTML: what hft-isolation can and cannot show on this machine. */
+const ISOLATION_NOTE = 'hft-isolation: on 2 vCPUs the hft lane thread shares the cores with the flooded lanes\' threads, the supervisor, ' +
+  'the exchange simulator (one thread serving all three lanes\' links) and both load generators, the hft one spinning when ' +
+  'sends are under 0.25 ms apart (most of a core at 10k/s). Part of any rise under the flood is therefore CPU contention and queueing in the shared ' +
+  'simulator, not coupling between lane threads; see each row\'s cores_shared_by. Only a host with a core per lane thread and ' +
+  'per generator, and an exchange that does not serve every link from one thread, would measure the coupling alone.'
+const LOGON_NOTE = `logon-rate: ${PRODUCTION_SCRYPT_TEXT}, as every production account; each logon is two checks in the supervisor's ` +
+  'piscina pool (AuthCode HMAC, then scrypt), on the same 2 vCPUs as the lane threads and the load generator. The other scenarios ' +
+  `log on with ${BENCH_SCRYPT_TEXT} so that thousands of sessions connect in seconds.`
 
 interface Profile {
   name: string
   hft: { rates: number[], warmupS: number, measureS: number, drainS: number }
   platform: { sessions: number, windowPerSession: number, warmupS: number, measureS: number, drainS: number }
   terminal: { sessions: number, perSessionIntervalS: number, warmupS: number, measureS: number, drainS: number, connectConcurrency: number }
+  /** hft-isolation: the hft run (open loop, one session) and the closed-loop flood on the other lanes. */
+  isolation: {
+    ratePerS: number
+    warmupS: number
+    measureS: number
+    drainS: number
+    flood: { platformSessions: number, terminalSessions: number, windowPerSession: number, warmupS: number }
+  }
+  logon: { sessions: number, concurrency: number }
   micro: MicroOptions
 }
 
@@ -54,6 +87,8 @@ const PROFILES: Record<string, Profile> = {
     hft: { rates: [1_000, 10_000, 50_000], warmupS: 1, measureS: 4, drainS: 2 },
     platform: { sessions: 4, windowPerSession: 32, warmupS: 1, measureS: 5, drainS: 2 },
     terminal: { sessions: 5_000, perSessionIntervalS: 5, warmupS: 1, measureS: 10, drainS: 2, connectConcurrency: 200 },
+    isolation: { ratePerS: 10_000, warmupS: 1, measureS: 4, drainS: 2, flood: { platformSessions: 4, terminalSessions: 2, windowPerSession: 32, warmupS: 1 } },
+    logon: { sessions: 500, concurrency: 32 },
     micro: { samples: 3_000, allocationOps: 1_000_000 },
   },
   quick: {
@@ -62,6 +97,10 @@ const PROFILES: Record<string, Profile> = {
     platform: { sessions: 4, windowPerSession: 32, warmupS: 0.3, measureS: 1, drainS: 1 },
     // 1 order per 2 s per session, so that each session also cancels within the short window.
     terminal: { sessions: 500, perSessionIntervalS: 2, warmupS: 0.3, measureS: 2, drainS: 1, connectConcurrency: 100 },
+    // A full second of warm-up: at 0.3 s the quiet run, the gateway's first
+    // traffic, still measured the JIT warming up (p50 ~8x the default run's).
+    isolation: { ratePerS: 10_000, warmupS: 1, measureS: 1, drainS: 1, flood: { platformSessions: 4, terminalSessions: 2, windowPerSession: 32, warmupS: 0.5 } },
+    logon: { sessions: 200, concurrency: 32 },
     micro: { samples: 500, allocationOps: 200_000 },
   },
   smoke: {
@@ -69,6 +108,8 @@ const PROFILES: Record<string, Profile> = {
     hft: { rates: [200], warmupS: 0.2, measureS: 1, drainS: 1 },
     platform: { sessions: 2, windowPerSession: 4, warmupS: 0.2, measureS: 1, drainS: 1 },
     terminal: { sessions: 20, perSessionIntervalS: 0.5, warmupS: 0.2, measureS: 1.5, drainS: 1, connectConcurrency: 20 },
+    isolation: { ratePerS: 1_000, warmupS: 0.2, measureS: 1, drainS: 1, flood: { platformSessions: 2, terminalSessions: 1, windowPerSession: 4, warmupS: 0.2 } },
+    logon: { sessions: 20, concurrency: 32 },
     micro: { samples: 100, allocationOps: 50_000 },
   },
 }
@@ -84,11 +125,16 @@ scenarios (default: all, in this order):
   checks               checkOrderValidity() alone: ns/order, bytes allocated/order
   codec                NewOrder envelope encode+decode: static vs reflection vs JSON
   hft-latency          one hft session, open loop at 1k, 10k, 50k orders/s
+  hft-isolation        gatehouse only: hft-latency at 10k orders/s, quiet, then while
+                       a second generator floods the platform (4 sessions) and
+                       terminal (2 sessions) lanes, closed loop, window of 32
   platform-throughput  4 platform sessions, closed loop (window of 32 per session)
   terminal-sessions    5000 terminal sessions, one order (then a cancel) per 5 s each
+  logon-rate           gatehouse only: 500 look-through logons, 32 in flight, at the
+                       production scrypt cost (N=16384 r=8 p=1)
 
 options:
-  --quick              ~30 s run: shorter windows, 500 terminal sessions
+  --quick              ~45 s run: shorter windows, 500 terminal sessions, 200 logons
   --smoke              seconds-long run at tiny rates (CI): all scenarios, all systems
   --scenario NAME      run only this scenario (repeatable)
   --systems LIST       comma-separated subset of bare-relay,gatehouse,naive
@@ -173,7 +219,7 @@ function parseOptions (argv: string[]): Options | number {
       process.stderr.write('bench: --measure-s takes a number of seconds in (0, 600]\n')
       return 2
     }
-    profile.hft.measureS = profile.platform.measureS = profile.terminal.measureS = seconds
+    profile.hft.measureS = profile.platform.measureS = profile.terminal.measureS = profile.isolation.measureS = seconds
   }
   return {
     profile,
@@ -188,18 +234,64 @@ function parseOptions (argv: string[]): Options | number {
 }
 
 /** Accounts for every session any scenario of this profile logs on. */
-function benchCredentials (profile: Profile): { hft: Credentials[], platform: Credentials[], terminal: Credentials[] } {
+function benchCredentials (profile: Profile): { hft: Credentials[], platform: Credentials[], terminal: Credentials[], flood: Credentials[], logon: Credentials[] } {
   const make = (id: string): Credentials => ({ account: id, password: PASSWORD })
+  const { flood } = profile.isolation
+  // Logon sessions share accounts round robin, BENCH_MAX_SESSIONS each at
+  // most, so that no logon is refused for the session cap.
+  const logonAccounts = Math.ceil(profile.logon.sessions / BENCH_MAX_SESSIONS)
   return {
     hft: [make('bench-hft')],
     platform: Array.from({ length: profile.platform.sessions }, (_, i) => make(`bench-platform-${i}`)),
     // One account per terminal session, so a per-user session cap (a later
     // issue) cannot turn this into a test of that cap.
     terminal: Array.from({ length: profile.terminal.sessions }, (_, i) => make(`bench-term-${String(i).padStart(5, '0')}`)),
+    flood: Array.from({ length: flood.platformSessions + flood.terminalSessions }, (_, i) => make(`bench-flood-${i}`)),
+    logon: Array.from({ length: profile.logon.sessions }, (_, i) => ({
+      ...make(`bench-logon-${String(i % logonAccounts).padStart(4, '0')}`),
+      scrypt: SCRYPT_PARAMS,
+    })),
   }
 }
 
 const WIRE: Record<SystemName, WireMode> = { gatehouse: 'client', 'bare-relay': 'link', naive: 'json' }
+
+/**
+ * The hft lane thread's CPU, quiet and flooded. Node 20 does not name
+ * worker threads in /proc, so it is inferred: the gateway's busiest thread
+ * in the quiet run, when only the hft lane had work.
+ */
+function hftThreadCpu (quiet: GeneratorOutcome, flooded: GeneratorOutcome): Record<string, unknown> {
+  const threadsOf = (o: GeneratorOutcome): Array<{ name: string, cpu_pct: number }> => o.ours.find((p) => p.role.startsWith('gatehouse'))?.threads ?? []
+  const busiest = threadsOf(quiet)[0]
+  if (busiest === undefined) return {}
+  return {
+    hft_lane_thread: `${busiest.name} (inferred: the gateway's busiest thread in the quiet run)`,
+    hft_lane_thread_cpu_pct_quiet: busiest.cpu_pct,
+    // Under 1% of a core is not listed: then it did next to no work.
+    hft_lane_thread_cpu_pct_flood: threadsOf(flooded).find((t) => t.name === busiest.name)?.cpu_pct ?? 0,
+  }
+}
+
+/** Each process's CPU over the window, for the rows' cores_shared_by. */
+function coresSharedBy (outcome: { ours: ProcessShare[], others: ProcessShare[] }): string[] {
+  return [...outcome.ours, ...outcome.others].map((p) =>
+    `${p.role} (pid ${p.pid}): ${p.cpu_pct}%` + (p.threads === undefined ? '' : ` [busiest threads: ${p.threads.slice(0, 4).map((t) => `${t.name} ${t.cpu_pct}%`).join(', ')}]`))
+}
+
+/** How runGenerator treats one generator beyond its spec. */
+interface GeneratorOptions {
+  /** Sample the gateway's RSS while sessions are up (terminal-sessions). */
+  sampleMemory?: boolean
+  /** Its role in the CPU accounting. */
+  role?: string
+  /** Other generators running alongside, by pid, for the CPU accounting. */
+  extraRoles?: Map<number, string>
+  /** Drive the progress bar (off for a generator running behind another one). */
+  progress?: boolean
+  onFork?: (child: ChildProcess) => void
+  onPhase?: (phase: 'connected' | 'measuring' | 'draining') => void
+}
 
 interface GeneratorOutcome {
   result: GeneratorResult
@@ -215,6 +307,8 @@ class Harness {
   readonly rows: ScenarioRow[] = []
   readonly failures: string[] = []
   readonly skipped: Array<{ scenario: string, system: string, reason: string }> = []
+  /** Caveats of the scenarios that ran, shown with the results. */
+  readonly notes: string[] = []
   readonly credentials: ReturnType<typeof benchCredentials>
   readonly tmpDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'))
   readonly progress: Progress
@@ -234,8 +328,21 @@ class Harness {
       if (s === 'hft-latency') total += systems.length * (startS + profile.hft.rates.length * (profile.hft.warmupS + profile.hft.measureS + 0.5))
       if (s === 'platform-throughput') total += systems.length * (startS + profile.platform.warmupS + profile.platform.measureS + 0.5)
       if (s === 'terminal-sessions') total += systems.filter((x) => x !== 'bare-relay').length * (startS + profile.terminal.sessions / 1000 + profile.terminal.warmupS + profile.terminal.measureS)
+      if (!systems.includes('gatehouse')) continue
+      if (s === 'hft-isolation') total += startS + this.isolationWeight() * 2 + profile.isolation.flood.warmupS
+      if (s === 'logon-rate') total += startS + this.logonWeight()
     }
     return total
+  }
+
+  private isolationWeight (): number {
+    const { isolation } = this.options.profile
+    return isolation.warmupS + isolation.measureS + 0.5
+  }
+
+  /** ~25 ms a logon: two ~50 ms production scrypt checks at a time. */
+  private logonWeight (): number {
+    return this.options.profile.logon.sessions * 0.025
   }
 
   async run (): Promise<void> {
@@ -262,8 +369,27 @@ class Harness {
           }
           await this.runLoad(scenario, this.options.systems.filter((s) => s !== 'bare-relay'))
           break
+        case 'hft-isolation':
+          this.skipBaselines(scenario, {
+            'bare-relay': 'no lanes: one thread serves every client, so there is no lane isolation to test',
+            naive: 'no lanes: one main thread serves every client, so there is no lane isolation to test',
+          })
+          if (this.options.systems.includes('gatehouse')) await this.runIsolation()
+          break
+        case 'logon-rate':
+          this.skipBaselines(scenario, {
+            'bare-relay': 'no client logon: the relay logs its own link on to the exchange',
+            naive: 'no look-through logon, only a plain-password compare (its logon rate is in terminal-sessions)',
+          })
+          if (this.options.systems.includes('gatehouse')) await this.runLogonRate()
+          break
       }
     }
+  }
+
+  /** Gatehouse-only scenarios: say why each selected baseline does not run. */
+  private skipBaselines (scenario: ScenarioName, reasons: Record<'bare-relay' | 'naive', string>): void {
+    for (const system of this.options.systems) if (system !== 'gatehouse') this.skipped.push({ scenario, system, reason: reasons[system] })
   }
 
   // ---- micro-benchmarks -------------------------------------------------
@@ -297,28 +423,37 @@ class Harness {
 
   // ---- load scenarios ---------------------------------------------------
 
+  private baseSpec (system: SystemName): Pick<GeneratorSpec, 'wire' | 'host' | 'instrument' | 'connectTimeoutMs' | 'identity'> {
+    return { wire: WIRE[system], host: HOST, instrument: INSTRUMENT, connectTimeoutMs: 10_000, ...(system === 'gatehouse' ? { identity: BENCH_IDENTITY } : {}) }
+  }
+
+  /** One hft session, open loop at `rate` (hft-latency, and both halves of hft-isolation). */
+  private hftSpec (label: string, system: SystemName, running: RunningSystem, rate: number, timing: { warmupS: number, measureS: number, drainS: number }): GeneratorSpec {
+    return {
+      ...this.baseSpec(system),
+      label,
+      port: running.ports.hft!,
+      credentials: this.credentials.hft,
+      flow: 'fak-alternate',
+      pacing: 'open-loop',
+      ratePerS: rate,
+      windowPerSession: 0,
+      connectConcurrency: 1,
+      warmupS: timing.warmupS,
+      measureS: timing.measureS,
+      drainTimeoutS: timing.drainS,
+      // Half a second of backlog: past it the run is saturated and the
+      // rest of the due orders are charged as late without being sent.
+      maxOutstanding: Math.max(1_000, Math.round(rate / 2)),
+    }
+  }
+
   private specsFor (scenario: ScenarioName, system: SystemName, running: RunningSystem): GeneratorSpec[] {
     const { profile } = this.options
-    const base = { wire: WIRE[system], host: HOST, instrument: INSTRUMENT, connectTimeoutMs: 10_000, ...(system === 'gatehouse' ? { identity: BENCH_IDENTITY } : {}) }
+    const base = this.baseSpec(system)
     switch (scenario) {
       case 'hft-latency':
-        return profile.hft.rates.map((rate) => ({
-          ...base,
-          label: `${scenario} ${system} ${rate}/s`,
-          port: running.ports.hft!,
-          credentials: this.credentials.hft,
-          flow: 'fak-alternate',
-          pacing: 'open-loop',
-          ratePerS: rate,
-          windowPerSession: 0,
-          connectConcurrency: 1,
-          warmupS: profile.hft.warmupS,
-          measureS: profile.hft.measureS,
-          drainTimeoutS: profile.hft.drainS,
-          // Half a second of backlog: past it the run is saturated and the
-          // rest of the due orders are charged as late without being sent.
-          maxOutstanding: Math.max(1_000, Math.round(rate / 2)),
-        }))
+        return profile.hft.rates.map((rate) => this.hftSpec(`${scenario} ${system} ${rate}/s`, system, running, rate, profile.hft))
       case 'platform-throughput':
         return [{
           ...base,
@@ -359,19 +494,8 @@ class Harness {
   private async runLoad (scenario: ScenarioName, systems: SystemName[]): Promise<void> {
     const { profile } = this.options
     for (const system of systems) {
-      this.progress.begin(`${scenario}: starting ${system}`, 2)
-      let running: RunningSystem
-      try {
-        running = await startSystem(this.registry, system, {
-          tmpDir: this.tmpDir,
-          credentials: [...this.credentials.hft, ...this.credentials.platform, ...this.credentials.terminal],
-          gatewayNodeArgs: system === 'gatehouse' ? this.options.gatewayNodeArgs : [],
-        })
-      } catch (err) {
-        this.failures.push(`${scenario} ${system}: could not start: ${(err as Error).message}`)
-        this.progress.note(`${scenario} ${system}: could not start: ${(err as Error).message}`)
-        continue
-      }
+      const running = await this.start(scenario, system, [...this.credentials.hft, ...this.credentials.platform, ...this.credentials.terminal])
+      if (running === null) continue
       try {
         for (const spec of this.specsFor(scenario, system, running)) {
           const weight = scenario === 'terminal-sessions'
@@ -379,7 +503,7 @@ class Harness {
             : spec.warmupS + spec.measureS + 0.5
           this.progress.begin(spec.label, weight)
           try {
-            const outcome = await this.runGenerator(spec, running, scenario === 'terminal-sessions')
+            const outcome = await this.runGenerator(spec, running, { sampleMemory: scenario === 'terminal-sessions' })
             this.rows.push(this.rowFrom(scenario, system, spec, outcome))
             for (const error of outcome.result.errors.slice(0, 3)) this.progress.note(`${spec.label}: ${error}`)
           } catch (err) {
@@ -394,18 +518,271 @@ class Harness {
     this.addRatios(scenario)
   }
 
+  // ---- hft-isolation ----------------------------------------------------
+
+  /**
+   * One gatehouse run, two hft measurements at the same rate: (a) quiet,
+   * (b) while a second generator floods the platform (and terminal) lanes
+   * closed loop. The flood is connected and past its warm-up before the
+   * hft generator forks, and its window outlasts the hft window.
+   */
+  private async runIsolation (): Promise<void> {
+    const scenario = 'hft-isolation'
+    const { isolation } = this.options.profile
+    const { flood } = isolation
+    const running = await this.start(scenario, 'gatehouse', [...this.credentials.hft, ...this.credentials.flood])
+    if (running === null) return
+    const floodLanes = ['platform', ...(flood.terminalSessions > 0 ? ['terminal'] : [])]
+    const floodName = `${floodLanes.join('+')}-flood`
+    const floodRole = `flood load generator (${floodLanes.join(' + ')} lanes)`
+    const chartGroup = `${scenario} @ ${isolation.ratePerS}/s`
+    let floodChild = null as ChildProcess | null
+    let floodRun: Promise<GeneratorOutcome> | null = null
+    try {
+      // (a) quiet: the hft lane alone, as hft-latency.
+      const quietSpec = this.hftSpec(`${scenario} quiet ${isolation.ratePerS}/s`, 'gatehouse', running, isolation.ratePerS, isolation)
+      this.progress.begin(quietSpec.label, this.isolationWeight())
+      const quietOutcome = await this.runGenerator(quietSpec, running)
+      const quiet = this.rowFrom(scenario, 'gatehouse', quietSpec, quietOutcome)
+      Object.assign(quiet, { name: `${scenario}/quiet`, chart_group: chartGroup, series: 'quiet', ...this.isolationCpu(quietOutcome) })
+      this.rows.push(quiet)
+
+      // (b) the same hft run while the flood runs.
+      const floodSessions = flood.platformSessions + flood.terminalSessions
+      const floodSpec: GeneratorSpec = {
+        ...this.baseSpec('gatehouse'),
+        label: `${scenario} ${floodName}`,
+        port: running.ports.platform!,
+        sessionPorts: this.credentials.flood.map((_, i) => i < flood.platformSessions ? running.ports.platform! : running.ports.terminal!),
+        credentials: this.credentials.flood,
+        flow: 'fak-alternate',
+        pacing: 'closed-loop',
+        ratePerS: 0,
+        windowPerSession: flood.windowPerSession,
+        connectConcurrency: floodSessions,
+        warmupS: flood.warmupS,
+        measureS: isolation.warmupS + isolation.measureS + FLOOD_SLACK_S,
+        drainTimeoutS: isolation.drainS,
+        maxOutstanding: floodSessions * flood.windowPerSession,
+      }
+      const hftSpec = this.hftSpec(`${scenario} ${floodName} ${isolation.ratePerS}/s`, 'gatehouse', running, isolation.ratePerS, isolation)
+      this.progress.begin(`${hftSpec.label} (flood warm-up)`, flood.warmupS)
+      let floodMeasuring = (): void => {}
+      const floodStarted = new Promise<void>((resolve) => { floodMeasuring = resolve })
+      let floodDraining = false
+      // When each window began (runner clock, IPC delay alike for both), to
+      // pick the flood's seconds that fall inside the hft window.
+      let floodStartMs = 0
+      let hftStartMs = 0
+      const extraRoles = new Map<number, string>()
+      floodRun = this.runGenerator(floodSpec, running, {
+        role: floodRole,
+        progress: false,
+        onFork: (child) => {
+          floodChild = child
+          extraRoles.set(child.pid!, floodRole)
+        },
+        onPhase: (phase) => {
+          if (phase === 'measuring') {
+            floodStartMs = performance.now()
+            floodMeasuring()
+          }
+          if (phase === 'draining') floodDraining = true
+        },
+      })
+      // A flood that fails before its window must not leave this waiting.
+      await Promise.race([floodStarted, floodRun.then(() => { throw new Error('the flood generator finished before its measurement window began') })])
+      this.progress.begin(hftSpec.label, this.isolationWeight())
+      let floodCoveredHft = false
+      const floodedOutcome = await this.runGenerator(hftSpec, running, {
+        extraRoles,
+        onPhase: (phase) => {
+          if (phase === 'measuring') hftStartMs = performance.now()
+          if (phase === 'draining') floodCoveredHft = !floodDraining
+        },
+      })
+      const floodOutcome = await floodRun
+      const flooded = this.rowFrom(scenario, 'gatehouse', hftSpec, floodedOutcome)
+      const floodResult = floodOutcome.result
+      const bySession = floodResult.answeredBySession ?? []
+      const perS = (from: number, to: number): number => Math.round(bySession.slice(from, to).reduce((a, b) => a + b, 0) / floodResult.measureS)
+      const floodLatency = summaryUs(decodeHistogram(floodResult.latencyHistogram))
+      const ratio = (a: number, b: number): number => b > 0 ? round2(a / b) : 0
+      // The flood's whole seconds inside the hft window: its rate while hft
+      // was measured (its whole window also spans the hft warm-up).
+      const offsetS = (hftStartMs - floodStartMs) / 1000
+      const inWindow = floodResult.perSecond.filter((x) => x.t >= offsetS && x.t + 1 <= offsetS + isolation.measureS && x.t + 1 <= floodResult.measureS)
+      Object.assign(flooded, {
+        name: `${scenario}/${floodName}`,
+        chart_group: chartGroup,
+        series: floodName,
+        ...this.isolationCpu(floodedOutcome),
+        ...hftThreadCpu(quietOutcome, floodedOutcome),
+        p50_vs_quiet: ratio(flooded.p50_us, quiet.p50_us),
+        p99_vs_quiet: ratio(flooded.p99_us, quiet.p99_us),
+        p999_vs_quiet: ratio(flooded.p999_us, quiet.p999_us),
+        flood_lanes: floodLanes,
+        flood_mode: 'closed-loop',
+        flood_sessions: { platform: flood.platformSessions, terminal: flood.terminalSessions },
+        flood_window_per_session: flood.windowPerSession,
+        // Over the flood's own window, which spans the hft warm-up and window.
+        flood_measure_s: floodResult.measureS,
+        flood_throughput_per_s: Math.round(floodResult.answered / floodResult.measureS),
+        flood_throughput_by_lane_per_s: { platform: perS(0, flood.platformSessions), terminal: perS(flood.platformSessions, floodSessions) },
+        flood_throughput_in_hft_window_per_s: inWindow.length === 0 ? undefined : Math.round(inWindow.reduce((a, x) => a + x.answered, 0) / inWindow.length),
+        flood_seconds_in_hft_window: inWindow.length,
+        flood_per_second: floodResult.perSecond.map((x) => ({ t: x.t, answered: x.answered, p50_us: x.p50_us, p99_us: x.p99_us })),
+        hft_window_starts_at_flood_s: round2(offsetS),
+        flood_p50_us: floodLatency.p50_us,
+        flood_p99_us: floodLatency.p99_us,
+        flood_rejected: floodResult.rejected,
+        flood_closed_sessions: floodResult.closedSessions,
+        flood_covered_hft_window: floodCoveredHft,
+        flood_errors: floodResult.errors,
+        cores_note: ISOLATION_NOTE,
+      })
+      if (!floodCoveredHft) {
+        this.failures.push(`${hftSpec.label}: the flood ended before the hft measurement window did; raise FLOOD_SLACK_S`)
+      }
+      this.rows.push(flooded)
+      if (!this.notes.includes(ISOLATION_NOTE)) this.notes.push(ISOLATION_NOTE)
+    } catch (err) {
+      this.failures.push(`${scenario}: ${(err as Error).message}`)
+      this.progress.note(`${scenario} failed: ${(err as Error).message}`)
+    } finally {
+      if (floodChild !== null) await this.registry.stop(floodChild)
+      // Stopped early on failure, the flood reports an error nobody waits for.
+      await floodRun?.catch(() => undefined)
+      await running.stop()
+    }
+  }
+
+  /** CPU of the gateway and of the shared simulator over a window: how much of the 2 cores the hft lane competed for. */
+  private isolationCpu (outcome: GeneratorOutcome): Record<string, unknown> {
+    const cpuOf = (prefix: string): number | undefined => outcome.ours.find((p) => p.role.startsWith(prefix))?.cpu_pct
+    const total = [...outcome.ours, ...outcome.others].reduce((a, p) => a + p.cpu_pct, 0)
+    return { gateway_cpu_pct: cpuOf('gatehouse'), exchange_sim_cpu_pct: cpuOf('exchange-sim'), all_processes_cpu_pct: round2(total) }
+  }
+
+  // ---- logon-rate -------------------------------------------------------
+
+  /** Look-through logons on the terminal lane, `concurrency` in flight, production scrypt cost. */
+  private async runLogonRate (): Promise<void> {
+    const scenario = 'logon-rate'
+    const { logon } = this.options.profile
+    const credentials = this.credentials.logon
+    // Several sessions per account: the config lists each account once.
+    const accounts = [...new Map(credentials.map((c) => [c.account, c])).values()]
+    const running = await this.start(scenario, 'gatehouse', accounts)
+    if (running === null) return
+    const spec: GeneratorSpec = {
+      ...this.baseSpec('gatehouse'),
+      label: `${scenario} gatehouse ${credentials.length} sessions`,
+      port: running.ports.terminal!,
+      credentials,
+      flow: 'fak-alternate',
+      pacing: 'closed-loop',
+      ratePerS: 0,
+      windowPerSession: 0,
+      connectConcurrency: logon.concurrency,
+      connectTimeoutMs: LOGON_TIMEOUT_MS,
+      warmupS: 0,
+      measureS: 0,
+      drainTimeoutS: 0,
+      maxOutstanding: 0,
+      logonOnly: true,
+      connectPhaseMaxMs: credentials.length * LOGON_BOUND_MS_PER_SESSION,
+    }
+    try {
+      this.progress.begin(spec.label, this.logonWeight())
+      const outcome = await this.runGenerator(spec, running)
+      this.rows.push(this.logonRowFrom(spec, outcome))
+      for (const error of outcome.result.errors.slice(0, 3)) this.progress.note(`${spec.label}: ${error}`)
+      if (outcome.result.connectFailures > 0) this.failures.push(`${spec.label}: ${outcome.result.connectFailures} of ${credentials.length} logons failed`)
+      if (!this.notes.includes(LOGON_NOTE)) this.notes.push(LOGON_NOTE)
+    } catch (err) {
+      this.failures.push(`${spec.label}: ${(err as Error).message}`)
+      this.progress.note(`${spec.label} failed: ${(err as Error).message}`)
+    } finally {
+      await running.stop()
+    }
+  }
+
+  private logonRowFrom (spec: GeneratorSpec, outcome: GeneratorOutcome): ScenarioRow {
+    const { result } = outcome
+    const histogram = decodeHistogram(result.connectHistogram)
+    const summary = summaryUs(histogram)
+    const elapsedS = result.connectElapsedMs / 1000
+    const seconds = result.perSecond.filter((s) => s.t + 1 <= elapsedS).map((s) => s.answered)
+    const mean = seconds.length === 0 ? 0 : seconds.reduce((a, b) => a + b, 0) / seconds.length
+    const sd = seconds.length < 2 ? 0 : Math.sqrt(seconds.reduce((a, b) => a + (b - mean) ** 2, 0) / (seconds.length - 1))
+    return {
+      name: 'logon-rate',
+      system: 'gatehouse',
+      rate_per_s: 0,
+      p50_us: summary.p50_us,
+      p99_us: summary.p99_us,
+      p999_us: summary.p999_us,
+      max_us: summary.max_us,
+      // Logons per second over the whole run, first connect to last LogonReply.
+      throughput_per_s: elapsedS > 0 ? Math.round(result.connected / elapsedS) : 0,
+      throughput_sd_per_s: Math.round(sd),
+      mode: 'closed-loop',
+      latency_from: 'TCP connect → LogonReply (Upgrade, AuthChallenge, Authenticate with HMAC proof, TerminalInfo, Logon with scrypt)',
+      lane: 'terminal',
+      password_hash_cost: PRODUCTION_SCRYPT_TEXT,
+      sessions: spec.credentials.length,
+      accounts: new Set(spec.credentials.map((c) => c.account)).size,
+      max_sessions_per_account: BENCH_MAX_SESSIONS,
+      connect_concurrency: spec.connectConcurrency,
+      logons: result.connected,
+      connect_failures: result.connectFailures,
+      elapsed_s: round2(elapsedS),
+      samples: summary.count,
+      sent: result.sent,
+      answered: result.answered,
+      rejected: 0,
+      closed_sessions: result.closedSessions,
+      gateway_peak_rss_mib: outcome.rssPeakMiB,
+      cores_shared_by: coresSharedBy(outcome),
+      cpu: { ours: outcome.ours, others: outcome.others },
+      cdf_us: cdfPointsUs(histogram),
+      per_second: result.perSecond,
+      errors: result.errors,
+    }
+  }
+
+  /** Starts one system with these accounts; null (and a failure recorded) if it would not start. */
+  private async start (scenario: ScenarioName, system: SystemName, credentials: Credentials[]): Promise<RunningSystem | null> {
+    this.progress.begin(`${scenario}: starting ${system}`, 2)
+    try {
+      return await startSystem(this.registry, system, {
+        tmpDir: this.tmpDir,
+        credentials,
+        gatewayNodeArgs: system === 'gatehouse' ? this.options.gatewayNodeArgs : [],
+      })
+    } catch (err) {
+      this.failures.push(`${scenario} ${system}: could not start: ${(err as Error).message}`)
+      this.progress.note(`${scenario} ${system}: could not start: ${(err as Error).message}`)
+      return null
+    }
+  }
+
   /** Forks one load generator, follows its phases (CPU snapshots, RSS samples) and returns its result. */
-  private runGenerator (spec: GeneratorSpec, running: RunningSystem, sampleMemory: boolean): Promise<GeneratorOutcome> {
+  private runGenerator (spec: GeneratorSpec, running: RunningSystem, options: GeneratorOptions = {}): Promise<GeneratorOutcome> {
+    const sampleMemory = options.sampleMemory === true
     const child = this.registry.track(fork(join(BENCH_DIR, 'load-generator.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), 'load-generator')
-    const roles = new Map(running.roles)
-    roles.set(child.pid!, 'load generator')
+    options.onFork?.(child)
+    const roles = new Map([...running.roles, ...(options.extraRoles ?? [])])
+    roles.set(child.pid!, options.role ?? 'load generator')
     const pids = [...roles.keys()]
     const rssIdleMiB = memoryMiB(running.gatewayPid).rss_mib
     let rssMaxMiB = 0
     let rssTimer: NodeJS.Timeout | null = null
     let before: CpuSnapshot | null = null
     let after: CpuSnapshot | null = null
-    const boundMs = spec.connectTimeoutMs + (spec.warmupS + spec.measureS + spec.drainTimeoutS) * 1000 + spec.credentials.length * 2 + GENERATOR_GRACE_MS
+    const boundMs = spec.connectTimeoutMs + (spec.warmupS + spec.measureS + spec.drainTimeoutS) * 1000 +
+      (spec.connectPhaseMaxMs ?? spec.credentials.length * 2) + GENERATOR_GRACE_MS
     return new Promise<GeneratorOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`load generator did not finish within ${boundMs} ms`))
@@ -418,6 +795,7 @@ class Harness {
       child.on('message', (message: GeneratorToRunner) => {
         switch (message.type) {
           case 'phase':
+            options.onPhase?.(message.phase)
             if (message.phase === 'connected' && sampleMemory) {
               rssTimer = setInterval(() => { rssMaxMiB = Math.max(rssMaxMiB, memoryMiB(running.gatewayPid).rss_mib) }, 250)
               rssMaxMiB = memoryMiB(running.gatewayPid).rss_mib
@@ -426,7 +804,7 @@ class Harness {
             if (message.phase === 'draining') after = snapshotCpu(pids)
             return
           case 'progress':
-            this.progress.update(message.fraction)
+            if (options.progress !== false) this.progress.update(message.fraction)
             return
           case 'result': {
             done()
@@ -456,8 +834,6 @@ class Harness {
     const seconds = result.perSecond.filter((s) => s.t + 1 <= result.measureS).map((s) => s.answered)
     const mean = seconds.length === 0 ? 0 : seconds.reduce((a, b) => a + b, 0) / seconds.length
     const sd = seconds.length < 2 ? 0 : Math.sqrt(seconds.reduce((a, b) => a + (b - mean) ** 2, 0) / (seconds.length - 1))
-    const coresSharedBy = [...outcome.ours, ...outcome.others].map((p) =>
-      `${p.role} (pid ${p.pid}): ${p.cpu_pct}%` + (p.threads === undefined ? '' : ` [busiest threads: ${p.threads.slice(0, 4).map((t) => `${t.name} ${t.cpu_pct}%`).join(', ')}]`))
     const sendLag = summaryUs(decodeHistogram(result.sendLagHistogram))
     const row: ScenarioRow = {
       name: scenario,
@@ -486,7 +862,7 @@ class Harness {
       // (open loop; the same for every system): read the tails with it.
       send_lag_p50_us: sendLag.p50_us,
       send_lag_p99_us: sendLag.p99_us,
-      cores_shared_by: coresSharedBy,
+      cores_shared_by: coresSharedBy(outcome),
       cpu: { ours: outcome.ours, others: outcome.others },
       cdf_us: cdfPointsUs(histogram),
       per_second: result.perSecond,
@@ -584,10 +960,12 @@ async function main (argv: string[]): Promise<number> {
     machine: {
       ...machine,
       processes: 'each load scenario: one load-generator process + the system under test (gatehouse: supervisor and 3 lane threads in one process; ' +
-        'bare-relay: one uWS process; naive: one process + piscina worker threads) + one exchange-sim process, all on the same 2 vCPUs; ' +
+        'bare-relay: one uWS process; naive: one process + piscina worker threads) + one exchange-sim process, all on the same 2 vCPUs ' +
+        '(hft-isolation: two load generators at once); ' +
         'per-run CPU shares are in each scenario\'s cores_shared_by',
     },
     scenarios: rows,
+    notes: harness.notes,
     skipped: harness.skipped,
     failures: harness.failures,
     budgets,
@@ -596,6 +974,7 @@ async function main (argv: string[]): Promise<number> {
   if (options.html !== undefined) writeFileEnsuringDir(options.html, renderHtml(report))
 
   process.stdout.write('\n' + formatTable(rows))
+  for (const n of harness.notes) process.stdout.write(`note: ${n}\n`)
   for (const s of harness.skipped) process.stdout.write(`not run: ${s.scenario} × ${s.system}: ${s.reason}\n`)
   for (const f of harness.failures) process.stdout.write(`FAILED: ${f}\n`)
   let code = harness.failures.length > 0 ? 1 : 0

@@ -29,6 +29,12 @@ export type OrderFlow = 'fak-alternate' | 'rest-and-cancel'
 export interface Credentials {
   account: string
   password: string
+  /**
+   * Gatehouse only: scrypt cost of this account's password hash. Unset: the
+   * bench's reduced cost (gatehouse-config.ts BENCH_SCRYPT); logon-rate sets
+   * the production default so that its logons/s mean what a broker gets.
+   */
+  scrypt?: Readonly<{ N: number, r: number, p: number }>
 }
 
 /** What the runner asks a load generator to do (one run of one scenario against one system). */
@@ -37,6 +43,12 @@ export interface GeneratorSpec {
   wire: WireMode
   host: string
   port: number
+  /**
+   * Per session (same index as credentials), a port other than `port`: one
+   * generator can then load several Gatehouse lanes at once (the
+   * hft-isolation flood), and reports what each session got answered.
+   */
+  sessionPorts?: number[]
   /** One entry per session; sessions.length is the session count. */
   credentials: Credentials[]
   instrument: string
@@ -50,6 +62,17 @@ export interface GeneratorSpec {
   /** Sessions connecting and logging on at once. */
   connectConcurrency: number
   connectTimeoutMs: number
+  /**
+   * Only connect and log every session on, timing each (logon-rate); no
+   * orders. The 'measuring' and 'draining' phases then bracket the logons.
+   */
+  logonOnly?: boolean
+  /**
+   * Longest the whole connect phase may take, on top of the other bounds.
+   * Unset: 2 ms per session, enough at the bench's scrypt cost; logons at
+   * the production cost need far more.
+   */
+  connectPhaseMaxMs?: number
   warmupS: number
   measureS: number
   /** After the last send, how long to wait for answers before counting the rest as unanswered. */
@@ -97,6 +120,8 @@ export interface GeneratorResult {
   saturated: boolean
   closedSessions: number
   perSecond: SecondSample[]
+  /** With sessionPorts only: orders answered in the measurement window, per session. */
+  answeredBySession?: number[]
   errors: string[]
 }
 

@@ -47,8 +47,10 @@ t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { tim
     ['checks', 'checkOrderValidity'],
     ['codec', 'protobuf-static'], ['codec', 'protobuf-reflection'], ['codec', 'json'],
     ['hft-latency', 'bare-relay'], ['hft-latency', 'gatehouse'], ['hft-latency', 'naive'],
+    ['hft-isolation/quiet', 'gatehouse'], ['hft-isolation/platform+terminal-flood', 'gatehouse'],
     ['platform-throughput', 'bare-relay'], ['platform-throughput', 'gatehouse'], ['platform-throughput', 'naive'],
     ['terminal-sessions', 'gatehouse'], ['terminal-sessions', 'naive'],
+    ['logon-rate', 'gatehouse'],
   ]
   for (const [name, system] of expected) {
     t.ok(report.scenarios.some((r) => r.name === name && r.system === system), `a ${name} row for ${system}`)
@@ -72,6 +74,13 @@ t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { tim
   t.ok(typeof gatehousePlatform?.throughput_multiple_of_naive === 'number', 'gatehouse platform row carries its multiple of naive')
   const terminal = report.scenarios.find((r) => r.name === 'terminal-sessions' && r.system === 'gatehouse')
   t.ok((terminal?.gateway_rss_mib as number) > 0, 'terminal row reports the gateway RSS')
+  const flooded = report.scenarios.find((r) => r.name === 'hft-isolation/platform+terminal-flood')
+  t.ok(typeof flooded?.p50_vs_quiet === 'number' && typeof flooded?.p99_vs_quiet === 'number', 'hft-isolation flood row carries its p50/p99 ratios to quiet')
+  t.ok((flooded?.flood_throughput_per_s as number) > 0, 'hft-isolation flood row reports the flood\'s throughput')
+  t.equal(flooded?.flood_covered_hft_window, true, 'the flood ran for the whole hft measurement window')
+  const logons = report.scenarios.find((r) => r.name === 'logon-rate')
+  t.equal(logons?.logons, logons?.sessions, 'every logon-rate session logged on')
+  t.match(String(logons?.password_hash_cost), /N=16384/, 'logon-rate runs at the production scrypt cost')
 
   const html = readFileSync(htmlFile, 'utf8')
   t.match(html, /<svg[\s>]/, 'the HTML report has inline SVG charts')
