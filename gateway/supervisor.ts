@@ -12,7 +12,7 @@ import { LANE_NAMES, type GatewayConfig, type LaneName } from './config.js'
 import { OpsServer } from './ops-server.js'
 import { AccessControl } from './access-control.js'
 import { terminalInfoRecord, type TerminalInfo } from './terminal-fingerprint.js'
-import { v1 } from '../protocol/messages.js'
+import { RejectReason, v1 } from '../protocol/messages.js'
 import type { LinkState } from './exchange-link.js'
 import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
 
@@ -140,7 +140,7 @@ export class Supervisor {
               worker.postMessage({ type: 'access-result', requestId, result } satisfies SupervisorToLane)
             }, (err: Error) => {
               // Fail closed: an internal error refuses the step, with the reason.
-              worker.postMessage({ type: 'access-result', requestId, result: { reason: 63, text: `access check failed: ${err.message}` } } satisfies SupervisorToLane)
+              worker.postMessage({ type: 'access-result', requestId, result: { reason: RejectReason.AUTH_FAILED, text: `access check failed: ${err.message}` } } satisfies SupervisorToLane)
             })
             break
           }
