@@ -210,19 +210,7 @@ export class MatchingEngine {
     const orders = this.ordersOf(sessionName)
     const order = orders.working.get(orderId)
     if (order === undefined) {
-      this.sink(sessionName, {
-        orderId,
-        execType: ExecType.REJECTED,
-        exchangeOrderId: 0,
-        lastPrice: 0,
-        lastLots: 0,
-        cumulativeLots: 0,
-        leavesLots: 0,
-        reason: RejectReason.UNKNOWN_ORDER,
-        text: `order_id ${orderId} is not working (unknown or already done)`,
-        transactTimeUs: this.eventTimeUs,
-        cancelRejected: true,
-      })
+      this.reject(sessionName, orderId, RejectReason.UNKNOWN_ORDER, `order_id ${orderId} is not working (unknown or already done)`, true)
       return
     }
     this.cancelWorking(orders, order, '')
@@ -287,7 +275,8 @@ export class MatchingEngine {
     this.sink(order.sessionName, this.report(order, ExecType.CANCELLED, 0, 0, text))
   }
 
-  private reject (sessionName: string, orderId: number, reason: RejectReason, text: string): void {
+  /** A REJECTED report; with cancelRejected, the refusal of a cancel (the order's state is unchanged). */
+  private reject (sessionName: string, orderId: number, reason: RejectReason, text: string, cancelRejected = false): void {
     this.sink(sessionName, {
       orderId,
       execType: ExecType.REJECTED,
@@ -299,7 +288,7 @@ export class MatchingEngine {
       reason,
       text,
       transactTimeUs: this.eventTimeUs,
-      cancelRejected: false,
+      cancelRejected,
     })
   }
 
