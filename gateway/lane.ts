@@ -226,6 +226,9 @@ export class Lane implements ExchangeLinkHandler {
         this.send(session, { heartbeat: { testId: wireInt(envelope.heartbeat!.testId) } })
         return
       case 'logout':
+        if (session.account !== null) {
+          this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'logout', account: session.account, reason: 0, text: '' })
+        }
         this.send(session, { logout: { text: 'goodbye' } })
         session.ws?.end(1000, 'logout')
         return

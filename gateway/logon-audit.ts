@@ -8,7 +8,7 @@ import pino from 'pino'
 import { reasonName } from '../protocol/messages.js'
 import type { LaneName } from './config.js'
 
-export type LogonStep = 'connect' | 'authenticate' | 'terminal-info' | 'logon' | 'logout' | 'timeout' | 'fingerprint-alert'
+export type LogonStep = 'connect' | 'authenticate' | 'terminal-info' | 'logon' | 'logout' | 'timeout'
 
 export interface LogonStepRecord {
   lane: LaneName

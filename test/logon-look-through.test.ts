@@ -232,7 +232,7 @@ t.test('a logon that never completes times out and is closed', async (t) => {
 t.test('every step is recorded with its reason and the socket address', async (t) => {
   const records = gateway.supervisor.access.audit.recent
   const steps = new Set(records.map((r) => r.step))
-  for (const step of ['connect', 'authenticate', 'terminal-info', 'logon', 'timeout']) t.ok(steps.has(step as never), `${step} steps recorded`)
+  for (const step of ['connect', 'authenticate', 'terminal-info', 'logon', 'logout', 'timeout']) t.ok(steps.has(step as never), `${step} steps recorded`)
   const failure = records.find((r) => r.reason === RejectReason.IP_NOT_ALLOWED)
   t.equal(failure?.account, 'carol')
   t.match(failure?.ip ?? '', /127\.0\.0\.1|7f00:0*1/, 'the address comes from the socket')
