@@ -1,0 +1,660 @@
+// The pre-trade risk engine, one instance per lane thread, all of them
+// working on the same shared risk state (risk-layout.ts). It decides every
+// new order and cancel inline, on the lane thread, and keeps positions,
+// reservations and counters current from execution reports.
+//
+// Per new order (checkNewOrder), in order:
+//   1. limits resolved for this order's scopes (seqlock read)
+//   2. kill switches, trading state, per-order checks: size, band, notional
+//   3. under the account lock, atomically check and reserve:
+//      monitors' blocking levels, throttle, reducing/reduce-only, open
+//      orders, position, daily volume, funds, self-match prevention; then
+//      take an order slot, reserve margin, count the action
+//
+// Cancels are never refused for risk: only throttles apply to them.
+// Nothing here allocates per order: verdicts go into a caller-owned object
+// and scratch arrays are reused.
+import { RejectReason, Side, TimeInForce } from '../protocol/messages.js'
+import { lockSlot, unlockSlot } from './account-lock.js'
+import { Limit, LIMIT_COUNT, SELF_MATCH_CANCEL_RESTING } from './limits.js'
+import {
+  ACCOUNT_CTL_FREE_TOP, ACCOUNT_CTL_KILL, ACCOUNT_CTL_LOCK, ACCOUNT_CTL_PROGRAMMATIC_REPORT, ACCOUNT_CTL_TRADING_STATE,
+  ACCOUNT_DAILY_ACTIONS, ACCOUNT_DAILY_TRADED_LOTS, ACCOUNT_FIELDS, ACCOUNT_HF_BURSTS, ACCOUNT_HF_RATE_ALERT_MS,
+  ACCOUNT_LAST_BURST_MS, ACCOUNT_OPEN_LOTS, ACCOUNT_OPEN_ORDERS, ACCOUNT_RESERVED_FEN, ACCOUNT_RING_HEAD,
+  CTL_GLOBAL_LOCK, CTL_INSTRUMENT_COUNT, CTL_KILL_GLOBAL, CTL_KILL_LANE, CTL_LIMITS_SEQ, CTL_TRADING_DAY, EXCHANGES,
+  INSTRUMENT_CTL_EXCHANGE, INSTRUMENT_CTL_KILL, ORDER_CANCEL_SENT, ORDER_FIELDS, ORDER_FREE, ORDER_LANE, ORDER_LARGE,
+  ORDER_LEAVES_LOTS, ORDER_LINK_ORDER_ID, ORDER_MARGIN_PER_LOT_FEN, ORDER_POSITION_SLOT, ORDER_PRICE,
+  ORDER_QUANTITY_LOTS, ORDER_SIDE, ORDER_STATE, ORDER_TIME_IN_FORCE, ORDER_WORKING, POSITION_DAILY_CANCELS,
+  POSITION_DAILY_LARGE_CANCELS, POSITION_DAILY_SELF_TRADES, POSITION_DAILY_TRADED_LOTS, POSITION_FIELDS,
+  POSITION_INSTRUMENT, POSITION_NET_LOTS, POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS,
+  POSITION_WORKING_SELL_LOTS, POSITION_WORKING_SELL_ORDERS, REPORT_CONFIRMED, ROW_FIRST_EXCHANGE, ROW_FIRST_LANE,
+  ROW_GLOBAL, SYMBOL_BYTES, TRADING_HALTED, TRADING_REDUCING, RiskViews, accountInstrumentRow, accountRow, appRow,
+  type RiskBuffers,
+} from './risk-layout.js'
+import { countInWindow, pushTimestamp, windowHolds } from './sliding-window.js'
+
+const ONE_SECOND_MS = 1000
+const BPS = 10_000
+/** Money is kept in fen (0.01 currency units) so reservations add and subtract exactly. */
+const FEN_PER_UNIT = 100
+
+/** Scope codes reported as `observed` on a KILL_SWITCH reject. */
+export const KILL_SCOPE_GLOBAL = 1
+export const KILL_SCOPE_LANE = 2
+export const KILL_SCOPE_ACCOUNT = 3
+export const KILL_SCOPE_INSTRUMENT = 4
+
+/** Who is trading: fixed per session at logon. */
+export interface RiskContext {
+  lane: number
+  app: number
+  account: number
+}
+
+/** Reference data the checks need, derived once per instrument at link up. */
+export interface InstrumentRisk {
+  symbol: string
+  index: number
+  exchange: number
+  multiplier: number
+  /** 10^price_decimals: integer price units per currency unit. */
+  priceScale: number
+  marginRateBps: number
+  referencePrice: number
+  maxOrderLots: number
+}
+
+/**
+ * Outcome of a check, reused for every message. reason 0 = pass. A
+ * warning (monitor at or past its warning level) may be set either way;
+ * alert asks the caller to tell ops (set once per crossing).
+ */
+export interface RiskVerdict {
+  reason: number
+  limit: number
+  observed: number
+  warningMonitor: number
+  warningObserved: number
+  warningLevel: number
+  blockingLevel: number
+  alert: boolean
+  /** Self-match prevention in cancel-resting mode: this lane's resting orders to cancel first. */
+  cancelCount: number
+  readonly cancelLinkOrderIds: Float64Array
+  readonly cancelOrderSlots: Int32Array
+}
+
+export function newRiskVerdict (maxCancels: number): RiskVerdict {
+  return {
+    reason: 0, limit: 0, observed: 0,
+    warningMonitor: 0, warningObserved: 0, warningLevel: 0, blockingLevel: 0, alert: false,
+    cancelCount: 0, cancelLinkOrderIds: new Float64Array(maxCancels), cancelOrderSlots: new Int32Array(maxCancels),
+  }
+}
+
+function clearVerdict (verdict: RiskVerdict): void {
+  verdict.reason = 0
+  verdict.limit = 0
+  verdict.observed = 0
+  verdict.warningMonitor = 0
+  verdict.alert = false
+  verdict.cancelCount = 0
+}
+
+function reject (verdict: RiskVerdict, reason: number, limit: number, observed: number): false {
+  verdict.reason = reason
+  verdict.limit = limit
+  verdict.observed = observed
+  return false
+}
+
+function warn (verdict: RiskVerdict, monitor: number, observed: number, warning: number, blocking: number, crossed: boolean): void {
+  verdict.warningMonitor = monitor
+  verdict.warningObserved = observed
+  verdict.warningLevel = warning
+  verdict.blockingLevel = blocking
+  if (crossed) verdict.alert = true
+}
+
+/** fen reserved per lot: price × multiplier × margin rate, rounded up so a reservation is never short. */
+export function marginPerLotFen (instrument: InstrumentRisk, price: number): number {
+  return Math.ceil(price * instrument.multiplier * instrument.marginRateBps * FEN_PER_UNIT / (instrument.priceScale * BPS))
+}
+
+export function notionalFen (instrument: InstrumentRisk, price: number, lots: number): number {
+  return Math.ceil(price * lots * instrument.multiplier * FEN_PER_UNIT / instrument.priceScale)
+}
+
+export class RiskEngine {
+  readonly views: RiskViews
+  /** Effective limits of the message being checked (one resolved row). */
+  readonly resolved = new Float64Array(LIMIT_COUNT)
+  private readonly rows = new Int32Array(6)
+  private readonly instrumentIndexes = new Map<string, number>()
+  /** (account × instruments capacity + instrument) → position slot; slots are never freed within a run. */
+  private readonly slotCache = new Map<number, number>()
+  private readonly ringMask: number
+  private readonly encoder = new TextEncoder()
+
+  constructor (buffers: RiskBuffers, readonly lane: number) {
+    this.views = new RiskViews(buffers)
+    this.ringMask = buffers.capacity.rateRingSize - 1
+  }
+
+  // ---- reference data ----------------------------------------------------
+
+  /** The shared index of a symbol, assigned on first sight by any thread. -1 if the table is full. */
+  instrumentIndex (symbol: string, exchange: string): number {
+    const cached = this.instrumentIndexes.get(symbol)
+    if (cached !== undefined) return cached
+    const { control, symbols, capacity } = this.views
+    const bytes = this.encoder.encode(symbol).subarray(0, SYMBOL_BYTES - 1)
+    lockSlot(control, CTL_GLOBAL_LOCK)
+    try {
+      const count = Atomics.load(control, CTL_INSTRUMENT_COUNT)
+      for (let i = 0; i < count; i++) {
+        if (symbolEquals(symbols, i, bytes)) {
+          this.instrumentIndexes.set(symbol, i)
+          return i
+        }
+      }
+      if (count >= capacity.instruments) return -1
+      symbols[count * SYMBOL_BYTES] = bytes.length
+      symbols.set(bytes, count * SYMBOL_BYTES + 1)
+      Atomics.store(control, this.views.instrumentCtl(count) + INSTRUMENT_CTL_EXCHANGE, EXCHANGES.indexOf(exchange as typeof EXCHANGES[number]))
+      Atomics.store(control, CTL_INSTRUMENT_COUNT, count + 1)
+      this.instrumentIndexes.set(symbol, count)
+      return count
+    } finally {
+      unlockSlot(control, CTL_GLOBAL_LOCK)
+    }
+  }
+
+  /** The account's slot for an instrument, allocated on first use; -1 if the account's slots are full. */
+  positionSlot (account: number, instrument: number): number {
+    const { capacity, control, positions } = this.views
+    const key = account * capacity.instruments + instrument
+    const cached = this.slotCache.get(key)
+    if (cached !== undefined) return cached
+    const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    let found = -1
+    const base = account * capacity.instrumentsPerAccount
+    for (let slot = 0; slot < capacity.instrumentsPerAccount; slot++) {
+      const tag = positions[(base + slot) * POSITION_FIELDS + POSITION_INSTRUMENT]!
+      if (tag === instrument + 1) { found = slot; break }
+      if (tag === 0) {
+        positions[(base + slot) * POSITION_FIELDS + POSITION_INSTRUMENT] = instrument + 1
+        found = slot
+        break
+      }
+    }
+    unlockSlot(control, lock)
+    if (found >= 0) this.slotCache.set(key, found)
+    return found
+  }
+
+  /**
+   * A new trading day: daily counters start again. The first thread to see
+   * the new day clears them; the others find it done.
+   */
+  rollTradingDay (day: number): boolean {
+    const { control, capacity, accountState, positions } = this.views
+    const previous = Atomics.load(control, CTL_TRADING_DAY)
+    if (previous === day || Atomics.compareExchange(control, CTL_TRADING_DAY, previous, day) !== previous) return false
+    for (let account = 0; account < capacity.accounts; account++) {
+      const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
+      lockSlot(control, lock)
+      const a = account * ACCOUNT_FIELDS
+      accountState[a + ACCOUNT_DAILY_TRADED_LOTS] = 0
+      accountState[a + ACCOUNT_DAILY_ACTIONS] = 0
+      accountState[a + ACCOUNT_HF_BURSTS] = 0
+      accountState[a + ACCOUNT_LAST_BURST_MS] = 0
+      for (let slot = 0; slot < capacity.instrumentsPerAccount; slot++) {
+        const p = (account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS
+        positions[p + POSITION_DAILY_TRADED_LOTS] = 0
+        positions[p + POSITION_DAILY_CANCELS] = 0
+        positions[p + POSITION_DAILY_LARGE_CANCELS] = 0
+        positions[p + POSITION_DAILY_SELF_TRADES] = 0
+      }
+      unlockSlot(control, lock)
+    }
+    return true
+  }
+
+  // ---- limits ------------------------------------------------------------
+
+  /**
+   * Resolves every limit for one message into `resolved`: for each limit
+   * the narrowest scope that sets it. Pass slot -1 (no instrument) or
+   * exchange -1 to skip those scopes. A seqlock read: retried if an admin
+   * write overlapped it, so a message never sees half of a change.
+   */
+  resolveLimits (ctx: RiskContext, slot: number, exchange: number): Float64Array {
+    const { control, limits, capacity } = this.views
+    const rows = this.rows
+    rows[0] = slot >= 0 ? accountInstrumentRow(capacity, ctx.account, slot) : -1
+    rows[1] = accountRow(capacity, ctx.account)
+    rows[2] = ctx.app >= 0 ? appRow(ctx.app) : -1
+    rows[3] = ROW_FIRST_LANE + ctx.lane
+    rows[4] = exchange >= 0 ? ROW_FIRST_EXCHANGE + exchange : -1
+    rows[5] = ROW_GLOBAL
+    const out = this.resolved
+    for (;;) {
+      const before = Atomics.load(control, CTL_LIMITS_SEQ)
+      if ((before & 1) === 0) {
+        for (let id = 0; id < LIMIT_COUNT; id++) {
+          let value = NaN
+          for (let r = 0; r < 6; r++) {
+            const row = rows[r]!
+            if (row < 0) continue
+            value = limits[row * LIMIT_COUNT + id]!
+            if (value === value) break // not NaN: set at this scope
+          }
+          out[id] = value
+        }
+        if (Atomics.load(control, CTL_LIMITS_SEQ) === before) return out
+      }
+    }
+  }
+
+  /** One limit for a session-level message (no instrument scope): the per-message throttle's lookup. */
+  resolveLimit (ctx: RiskContext, id: number): number {
+    const { control, limits, capacity } = this.views
+    const accountAt = accountRow(capacity, ctx.account) * LIMIT_COUNT + id
+    const appAt = ctx.app >= 0 ? appRow(ctx.app) * LIMIT_COUNT + id : -1
+    const laneAt = (ROW_FIRST_LANE + ctx.lane) * LIMIT_COUNT + id
+    for (;;) {
+      const before = Atomics.load(control, CTL_LIMITS_SEQ)
+      if ((before & 1) === 0) {
+        let value = limits[accountAt]!
+        if (value !== value && appAt >= 0) value = limits[appAt]!
+        if (value !== value) value = limits[laneAt]!
+        if (value !== value) value = limits[ROW_GLOBAL * LIMIT_COUNT + id]!
+        if (Atomics.load(control, CTL_LIMITS_SEQ) === before) return value
+      }
+    }
+  }
+
+  // ---- new orders ----------------------------------------------------------
+
+  /**
+   * Checks a new order and, if it passes, reserves for it atomically.
+   * Returns the order's slot in the account's order table (pass it to
+   * onFill/onOrderDone), or -1 with the verdict saying why.
+   */
+  checkNewOrder (
+    ctx: RiskContext, instrument: InstrumentRisk, side: number, price: number, lots: number,
+    timeInForce: number, reduceOnly: boolean, linkOrderId: number, nowMs: number, verdict: RiskVerdict,
+  ): number {
+    clearVerdict(verdict)
+    const { control } = this.views
+    const slot = this.positionSlot(ctx.account, instrument.index)
+    if (slot < 0) {
+      reject(verdict, RejectReason.INSTRUMENT_SLOTS_EXHAUSTED, this.views.capacity.instrumentsPerAccount, this.views.capacity.instrumentsPerAccount + 1)
+      return -1
+    }
+    const limits = this.resolveLimits(ctx, slot, instrument.exchange)
+    const accountCtl = this.views.accountCtl(ctx.account)
+
+    // Switches and states: Atomics loads, no lock needed to read a flag.
+    if (Atomics.load(control, CTL_KILL_GLOBAL) !== 0) return this.refuse(verdict, RejectReason.KILL_SWITCH, 0, KILL_SCOPE_GLOBAL)
+    if (Atomics.load(control, CTL_KILL_LANE + ctx.lane) !== 0) return this.refuse(verdict, RejectReason.KILL_SWITCH, 0, KILL_SCOPE_LANE)
+    if (Atomics.load(control, accountCtl + ACCOUNT_CTL_KILL) !== 0) return this.refuse(verdict, RejectReason.KILL_SWITCH, 0, KILL_SCOPE_ACCOUNT)
+    if (Atomics.load(control, this.views.instrumentCtl(instrument.index) + INSTRUMENT_CTL_KILL) !== 0) {
+      return this.refuse(verdict, RejectReason.KILL_SWITCH, 0, KILL_SCOPE_INSTRUMENT)
+    }
+    const tradingState = Atomics.load(control, accountCtl + ACCOUNT_CTL_TRADING_STATE)
+    if (tradingState === TRADING_HALTED) return this.refuse(verdict, RejectReason.ACCOUNT_HALTED, 0, TRADING_HALTED)
+
+    // Per-order checks: need no shared state.
+    const maxLots = limits[Limit.maxOrderLots]!
+    if (lots > maxLots) return this.refuse(verdict, RejectReason.QUANTITY_ABOVE_MAX, maxLots, lots)
+    const bandBps = limits[Limit.priceBandBps]!
+    if (bandBps !== Infinity && instrument.referencePrice > 0) {
+      const reference = instrument.referencePrice
+      const offset = Math.abs(price - reference)
+      if (offset * BPS > bandBps * reference) {
+        const edge = price > reference ? Math.floor(reference * (BPS + bandBps) / BPS) : Math.ceil(reference * (BPS - bandBps) / BPS)
+        return this.refuse(verdict, RejectReason.PRICE_OUTSIDE_BAND, edge, price)
+      }
+    }
+    const notional = notionalFen(instrument, price, lots)
+    const maxNotionalFen = limits[Limit.maxNotionalPerOrder]! * FEN_PER_UNIT
+    if (notional > maxNotionalFen) return this.refuse(verdict, RejectReason.NOTIONAL_ABOVE_MAX, maxNotionalFen, notional)
+
+    const lock = accountCtl + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    const orderSlot = this.checkAndReserve(ctx, instrument, slot, side, price, lots, timeInForce, reduceOnly, linkOrderId, nowMs, verdict, tradingState, limits)
+    unlockSlot(control, lock)
+    return orderSlot
+  }
+
+  private refuse (verdict: RiskVerdict, reason: number, limit: number, observed: number): -1 {
+    reject(verdict, reason, limit, observed)
+    return -1
+  }
+
+  /** The part of checkNewOrder that runs under the account lock. */
+  private checkAndReserve (
+    ctx: RiskContext, instrument: InstrumentRisk, slot: number, side: number, price: number, lots: number,
+    timeInForce: number, reduceOnly: boolean, linkOrderId: number, nowMs: number, verdict: RiskVerdict,
+    tradingState: number, limits: Float64Array,
+  ): number {
+    const { accountState, positions, control, capacity } = this.views
+    const a = ctx.account * ACCOUNT_FIELDS
+    const p = (ctx.account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS
+
+    // Regulatory monitors at their blocking levels.
+    const selfTrades = positions[p + POSITION_DAILY_SELF_TRADES]!
+    if (selfTrades >= limits[Limit.selfTradesBlock]!) return this.refuse(verdict, RejectReason.SELF_TRADE_LIMIT, limits[Limit.selfTradesBlock]!, selfTrades)
+    const cancels = positions[p + POSITION_DAILY_CANCELS]!
+    if (cancels >= limits[Limit.cancelsBlock]!) return this.refuse(verdict, RejectReason.CANCEL_LIMIT, limits[Limit.cancelsBlock]!, cancels)
+    const largeCancels = positions[p + POSITION_DAILY_LARGE_CANCELS]!
+    if (largeCancels >= limits[Limit.largeCancelsBlock]!) return this.refuse(verdict, RejectReason.LARGE_CANCEL_LIMIT, limits[Limit.largeCancelsBlock]!, largeCancels)
+    const bursts = accountState[a + ACCOUNT_HF_BURSTS]!
+    if (bursts >= limits[Limit.hfBurstsReporting]! &&
+      Atomics.load(control, this.views.accountCtl(ctx.account) + ACCOUNT_CTL_PROGRAMMATIC_REPORT) !== REPORT_CONFIRMED) {
+      return this.refuse(verdict, RejectReason.HF_REPORT_REQUIRED, limits[Limit.hfBurstsReporting]!, bursts)
+    }
+    const dailyActions = accountState[a + ACCOUNT_DAILY_ACTIONS]!
+    if (dailyActions + 1 > limits[Limit.hfDailyBlock]!) return this.refuse(verdict, RejectReason.HF_DAILY_LIMIT, limits[Limit.hfDailyBlock]!, dailyActions + 1)
+
+    // Throttle and the per-second HF level share the account's ring.
+    if (!this.admitAction(ctx.account, limits, nowMs, verdict, true)) return -1
+
+    // Reducing state and reduce-only orders: only what shrinks the position.
+    const net = positions[p + POSITION_NET_LOTS]!
+    const workingBuy = positions[p + POSITION_WORKING_BUY_LOTS]!
+    const workingSell = positions[p + POSITION_WORKING_SELL_LOTS]!
+    if (tradingState === TRADING_REDUCING || reduceOnly) {
+      // Lots that would be left reducing nothing, counting other working
+      // orders on the same side as already spent on the reduction.
+      const excess = side === Side.BUY ? workingBuy + lots - Math.max(0, -net) : workingSell + lots - Math.max(0, net)
+      if (excess > 0) {
+        return this.refuse(verdict, tradingState === TRADING_REDUCING ? RejectReason.ACCOUNT_REDUCING : RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, excess)
+      }
+    }
+
+    const openOrders = accountState[a + ACCOUNT_OPEN_ORDERS]!
+    const maxOpen = Math.min(limits[Limit.maxOpenOrders]!, capacity.openOrdersPerAccount)
+    if (openOrders + 1 > maxOpen) return this.refuse(verdict, RejectReason.MAX_OPEN_ORDERS, maxOpen, openOrders + 1)
+
+    if (side === Side.BUY) {
+      const long = net + workingBuy + lots
+      if (long > limits[Limit.maxLongLots]!) return this.refuse(verdict, RejectReason.POSITION_LIMIT_LONG, limits[Limit.maxLongLots]!, long)
+    } else {
+      const short = workingSell + lots - net
+      if (short > limits[Limit.maxShortLots]!) return this.refuse(verdict, RejectReason.POSITION_LIMIT_SHORT, limits[Limit.maxShortLots]!, short)
+    }
+
+    const volume = accountState[a + ACCOUNT_DAILY_TRADED_LOTS]! + accountState[a + ACCOUNT_OPEN_LOTS]! + lots
+    if (volume > limits[Limit.maxDailyVolumeLots]!) return this.refuse(verdict, RejectReason.DAILY_VOLUME_LIMIT, limits[Limit.maxDailyVolumeLots]!, volume)
+
+    const perLot = marginPerLotFen(instrument, price)
+    const reserved = accountState[a + ACCOUNT_RESERVED_FEN]! + perLot * lots
+    const fundsFen = limits[Limit.funds]! * FEN_PER_UNIT
+    if (reserved > fundsFen) return this.refuse(verdict, RejectReason.INSUFFICIENT_FUNDS, fundsFen, reserved)
+
+    // Self-match prevention: only scan when the other side has working orders here.
+    const oppositeOrders = side === Side.BUY ? positions[p + POSITION_WORKING_SELL_ORDERS]! : positions[p + POSITION_WORKING_BUY_ORDERS]!
+    if (oppositeOrders > 0 && !this.preventSelfMatch(ctx, slot, p, side, price, limits, verdict)) return -1
+
+    // Passed: reserve.
+    const orderSlot = this.takeOrderSlot(ctx.account)
+    if (orderSlot < 0) return this.refuse(verdict, RejectReason.MAX_OPEN_ORDERS, capacity.openOrdersPerAccount, capacity.openOrdersPerAccount + 1)
+    const o = (ctx.account * capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS
+    const orders = this.views.orders
+    orders[o + ORDER_STATE] = ORDER_WORKING
+    orders[o + ORDER_POSITION_SLOT] = slot
+    orders[o + ORDER_SIDE] = side
+    orders[o + ORDER_PRICE] = price
+    orders[o + ORDER_QUANTITY_LOTS] = lots
+    orders[o + ORDER_LEAVES_LOTS] = lots
+    orders[o + ORDER_MARGIN_PER_LOT_FEN] = perLot
+    orders[o + ORDER_TIME_IN_FORCE] = timeInForce
+    orders[o + ORDER_LANE] = ctx.lane
+    orders[o + ORDER_LINK_ORDER_ID] = linkOrderId
+    orders[o + ORDER_LARGE] = isLarge(lots, instrument, limits) ? 1 : 0
+    accountState[a + ACCOUNT_OPEN_ORDERS] = openOrders + 1
+    accountState[a + ACCOUNT_OPEN_LOTS] = accountState[a + ACCOUNT_OPEN_LOTS]! + lots
+    accountState[a + ACCOUNT_RESERVED_FEN] = reserved
+    if (side === Side.BUY) {
+      positions[p + POSITION_WORKING_BUY_LOTS] = workingBuy + lots
+      positions[p + POSITION_WORKING_BUY_ORDERS] = positions[p + POSITION_WORKING_BUY_ORDERS]! + 1
+    } else {
+      positions[p + POSITION_WORKING_SELL_LOTS] = workingSell + lots
+      positions[p + POSITION_WORKING_SELL_ORDERS] = positions[p + POSITION_WORKING_SELL_ORDERS]! + 1
+    }
+    this.countAction(ctx.account, limits, nowMs, verdict)
+    return orderSlot
+  }
+
+  /**
+   * Refuses an order that would cross a working order of the same account
+   * on the other side (counting it for the self-trade monitor), or in
+   * cancel-resting mode lists this lane's crossing orders for the caller to
+   * cancel first. The exchange handles one link's messages in order, so a
+   * cancel sent before the new order on the same link lands first; a
+   * crossing order on another lane's link has no such guarantee, so it
+   * still refuses the incoming one.
+   */
+  private preventSelfMatch (ctx: RiskContext, slot: number, p: number, side: number, price: number, limits: Float64Array, verdict: RiskVerdict): boolean {
+    const { orders, positions, capacity } = this.views
+    const cancelResting = limits[Limit.selfMatchMode] === SELF_MATCH_CANCEL_RESTING
+    const base = ctx.account * capacity.openOrdersPerAccount
+    let found = false
+    let crossingPrice = 0
+    let crossesOtherLane = false
+    verdict.cancelCount = 0
+    for (let i = 0; i < capacity.openOrdersPerAccount; i++) {
+      const o = (base + i) * ORDER_FIELDS
+      const state = orders[o + ORDER_STATE]!
+      if (state === ORDER_FREE || orders[o + ORDER_POSITION_SLOT] !== slot || orders[o + ORDER_SIDE] === side) continue
+      const restingPrice = orders[o + ORDER_PRICE]!
+      const crosses = side === Side.BUY ? price >= restingPrice : price <= restingPrice
+      if (!crosses) continue
+      const sameLane = orders[o + ORDER_LANE] === ctx.lane
+      // Already being cancelled ahead of us on this link: cannot trade with us.
+      if (state === ORDER_CANCEL_SENT && sameLane) continue
+      found = true
+      crossingPrice = restingPrice
+      if (!sameLane) crossesOtherLane = true
+      else if (cancelResting && verdict.cancelCount < verdict.cancelOrderSlots.length) {
+        verdict.cancelOrderSlots[verdict.cancelCount] = i
+        verdict.cancelLinkOrderIds[verdict.cancelCount] = orders[o + ORDER_LINK_ORDER_ID]!
+        verdict.cancelCount++
+      } else crossesOtherLane = true // more crossing orders than the verdict can list: refuse instead
+    }
+    if (!found) return true
+    const selfTrades = positions[p + POSITION_DAILY_SELF_TRADES]! + 1
+    positions[p + POSITION_DAILY_SELF_TRADES] = selfTrades
+    const warnLevel = limits[Limit.selfTradesWarn]!
+    if (selfTrades >= warnLevel) warn(verdict, RejectReason.SELF_TRADE_LIMIT, selfTrades, warnLevel, limits[Limit.selfTradesBlock]!, selfTrades === warnLevel)
+    if (!cancelResting || crossesOtherLane) {
+      verdict.cancelCount = 0
+      reject(verdict, RejectReason.SELF_MATCH_PREVENTED, price, crossingPrice)
+      return false
+    }
+    for (let k = 0; k < verdict.cancelCount; k++) {
+      orders[(base + verdict.cancelOrderSlots[k]!) * ORDER_FIELDS + ORDER_STATE] = ORDER_CANCEL_SENT
+    }
+    return true
+  }
+
+  // ---- cancels -------------------------------------------------------------
+
+  /**
+   * A cancel request for a working order. Never refused for risk (halted
+   * and killed accounts can always cancel); only the account throttle
+   * applies. True if it may go.
+   */
+  checkCancel (ctx: RiskContext, orderSlot: number, instrument: InstrumentRisk, nowMs: number, verdict: RiskVerdict): boolean {
+    clearVerdict(verdict)
+    const slot = this.views.orders[(ctx.account * this.views.capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS + ORDER_POSITION_SLOT]!
+    const limits = this.resolveLimits(ctx, slot, instrument.exchange)
+    const { control } = this.views
+    const lock = this.views.accountCtl(ctx.account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    const admitted = this.admitAction(ctx.account, limits, nowMs, verdict, false)
+    if (admitted) this.countAction(ctx.account, limits, nowMs, verdict)
+    unlockSlot(control, lock)
+    return admitted
+  }
+
+  /** Throttle (and, for orders, the HF per-second block) against the account's ring. Under the account lock. */
+  private admitAction (account: number, limits: Float64Array, nowMs: number, verdict: RiskVerdict, isOrder: boolean): boolean {
+    const { rateRing, accountState } = this.views
+    const base = account * (this.ringMask + 1)
+    const head = accountState[account * ACCOUNT_FIELDS + ACCOUNT_RING_HEAD]!
+    const throttle = limits[Limit.accountActionsPerSecond]!
+    if (throttle !== Infinity && windowHolds(rateRing, base, head, this.ringMask, throttle, nowMs, ONE_SECOND_MS)) {
+      return reject(verdict, RejectReason.THROTTLED_ACCOUNT, throttle, countInWindow(rateRing, base, head, this.ringMask, nowMs, ONE_SECOND_MS) + 1)
+    }
+    const hfBlock = limits[Limit.hfPerSecondBlock]!
+    if (isOrder && hfBlock !== Infinity && windowHolds(rateRing, base, head, this.ringMask, hfBlock, nowMs, ONE_SECOND_MS)) {
+      return reject(verdict, RejectReason.HF_RATE_LIMIT, hfBlock, countInWindow(rateRing, base, head, this.ringMask, nowMs, ONE_SECOND_MS) + 1)
+    }
+    return true
+  }
+
+  /** Records an order or cancel that goes out: ring, daily total, bursts, HF warnings. Under the account lock. */
+  private countAction (account: number, limits: Float64Array, nowMs: number, verdict: RiskVerdict): void {
+    const { rateRing, accountState } = this.views
+    const a = account * ACCOUNT_FIELDS
+    const base = account * (this.ringMask + 1)
+    const head = pushTimestamp(rateRing, base, accountState[a + ACCOUNT_RING_HEAD]!, this.ringMask, nowMs)
+    accountState[a + ACCOUNT_RING_HEAD] = head
+    const daily = accountState[a + ACCOUNT_DAILY_ACTIONS]! + 1
+    accountState[a + ACCOUNT_DAILY_ACTIONS] = daily
+    // A burst: hfBurstOrders actions within one second, counted at most
+    // once per second (the DCE rule counts occasions, not actions).
+    const burstSize = limits[Limit.hfBurstOrders]!
+    if (burstSize !== Infinity && windowHolds(rateRing, base, head, this.ringMask, burstSize, nowMs, ONE_SECOND_MS) &&
+      nowMs - accountState[a + ACCOUNT_LAST_BURST_MS]! >= ONE_SECOND_MS) {
+      accountState[a + ACCOUNT_LAST_BURST_MS] = nowMs
+      const bursts = accountState[a + ACCOUNT_HF_BURSTS]! + 1
+      accountState[a + ACCOUNT_HF_BURSTS] = bursts
+      const burstWarn = limits[Limit.hfBurstsWarn]!
+      if (bursts >= burstWarn) warn(verdict, RejectReason.HF_REPORT_REQUIRED, bursts, burstWarn, limits[Limit.hfBurstsReporting]!, bursts === burstWarn)
+    }
+    const dailyWarn = limits[Limit.hfDailyWarn]!
+    if (daily >= dailyWarn) warn(verdict, RejectReason.HF_DAILY_LIMIT, daily, dailyWarn, limits[Limit.hfDailyBlock]!, daily === dailyWarn)
+    const rateWarn = limits[Limit.hfPerSecondWarn]!
+    if (rateWarn !== Infinity && windowHolds(rateRing, base, head, this.ringMask, rateWarn, nowMs, ONE_SECOND_MS)) {
+      const alertDue = nowMs - accountState[a + ACCOUNT_HF_RATE_ALERT_MS]! >= ONE_SECOND_MS
+      if (alertDue) accountState[a + ACCOUNT_HF_RATE_ALERT_MS] = nowMs
+      warn(verdict, RejectReason.HF_RATE_LIMIT, countInWindow(rateRing, base, head, this.ringMask, nowMs, ONE_SECOND_MS), rateWarn, limits[Limit.hfPerSecondBlock]!, alertDue)
+    }
+  }
+
+  // ---- execution reports ---------------------------------------------------
+
+  /** A fill of lastLots: position moves, the reservation for those lots is released. Returns the lots still working. */
+  onFill (account: number, orderSlot: number, lastLots: number): number {
+    const { control, orders, positions, accountState, capacity } = this.views
+    const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    const o = (account * capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS
+    const leaves = orders[o + ORDER_LEAVES_LOTS]!
+    // An exchange never fills more than is working; if one claims to, the
+    // reservation released stops at what was reserved.
+    const lots = Math.min(lastLots, leaves)
+    const p = (account * capacity.instrumentsPerAccount + orders[o + ORDER_POSITION_SLOT]!) * POSITION_FIELDS
+    const a = account * ACCOUNT_FIELDS
+    const buy = orders[o + ORDER_SIDE] === Side.BUY
+    positions[p + POSITION_NET_LOTS] = positions[p + POSITION_NET_LOTS]! + (buy ? lastLots : -lastLots)
+    positions[p + (buy ? POSITION_WORKING_BUY_LOTS : POSITION_WORKING_SELL_LOTS)] = positions[p + (buy ? POSITION_WORKING_BUY_LOTS : POSITION_WORKING_SELL_LOTS)]! - lots
+    positions[p + POSITION_DAILY_TRADED_LOTS] = positions[p + POSITION_DAILY_TRADED_LOTS]! + lastLots
+    accountState[a + ACCOUNT_DAILY_TRADED_LOTS] = accountState[a + ACCOUNT_DAILY_TRADED_LOTS]! + lastLots
+    accountState[a + ACCOUNT_OPEN_LOTS] = accountState[a + ACCOUNT_OPEN_LOTS]! - lots
+    accountState[a + ACCOUNT_RESERVED_FEN] = accountState[a + ACCOUNT_RESERVED_FEN]! - lots * orders[o + ORDER_MARGIN_PER_LOT_FEN]!
+    orders[o + ORDER_LEAVES_LOTS] = leaves - lots
+    unlockSlot(control, lock)
+    return leaves - lots
+  }
+
+  /**
+   * The order is done (filled, cancelled or rejected): what was still
+   * reserved for it is released and its slot freed. A cancel of a GFD
+   * order counts toward the cancel monitors (FAK and FOK do not, as the
+   * exchanges count them); the verdict carries any warning.
+   */
+  onOrderDone (ctx: RiskContext, orderSlot: number, instrument: InstrumentRisk, cancelled: boolean, verdict: RiskVerdict): void {
+    clearVerdict(verdict)
+    const { control, orders, positions, accountState, capacity } = this.views
+    const account = ctx.account
+    const o = (account * capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS
+    const countsAsCancel = cancelled && orders[o + ORDER_TIME_IN_FORCE] !== TimeInForce.FAK && orders[o + ORDER_TIME_IN_FORCE] !== TimeInForce.FOK
+    const limits = countsAsCancel ? this.resolveLimits(ctx, orders[o + ORDER_POSITION_SLOT]!, instrument.exchange) : this.resolved
+    const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    if (orders[o + ORDER_STATE] === ORDER_FREE) {
+      unlockSlot(control, lock)
+      return
+    }
+    const leaves = orders[o + ORDER_LEAVES_LOTS]!
+    const p = (account * capacity.instrumentsPerAccount + orders[o + ORDER_POSITION_SLOT]!) * POSITION_FIELDS
+    const a = account * ACCOUNT_FIELDS
+    const buy = orders[o + ORDER_SIDE] === Side.BUY
+    positions[p + (buy ? POSITION_WORKING_BUY_LOTS : POSITION_WORKING_SELL_LOTS)] = positions[p + (buy ? POSITION_WORKING_BUY_LOTS : POSITION_WORKING_SELL_LOTS)]! - leaves
+    positions[p + (buy ? POSITION_WORKING_BUY_ORDERS : POSITION_WORKING_SELL_ORDERS)] = positions[p + (buy ? POSITION_WORKING_BUY_ORDERS : POSITION_WORKING_SELL_ORDERS)]! - 1
+    accountState[a + ACCOUNT_OPEN_LOTS] = accountState[a + ACCOUNT_OPEN_LOTS]! - leaves
+    accountState[a + ACCOUNT_RESERVED_FEN] = accountState[a + ACCOUNT_RESERVED_FEN]! - leaves * orders[o + ORDER_MARGIN_PER_LOT_FEN]!
+    accountState[a + ACCOUNT_OPEN_ORDERS] = accountState[a + ACCOUNT_OPEN_ORDERS]! - 1
+    if (countsAsCancel) {
+      const cancels = positions[p + POSITION_DAILY_CANCELS]! + 1
+      positions[p + POSITION_DAILY_CANCELS] = cancels
+      const cancelWarn = limits[Limit.cancelsWarn]!
+      if (cancels >= cancelWarn) warn(verdict, RejectReason.CANCEL_LIMIT, cancels, cancelWarn, limits[Limit.cancelsBlock]!, cancels === cancelWarn)
+      if (orders[o + ORDER_LARGE] === 1) {
+        const large = positions[p + POSITION_DAILY_LARGE_CANCELS]! + 1
+        positions[p + POSITION_DAILY_LARGE_CANCELS] = large
+        const largeWarn = limits[Limit.largeCancelsWarn]!
+        if (large >= largeWarn) warn(verdict, RejectReason.LARGE_CANCEL_LIMIT, large, largeWarn, limits[Limit.largeCancelsBlock]!, large === largeWarn)
+      }
+    }
+    orders[o + ORDER_STATE] = ORDER_FREE
+    orders[o + ORDER_LEAVES_LOTS] = 0
+    this.releaseOrderSlot(account, orderSlot)
+    unlockSlot(control, lock)
+  }
+
+  // ---- order table free list (under the account lock) ------------------------
+
+  private takeOrderSlot (account: number): number {
+    const { control, freeOrders, capacity } = this.views
+    const topIndex = this.views.accountCtl(account) + ACCOUNT_CTL_FREE_TOP
+    const top = control[topIndex]!
+    if (top === 0) return -1
+    control[topIndex] = top - 1
+    return freeOrders[account * capacity.openOrdersPerAccount + top - 1]!
+  }
+
+  private releaseOrderSlot (account: number, orderSlot: number): void {
+    const { control, freeOrders, capacity } = this.views
+    const topIndex = this.views.accountCtl(account) + ACCOUNT_CTL_FREE_TOP
+    const top = control[topIndex]!
+    freeOrders[account * capacity.openOrdersPerAccount + top] = orderSlot
+    control[topIndex] = top + 1
+  }
+}
+
+function isLarge (lots: number, instrument: InstrumentRisk, limits: Float64Array): boolean {
+  if (lots >= limits[Limit.largeOrderMinLots]!) return true
+  const pct = limits[Limit.largeOrderPctOfMax]!
+  return pct !== Infinity && lots * 100 >= pct * instrument.maxOrderLots
+}
+
+function symbolEquals (symbols: Uint8Array, index: number, bytes: Uint8Array): boolean {
+  const at = index * SYMBOL_BYTES
+  if (symbols[at] !== bytes.length) return false
+  for (let i = 0; i < bytes.length; i++) if (symbols[at + 1 + i] !== bytes[i]) return false
+  return true
+}
+
+/** The symbol stored at a shared instrument index. */
+export function symbolAt (views: RiskViews, index: number): string {
+  const at = index * SYMBOL_BYTES
+  return Buffer.from(views.symbols.subarray(at + 1, at + 1 + views.symbols[at]!)).toString('utf8')
+}
