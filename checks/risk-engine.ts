@@ -14,7 +14,7 @@
 // Cancels are never refused for risk: only throttles apply to them.
 // Nothing here allocates per order: verdicts go into a caller-owned object
 // and scratch arrays are reused.
-import { RejectReason, Side, TimeInForce } from '../protocol/messages.js'
+import { RejectReason, Side, TimeInForce, wireInt, type Instrument } from '../protocol/messages.js'
 import { lockSlot, unlockSlot } from './account-lock.js'
 import { Limit, LIMIT_COUNT, SELF_MATCH_CANCEL_RESTING } from './limits.js'
 import {
@@ -167,6 +167,22 @@ export class RiskEngine {
       return count
     } finally {
       unlockSlot(control, CTL_GLOBAL_LOCK)
+    }
+  }
+
+  /** What the checks need of an instrument, with its shared index; null if the instrument table is full. */
+  instrumentRisk (instrument: Instrument): InstrumentRisk | null {
+    const index = this.instrumentIndex(instrument.symbol, instrument.exchange)
+    if (index < 0) return null
+    return {
+      symbol: instrument.symbol,
+      index,
+      exchange: EXCHANGES.indexOf(instrument.exchange as typeof EXCHANGES[number]),
+      multiplier: instrument.multiplier,
+      priceScale: 10 ** instrument.priceDecimals,
+      marginRateBps: instrument.marginRateBps,
+      referencePrice: wireInt(instrument.referencePrice),
+      maxOrderLots: instrument.maxOrderLots,
     }
   }
 

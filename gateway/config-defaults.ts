@@ -119,4 +119,93 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     demoAccount('demo-maker', 'scrypt$16384$8$1$EGf9/jclm1aBSGN0y9xZ5g==$5vXtz6Cex3gmaKuA/QbaGRN5yaGzhh3SrZiN9MIgQbU='),
     demoAccount('demo-taker', 'scrypt$16384$8$1$ZKXwI3+d+fKJ+z7iEQ694A==$5kG16gybEL5wBdzfWi3Vygt4GPkcYOJyLMlcMW3n2So='),
   ],
+  risk: {
+    // About 60 MiB of shared memory at these sizes; the rate rings
+    // (accounts × rateRingSize × 8 bytes) are the largest part.
+    capacity: {
+      accounts: 1024,
+      appIds: 256,
+      instruments: 1024,
+      instrumentsPerAccount: 32,
+      openOrdersPerAccount: 256,
+      rateRingSize: 1024,
+    },
+    limits: {
+      global: {
+        sessionMessagesPerSecond: 200,
+        // CTP caps order inserts plus cancels per second per investor
+        // (DOMAIN.md, "CTP flow controls").
+        accountActionsPerSecond: 100,
+        // The instrument's own max_order_lots always applies too.
+        maxOrderLots: null,
+        maxNotionalPerOrder: 50_000_000,
+        // Exchange limit-up/limit-down always applies; this is the tighter
+        // fat-finger band, off unless a lane or account sets it.
+        priceBandBps: null,
+        maxOpenOrders: 200,
+        maxLongLots: 1000,
+        maxShortLots: 1000,
+        funds: 20_000_000,
+        maxDailyVolumeLots: 50_000,
+        // Monitor defaults where no exchange preset applies: the SHFE
+        // figures (see exchanges below).
+        cancelsWarn: 400,
+        cancelsBlock: 475,
+        largeCancelsWarn: 40,
+        largeCancelsBlock: 48,
+        largeOrderMinLots: 300,
+        largeOrderPctOfMax: null,
+        selfTradesWarn: 3,
+        selfTradesBlock: 5,
+        // Programmatic-trading reporting threshold, DCE notice 〔2025〕305号
+        // (DOMAIN.md): >=10 occasions a day of >=10 orders plus cancels
+        // within 1 second. Warned at 8 occasions.
+        hfBurstOrders: 10,
+        hfBurstsWarn: 8,
+        hfBurstsReporting: 10,
+        // High-frequency thresholds: the stock exchanges' >=300 orders plus
+        // cancels per second or >=20,000 per day per account (DOMAIN.md);
+        // warned at 80%.
+        hfPerSecondWarn: 240,
+        hfPerSecondBlock: 300,
+        hfDailyWarn: 16_000,
+        hfDailyBlock: 20_000,
+        selfMatchMode: 'reject-incoming',
+        cancelOnDisconnect: false,
+      },
+      lanes: {
+        // People at screens: slower, with a fat-finger price band.
+        terminal: { sessionMessagesPerSecond: 50, accountActionsPerSecond: 20, priceBandBps: 500 },
+        platform: { sessionMessagesPerSecond: 500, accountActionsPerSecond: 200 },
+        // Registered high-frequency clients: the throttles carry the load
+        // limits; the HF levels still warn, but do not block (these accounts
+        // are expected to have their report confirmed).
+        hft: { sessionMessagesPerSecond: 1000, accountActionsPerSecond: 1000, hfPerSecondBlock: null, hfDailyBlock: null },
+      },
+      // Abnormal-trading thresholds per exchange, counted per client per
+      // contract per trading day, FAK/FOK excluded (DOMAIN.md, "Exchange
+      // abnormal-trading thresholds"). Warning at 80% of the exchange's
+      // figure; blocking at 95% (rounded down), so that cancels of orders
+      // still working after new orders are blocked have room before the
+      // exchange's own count is reached. Self-trades: the gateway prevents
+      // them, and blocks at the exchange's count of attempts (5).
+      exchanges: {
+        // SHFE/INE: 500 cancels; 50 cancels of orders of >=300 lots.
+        SHFE: { cancelsWarn: 400, cancelsBlock: 475, largeOrderMinLots: 300, largeOrderPctOfMax: null, largeCancelsWarn: 40, largeCancelsBlock: 47 },
+        INE: { cancelsWarn: 400, cancelsBlock: 475, largeOrderMinLots: 300, largeOrderPctOfMax: null, largeCancelsWarn: 40, largeCancelsBlock: 47 },
+        // DCE: 500 cancels; 400 cancels of orders >80% of the max order
+        // size (read here as >=80%, which counts slightly more as large).
+        DCE: { cancelsWarn: 400, cancelsBlock: 475, largeOrderMinLots: null, largeOrderPctOfMax: 80, largeCancelsWarn: 320, largeCancelsBlock: 380 },
+        // ZCE: 500 cancels; 50 cancels of orders of >=800 lots.
+        ZCE: { cancelsWarn: 400, cancelsBlock: 475, largeOrderMinLots: 800, largeOrderPctOfMax: null, largeCancelsWarn: 40, largeCancelsBlock: 47 },
+        // CFFEX index futures: 400 cancels; 100 cancels of orders >=80% of
+        // the max limit-order size.
+        CFFEX: { cancelsWarn: 320, cancelsBlock: 380, largeOrderMinLots: null, largeOrderPctOfMax: 80, largeCancelsWarn: 80, largeCancelsBlock: 95 },
+      },
+      appIds: {},
+      accounts: {},
+      accountInstruments: {},
+    },
+    tradingStates: {},
+  },
 } satisfies GatewayConfig)

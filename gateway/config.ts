@@ -6,6 +6,8 @@ import { isIP } from 'node:net'
 import { parseCidr } from './ip-ranges.js'
 import { z } from 'zod'
 import { DEFAULT_CONFIG } from './config-defaults.js'
+import { LIMIT_NAMES, SELF_MATCH_MODES, limitValueProblem, type LimitName } from '../checks/limits.js'
+import { EXCHANGES, TRADING_STATES } from '../checks/risk-layout.js'
 
 export const LANE_NAMES = ['terminal', 'platform', 'hft'] as const
 export const LaneNameSchema = z.enum(LANE_NAMES)
@@ -112,6 +114,49 @@ const SecuritySchema = z.object({
   maxTrackedEntries: z.number().int().min(100),
 }).strict()
 
+/**
+ * Limit values at one scope. A number sets it, null lifts it (no limit),
+ * absent inherits from the next wider scope. selfMatchMode and
+ * cancelOnDisconnect are written as words and booleans here.
+ */
+const limitNumber = z.number().min(0, 'must be at least 0 (or null for no limit)').nullable().optional()
+type NumericLimitName = Exclude<LimitName, 'selfMatchMode' | 'cancelOnDisconnect'>
+const numericLimitShape = Object.fromEntries(LIMIT_NAMES
+  .filter((name) => name !== 'selfMatchMode' && name !== 'cancelOnDisconnect')
+  .map((name) => [name, limitNumber])) as Record<NumericLimitName, typeof limitNumber>
+const LimitSetSchema = z.object({
+  ...numericLimitShape,
+  selfMatchMode: z.enum(SELF_MATCH_MODES).optional(),
+  cancelOnDisconnect: z.boolean().optional(),
+}).strict()
+export type LimitSetConfig = z.infer<typeof LimitSetSchema>
+
+const capacityCount = (max: number) => z.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`)
+
+const RiskSchema = z.object({
+  /** Room in the shared risk tables, fixed at start (memory grows with these). */
+  capacity: z.object({
+    accounts: capacityCount(100_000),
+    appIds: capacityCount(10_000),
+    instruments: capacityCount(100_000),
+    instrumentsPerAccount: capacityCount(4096),
+    openOrdersPerAccount: capacityCount(65_536),
+    rateRingSize: capacityCount(65_536).refine((n) => (n & (n - 1)) === 0, 'must be a power of two (the ring is indexed with a mask)'),
+  }).strict(),
+  limits: z.object({
+    global: LimitSetSchema,
+    lanes: z.object({ terminal: LimitSetSchema, platform: LimitSetSchema, hft: LimitSetSchema }).partial().strict(),
+    /** Per-exchange presets of the regulatory monitor thresholds (DOMAIN.md). */
+    exchanges: z.object(Object.fromEntries(EXCHANGES.map((code) => [code, LimitSetSchema])) as Record<typeof EXCHANGES[number], typeof LimitSetSchema>).partial().strict(),
+    appIds: z.record(z.string(), LimitSetSchema),
+    accounts: z.record(z.string(), LimitSetSchema),
+    /** account -> instrument symbol -> limits. */
+    accountInstruments: z.record(z.string(), z.record(z.string(), LimitSetSchema)),
+  }).strict(),
+  /** Trading state per account at start; absent means active. */
+  tradingStates: z.record(z.string(), z.enum(TRADING_STATES)),
+}).strict()
+
 export const GatewayConfigSchema = z.object({
   gatewayId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
   runDir: z.string().min(1),
@@ -130,6 +175,7 @@ export const GatewayConfigSchema = z.object({
   security: SecuritySchema,
   software: z.array(SoftwareSchema),
   accounts: z.array(AccountSchema),
+  risk: RiskSchema,
 }).strict()
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>
@@ -214,6 +260,45 @@ function crossFieldProblems (config: GatewayConfig): string[] {
       if (!appIds.has(appId)) problems.push(`accounts.${index}.appIds.${j}: AppID "${appId}" is not in software[]; register it first`)
     })
   })
+  problems.push(...riskProblems(config, appIds, seen))
+  return problems
+}
+
+function riskProblems (config: GatewayConfig, appIds: Set<string>, accounts: Set<string>): string[] {
+  const problems: string[] = []
+  const { capacity, limits } = config.risk
+  const checkSet = (path: string, set: LimitSetConfig, isGlobal: boolean): void => {
+    for (const name of LIMIT_NAMES) {
+      const value = (set as Record<string, unknown>)[name]
+      if (value === undefined) {
+        if (isGlobal) problems.push(`${path}.${name}: the global scope must set every limit; use null for no limit`)
+        continue
+      }
+      if (typeof value !== 'number' && value !== null) continue
+      const problem = limitValueProblem(name, value, capacity.rateRingSize, capacity.openOrdersPerAccount)
+      if (problem !== null) problems.push(`${path}.${name}: ${problem}`)
+    }
+  }
+  checkSet('risk.limits.global', limits.global, true)
+  for (const [lane, set] of Object.entries(limits.lanes)) checkSet(`risk.limits.lanes.${lane}`, set, false)
+  for (const [exchange, set] of Object.entries(limits.exchanges)) checkSet(`risk.limits.exchanges.${exchange}`, set, false)
+  for (const [appId, set] of Object.entries(limits.appIds)) {
+    if (!appIds.has(appId)) problems.push(`risk.limits.appIds.${appId}: AppID "${appId}" is not in software[]`)
+    checkSet(`risk.limits.appIds.${appId}`, set, false)
+  }
+  for (const [account, set] of Object.entries(limits.accounts)) {
+    if (!accounts.has(account)) problems.push(`risk.limits.accounts.${account}: account "${account}" is not in accounts[]`)
+    checkSet(`risk.limits.accounts.${account}`, set, false)
+  }
+  for (const [account, bySymbol] of Object.entries(limits.accountInstruments)) {
+    if (!accounts.has(account)) problems.push(`risk.limits.accountInstruments.${account}: account "${account}" is not in accounts[]`)
+    for (const [symbol, set] of Object.entries(bySymbol)) checkSet(`risk.limits.accountInstruments.${account}.${symbol}`, set, false)
+  }
+  for (const account of Object.keys(config.risk.tradingStates)) {
+    if (!accounts.has(account)) problems.push(`risk.tradingStates.${account}: account "${account}" is not in accounts[]`)
+  }
+  if (config.accounts.length > capacity.accounts) problems.push(`risk.capacity.accounts: ${capacity.accounts} is fewer than the ${config.accounts.length} accounts configured`)
+  if (config.software.length > capacity.appIds) problems.push(`risk.capacity.appIds: ${capacity.appIds} is fewer than the ${config.software.length} AppIDs configured`)
   return problems
 }
 
