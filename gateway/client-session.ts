@@ -1,6 +1,9 @@
 // State of one client connection on a lane. Owned by the lane's thread;
 // reached from the uWebSockets.js socket through its user data.
 import type { WebSocket } from 'uWebSockets.js'
+import { SessionThrottle } from '../checks/sliding-window.js'
+import type { InstrumentRisk, RiskContext } from '../checks/risk-engine.js'
+import type { gatehouse } from '../protocol/generated/gatehouse.js'
 
 /** An order this gateway forwarded and that has not finished yet. */
 export interface WorkingOrder {
@@ -18,6 +21,11 @@ export interface WorkingOrder {
   exchangeOrderId: number
   cumulativeLots: number
   leavesLots: number
+  /** The order's slot in the account's shared order table (risk-engine.ts). */
+  riskSlot: number
+  instrumentRisk: InstrumentRisk
+  /** A monitor warning raised when the order was checked, carried on its first report. */
+  warning: gatehouse.v1.MonitorWarning.$Properties | null
 }
 
 export interface SessionUserData {
@@ -52,6 +60,12 @@ export class ClientSession {
   readonly openOrders = new Map<number, WorkingOrder>()
   /** Every client_order_id used in this session, to refuse duplicates. */
   readonly usedClientOrderIds = new Set<number>()
+  /** Who trades, as indexes into the shared risk tables; set at logon. */
+  readonly risk: RiskContext = { lane: 0, app: -1, account: -1 }
+  /** Messages per second on this session (sessionMessagesPerSecond). */
+  readonly throttle = new SessionThrottle()
+  /** The client asked, at Logon, for its orders to be cancelled when it disconnects. */
+  cancelOnDisconnect = false
 
   constructor (
     readonly id: number,

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
 import type { AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
 
-const { lane: laneName, config } = workerData as LaneWorkerData
+const { lane: laneName, config, risk } = workerData as LaneWorkerData
 const port = parentPort!
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
 
@@ -17,7 +17,7 @@ const lane = new Lane(laneName, config, notify, (session, request) => new Promis
   const requestId = nextRequestId++
   pendingAccess.set(requestId, resolve)
   notify({ type: 'access-request', lane: laneName, requestId, sessionId: session.id, ip: session.remoteAddress, request })
-}))
+}), risk)
 const { host } = config.lanes[laneName]
 
 lane.start().then((boundPort) => {
@@ -34,6 +34,9 @@ port.on('message', (message: SupervisorToLane) => {
       resolve?.(message.result)
       break
     }
+    case 'mass-cancel':
+      notify({ type: 'mass-cancel-done', lane: laneName, requestId: message.requestId, cancelsSent: lane.massCancel(message.scope) })
+      break
     case 'shutdown':
       lane.stop().finally(() => {
         notify({ type: 'stopped', lane: laneName })

@@ -8,11 +8,13 @@
 //   2. decode
 //   3. session state: the look-through logon gate (authenticate, terminal
 //      info, logon; the checks themselves run on the supervisor)
-//   4. throttles and pre-trade checks (checks/)
+//   4. session message throttle, then for orders the pre-trade checks
+//      (checks/): validity, then the risk engine's atomic check-and-reserve
+//      on the shared risk state
 //   5. journal: write-ahead record before anything leaves (retention issue)
 //   6. forward on the exchange link
-// Reports from the exchange run the same way back: update order state,
-// journal, encode, send.
+// Reports from the exchange run the same way back: update order and risk
+// state (positions, reservations, monitors), journal, encode, send.
 import { randomBytes } from 'node:crypto'
 import uWS from 'uWebSockets.js'
 import { LRUCache } from 'lru-cache'
@@ -25,6 +27,10 @@ import {
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { MAX_WIRE_INTEGER } from '../protocol/constants.js'
 import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
+import { RiskEngine, newRiskVerdict, KILL_SCOPE_ACCOUNT, KILL_SCOPE_GLOBAL, KILL_SCOPE_INSTRUMENT, KILL_SCOPE_LANE, type InstrumentRisk, type RiskVerdict } from '../checks/risk-engine.js'
+import { Limit } from '../checks/limits.js'
+import type { RiskBuffers } from '../checks/risk-layout.js'
+import type { KillScope } from '../checks/risk-control.js'
 import { ClientSession, type SessionUserData, type WorkingOrder } from './client-session.js'
 import { ExchangeLink, type ExchangeLinkHandler } from './exchange-link.js'
 import { LANE_NAMES, type GatewayConfig, type LaneConfig, type LaneName } from './config.js'
@@ -43,6 +49,25 @@ const HARD_FRAME_LIMIT_FACTOR = 4
 /** Session IDs are unique across lanes: lane index in the billions digit. */
 const SESSION_ID_LANE_STRIDE = 1_000_000_000
 
+/** Throttle window of sessionMessagesPerSecond. */
+const THROTTLE_WINDOW_MS = 1000
+
+/** Self-match prevention (cancel-resting mode) cancels at most this many resting orders ahead of one order. */
+const MAX_SELF_MATCH_CANCELS = 64
+
+const KILL_SCOPE_NAMES: Record<number, string> = {
+  [KILL_SCOPE_GLOBAL]: 'the global kill switch',
+  [KILL_SCOPE_LANE]: 'this lane\'s kill switch',
+  [KILL_SCOPE_ACCOUNT]: 'the account\'s kill switch',
+  [KILL_SCOPE_INSTRUMENT]: 'the instrument\'s kill switch',
+}
+
+/** An instrument's reference data with what the risk engine derived from it. */
+interface TradedInstrument {
+  instrument: Instrument
+  risk: InstrumentRisk
+}
+
 export class Lane implements ExchangeLinkHandler {
   private readonly laneConfig: LaneConfig
   private readonly app: uWS.TemplatedApp
@@ -50,7 +75,11 @@ export class Lane implements ExchangeLinkHandler {
   private readonly link: ExchangeLink
   private readonly sessions = new Set<ClientSession>()
   private readonly ordersByLinkId = new Map<number, WorkingOrder>()
-  private readonly instruments = new Map<string, Instrument>()
+  private readonly instruments = new Map<string, TradedInstrument>()
+  private readonly risk: RiskEngine
+  private readonly laneIndex: number
+  /** Reused for every risk decision: the check path allocates nothing per order. */
+  private readonly riskVerdict: RiskVerdict = newRiskVerdict(MAX_SELF_MATCH_CANCELS)
   private tradingDay = ''
   private nextSessionNumber = 1
   /**
@@ -85,8 +114,11 @@ export class Lane implements ExchangeLinkHandler {
     config: GatewayConfig,
     private readonly notify: (message: LaneToSupervisor) => void,
     private readonly requestAccess: RequestAccess,
+    riskBuffers: RiskBuffers,
   ) {
     this.laneConfig = config.lanes[name]
+    this.laneIndex = LANE_NAMES.indexOf(name)
+    this.risk = new RiskEngine(riskBuffers, this.laneIndex)
     this.connectionsPerIp = new LRUCache({ max: config.security.maxTrackedEntries })
     const tls = this.laneConfig.tls
     this.app = tls === undefined
@@ -127,9 +159,14 @@ export class Lane implements ExchangeLinkHandler {
         const session = ws.getUserData().session
         session.ws = null
         this.sessions.delete(session)
-        if (session.account !== null) this.notify({ type: 'session-closed', lane: this.name, sessionId: session.id, account: session.account })
-        // Working orders stay at the exchange; cancel-on-disconnect is a
-        // per-account policy of the checks issue.
+        if (session.account === null) return
+        this.notify({ type: 'session-closed', lane: this.name, sessionId: session.id, account: session.account })
+        // Working orders stay at the exchange unless the session asked for
+        // cancel-on-disconnect or the account's limit forces it; their
+        // reports still update the shared risk state after the close.
+        if (session.cancelOnDisconnect || this.risk.resolveLimit(session.risk, Limit.cancelOnDisconnect) === 1) {
+          for (const order of session.openOrders.values()) this.link.send({ cancel: { orderId: order.linkOrderId } })
+        }
       },
     })
     this.app.any('/*', (res) => {
@@ -204,6 +241,17 @@ export class Lane implements ExchangeLinkHandler {
     }
     // Journal (retention issue): the inbound record is written here.
     const refSeq = wireInt(envelope.seq)
+    if (session.loggedOn && envelope.body !== 'logout') {
+      // Every message of a logged-on session counts, cancels and
+      // heartbeats included; refused ones do not, so the session recovers
+      // as soon as its rate falls.
+      const limit = this.risk.resolveLimit(session.risk, Limit.sessionMessagesPerSecond)
+      const nowMs = Date.now()
+      if (!session.throttle.admit(nowMs, limit, THROTTLE_WINDOW_MS)) {
+        this.refuseThrottled(session, envelope, refSeq, limit, session.throttle.countInWindow(nowMs, THROTTLE_WINDOW_MS) + 1)
+        return
+      }
+    }
     switch (envelope.body) {
       case 'newOrder':
         if (!this.requireLogon(session, refSeq)) return
@@ -243,6 +291,16 @@ export class Lane implements ExchangeLinkHandler {
       default:
         this.sendReject(session, RejectReason.UNKNOWN_MESSAGE, 'envelope carries no message this gateway knows (protocol gatehouse.v1)', refSeq, 0)
     }
+  }
+
+  private refuseThrottled (session: ClientSession, envelope: ClientEnvelope, refSeq: number, limit: number, observed: number): void {
+    const text = `more than ${limit} messages per second on this session; slow down (the window is exact and admits again as soon as the rate falls)`
+    if (envelope.body === 'newOrder') {
+      this.rejectOrder(session, envelope.newOrder as NewOrder, RejectReason.THROTTLED_SESSION, text, limit, observed)
+      return
+    }
+    const clientOrderId = envelope.body === 'cancelOrder' ? wireInt(envelope.cancelOrder!.clientOrderId) : 0
+    this.send(session, { reject: { reason: RejectReason.THROTTLED_SESSION, text, refSeq, clientOrderId, limit, observed } })
   }
 
   private requireLogon (session: ClientSession, refSeq: number): boolean {
@@ -375,6 +433,10 @@ export class Lane implements ExchangeLinkHandler {
     session.stage = 'logged-on'
     session.account = logon.account
     session.logonTimeMs = Date.now()
+    session.risk.lane = this.laneIndex
+    session.risk.account = result.accountIndex!
+    session.risk.app = result.appIndex ?? -1
+    session.cancelOnDisconnect = logon.cancelOnDisconnect
     this.send(session, {
       logonReply: {
         ok: true,
@@ -382,7 +444,7 @@ export class Lane implements ExchangeLinkHandler {
         lane: this.name,
         tradingDay: this.tradingDay,
         heartbeatIntervalMs: this.laneConfig.idleTimeoutS * 1000 / 2,
-        instruments: [...this.instruments.values()],
+        instruments: [...this.instruments.values()].map((traded) => traded.instrument),
         text: this.link.isUp ? '' : 'logged on, but the exchange link is down: orders are rejected until it is back',
       },
     })
@@ -397,17 +459,30 @@ export class Lane implements ExchangeLinkHandler {
     }
     session.usedClientOrderIds.add(clientOrderId)
     const verdict = this.verdict
-    if (!checkOrderValidity(order, this.instruments.get(order.instrument), verdict)) {
+    const traded = this.instruments.get(order.instrument)
+    if (!checkOrderValidity(order, traded?.instrument, verdict)) {
       this.rejectOrder(session, order, verdict.reason, `${reasonName(verdict.reason)} (limit ${verdict.limit}, observed ${verdict.observed})`, verdict.limit, verdict.observed)
       return
     }
-    // Throttles and account limits (checks issue) run here, after validity.
     if (!this.link.isUp) {
       this.rejectOrder(session, order, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the order was not sent', 0, 0)
       return
     }
+    const linkOrderId = this.nextLinkOrderId + 1
+    const risk = this.riskVerdict
+    const riskSlot = this.risk.checkNewOrder(session.risk, traded!.risk, order.side, wireInt(order.price), order.quantityLots,
+      order.timeInForce, order.reduceOnly, linkOrderId, Date.now(), risk)
+    if (riskSlot < 0) {
+      this.rejectOrder(session, order, risk.reason, riskRejectText(risk), risk.limit, risk.observed, this.takeWarning(session, traded!.risk))
+      return
+    }
+    this.nextLinkOrderId = linkOrderId
+    // Self-match prevention, cancel-resting mode: this lane's crossing
+    // orders are cancelled first, on the same link, so the exchange
+    // removes them before it sees the new order.
+    for (let k = 0; k < risk.cancelCount; k++) this.link.send({ cancel: { orderId: risk.cancelLinkOrderIds[k]! } })
     const working: WorkingOrder = {
-      linkOrderId: ++this.nextLinkOrderId,
+      linkOrderId,
       linkSeq: 0,
       session,
       clientOrderId,
@@ -419,6 +494,9 @@ export class Lane implements ExchangeLinkHandler {
       exchangeOrderId: 0,
       cumulativeLots: 0,
       leavesLots: order.quantityLots,
+      riskSlot,
+      instrumentRisk: traded!.risk,
+      warning: this.takeWarning(session, traded!.risk),
     }
     // Journal (retention issue): write-ahead record before the order leaves.
     working.linkSeq = this.link.send({
@@ -432,8 +510,36 @@ export class Lane implements ExchangeLinkHandler {
         timeInForce: working.timeInForce,
       },
     })
+    if (working.linkSeq === 0) {
+      // The link failed between the check and the send: nothing went out,
+      // so the reservation goes back at once.
+      this.risk.onOrderDone(session.risk, riskSlot, working.instrumentRisk, false, risk)
+      this.rejectOrder(session, order, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the order was not sent', 0, 0)
+      return
+    }
     session.openOrders.set(clientOrderId, working)
     this.ordersByLinkId.set(working.linkOrderId, working)
+  }
+
+  /** The verdict's monitor warning as a message (and an ops alert at the crossing); null if none. */
+  private takeWarning (session: ClientSession, instrument: InstrumentRisk): gatehouse.v1.MonitorWarning.$Properties | null {
+    const risk = this.riskVerdict
+    if (risk.warningMonitor === 0) return null
+    const warning = {
+      monitor: risk.warningMonitor,
+      observed: risk.warningObserved,
+      warningLevel: risk.warningLevel,
+      blockingLevel: risk.blockingLevel === Infinity ? 0 : risk.blockingLevel,
+      text: `${reasonName(risk.warningMonitor)} monitor at ${risk.warningObserved}: warning level ${risk.warningLevel}, ` +
+        (risk.blockingLevel === Infinity ? 'no blocking level' : `new orders are refused at ${risk.blockingLevel}`),
+    }
+    if (risk.alert) {
+      this.notify({
+        type: 'risk-alert', lane: this.name, account: session.account!, instrument: instrument.symbol,
+        monitor: risk.warningMonitor, observed: risk.warningObserved, warningLevel: risk.warningLevel, blockingLevel: risk.blockingLevel,
+      })
+    }
+    return warning
   }
 
   private onCancel (session: ClientSession, cancel: CancelOrder, refSeq: number): void {
@@ -443,13 +549,20 @@ export class Lane implements ExchangeLinkHandler {
       this.sendReject(session, RejectReason.UNKNOWN_ORDER, `no working order with client_order_id ${clientOrderId} in this session`, refSeq, clientOrderId)
       return
     }
-    // Cancels are never held back by limits; only a dead link stops them.
+    // Cancels are never held back by risk limits (a halted or killed
+    // account can always cancel); only the account throttle applies.
+    const risk = this.riskVerdict
+    if (!this.risk.checkCancel(session.risk, order.riskSlot, order.instrumentRisk, Date.now(), risk)) {
+      this.send(session, { reject: { reason: risk.reason, text: riskRejectText(risk), refSeq, clientOrderId, limit: risk.limit, observed: risk.observed } })
+      return
+    }
     if (this.link.send({ cancel: { orderId: order.linkOrderId } }) === 0) {
       this.sendReject(session, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the cancel was not sent, retry once it is back', refSeq, clientOrderId)
     }
   }
 
-  private rejectOrder (session: ClientSession, order: NewOrder, reason: number, text: string, limit: number, observed: number): void {
+  private rejectOrder (session: ClientSession, order: NewOrder, reason: number, text: string, limit: number, observed: number,
+    warning: gatehouse.v1.MonitorWarning.$Properties | null = null): void {
     this.send(session, {
       executionReport: {
         clientOrderId: wireInt(order.clientOrderId),
@@ -460,9 +573,10 @@ export class Lane implements ExchangeLinkHandler {
         quantityLots: order.quantityLots,
         reason,
         text,
-        limit,
+        limit: limit === Infinity ? 0 : limit,
         observed,
         transactTimeUs: Date.now() * 1000,
+        warning,
       },
     })
   }
@@ -497,14 +611,17 @@ export class Lane implements ExchangeLinkHandler {
   onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
     this.tradingDay = info.tradingDay
     this.exchangeEnvironment = info.environment
+    // Daily counters (volume, monitors) start again on a new trading day;
+    // the first lane to see it clears them for all.
+    this.risk.rollTradingDay(Number(info.tradingDay))
     this.instruments.clear()
-    for (const instrument of info.instruments) this.instruments.set(instrument.symbol, instrument)
+    for (const instrument of info.instruments) this.onInstrumentUpdate(instrument)
     // Orders sent at or after the exchange's next expected seq were lost
     // with the old connection: they never reached the exchange, so they are
     // not working. Tell their clients rather than leave them hanging.
     for (const order of [...this.ordersByLinkId.values()]) {
       if (order.exchangeOrderId === 0 && order.linkSeq >= info.nextExpectedSeq) {
-        this.finishOrder(order)
+        this.finishOrder(order, false)
         this.send(order.session, this.reportFor(order, ExecType.REJECTED, {
           reason: RejectReason.EXCHANGE_UNAVAILABLE,
           text: 'the exchange link failed before the order reached the exchange; it is not working',
@@ -536,7 +653,28 @@ export class Lane implements ExchangeLinkHandler {
   }
 
   onInstrumentUpdate (instrument: Instrument): void {
-    this.instruments.set(instrument.symbol, instrument)
+    const risk = this.risk.instrumentRisk(instrument)
+    // Past the shared table's capacity an instrument stays unknown here,
+    // so its orders get UNKNOWN_INSTRUMENT rather than unchecked limits.
+    if (risk !== null) this.instruments.set(instrument.symbol, { instrument, risk })
+  }
+
+  /**
+   * Kill switch with mass-cancel: cancels every working order of this lane
+   * in the scope. Each lane cancels its own orders on its own link; the
+   * kill switch itself is already set in shared memory, so no new order
+   * in the scope gets through meanwhile.
+   */
+  massCancel (scope: KillScope): number {
+    let sent = 0
+    for (const order of this.ordersByLinkId.values()) {
+      const inScope = scope.kind === 'global' ||
+        (scope.kind === 'lane' && scope.lane === this.name) ||
+        (scope.kind === 'account' && scope.account === order.session.account) ||
+        (scope.kind === 'instrument' && scope.instrument === order.instrument)
+      if (inScope && this.link.send({ cancel: { orderId: order.linkOrderId } }) !== 0) sent++
+    }
+    return sent
   }
 
   onReport (report: LinkExecutionReport): void {
@@ -559,11 +697,15 @@ export class Lane implements ExchangeLinkHandler {
     if (execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) {
       order.cumulativeLots = report.cumulativeLots
       order.leavesLots = report.leavesLots
+      if (report.lastLots > 0) this.risk.onFill(order.session.risk.account, order.riskSlot, report.lastLots)
     } else if (execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
       order.leavesLots = 0
     }
+    let warning = order.warning
+    order.warning = null
     if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
-      this.finishOrder(order)
+      this.finishOrder(order, execType === ExecType.CANCELLED)
+      warning ??= this.takeWarning(order.session, order.instrumentRisk)
     }
     this.send(order.session, this.reportFor(order, execType, {
       lastPrice: wireInt(report.lastPrice),
@@ -571,12 +713,15 @@ export class Lane implements ExchangeLinkHandler {
       reason: report.reason,
       text: report.text,
       transactTimeUs: wireInt(report.transactTimeUs),
+      warning,
     }))
   }
 
-  private finishOrder (order: WorkingOrder): void {
+  /** The order is done: off the books here, and its reservation released in the shared state (a cancel counts for the monitors). */
+  private finishOrder (order: WorkingOrder, cancelled: boolean): void {
     this.ordersByLinkId.delete(order.linkOrderId)
     order.session.openOrders.delete(order.clientOrderId)
+    this.risk.onOrderDone(order.session.risk, order.riskSlot, order.instrumentRisk, cancelled, this.riskVerdict)
   }
 
   private reportFor (order: WorkingOrder, execType: number, extra: ExecutionReportInit): ClientEnvelopeInit {
@@ -596,4 +741,12 @@ export class Lane implements ExchangeLinkHandler {
       },
     }
   }
+}
+
+/** A risk reject's text: the reason, the limit and what was seen, for people; clients match on the code. */
+function riskRejectText (verdict: RiskVerdict): string {
+  if (verdict.reason === RejectReason.KILL_SWITCH) return `refused by ${KILL_SCOPE_NAMES[verdict.observed] ?? 'a kill switch'}; cancels still pass`
+  if (verdict.reason === RejectReason.ACCOUNT_HALTED) return 'the account is halted: new orders are refused, cancels pass'
+  const limit = verdict.limit === Infinity ? 'none' : String(verdict.limit)
+  return `${reasonName(verdict.reason)} (limit ${limit}, observed ${verdict.observed})`
 }

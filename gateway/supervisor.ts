@@ -14,7 +14,9 @@ import { AccessControl } from './access-control.js'
 import { terminalInfoRecord, type TerminalInfo } from './terminal-fingerprint.js'
 import { RejectReason, v1 } from '../protocol/messages.js'
 import type { LinkState } from './exchange-link.js'
-import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
+import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, RiskAlert, SupervisorToLane } from './types.js'
+import { createRiskControl } from './risk-config.js'
+import type { KillScope, RiskControl, Change } from '../checks/risk-control.js'
 
 export interface LaneStatus {
   host: string
@@ -42,9 +44,36 @@ export class Supervisor {
   onLaneEvent: (event: LaneToSupervisor) => void = () => {}
   /** Look-through access control: every logon step of every lane is decided here. */
   readonly access: AccessControl
+  /**
+   * Live tuning of limits, states and switches: writes the shared risk
+   * state every lane thread checks on each message.
+   */
+  readonly risk: RiskControl
+  /** Called when a regulatory monitor reaches its warning level. */
+  onRiskAlert: (alert: RiskAlert) => void = () => {}
+  private nextMassCancelId = 1
+  private readonly massCancels = new Map<number, { waiting: number, sent: number, done: (sent: number) => void }>()
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
+    this.risk = createRiskControl(config)
+  }
+
+  /**
+   * Turns a kill switch on or off. With massCancel, every lane then cancels
+   * its working orders in the scope; resolves with how many cancels went
+   * to the exchange. The switch itself takes effect before any cancel: no
+   * new order in the scope passes from the next message on.
+   */
+  async setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean } = {}): Promise<Change<boolean> & { cancelsSent: number }> {
+    const change = this.risk.setKillSwitch(scope, on)
+    if (options.massCancel !== true || this.workers.size === 0) return { ...change, cancelsSent: 0 }
+    const requestId = this.nextMassCancelId++
+    const cancelsSent = await new Promise<number>((resolve) => {
+      this.massCancels.set(requestId, { waiting: this.workers.size, sent: 0, done: resolve })
+      for (const worker of this.workers.values()) worker.postMessage({ type: 'mass-cancel', requestId, scope } satisfies SupervisorToLane)
+    })
+    return { ...change, cancelsSent }
   }
 
   /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
@@ -100,8 +129,14 @@ export class Supervisor {
         const info = v1.TerminalInfo.decode(request.info) as TerminalInfo
         return this.access.terminalInfo(ctx, request.account, info, terminalInfoRecord(info))
       }
-      case 'logon':
-        return this.access.logon(ctx, request)
+      case 'logon': {
+        const verdict: AccessResult = await this.access.logon(ctx, request)
+        if (verdict.reason === 0) {
+          verdict.accountIndex = this.risk.accountIndex(request.account)
+          verdict.appIndex = this.risk.appIndex(request.appId)
+        }
+        return verdict
+      }
     }
   }
 
@@ -110,7 +145,7 @@ export class Supervisor {
   }
 
   private startLane (name: LaneName): Promise<void> {
-    const workerData: LaneWorkerData = { lane: name, config: this.config }
+    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers }
     const worker = new Worker(new URL('./lane-worker.js', import.meta.url), { workerData, name: `lane-${name}` })
     this.workers.set(name, worker)
     return new Promise((resolve, reject) => {
@@ -150,6 +185,22 @@ export class Supervisor {
           case 'logon-event':
             this.access.audit.record({ lane: event.lane, sessionId: event.sessionId, ip: event.ip, step: event.step, account: event.account, reason: event.reason, text: event.text })
             break
+          case 'mass-cancel-done': {
+            const pending = this.massCancels.get(event.requestId)
+            if (pending !== undefined) {
+              pending.sent += event.cancelsSent
+              if (--pending.waiting === 0) {
+                this.massCancels.delete(event.requestId)
+                pending.done(pending.sent)
+              }
+            }
+            break
+          }
+          case 'risk-alert': {
+            const { type: _type, ...alert } = event
+            this.onRiskAlert(alert)
+            break
+          }
           case 'stopped':
             break
         }

@@ -4,11 +4,27 @@
 // hot path").
 import type { GatewayConfig, LaneName } from './config.js'
 import type { LinkState } from './exchange-link.js'
+import type { RiskBuffers } from '../checks/risk-layout.js'
+import type { KillScope } from '../checks/risk-control.js'
 
 /** workerData of a lane worker. */
 export interface LaneWorkerData {
   lane: LaneName
   config: GatewayConfig
+  /** The shared risk state: the same SharedArrayBuffers in every lane thread. */
+  risk: RiskBuffers
+}
+
+/** A regulatory monitor reached its warning level (sent once per crossing). */
+export interface RiskAlert {
+  lane: LaneName
+  account: string
+  instrument: string
+  /** RejectReason the monitor blocks with, e.g. CANCEL_LIMIT. */
+  monitor: number
+  observed: number
+  warningLevel: number
+  blockingLevel: number
 }
 
 /** One logon step a lane forwards to the supervisor's access control. */
@@ -23,11 +39,16 @@ export interface AccessResult {
   retryAfterMs?: number
   fingerprintId?: string
   newFingerprint?: boolean
+  /** On a successful logon: the account's and AppID's indexes in the shared risk tables. */
+  accountIndex?: number
+  appIndex?: number
 }
 
 export type SupervisorToLane =
   | { type: 'shutdown' }
   | { type: 'access-result', requestId: number, result: AccessResult }
+  /** Cancel every working order of this lane in the scope (kill switch with mass-cancel). */
+  | { type: 'mass-cancel', requestId: number, scope: KillScope }
 
 export type LaneToSupervisor =
   | { type: 'listening', lane: LaneName, host: string, port: number, tls: boolean }
@@ -36,4 +57,6 @@ export type LaneToSupervisor =
   | { type: 'stopped', lane: LaneName }
   | { type: 'access-request', lane: LaneName, requestId: number, sessionId: number, ip: string, request: AccessRequest }
   | { type: 'session-closed', lane: LaneName, sessionId: number, account: string }
+  | { type: 'mass-cancel-done', lane: LaneName, requestId: number, cancelsSent: number }
+  | ({ type: 'risk-alert' } & RiskAlert)
   | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'logout', account?: string, reason: number, text: string }

@@ -58,7 +58,7 @@ async function logonAs (lane: 'terminal' | 'platform' | 'hft', who: string, opti
 t.test('the full sequence: authenticate, terminal info, logon, then trade', async (t) => {
   const { client, result } = await logonAs('terminal', 'alice')
   t.equal(result.ok, true)
-  client.newOrder({ clientOrderId: 1, instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
+  client.newOrder({ clientOrderId: 1, instrument: 'rb2605', side: Side.BUY, price: 3100, quantityLots: 1, timeInForce: TimeInForce.FAK })
   t.ok(await client.report(1, ExecType.ACK))
   await client.logout()
 })
