@@ -33,6 +33,8 @@ export interface LogonOptions {
   software?: SoftwareIdentity
   /** Terminal info as collected on this machine (collected_time_us is filled in if 0). */
   terminalInfo?: TerminalInfoInit
+  /** Ask the gateway to cancel this session's working orders when the connection ends. */
+  cancelOnDisconnect?: boolean
 }
 
 /** A LogonReply, or for a failure before Logon, one built from the step that failed. */
@@ -154,10 +156,10 @@ export class GatehouseClient extends EventEmitter {
     return (await reply).terminalInfoReply as TerminalInfoReply
   }
 
-  /** Step 3: the account's password. */
-  async login (account: string, password: string): Promise<LogonReply> {
+  /** Step 3: the account's password. With cancelOnDisconnect, the gateway cancels this session's working orders when it disconnects. */
+  async login (account: string, password: string, cancelOnDisconnect = false): Promise<LogonReply> {
     const reply = this.nextNew((m) => m.body === 'logonReply')
-    this.send({ logon: { account, password } })
+    this.send({ logon: { account, password, cancelOnDisconnect } })
     return (await reply).logonReply as LogonReply
   }
 
@@ -176,7 +178,7 @@ export class GatehouseClient extends EventEmitter {
     if (!terminal.ok) {
       return Object.assign(v1.LogonReply.create({ ok: false, reason: terminal.reason, text: terminal.text }) as LogonReply, { failedStep: 'terminal-info' as const })
     }
-    const reply: LogonResult = await this.login(account, password)
+    const reply: LogonResult = await this.login(account, password, options.cancelOnDisconnect ?? false)
     if (!reply.ok) reply.failedStep = 'logon'
     return reply
   }

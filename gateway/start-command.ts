@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { ConfigError, loadConfigFile, resolveConfig, type GatewayConfig } from './config.js'
 import { startExchangeSimProcess, type ExchangeSimProcess } from './exchange-sim-process.js'
 import { Supervisor } from './supervisor.js'
+import { reasonName } from '../protocol/messages.js'
 
 const HELP = `usage: gatehouse start [--config FILE] [--print-config] [--json-events]
 
@@ -87,6 +88,16 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   }
   const jsonEvents = values['json-events'] === true
   const supervisor = new Supervisor(config)
+  // Monitor warnings are for ops: one line per crossing, on stderr in the
+  // human format so they stand out from the status lines.
+  supervisor.onRiskAlert = (alert) => {
+    if (jsonEvents) {
+      process.stdout.write(JSON.stringify({ event: 'risk-alert', ...alert, monitor: reasonName(alert.monitor) }) + '\n')
+    } else {
+      process.stderr.write(`risk alert: ${alert.account} ${alert.instrument} on ${alert.lane}: ${reasonName(alert.monitor)} at ${alert.observed} ` +
+        `(warning ${alert.warningLevel}, blocking ${alert.blockingLevel})\n`)
+    }
+  }
   supervisor.onLaneEvent = (event) => {
     if (event.type !== 'link-state') return
     process.stdout.write(jsonEvents
