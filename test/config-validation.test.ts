@@ -4,7 +4,7 @@ import t from 'tap'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, loadConfigFile, resolveConfig } from '../gateway/config.js'
+import { ConfigError, loadConfigFile, resolveConfig, validateConfig } from '../gateway/config.js'
 import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
 
 function problemsOf (overrides: unknown): string[] {
@@ -70,6 +70,17 @@ const cases: Array<[string, unknown, string]> = [
   ['TLS file missing', { lanes: { platform: { tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } } } }, 'lanes.platform.tls.certFile: file "/nonexistent/cert.pem" does not exist'],
   ['every lane disabled', { lanes: { terminal: { enabled: false }, platform: { enabled: false }, hft: { enabled: false } } }, 'lanes: every lane is disabled; enable at least one'],
   ['reconnect delays inverted', { exchange: { reconnectDelayMs: 1000, maxReconnectDelayMs: 100 } }, 'exchange.maxReconnectDelayMs: must be at least exchange.reconnectDelayMs'],
+  ['negative limit', { risk: { limits: { global: { funds: -1 } } } }, 'risk.limits.global.funds: must be at least 0 (or null for no limit)'],
+  ['unknown limit (typo)', { risk: { limits: { lanes: { hft: { maxOpenOrder: 5 } } } } }, 'risk.limits.lanes.hft: unknown field "maxOpenOrder"; remove it or check its spelling'],
+  ['fractional lot limit', { risk: { limits: { lanes: { terminal: { maxLongLots: 2.5 } } } } }, 'risk.limits.lanes.terminal.maxLongLots: must be a whole number'],
+  ['throttle larger than the rate ring', { risk: { limits: { global: { accountActionsPerSecond: 5000 } } } }, 'risk.limits.global.accountActionsPerSecond: must be at most 1024 (risk.capacity.rateRingSize), or null for no limit'],
+  ['open orders beyond the order table', { risk: { limits: { accounts: { 'demo-maker': { maxOpenOrders: 300 } } } } }, 'risk.limits.accounts.demo-maker.maxOpenOrders: must be at most 256 (risk.capacity.openOrdersPerAccount)'],
+  ['limits for an unknown account', { risk: { limits: { accounts: { nobody: { funds: 1 } } } } }, 'risk.limits.accounts.nobody: account "nobody" is not in accounts[]'],
+  ['limits for an unknown AppID', { risk: { limits: { appIds: { nope: { funds: 1 } } } } }, 'risk.limits.appIds.nope: AppID "nope" is not in software[]'],
+  ['bad self-match mode', { risk: { limits: { global: { selfMatchMode: 'cancel-both' } } } }, 'risk.limits.global.selfMatchMode: Invalid option: expected one of "reject-incoming"|"cancel-resting"'],
+  ['bad trading state', { risk: { tradingStates: { 'demo-maker': 'frozen' } } }, 'risk.tradingStates.demo-maker: Invalid option: expected one of "active"|"reducing"|"halted"'],
+  ['rate ring not a power of two', { risk: { capacity: { rateRingSize: 1000 } } }, 'risk.capacity.rateRingSize: must be a power of two (the ring is indexed with a mask)'],
+  ['unknown exchange preset', { risk: { limits: { exchanges: { NYMEX: {} } } } }, 'risk.limits.exchanges: unknown field "NYMEX"; remove it or check its spelling'],
 ]
 
 for (const [kind, overrides, message] of cases) {
@@ -78,6 +89,28 @@ for (const [kind, overrides, message] of cases) {
     t.ok(problems.includes(message), `expected "${message}" in ${JSON.stringify(problems)}`)
   })
 }
+
+t.test('config error: the global risk scope must set every limit', async (t) => {
+  // Unreachable through a file (files merge over the complete defaults);
+  // a config built in code is validated whole and can leave one out.
+  const config = structuredClone(resolveConfig()) as { risk: { limits: { global: Record<string, unknown> } } }
+  delete config.risk.limits.global.funds
+  let problems: string[] = []
+  try {
+    validateConfig(config)
+  } catch (err) {
+    if (err instanceof ConfigError) problems = err.problems
+  }
+  t.same(problems, ['risk.limits.global.funds: the global scope must set every limit; use null for no limit'])
+})
+
+t.test('risk limits: null lifts a limit, per-exchange presets come from DOMAIN.md', async (t) => {
+  const config = resolveConfig({ risk: { limits: { global: { funds: null } } } })
+  t.equal(config.risk.limits.global.funds, null)
+  t.equal(config.risk.limits.global.maxOpenOrders, DEFAULT_CONFIG.risk.limits.global.maxOpenOrders, 'the rest of the global scope keeps its defaults')
+  t.equal(config.risk.limits.exchanges.CFFEX?.cancelsBlock, 380, 'CFFEX index futures count 400 cancels')
+  t.equal(config.risk.limits.exchanges.ZCE?.largeOrderMinLots, 800)
+})
 
 t.test('a non-loopback bind is allowed when explicitly overridden', async (t) => {
   t.same(problemsOf({ lanes: { platform: { host: '0.0.0.0', allowInsecureNonLoopback: true } } }), [])
