@@ -166,7 +166,9 @@ export class RiskControl {
   setLimits (scope: LimitScope, values: LimitSet): Partial<Record<LimitName, Change<LimitValue>>> {
     const problems: string[] = []
     for (const [name, value] of Object.entries(values) as Array<[string, LimitValue]>) {
-      if (!(name in Limit)) {
+      // Own keys only: `in` also finds toString, constructor and __proto__ (a
+      // JSON request can carry those), which would pass as limits.
+      if (!Object.hasOwn(Limit, name)) {
         problems.push(`${name}: no such limit; limits are ${LIMIT_NAMES.join(', ')}`)
         continue
       }
@@ -300,10 +302,22 @@ export class RiskControl {
     return index
   }
 
-  private instrumentIndexOf (symbol: string): number {
+  /**
+   * Enters a symbol in the shared instrument table before the exchange has
+   * listed it (config limits for an instrument not yet traded). Live calls
+   * only accept symbols already known, so a typo is an error, not a new
+   * instrument.
+   */
+  registerInstrument (symbol: string): number {
     const index = this.interner.instrumentIndex(symbol, '')
     if (index < 0) throw new RiskControlError(errorCodes.CAPACITY, `no room for instrument ${symbol}: risk.capacity.instruments is ${this.views.capacity.instruments}`)
     return index
+  }
+
+  private instrumentIndexOf (symbol: string): number {
+    const count = Atomics.load(this.views.control, CTL_INSTRUMENT_COUNT)
+    for (let i = 0; i < count; i++) if (symbolAt(this.views, i) === symbol) return i
+    throw new RiskControlError(errorCodes.UNKNOWN_INSTRUMENT, `instrument ${symbol} is not in the exchange's reference data (known: ${this.instruments().join(', ') || 'none yet'})`)
   }
 
   /** The account's slot for an instrument without allocating one (-1: none yet). */

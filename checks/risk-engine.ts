@@ -125,6 +125,15 @@ export function notionalFen (instrument: InstrumentRisk, price: number, lots: nu
   return Math.ceil(price * lots * instrument.multiplier * FEN_PER_UNIT / instrument.priceScale)
 }
 
+/**
+ * A money limit (currency units, may have cents) in whole fen. Rounded
+ * because cents are not exact in binary: 1151.12 × 100 is
+ * 115111.99999999999, which would refuse a reservation of exactly 115112.
+ */
+function unitsToFen (units: number): number {
+  return Math.round(units * FEN_PER_UNIT)
+}
+
 export class RiskEngine {
   readonly views: RiskViews
   /** Effective limits of the message being checked (one resolved row). */
@@ -336,7 +345,7 @@ export class RiskEngine {
       }
     }
     const notional = notionalFen(instrument, price, lots)
-    const maxNotionalFen = limits[Limit.maxNotionalPerOrder]! * FEN_PER_UNIT
+    const maxNotionalFen = unitsToFen(limits[Limit.maxNotionalPerOrder]!)
     if (notional > maxNotionalFen) return this.refuse(verdict, RejectReason.NOTIONAL_ABOVE_MAX, maxNotionalFen, notional)
 
     const lock = accountCtl + ACCOUNT_CTL_LOCK
@@ -409,7 +418,7 @@ export class RiskEngine {
 
     const perLot = marginPerLotFen(instrument, price)
     const reserved = accountState[a + ACCOUNT_RESERVED_FEN]! + perLot * lots
-    const fundsFen = limits[Limit.funds]! * FEN_PER_UNIT
+    const fundsFen = unitsToFen(limits[Limit.funds]!)
     if (reserved > fundsFen) return this.refuse(verdict, RejectReason.INSUFFICIENT_FUNDS, fundsFen, reserved)
 
     // Self-match prevention: only scan when the other side has working orders here.

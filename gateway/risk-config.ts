@@ -40,7 +40,11 @@ export function createRiskControl (config: GatewayConfig): RiskControl {
   for (const [appId, set] of Object.entries(limits.appIds)) control.setLimits({ kind: 'app', appId }, limitSetFromConfig(set))
   for (const [account, set] of Object.entries(limits.accounts)) control.setLimits({ kind: 'account', account }, limitSetFromConfig(set))
   for (const [account, bySymbol] of Object.entries(limits.accountInstruments)) {
-    for (const [instrument, set] of Object.entries(bySymbol)) control.setLimits({ kind: 'account-instrument', account, instrument }, limitSetFromConfig(set))
+    for (const [instrument, set] of Object.entries(bySymbol)) {
+      // Config may name an instrument before the exchange lists it.
+      control.registerInstrument(instrument)
+      control.setLimits({ kind: 'account-instrument', account, instrument }, limitSetFromConfig(set))
+    }
   }
   for (const [account, state] of Object.entries(config.risk.tradingStates)) control.setTradingState(account, state)
   return control

@@ -1,0 +1,91 @@
+// Trading through a real gateway in end-to-end tests: config for extra
+// accounts, logging on, placing orders and waiting for their outcome.
+import { setTimeout as delay } from 'node:timers/promises'
+import { GatehouseClient, type LogonOptions, type OrderRequest } from '../../client/gatehouse-client.js'
+import { DEFAULT_CONFIG } from '../../gateway/config-defaults.js'
+import { DEMO_APP_ID } from '../../gateway/demo-identity.js'
+import type { LaneName } from '../../gateway/config.js'
+import { ExecType, wireInt, type ExecutionReport, type LogonReply } from '../../protocol/messages.js'
+import type { TestGateway } from './gateway.js'
+
+/** Every test account's password (the demo maker's hash). */
+export const PASSWORD = 'maker-pass'
+
+/** A config account that may use every lane with the demo software and terminal. */
+export function tradingAccount (id: string): Record<string, unknown> {
+  const demo = DEFAULT_CONFIG.accounts[0]!
+  return {
+    id,
+    passwordHash: demo.passwordHash,
+    lanes: ['terminal', 'platform', 'hft'],
+    appIds: [DEMO_APP_ID],
+    ipRanges: ['127.0.0.0/8', '::1/128'],
+    programmaticReport: 'none',
+    maxSessions: 4,
+    // The hft lane rejects new fingerprints and the platform lane holds them.
+    knownFingerprints: demo.knownFingerprints,
+  }
+}
+
+export interface Trader {
+  client: GatehouseClient
+  account: string
+  lane: LaneName
+  logon: LogonReply
+}
+
+/** Connects to a lane and completes the look-through logon; throws if any step is refused. */
+export async function logOn (gateway: TestGateway, lane: LaneName, account: string, options: LogonOptions = {}): Promise<Trader> {
+  const client = await GatehouseClient.connect(gateway.url(lane))
+  const logon = await client.logon(account, PASSWORD, options)
+  if (!logon.ok) {
+    await client.close()
+    throw new Error(`${account} could not log on to ${lane}: ${logon.failedStep ?? 'logon'} refused with ${logon.reason} (${logon.text})`)
+  }
+  return { client, account, lane, logon }
+}
+
+let lastClientOrderId = 0
+
+/** Sends an order with a fresh client_order_id (unique across the test file). */
+export function send (trader: Trader, order: Omit<OrderRequest, 'clientOrderId'>): number {
+  const clientOrderId = ++lastClientOrderId
+  trader.client.newOrder({ clientOrderId, ...order })
+  return clientOrderId
+}
+
+export interface Placed {
+  id: number
+  /** The order's first report: ACK once the exchange has it, or REJECTED. */
+  report: ExecutionReport
+}
+
+/** Sends an order and waits for its first report. */
+export async function place (trader: Trader, order: Omit<OrderRequest, 'clientOrderId'>): Promise<Placed> {
+  const id = send(trader, order)
+  return { id, report: await trader.client.report(id) }
+}
+
+/** The report that ends an order: FILL, CANCELLED or REJECTED. */
+export async function finished (trader: Trader, id: number): Promise<ExecutionReport> {
+  const envelope = await trader.client.next((m) => m.body === 'executionReport' &&
+    wireInt(m.executionReport!.clientOrderId) === id &&
+    (m.executionReport!.execType === ExecType.FILL || m.executionReport!.execType === ExecType.CANCELLED ||
+      m.executionReport!.execType === ExecType.REJECTED))
+  return envelope.executionReport as ExecutionReport
+}
+
+/** Cancels a working order and waits for its CANCELLED report. */
+export async function cancel (trader: Trader, id: number): Promise<ExecutionReport> {
+  trader.client.cancel(id)
+  return trader.client.report(id, ExecType.CANCELLED)
+}
+
+/**
+ * Resolves once the wall clock has reached `timeMs`. For waiting out a
+ * sliding window whose end is computed from when events happened: timers
+ * may fire a little early against Date.now(), so it checks and waits again.
+ */
+export async function untilClock (timeMs: number): Promise<void> {
+  while (Date.now() < timeMs) await delay(timeMs - Date.now())
+}
