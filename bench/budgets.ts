@@ -9,6 +9,7 @@ import type { ScenarioRow } from './types.js'
 export const DEFAULT_BUDGETS_FILE = fileURLToPath(new URL('../../bench/budgets.json', import.meta.url))
 
 export interface Budgets {
+  checks: { scenario: string, system: string, max_p50_ns: number, max_bytes_per_order: number, reading_resolution_bytes_per_order: number }
   hft: { scenario: string, rate_per_s: number, max_added_p50_us: number, max_added_p99_us: number }
   platform: { scenario: string, min_fraction_of_bare_relay: number, min_throughput_per_s: number, min_multiple_of_naive: number }
   terminal: { scenario: string, sessions: number, max_rss_mib: number }
@@ -33,6 +34,21 @@ function find (rows: ScenarioRow[], name: string, system: string, rate?: number)
 export function checkBudgets (budgets: Budgets, rows: ScenarioRow[]): BudgetVerdict[] {
   const verdicts: BudgetVerdict[] = []
   const add = (budget: string, scenario: string, ok: boolean, detail: string): void => { verdicts.push({ budget, scenario, ok, detail }) }
+
+  const c = budgets.checks
+  const checks = find(rows, c.scenario, c.system)
+  const checksName = `${c.scenario} ${c.system}`
+  if (checks === undefined) {
+    add('checks', checksName, false, 'not measured (no row)')
+  } else {
+    const p50 = Number(checks.ns_per_op_p50)
+    add('checks.max_p50_ns', checksName, p50 <= c.max_p50_ns, `${p50} ns/order p50; budget ≤ ${c.max_p50_ns} ns`)
+    // Below the reading's resolution counts as none (see budgets.json).
+    const bytes = Number(checks.bytes_per_order)
+    add('checks.max_bytes_per_order', checksName, bytes < c.max_bytes_per_order + c.reading_resolution_bytes_per_order,
+      `${bytes} B/order allocated (${String(checks.bytes_allocated)} B over ${String(checks.allocation_calls)} calls, ${String(checks.minor_gcs)} minor GCs); ` +
+      `budget ${c.max_bytes_per_order} B/order (readings under ${c.reading_resolution_bytes_per_order} B/order are the reading's resolution)`)
+  }
 
   const h = budgets.hft
   const hftName = `${h.scenario} @${h.rate_per_s}/s`

@@ -10,10 +10,15 @@
 //   logon-rate's own accounts keep the production cost, since the logon
 //   rate is what that scenario measures;
 // - the per-IP connection throttle is raised, since all sessions share
-//   127.0.0.1.
+//   127.0.0.1;
+// - the load-shaped risk limits are lifted (BENCH_RISK_LIMITS): the bench
+//   drives one account per session at tens of thousands of orders per
+//   second, where production throttles and HF monitors would refuse.
+//   Every check still runs; see BENCH_RISK_LIMITS.
 import { v1 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { SCRYPT_PARAMS, hashPassword } from '../gateway/password-hash.js'
+import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
 import { fingerprintId, type TerminalInfo } from '../gateway/terminal-fingerprint.js'
 import type { Credentials } from './types.js'
 
@@ -57,6 +62,67 @@ export interface ClientIdentity {
 }
 
 export const BENCH_IDENTITY: ClientIdentity = { appId: BENCH_APP_ID, authCode: BENCH_AUTH_CODE, terminalInfo: BENCH_TERMINAL_INFO }
+
+/**
+ * The risk limits the benchmark gateway runs with, merged over the
+ * defaults (gateway/config-defaults.ts) scope by scope, field by field.
+ *
+ * null means "no limit", and a lifted limit still runs its check: every
+ * order still resolves all limits, takes the account lock, compares each
+ * counter against its (infinite) level, reserves margin and counts its
+ * action in the account's rate ring. For the count and level limits lifted
+ * here the comparison itself still runs; for the ring-window ones
+ * (accountActionsPerSecond, hfPerSecondWarn, hfPerSecondBlock) null skips
+ * one read of the ring, and the session throttle still records the
+ * message's time. One difference is not free: a lifted session throttle
+ * comes back from RiskEngine.resolveLimit as Infinity, a heap number, so
+ * each message allocates 16 bytes more than under a finite limit. The
+ * `checks` micro-benchmark measures the path under these limits
+ * (risk-full-path-bench-limits) next to the one with every limit finite
+ * (risk-full-path), so the difference is on record.
+ *
+ * Lifted, and why (the load, not the checks, would trip them):
+ * - sessionMessagesPerSecond, accountActionsPerSecond on every lane (the
+ *   lanes set them, so the lane scope is where they must be lifted): one
+ *   hft session runs at up to 50k orders/s, each platform session at
+ *   ~20k/s closed loop, each terminal flood session at ~15k/s, against
+ *   throttles of 50-1000/s;
+ * - hfPerSecondWarn/Block and hfDailyWarn/Block (global; the hft lane
+ *   already lifts the blocks): one bench account passes 300 orders in its
+ *   first few milliseconds and 20,000 in its first second. The warning
+ *   levels are lifted with the blocks because past them the lane puts a
+ *   MonitorWarning (with its text) in every report, which would change
+ *   what every report costs and carries;
+ * - maxOpenOrders on the hft lane: the open loop's working orders are
+ *   rate x latency, over 200 in any 4 ms stall at 50k/s. The per-account
+ *   order table (risk.capacity.openOrdersPerAccount, 256 by default) stays
+ *   the hard cap: raising it would lengthen the self-match scan, which
+ *   walks the whole table, for every bench account. So one account at
+ *   50k/s, or at 10k/s through a 25 ms stall, is still refused
+ *   MAX_OPEN_ORDERS; the rows count those refusals by reason.
+ *
+ * Kept at the defaults because the bench load does not reach them:
+ * maxOpenOrders on the platform and terminal lanes (at most 32 working per
+ * account), funds, position and daily-volume limits (1-lot orders, and no
+ * order ever fills: see the flows in types.ts), the cancel and self-trade
+ * monitors (FAK cancels are not counted; a terminal session cancels one
+ * order per 5 s; the flows never cross themselves), the HF burst monitor
+ * (bench accounts have their programmatic report confirmed) and the
+ * terminal lane's 500 bps price band (every flow prices within it).
+ */
+export const BENCH_RISK_LIMITS = Object.freeze({
+  global: {
+    hfPerSecondWarn: null,
+    hfPerSecondBlock: null,
+    hfDailyWarn: null,
+    hfDailyBlock: null,
+  },
+  lanes: {
+    terminal: { sessionMessagesPerSecond: null, accountActionsPerSecond: null },
+    platform: { sessionMessagesPerSecond: null, accountActionsPerSecond: null },
+    hft: { sessionMessagesPerSecond: null, accountActionsPerSecond: null, maxOpenOrders: null },
+  },
+})
 
 /** A config file (merged over the defaults by `gatehouse start --config`) for one benchmark gateway. */
 export function gatehouseBenchConfig (options: { simPort: number, simHost: string, runDir: string, credentials: Credentials[] }): unknown {
@@ -103,5 +169,13 @@ export function gatehouseBenchConfig (options: { simPort: number, simHost: strin
       maxSessions: BENCH_MAX_SESSIONS,
       knownFingerprints: [fingerprint],
     })),
+    risk: {
+      // Room for every bench account (5005 in the default run); the
+      // per-account room (order slots, instruments, rate ring) stays at the
+      // defaults, so the self-match scan and the shared memory per account
+      // are what a production gateway with this many accounts pays.
+      capacity: { accounts: Math.max(DEFAULT_CONFIG.risk.capacity.accounts, options.credentials.length) },
+      limits: BENCH_RISK_LIMITS,
+    },
   }
 }

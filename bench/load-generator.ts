@@ -10,7 +10,7 @@
 // away (IPC disconnect), so no generator outlives a run.
 import { performance } from 'node:perf_hooks'
 import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
-import { ExecType, LinkEnvelope, Side, TimeInForce, wireInt, type ClientEnvelope, type Instrument, type InstrumentInit } from '../protocol/messages.js'
+import { ExecType, LinkEnvelope, Side, TimeInForce, reasonName, wireInt, type ClientEnvelope, type Instrument, type InstrumentInit } from '../protocol/messages.js'
 import { computeAuthProof } from '../protocol/auth-proof.js'
 import {
   ScannedMessage, clientCancelBytes, clientNewOrderBytes, linkCancelBytes, linkNewOrderBytes,
@@ -46,6 +46,17 @@ const WAKE_EARLY_MS = 0.2
 
 function send (message: GeneratorToRunner): void {
   process.send?.(message)
+}
+
+function countReason (counts: Map<number, number>, reason: number): void {
+  counts.set(reason, (counts.get(reason) ?? 0) + 1)
+}
+
+/** Reason name -> count, for the JSON results (e.g. { THROTTLED_SESSION: 12 }). */
+function reasonCounts (counts: Map<number, number>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [reason, count] of counts) out[reasonName(reason)] = count
+  return out
 }
 
 function nextPowerOfTwo (n: number): number {
@@ -91,7 +102,9 @@ class Generator {
   private readonly sessions: Session[] = []
   private readonly scanned = new ScannedMessage()
   private readonly template: OrderTemplate
-  private price = 0
+  /** Limit price of BUY and of SELL orders (rest-and-cancel only buys). */
+  private buyPrice = 0
+  private sellPrice = 0
   private readonly latency: Histogram = newHistogram()
   private readonly cancelLatency: Histogram = newHistogram()
   private readonly connectLatency: Histogram = newHistogram()
@@ -109,7 +122,14 @@ class Generator {
   private sent = 0
   private answered = 0
   private rejected = 0
+  /** Of `rejected`, those intended inside the measurement window (the rest fell in the warm-up). */
+  private rejectedInWindow = 0
   private protocolRejects = 0
+  /** RejectReason code -> orders refused (first report REJECTED) / protocol rejects, to say what refused them. */
+  private readonly rejectReasons = new Map<number, number>()
+  private readonly protocolRejectReasons = new Map<number, number>()
+  /** Reports that carried a MonitorWarning (Gatehouse only). */
+  private monitorWarnings = 0
   private unanswered = 0
   private unsent = 0
   private saturated = false
@@ -255,11 +275,20 @@ class Generator {
     const instrument = this.instruments.find((i) => i.symbol === this.spec.instrument) as Instrument | undefined
     if (instrument === undefined) throw new Error(`instrument ${this.spec.instrument} is not in the logon reply (is the exchange link up?)`)
     const tick = wireInt(instrument.tickSize) || 1
+    const reference = Math.round(wireInt(instrument.referencePrice) / tick) * tick
     if (this.spec.flow === 'fak-alternate') {
-      this.price = Math.round(wireInt(instrument.referencePrice) / tick) * tick
+      // A tick either side of the reference: a BUY never crosses a SELL,
+      // so an account's own orders never meet (Gatehouse's self-match
+      // prevention would refuse them) and nothing ever fills.
+      this.buyPrice = reference - tick
+      this.sellPrice = reference + tick
       this.template.timeInForce = TimeInForce.FAK
     } else {
-      this.price = Math.ceil(wireInt(instrument.lowerLimitPrice) / tick) * tick
+      // 4% under the reference, or limit-down if the band is narrower:
+      // below every other order of the run, so it rests and never fills,
+      // and inside the terminal lane's default fat-finger band (5%).
+      const bid = Math.ceil(wireInt(instrument.referencePrice) * 0.96 / tick) * tick
+      this.buyPrice = this.sellPrice = Math.max(bid, Math.ceil(wireInt(instrument.lowerLimitPrice) / tick) * tick)
       this.template.timeInForce = TimeInForce.GFD
     }
     this.template.account = this.textEncoder.encode(this.spec.credentials[0]!.account)
@@ -273,11 +302,14 @@ class Generator {
     if (wire === 'json') {
       if (opcode !== OPCODE_TEXT) return
       const message = JSON.parse(buf.toString('utf8', start, end)) as {
-        type: string, clientOrderId?: number, execType?: number, ok?: boolean, text?: string, instruments?: InstrumentInit[]
+        type: string, clientOrderId?: number, execType?: number, reason?: number, ok?: boolean, text?: string, instruments?: InstrumentInit[]
       }
-      if (message.type === 'executionReport') this.onReport(session, message.clientOrderId ?? 0, message.execType ?? 0, nowMs)
+      if (message.type === 'executionReport') this.onReport(session, message.clientOrderId ?? 0, message.execType ?? 0, message.reason ?? 0, nowMs)
       else if (message.type === 'logonReply') this.onLogonReply(session, message.ok === true, message.text ?? '', message.instruments ?? [], 0)
-      else if (message.type === 'reject') this.protocolRejects++
+      else if (message.type === 'reject') {
+        this.protocolRejects++
+        countReason(this.protocolRejectReasons, message.reason ?? 0)
+      }
       return
     }
     if (opcode !== OPCODE_BINARY) return
@@ -290,11 +322,13 @@ class Generator {
     else scanLinkEnvelope(buf, start, end, scanned)
     switch (scanned.kind) {
       case 'report':
+        if (scanned.warning) this.monitorWarnings++
         if (scanned.cancelRejected) this.protocolRejects++
-        else this.onReport(session, scanned.orderId, scanned.execType, nowMs)
+        else this.onReport(session, scanned.orderId, scanned.execType, scanned.reason, nowMs)
         return
       case 'reject':
         this.protocolRejects++
+        countReason(this.protocolRejectReasons, scanned.reason)
         return
       case 'logon-reply': {
         const reply = LinkEnvelope.decode(buf.subarray(start, end)).logonReply!
@@ -303,7 +337,7 @@ class Generator {
     }
   }
 
-  private onReport (session: Session, orderId: number, execType: number, nowMs: number): void {
+  private onReport (session: Session, orderId: number, execType: number, reason: number, nowMs: number): void {
     const slot = orderId & session.mask
     if (session.ids[slot] !== orderId) return
     const state = session.state[slot]!
@@ -315,8 +349,12 @@ class Generator {
         recordNs(this.latency, ns)
         this.countAnswer(nowMs, ns)
         session.answered++
+        if (execType === ExecType.REJECTED) this.rejectedInWindow++
       }
-      if (execType === ExecType.REJECTED) this.rejected++
+      if (execType === ExecType.REJECTED) {
+        this.rejected++
+        countReason(this.rejectReasons, reason)
+      }
       if (final) {
         this.finish(session, slot)
       } else if (this.spec.flow === 'rest-and-cancel') {
@@ -378,21 +416,22 @@ class Generator {
       return
     }
     const side = this.spec.flow === 'rest-and-cancel' ? Side.BUY : (orderId & 1) === 1 ? Side.BUY : Side.SELL
+    const price = side === Side.BUY ? this.buyPrice : this.sellPrice
     const t = this.template
     if (this.spec.wire === 'client') {
-      const bytes = clientNewOrderBytes(t, orderId, this.price)
+      const bytes = clientNewOrderBytes(t, orderId, price)
       const buf = ws.reserve(clientFrameHeaderBytes(bytes) + bytes)
       const pos = writeClientFrameHeader(buf, ws.outBytes, OPCODE_BINARY, bytes)
-      ws.outBytes = writeClientNewOrder(buf, pos, t, orderId, side, this.price)
+      ws.outBytes = writeClientNewOrder(buf, pos, t, orderId, side, price)
     } else if (this.spec.wire === 'link') {
       const seq = session.nextLinkSeq++
-      const bytes = linkNewOrderBytes(t, seq, orderId, this.price)
+      const bytes = linkNewOrderBytes(t, seq, orderId, price)
       const buf = ws.reserve(clientFrameHeaderBytes(bytes) + bytes)
       const pos = writeClientFrameHeader(buf, ws.outBytes, OPCODE_BINARY, bytes)
-      ws.outBytes = writeLinkNewOrder(buf, pos, t, seq, orderId, side, this.price)
+      ws.outBytes = writeLinkNewOrder(buf, pos, t, seq, orderId, side, price)
     } else {
       ws.appendFrame(OPCODE_TEXT, this.textEncoder.encode(JSON.stringify({
-        type: 'newOrder', clientOrderId: orderId, instrument: this.spec.instrument, side, price: this.price, quantityLots: 1, timeInForce: t.timeInForce,
+        type: 'newOrder', clientOrderId: orderId, instrument: this.spec.instrument, side, price, quantityLots: 1, timeInForce: t.timeInForce,
       })))
     }
     session.ids[slot] = orderId
@@ -501,7 +540,11 @@ class Generator {
       sent: this.sent,
       answered: this.answered,
       rejected: this.rejected,
+      rejectedInWindow: this.rejectedInWindow,
       protocolRejects: this.protocolRejects,
+      rejectReasons: reasonCounts(this.rejectReasons),
+      protocolRejectReasons: reasonCounts(this.protocolRejectReasons),
+      monitorWarnings: this.monitorWarnings,
       unanswered: this.unanswered,
       unsent: this.unsent,
       saturated: this.saturated,
@@ -552,7 +595,11 @@ class Generator {
       sent: this.sessions.length,
       answered: connected,
       rejected: 0,
+      rejectedInWindow: 0,
       protocolRejects: 0,
+      rejectReasons: {},
+      protocolRejectReasons: {},
+      monitorWarnings: 0,
       unanswered: this.connectFailures,
       unsent: 0,
       saturated: false,

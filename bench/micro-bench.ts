@@ -2,7 +2,11 @@
 // run.ts while no system is running):
 //
 // - checks: checkOrderValidity() alone, with one reused verdict, as the lane
-//   calls it. Time per order and bytes allocated per order.
+//   calls it (the baseline); then, in the same run, the whole per-order
+//   check path the lane runs: session throttle, validity, the risk engine's
+//   checkNewOrder over the shared risk state, and the release
+//   (onOrderDone) when the order is done. Time per order and bytes
+//   allocated per order for each.
 // - codec: encode + decode of a NewOrder ClientEnvelope with the generated
 //   static code, with protobufjs reflection (loadSync of the .proto files),
 //   and as JSON. The protocol issue picks static vs reflection by this.
@@ -17,11 +21,27 @@ import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks
 import { getHeapSpaceStatistics } from 'node:v8'
 import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
-import { ClientEnvelope, Side, TimeInForce, TradingStatus, Instrument, type NewOrder, type Instrument as InstrumentType } from '../protocol/messages.js'
+import { ClientEnvelope, RejectReason, Side, TimeInForce, Instrument, reasonName, v1, wireInt, type NewOrder, type Instrument as InstrumentType } from '../protocol/messages.js'
 import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
+import { RiskEngine, newRiskVerdict, type RiskContext } from '../checks/risk-engine.js'
+import { RISK_LANES, type RiskControl } from '../checks/risk-control.js'
+import { Limit, LIMIT_NAMES } from '../checks/limits.js'
+import { SessionThrottle } from '../checks/sliding-window.js'
+import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
+import { resolveConfig, type LimitSetConfig } from '../gateway/config.js'
+import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
+import { createRiskControl } from '../gateway/risk-config.js'
+import { DEMO_APP_ID } from '../gateway/demo-identity.js'
+import { BENCH_RISK_LIMITS } from './gatehouse-config.js'
 import type { ScenarioRow } from './types.js'
 
 const BATCH_OPS = 1000
+/**
+ * Calls per timed batch of the full check path: at ~2 µs a call a batch
+ * still lasts ~0.4 ms, far above the clock's resolution, and the default
+ * run's 3000 batches per row take about a second instead of six.
+ */
+const FULL_PATH_BATCH_OPS = 200
 /**
  * Calls per allocation chunk for an op that should allocate nothing: large
  * enough that the allocation granularity of the reading is noise.
@@ -44,14 +64,19 @@ function percentile (sorted: Float64Array, p: number): number {
   return sorted[rank]!
 }
 
-/** ns per op of `samples` batches, ascending. */
-function timeBatches (samples: number, op: (i: number) => void): Float64Array {
+/**
+ * ns per op of `samples` batches, ascending. `between` runs before each
+ * batch, outside the timing (the full check path rolls the trading day
+ * there).
+ */
+function timeBatches (samples: number, op: (i: number) => void, between?: () => void, batchOps = BATCH_OPS): Float64Array {
   const perOpNs = new Float64Array(samples)
   let i = 0
   for (let s = 0; s < samples; s++) {
+    between?.()
     const t0 = process.hrtime.bigint()
-    for (let n = 0; n < BATCH_OPS; n++) op(i++)
-    perOpNs[s] = Number(process.hrtime.bigint() - t0) / BATCH_OPS
+    for (let n = 0; n < batchOps; n++) op(i++)
+    perOpNs[s] = Number(process.hrtime.bigint() - t0) / batchOps
   }
   return perOpNs.sort()
 }
@@ -61,8 +86,21 @@ function newSpaceUsedBytes (): number {
   return 0
 }
 
-/** Bytes allocated per call of `op`, and the GCs that ran over `ops` calls. */
-async function measureAllocation (ops: number, chunkOps: number, op: (i: number) => void): Promise<{ bytesPerOp: number, minorGcs: number, majorGcs: number }> {
+interface AllocationReading {
+  bytesPerOp: number
+  /** Bytes the measured chunks allocated in all, after the reading's own cost. */
+  bytesTotal: number
+  /** Calls in the chunks that were read (chunks with a scavenge are dropped). */
+  measuredOps: number
+  minorGcs: number
+  majorGcs: number
+}
+
+/**
+ * Bytes allocated per call of `op`, and the GCs that ran over `ops` calls.
+ * `between` runs before each chunk, before its first reading.
+ */
+async function measureAllocation (ops: number, chunkOps: number, op: (i: number) => void, between?: () => void): Promise<AllocationReading> {
   const gcKinds: number[] = []
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) gcKinds.push(((entry as unknown as { detail?: { kind: number } }).detail)?.kind ?? 0)
@@ -79,6 +117,7 @@ async function measureAllocation (ops: number, chunkOps: number, op: (i: number)
   let measuredOps = 0
   let i = 0
   for (let done = 0; done < ops; done += chunkOps) {
+    between?.()
     const before = newSpaceUsedBytes()
     for (let n = 0; n < chunkOps; n++) op(i++)
     const after = newSpaceUsedBytes()
@@ -93,6 +132,8 @@ async function measureAllocation (ops: number, chunkOps: number, op: (i: number)
   const minorGcs = gcKinds.filter((kind) => kind === perfConstants.NODE_PERFORMANCE_GC_MINOR).length
   return {
     bytesPerOp: measuredOps === 0 ? NaN : Math.round(allocated / measuredOps * 100) / 100,
+    bytesTotal: allocated,
+    measuredOps,
     minorGcs,
     majorGcs: gcKinds.length - minorGcs,
   }
@@ -113,29 +154,241 @@ function rowFrom (name: string, system: string, sortedNs: Float64Array, extra: R
     mode: 'in-thread',
     ns_per_op_p50: Math.round(p50 * 100) / 100,
     ns_per_op_p99: Math.round(percentile(sortedNs, 99) * 100) / 100,
+    ns_per_op_p999: Math.round(percentile(sortedNs, 99.9) * 100) / 100,
     batch_ops: BATCH_OPS,
     samples: sortedNs.length,
     ...extra,
   }
 }
 
-/** rb2605 as the lane holds it: a decoded Instrument (class instance with prototype defaults). */
+/** rb2605 from the simulator's default listing, as the lane holds it: decoded from the link's bytes (class instance with prototype defaults). */
 function benchInstrument (): InstrumentType {
-  return Instrument.decode(Instrument.encode({
-    symbol: 'rb2605', exchange: 'SHFE', priceDecimals: 0, tickSize: 1, multiplier: 10, referencePrice: 3200,
-    lowerLimitPrice: 2976, upperLimitPrice: 3424, maxOrderLots: 500, status: TradingStatus.TRADING, marginRateBps: 700,
-  }).finish())
+  const listing = DEFAULT_INSTRUMENTS.find((i) => i.symbol === 'rb2605')
+  if (listing === undefined) throw new Error('checks bench: rb2605 is not in DEFAULT_INSTRUMENTS')
+  return Instrument.decode(Instrument.encode(v1.Instrument.create(listing)).finish())
 }
+
+// ---- the full check path ------------------------------------------------
+
+/** The account the full check path trades for. */
+const RISK_ACCOUNT = 'bench-risk'
+/**
+ * Simulated time between two orders of the account: 100 orders/s, under
+ * the platform lane's account throttle (200/s) and the HF per-second
+ * warning (240/s) and block (300/s), so that every order takes the passing
+ * path. It is above the burst size (10 in one second), so the burst monitor
+ * counts one burst per simulated second, as for any programmatic account.
+ */
+const ORDER_INTERVAL_MS = 10
+/** Start of the simulated clock: 2026-01-05 09:00 +08:00. */
+const CLOCK_START_MS = Date.UTC(2026, 0, 5, 1, 0, 0)
+/**
+ * One order in this many is a GFD cancelled when done, which the cancel
+ * monitors count (FAK and FOK cancels are not counted, by the exchanges'
+ * rule); the rest are FAK, as in the hft and platform load. Few enough
+ * that an allocation chunk (10^4 orders, one trading day) stays under the
+ * cancel warning level (400 per contract per day).
+ */
+const GFD_EVERY = 32
+/**
+ * Resting orders per side, none crossing any order of the loop, on the
+ * same account and contract: self-match prevention has working orders on
+ * the other side for every order, so it scans the account's order table
+ * every time (the whole table: risk.capacity.openOrdersPerAccount slots).
+ */
+const RESTING_PER_SIDE = 4
+const RESTING_SELL_PRICE = 3350
+const RESTING_BUY_PRICE = 3050
+/** The loop's prices: 3100-3299, inside the 500 bps band around 3200 and between the resting orders. */
+const LOOP_PRICE_BASE = 3100
+const LOOP_PRICE_SPAN = 200
+
+/**
+ * Limits that default to null (no limit) at every scope that applies to
+ * a platform order on SHFE, set here at the account scope so that every
+ * check has a finite level. The account scope also carries the platform
+ * lane's throttles, so that lane 0 (terminal: 50 and 20 per second)
+ * resolves the same values as lane 1 in the two-lane row.
+ */
+const ALL_FINITE_ACCOUNT_LIMITS: LimitSetConfig = {
+  sessionMessagesPerSecond: 500,
+  accountActionsPerSecond: 200,
+  maxOrderLots: 100,
+  priceBandBps: 500,
+  largeOrderPctOfMax: 80,
+}
+
+interface FullPathSetup {
+  /** Row system name. */
+  system: string
+  /** Lanes whose RiskEngines take turns, one order each (indexes into RISK_LANES). */
+  lanes: number[]
+  /** The config's risk.limits overrides (merged over the defaults). */
+  limits: unknown
+  /** Resting orders per side (none: self-match prevention has nothing to scan). */
+  restingPerSide: number
+  note: string
+}
+
+interface FullPath {
+  op: (i: number) => void
+  /** Rolls the trading day: run between timed batches and allocation chunks, outside the readings. */
+  between: () => void
+  control: RiskControl
+  /** Orders refused (by anything) and the first refusal, as text. */
+  refused: () => { count: number, first: string }
+  /** Orders that came back with a monitor warning set (informational; the order passed). */
+  warnings: () => number
+}
+
+function buildFullPath (setup: FullPathSetup, instrument: InstrumentType, orders: NewOrder[]): FullPath {
+  const config = resolveConfig({
+    // The demo account with another ID; programmatic report confirmed, as
+    // every bench account, so the burst monitor's reporting level passes.
+    accounts: [{ ...DEFAULT_CONFIG.accounts[0]!, id: RISK_ACCOUNT, appIds: [DEMO_APP_ID], programmaticReport: 'confirmed' }],
+    risk: { limits: setup.limits },
+  })
+  const control = createRiskControl(config)
+  const account = control.accountIndex(RISK_ACCOUNT)!
+  const app = control.appIndex(DEMO_APP_ID)!
+  const engines = setup.lanes.map((lane) => new RiskEngine(control.buffers, lane))
+  const contexts: RiskContext[] = setup.lanes.map((lane) => ({ lane, app, account }))
+  // One session per lane, each with its own message throttle.
+  const throttles = setup.lanes.map(() => new SessionThrottle())
+  const risks = engines.map((engine) => {
+    const risk = engine.instrumentRisk(instrument)
+    if (risk === null) throw new Error('checks bench: no room for rb2605 in the shared instrument table')
+    return risk
+  })
+  const checkVerdict = newCheckVerdict()
+  const verdict = newRiskVerdict(8)
+  // In a typed array, not a closure variable: a closure slot holding an
+  // epoch-ms double would be re-boxed on every tick, and that allocation
+  // would be the harness's, not the check path's.
+  const clock = new Float64Array([CLOCK_START_MS])
+  let linkOrderId = 0
+  let day = 1
+  let refusedCount = 0
+  let firstRefusal = ''
+  let warnings = 0
+  const refuse = (stage: string, reason: number, limit: number, observed: number): void => {
+    if (refusedCount++ === 0) firstRefusal = `${stage}: ${reasonName(reason)} (limit ${limit}, observed ${observed})`
+  }
+
+  // The resting orders, alternately on each lane; never released.
+  for (let k = 0; k < setup.restingPerSide * 2; k++) {
+    const lane = k % engines.length
+    const sell = k % 2 === 0
+    const nowMs = clock[0] += ORDER_INTERVAL_MS
+    const slot = engines[lane]!.checkNewOrder(contexts[lane]!, risks[lane]!, sell ? Side.SELL : Side.BUY,
+      sell ? RESTING_SELL_PRICE + (k >> 1) : RESTING_BUY_PRICE - (k >> 1), 1 + (k >> 1), TimeInForce.GFD, false, ++linkOrderId, nowMs, verdict)
+    if (slot < 0) refuse('resting order', verdict.reason, verdict.limit, verdict.observed)
+  }
+
+  const laneMask = engines.length === 1 ? 0 : 1
+  if (engines.length > 2) throw new Error('checks bench: at most two lanes take turns')
+  // Per order, what the lane does (gateway/lane.ts): session throttle,
+  // validity, check-and-reserve; then, when the order's final report
+  // comes, the release. Done at once here, so the state stays steady.
+  const op = (i: number): void => {
+    const order = orders[i & 1023]!
+    const k = i & laneMask
+    const engine = engines[k]!
+    const ctx = contexts[k]!
+    // Epoch milliseconds, as the lane's Date.now().
+    const nowMs = clock[0] += ORDER_INTERVAL_MS
+    const limit = engine.resolveLimit(ctx, Limit.sessionMessagesPerSecond)
+    if (!throttles[k]!.admit(nowMs, limit, 1000)) {
+      refuse('session throttle', RejectReason.THROTTLED_SESSION, limit, 0)
+      return
+    }
+    if (!checkOrderValidity(order, instrument, checkVerdict)) {
+      refuse('validity', checkVerdict.reason, checkVerdict.limit, checkVerdict.observed)
+      return
+    }
+    const slot = engine.checkNewOrder(ctx, risks[k]!, order.side, wireInt(order.price), order.quantityLots,
+      order.timeInForce, order.reduceOnly, ++linkOrderId, nowMs, verdict)
+    if (slot < 0) {
+      refuse('checkNewOrder', verdict.reason, verdict.limit, verdict.observed)
+      return
+    }
+    if (verdict.warningMonitor !== 0) warnings++
+    engine.onOrderDone(ctx, slot, risks[k]!, true, verdict)
+  }
+  // A new trading day per timed batch (FULL_PATH_BATCH_OPS orders) and per
+  // allocation chunk (10^4): the daily monitors (HF daily 20,000 actions,
+  // cancels 475) see a day's worth of orders, as in production, instead of
+  // the whole run's millions.
+  const between = (): void => { engines[0]!.rollTradingDay(++day) }
+  return { op, between, control, refused: () => ({ count: refusedCount, first: firstRefusal }), warnings: () => warnings }
+}
+
+/** Limits an order of this setup is checked against (first lane), and the ones that are lifted (null). */
+function effectiveLimitsOf (control: RiskControl, setup: FullPathSetup): { limits: Record<string, number | null>, lifted: string[] } {
+  const limits = control.effectiveLimits({ lane: RISK_LANES[setup.lanes[0]!]!, appId: DEMO_APP_ID, account: RISK_ACCOUNT, instrument: 'rb2605', exchange: 'SHFE' })
+  return { limits, lifted: LIMIT_NAMES.filter((name) => limits[name] === null) }
+}
+
+const FULL_PATH_SETUPS: FullPathSetup[] = [
+  {
+    system: 'risk-full-path',
+    lanes: [1],
+    limits: { accounts: { [RISK_ACCOUNT]: ALL_FINITE_ACCOUNT_LIMITS } },
+    restingPerSide: RESTING_PER_SIDE,
+    note: 'session throttle + checkOrderValidity + RiskEngine.checkNewOrder + onOrderDone, one lane (platform), every limit finite: ' +
+      'the defaults (global, platform lane, SHFE preset) plus maxOrderLots 100, priceBandBps 500, largeOrderPctOfMax 80 and the platform ' +
+      'throttles at the account scope. 100 simulated orders/s (under every throttle and HF level), 1 in 32 a GFD cancelled (cancel monitors count it), ' +
+      'the rest FAK; 4 resting orders per side that never cross, so the self-match scan runs on every order; trading day rolled between batches.',
+  },
+  {
+    system: 'risk-full-path-2-lanes',
+    lanes: [0, 1],
+    limits: { accounts: { [RISK_ACCOUNT]: ALL_FINITE_ACCOUNT_LIMITS } },
+    restingPerSide: RESTING_PER_SIDE,
+    note: 'as risk-full-path, but two RiskEngines (lane 0 terminal, lane 1 platform) on one thread take turns on the same account: ' +
+      'the account lock is always free (uncontended path), the resting orders are on both lanes.',
+  },
+  {
+    // A breakdown, not a configuration anyone runs: the difference from
+    // risk-full-path is the self-match scan.
+    system: 'risk-full-path-no-opposite',
+    lanes: [1],
+    limits: { accounts: { [RISK_ACCOUNT]: ALL_FINITE_ACCOUNT_LIMITS } },
+    restingPerSide: 0,
+    note: 'as risk-full-path, but with no working order on the other side, so self-match prevention skips its scan of the order table: ' +
+      'the difference from risk-full-path is what the scan costs.',
+  },
+  {
+    system: 'risk-full-path-bench-limits',
+    lanes: [1],
+    limits: BENCH_RISK_LIMITS,
+    restingPerSide: RESTING_PER_SIDE,
+    note: 'as risk-full-path, under the benchmark gateway\'s limits (bench/gatehouse-config.ts BENCH_RISK_LIMITS): the load-shaped limits lifted ' +
+      '(null) and maxOrderLots, priceBandBps, largeOrderPctOfMax at their defaults (null); every check still runs. The difference from ' +
+      'risk-full-path is what lifting costs or saves.',
+  },
+]
 
 export async function runChecksBench (options: MicroOptions): Promise<ScenarioRow[]> {
   const instrument = benchInstrument()
   // Orders decoded from bytes, as the lane sees them; all pass, so the
-  // whole path runs (every check, no early exit).
+  // whole path runs (every check, no early exit). Alternating sides.
   const orders: NewOrder[] = []
   for (let i = 0; i < 1024; i++) {
-    const bytes = ClientEnvelope.encode({ newOrder: { clientOrderId: i + 1, instrument: 'rb2605', side: i % 2 === 0 ? Side.BUY : Side.SELL, price: 3000 + (i % 400), quantityLots: 1 + (i % 10), timeInForce: TimeInForce.GFD } }).finish()
+    const bytes = ClientEnvelope.encode({
+      newOrder: {
+        clientOrderId: i + 1,
+        instrument: 'rb2605',
+        side: i % 2 === 0 ? Side.BUY : Side.SELL,
+        price: LOOP_PRICE_BASE + (i % LOOP_PRICE_SPAN),
+        quantityLots: 1 + (i % 10),
+        timeInForce: i % GFD_EVERY === GFD_EVERY - 1 ? TimeInForce.GFD : TimeInForce.FAK,
+      },
+    }).finish()
     orders.push(ClientEnvelope.decode(bytes).newOrder as NewOrder)
   }
+
+  // Baseline: checkOrderValidity alone, on the same orders.
   const verdict = newCheckVerdict()
   let passed = 0
   const op = (i: number): void => { if (checkOrderValidity(orders[i & 1023]!, instrument, verdict)) passed++ }
@@ -143,12 +396,51 @@ export async function runChecksBench (options: MicroOptions): Promise<ScenarioRo
   const sorted = timeBatches(options.samples, op)
   const allocation = await measureAllocation(options.allocationOps, ALLOCATION_CHUNK_OPS, op)
   if (passed === 0) throw new Error('checks bench: no order passed, the benchmark is not measuring the full path')
-  return [rowFrom('checks', 'checkOrderValidity', sorted, {
+  const baseline = rowFrom('checks', 'checkOrderValidity', sorted, allocationFields(allocation))
+  const rows = [baseline]
+
+  for (const setup of FULL_PATH_SETUPS) {
+    const path = buildFullPath(setup, instrument, orders)
+    timeBatches(Math.max(10, options.samples / 10), path.op, path.between, FULL_PATH_BATCH_OPS)
+    const pathSorted = timeBatches(options.samples, path.op, path.between, FULL_PATH_BATCH_OPS)
+    const pathAllocation = await measureAllocation(options.allocationOps, ALLOCATION_CHUNK_OPS, path.op, path.between)
+    const refused = path.refused()
+    if (refused.count > 0) {
+      throw new Error(`checks bench ${setup.system}: ${refused.count} orders refused, first by ${refused.first}; the benchmark must measure the passing path`)
+    }
+    const { limits, lifted } = effectiveLimitsOf(path.control, setup)
+    const p50 = Number(baseline.ns_per_op_p50)
+    const row = rowFrom('checks', setup.system, pathSorted, {
+      ...allocationFields(pathAllocation),
+      batch_ops: FULL_PATH_BATCH_OPS,
+      baseline: 'checkOrderValidity',
+      added_ns_p50_over_baseline: Math.round((percentile(pathSorted, 50) - p50) * 100) / 100,
+      p50_vs_baseline: Math.round(percentile(pathSorted, 50) / p50 * 100) / 100,
+      lanes: setup.lanes.map((lane) => RISK_LANES[lane]),
+      simulated_orders_per_s: 1000 / ORDER_INTERVAL_MS,
+      resting_orders: setup.restingPerSide * 2,
+      order_table_slots: path.control.views.capacity.openOrdersPerAccount,
+      refused: refused.count,
+      orders_with_monitor_warning: path.warnings(),
+      lifted_limits: lifted,
+      effective_limits: limits,
+      note: setup.note,
+    })
+    rows.push(row)
+  }
+  return rows
+}
+
+function allocationFields (allocation: AllocationReading): Record<string, unknown> {
+  return {
     bytes_per_order: allocation.bytesPerOp,
+    // The "allocation count": bytes the read chunks allocated in all, over
+    // how many calls, and the collections that ran.
+    bytes_allocated: allocation.bytesTotal,
+    allocation_calls: allocation.measuredOps,
     minor_gcs: allocation.minorGcs,
     major_gcs: allocation.majorGcs,
-    allocation_calls: options.allocationOps,
-  })]
+  }
 }
 
 /** The .proto files loaded at run time, 64-bit integers as numbers (Long is off: messages.js was imported). */

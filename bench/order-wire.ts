@@ -29,6 +29,11 @@ const FIELD_LINK_REPORT = 15
 const FIELD_LINK_LOGON_REPLY = 11
 /** LinkExecutionReport.cancel_rejected. */
 const FIELD_LINK_CANCEL_REJECTED = 11
+/** ExecutionReport.reason and .warning (a MonitorWarning), LinkExecutionReport.reason, Reject.reason. */
+const FIELD_CLIENT_REPORT_REASON = 12
+const FIELD_CLIENT_REPORT_WARNING = 17
+const FIELD_LINK_REPORT_REASON = 8
+const FIELD_REJECT_REASON = 1
 
 /** Bytes a varint of `value` (0 <= value < 2^53) takes. */
 export function varintBytes (value: number): number {
@@ -161,6 +166,10 @@ export class ScannedMessage {
   orderId = 0
   execType = 0
   cancelRejected = false
+  /** RejectReason of a report or a reject; 0 if none. */
+  reason = 0
+  /** A client report that carries a MonitorWarning. */
+  warning = false
 }
 
 /** A read position shared by the scanners: one object, so scanning allocates nothing. */
@@ -192,11 +201,12 @@ const cursor = new Cursor()
 
 /**
  * Reads fields 1 (the order ID) and 2 (exec_type) of a report body, which
- * ExecutionReport and LinkExecutionReport share, plus the link's
- * cancel_rejected (field 11 there; in ExecutionReport 11 is leaves_lots, so
- * client scans pass -1).
+ * ExecutionReport and LinkExecutionReport share, its reason, plus the
+ * link's cancel_rejected (field 11 there; in ExecutionReport 11 is
+ * leaves_lots, so client scans pass -1) and the client's warning (-1 for
+ * link scans).
  */
-function scanReport (buf: Uint8Array, end: number, out: ScannedMessage, cancelRejectedField: number): void {
+function scanReport (buf: Uint8Array, end: number, out: ScannedMessage, reasonField: number, cancelRejectedField: number, warningField: number): void {
   out.orderId = 0
   out.execType = 0
   out.cancelRejected = false
@@ -205,36 +215,73 @@ function scanReport (buf: Uint8Array, end: number, out: ScannedMessage, cancelRe
     const field = tag >>> 3
     if (field === 1 && (tag & 7) === 0) out.orderId = cursor.readVarint(buf)
     else if (field === 2 && (tag & 7) === 0) out.execType = cursor.readVarint(buf)
+    else if (field === reasonField && (tag & 7) === 0) out.reason = cursor.readVarint(buf)
     else if (field === cancelRejectedField && (tag & 7) === 0) out.cancelRejected = cursor.readVarint(buf) !== 0
+    else {
+      if (field === warningField && (tag & 7) === 2) out.warning = true
+      cursor.skip(buf, tag & 7)
+    }
+  }
+}
+
+/** The reason (field 1) of a Reject body. */
+function scanReject (buf: Uint8Array, end: number, out: ScannedMessage): void {
+  while (cursor.pos < end) {
+    const tag = cursor.readVarint(buf)
+    if (tag >>> 3 === FIELD_REJECT_REASON && (tag & 7) === 0) out.reason = cursor.readVarint(buf)
     else cursor.skip(buf, tag & 7)
   }
 }
 
-function scanEnvelope (buf: Uint8Array, start: number, end: number, out: ScannedMessage,
-  reportField: number, logonReplyField: number, rejectField: number, cancelRejectedField: number): void {
+interface EnvelopeFields {
+  report: number
+  logonReply: number
+  reject: number
+  reportReason: number
+  cancelRejected: number
+  reportWarning: number
+}
+
+const CLIENT_FIELDS: EnvelopeFields = {
+  report: FIELD_CLIENT_EXECUTION_REPORT, logonReply: FIELD_CLIENT_LOGON_REPLY, reject: FIELD_CLIENT_REJECT,
+  reportReason: FIELD_CLIENT_REPORT_REASON, cancelRejected: -1, reportWarning: FIELD_CLIENT_REPORT_WARNING,
+}
+const LINK_FIELDS: EnvelopeFields = {
+  report: FIELD_LINK_REPORT, logonReply: FIELD_LINK_LOGON_REPLY, reject: -1,
+  reportReason: FIELD_LINK_REPORT_REASON, cancelRejected: FIELD_LINK_CANCEL_REJECTED, reportWarning: -1,
+}
+
+function scanEnvelope (buf: Uint8Array, start: number, end: number, out: ScannedMessage, fields: EnvelopeFields): void {
   out.kind = 'other'
+  out.reason = 0
+  out.warning = false
   cursor.pos = start
   while (cursor.pos < end) {
     const tag = cursor.readVarint(buf)
     const field = tag >>> 3
-    if ((tag & 7) === 2 && field === reportField) {
+    if ((tag & 7) === 2 && field === fields.report) {
       const length = cursor.readVarint(buf)
       out.kind = 'report'
-      scanReport(buf, cursor.pos + length, out, cancelRejectedField)
+      scanReport(buf, cursor.pos + length, out, fields.reportReason, fields.cancelRejected, fields.reportWarning)
       return
     }
-    if ((tag & 7) === 2 && field === logonReplyField) { out.kind = 'logon-reply'; return }
-    if ((tag & 7) === 2 && field === rejectField) { out.kind = 'reject'; return }
+    if ((tag & 7) === 2 && field === fields.logonReply) { out.kind = 'logon-reply'; return }
+    if ((tag & 7) === 2 && field === fields.reject) {
+      const length = cursor.readVarint(buf)
+      out.kind = 'reject'
+      scanReject(buf, cursor.pos + length, out)
+      return
+    }
     cursor.skip(buf, tag & 7)
   }
 }
 
 /** Scans a ClientEnvelope payload for an execution report, logon reply or reject. */
 export function scanClientEnvelope (buf: Uint8Array, start: number, end: number, out: ScannedMessage): void {
-  scanEnvelope(buf, start, end, out, FIELD_CLIENT_EXECUTION_REPORT, FIELD_CLIENT_LOGON_REPLY, FIELD_CLIENT_REJECT, -1)
+  scanEnvelope(buf, start, end, out, CLIENT_FIELDS)
 }
 
 /** Scans a LinkEnvelope payload for a report or logon reply. */
 export function scanLinkEnvelope (buf: Uint8Array, start: number, end: number, out: ScannedMessage): void {
-  scanEnvelope(buf, start, end, out, FIELD_LINK_REPORT, FIELD_LINK_LOGON_REPLY, -1, FIELD_LINK_CANCEL_REJECTED)
+  scanEnvelope(buf, start, end, out, LINK_FIELDS)
 }

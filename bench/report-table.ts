@@ -38,7 +38,17 @@ export function ratioText (row: ScenarioRow): string {
   if (row.saturated === true) parts.push('SATURATED')
   if (row.mode === 'open-loop' && typeof row.send_lag_p99_us === 'number') parts.push(`generator lag p99 ${fmt(row.send_lag_p99_us)} µs`)
   if (typeof row.gateway_rss_mib === 'number') parts.push(`RSS ${fmt(row.gateway_rss_mib)} MiB, ${fmtCount(Number(row.connect_logon_per_s))} logons/s`)
-  if (typeof row.bytes_per_order === 'number') parts.push(`${fmt(row.bytes_per_order)} B/order alloc`)
+  if (typeof row.p50_vs_baseline === 'number') {
+    parts.push(`+${fmt(Number(row.added_ns_p50_over_baseline) / 1000)} µs p50 over ${String(row.baseline)} (${fmt(row.p50_vs_baseline)}×)`)
+  }
+  if (typeof row.bytes_per_order === 'number') parts.push(`${fmt(row.bytes_per_order)} B/order alloc, ${String(row.minor_gcs)} GCs`)
+  if (Array.isArray(row.lifted_limits) && row.lifted_limits.length > 0) parts.push(`lifted: ${row.lifted_limits.join(', ')}`)
+  if (typeof row.rejected === 'number' && row.rejected > 0) {
+    const reasons = Object.entries((row.reject_reasons ?? {}) as Record<string, number>).map(([reason, n]) => `${reason} ${n}`).join(', ')
+    const inWindow = typeof row.rejected_in_window === 'number' ? `, ${row.rejected_in_window} in the window` : ''
+    parts.push(`REJECTED ${row.rejected}${reasons === '' ? '' : ` (${reasons})`}${inWindow}`)
+  }
+  if (typeof row.monitor_warnings === 'number' && row.monitor_warnings > 0) parts.push(`${fmtCount(row.monitor_warnings)} reports with a monitor warning`)
   if (typeof row.bytes_per_op === 'number') parts.push(`${fmt(row.bytes_per_op)} B/op alloc, ${String(row.encoded_bytes)} B`)
   return parts.join('; ')
 }

@@ -122,7 +122,9 @@ bare uWebSockets.js relay (the floor) and a naive ws + JSON + piscina + pino
 gateway. Everything runs on 127.0.0.1 as separate processes.
 
 scenarios (default: all, in this order):
-  checks               checkOrderValidity() alone: ns/order, bytes allocated/order
+  checks               in-thread: checkOrderValidity() alone (baseline), then the whole
+                       per-order check path (session throttle + validity + risk
+                       check-and-reserve + release): ns/order, bytes allocated/order
   codec                NewOrder envelope encode+decode: static vs reflection vs JSON
   hft-latency          one hft session, open loop at 1k, 10k, 50k orders/s
   hft-isolation        gatehouse only: hft-latency at 10k orders/s, quiet, then while
@@ -324,7 +326,8 @@ class Harness {
     const startS = 2
     let total = 0
     for (const s of scenarios) {
-      if (s === 'checks' || s === 'codec') total += profile.name === 'smoke' ? 1 : 5
+      if (s === 'checks') total += profile.name === 'smoke' ? 1 : profile.name === 'quick' ? 5 : 15
+      if (s === 'codec') total += profile.name === 'smoke' ? 1 : 5
       if (s === 'hft-latency') total += systems.length * (startS + profile.hft.rates.length * (profile.hft.warmupS + profile.hft.measureS + 0.5))
       if (s === 'platform-throughput') total += systems.length * (startS + profile.platform.warmupS + profile.platform.measureS + 0.5)
       if (s === 'terminal-sessions') total += systems.filter((x) => x !== 'bare-relay').length * (startS + profile.terminal.sessions / 1000 + profile.terminal.warmupS + profile.terminal.measureS)
@@ -395,7 +398,8 @@ class Harness {
   // ---- micro-benchmarks -------------------------------------------------
 
   private async runMicro (which: 'checks' | 'codec'): Promise<void> {
-    this.progress.begin(`${which}: in-thread micro-benchmark`, this.options.profile.name === 'smoke' ? 1 : 5)
+    const { name } = this.options.profile
+    this.progress.begin(`${which}: in-thread micro-benchmark`, name === 'smoke' ? 1 : which === 'checks' && name === 'default' ? 15 : 5)
     const child = this.registry.track(fork(join(BENCH_DIR, 'micro-bench.js'), ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), `micro-${which}`)
     try {
       const rows = await new Promise<ScenarioRow[]>((resolve, reject) => {
@@ -636,6 +640,9 @@ class Harness {
         flood_p50_us: floodLatency.p50_us,
         flood_p99_us: floodLatency.p99_us,
         flood_rejected: floodResult.rejected,
+        flood_reject_reasons: floodResult.rejectReasons,
+        flood_protocol_rejects: floodResult.protocolRejects,
+        flood_protocol_reject_reasons: floodResult.protocolRejectReasons,
         flood_closed_sessions: floodResult.closedSessions,
         flood_covered_hft_window: floodCoveredHft,
         flood_errors: floodResult.errors,
@@ -856,7 +863,13 @@ class Harness {
       unsent: result.unsent,
       saturated: result.saturated,
       rejected: result.rejected,
+      rejected_in_window: result.rejectedInWindow,
       protocol_rejects: result.protocolRejects,
+      // By reason: a limit-breach code here means the bench config did not
+      // lift a load-shaped limit (gatehouse-config.ts BENCH_RISK_LIMITS).
+      reject_reasons: result.rejectReasons,
+      protocol_reject_reasons: result.protocolRejectReasons,
+      monitor_warnings: result.monitorWarnings,
       closed_sessions: result.closedSessions,
       // Part of every latency above that is the generator's own lateness
       // (open loop; the same for every system): read the tails with it.

@@ -17,12 +17,17 @@ export type WireMode = 'client' | 'link' | 'json'
 
 /**
  * Order flow:
- * - fak-alternate: FAK orders at the reference price, alternating BUY and
- *   SELL. A FAK never rests, so the book stays empty however long the run
- *   (each order gets ACK then CANCELLED, or fills against a FAK in flight).
- * - rest-and-cancel: a GFD BUY at the limit-down price (rests, never
- *   crosses since every order of the run is a BUY), cancelled at the
- *   session's next turn, the way a person works a terminal.
+ * - fak-alternate: FAK orders alternating BUY and SELL, a BUY one tick
+ *   under the reference price and a SELL one tick over it. A FAK never
+ *   rests and a BUY never crosses a SELL, so the book stays empty however
+ *   long the run, nothing fills, and an account's own orders never meet
+ *   (self-match prevention has nothing to refuse): each order gets ACK
+ *   then CANCELLED.
+ * - rest-and-cancel: a GFD BUY 4% under the reference price (inside the
+ *   terminal lane's default fat-finger band; limit-down if that is
+ *   higher). It rests and never crosses, since no order of the run sells
+ *   that low, and is cancelled at the session's next turn, the way a
+ *   person works a terminal.
  */
 export type OrderFlow = 'fak-alternate' | 'rest-and-cancel'
 
@@ -111,8 +116,16 @@ export interface GeneratorResult {
   answered: number
   /** Orders whose first report was REJECTED (should be 0: the flows only send valid orders). */
   rejected: number
+  /** Of `rejected`, the orders intended inside the measurement window (their fast answers are in the latency histogram). */
+  rejectedInWindow: number
   /** Reject messages at protocol level (e.g. a cancel that arrived after the order was done). */
   protocolRejects: number
+  /** `rejected` by RejectReason name: says whether a check or a limit refused them. */
+  rejectReasons: Record<string, number>
+  /** `protocolRejects` by RejectReason name (a refused cancel, e.g. THROTTLED_ACCOUNT, comes as a Reject). */
+  protocolRejectReasons: Record<string, number>
+  /** Execution reports that carried a MonitorWarning (Gatehouse's regulatory monitors near a level). */
+  monitorWarnings: number
   /** Orders sent in the window with no answer by the end of the drain. */
   unanswered: number
   /** Orders due in the window that the open loop never sent because too many were outstanding. */

@@ -2,7 +2,7 @@
 // the generator writes must decode to the intended message, and reports the
 // gateway or simulator encode must scan to the right order ID and exec
 // type. A mismatch throws, so a run never measures malformed traffic.
-import { ClientEnvelope, ExecType, LinkEnvelope, Side, TimeInForce, wireInt } from '../protocol/messages.js'
+import { ClientEnvelope, ExecType, LinkEnvelope, RejectReason, Side, TimeInForce, wireInt } from '../protocol/messages.js'
 import {
   ScannedMessage, clientCancelBytes, clientNewOrderBytes, linkCancelBytes, linkNewOrderBytes,
   scanClientEnvelope, scanLinkEnvelope, writeClientCancel, writeClientNewOrder, writeLinkCancel, writeLinkNewOrder,
@@ -50,14 +50,26 @@ export function checkWireSelf (): void {
       executionReport: { clientOrderId: id, execType: ExecType.CANCELLED, exchangeOrderId: 77, instrument: 'rb2605', leavesLots: 1, text: 'FAK: remainder cancelled' },
     }).finish()
     scanClientEnvelope(report, 0, report.length, scanned)
-    expect(scanned.kind === 'report' && scanned.orderId === id && scanned.execType === ExecType.CANCELLED && !scanned.cancelRejected, `client report scan ${id}`)
+    expect(scanned.kind === 'report' && scanned.orderId === id && scanned.execType === ExecType.CANCELLED && !scanned.cancelRejected &&
+      scanned.reason === 0 && !scanned.warning, `client report scan ${id}`)
+    const refused = ClientEnvelope.encode({
+      seq: 10,
+      executionReport: {
+        clientOrderId: id, execType: ExecType.REJECTED, instrument: 'rb2605', leavesLots: 0, reason: RejectReason.MAX_OPEN_ORDERS, text: 'refused', limit: 5, observed: 6,
+        warning: { monitor: RejectReason.CANCEL_LIMIT, observed: 9, warningLevel: 8, blockingLevel: 10, text: 'near' },
+      },
+    }).finish()
+    scanClientEnvelope(refused, 0, refused.length, scanned)
+    expect(scanned.kind === 'report' && scanned.orderId === id && scanned.execType === ExecType.REJECTED && scanned.reason === RejectReason.MAX_OPEN_ORDERS &&
+      scanned.warning, `client rejected report scan ${id}`)
 
     const linkReport = LinkEnvelope.encode({
       seq: 12, sentTimeUs: Date.now() * 1000,
-      report: { orderId: id, execType: ExecType.ACK, exchangeOrderId: 5, text: 'x', transactTimeUs: Date.now() * 1000, cancelRejected: id === 1 },
+      report: { orderId: id, execType: ExecType.ACK, exchangeOrderId: 5, reason: id % 3, text: 'x', transactTimeUs: Date.now() * 1000, cancelRejected: id === 1 },
     }).finish()
     scanLinkEnvelope(linkReport, 0, linkReport.length, scanned)
-    expect(scanned.kind === 'report' && scanned.orderId === id && scanned.execType === ExecType.ACK && scanned.cancelRejected === (id === 1), `link report scan ${id}`)
+    expect(scanned.kind === 'report' && scanned.orderId === id && scanned.execType === ExecType.ACK && scanned.cancelRejected === (id === 1) &&
+      scanned.reason === id % 3, `link report scan ${id}`)
   }
   const scanned = new ScannedMessage()
   const reply = ClientEnvelope.encode({ seq: 1, logonReply: { ok: true, lane: 'hft' } }).finish()
@@ -65,5 +77,5 @@ export function checkWireSelf (): void {
   expect(scanned.kind === 'logon-reply', 'logon reply scan')
   const reject = ClientEnvelope.encode({ seq: 2, reject: { reason: 108, text: 'no such order' } }).finish()
   scanClientEnvelope(reject, 0, reject.length, scanned)
-  expect(scanned.kind === 'reject', 'reject scan')
+  expect(scanned.kind === 'reject' && scanned.reason === 108, 'reject scan')
 }

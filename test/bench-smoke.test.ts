@@ -44,7 +44,8 @@ t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { tim
   }
 
   const expected = [
-    ['checks', 'checkOrderValidity'],
+    ['checks', 'checkOrderValidity'], ['checks', 'risk-full-path'], ['checks', 'risk-full-path-2-lanes'],
+    ['checks', 'risk-full-path-no-opposite'], ['checks', 'risk-full-path-bench-limits'],
     ['codec', 'protobuf-static'], ['codec', 'protobuf-reflection'], ['codec', 'json'],
     ['hft-latency', 'bare-relay'], ['hft-latency', 'gatehouse'], ['hft-latency', 'naive'],
     ['hft-isolation/quiet', 'gatehouse'], ['hft-isolation/platform+terminal-flood', 'gatehouse'],
@@ -67,6 +68,15 @@ t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { tim
       t.ok(Array.isArray(row.cores_shared_by) && (row.cores_shared_by as unknown[]).length >= 2, `${label}: says which processes shared the cores`)
       t.equal(row.rejected, 0, `${label}: no order was rejected`)
     }
+  }
+  for (const row of report.scenarios.filter((r) => r.name === 'checks' && r.system !== 'checkOrderValidity')) {
+    t.equal(row.refused, 0, `checks ${row.system}: every order passed (the passing path is what is timed)`)
+    t.ok(typeof row.bytes_per_order === 'number' && typeof row.minor_gcs === 'number', `checks ${row.system}: reports its allocation`)
+    t.ok(typeof row.p50_vs_baseline === 'number', `checks ${row.system}: carries its ratio to checkOrderValidity`)
+  }
+  t.same(report.scenarios.find((r) => r.system === 'risk-full-path')?.lifted_limits, [], 'the all-checks row lifts no limit')
+  for (const row of report.scenarios.filter((r) => r.mode !== 'in-thread' && r.system === 'gatehouse')) {
+    t.same(row.reject_reasons, {}, `${row.name} gatehouse: no order refused by a check or limit`)
   }
   const gatehouseHft = report.scenarios.find((r) => r.name === 'hft-latency' && r.system === 'gatehouse')
   t.ok(typeof gatehouseHft?.added_p50_us_over_bare === 'number', 'gatehouse hft row carries its added latency over bare-relay')
