@@ -75,7 +75,7 @@ export const SELF_MATCH_REJECT_INCOMING = 0
 export const SELF_MATCH_CANCEL_RESTING = 1
 
 /** Limits that must fit in the account's rate ring (they look that far back). */
-export const RING_BOUND_LIMITS: readonly LimitName[] = ['accountActionsPerSecond', 'hfBurstOrders', 'hfPerSecondWarn', 'hfPerSecondBlock']
+export const RING_BOUND_LIMITS: readonly LimitName[] = ['sessionMessagesPerSecond', 'accountActionsPerSecond', 'hfBurstOrders', 'hfPerSecondWarn', 'hfPerSecondBlock']
 
 /** Limits whose values are 0 or 1 switches or enumerations, not quantities. */
 export const SWITCH_LIMITS: readonly LimitName[] = ['selfMatchMode', 'cancelOnDisconnect']

@@ -46,26 +46,33 @@ export function nextPowerOfTwo (n: number): number {
   return size
 }
 
-/** A session's own message throttle: lives on its lane thread, so no lock. */
+/**
+ * A session's own message throttle: lives on its lane thread, so no lock.
+ * The ring starts small (thousands of idle terminal sessions) and grows in
+ * powers of two up to maxCapacity, the largest limit config accepts.
+ */
 export class SessionThrottle {
   private ring: Float64Array
   private mask: number
   private head = 0
 
-  constructor (initialCapacity = 64) {
-    this.ring = new Float64Array(nextPowerOfTwo(initialCapacity))
+  constructor (initialCapacity = 64, private readonly maxCapacity = 1024) {
+    this.ring = new Float64Array(nextPowerOfTwo(Math.min(initialCapacity, maxCapacity)))
     this.mask = this.ring.length - 1
   }
 
   /**
    * Admits one message if fewer than `limit` were admitted in the window.
-   * Infinity admits everything (still recorded, so a lowered limit applies
-   * to the recent past at once).
+   * Infinity admits everything, still recorded: while the window holds a
+   * full ring the ring grows (up to maxCapacity), so a limit set later
+   * applies exactly to the recent past at once.
    */
   admit (nowMs: number, limit: number, windowMs: number): boolean {
     if (limit !== Infinity) {
       if (limit > this.ring.length) this.grow(limit)
       if (windowHolds(this.ring, 0, this.head, this.mask, limit, nowMs, windowMs)) return false
+    } else if (this.ring.length < this.maxCapacity && windowHolds(this.ring, 0, this.head, this.mask, this.ring.length, nowMs, windowMs)) {
+      this.grow(this.ring.length * 2)
     }
     this.head = pushTimestamp(this.ring, 0, this.head, this.mask, nowMs)
     return true

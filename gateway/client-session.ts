@@ -62,8 +62,8 @@ export class ClientSession {
   readonly usedClientOrderIds = new Set<number>()
   /** Who trades, as indexes into the shared risk tables; set at logon. */
   readonly risk: RiskContext = { lane: 0, app: -1, account: -1 }
-  /** Messages per second on this session (sessionMessagesPerSecond). */
-  readonly throttle = new SessionThrottle()
+  /** Messages per second on this session (sessionMessagesPerSecond); sized up to the largest limit config accepts. */
+  readonly throttle: SessionThrottle
   /** The client asked, at Logon, for its orders to be cancelled when it disconnects. */
   cancelOnDisconnect = false
 
@@ -71,7 +71,10 @@ export class ClientSession {
     readonly id: number,
     readonly remoteAddress: string,
     readonly connectedAtMs: number,
-  ) {}
+    maxThrottleLimit: number,
+  ) {
+    this.throttle = new SessionThrottle(64, maxThrottleLimit)
+  }
 
   get loggedOn (): boolean {
     return this.account !== null

@@ -78,6 +78,8 @@ export class Lane implements ExchangeLinkHandler {
   private readonly instruments = new Map<string, TradedInstrument>()
   private readonly risk: RiskEngine
   private readonly laneIndex: number
+  /** The largest sessionMessagesPerSecond config or live tuning accepts (limits.ts, RING_BOUND_LIMITS). */
+  private readonly maxThrottleLimit: number
   /** Reused for every risk decision: the check path allocates nothing per order. */
   private readonly riskVerdict: RiskVerdict = newRiskVerdict(MAX_SELF_MATCH_CANCELS)
   private tradingDay = ''
@@ -118,6 +120,7 @@ export class Lane implements ExchangeLinkHandler {
   ) {
     this.laneConfig = config.lanes[name]
     this.laneIndex = LANE_NAMES.indexOf(name)
+    this.maxThrottleLimit = config.risk.capacity.rateRingSize
     this.risk = new RiskEngine(riskBuffers, this.laneIndex)
     this.connectionsPerIp = new LRUCache({ max: config.security.maxTrackedEntries })
     const tls = this.laneConfig.tls
@@ -138,7 +141,7 @@ export class Lane implements ExchangeLinkHandler {
           return
         }
         const laneIndex = LANE_NAMES.indexOf(this.name) + 1
-        const session = new ClientSession(laneIndex * SESSION_ID_LANE_STRIDE + this.nextSessionNumber++, remoteAddress, Date.now())
+        const session = new ClientSession(laneIndex * SESSION_ID_LANE_STRIDE + this.nextSessionNumber++, remoteAddress, Date.now(), this.maxThrottleLimit)
         res.upgrade<SessionUserData>({ session },
           req.getHeader('sec-websocket-key'),
           req.getHeader('sec-websocket-protocol'),

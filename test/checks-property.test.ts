@@ -116,15 +116,14 @@ t.test('SessionThrottle follows live limit changes, growing its ring past the ol
   t.pass('matches the model')
 })
 
-// Within the ring's size. Past it, what was admitted with no limit is only
-// remembered as far back as the ring reaches: a limit set afterwards above
-// the ring's size counts just the newest ring-size messages (reported; the
-// ring has no bound to grow to while there is no limit).
+// With no limit the ring keeps growing while its whole length is inside the
+// window (up to the largest limit config accepts, 1024 by default), so a
+// limit set afterwards, however large, counts the true recent past.
 t.test('SessionThrottle: a limit set after none applies to the recent past at once', async (t) => {
   fc.assert(fc.property(
     fc.constantFrom(8, 16, 32, 64).chain((capacity) => fc.tuple(
       fc.constant(capacity),
-      fc.array(fc.tuple(gapMs, fc.oneof(fc.integer({ min: 1, max: capacity }), fc.constant(Infinity))), { minLength: 1, maxLength: 300, size: 'max' }),
+      fc.array(fc.tuple(gapMs, fc.oneof(fc.integer({ min: 1, max: capacity * 4 }), fc.constant(Infinity))), { minLength: 1, maxLength: 300, size: 'max' }),
     )),
     ([capacity, events]) => replayThrottle(capacity, events),
   ), { numRuns: RUNS })
@@ -404,4 +403,12 @@ t.test('a halted, killed or blocked account can always cancel', async (t) => {
     return c.openOrders === 0 && c.reservedFen === 0 && c.openLots === 0
   }), { numRuns: RUNS })
   t.pass('cancels always pass')
+})
+
+t.test('SessionThrottle remembers a burst admitted with no limit when a limit is set above its initial size', async (t) => {
+  const throttle = new SessionThrottle(16)
+  for (let i = 0; i < 100; i++) t.equal(throttle.admit(T0, Infinity, WINDOW_MS), true)
+  t.equal(throttle.admit(T0, 40, WINDOW_MS), false, 'the 100 messages of this second are over a limit of 40')
+  t.equal(throttle.countInWindow(T0, WINDOW_MS), 100)
+  t.equal(throttle.admit(T0 + WINDOW_MS, 40, WINDOW_MS), true, 'admits again once the second has passed')
 })
