@@ -64,6 +64,15 @@ export interface ClientIdentity {
 export const BENCH_IDENTITY: ClientIdentity = { appId: BENCH_APP_ID, authCode: BENCH_AUTH_CODE, terminalInfo: BENCH_TERMINAL_INFO }
 
 /**
+ * Working orders one bench account may have: the default size of the
+ * account's order table (risk.capacity.openOrdersPerAccount), which the
+ * bench keeps. The hft open loop holds its backlog under it (run.ts), so
+ * that a stall shows as latency and saturation, not as fast
+ * MAX_OPEN_ORDERS refusals.
+ */
+export const BENCH_ORDER_SLOTS_PER_ACCOUNT = DEFAULT_CONFIG.risk.capacity.openOrdersPerAccount
+
+/**
  * The risk limits the benchmark gateway runs with, merged over the
  * defaults (gateway/config-defaults.ts) scope by scope, field by field.
  *
@@ -97,9 +106,10 @@ export const BENCH_IDENTITY: ClientIdentity = { appId: BENCH_APP_ID, authCode: B
  *   rate x latency, over 200 in any 4 ms stall at 50k/s. The per-account
  *   order table (risk.capacity.openOrdersPerAccount, 256 by default) stays
  *   the hard cap: raising it would lengthen the self-match scan, which
- *   walks the whole table, for every bench account. So one account at
- *   50k/s, or at 10k/s through a 25 ms stall, is still refused
- *   MAX_OPEN_ORDERS; the rows count those refusals by reason.
+ *   walks the whole table, for every bench account. The hft open loop
+ *   therefore keeps at most that many orders outstanding
+ *   (BENCH_ORDER_SLOTS_PER_ACCOUNT) and counts a longer backlog as
+ *   saturation, charged from the orders' intended times.
  *
  * Kept at the defaults because the bench load does not reach them:
  * maxOpenOrders on the platform and terminal lanes (at most 32 working per
@@ -174,7 +184,10 @@ export function gatehouseBenchConfig (options: { simPort: number, simHost: strin
       // per-account room (order slots, instruments, rate ring) stays at the
       // defaults, so the self-match scan and the shared memory per account
       // are what a production gateway with this many accounts pays.
-      capacity: { accounts: Math.max(DEFAULT_CONFIG.risk.capacity.accounts, options.credentials.length) },
+      capacity: {
+        accounts: Math.max(DEFAULT_CONFIG.risk.capacity.accounts, options.credentials.length),
+        openOrdersPerAccount: BENCH_ORDER_SLOTS_PER_ACCOUNT,
+      },
       limits: BENCH_RISK_LIMITS,
     },
   }

@@ -648,8 +648,10 @@ class Generator {
           if (intendedMs > nowMs || intendedMs >= endMs) break
           if (this.totalOutstanding >= cap) {
             // Backlog: the due orders wait and go out later with their
-            // original intended times, so the wait counts as latency.
-            this.saturated = true
+            // original intended times, so the wait counts as latency. Only
+            // a backlog that reaches the window marks the run: the
+            // warm-up's (a cold JIT) is not measured.
+            if (intendedMs >= this.measureStartMs) this.saturated = true
             blocked = true
             break
           }

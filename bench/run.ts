@@ -31,7 +31,7 @@ import { cpuShares, machineInfo, memoryMiB, snapshotCpu, type CpuSnapshot } from
 import { Progress } from './progress.js'
 import { formatTable } from './report-table.js'
 import { renderHtml } from './report-html.js'
-import { BENCH_IDENTITY, BENCH_MAX_SESSIONS, BENCH_SCRYPT_TEXT, PRODUCTION_SCRYPT_TEXT } from './gatehouse-config.js'
+import { BENCH_IDENTITY, BENCH_MAX_SESSIONS, BENCH_ORDER_SLOTS_PER_ACCOUNT, BENCH_SCRYPT_TEXT, PRODUCTION_SCRYPT_TEXT } from './gatehouse-config.js'
 import { SCRYPT_PARAMS } from '../gateway/password-hash.js'
 import { DEFAULT_BUDGETS_FILE, checkBudgets, loadBudgets, type BudgetVerdict } from './budgets.js'
 import type { Credentials, GeneratorResult, GeneratorSpec, GeneratorToRunner, ProcessShare, ScenarioRow, SystemName, WireMode } from './types.js'
@@ -446,9 +446,12 @@ class Harness {
       warmupS: timing.warmupS,
       measureS: timing.measureS,
       drainTimeoutS: timing.drainS,
-      // Half a second of backlog: past it the run is saturated and the
-      // rest of the due orders are charged as late without being sent.
-      maxOutstanding: Math.max(1_000, Math.round(rate / 2)),
+      // Half a second of backlog, but never more orders working than one
+      // Gatehouse account may have: past that Gatehouse refuses
+      // (MAX_OPEN_ORDERS), fast, and the refusals would pass for latency.
+      // The same cap for every system. Past it the run is saturated: the
+      // due orders wait and are charged from their intended times.
+      maxOutstanding: Math.min(Math.max(1_000, Math.round(rate / 2)), BENCH_ORDER_SLOTS_PER_ACCOUNT),
     }
   }
 

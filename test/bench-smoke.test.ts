@@ -75,7 +75,8 @@ t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { tim
     t.ok(typeof row.p50_vs_baseline === 'number', `checks ${row.system}: carries its ratio to checkOrderValidity`)
   }
   t.same(report.scenarios.find((r) => r.system === 'risk-full-path')?.lifted_limits, [], 'the all-checks row lifts no limit')
-  for (const row of report.scenarios.filter((r) => r.mode !== 'in-thread' && r.system === 'gatehouse')) {
+  // logon-rate sends no orders.
+  for (const row of report.scenarios.filter((r) => r.mode !== 'in-thread' && r.system === 'gatehouse' && r.name !== 'logon-rate')) {
     t.same(row.reject_reasons, {}, `${row.name} gatehouse: no order refused by a check or limit`)
   }
   const gatehouseHft = report.scenarios.find((r) => r.name === 'hft-latency' && r.system === 'gatehouse')
