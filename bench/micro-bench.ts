@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
 import { ClientEnvelope, RejectReason, Side, TimeInForce, Instrument, reasonName, v1, wireInt, type NewOrder, type Instrument as InstrumentType } from '../protocol/messages.js'
 import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
-import { RiskEngine, newRiskVerdict, type RiskContext } from '../checks/risk-engine.js'
+import { IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, RiskEngine, newRiskVerdict, type RiskContext } from '../checks/risk-engine.js'
 import { RISK_LANES, type RiskControl } from '../checks/risk-control.js'
 import { Limit, LIMIT_NAMES } from '../checks/limits.js'
 import { SessionThrottle } from '../checks/sliding-window.js'
@@ -304,19 +304,22 @@ function buildFullPath (setup: FullPathSetup, instrument: InstrumentType, orders
     const k = i & laneMask
     const engine = engines[k]!
     const ctx = contexts[k]!
-    // Epoch milliseconds, as the lane's Date.now().
-    const nowMs = clock[0] += ORDER_INTERVAL_MS
-    const limit = engine.resolveLimit(ctx, Limit.sessionMessagesPerSecond)
-    if (!throttles[k]!.admit(nowMs, limit, 1000)) {
-      refuse('session throttle', RejectReason.THROTTLED_SESSION, limit, 0)
+    // Epoch milliseconds, as the lane's Date.now(), through the engine's
+    // input array exactly as the lane passes it (unboxed).
+    const input = engine.input
+    input[IN_NOW_MS] = clock[0] += ORDER_INTERVAL_MS
+    const limits = engine.limitsFor(ctx, -1, -1)
+    if (!throttles[k]!.admit(input[IN_NOW_MS]!, limits[Limit.sessionMessagesPerSecond]!, 1000)) {
+      refuse('session throttle', RejectReason.THROTTLED_SESSION, limits[Limit.sessionMessagesPerSecond]!, 0)
       return
     }
     if (!checkOrderValidity(order, instrument, checkVerdict)) {
       refuse('validity', checkVerdict.reason, checkVerdict.limit, checkVerdict.observed)
       return
     }
-    const slot = engine.checkNewOrder(ctx, risks[k]!, order.side, wireInt(order.price), order.quantityLots,
-      order.timeInForce, order.reduceOnly, ++linkOrderId, nowMs, verdict)
+    input[IN_PRICE] = wireInt(order.price)
+    input[IN_LINK_ORDER_ID] = ++linkOrderId
+    const slot = engine.checkNewOrderInput(ctx, risks[k]!, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, verdict)
     if (slot < 0) {
       refuse('checkNewOrder', verdict.reason, verdict.limit, verdict.observed)
       return

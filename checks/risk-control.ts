@@ -10,7 +10,7 @@ import {
   type LimitName, type LimitValue,
 } from './limits.js'
 import {
-  ACCOUNT_CTL_FREE_TOP, ACCOUNT_CTL_KILL, ACCOUNT_CTL_LOCK, ACCOUNT_CTL_PROGRAMMATIC_REPORT, ACCOUNT_CTL_STRIDE,
+  ACCOUNT_CTL_KILL, ACCOUNT_CTL_LOCK, ACCOUNT_CTL_PROGRAMMATIC_REPORT, ACCOUNT_CTL_STRIDE,
   ACCOUNT_CTL_TRADING_STATE, ACCOUNT_DAILY_ACTIONS, ACCOUNT_DAILY_TRADED_LOTS, ACCOUNT_FIELDS, ACCOUNT_HF_BURSTS,
   ACCOUNT_OPEN_LOTS, ACCOUNT_OPEN_ORDERS, ACCOUNT_RESERVED_FEN, CTL_GLOBAL_LOCK, CTL_HEADER_SLOTS,
   CTL_INSTRUMENT_COUNT, CTL_KILL_GLOBAL, CTL_KILL_LANE, CTL_LIMITS_SEQ, EXCHANGES, INSTRUMENT_CTL_KILL,
@@ -88,14 +88,13 @@ export function createRiskBuffers (capacity: RiskCapacity): RiskBuffers {
     rateRing: f64(capacity.accounts * capacity.rateRingSize),
     positions: f64(capacity.accounts * capacity.instrumentsPerAccount * POSITION_FIELDS),
     orders: f64(capacity.accounts * capacity.openOrdersPerAccount * ORDER_FIELDS),
-    freeOrders: new SharedArrayBuffer(capacity.accounts * capacity.openOrdersPerAccount * Int32Array.BYTES_PER_ELEMENT),
+    orderSlots: new SharedArrayBuffer(capacity.accounts * capacity.openOrdersPerAccount * Int32Array.BYTES_PER_ELEMENT),
     symbols: new SharedArrayBuffer(capacity.instruments * SYMBOL_BYTES),
   }
   const views = new RiskViews(buffers)
   views.limits.fill(NaN)
   for (let account = 0; account < capacity.accounts; account++) {
-    for (let i = 0; i < capacity.openOrdersPerAccount; i++) views.freeOrders[account * capacity.openOrdersPerAccount + i] = capacity.openOrdersPerAccount - 1 - i
-    views.control[views.accountCtl(account) + ACCOUNT_CTL_FREE_TOP] = capacity.openOrdersPerAccount
+    for (let i = 0; i < capacity.openOrdersPerAccount; i++) views.orderSlots[account * capacity.openOrdersPerAccount + i] = i
   }
   return buffers
 }

@@ -18,15 +18,15 @@ import { RejectReason, Side, TimeInForce, wireInt, type Instrument } from '../pr
 import { lockSlot, unlockSlot } from './account-lock.js'
 import { Limit, LIMIT_COUNT, SELF_MATCH_CANCEL_RESTING } from './limits.js'
 import {
-  ACCOUNT_CTL_FREE_TOP, ACCOUNT_CTL_KILL, ACCOUNT_CTL_LOCK, ACCOUNT_CTL_PROGRAMMATIC_REPORT, ACCOUNT_CTL_TRADING_STATE,
+  ACCOUNT_CTL_USED_SLOTS, ACCOUNT_CTL_KILL, ACCOUNT_CTL_LOCK, ACCOUNT_CTL_PROGRAMMATIC_REPORT, ACCOUNT_CTL_TRADING_STATE,
   ACCOUNT_DAILY_ACTIONS, ACCOUNT_DAILY_TRADED_LOTS, ACCOUNT_FIELDS, ACCOUNT_HF_BURSTS, ACCOUNT_HF_RATE_ALERT_MS,
   ACCOUNT_LAST_BURST_MS, ACCOUNT_OPEN_LOTS, ACCOUNT_OPEN_ORDERS, ACCOUNT_RESERVED_FEN, ACCOUNT_RING_HEAD,
   CTL_GLOBAL_LOCK, CTL_INSTRUMENT_COUNT, CTL_KILL_GLOBAL, CTL_KILL_LANE, CTL_LIMITS_SEQ, CTL_TRADING_DAY, EXCHANGES,
-  INSTRUMENT_CTL_EXCHANGE, INSTRUMENT_CTL_KILL, ORDER_CANCEL_SENT, ORDER_FIELDS, ORDER_FREE, ORDER_LANE, ORDER_LARGE,
+  INSTRUMENT_CTL_EXCHANGE, INSTRUMENT_CTL_KILL, ORDER_CANCEL_SENT, ORDER_FIELDS, ORDER_FREE, ORDER_LANE, ORDER_LARGE, ORDER_LIST_INDEX,
   ORDER_LEAVES_LOTS, ORDER_LINK_ORDER_ID, ORDER_MARGIN_PER_LOT_FEN, ORDER_POSITION_SLOT, ORDER_PRICE,
   ORDER_QUANTITY_LOTS, ORDER_SIDE, ORDER_STATE, ORDER_TIME_IN_FORCE, ORDER_WORKING, POSITION_DAILY_CANCELS,
   POSITION_DAILY_LARGE_CANCELS, POSITION_DAILY_SELF_TRADES, POSITION_DAILY_TRADED_LOTS, POSITION_FIELDS,
-  POSITION_INSTRUMENT, POSITION_NET_LOTS, POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS,
+  POSITION_INSTRUMENT, POSITION_MAX_BUY_PRICE, POSITION_MIN_SELL_PRICE, POSITION_NET_LOTS, POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS,
   POSITION_WORKING_SELL_LOTS, POSITION_WORKING_SELL_ORDERS, REPORT_CONFIRMED, ROW_FIRST_EXCHANGE, ROW_FIRST_LANE,
   ROW_GLOBAL, SYMBOL_BYTES, TRADING_HALTED, TRADING_REDUCING, RiskViews, accountInstrumentRow, accountRow, appRow,
   type RiskBuffers,
@@ -34,6 +34,17 @@ import {
 import { countInWindow, pushTimestamp, windowHolds } from './sliding-window.js'
 
 const ONE_SECOND_MS = 1000
+
+/**
+ * Slots of RiskEngine.input: the per-order values that are not small
+ * integers (epoch milliseconds, link order IDs, prices). Passed as
+ * arguments to a function V8 does not inline, each would be boxed into a
+ * new HeapNumber per order; read from a Float64Array they stay unboxed.
+ */
+export const IN_NOW_MS = 0
+export const IN_PRICE = 1
+export const IN_LINK_ORDER_ID = 2
+const INPUT_FIELDS = 3
 const BPS = 10_000
 /** Money is kept in fen (0.01 currency units) so reservations add and subtract exactly. */
 const FEN_PER_UNIT = 100
@@ -136,8 +147,17 @@ function unitsToFen (units: number): number {
 
 export class RiskEngine {
   readonly views: RiskViews
-  /** Effective limits of the message being checked (one resolved row). */
-  readonly resolved = new Float64Array(LIMIT_COUNT)
+  /** Per-message inputs that are not small integers (IN_* slots); the lane writes them before each check. */
+  readonly input = new Float64Array(INPUT_FIELDS)
+  /** Scratch row for uncached resolution (ops queries). */
+  readonly resolved = new Float64Array(LIMIT_COUNT + 1)
+  /**
+   * Resolved limits per (scopes) key, each tagged in its last slot with the
+   * limits seqlock value it was resolved at. Any limit change anywhere bumps
+   * the seqlock, so a stale row is noticed on its next use and resolved
+   * again: live changes still apply from the very next message.
+   */
+  private readonly resolvedCache = new Map<number, Float64Array>()
   private readonly rows = new Int32Array(6)
   private readonly instrumentIndexes = new Map<string, number>()
   /** (account × instruments capacity + instrument) → position slot; slots are never freed within a run. */
@@ -255,7 +275,7 @@ export class RiskEngine {
    * exchange -1 to skip those scopes. A seqlock read: retried if an admin
    * write overlapped it, so a message never sees half of a change.
    */
-  resolveLimits (ctx: RiskContext, slot: number, exchange: number): Float64Array {
+  resolveLimits (ctx: RiskContext, slot: number, exchange: number, out: Float64Array = this.resolved): Float64Array {
     const { control, limits, capacity } = this.views
     const rows = this.rows
     rows[0] = slot >= 0 ? accountInstrumentRow(capacity, ctx.account, slot) : -1
@@ -264,7 +284,6 @@ export class RiskEngine {
     rows[3] = ROW_FIRST_LANE + ctx.lane
     rows[4] = exchange >= 0 ? ROW_FIRST_EXCHANGE + exchange : -1
     rows[5] = ROW_GLOBAL
-    const out = this.resolved
     for (;;) {
       const before = Atomics.load(control, CTL_LIMITS_SEQ)
       if ((before & 1) === 0) {
@@ -278,9 +297,33 @@ export class RiskEngine {
           }
           out[id] = value
         }
-        if (Atomics.load(control, CTL_LIMITS_SEQ) === before) return out
+        if (Atomics.load(control, CTL_LIMITS_SEQ) === before) {
+          out[LIMIT_COUNT] = before
+          return out
+        }
       }
     }
+  }
+
+  /**
+   * The limits for a session's messages on one instrument (slot -1: no
+   * instrument), from the cache while no limit has changed since they were
+   * resolved: one Atomics.load and one Map lookup per message instead of a
+   * walk over every scope.
+   */
+  limitsFor (ctx: RiskContext, slot: number, exchange: number): Float64Array {
+    const { capacity } = this.views
+    const row = slot >= 0 ? accountInstrumentRow(capacity, ctx.account, slot) : accountRow(capacity, ctx.account)
+    // Unique per (row, lane, app); a slot's instrument, hence its exchange, never changes.
+    const key = (row * 4 + ctx.lane) * (capacity.appIds + 1) + ctx.app + 1
+    let cached = this.resolvedCache.get(key)
+    if (cached === undefined) {
+      cached = new Float64Array(LIMIT_COUNT + 1)
+      cached[LIMIT_COUNT] = -1
+      this.resolvedCache.set(key, cached)
+    }
+    if (cached[LIMIT_COUNT] !== Atomics.load(this.views.control, CTL_LIMITS_SEQ)) this.resolveLimits(ctx, slot, exchange, cached)
+    return cached
   }
 
   /** One limit for a session-level message (no instrument scope): the per-message throttle's lookup. */
@@ -312,14 +355,23 @@ export class RiskEngine {
     ctx: RiskContext, instrument: InstrumentRisk, side: number, price: number, lots: number,
     timeInForce: number, reduceOnly: boolean, linkOrderId: number, nowMs: number, verdict: RiskVerdict,
   ): number {
+    this.input[IN_PRICE] = price
+    this.input[IN_LINK_ORDER_ID] = linkOrderId
+    this.input[IN_NOW_MS] = nowMs
+    return this.checkNewOrderInput(ctx, instrument, side, lots, timeInForce, reduceOnly, verdict)
+  }
+
+  /** checkNewOrder with price, link order ID and time already in `input` (the lane's allocation-free call). */
+  checkNewOrderInput (ctx: RiskContext, instrument: InstrumentRisk, side: number, lots: number, timeInForce: number, reduceOnly: boolean, verdict: RiskVerdict): number {
     clearVerdict(verdict)
+    const price = this.input[IN_PRICE]!
     const { control } = this.views
     const slot = this.positionSlot(ctx.account, instrument.index)
     if (slot < 0) {
       reject(verdict, RejectReason.INSTRUMENT_SLOTS_EXHAUSTED, this.views.capacity.instrumentsPerAccount, this.views.capacity.instrumentsPerAccount + 1)
       return -1
     }
-    const limits = this.resolveLimits(ctx, slot, instrument.exchange)
+    const limits = this.limitsFor(ctx, slot, instrument.exchange)
     const accountCtl = this.views.accountCtl(ctx.account)
 
     // Switches and states: Atomics loads, no lock needed to read a flag.
@@ -350,7 +402,7 @@ export class RiskEngine {
 
     const lock = accountCtl + ACCOUNT_CTL_LOCK
     lockSlot(control, lock)
-    const orderSlot = this.checkAndReserve(ctx, instrument, slot, side, price, lots, timeInForce, reduceOnly, linkOrderId, nowMs, verdict, tradingState, limits)
+    const orderSlot = this.checkAndReserve(ctx, instrument, slot, side, price, lots, timeInForce, reduceOnly, verdict, tradingState, limits)
     unlockSlot(control, lock)
     return orderSlot
   }
@@ -363,8 +415,7 @@ export class RiskEngine {
   /** The part of checkNewOrder that runs under the account lock. */
   private checkAndReserve (
     ctx: RiskContext, instrument: InstrumentRisk, slot: number, side: number, price: number, lots: number,
-    timeInForce: number, reduceOnly: boolean, linkOrderId: number, nowMs: number, verdict: RiskVerdict,
-    tradingState: number, limits: Float64Array,
+    timeInForce: number, reduceOnly: boolean, verdict: RiskVerdict, tradingState: number, limits: Float64Array,
   ): number {
     const { accountState, positions, control, capacity } = this.views
     const a = ctx.account * ACCOUNT_FIELDS
@@ -386,7 +437,7 @@ export class RiskEngine {
     if (dailyActions + 1 > limits[Limit.hfDailyBlock]!) return this.refuse(verdict, RejectReason.HF_DAILY_LIMIT, limits[Limit.hfDailyBlock]!, dailyActions + 1)
 
     // Throttle and the per-second HF level share the account's ring.
-    if (!this.admitAction(ctx.account, limits, nowMs, verdict, true)) return -1
+    if (!this.admitAction(ctx.account, limits, verdict, true)) return -1
 
     // Reducing state and reduce-only orders: only what shrinks the position.
     const net = positions[p + POSITION_NET_LOTS]!
@@ -421,9 +472,12 @@ export class RiskEngine {
     const fundsFen = unitsToFen(limits[Limit.funds]!)
     if (reserved > fundsFen) return this.refuse(verdict, RejectReason.INSUFFICIENT_FUNDS, fundsFen, reserved)
 
-    // Self-match prevention: only scan when the other side has working orders here.
-    const oppositeOrders = side === Side.BUY ? positions[p + POSITION_WORKING_SELL_ORDERS]! : positions[p + POSITION_WORKING_BUY_ORDERS]!
-    if (oppositeOrders > 0 && !this.preventSelfMatch(ctx, slot, p, side, price, limits, verdict)) return -1
+    // Self-match prevention: only scan when a working order on the other
+    // side might cross (the price bound says so).
+    const mightCross = side === Side.BUY
+      ? positions[p + POSITION_WORKING_SELL_ORDERS]! > 0 && price >= positions[p + POSITION_MIN_SELL_PRICE]!
+      : positions[p + POSITION_WORKING_BUY_ORDERS]! > 0 && price <= positions[p + POSITION_MAX_BUY_PRICE]!
+    if (mightCross && !this.preventSelfMatch(ctx, slot, p, side, price, limits, verdict)) return -1
 
     // Passed: reserve.
     const orderSlot = this.takeOrderSlot(ctx.account)
@@ -439,19 +493,23 @@ export class RiskEngine {
     orders[o + ORDER_MARGIN_PER_LOT_FEN] = perLot
     orders[o + ORDER_TIME_IN_FORCE] = timeInForce
     orders[o + ORDER_LANE] = ctx.lane
-    orders[o + ORDER_LINK_ORDER_ID] = linkOrderId
+    orders[o + ORDER_LINK_ORDER_ID] = this.input[IN_LINK_ORDER_ID]!
     orders[o + ORDER_LARGE] = isLarge(lots, instrument, limits) ? 1 : 0
     accountState[a + ACCOUNT_OPEN_ORDERS] = openOrders + 1
     accountState[a + ACCOUNT_OPEN_LOTS] = accountState[a + ACCOUNT_OPEN_LOTS]! + lots
     accountState[a + ACCOUNT_RESERVED_FEN] = reserved
     if (side === Side.BUY) {
       positions[p + POSITION_WORKING_BUY_LOTS] = workingBuy + lots
-      positions[p + POSITION_WORKING_BUY_ORDERS] = positions[p + POSITION_WORKING_BUY_ORDERS]! + 1
+      const working = positions[p + POSITION_WORKING_BUY_ORDERS]!
+      positions[p + POSITION_WORKING_BUY_ORDERS] = working + 1
+      if (working === 0 || price > positions[p + POSITION_MAX_BUY_PRICE]!) positions[p + POSITION_MAX_BUY_PRICE] = price
     } else {
       positions[p + POSITION_WORKING_SELL_LOTS] = workingSell + lots
-      positions[p + POSITION_WORKING_SELL_ORDERS] = positions[p + POSITION_WORKING_SELL_ORDERS]! + 1
+      const working = positions[p + POSITION_WORKING_SELL_ORDERS]!
+      positions[p + POSITION_WORKING_SELL_ORDERS] = working + 1
+      if (working === 0 || price < positions[p + POSITION_MIN_SELL_PRICE]!) positions[p + POSITION_MIN_SELL_PRICE] = price
     }
-    this.countAction(ctx.account, limits, nowMs, verdict)
+    this.countAction(ctx.account, limits, verdict)
     return orderSlot
   }
 
@@ -471,12 +529,17 @@ export class RiskEngine {
     let found = false
     let crossingPrice = 0
     let crossesOtherLane = false
+    // The scan sees every opposite order: make the price bound exact again.
+    let bound = side === Side.BUY ? Infinity : -Infinity
     verdict.cancelCount = 0
-    for (let i = 0; i < capacity.openOrdersPerAccount; i++) {
+    const used = this.views.control[this.views.accountCtl(ctx.account) + ACCOUNT_CTL_USED_SLOTS]!
+    for (let k = 0; k < used; k++) {
+      const i = this.views.orderSlots[base + k]!
       const o = (base + i) * ORDER_FIELDS
       const state = orders[o + ORDER_STATE]!
       if (state === ORDER_FREE || orders[o + ORDER_POSITION_SLOT] !== slot || orders[o + ORDER_SIDE] === side) continue
       const restingPrice = orders[o + ORDER_PRICE]!
+      if (side === Side.BUY ? restingPrice < bound : restingPrice > bound) bound = restingPrice
       const crosses = side === Side.BUY ? price >= restingPrice : price <= restingPrice
       if (!crosses) continue
       const sameLane = orders[o + ORDER_LANE] === ctx.lane
@@ -491,6 +554,7 @@ export class RiskEngine {
         verdict.cancelCount++
       } else crossesOtherLane = true // more crossing orders than the verdict can list: refuse instead
     }
+    positions[p + (side === Side.BUY ? POSITION_MIN_SELL_PRICE : POSITION_MAX_BUY_PRICE)] = bound
     if (!found) return true
     const selfTrades = positions[p + POSITION_DAILY_SELF_TRADES]! + 1
     positions[p + POSITION_DAILY_SELF_TRADES] = selfTrades
@@ -515,20 +579,29 @@ export class RiskEngine {
    * applies. True if it may go.
    */
   checkCancel (ctx: RiskContext, orderSlot: number, instrument: InstrumentRisk, nowMs: number, verdict: RiskVerdict): boolean {
+    this.input[IN_NOW_MS] = nowMs
+    return this.checkCancelInput(ctx, orderSlot, instrument, verdict)
+  }
+
+  /** checkCancel with the time already in `input`. */
+  checkCancelInput (ctx: RiskContext, orderSlot: number, instrument: InstrumentRisk, verdict: RiskVerdict): boolean {
     clearVerdict(verdict)
     const slot = this.views.orders[(ctx.account * this.views.capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS + ORDER_POSITION_SLOT]!
-    const limits = this.resolveLimits(ctx, slot, instrument.exchange)
+    const limits = this.limitsFor(ctx, slot, instrument.exchange)
     const { control } = this.views
     const lock = this.views.accountCtl(ctx.account) + ACCOUNT_CTL_LOCK
     lockSlot(control, lock)
-    const admitted = this.admitAction(ctx.account, limits, nowMs, verdict, false)
-    if (admitted) this.countAction(ctx.account, limits, nowMs, verdict)
+    const admitted = this.admitAction(ctx.account, limits, verdict, false)
+    if (admitted) this.countAction(ctx.account, limits, verdict)
     unlockSlot(control, lock)
     return admitted
   }
 
   /** Throttle (and, for orders, the HF per-second block) against the account's ring. Under the account lock. */
-  private admitAction (account: number, limits: Float64Array, nowMs: number, verdict: RiskVerdict, isOrder: boolean): boolean {
+  private admitAction (account: number, limits: Float64Array, verdict: RiskVerdict, isOrder: boolean): boolean {
+    // Time from `input`, not a parameter: an epoch-ms double passed to a
+    // call V8 does not inline would be boxed, one allocation per order.
+    const nowMs = this.input[IN_NOW_MS]!
     const { rateRing, accountState } = this.views
     const base = account * (this.ringMask + 1)
     const head = accountState[account * ACCOUNT_FIELDS + ACCOUNT_RING_HEAD]!
@@ -544,7 +617,8 @@ export class RiskEngine {
   }
 
   /** Records an order or cancel that goes out: ring, daily total, bursts, HF warnings. Under the account lock. */
-  private countAction (account: number, limits: Float64Array, nowMs: number, verdict: RiskVerdict): void {
+  private countAction (account: number, limits: Float64Array, verdict: RiskVerdict): void {
+    const nowMs = this.input[IN_NOW_MS]!
     const { rateRing, accountState } = this.views
     const a = account * ACCOUNT_FIELDS
     const base = account * (this.ringMask + 1)
@@ -611,7 +685,7 @@ export class RiskEngine {
     const account = ctx.account
     const o = (account * capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS
     const countsAsCancel = cancelled && orders[o + ORDER_TIME_IN_FORCE] !== TimeInForce.FAK && orders[o + ORDER_TIME_IN_FORCE] !== TimeInForce.FOK
-    const limits = countsAsCancel ? this.resolveLimits(ctx, orders[o + ORDER_POSITION_SLOT]!, instrument.exchange) : this.resolved
+    const limits = countsAsCancel ? this.limitsFor(ctx, orders[o + ORDER_POSITION_SLOT]!, instrument.exchange) : this.resolved
     const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
     lockSlot(control, lock)
     if (orders[o + ORDER_STATE] === ORDER_FREE) {
@@ -645,23 +719,38 @@ export class RiskEngine {
     unlockSlot(control, lock)
   }
 
-  // ---- order table free list (under the account lock) ------------------------
+  // ---- the account's order slots (under the account lock) -------------------
+  //
+  //   orderSlots (one account):  [ w w w w | f f f f f f ... ]
+  //                                 working ^ used       free
+  //
+  // Taking a slot moves the used mark right; freeing one swaps it with the
+  // last working slot. The self-match scan walks only [0, used): the
+  // account's working orders, not its whole table.
 
   private takeOrderSlot (account: number): number {
-    const { control, freeOrders, capacity } = this.views
-    const topIndex = this.views.accountCtl(account) + ACCOUNT_CTL_FREE_TOP
-    const top = control[topIndex]!
-    if (top === 0) return -1
-    control[topIndex] = top - 1
-    return freeOrders[account * capacity.openOrdersPerAccount + top - 1]!
+    const { control, orderSlots, orders, capacity } = this.views
+    const usedIndex = this.views.accountCtl(account) + ACCOUNT_CTL_USED_SLOTS
+    const used = control[usedIndex]!
+    if (used === capacity.openOrdersPerAccount) return -1
+    const slot = orderSlots[account * capacity.openOrdersPerAccount + used]!
+    orders[(account * capacity.openOrdersPerAccount + slot) * ORDER_FIELDS + ORDER_LIST_INDEX] = used
+    control[usedIndex] = used + 1
+    return slot
   }
 
   private releaseOrderSlot (account: number, orderSlot: number): void {
-    const { control, freeOrders, capacity } = this.views
-    const topIndex = this.views.accountCtl(account) + ACCOUNT_CTL_FREE_TOP
-    const top = control[topIndex]!
-    freeOrders[account * capacity.openOrdersPerAccount + top] = orderSlot
-    control[topIndex] = top + 1
+    const { control, orderSlots, orders, capacity } = this.views
+    const base = account * capacity.openOrdersPerAccount
+    const usedIndex = this.views.accountCtl(account) + ACCOUNT_CTL_USED_SLOTS
+    const last = control[usedIndex]! - 1
+    const at = orders[(base + orderSlot) * ORDER_FIELDS + ORDER_LIST_INDEX]!
+    const moved = orderSlots[base + last]!
+    orderSlots[base + at] = moved
+    orders[(base + moved) * ORDER_FIELDS + ORDER_LIST_INDEX] = at
+    orderSlots[base + last] = orderSlot
+    orders[(base + orderSlot) * ORDER_FIELDS + ORDER_LIST_INDEX] = last
+    control[usedIndex] = last
   }
 }
 

@@ -26,7 +26,8 @@
 //   rateRing     (Float64Array): accounts × rateRingSize timestamps (ms)
 //   positions    (Float64Array): accounts × instrumentsPerAccount × POSITION_FIELDS
 //   orders       (Float64Array): accounts × openOrdersPerAccount × ORDER_FIELDS
-//   freeOrders   (Int32Array):   accounts × openOrdersPerAccount free-slot stack
+//   orderSlots   (Int32Array):   accounts × openOrdersPerAccount: a permutation of the
+//                                 account's order slots, working ones first [0, used)
 //   symbols      (Uint8Array):   instruments × SYMBOL_BYTES (length, UTF-8)
 //
 // Float64 holds lots, prices and money in fen exactly (integers < 2^53).
@@ -64,7 +65,8 @@ export const ACCOUNT_CTL_LOCK = 0
 export const ACCOUNT_CTL_TRADING_STATE = 1
 export const ACCOUNT_CTL_KILL = 2
 export const ACCOUNT_CTL_PROGRAMMATIC_REPORT = 3
-export const ACCOUNT_CTL_FREE_TOP = 4
+/** Working orders in the account's orderSlots list: [0, used) are working, the rest free. */
+export const ACCOUNT_CTL_USED_SLOTS = 4
 export const ACCOUNT_CTL_STRIDE = 5
 
 export const INSTRUMENT_CTL_KILL = 0
@@ -113,7 +115,16 @@ export const POSITION_DAILY_TRADED_LOTS = 6
 export const POSITION_DAILY_CANCELS = 7
 export const POSITION_DAILY_LARGE_CANCELS = 8
 export const POSITION_DAILY_SELF_TRADES = 9
-export const POSITION_FIELDS = 10
+/**
+ * Lowest price of the working sells / highest of the working buys, or a
+ * bound past it: kept exact when orders are added, left as it was when one
+ * goes (still a safe bound) and made exact again by the next self-match
+ * scan. An incoming order that does not cross the bound cannot cross any
+ * resting order, so the scan is skipped.
+ */
+export const POSITION_MIN_SELL_PRICE = 10
+export const POSITION_MAX_BUY_PRICE = 11
+export const POSITION_FIELDS = 12
 
 // ---- per working order (Float64) -----------------------------------------
 export const ORDER_STATE = 0
@@ -128,7 +139,9 @@ export const ORDER_LANE = 8
 export const ORDER_LINK_ORDER_ID = 9
 /** 1 when the order counts as large for the large-order-cancel monitor. */
 export const ORDER_LARGE = 10
-export const ORDER_FIELDS = 11
+/** Where the order's slot sits in the account's orderSlots list (for O(1) removal). */
+export const ORDER_LIST_INDEX = 11
+export const ORDER_FIELDS = 12
 
 export const ORDER_FREE = 0
 export const ORDER_WORKING = 1
@@ -146,7 +159,7 @@ export interface RiskBuffers {
   rateRing: SharedArrayBuffer
   positions: SharedArrayBuffer
   orders: SharedArrayBuffer
-  freeOrders: SharedArrayBuffer
+  orderSlots: SharedArrayBuffer
   symbols: SharedArrayBuffer
 }
 
@@ -159,7 +172,7 @@ export class RiskViews {
   readonly rateRing: Float64Array
   readonly positions: Float64Array
   readonly orders: Float64Array
-  readonly freeOrders: Int32Array
+  readonly orderSlots: Int32Array
   readonly symbols: Uint8Array
   /** First control slot of each instrument's block. */
   readonly instrumentCtlBase: number
@@ -172,7 +185,7 @@ export class RiskViews {
     this.rateRing = new Float64Array(buffers.rateRing)
     this.positions = new Float64Array(buffers.positions)
     this.orders = new Float64Array(buffers.orders)
-    this.freeOrders = new Int32Array(buffers.freeOrders)
+    this.orderSlots = new Int32Array(buffers.orderSlots)
     this.symbols = new Uint8Array(buffers.symbols)
     this.instrumentCtlBase = CTL_HEADER_SLOTS + buffers.capacity.accounts * ACCOUNT_CTL_STRIDE
   }

@@ -27,7 +27,7 @@ import {
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { MAX_WIRE_INTEGER } from '../protocol/constants.js'
 import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
-import { RiskEngine, newRiskVerdict, KILL_SCOPE_ACCOUNT, KILL_SCOPE_GLOBAL, KILL_SCOPE_INSTRUMENT, KILL_SCOPE_LANE, type InstrumentRisk, type RiskVerdict } from '../checks/risk-engine.js'
+import { RiskEngine, newRiskVerdict, IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, KILL_SCOPE_ACCOUNT, KILL_SCOPE_GLOBAL, KILL_SCOPE_INSTRUMENT, KILL_SCOPE_LANE, type InstrumentRisk, type RiskVerdict } from '../checks/risk-engine.js'
 import { Limit } from '../checks/limits.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
@@ -167,7 +167,7 @@ export class Lane implements ExchangeLinkHandler {
         // Working orders stay at the exchange unless the session asked for
         // cancel-on-disconnect or the account's limit forces it; their
         // reports still update the shared risk state after the close.
-        if (session.cancelOnDisconnect || this.risk.resolveLimit(session.risk, Limit.cancelOnDisconnect) === 1) {
+        if (session.cancelOnDisconnect || this.risk.limitsFor(session.risk, -1, -1)[Limit.cancelOnDisconnect] === 1) {
           for (const order of session.openOrders.values()) this.link.send({ cancel: { orderId: order.linkOrderId } })
         }
       },
@@ -248,10 +248,14 @@ export class Lane implements ExchangeLinkHandler {
       // Every message of a logged-on session counts, cancels and
       // heartbeats included; refused ones do not, so the session recovers
       // as soon as its rate falls.
-      const limit = this.risk.resolveLimit(session.risk, Limit.sessionMessagesPerSecond)
-      const nowMs = Date.now()
-      if (!session.throttle.admit(nowMs, limit, THROTTLE_WINDOW_MS)) {
-        this.refuseThrottled(session, envelope, refSeq, limit, session.throttle.countInWindow(nowMs, THROTTLE_WINDOW_MS) + 1)
+      // The time goes through the engine's input array: a double held
+      // there is never boxed (see IN_NOW_MS).
+      const input = this.risk.input
+      input[IN_NOW_MS] = Date.now()
+      const limits = this.risk.limitsFor(session.risk, -1, -1)
+      if (!session.throttle.admit(input[IN_NOW_MS]!, limits[Limit.sessionMessagesPerSecond]!, THROTTLE_WINDOW_MS)) {
+        const limit = limits[Limit.sessionMessagesPerSecond]!
+        this.refuseThrottled(session, envelope, refSeq, limit, session.throttle.countInWindow(input[IN_NOW_MS]!, THROTTLE_WINDOW_MS) + 1)
         return
       }
     }
@@ -471,15 +475,17 @@ export class Lane implements ExchangeLinkHandler {
       this.rejectOrder(session, order, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the order was not sent', 0, 0)
       return
     }
-    const linkOrderId = this.nextLinkOrderId + 1
     const risk = this.riskVerdict
-    const riskSlot = this.risk.checkNewOrder(session.risk, traded!.risk, order.side, wireInt(order.price), order.quantityLots,
-      order.timeInForce, order.reduceOnly, linkOrderId, Date.now(), risk)
+    const input = this.risk.input
+    input[IN_PRICE] = wireInt(order.price)
+    input[IN_LINK_ORDER_ID] = this.nextLinkOrderId + 1
+    input[IN_NOW_MS] = Date.now()
+    const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, risk)
     if (riskSlot < 0) {
       this.rejectOrder(session, order, risk.reason, riskRejectText(risk), risk.limit, risk.observed, this.takeWarning(session, traded!.risk))
       return
     }
-    this.nextLinkOrderId = linkOrderId
+    const linkOrderId = ++this.nextLinkOrderId
     // Self-match prevention, cancel-resting mode: this lane's crossing
     // orders are cancelled first, on the same link, so the exchange
     // removes them before it sees the new order.
@@ -555,7 +561,8 @@ export class Lane implements ExchangeLinkHandler {
     // Cancels are never held back by risk limits (a halted or killed
     // account can always cancel); only the account throttle applies.
     const risk = this.riskVerdict
-    if (!this.risk.checkCancel(session.risk, order.riskSlot, order.instrumentRisk, Date.now(), risk)) {
+    this.risk.input[IN_NOW_MS] = Date.now()
+    if (!this.risk.checkCancelInput(session.risk, order.riskSlot, order.instrumentRisk, risk)) {
       this.send(session, { reject: { reason: risk.reason, text: riskRejectText(risk), refSeq, clientOrderId, limit: risk.limit, observed: risk.observed } })
       return
     }
