@@ -13,9 +13,9 @@ import {
   ACCOUNT_CTL_KILL, ACCOUNT_CTL_LOCK, ACCOUNT_CTL_PROGRAMMATIC_REPORT, ACCOUNT_CTL_STRIDE,
   ACCOUNT_CTL_TRADING_STATE, ACCOUNT_DAILY_ACTIONS, ACCOUNT_DAILY_TRADED_LOTS, ACCOUNT_FIELDS, ACCOUNT_HF_BURSTS,
   ACCOUNT_OPEN_LOTS, ACCOUNT_OPEN_ORDERS, ACCOUNT_RESERVED_FEN, CTL_GLOBAL_LOCK, CTL_HEADER_SLOTS,
-  CTL_INSTRUMENT_COUNT, CTL_KILL_GLOBAL, CTL_KILL_LANE, CTL_LIMITS_SEQ, EXCHANGES, INSTRUMENT_CTL_KILL,
+  CTL_ACCOUNT_INSTRUMENT_ROWS, CTL_INSTRUMENT_COUNT, CTL_KILL_GLOBAL, CTL_KILL_LANE, CTL_LIMITS_SEQ, EXCHANGES, INSTRUMENT_CTL_KILL,
   INSTRUMENT_CTL_STRIDE, ORDER_FIELDS, POSITION_DAILY_CANCELS, POSITION_DAILY_LARGE_CANCELS,
-  POSITION_DAILY_SELF_TRADES, POSITION_DAILY_TRADED_LOTS, POSITION_FIELDS, POSITION_INSTRUMENT, POSITION_NET_LOTS,
+  POSITION_DAILY_SELF_TRADES, POSITION_DAILY_TRADED_LOTS, POSITION_FIELDS, POSITION_INSTRUMENT, POSITION_LIMIT_ROW, POSITION_NET_LOTS,
   POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS, POSITION_WORKING_SELL_LOTS, POSITION_WORKING_SELL_ORDERS,
   PROGRAMMATIC_REPORTS, ROW_FIRST_EXCHANGE, ROW_FIRST_LANE, ROW_GLOBAL, SYMBOL_BYTES, TRADING_STATES, RiskViews,
   accountInstrumentRow, accountRow, appRow, limitRowCount,
@@ -344,8 +344,29 @@ export class RiskControl {
         const account = this.requireAccount(scope.account)
         const slot = this.interner.positionSlot(account, this.instrumentIndexOf(scope.instrument))
         if (slot < 0) throw new RiskControlError(errorCodes.CAPACITY, `account ${scope.account} already uses all ${capacity.instrumentsPerAccount} instrument slots`)
-        return accountInstrumentRow(capacity, account, slot)
+        return this.accountInstrumentRowOf(account, slot, scope)
       }
+    }
+  }
+
+  /** The scope's limit row, given out on first use (under the account lock: lanes read the link). */
+  private accountInstrumentRowOf (account: number, slot: number, scope: { account: string, instrument: string }): number {
+    const { capacity, control, positions } = this.views
+    const at = (account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS + POSITION_LIMIT_ROW
+    const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    try {
+      if (positions[at] === 0) {
+        const given = Atomics.load(control, CTL_ACCOUNT_INSTRUMENT_ROWS)
+        if (given >= capacity.accountInstrumentLimitRows) {
+          throw new RiskControlError(errorCodes.CAPACITY, `no room for limits of ${scope.account} × ${scope.instrument}: risk.capacity.accountInstrumentLimitRows is ${capacity.accountInstrumentLimitRows}`)
+        }
+        Atomics.store(control, CTL_ACCOUNT_INSTRUMENT_ROWS, given + 1)
+        positions[at] = given + 1
+      }
+      return accountInstrumentRow(capacity, positions[at]! - 1)
+    } finally {
+      unlockSlot(control, lock)
     }
   }
 

@@ -26,7 +26,7 @@ import {
   ORDER_LEAVES_LOTS, ORDER_LINK_ORDER_ID, ORDER_MARGIN_PER_LOT_FEN, ORDER_POSITION_SLOT, ORDER_PRICE,
   ORDER_QUANTITY_LOTS, ORDER_SIDE, ORDER_STATE, ORDER_TIME_IN_FORCE, ORDER_WORKING, POSITION_DAILY_CANCELS,
   POSITION_DAILY_LARGE_CANCELS, POSITION_DAILY_SELF_TRADES, POSITION_DAILY_TRADED_LOTS, POSITION_FIELDS,
-  POSITION_INSTRUMENT, POSITION_MAX_BUY_PRICE, POSITION_MIN_SELL_PRICE, POSITION_NET_LOTS, POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS,
+  POSITION_INSTRUMENT, POSITION_LIMIT_ROW, POSITION_MAX_BUY_PRICE, POSITION_MIN_SELL_PRICE, POSITION_NET_LOTS, POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS,
   POSITION_WORKING_SELL_LOTS, POSITION_WORKING_SELL_ORDERS, REPORT_CONFIRMED, ROW_FIRST_EXCHANGE, ROW_FIRST_LANE,
   ROW_GLOBAL, SYMBOL_BYTES, TRADING_HALTED, TRADING_REDUCING, RiskViews, accountInstrumentRow, accountRow, appRow,
   type RiskBuffers,
@@ -278,7 +278,8 @@ export class RiskEngine {
   resolveLimits (ctx: RiskContext, slot: number, exchange: number, out: Float64Array = this.resolved): Float64Array {
     const { control, limits, capacity } = this.views
     const rows = this.rows
-    rows[0] = slot >= 0 ? accountInstrumentRow(capacity, ctx.account, slot) : -1
+    const ownRow = slot >= 0 ? this.views.positions[(ctx.account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS + POSITION_LIMIT_ROW]! : 0
+    rows[0] = ownRow > 0 ? accountInstrumentRow(capacity, ownRow - 1) : -1
     rows[1] = accountRow(capacity, ctx.account)
     rows[2] = ctx.app >= 0 ? appRow(ctx.app) : -1
     rows[3] = ROW_FIRST_LANE + ctx.lane
@@ -313,9 +314,9 @@ export class RiskEngine {
    */
   limitsFor (ctx: RiskContext, slot: number, exchange: number): Float64Array {
     const { capacity } = this.views
-    const row = slot >= 0 ? accountInstrumentRow(capacity, ctx.account, slot) : accountRow(capacity, ctx.account)
-    // Unique per (row, lane, app); a slot's instrument, hence its exchange, never changes.
-    const key = (row * 4 + ctx.lane) * (capacity.appIds + 1) + ctx.app + 1
+    // Unique per (account, slot, lane, app); a slot's instrument, hence its exchange, never changes.
+    const scope = ctx.account * (capacity.instrumentsPerAccount + 1) + slot + 1
+    const key = (scope * 4 + ctx.lane) * (capacity.appIds + 1) + ctx.app + 1
     let cached = this.resolvedCache.get(key)
     if (cached === undefined) {
       cached = new Float64Array(LIMIT_COUNT + 1)

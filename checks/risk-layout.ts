@@ -20,7 +20,9 @@
 //
 //   limits (Float64Array): rows × LIMIT_COUNT, NaN = not set at this scope
 //     row 0 global │ 1..3 lanes │ 4..9 exchange presets │ AppIDs │
-//     accounts │ account × instrument slots
+//     accounts │ account × instrument rows, given out when first set
+//     (a table for every slot of every account would be mostly NaN, and
+//     filling it with NaN touches every page: 35 MB at 5,000 accounts)
 //
 //   accountState (Float64Array): accounts × ACCOUNT_FIELDS
 //   rateRing     (Float64Array): accounts × rateRingSize timestamps (ms)
@@ -38,6 +40,8 @@
 /** How many of each thing the shared buffers have room for (fixed at start). */
 export interface RiskCapacity {
   accounts: number
+  /** Account × instrument scopes that may carry their own limits (rows are given out on first use). */
+  accountInstrumentLimitRows: number
   appIds: number
   instruments: number
   /** Instruments one account can hold positions or orders in per run. */
@@ -59,7 +63,9 @@ export const CTL_TRADING_DAY = 2
 export const CTL_INSTRUMENT_COUNT = 3
 export const CTL_KILL_GLOBAL = 4
 export const CTL_KILL_LANE = 5
-export const CTL_HEADER_SLOTS = CTL_KILL_LANE + LANE_COUNT
+/** Account × instrument limit rows given out so far. */
+export const CTL_ACCOUNT_INSTRUMENT_ROWS = CTL_KILL_LANE + LANE_COUNT
+export const CTL_HEADER_SLOTS = CTL_ACCOUNT_INSTRUMENT_ROWS + 1
 
 export const ACCOUNT_CTL_LOCK = 0
 export const ACCOUNT_CTL_TRADING_STATE = 1
@@ -124,7 +130,9 @@ export const POSITION_DAILY_SELF_TRADES = 9
  */
 export const POSITION_MIN_SELL_PRICE = 10
 export const POSITION_MAX_BUY_PRICE = 11
-export const POSITION_FIELDS = 12
+/** Limit row of this account × instrument scope + 1; 0 = none set (inherit from the account). */
+export const POSITION_LIMIT_ROW = 12
+export const POSITION_FIELDS = 13
 
 // ---- per working order (Float64) -----------------------------------------
 export const ORDER_STATE = 0
@@ -213,10 +221,11 @@ export function accountRow (capacity: RiskCapacity, account: number): number {
   return ROW_FIRST_APP + capacity.appIds + account
 }
 
-export function accountInstrumentRow (capacity: RiskCapacity, account: number, slot: number): number {
-  return ROW_FIRST_APP + capacity.appIds + capacity.accounts + account * capacity.instrumentsPerAccount + slot
+/** Row of the n-th account × instrument limit row given out. */
+export function accountInstrumentRow (capacity: RiskCapacity, n: number): number {
+  return ROW_FIRST_APP + capacity.appIds + capacity.accounts + n
 }
 
 export function limitRowCount (capacity: RiskCapacity): number {
-  return accountInstrumentRow(capacity, capacity.accounts, 0)
+  return accountInstrumentRow(capacity, capacity.accountInstrumentLimitRows)
 }

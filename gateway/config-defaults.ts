@@ -120,10 +120,14 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     demoAccount('demo-taker', 'scrypt$16384$8$1$ZKXwI3+d+fKJ+z7iEQ694A==$5kG16gybEL5wBdzfWi3Vygt4GPkcYOJyLMlcMW3n2So='),
   ],
   risk: {
-    // About 60 MiB of shared memory at these sizes; the rate rings
-    // (accounts × rateRingSize × 8 bytes) are the largest part.
+    // About 40 MiB of shared memory reserved at these sizes, mostly the
+    // order tables (accounts × openOrdersPerAccount × 96 bytes) and the rate
+    // rings (accounts × rateRingSize × 8 bytes); pages are touched only as
+    // accounts trade.
     capacity: {
       accounts: 1024,
+      // Account × instrument scopes with limits of their own.
+      accountInstrumentLimitRows: 4096,
       appIds: 256,
       instruments: 1024,
       instrumentsPerAccount: 32,

@@ -137,6 +137,7 @@ const RiskSchema = z.object({
   /** Room in the shared risk tables, fixed at start (memory grows with these). */
   capacity: z.object({
     accounts: capacityCount(100_000),
+    accountInstrumentLimitRows: capacityCount(1_000_000),
     appIds: capacityCount(10_000),
     instruments: capacityCount(100_000),
     instrumentsPerAccount: capacityCount(4096),
@@ -297,6 +298,8 @@ function riskProblems (config: GatewayConfig, appIds: Set<string>, accounts: Set
   for (const account of Object.keys(config.risk.tradingStates)) {
     if (!accounts.has(account)) problems.push(`risk.tradingStates.${account}: account "${account}" is not in accounts[]`)
   }
+  const ownRows = Object.values(limits.accountInstruments).reduce((n, bySymbol) => n + Object.keys(bySymbol).length, 0)
+  if (ownRows > capacity.accountInstrumentLimitRows) problems.push(`risk.capacity.accountInstrumentLimitRows: ${capacity.accountInstrumentLimitRows} is fewer than the ${ownRows} account × instrument scopes configured`)
   if (config.accounts.length > capacity.accounts) problems.push(`risk.capacity.accounts: ${capacity.accounts} is fewer than the ${config.accounts.length} accounts configured`)
   if (config.software.length > capacity.appIds) problems.push(`risk.capacity.appIds: ${capacity.appIds} is fewer than the ${config.software.length} AppIDs configured`)
   return problems
