@@ -77,6 +77,15 @@ export interface AccountCounters {
   instruments: InstrumentCounters[]
 }
 
+/** The name's index in a registry, given out in order on first sight up to the table's capacity. */
+function register (indexes: Map<string, number>, name: string, capacity: number, what: string, capacityField: string): number {
+  const known = indexes.get(name)
+  if (known !== undefined) return known
+  if (indexes.size >= capacity) throw new RiskControlError(errorCodes.CAPACITY, `no room for ${what} ${name}: risk.capacity.${capacityField} is ${capacity}`)
+  indexes.set(name, indexes.size)
+  return indexes.size - 1
+}
+
 /** Allocates zeroed shared risk state: every limit unset, every order slot free. */
 export function createRiskBuffers (capacity: RiskCapacity): RiskBuffers {
   const f64 = (n: number): SharedArrayBuffer => new SharedArrayBuffer(n * Float64Array.BYTES_PER_ELEMENT)
@@ -117,25 +126,11 @@ export class RiskControl {
 
   /** The account's index in the shared tables, assigned on first registration. */
   registerAccount (account: string): number {
-    const known = this.accountIndexes.get(account)
-    if (known !== undefined) return known
-    if (this.accountIndexes.size >= this.views.capacity.accounts) {
-      throw new RiskControlError(errorCodes.CAPACITY, `no room for account ${account}: risk.capacity.accounts is ${this.views.capacity.accounts}`)
-    }
-    const index = this.accountIndexes.size
-    this.accountIndexes.set(account, index)
-    return index
+    return register(this.accountIndexes, account, this.views.capacity.accounts, 'account', 'accounts')
   }
 
   registerApp (appId: string): number {
-    const known = this.appIndexes.get(appId)
-    if (known !== undefined) return known
-    if (this.appIndexes.size >= this.views.capacity.appIds) {
-      throw new RiskControlError(errorCodes.CAPACITY, `no room for AppID ${appId}: risk.capacity.appIds is ${this.views.capacity.appIds}`)
-    }
-    const index = this.appIndexes.size
-    this.appIndexes.set(appId, index)
-    return index
+    return register(this.appIndexes, appId, this.views.capacity.appIds, 'AppID', 'appIds')
   }
 
   accountIndex (account: string): number | undefined {
