@@ -327,24 +327,6 @@ export class RiskEngine {
     return cached
   }
 
-  /** One limit for a session-level message (no instrument scope): the per-message throttle's lookup. */
-  resolveLimit (ctx: RiskContext, id: number): number {
-    const { control, limits, capacity } = this.views
-    const accountAt = accountRow(capacity, ctx.account) * LIMIT_COUNT + id
-    const appAt = ctx.app >= 0 ? appRow(ctx.app) * LIMIT_COUNT + id : -1
-    const laneAt = (ROW_FIRST_LANE + ctx.lane) * LIMIT_COUNT + id
-    for (;;) {
-      const before = Atomics.load(control, CTL_LIMITS_SEQ)
-      if ((before & 1) === 0) {
-        let value = limits[accountAt]!
-        if (value !== value && appAt >= 0) value = limits[appAt]!
-        if (value !== value) value = limits[laneAt]!
-        if (value !== value) value = limits[ROW_GLOBAL * LIMIT_COUNT + id]!
-        if (Atomics.load(control, CTL_LIMITS_SEQ) === before) return value
-      }
-    }
-  }
-
   // ---- new orders ----------------------------------------------------------
 
   /**
