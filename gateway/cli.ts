@@ -22,6 +22,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'print the scrypt hash of a password read from stdin, for accounts[].passwordHash',
     run: async (argv) => (await import('./hash-password-command.js')).runHashPasswordCommand(argv),
   },
+  journal: {
+    summary: 'compliance tools over the retention journal: verify, search, export, replay',
+    run: async (argv) => (await import('../journal/journal-command.js')).runJournalCommand(argv),
+  },
   demo: {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),

@@ -2,6 +2,7 @@
 // and validated with zod. Every error names the exact field path and says
 // what to change; the gateway refuses to start on any of them.
 import { readFileSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { isIP } from 'node:net'
 import { parseCidr } from './ip-ranges.js'
 import { z } from 'zod'
@@ -158,6 +159,32 @@ const RiskSchema = z.object({
   tradingStates: z.record(z.string(), z.enum(TRADING_STATES)),
 }).strict()
 
+/** The retention journal (journal/, README "Journal"). */
+const JournalSchema = z.object({
+  /**
+   * Off only for benchmarks that measure what the journal costs: with it
+   * off nothing is recorded, nothing is recovered, and start says so.
+   */
+  enabled: z.boolean(),
+  /** Where the streams go; null is <runDir>/journal. */
+  dir: z.string().min(1).nullable(),
+  /**
+   * When written records are forced to disk. Every commit reaches the OS
+   * (survives a process crash) regardless; this covers power loss.
+   */
+  fsync: z.union([
+    z.literal('never'),
+    z.literal('every-batch'),
+    z.object({ intervalMs: z.number().int().min(1, 'must be at least 1 ms').max(60_000, 'must be at most 60000 ms') }).strict(),
+  ], { error: 'must be "never", "every-batch" or { "intervalMs": N }' }),
+  /** A segment is sealed and a new one begun past this size (and at each new trading day). */
+  maxSegmentBytes: z.number().int().min(65_536, 'must be at least 64 KiB').max(2 ** 40, 'must be at most 1 TiB'),
+  /** Segments older than this are purged (DOMAIN.md, Retention: brokers commonly keep 20 years). */
+  retentionYears: z.number().int('must be a whole number of years').min(1, 'must be at least 1 year').max(100, 'must be at most 100 years'),
+  /** Rebuild today's risk state and sequence numbers from the journal at start. */
+  recoverOnStart: z.boolean(),
+}).strict()
+
 export const GatewayConfigSchema = z.object({
   gatewayId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
   runDir: z.string().min(1),
@@ -177,10 +204,16 @@ export const GatewayConfigSchema = z.object({
   software: z.array(SoftwareSchema),
   accounts: z.array(AccountSchema),
   risk: RiskSchema,
+  journal: JournalSchema,
 }).strict()
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>
 export type LaneConfig = GatewayConfig['lanes'][LaneName]
+
+/** The journal's root directory: journal.dir, or <runDir>/journal. */
+export function journalDir (config: GatewayConfig): string {
+  return config.journal.dir ?? join(config.runDir, 'journal')
+}
 
 /** A config that failed validation; `problems` lists each as "path: what to change". */
 export class ConfigError extends Error {

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, rmSync, truncateSync, appendFileSync } from 
 import { basename, join } from 'node:path'
 import { verifyJournal, type JournalProblem } from '../journal/verify.js'
 import { JournalStream } from '../journal/segment-writer.js'
-import { runJournalCli } from '../journal/cli.js'
+import { runVerifyCommand } from '../journal/verify-command.js'
 import { readStream } from '../journal/reader.js'
 import { OFF_LENGTH, RecordKind } from '../journal/record-format.js'
 import {
@@ -207,18 +207,18 @@ t.test('the reader refuses damage but not a torn live tail', async (t) => {
 t.test('journal verify (CLI): exit 0 when clean, 1 naming the first bad record, 2 on a bad command line', async (t) => {
   const j = buildJournal(t.testdir())
   const out: string[] = []
-  t.equal(runJournalCli(['verify', j.root], (l) => out.push(l)), 0)
+  t.equal(runVerifyCommand([j.root], (l) => out.push(l)), 0)
   t.match(out.join('\n'), /^journal OK: 3 segments in 1 streams, 1 open, 0 problems$/m)
   const { path, seq } = middleRecord(j)
   const r = recordBySeq(path, seq)
   flipByte(path, r.offset + r.length - 8)
   out.length = 0
-  t.equal(runJournalCli(['verify', j.root], (l) => out.push(l)), 1)
+  t.equal(runVerifyCommand([j.root], (l) => out.push(l)), 1)
   t.match(out.join('\n'), new RegExp(`CHANGED hft/${basename(path)} offset ${r.offset} seq ${seq}:`))
   out.length = 0
-  t.equal(runJournalCli(['verify', j.root, '--bogus'], (l) => out.push(l)), 2)
+  t.equal(runVerifyCommand([j.root, '--bogus'], (l) => out.push(l)), 2)
   t.match(out.join('\n'), /unknown option --bogus/)
   out.length = 0
-  t.equal(runJournalCli(['verify', '--help'], (l) => out.push(l)), 0)
-  t.match(out.join('\n'), /usage: journal verify DIR/)
+  t.equal(runVerifyCommand(['--help'], (l) => out.push(l)), 0)
+  t.match(out.join('\n'), /usage: gatehouse journal verify DIR/)
 })

@@ -1,0 +1,191 @@
+// What the gateway puts in the journal, record kind by record kind. The
+// record layout itself is record-format.ts; this file fixes the payloads,
+// so the lanes (writing) and the tools and recovery (reading) agree.
+//
+// | kind           | stream     | head.sessionId / account   | msgType                        | payload
+// |----------------|------------|----------------------------|--------------------------------|-------------------------------
+// | CLIENT_IN      | lane       | session; account once on   | ClientEnvelope oneof field no. | the frame as received (FLAG_TEXT_FRAME: a text frame;
+// |                |            |                            | (0: undecodable or text frame) |  msgType 0 and not FLAG_TEXT_FRAME: not a valid envelope)
+// | CLIENT_OUT     | lane       | session; account once on   | ClientEnvelope oneof field no. | the encoded ClientEnvelope as sent
+// | LINK_OUT       | lane       | the client session that    | LinkEnvelope oneof field no.   | the LinkEnvelope body (no length prefix)
+// |                |            | caused it (0: the gateway) |                                |
+// | LINK_IN        | lane       | 0, ''                      | LinkEnvelope oneof field no.   | the LinkEnvelope body
+// | CHECK_DECISION | lane       | session; account           | the reject reason (0: passed)  | DECISION_PAYLOAD_BYTES, below
+// | LOGON_STEP     | supervisor | session; account if known  | 0                              | JSON LogonStepDocument (FLAG_JSON)
+// | ADMIN_CHANGE   | supervisor | 0; account if one          | 0                              | JSON AdminChangeDocument (FLAG_JSON)
+// | PURGE, REVEAL  | supervisor / tools | 0                  | 0                              | JSON (retention.ts, the search tool)
+//
+// Each lane thread writes the stream named after its lane; the supervisor
+// writes 'supervisor'; the tools write 'tools' (reveals).
+
+/** The client sent a text frame (refused with TEXT_FRAME_NOT_ALLOWED); the payload is its bytes. */
+export const FLAG_TEXT_FRAME = 2
+
+export const SUPERVISOR_STREAM = 'supervisor'
+export const TOOLS_STREAM = 'tools'
+
+/** ClientEnvelope's oneof body: field name (protobufjs camelCase) → field number (client.proto). */
+export const CLIENT_BODY_FIELDS: Readonly<Record<string, number>> = Object.freeze({
+  logon: 10,
+  logonReply: 11,
+  newOrder: 12,
+  cancelOrder: 13,
+  executionReport: 14,
+  reject: 15,
+  heartbeat: 16,
+  logout: 17,
+  authChallenge: 18,
+  authenticate: 19,
+  authenticateReply: 20,
+  terminalInfo: 21,
+  terminalInfoReply: 22,
+})
+
+/** LinkEnvelope's oneof body: field name → field number (link.proto). */
+export const LINK_BODY_FIELDS: Readonly<Record<string, number>> = Object.freeze({
+  logon: 10,
+  logonReply: 11,
+  heartbeat: 12,
+  newOrder: 13,
+  cancel: 14,
+  report: 15,
+  massCancel: 16,
+  logout: 17,
+  instrumentUpdate: 18,
+})
+
+const invert = (fields: Readonly<Record<string, number>>): readonly string[] => {
+  const names: string[] = []
+  for (const [name, number] of Object.entries(fields)) names[number] = name
+  return names
+}
+const CLIENT_BODY_NAMES = invert(CLIENT_BODY_FIELDS)
+const LINK_BODY_NAMES = invert(LINK_BODY_FIELDS)
+
+export function clientBodyName (msgType: number): string {
+  return CLIENT_BODY_NAMES[msgType] ?? (msgType === 0 ? 'none' : `field-${msgType}`)
+}
+
+export function linkBodyName (msgType: number): string {
+  return LINK_BODY_NAMES[msgType] ?? (msgType === 0 ? 'none' : `field-${msgType}`)
+}
+
+// ---- check decisions -------------------------------------------------------
+//
+// One per new order the lane decided, 40 bytes, little-endian:
+//
+//   0        1        2          4          8                 16               24        32         40
+//   ┌────────┬────────┬──────────┬──────────┬─────────────────┬────────────────┬─────────┬──────────┐
+//   │ passed │ stage  │ reason   │ riskSlot │ clientOrderId   │ linkOrderId    │ limit   │ observed │
+//   │ u8     │ u8     │ u16      │ i32      │ f64             │ f64            │ f64     │ f64      │
+//   └────────┴────────┴──────────┴──────────┴─────────────────┴────────────────┴─────────┴──────────┘
+//
+// linkOrderId is 0 when the order was refused (nothing went out). limit is
+// +Infinity when the scope has no limit. Doubles, not u64 halves: every ID
+// stays below 2^53 (MAX_WIRE_INTEGER) and a Float64 store allocates nothing.
+
+export const DECISION_PAYLOAD_BYTES = 40
+
+/** Which part of the pipeline decided. */
+export const DecisionStage = {
+  /** Duplicate or zero client order ID. */
+  ORDER_ID: 1,
+  /** checks/order-validity.ts: instrument, side, price tick, quantity, TIF. */
+  VALIDITY: 2,
+  /** The exchange link was down. */
+  LINK: 3,
+  /** checks/risk-engine.ts: switches, states, limits, monitors, self-match. */
+  RISK: 4,
+  /** The session message throttle. */
+  THROTTLE: 5,
+} as const
+
+const STAGE_NAMES = ['none', 'order-id', 'validity', 'link', 'risk', 'throttle']
+
+export function decisionStageName (stage: number): string {
+  return STAGE_NAMES[stage] ?? `stage-${stage}`
+}
+
+export interface CheckDecision {
+  passed: boolean
+  stage: number
+  /** RejectReason code; 0 when passed. */
+  reason: number
+  /** The order's slot in the account's shared order table; -1 when refused. */
+  riskSlot: number
+  clientOrderId: number
+  linkOrderId: number
+  limit: number
+  observed: number
+}
+
+/**
+ * Writes a decision into `out` (DECISION_PAYLOAD_BYTES long, reused by the
+ * lane) through `f64`, a Float64Array over the same bytes: no allocation.
+ */
+export function writeDecision (out: Buffer, f64: Float64Array, passed: boolean, stage: number, reason: number, riskSlot: number,
+  clientOrderId: number, linkOrderId: number, limit: number, observed: number): void {
+  out[0] = passed ? 1 : 0
+  out[1] = stage
+  out[2] = reason & 0xff
+  out[3] = (reason >>> 8) & 0xff
+  out.writeInt32LE(riskSlot, 4)
+  f64[1] = clientOrderId
+  f64[2] = linkOrderId
+  f64[3] = limit
+  f64[4] = observed
+}
+
+/** A decision buffer and its Float64 view, for writeDecision. Little-endian hosts only (x64, arm64). */
+export function newDecisionScratch (): { bytes: Buffer, f64: Float64Array } {
+  const bytes = Buffer.alloc(DECISION_PAYLOAD_BYTES)
+  return { bytes, f64: new Float64Array(bytes.buffer, bytes.byteOffset, DECISION_PAYLOAD_BYTES / 8) }
+}
+
+export function decodeDecision (payload: Uint8Array): CheckDecision | null {
+  if (payload.length !== DECISION_PAYLOAD_BYTES) return null
+  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.length)
+  return {
+    passed: b[0] === 1,
+    stage: b[1]!,
+    reason: b.readUInt16LE(2),
+    riskSlot: b.readInt32LE(4),
+    clientOrderId: b.readDoubleLE(8),
+    linkOrderId: b.readDoubleLE(16),
+    limit: b.readDoubleLE(24),
+    observed: b.readDoubleLE(32),
+  }
+}
+
+// ---- JSON documents ---------------------------------------------------------
+
+/** A logon step as the supervisor decided it (LOGON_STEP, supervisor stream). */
+export interface LogonStepDocument {
+  lane: string
+  step: 'connect' | 'authenticate' | 'terminal-info' | 'logon' | 'logout' | 'timeout' | 'disconnect'
+  ip: string
+  account?: string
+  appId?: string
+  /** RejectReason code, 0 when the step passed. */
+  reason: number
+  reasonName: string
+  text: string
+  /** The terminal-info record (DOMAIN.md fields) on the terminal-info step. Masked by `search` unless --reveal. */
+  terminal?: Record<string, unknown>
+  fingerprintId?: string
+  newFingerprint?: boolean
+}
+
+/** A change made by an operator or the gateway itself (ADMIN_CHANGE, supervisor stream). */
+export interface AdminChangeDocument {
+  /** Who: the operator named in the admin command, or 'config' / 'gateway' for changes at start. */
+  operator: string
+  /** What was asked, e.g. 'set-limit', 'kill-switch', 'trading-state', 'programmatic-report'. */
+  command: string
+  /** The scope it applied to, e.g. { kind: 'account', account: 'ACC1' }. */
+  scope: Record<string, unknown>
+  before: unknown
+  after: unknown
+  /** Anything else the command reports, e.g. cancels sent by a mass-cancel. */
+  detail?: Record<string, unknown>
+}
