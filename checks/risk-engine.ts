@@ -462,7 +462,19 @@ export class RiskEngine {
       : positions[p + POSITION_WORKING_BUY_ORDERS]! > 0 && price <= positions[p + POSITION_MAX_BUY_PRICE]!
     if (mightCross && !this.preventSelfMatch(ctx, slot, p, side, price, limits, verdict)) return -1
 
-    // Passed: reserve.
+    return this.reserveOrder(ctx, instrument, slot, p, side, price, lots, timeInForce, perLot, reserved, limits, verdict)
+  }
+
+  /** Takes an order slot and books the order's reservation and working lots; counts the action. Under the account lock. */
+  private reserveOrder (
+    ctx: RiskContext, instrument: InstrumentRisk, slot: number, p: number, side: number, price: number, lots: number,
+    timeInForce: number, perLot: number, reserved: number, limits: Float64Array, verdict: RiskVerdict,
+  ): number {
+    const { accountState, positions, capacity } = this.views
+    const a = ctx.account * ACCOUNT_FIELDS
+    const openOrders = accountState[a + ACCOUNT_OPEN_ORDERS]!
+    const workingBuy = positions[p + POSITION_WORKING_BUY_LOTS]!
+    const workingSell = positions[p + POSITION_WORKING_SELL_LOTS]!
     const orderSlot = this.takeOrderSlot(ctx.account)
     if (orderSlot < 0) return this.refuse(verdict, RejectReason.MAX_OPEN_ORDERS, capacity.openOrdersPerAccount, capacity.openOrdersPerAccount + 1)
     const o = (ctx.account * capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS
@@ -494,6 +506,46 @@ export class RiskEngine {
     }
     this.countAction(ctx.account, limits, verdict)
     return orderSlot
+  }
+
+  // ---- recovery (journal replay at start) -------------------------------
+
+  /**
+   * An order the journal shows went to the exchange before a restart:
+   * booked as the check booked it (reservation, working lots, open order,
+   * one action for the daily monitors), without checking. It is already
+   * working at the exchange whatever the limits say now; refusing it here
+   * would only hide it from the limits. Price, link order ID and the time
+   * it was sent go through `input`, as for checkNewOrderInput. Returns the
+   * order slot, or -1 when the account's tables are full (the caller
+   * reports it).
+   */
+  restoreOrder (ctx: RiskContext, instrument: InstrumentRisk, side: number, lots: number, timeInForce: number, verdict: RiskVerdict): number {
+    clearVerdict(verdict)
+    const slot = this.positionSlot(ctx.account, instrument.index)
+    if (slot < 0) return -1
+    const limits = this.limitsFor(ctx, slot, instrument.exchange)
+    const price = this.input[IN_PRICE]!
+    const { control, accountState, capacity } = this.views
+    const p = (ctx.account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS
+    const lock = this.views.accountCtl(ctx.account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    const perLot = marginPerLotFen(instrument, price)
+    const reserved = accountState[ctx.account * ACCOUNT_FIELDS + ACCOUNT_RESERVED_FEN]! + perLot * lots
+    const orderSlot = this.reserveOrder(ctx, instrument, slot, p, side, price, lots, timeInForce, perLot, reserved, limits, verdict)
+    unlockSlot(control, lock)
+    return orderSlot
+  }
+
+  /** A cancel the journal shows was sent before a restart: counted as an action, as checkCancelInput counted it. */
+  restoreCancel (ctx: RiskContext, verdict: RiskVerdict): void {
+    clearVerdict(verdict)
+    const { control } = this.views
+    const limits = this.limitsFor(ctx, -1, -1)
+    const lock = this.views.accountCtl(ctx.account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    this.countAction(ctx.account, limits, verdict)
+    unlockSlot(control, lock)
   }
 
   /**

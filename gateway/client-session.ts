@@ -4,6 +4,7 @@ import type { WebSocket } from 'uWebSockets.js'
 import { SessionThrottle } from '../checks/sliding-window.js'
 import type { InstrumentRisk, RiskContext } from '../checks/risk-engine.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
+import type { SessionJournalHeads } from './lane-journal.js'
 
 /** An order this gateway forwarded and that has not finished yet. */
 export interface WorkingOrder {
@@ -66,6 +67,8 @@ export class ClientSession {
   readonly throttle: SessionThrottle
   /** The client asked, at Logon, for its orders to be cancelled when it disconnects. */
   cancelOnDisconnect = false
+  /** This session's journal record heads; null when the journal is off. */
+  journal: SessionJournalHeads | null = null
 
   constructor (
     readonly id: number,

@@ -8,6 +8,8 @@
 // write(2), not one each.
 import net from 'node:net'
 import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
+import { LINK_LENGTH_PREFIX_BYTES } from '../protocol/constants.js'
+import { LINK_BODY_FIELDS } from '../journal/gateway-records.js'
 import { wireInt, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type LinkLogonReply } from '../protocol/messages.js'
 
 export type LinkState = 'connecting' | 'logging-on' | 'up' | 'down' | 'closed'
@@ -38,6 +40,18 @@ export interface ExchangeLinkHandler {
   onChunkEnd (): void
 }
 
+/**
+ * Where the link records what it sends and receives: the lane's journal.
+ * Every frame is recorded before it is queued (out) or acted on (in), and
+ * commit() runs before each socket write: write-ahead.
+ */
+export interface LinkRecorder {
+  recordLinkOut (body: Uint8Array, envelope: LinkEnvelopeInit): void
+  recordLinkIn (body: Uint8Array, msgType: number): void
+  /** False when the journal has failed: the link then sends nothing. */
+  commitJournal (): boolean
+}
+
 /** Flush inline once this many bytes are waiting (nats.js FLUSH_THRESHOLD). */
 const FLUSH_THRESHOLD_BYTES = 64 * 1024
 /** The peer is considered dead after this many heartbeat intervals of silence. */
@@ -60,9 +74,20 @@ export class ExchangeLink {
   private reconnectTimer: NodeJS.Timeout | null = null
   private reconnectDelayMs: number
   private readonly flushBound = (): void => { this.flush() }
-  private readonly onFrameBody = (body: Buffer): void => { this.onFrame(decodeLinkEnvelope(body)) }
+  private readonly onFrameBody = (body: Buffer): void => {
+    let envelope: LinkEnvelope
+    try {
+      envelope = decodeLinkEnvelope(body)
+    } catch (err) {
+      // Recorded as received (type 0) before the link drops for it.
+      this.recorder?.recordLinkIn(body, 0)
+      throw err
+    }
+    this.recorder?.recordLinkIn(body, LINK_BODY_FIELDS[envelope.body ?? ''] ?? 0)
+    this.onFrame(envelope)
+  }
 
-  constructor (private readonly options: ExchangeLinkOptions, private readonly handler: ExchangeLinkHandler) {
+  constructor (private readonly options: ExchangeLinkOptions, private readonly handler: ExchangeLinkHandler, private readonly recorder: LinkRecorder | null = null) {
     this.reconnectDelayMs = options.reconnectDelayMs
   }
 
@@ -121,7 +146,9 @@ export class ExchangeLink {
     const seq = ++this.lastSentSeq
     envelope.seq = seq
     envelope.sentTimeUs = Date.now() * 1000
-    this.enqueue(encodeLinkFrame(envelope))
+    const frame = encodeLinkFrame(envelope)
+    this.recorder?.recordLinkOut(frame.subarray(LINK_LENGTH_PREFIX_BYTES), envelope)
+    this.enqueue(frame)
     return seq
   }
 
@@ -132,9 +159,12 @@ export class ExchangeLink {
     this.stopTimers()
     if (socket === null || socket.destroyed) return Promise.resolve()
     this.flush()
+    const logout = this.recordedFrame({ seq: 0, logout: { text: 'gateway shutting down' } })
     return new Promise((resolve) => {
       socket.once('close', () => { resolve() })
-      socket.end(encodeLinkFrame({ seq: 0, logout: { text: 'gateway shutting down' } }))
+      // Unrecorded (the journal failed), it is not sent: the FIN alone ends the session.
+      if (logout === null) socket.end()
+      else socket.end(logout)
       // A peer that never acknowledges the FIN must not hold up shutdown.
       setTimeout(() => { socket.destroy() }, 1000).unref()
     })
@@ -199,13 +229,27 @@ export class ExchangeLink {
     const frames = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
     this.pending = []
     this.pendingBytes = 0
+    // Write-ahead: every frame in this write was recorded when it was
+    // queued; one commit makes all of them durable in the OS first.
+    if (this.recorder !== null && !this.recorder.commitJournal()) return
     this.lastSendMs = Date.now()
     this.socket.write(frames)
   }
 
+  /** Session-level messages (logon, heartbeat) go out at once, behind their own record. */
   private writeNow (envelope: LinkEnvelopeInit): void {
+    const frame = this.recordedFrame(envelope)
+    if (frame === null) return
     this.lastSendMs = Date.now()
-    this.socket?.write(encodeLinkFrame(envelope))
+    this.socket?.write(frame)
+  }
+
+  /** Encodes, records and commits one frame; null when the journal has failed (send nothing). */
+  private recordedFrame (envelope: LinkEnvelopeInit): Buffer | null {
+    const frame = encodeLinkFrame(envelope)
+    if (this.recorder === null) return frame
+    this.recorder.recordLinkOut(frame.subarray(LINK_LENGTH_PREFIX_BYTES), envelope)
+    return this.recorder.commitJournal() ? frame : null
   }
 
   private startHeartbeats (): void {

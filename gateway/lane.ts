@@ -11,10 +11,17 @@
 //   4. session message throttle, then for orders the pre-trade checks
 //      (checks/): validity, then the risk engine's atomic check-and-reserve
 //      on the shared risk state
-//   5. journal: write-ahead record before anything leaves (retention issue)
-//   6. forward on the exchange link
+//   5. forward on the exchange link
 // Reports from the exchange run the same way back: update order and risk
-// state (positions, reservations, monitors), journal, encode, send.
+// state (positions, reservations, monitors), encode, send.
+//
+// Journal (write-ahead): every frame in, every decision, every frame out
+// (client and link) is appended to the lane's journal stream as it
+// happens. Nothing is sent as it is produced: client sends are queued and
+// flushed at the end of the event-loop turn (or of the link's TCP chunk),
+// link frames in the link's own per-turn flush, and each flush first
+// commits the journal with one write(2). So a turn's records reach the OS
+// together, before any byte they cover leaves.
 import { randomBytes } from 'node:crypto'
 import uWS from 'uWebSockets.js'
 import { LRUCache } from 'lru-cache'
@@ -32,8 +39,11 @@ import { Limit } from '../checks/limits.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
 import { ClientSession, type SessionUserData, type WorkingOrder } from './client-session.js'
-import { ExchangeLink, type ExchangeLinkHandler } from './exchange-link.js'
-import { LANE_NAMES, type GatewayConfig, type LaneConfig, type LaneName } from './config.js'
+import { ExchangeLink, type ExchangeLinkHandler, type LinkRecorder } from './exchange-link.js'
+import { LANE_NAMES, journalDir, type GatewayConfig, type LaneConfig, type LaneName } from './config.js'
+import { LaneJournal, bodyFieldNumber, type SessionJournalHeads } from './lane-journal.js'
+import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME } from '../journal/gateway-records.js'
+import type { LinkEnvelopeInit } from '../protocol/messages.js'
 import type { AccessRequest, AccessResult, LaneToSupervisor } from './types.js'
 
 /** Asks the supervisor's access control to decide one logon step. */
@@ -68,7 +78,7 @@ interface TradedInstrument {
   risk: InstrumentRisk
 }
 
-export class Lane implements ExchangeLinkHandler {
+export class Lane implements ExchangeLinkHandler, LinkRecorder {
   private readonly laneConfig: LaneConfig
   private readonly app: uWS.TemplatedApp
   private listenSocket: uWS.us_listen_socket | null = null
@@ -97,11 +107,20 @@ export class Lane implements ExchangeLinkHandler {
   /** New connections per source IP in the current second; LRU-bounded against address spraying. */
   private readonly connectionsPerIp: LRUCache<string, { windowStartMs: number, count: number }>
   private logonSweep: NodeJS.Timeout | null = null
+  /** The lane's retention journal stream; null only when journal.enabled is false (benchmarks). */
+  private readonly journal: LaneJournal | null
+  /** The client session whose message is being sent on the link, for the link record's session and account. */
+  private linkCause: SessionJournalHeads | null = null
+  /** Set when the journal failed: the lane sends nothing more and takes no connections (fail closed). */
+  private journalFailed = false
+  private flushScheduled = false
+  private readonly flushBound = (): void => { this.flushClientSends() }
   /**
-   * While an exchange-link chunk is processed, client sends are queued per
-   * session and flushed under one ws.cork() each at the chunk's end: sends
-   * outside a uWS callback are otherwise one write(2) apiece, which the
-   * profile showed as 47% of the platform lane's CPU.
+   * Client sends are queued per session and flushed under one ws.cork()
+   * each, at the end of the turn or of the link chunk: sends outside a uWS
+   * callback are otherwise one write(2) apiece, which the profile showed
+   * as 47% of the platform lane's CPU; and the journal commits once for
+   * all of them first.
    */
   private batchingReports = false
   private readonly sessionsWithPendingOut: ClientSession[] = []
@@ -122,6 +141,10 @@ export class Lane implements ExchangeLinkHandler {
     this.laneIndex = LANE_NAMES.indexOf(name)
     this.maxThrottleLimit = config.risk.capacity.rateRingSize
     this.risk = new RiskEngine(riskBuffers, this.laneIndex)
+    this.journal = config.journal.enabled
+      ? new LaneJournal({ lane: name, root: journalDir(config), fsync: config.journal.fsync, maxSegmentBytes: config.journal.maxSegmentBytes })
+      : null
+    if (this.journal !== null) this.journal.onFailure = (err) => { this.failClosed(err) }
     this.connectionsPerIp = new LRUCache({ max: config.security.maxTrackedEntries })
     const tls = this.laneConfig.tls
     this.app = tls === undefined
@@ -136,12 +159,17 @@ export class Lane implements ExchangeLinkHandler {
       upgrade: (res, req, context) => {
         // Read everything from req/res now: both are invalid after return.
         const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
+        if (this.journalFailed) {
+          res.writeStatus('503 Service Unavailable').end('the gateway cannot record messages on this lane (journal failure); it accepts no connections until restarted')
+          return
+        }
         if (!this.admitConnection(remoteAddress)) {
           res.writeStatus('429 Too Many Requests').end(`more than ${this.laneConfig.policy.maxConnectionsPerIpPerSecond} new connections per second from this address`)
           return
         }
         const laneIndex = LANE_NAMES.indexOf(this.name) + 1
         const session = new ClientSession(laneIndex * SESSION_ID_LANE_STRIDE + this.nextSessionNumber++, remoteAddress, Date.now(), this.maxThrottleLimit)
+        session.journal = this.journal?.sessionHeads(session.id) ?? null
         res.upgrade<SessionUserData>({ session },
           req.getHeader('sec-websocket-key'),
           req.getHeader('sec-websocket-protocol'),
@@ -162,13 +190,14 @@ export class Lane implements ExchangeLinkHandler {
         const session = ws.getUserData().session
         session.ws = null
         this.sessions.delete(session)
+        this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'disconnect', account: session.account ?? undefined, reason: 0, text: '' })
         if (session.account === null) return
         this.notify({ type: 'session-closed', lane: this.name, sessionId: session.id, account: session.account })
         // Working orders stay at the exchange unless the session asked for
         // cancel-on-disconnect or the account's limit forces it; their
         // reports still update the shared risk state after the close.
         if (session.cancelOnDisconnect || this.risk.limitsFor(session.risk, -1, -1)[Limit.cancelOnDisconnect] === 1) {
-          for (const order of session.openOrders.values()) this.link.send({ cancel: { orderId: order.linkOrderId } })
+          for (const order of session.openOrders.values()) this.sendToLink(session, { cancel: { orderId: order.linkOrderId } })
         }
       },
     })
@@ -183,7 +212,7 @@ export class Lane implements ExchangeLinkHandler {
       heartbeatIntervalMs: config.exchange.heartbeatIntervalMs,
       reconnectDelayMs: config.exchange.reconnectDelayMs,
       maxReconnectDelayMs: config.exchange.maxReconnectDelayMs,
-    }, this)
+    }, this, this.journal === null ? null : this)
   }
 
   /** Listens and starts the exchange link. Resolves with the bound port. */
@@ -215,34 +244,41 @@ export class Lane implements ExchangeLinkHandler {
       this.listenSocket = null
     }
     for (const session of [...this.sessions]) session.ws?.end(1001, 'gateway shutting down')
+    this.flushClientSends()
     this.app.close()
     await this.link.close()
+    this.journal?.close()
   }
 
   // ---- client side ----------------------------------------------------
 
   private onMessage (session: ClientSession, message: ArrayBuffer, isBinary: boolean): void {
     session.messagesIn++
+    if (this.journalFailed) return
+    // The ArrayBuffer is valid only during this callback: the journal
+    // copies the bytes, decoding copies what it keeps.
+    const bytes = new Uint8Array(message)
     if (!isBinary) {
+      this.recordIn(session, bytes, 0, FLAG_TEXT_FRAME)
       this.sendReject(session, RejectReason.TEXT_FRAME_NOT_ALLOWED, 'send one binary frame per ClientEnvelope; text frames are not part of the protocol', 0, 0)
       return
     }
     if (message.byteLength > this.laneConfig.maxFrameBytes) {
+      this.recordIn(session, bytes, 0, 0)
       this.sendReject(session, RejectReason.FRAME_TOO_LARGE,
         `frame of ${message.byteLength} bytes exceeds this lane's ${this.laneConfig.maxFrameBytes}-byte limit`, 0, 0)
       return
     }
     let envelope: ClientEnvelope
     try {
-      // The ArrayBuffer is valid only during this callback; decoding copies
-      // what it keeps (numbers, strings).
-      envelope = decodeClientEnvelope(new Uint8Array(message))
+      envelope = decodeClientEnvelope(bytes)
     } catch (err) {
+      this.recordIn(session, bytes, 0, 0)
       const cause = (err as Error).cause as Error | undefined
       this.sendReject(session, RejectReason.MALFORMED_FRAME, `frame is not a valid ClientEnvelope: ${cause?.message ?? 'decode failed'}`, 0, 0)
       return
     }
-    // Journal (retention issue): the inbound record is written here.
+    this.recordIn(session, bytes, CLIENT_BODY_FIELDS[envelope.body ?? ''] ?? 0, 0)
     const refSeq = wireInt(envelope.seq)
     if (session.loggedOn && envelope.body !== 'logout') {
       // Every message of a logged-on session counts, cancels and
@@ -285,7 +321,7 @@ export class Lane implements ExchangeLinkHandler {
           this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'logout', account: session.account, reason: 0, text: '' })
         }
         this.send(session, { logout: { text: 'goodbye' } })
-        session.ws?.end(1000, 'logout')
+        this.endSession(session, 1000, 'logout')
         return
       case 'logonReply':
       case 'executionReport':
@@ -303,7 +339,9 @@ export class Lane implements ExchangeLinkHandler {
   private refuseThrottled (session: ClientSession, envelope: ClientEnvelope, refSeq: number, limit: number, observed: number): void {
     const text = `more than ${limit} messages per second on this session; slow down (the window is exact and admits again as soon as the rate falls)`
     if (envelope.body === 'newOrder') {
-      this.rejectOrder(session, envelope.newOrder as NewOrder, RejectReason.THROTTLED_SESSION, text, limit, observed)
+      const order = envelope.newOrder as NewOrder
+      this.recordDecision(session, DecisionStage.THROTTLE, RejectReason.THROTTLED_SESSION, wireInt(order.clientOrderId), limit, observed)
+      this.rejectOrder(session, order, RejectReason.THROTTLED_SESSION, text, limit, observed)
       return
     }
     const clientOrderId = envelope.body === 'cancelOrder' ? wireInt(envelope.cancelOrder!.clientOrderId) : 0
@@ -414,7 +452,7 @@ export class Lane implements ExchangeLinkHandler {
         const text = `logon not completed within ${this.laneConfig.policy.logonTimeoutMs} ms; closing`
         this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'timeout', reason: RejectReason.LOGON_TIMEOUT, text })
         this.sendReject(session, RejectReason.LOGON_TIMEOUT, text, 0, 0)
-        session.ws?.end(1008, 'logon timeout')
+        this.endSession(session, 1008, 'logon timeout')
       }
     }
   }
@@ -439,6 +477,10 @@ export class Lane implements ExchangeLinkHandler {
     }
     session.stage = 'logged-on'
     session.account = logon.account
+    if (session.journal !== null) {
+      const heads = session.journal
+      heads.clientIn.account = heads.clientOut.account = heads.decision.account = heads.linkOut.account = logon.account
+    }
     session.logonTimeMs = Date.now()
     session.risk.lane = this.laneIndex
     session.risk.account = result.accountIndex!
@@ -460,6 +502,7 @@ export class Lane implements ExchangeLinkHandler {
   private onNewOrder (session: ClientSession, order: NewOrder): void {
     const clientOrderId = wireInt(order.clientOrderId)
     if (clientOrderId <= 0 || clientOrderId > MAX_WIRE_INTEGER || session.usedClientOrderIds.has(clientOrderId)) {
+      this.recordDecision(session, DecisionStage.ORDER_ID, RejectReason.DUPLICATE_CLIENT_ORDER_ID, clientOrderId, 0, clientOrderId)
       this.rejectOrder(session, order, RejectReason.DUPLICATE_CLIENT_ORDER_ID,
         clientOrderId <= 0 ? 'client_order_id must be nonzero' : `client_order_id ${clientOrderId} was already used in this session`, 0, clientOrderId)
       return
@@ -468,10 +511,12 @@ export class Lane implements ExchangeLinkHandler {
     const verdict = this.verdict
     const traded = this.instruments.get(order.instrument)
     if (!checkOrderValidity(order, traded?.instrument, verdict)) {
+      this.recordDecision(session, DecisionStage.VALIDITY, verdict.reason, clientOrderId, verdict.limit, verdict.observed)
       this.rejectOrder(session, order, verdict.reason, `${reasonName(verdict.reason)} (limit ${verdict.limit}, observed ${verdict.observed})`, verdict.limit, verdict.observed)
       return
     }
     if (!this.link.isUp) {
+      this.recordDecision(session, DecisionStage.LINK, RejectReason.EXCHANGE_UNAVAILABLE, clientOrderId, 0, 0)
       this.rejectOrder(session, order, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the order was not sent', 0, 0)
       return
     }
@@ -482,14 +527,16 @@ export class Lane implements ExchangeLinkHandler {
     input[IN_NOW_MS] = Date.now()
     const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, risk)
     if (riskSlot < 0) {
+      this.recordDecision(session, DecisionStage.RISK, risk.reason, clientOrderId, risk.limit, risk.observed)
       this.rejectOrder(session, order, risk.reason, riskRejectText(risk), risk.limit, risk.observed, this.takeWarning(session, traded!.risk))
       return
     }
     const linkOrderId = ++this.nextLinkOrderId
+    if (this.journal !== null) this.journal.decision(session.journal!, true, DecisionStage.RISK, 0, riskSlot, clientOrderId, linkOrderId, 0, 0)
     // Self-match prevention, cancel-resting mode: this lane's crossing
     // orders are cancelled first, on the same link, so the exchange
     // removes them before it sees the new order.
-    for (let k = 0; k < risk.cancelCount; k++) this.link.send({ cancel: { orderId: risk.cancelLinkOrderIds[k]! } })
+    for (let k = 0; k < risk.cancelCount; k++) this.sendToLink(session, { cancel: { orderId: risk.cancelLinkOrderIds[k]! } })
     const working: WorkingOrder = {
       linkOrderId,
       linkSeq: 0,
@@ -507,8 +554,7 @@ export class Lane implements ExchangeLinkHandler {
       instrumentRisk: traded!.risk,
       warning: this.takeWarning(session, traded!.risk),
     }
-    // Journal (retention issue): write-ahead record before the order leaves.
-    working.linkSeq = this.link.send({
+    working.linkSeq = this.sendToLink(session, {
       newOrder: {
         orderId: working.linkOrderId,
         account: session.account!,
@@ -566,7 +612,7 @@ export class Lane implements ExchangeLinkHandler {
       this.send(session, { reject: { reason: risk.reason, text: riskRejectText(risk), refSeq, clientOrderId, limit: risk.limit, observed: risk.observed } })
       return
     }
-    if (this.link.send({ cancel: { orderId: order.linkOrderId } }) === 0) {
+    if (this.sendToLink(session, { cancel: { orderId: order.linkOrderId } }) === 0) {
       this.sendReject(session, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the cancel was not sent, retry once it is back', refSeq, clientOrderId)
     }
   }
@@ -595,31 +641,115 @@ export class Lane implements ExchangeLinkHandler {
     this.send(session, { reject: { reason, text, refSeq, clientOrderId } })
   }
 
-  /** Numbers, encodes and sends one message; false if the session is gone. */
+  /**
+   * Numbers, encodes and journals one message, and queues it for the end
+   * of the turn (flushClientSends); false if the session is gone.
+   */
   private send (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
-    const ws = session.ws
-    if (ws === null) return false
+    if (session.ws === null || this.journalFailed) return false
     envelope.seq = ++session.outSeq
     envelope.sentTimeUs = Date.now() * 1000
     const bytes = encodeClientEnvelope(envelope)
-    // Journal (retention issue): the outbound record is written before this send.
+    if (this.journal !== null) this.journal.clientOut(session.journal!, bytes, bodyFieldNumber(envelope, CLIENT_BODY_FIELDS))
     session.messagesOut++
-    if (this.batchingReports) {
-      if (session.pendingOut.length === 0) this.sessionsWithPendingOut.push(session)
-      session.pendingOut.push(bytes)
-      return true
-    }
-    // 0 means queued behind backpressure (still delivered); past
-    // maxBackpressureBytes uWS drops and, with closeOnBackpressureLimit,
-    // closes the slow consumer rather than buffering without bound.
-    ws.send(bytes, true)
+    if (session.pendingOut.length === 0) this.sessionsWithPendingOut.push(session)
+    session.pendingOut.push(bytes)
+    // Inside a link chunk, onChunkEnd flushes.
+    if (!this.batchingReports) this.scheduleFlush()
     return true
+  }
+
+  private scheduleFlush (): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(this.flushBound)
+  }
+
+  /**
+   * Commits the journal (one write(2) for the turn's records), then sends
+   * every queued client message, one ws.cork() per session. If the journal
+   * cannot be written, nothing is sent.
+   */
+  private flushClientSends (): void {
+    this.flushScheduled = false
+    if (this.journal !== null && !this.journal.commit()) return
+    for (const session of this.sessionsWithPendingOut) {
+      if (session.ws !== null) {
+        this.flushingSession = session
+        // 0 means queued behind backpressure (still delivered); past
+        // maxBackpressureBytes uWS drops and, with closeOnBackpressureLimit,
+        // closes the slow consumer rather than buffering without bound.
+        session.ws.cork(this.flushPendingOut)
+      }
+      session.pendingOut.length = 0
+    }
+    this.sessionsWithPendingOut.length = 0
+    this.flushingSession = null
+  }
+
+  /** Sends what is queued (the session's last words), then closes it. */
+  private endSession (session: ClientSession, code: number, reason: string): void {
+    this.flushClientSends()
+    session.ws?.end(code, reason)
+  }
+
+  /** Journals a client frame as received. */
+  private recordIn (session: ClientSession, bytes: Uint8Array, msgType: number, flags: number): void {
+    if (this.journal === null) return
+    this.journal.clientIn(session.journal!, bytes, msgType, flags)
+    // Commit at the end of the turn even if nothing is sent back.
+    this.scheduleFlush()
+  }
+
+  /** Journals a refused new order's decision (passed orders are recorded where the link order ID is known). */
+  private recordDecision (session: ClientSession, stage: number, reason: number, clientOrderId: number, limit: number, observed: number): void {
+    if (this.journal !== null) this.journal.decision(session.journal!, false, stage, reason, -1, clientOrderId, 0, limit, observed)
+  }
+
+  /** Sends on the link on behalf of a session, so the link record names it. Returns the link seq, 0 if not sent. */
+  private sendToLink (session: ClientSession | null, envelope: LinkEnvelopeInit): number {
+    this.linkCause = session?.journal ?? null
+    const seq = this.link.send(envelope)
+    this.linkCause = null
+    return seq
+  }
+
+  // ---- journal (LinkRecorder: the link records through the lane) --------
+
+  recordLinkOut (body: Uint8Array, envelope: LinkEnvelopeInit): void {
+    this.journal!.linkOut(this.linkCause, body, envelope)
+  }
+
+  recordLinkIn (body: Uint8Array, msgType: number): void {
+    this.journal!.linkIn(body, msgType)
+  }
+
+  commitJournal (): boolean {
+    return this.journal!.commit()
+  }
+
+  /**
+   * The journal cannot be written: fail closed. Nothing can be recorded,
+   * so nothing may be sent. Clients are disconnected (a close frame
+   * carries no trading message), new connections get 503, and the link
+   * is closed; orders already at the exchange stay there. Ops see a
+   * 'journal-failed' event and must restart once the disk is fixed.
+   */
+  private failClosed (err: Error): void {
+    if (this.journalFailed) return
+    this.journalFailed = true
+    for (const session of this.sessionsWithPendingOut) session.pendingOut.length = 0
+    this.sessionsWithPendingOut.length = 0
+    this.notify({ type: 'journal-failed', lane: this.name, error: err.message })
+    for (const session of [...this.sessions]) session.ws?.end(1011, 'journal unavailable: the gateway cannot record messages')
+    void this.link.close()
   }
 
   // ---- exchange side --------------------------------------------------
 
   onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
     this.tradingDay = info.tradingDay
+    this.journal?.setTradingDay(info.tradingDay)
     this.exchangeEnvironment = info.environment
     // Daily counters (volume, monitors) start again on a new trading day;
     // the first lane to see it clears them for all.
@@ -651,15 +781,7 @@ export class Lane implements ExchangeLinkHandler {
 
   onChunkEnd (): void {
     this.batchingReports = false
-    for (const session of this.sessionsWithPendingOut) {
-      if (session.ws !== null) {
-        this.flushingSession = session
-        session.ws.cork(this.flushPendingOut)
-      }
-      session.pendingOut.length = 0
-    }
-    this.sessionsWithPendingOut.length = 0
-    this.flushingSession = null
+    this.flushClientSends()
   }
 
   onInstrumentUpdate (instrument: Instrument): void {
@@ -682,7 +804,7 @@ export class Lane implements ExchangeLinkHandler {
         (scope.kind === 'lane' && scope.lane === this.name) ||
         (scope.kind === 'account' && scope.account === order.session.account) ||
         (scope.kind === 'instrument' && scope.instrument === order.instrument)
-      if (inScope && this.link.send({ cancel: { orderId: order.linkOrderId } }) !== 0) sent++
+      if (inScope && this.sendToLink(order.session, { cancel: { orderId: order.linkOrderId } }) !== 0) sent++
     }
     return sent
   }

@@ -1,14 +1,15 @@
 // The record of every logon step, success or failure, with its reason and
 // the terminal info: the evidence compliance shows a regulator. Written
-// with pino as JSON lines under <runDir>/audit/, owner-only. The retention
-// journal takes these records over when it lands; this file is the seam.
+// with pino as JSON lines under <runDir>/audit/, owner-only, for people to
+// tail; the retention journal (the supervisor's stream) gets each record
+// too, through onRecord, before the step's answer is sent.
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import pino from 'pino'
 import { reasonName } from '../protocol/messages.js'
 import type { LaneName } from './config.js'
 
-export type LogonStep = 'connect' | 'authenticate' | 'terminal-info' | 'logon' | 'logout' | 'timeout'
+export type LogonStep = 'connect' | 'authenticate' | 'terminal-info' | 'logon' | 'logout' | 'timeout' | 'disconnect'
 
 export interface LogonStepRecord {
   lane: LaneName
@@ -30,6 +31,8 @@ export class LogonAudit {
   private readonly logger: pino.Logger
   /** The last records, newest last, for tests and the ops status page. */
   readonly recent: Array<LogonStepRecord & { ok: boolean }> = []
+  /** Called with each record before it is logged: the supervisor journals it here. May throw (journal failure) to fail the step. */
+  onRecord: (record: LogonStepRecord) => void = () => {}
 
   constructor (runDir: string, private readonly recentCapacity = 1000) {
     const dir = join(runDir, 'audit')
@@ -39,6 +42,7 @@ export class LogonAudit {
   }
 
   record (record: LogonStepRecord): void {
+    this.onRecord(record)
     const ok = record.reason === 0
     this.recent.push({ ...record, ok })
     if (this.recent.length > this.recentCapacity) this.recent.shift()

@@ -3,7 +3,7 @@
 // simulator, so `npm ci && npm start` is a working system.
 import { parseArgs } from 'node:util'
 import { setTimeout as delay } from 'node:timers/promises'
-import { ConfigError, loadConfigFile, resolveConfig, type GatewayConfig } from './config.js'
+import { ConfigError, journalDir, loadConfigFile, resolveConfig, type GatewayConfig } from './config.js'
 import { startExchangeSimProcess, type ExchangeSimProcess } from './exchange-sim-process.js'
 import { Supervisor } from './supervisor.js'
 import { reasonName } from '../protocol/messages.js'
@@ -37,6 +37,9 @@ function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeS
     lines.push(`  lane ${name.padEnd(8)} ${lane.tls ? 'wss' : 'ws'}://${lane.host}:${lane.port}`)
   }
   lines.push(`  ops           http://${running.ops.host}:${running.ops.port}/healthz`)
+  lines.push(config.journal.enabled
+    ? `  journal       ${journalDir(config)} (fsync ${typeof config.journal.fsync === 'string' ? config.journal.fsync : `every ${config.journal.fsync.intervalMs} ms`}; verify with \`gatehouse journal verify ${journalDir(config)}\`)`
+    : '  journal       OFF: nothing is recorded (journal.enabled is false; for benchmarks only)')
   lines.push(sim === null
     ? `  exchange      ${config.exchange.host}:${config.exchange.port} (external)`
     : `  exchange      ${sim.host}:${sim.port} (embedded simulator, pid ${sim.child.pid})`)
@@ -97,6 +100,11 @@ export async function runStartCommand (argv: string[]): Promise<number> {
       process.stderr.write(`risk alert: ${alert.account} ${alert.instrument} on ${alert.lane}: ${reasonName(alert.monitor)} at ${alert.observed} ` +
         `(warning ${alert.warningLevel}, blocking ${alert.blockingLevel})\n`)
     }
+  }
+  // A journal that cannot be written fails closed where it is: loud, always on stderr.
+  supervisor.onJournalFailure = (where, error) => {
+    process.stderr.write(`JOURNAL FAILURE in ${where}: ${error}. It sends nothing more (fail closed); fix the disk and restart.\n`)
+    if (jsonEvents) process.stdout.write(JSON.stringify({ event: 'journal-failed', where, error }) + '\n')
   }
   supervisor.onLaneEvent = (event) => {
     if (event.type !== 'link-state') return

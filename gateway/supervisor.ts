@@ -8,7 +8,7 @@
  */
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
-import { LANE_NAMES, type GatewayConfig, type LaneName } from './config.js'
+import { LANE_NAMES, journalDir, type GatewayConfig, type LaneName } from './config.js'
 import { OpsServer } from './ops-server.js'
 import { AccessControl } from './access-control.js'
 import { terminalInfoRecord, type TerminalInfo } from './terminal-fingerprint.js'
@@ -16,7 +16,11 @@ import { RejectReason, v1 } from '../protocol/messages.js'
 import type { LinkState } from './exchange-link.js'
 import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, RiskAlert, SupervisorToLane } from './types.js'
 import { createRiskControl } from './risk-config.js'
-import type { KillScope, RiskControl, Change } from '../checks/risk-control.js'
+import type { KillScope, RiskControl, Change, LimitScope, LimitSet } from '../checks/risk-control.js'
+import type { LimitName, LimitValue } from '../checks/limits.js'
+import type { ProgrammaticReport, TradingState } from '../checks/risk-layout.js'
+import { SupervisorJournal } from './supervisor-journal.js'
+import type { AdminChangeDocument } from '../journal/gateway-records.js'
 
 export interface LaneStatus {
   host: string
@@ -33,6 +37,13 @@ export interface RunningGateway {
 
 /** How long a lane may take to stop before its thread is terminated. */
 const LANE_STOP_TIMEOUT_MS = 5000
+/** Expired journal segments are purged at start and then this often. */
+const PURGE_INTERVAL_MS = 24 * 3600 * 1000
+
+/** A limit value as the journal shows it: null is "no limit", 'inherit' is "not set at this scope". */
+function journalLimitValue (value: LimitValue): number | null | 'inherit' {
+  return value === undefined ? 'inherit' : value
+}
 
 export class Supervisor {
   private readonly workers = new Map<LaneName, Worker>()
@@ -53,10 +64,63 @@ export class Supervisor {
   onRiskAlert: (alert: RiskAlert) => void = () => {}
   private nextMassCancelId = 1
   private readonly massCancels = new Map<number, { waiting: number, sent: number, done: (sent: number) => void }>()
+  /** The supervisor's journal stream (logon steps, changes, purges); null when journal.enabled is false. */
+  readonly journal: SupervisorJournal | null
+  private purgeTimer: NodeJS.Timeout | null = null
+  /** Called when a journal stream fails (a lane's or this one's): the gateway fails closed there. */
+  onJournalFailure: (where: string, error: string) => void = () => {}
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
     this.risk = createRiskControl(config)
+    const j = config.journal
+    this.journal = j.enabled
+      ? new SupervisorJournal({ root: journalDir(config), fsync: j.fsync, maxSegmentBytes: j.maxSegmentBytes, retentionYears: j.retentionYears })
+      : null
+    const journal = this.journal
+    // A step whose record cannot be written throws here, and the step is
+    // refused (decideAccess fails closed).
+    if (journal !== null) this.access.audit.onRecord = (record) => { journal.logonStep(record) }
+  }
+
+  /**
+   * Journals a change (before it is reported to whoever asked). Throws if
+   * the journal cannot be written; the change itself has been made by
+   * then, and the error says so.
+   */
+  private recordChange (doc: AdminChangeDocument, account = ''): void {
+    if (this.journal === null) return
+    try {
+      this.journal.adminChange(doc, account)
+    } catch (err) {
+      this.onJournalFailure('supervisor', (err as Error).message)
+      throw new Error(`${doc.command} was applied but could not be journaled: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** Sets limits at one scope, all or none (RiskControl.setLimits), journaled with the operator and before/after. */
+  changeLimits (operator: string, scope: LimitScope, values: LimitSet): Partial<Record<LimitName, Change<LimitValue>>> {
+    const changes = this.risk.setLimits(scope, values)
+    const before: Record<string, unknown> = {}
+    const after: Record<string, unknown> = {}
+    for (const [name, change] of Object.entries(changes)) {
+      before[name] = journalLimitValue(change.before)
+      after[name] = journalLimitValue(change.after)
+    }
+    this.recordChange({ operator, command: 'set-limits', scope: { ...scope }, before, after }, 'account' in scope ? scope.account : '')
+    return changes
+  }
+
+  setTradingState (operator: string, account: string, state: TradingState): Change<TradingState> {
+    const change = this.risk.setTradingState(account, state)
+    this.recordChange({ operator, command: 'trading-state', scope: { kind: 'account', account }, before: change.before, after: change.after }, account)
+    return change
+  }
+
+  setProgrammaticReport (operator: string, account: string, status: ProgrammaticReport): Change<ProgrammaticReport> {
+    const change = this.risk.setProgrammaticReport(account, status)
+    this.recordChange({ operator, command: 'programmatic-report', scope: { kind: 'account', account }, before: change.before, after: change.after }, account)
+    return change
   }
 
   /**
@@ -65,20 +129,29 @@ export class Supervisor {
    * to the exchange. The switch itself takes effect before any cancel: no
    * new order in the scope passes from the next message on.
    */
-  async setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean } = {}): Promise<Change<boolean> & { cancelsSent: number }> {
+  async setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string } = {}): Promise<Change<boolean> & { cancelsSent: number }> {
     const change = this.risk.setKillSwitch(scope, on)
+    const doc: AdminChangeDocument = { operator: options.operator ?? 'gateway', command: 'kill-switch', scope: { ...scope }, before: change.before, after: change.after }
+    const account = scope.kind === 'account' ? scope.account : ''
+    // Journaled before the mass-cancel: the lanes' cancel records follow it.
+    this.recordChange(doc, account)
     if (options.massCancel !== true || this.workers.size === 0) return { ...change, cancelsSent: 0 }
     const requestId = this.nextMassCancelId++
     const cancelsSent = await new Promise<number>((resolve) => {
       this.massCancels.set(requestId, { waiting: this.workers.size, sent: 0, done: resolve })
       for (const worker of this.workers.values()) worker.postMessage({ type: 'mass-cancel', requestId, scope } satisfies SupervisorToLane)
     })
+    this.recordChange({ ...doc, command: 'mass-cancel', before: null, after: null, detail: { cancelsSent } }, account)
     return { ...change, cancelsSent }
   }
 
   /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
   async start (): Promise<RunningGateway> {
     try {
+      // The limits in force from the start, so a replay or an audit can
+      // tell what every later change changed from.
+      this.recordChange({ operator: 'config', command: 'start', scope: { kind: 'gateway', gatewayId: this.config.gatewayId }, before: null, after: { risk: this.config.risk } })
+      this.purgeExpiredSegments()
       const started = LANE_NAMES.filter((name) => this.config.lanes[name].enabled).map((name) => this.startLane(name))
       await Promise.all(started)
       this.ops = new OpsServer({ host: this.config.ops.host, port: this.config.ops.port, health: () => this.health() })
@@ -105,7 +178,25 @@ export class Supervisor {
     return { ok, body: { status: ok ? 'ok' : 'degraded', gatewayId: this.config.gatewayId, lanes: this.lanes } }
   }
 
+  /** Purges journal segments past the retention period now, and again every day while running. */
+  private purgeExpiredSegments (): void {
+    if (this.journal === null) return
+    this.journal.purgeExpired()
+    if (this.purgeTimer === null) {
+      this.purgeTimer = setInterval(() => {
+        try {
+          this.journal?.purgeExpired()
+        } catch (err) {
+          this.onJournalFailure('supervisor', `retention purge failed: ${(err as Error).message}`)
+        }
+      }, PURGE_INTERVAL_MS)
+      this.purgeTimer.unref()
+    }
+  }
+
   async stop (): Promise<void> {
+    if (this.purgeTimer !== null) clearInterval(this.purgeTimer)
+    this.purgeTimer = null
     const exits = [...this.workers.values()].map(async (worker) => {
       const exited = once(worker, 'exit')
       worker.postMessage({ type: 'shutdown' } satisfies SupervisorToLane)
@@ -118,6 +209,7 @@ export class Supervisor {
     this.ops?.close()
     this.ops = null
     await this.access.close()
+    this.journal?.close()
   }
 
   private async decideAccess (lane: LaneName, sessionId: number, ip: string, request: AccessRequest): Promise<AccessResult> {
@@ -183,7 +275,14 @@ export class Supervisor {
             this.access.sessionClosed(event.account)
             break
           case 'logon-event':
-            this.access.audit.record({ lane: event.lane, sessionId: event.sessionId, ip: event.ip, step: event.step, account: event.account, reason: event.reason, text: event.text })
+            try {
+              this.access.audit.record({ lane: event.lane, sessionId: event.sessionId, ip: event.ip, step: event.step, account: event.account, reason: event.reason, text: event.text })
+            } catch (err) {
+              this.onJournalFailure('supervisor', (err as Error).message)
+            }
+            break
+          case 'journal-failed':
+            this.onJournalFailure(`lane ${event.lane}`, event.error)
             break
           case 'mass-cancel-done': {
             const pending = this.massCancels.get(event.requestId)

@@ -59,4 +59,6 @@ export type LaneToSupervisor =
   | { type: 'session-closed', lane: LaneName, sessionId: number, account: string }
   | { type: 'mass-cancel-done', lane: LaneName, requestId: number, cancelsSent: number }
   | ({ type: 'risk-alert' } & RiskAlert)
-  | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'logout', account?: string, reason: number, text: string }
+  | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'logout' | 'disconnect', account?: string, reason: number, text: string }
+  /** The lane's journal failed: it has closed its sessions and its link and sends nothing more (fail closed). */
+  | { type: 'journal-failed', lane: LaneName, error: string }
