@@ -537,6 +537,18 @@ export class RiskEngine {
     return orderSlot
   }
 
+  /** A self-match the journal shows was prevented before a restart: counted for the self-trade monitor, as the check counted it. */
+  restoreSelfTrade (ctx: RiskContext, instrument: InstrumentRisk): void {
+    const slot = this.positionSlot(ctx.account, instrument.index)
+    if (slot < 0) return
+    const { control, positions, capacity } = this.views
+    const p = (ctx.account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS
+    const lock = this.views.accountCtl(ctx.account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    positions[p + POSITION_DAILY_SELF_TRADES] = positions[p + POSITION_DAILY_SELF_TRADES]! + 1
+    unlockSlot(control, lock)
+  }
+
   /** A cancel the journal shows was sent before a restart: counted as an action, as checkCancelInput counted it. */
   restoreCancel (ctx: RiskContext, verdict: RiskVerdict): void {
     clearVerdict(verdict)

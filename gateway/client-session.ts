@@ -12,7 +12,11 @@ export interface WorkingOrder {
   linkOrderId: number
   /** Link seq the order went out with: tells whether it reached the exchange. */
   linkSeq: number
-  session: ClientSession
+  /** The session that owns it; null once that session closed (or, after a restart, until the account logs on again on this lane). */
+  session: ClientSession | null
+  account: string
+  /** Who trades, as risk-table indexes: the owning session's at entry. */
+  risk: RiskContext
   clientOrderId: number
   instrument: string
   side: number
@@ -54,6 +58,8 @@ export class ClientSession {
   readonly pendingOut: Uint8Array[] = []
   /** Last seq the gateway sent on this session; the next message gets +1. */
   outSeq = 0
+  /** The last seq the client sent (its envelope seq), handed to the account's next session as LogonReply.last_client_seq. */
+  lastClientSeq = 0
   messagesIn = 0
   messagesOut = 0
   logonTimeMs = 0

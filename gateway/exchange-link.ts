@@ -9,7 +9,6 @@
 import net from 'node:net'
 import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
 import { LINK_LENGTH_PREFIX_BYTES } from '../protocol/constants.js'
-import { LINK_BODY_FIELDS } from '../journal/gateway-records.js'
 import { wireInt, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type LinkLogonReply } from '../protocol/messages.js'
 
 export type LinkState = 'connecting' | 'logging-on' | 'up' | 'down' | 'closed'
@@ -47,7 +46,8 @@ export interface ExchangeLinkHandler {
  */
 export interface LinkRecorder {
   recordLinkOut (body: Uint8Array, envelope: LinkEnvelopeInit): void
-  recordLinkIn (body: Uint8Array, msgType: number): void
+  /** `envelope` is null when the body could not be decoded. */
+  recordLinkIn (body: Uint8Array, envelope: LinkEnvelope | null): void
   /** False when the journal has failed: the link then sends nothing. */
   commitJournal (): boolean
 }
@@ -80,10 +80,10 @@ export class ExchangeLink {
       envelope = decodeLinkEnvelope(body)
     } catch (err) {
       // Recorded as received (type 0) before the link drops for it.
-      this.recorder?.recordLinkIn(body, 0)
+      this.recorder?.recordLinkIn(body, null)
       throw err
     }
-    this.recorder?.recordLinkIn(body, LINK_BODY_FIELDS[envelope.body ?? ''] ?? 0)
+    this.recorder?.recordLinkIn(body, envelope)
     this.onFrame(envelope)
   }
 
@@ -98,6 +98,15 @@ export class ExchangeLink {
   /** The seq the next application message will carry. */
   get nextSeq (): number {
     return this.lastSentSeq + 1
+  }
+
+  /**
+   * After a restart: the last report seq processed before it (from the
+   * journal). The logon then asks the exchange to resend only what came
+   * after, and duplicates of anything before are dropped.
+   */
+  resumeAfter (lastReceivedSeq: number): void {
+    if (lastReceivedSeq > this.lastReceivedSeq) this.lastReceivedSeq = lastReceivedSeq
   }
 
   connect (): void {

@@ -109,7 +109,10 @@ export class LaneJournal {
 
   /** Labels the next segments with the exchange's trading day (a new day starts a new segment). */
   setTradingDay (day: string): void {
-    if (/^\d{8}$/.test(day)) this.stream.setTradingDay(day)
+    if (!/^\d{8}$/.test(day)) return
+    // What is appended so far belongs to the old label's segment.
+    this.commit()
+    this.stream.setTradingDay(day)
   }
 
   /**

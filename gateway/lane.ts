@@ -42,9 +42,10 @@ import { ClientSession, type SessionUserData, type WorkingOrder } from './client
 import { ExchangeLink, type ExchangeLinkHandler, type LinkRecorder } from './exchange-link.js'
 import { LANE_NAMES, journalDir, type GatewayConfig, type LaneConfig, type LaneName } from './config.js'
 import { LaneJournal, bodyFieldNumber, type SessionJournalHeads } from './lane-journal.js'
-import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME } from '../journal/gateway-records.js'
-import type { LinkEnvelopeInit } from '../protocol/messages.js'
-import type { AccessRequest, AccessResult, LaneToSupervisor } from './types.js'
+import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME, LINK_BODY_FIELDS } from '../journal/gateway-records.js'
+import type { LinkEnvelope, LinkEnvelopeInit } from '../protocol/messages.js'
+import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor } from './types.js'
+import { recoverLane } from './lane-recovery.js'
 
 /** Asks the supervisor's access control to decide one logon step. */
 export type RequestAccess = (session: ClientSession, request: AccessRequest) => Promise<AccessResult>
@@ -114,6 +115,14 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   /** Set when the journal failed: the lane sends nothing more and takes no connections (fail closed). */
   private journalFailed = false
   private flushScheduled = false
+  /**
+   * Per account, where its last closed session on this lane left off: the
+   * next session continues the gateway's seq and learns the client's last
+   * (LogonReply.last_client_seq). Rebuilt from the journal at start.
+   */
+  private readonly accountSeqs = new Map<string, { outSeq: number, lastClientSeq: number }>()
+  private readonly recoverOnStart: boolean
+  private readonly journalRoot: string
   private readonly flushBound = (): void => { this.flushClientSends() }
   /**
    * Client sends are queued per session and flushed under one ws.cork()
@@ -136,11 +145,14 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     private readonly notify: (message: LaneToSupervisor) => void,
     private readonly requestAccess: RequestAccess,
     riskBuffers: RiskBuffers,
+    private readonly accountIndexes: ReadonlyMap<string, number> = new Map(),
   ) {
     this.laneConfig = config.lanes[name]
     this.laneIndex = LANE_NAMES.indexOf(name)
     this.maxThrottleLimit = config.risk.capacity.rateRingSize
     this.risk = new RiskEngine(riskBuffers, this.laneIndex)
+    this.recoverOnStart = config.journal.enabled && config.journal.recoverOnStart
+    this.journalRoot = journalDir(config)
     this.journal = config.journal.enabled
       ? new LaneJournal({ lane: name, root: journalDir(config), fsync: config.journal.fsync, maxSegmentBytes: config.journal.maxSegmentBytes })
       : null
@@ -199,6 +211,11 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         if (session.cancelOnDisconnect || this.risk.limitsFor(session.risk, -1, -1)[Limit.cancelOnDisconnect] === 1) {
           for (const order of session.openOrders.values()) this.sendToLink(session, { cancel: { orderId: order.linkOrderId } })
         }
+        // Its working orders wait for the account's next session on this
+        // lane, which takes them over (their reports, and cancels by
+        // client_order_id).
+        for (const order of session.openOrders.values()) order.session = null
+        this.accountSeqs.set(session.account, { outSeq: session.outSeq, lastClientSeq: session.lastClientSeq })
       },
     })
     this.app.any('/*', (res) => {
@@ -213,6 +230,33 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       reconnectDelayMs: config.exchange.reconnectDelayMs,
       maxReconnectDelayMs: config.exchange.maxReconnectDelayMs,
     }, this, this.journal === null ? null : this)
+  }
+
+  /**
+   * Rebuilds today's state from this lane's journal (lane-recovery.ts):
+   * the shared risk state, working orders, the link's report seq and
+   * order IDs, and where each account's sessions left off. Runs before
+   * the lane listens or dials, so no message meets half-rebuilt state.
+   */
+  recover (): LaneRecoveryReport | null {
+    if (!this.recoverOnStart) return null
+    const recovered = recoverLane(this.journalRoot, this.name, this.laneIndex, this.risk, this.accountIndexes, this.riskVerdict)
+    if (recovered.tradingDay !== null) this.tradingDay = recovered.tradingDay
+    for (const [symbol, traded] of recovered.instruments) this.instruments.set(symbol, traded)
+    for (const order of recovered.orders) this.ordersByLinkId.set(order.linkOrderId, order)
+    for (const [account, seqs] of recovered.accountSeqs) this.accountSeqs.set(account, seqs)
+    if (recovered.maxLinkOrderId >= this.nextLinkOrderId) this.nextLinkOrderId = recovered.maxLinkOrderId
+    this.link.resumeAfter(recovered.lastReceivedSeq)
+    return {
+      lane: this.name,
+      tradingDay: recovered.tradingDay,
+      records: recovered.records,
+      segments: recovered.segments,
+      ordersReplayed: recovered.ordersReplayed,
+      workingOrders: recovered.orders.length,
+      lastReceivedSeq: recovered.lastReceivedSeq,
+      problems: recovered.problems,
+    }
   }
 
   /** Listens and starts the exchange link. Resolves with the bound port. */
@@ -280,6 +324,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     }
     this.recordIn(session, bytes, CLIENT_BODY_FIELDS[envelope.body ?? ''] ?? 0, 0)
     const refSeq = wireInt(envelope.seq)
+    session.lastClientSeq = refSeq
     if (session.loggedOn && envelope.body !== 'logout') {
       // Every message of a logged-on session counts, cancels and
       // heartbeats included; refused ones do not, so the session recovers
@@ -486,6 +531,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     session.risk.account = result.accountIndex!
     session.risk.app = result.appIndex ?? -1
     session.cancelOnDisconnect = logon.cancelOnDisconnect
+    const previous = this.accountSeqs.get(logon.account)
+    if (previous !== undefined && previous.outSeq > session.outSeq) session.outSeq = previous.outSeq
+    const resumedOrders = this.claimOrders(session)
     this.send(session, {
       logonReply: {
         ok: true,
@@ -494,9 +542,24 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         tradingDay: this.tradingDay,
         heartbeatIntervalMs: this.laneConfig.idleTimeoutS * 1000 / 2,
         instruments: [...this.instruments.values()].map((traded) => traded.instrument),
+        lastClientSeq: previous?.lastClientSeq ?? 0,
+        resumedOrders,
         text: this.link.isUp ? '' : 'logged on, but the exchange link is down: orders are rejected until it is back',
       },
     })
+  }
+
+  /** Gives the session the account's working orders on this lane that no session owns; returns how many. */
+  private claimOrders (session: ClientSession): number {
+    let claimed = 0
+    for (const order of this.ordersByLinkId.values()) {
+      if (order.session !== null || order.account !== session.account || session.openOrders.has(order.clientOrderId)) continue
+      order.session = session
+      session.openOrders.set(order.clientOrderId, order)
+      session.usedClientOrderIds.add(order.clientOrderId)
+      claimed++
+    }
+    return claimed
   }
 
   private onNewOrder (session: ClientSession, order: NewOrder): void {
@@ -528,7 +591,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, risk)
     if (riskSlot < 0) {
       this.recordDecision(session, DecisionStage.RISK, risk.reason, clientOrderId, risk.limit, risk.observed)
-      this.rejectOrder(session, order, risk.reason, riskRejectText(risk), risk.limit, risk.observed, this.takeWarning(session, traded!.risk))
+      this.rejectOrder(session, order, risk.reason, riskRejectText(risk), risk.limit, risk.observed, this.takeWarning(session.account!, traded!.risk))
       return
     }
     const linkOrderId = ++this.nextLinkOrderId
@@ -541,6 +604,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       linkOrderId,
       linkSeq: 0,
       session,
+      account: session.account!,
+      risk: session.risk,
       clientOrderId,
       instrument: order.instrument,
       side: order.side,
@@ -552,7 +617,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       leavesLots: order.quantityLots,
       riskSlot,
       instrumentRisk: traded!.risk,
-      warning: this.takeWarning(session, traded!.risk),
+      warning: this.takeWarning(session.account!, traded!.risk),
     }
     working.linkSeq = this.sendToLink(session, {
       newOrder: {
@@ -577,7 +642,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   }
 
   /** The verdict's monitor warning as a message (and an ops alert at the crossing); null if none. */
-  private takeWarning (session: ClientSession, instrument: InstrumentRisk): gatehouse.v1.MonitorWarning.$Properties | null {
+  private takeWarning (account: string, instrument: InstrumentRisk): gatehouse.v1.MonitorWarning.$Properties | null {
     const risk = this.riskVerdict
     if (risk.warningMonitor === 0) return null
     const warning = {
@@ -590,7 +655,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     }
     if (risk.alert) {
       this.notify({
-        type: 'risk-alert', lane: this.name, account: session.account!, instrument: instrument.symbol,
+        type: 'risk-alert', lane: this.name, account, instrument: instrument.symbol,
         monitor: risk.warningMonitor, observed: risk.warningObserved, warningLevel: risk.warningLevel, blockingLevel: risk.blockingLevel,
       })
     }
@@ -720,8 +785,12 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     this.journal!.linkOut(this.linkCause, body, envelope)
   }
 
-  recordLinkIn (body: Uint8Array, msgType: number): void {
-    this.journal!.linkIn(body, msgType)
+  recordLinkIn (body: Uint8Array, envelope: LinkEnvelope | null): void {
+    // Segments are labelled with the trading day, and the logon reply
+    // that announces a day opens that day's first segment: recovery reads
+    // from there.
+    if (envelope?.body === 'logonReply' && envelope.logonReply!.ok === true) this.journal!.setTradingDay(envelope.logonReply!.tradingDay ?? '')
+    this.journal!.linkIn(body, envelope === null ? 0 : LINK_BODY_FIELDS[envelope.body ?? ''] ?? 0)
   }
 
   commitJournal (): boolean {
@@ -749,7 +818,6 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
     this.tradingDay = info.tradingDay
-    this.journal?.setTradingDay(info.tradingDay)
     this.exchangeEnvironment = info.environment
     // Daily counters (volume, monitors) start again on a new trading day;
     // the first lane to see it clears them for all.
@@ -762,7 +830,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     for (const order of [...this.ordersByLinkId.values()]) {
       if (order.exchangeOrderId === 0 && order.linkSeq >= info.nextExpectedSeq) {
         this.finishOrder(order, false)
-        this.send(order.session, this.reportFor(order, ExecType.REJECTED, {
+        this.sendToOwner(order, this.reportFor(order, ExecType.REJECTED, {
           reason: RejectReason.EXCHANGE_UNAVAILABLE,
           text: 'the exchange link failed before the order reached the exchange; it is not working',
         }))
@@ -802,7 +870,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     for (const order of this.ordersByLinkId.values()) {
       const inScope = scope.kind === 'global' ||
         (scope.kind === 'lane' && scope.lane === this.name) ||
-        (scope.kind === 'account' && scope.account === order.session.account) ||
+        (scope.kind === 'account' && scope.account === order.account) ||
         (scope.kind === 'instrument' && scope.instrument === order.instrument)
       if (inScope && this.sendToLink(order.session, { cancel: { orderId: order.linkOrderId } }) !== 0) sent++
     }
@@ -815,7 +883,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     // orders) have no session to go to; the journal issue recovers them.
     if (order === undefined) return
     if (report.cancelRejected) {
-      this.send(order.session, {
+      this.sendToOwner(order, {
         reject: {
           reason: report.reason || RejectReason.UNKNOWN_ORDER,
           text: `exchange refused the cancel: ${report.text}`,
@@ -829,7 +897,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     if (execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) {
       order.cumulativeLots = report.cumulativeLots
       order.leavesLots = report.leavesLots
-      if (report.lastLots > 0) this.risk.onFill(order.session.risk.account, order.riskSlot, report.lastLots)
+      if (report.lastLots > 0) this.risk.onFill(order.risk.account, order.riskSlot, report.lastLots)
     } else if (execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
       order.leavesLots = 0
     }
@@ -837,9 +905,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     order.warning = null
     if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
       this.finishOrder(order, execType === ExecType.CANCELLED)
-      warning ??= this.takeWarning(order.session, order.instrumentRisk)
+      warning ??= this.takeWarning(order.account, order.instrumentRisk)
     }
-    this.send(order.session, this.reportFor(order, execType, {
+    this.sendToOwner(order, this.reportFor(order, execType, {
       lastPrice: wireInt(report.lastPrice),
       lastLots: report.lastLots,
       reason: report.reason,
@@ -852,8 +920,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   /** The order is done: off the books here, and its reservation released in the shared state (a cancel counts for the monitors). */
   private finishOrder (order: WorkingOrder, cancelled: boolean): void {
     this.ordersByLinkId.delete(order.linkOrderId)
-    order.session.openOrders.delete(order.clientOrderId)
-    this.risk.onOrderDone(order.session.risk, order.riskSlot, order.instrumentRisk, cancelled, this.riskVerdict)
+    order.session?.openOrders.delete(order.clientOrderId)
+    this.risk.onOrderDone(order.risk, order.riskSlot, order.instrumentRisk, cancelled, this.riskVerdict)
+  }
+
+  /** Sends to the session that owns the order; an order whose session closed (or a recovered one not yet claimed) gets nothing sent. */
+  private sendToOwner (order: WorkingOrder, envelope: ClientEnvelopeInit): void {
+    if (order.session !== null) this.send(order.session, envelope)
   }
 
   private reportFor (order: WorkingOrder, execType: number, extra: ExecutionReportInit): ClientEnvelopeInit {

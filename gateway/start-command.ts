@@ -107,6 +107,17 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     if (jsonEvents) process.stdout.write(JSON.stringify({ event: 'journal-failed', where, error }) + '\n')
   }
   supervisor.onLaneEvent = (event) => {
+    if (event.type === 'recovered') {
+      const { type: _type, ...report } = event
+      process.stdout.write(jsonEvents
+        ? JSON.stringify({ event: 'recovered', ...report }) + '\n'
+        : report.tradingDay === null
+          ? `lane ${event.lane}: nothing to recover (no trading day in the journal)\n`
+          : `lane ${event.lane}: recovered trading day ${report.tradingDay} from ${report.records} journal records: ` +
+            `${report.ordersReplayed} orders replayed, ${report.workingOrders} still working, exchange reports up to seq ${report.lastReceivedSeq}\n`)
+      for (const problem of report.problems) process.stderr.write(`lane ${event.lane}: recovery: ${problem}\n`)
+      return
+    }
     if (event.type !== 'link-state') return
     process.stdout.write(jsonEvents
       ? JSON.stringify({ event: 'link-state', lane: event.lane, state: event.state, detail: event.detail }) + '\n'

@@ -237,7 +237,12 @@ export class Supervisor {
   }
 
   private startLane (name: LaneName): Promise<void> {
-    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers }
+    const accountIndexes: Record<string, number> = {}
+    for (const account of this.config.accounts) {
+      const index = this.risk.accountIndex(account.id)
+      if (index !== undefined) accountIndexes[account.id] = index
+    }
+    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, accountIndexes }
     const worker = new Worker(new URL('./lane-worker.js', import.meta.url), { workerData, name: `lane-${name}` })
     this.workers.set(name, worker)
     return new Promise((resolve, reject) => {
@@ -300,6 +305,7 @@ export class Supervisor {
             this.onRiskAlert(alert)
             break
           }
+          case 'recovered':
           case 'stopped':
             break
         }

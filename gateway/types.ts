@@ -13,6 +13,20 @@ export interface LaneWorkerData {
   config: GatewayConfig
   /** The shared risk state: the same SharedArrayBuffers in every lane thread. */
   risk: RiskBuffers
+  /** Configured accounts' indexes in the shared risk tables, for recovery (live logons get theirs from access control). */
+  accountIndexes: Record<string, number>
+}
+
+/** What a lane rebuilt from its journal at start. */
+export interface LaneRecoveryReport {
+  lane: LaneName
+  tradingDay: string | null
+  records: number
+  segments: number
+  ordersReplayed: number
+  workingOrders: number
+  lastReceivedSeq: number
+  problems: string[]
 }
 
 /** A regulatory monitor reached its warning level (sent once per crossing). */
@@ -52,6 +66,7 @@ export type SupervisorToLane =
 
 export type LaneToSupervisor =
   | { type: 'listening', lane: LaneName, host: string, port: number, tls: boolean }
+  | ({ type: 'recovered' } & LaneRecoveryReport)
   | { type: 'listen-failed', lane: LaneName, host: string, port: number, error: string }
   | { type: 'link-state', lane: LaneName, state: LinkState, detail: string }
   | { type: 'stopped', lane: LaneName }

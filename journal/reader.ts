@@ -22,11 +22,13 @@ export interface ReadOptions {
   includeMeta?: boolean
   /** Only these streams (default: all under the directory). */
   streams?: readonly string[]
+  /** readStream only: start at this segment number (recovery reads just the current trading day's). */
+  fromSegment?: number
 }
 
 /** One stream's records in seq order, across its segments. */
 export function * readStream (streamDir: string, stream: string, options: ReadOptions = {}): Generator<ReadRecord> {
-  const files = listSegments(streamDir, stream)
+  const files = listSegments(streamDir, stream).filter((f) => f.segment >= (options.fromSegment ?? 0))
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!
     const buf = readFileSync(file.path)
