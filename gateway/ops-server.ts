@@ -1,6 +1,6 @@
-// The ops HTTP listener on the supervisor thread: /healthz now; /metrics and
-// the status page come with the ops issue. Every handler answers
-// synchronously, so no response can be aborted mid-way.
+// The ops HTTP listener on the supervisor thread: /healthz and, read-only,
+// an account's risk counters; /metrics comes with the ops issue. Every
+// handler answers synchronously, so no response can be aborted mid-way.
 import uWS from 'uWebSockets.js'
 
 export interface OpsServerOptions {
@@ -8,6 +8,8 @@ export interface OpsServerOptions {
   port: number
   /** Current health: HTTP 200 when `ok`, 503 otherwise. */
   health: () => { ok: boolean, body: unknown }
+  /** An account's risk counters (RiskControl.counters), or null if the account is unknown. */
+  counters: (account: string) => unknown
 }
 
 export class OpsServer {
@@ -24,8 +26,23 @@ export class OpsServer {
           .end(JSON.stringify(body))
       })
     })
+    // GET /accounts/<id>/counters: what the limits see for one account.
+    this.app.get('/accounts/:account/counters', (res, req) => {
+      const account = decodeURIComponent(req.getParameter(0) ?? '')
+      const counters = this.options.counters(account)
+      res.cork(() => {
+        if (counters === null) {
+          res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ error: `no account ${account}` }))
+          return
+        }
+        res.writeStatus('200 OK')
+          .writeHeader('content-type', 'application/json')
+          .writeHeader('cache-control', 'no-store')
+          .end(JSON.stringify(counters))
+      })
+    })
     this.app.any('/*', (res) => {
-      res.cork(() => { res.writeStatus('404 Not Found').end('not found; try /healthz\n') })
+      res.cork(() => { res.writeStatus('404 Not Found').end('not found; try /healthz or /accounts/<id>/counters\n') })
     })
   }
 

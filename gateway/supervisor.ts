@@ -154,7 +154,12 @@ export class Supervisor {
       this.purgeExpiredSegments()
       const started = LANE_NAMES.filter((name) => this.config.lanes[name].enabled).map((name) => this.startLane(name))
       await Promise.all(started)
-      this.ops = new OpsServer({ host: this.config.ops.host, port: this.config.ops.port, health: () => this.health() })
+      this.ops = new OpsServer({
+        host: this.config.ops.host,
+        port: this.config.ops.port,
+        health: () => this.health(),
+        counters: (account) => this.risk.accountIndex(account) === undefined ? null : this.risk.counters(account),
+      })
       this.opsPort = await this.ops.listen()
     } catch (err) {
       await this.stop()

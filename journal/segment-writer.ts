@@ -213,6 +213,8 @@ export class JournalStream {
   private segmentNumber = 0
   private segmentPath: string | null = null
   private segmentDay = ''
+  /** The current segment's label is a trading day (HEADER_TRADING_DAY), not a UTC date that happens to read the same. */
+  private segmentLabelIsTradingDay = false
   private segmentDayNumber = -1
   private segmentBytes = 0
   private segmentRecords = 0
@@ -394,7 +396,11 @@ export class JournalStream {
       this.openSegment(timeUs)
       return
     }
-    const dayChanged = this.tradingDay !== null ? this.tradingDay !== this.segmentDay : dayNumberOfUs(timeUs) !== this.segmentDayNumber
+    // A trading-day label starts its own segment even when the UTC label
+    // reads the same, so that the day's first segment is found by its flag.
+    const dayChanged = this.tradingDay !== null
+      ? this.tradingDay !== this.segmentDay || !this.segmentLabelIsTradingDay
+      : dayNumberOfUs(timeUs) !== this.segmentDayNumber
     if (dayChanged) {
       this.sealSegment(SealReason.ROTATED_DAY, 0)
       this.openSegment(timeUs)
@@ -503,6 +509,7 @@ export class JournalStream {
     this.segmentNumber = segment
     this.segmentPath = path
     this.segmentDay = day
+    this.segmentLabelIsTradingDay = this.tradingDay !== null
     this.segmentDayNumber = dayNumberOfUs(timeUs)
     this.segmentBytes = 0
     this.segmentRecords = 0
