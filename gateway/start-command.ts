@@ -90,6 +90,11 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     config = { ...config, exchange: { ...config.exchange, port: sim.port } }
   }
   const jsonEvents = values['json-events'] === true
+  // A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action kills
+  // the process. Caught, the write fails with EFBIG instead, and the
+  // journal stream that hit the limit fails closed while the rest of the
+  // gateway keeps serving (and ops are told).
+  process.on('SIGXFSZ', () => {})
   const supervisor = new Supervisor(config)
   // Monitor warnings are for ops: one line per crossing, on stderr in the
   // human format so they stand out from the status lines.

@@ -24,23 +24,42 @@ export interface GatewayProcess {
   url: (lane: string) => string
   /** GET on the ops port, parsed as JSON. */
   ops: (path: string) => Promise<unknown>
+  /** Resolves with the first event (printed before or after the call) that matches. */
+  event: (match: (e: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>
   /** SIGKILL, and resolves once the process is gone. */
   kill9: () => Promise<void>
   /** SIGTERM (orderly stop), and resolves once it has exited. */
   stop: () => Promise<void>
 }
 
-export async function startGatewayProcess (configFile: string): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [GATEWAY_CLI, 'start', '--config', configFile, '--json-events'], { stdio: ['ignore', 'pipe', 'pipe'] })
+export interface GatewayProcessOptions {
+  /** RLIMIT_FSIZE for the gateway (ulimit -f, KiB): a write past it fails with EFBIG, as on a full disk. */
+  fileSizeLimitKiB?: number
+}
+
+export async function startGatewayProcess (configFile: string, options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
+  const args = [GATEWAY_CLI, 'start', '--config', configFile, '--json-events']
+  // Run as a user would, without the test runner's NODE_OPTIONS (its
+  // instrumentation hooks signals, SIGXFSZ among them).
+  const spawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } }
+  const child = options.fileSizeLimitKiB === undefined
+    ? spawn(process.execPath, args, spawnOptions)
+    // `gatehouse start` catches SIGXFSZ, so the write returns EFBIG instead of killing the process.
+    : spawn('/bin/sh', ['-c', `ulimit -f ${options.fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, ...args], spawnOptions)
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const events: Array<Record<string, unknown>> = []
+  const eventWaiters: Array<{ match: (e: Record<string, unknown>) => boolean, resolve: (e: Record<string, unknown>) => void }> = []
   const lines = createInterface({ input: child.stdout! })
   const exited = once(child, 'exit')
   const ready = await new Promise<ReadyEvent>((resolve, reject) => {
     lines.on('line', (line) => {
       const event = JSON.parse(line) as Record<string, unknown>
       events.push(event)
+      for (const waiter of eventWaiters.splice(0)) {
+        if (waiter.match(event)) waiter.resolve(event)
+        else eventWaiters.push(waiter)
+      }
       if (event.event === 'ready') resolve(event as unknown as ReadyEvent)
     })
     void exited.then(([code]) => { reject(new Error(`gateway exited with ${String(code)} before ready: ${stderr}`)) })
@@ -54,6 +73,14 @@ export async function startGatewayProcess (configFile: string): Promise<GatewayP
     ops: async (path) => {
       const response = await fetch(`http://127.0.0.1:${ready.ops.port}${path}`)
       return response.json()
+    },
+    event: (match) => {
+      const seen = events.find(match)
+      if (seen !== undefined) return Promise.resolve(seen)
+      return new Promise((resolve, reject) => {
+        eventWaiters.push({ match, resolve })
+        void exited.then(([code, signal]) => { reject(new Error(`gateway exited (${String(code ?? signal)}) before the event: ${stderr}`)) })
+      })
     },
     kill9: async () => {
       child.kill('SIGKILL')
