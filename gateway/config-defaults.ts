@@ -226,4 +226,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     retentionYears: 20,
     recoverOnStart: true,
   },
+  admin: {
+    enabled: true,
+    // <runDir>/admin.sock
+    socketPath: null,
+  },
 } satisfies GatewayConfig)

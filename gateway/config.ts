@@ -185,6 +185,13 @@ const JournalSchema = z.object({
   recoverOnStart: z.boolean(),
 }).strict()
 
+/** The admin socket (gateway/admin-server.ts, README "Admin socket"). */
+const AdminSchema = z.object({
+  enabled: z.boolean(),
+  /** Unix socket path; null is <runDir>/admin.sock. Created owner-only (0600). */
+  socketPath: z.string().min(1).max(100, 'must be at most 100 characters (Unix socket paths are limited to ~107 bytes)').nullable(),
+}).strict()
+
 export const GatewayConfigSchema = z.object({
   gatewayId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
   runDir: z.string().min(1),
@@ -205,10 +212,16 @@ export const GatewayConfigSchema = z.object({
   accounts: z.array(AccountSchema),
   risk: RiskSchema,
   journal: JournalSchema,
+  admin: AdminSchema,
 }).strict()
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>
 export type LaneConfig = GatewayConfig['lanes'][LaneName]
+
+/** The admin socket's path: admin.socketPath, or <runDir>/admin.sock. */
+export function adminSocketPath (config: GatewayConfig): string {
+  return config.admin.socketPath ?? join(config.runDir, 'admin.sock')
+}
 
 /** The journal's root directory: journal.dir, or <runDir>/journal. */
 export function journalDir (config: GatewayConfig): string {
