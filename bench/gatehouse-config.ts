@@ -15,12 +15,20 @@
 //   drives one account per session at tens of thousands of orders per
 //   second, where production throttles and HF monitors would refuse.
 //   Every check still runs; see BENCH_RISK_LIMITS.
+//
+// The journal keeps its production defaults in plain `gatehouse`; the
+// gatehouse-* variants (GATEHOUSE_JOURNAL) change one field of it so that
+// the journal's cost is measured against the same gateway in the same run.
+// Every gateway run gets a fresh run directory (systems.ts), so no journal
+// is recovered from, or piles up behind, an earlier run.
+import { join } from 'node:path'
 import { v1 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { SCRYPT_PARAMS, hashPassword } from '../gateway/password-hash.js'
 import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
 import { fingerprintId, type TerminalInfo } from '../gateway/terminal-fingerprint.js'
-import type { Credentials } from './types.js'
+import type { FsyncPolicy } from '../journal/segment-writer.js'
+import type { Credentials, GatehouseSystem } from './types.js'
 
 export const BENCH_APP_ID = 'gatehouse-bench'
 export const BENCH_AUTH_CODE = 'bench-authcode-6c1f0e9a2d7b4c35'
@@ -134,8 +142,35 @@ export const BENCH_RISK_LIMITS = Object.freeze({
   },
 })
 
+export function fsyncText (policy: FsyncPolicy): string {
+  return typeof policy === 'object' ? `fsync every ${policy.intervalMs} ms` : policy === 'never' ? 'fsync never' : 'fdatasync in every commit, every-batch'
+}
+
+/** The journal fields a variant sets over the defaults. */
+export interface JournalVariant {
+  enabled: boolean
+  fsync: FsyncPolicy
+  /** For the rows and the report. */
+  text: string
+}
+
+const DEFAULT_JOURNAL = DEFAULT_CONFIG.journal
+
+/**
+ * What each Gatehouse system journals with. `gatehouse` is the default
+ * config (journal on, fsync every 10 ms); journal-off is the same-run
+ * baseline of the journal's cost (enabled: false exists for benchmarks
+ * only); the two others are the fsync policies either side of the default.
+ */
+export const GATEHOUSE_JOURNAL: Readonly<Record<GatehouseSystem, JournalVariant>> = Object.freeze({
+  gatehouse: { enabled: true, fsync: DEFAULT_JOURNAL.fsync, text: `journal on, ${fsyncText(DEFAULT_JOURNAL.fsync)}, the default` },
+  'gatehouse-journal-off': { enabled: false, fsync: DEFAULT_JOURNAL.fsync, text: 'journal off: enabled false, benchmarks only; nothing recorded' },
+  'gatehouse-fsync-never': { enabled: true, fsync: 'never', text: `journal on, ${fsyncText('never')}` },
+  'gatehouse-fsync-every-batch': { enabled: true, fsync: 'every-batch', text: `journal on, ${fsyncText('every-batch')}` },
+})
+
 /** A config file (merged over the defaults by `gatehouse start --config`) for one benchmark gateway. */
-export function gatehouseBenchConfig (options: { simPort: number, simHost: string, runDir: string, credentials: Credentials[] }): unknown {
+export function gatehouseBenchConfig (options: { simPort: number, simHost: string, runDir: string, credentials: Credentials[], journal: JournalVariant }): unknown {
   // Every bench account has the same password: hash it once per cost, not
   // per account (a production-cost hash takes ~50 ms of the runner's CPU).
   const passwordHashes = new Map<string, string>()
@@ -190,5 +225,18 @@ export function gatehouseBenchConfig (options: { simPort: number, simHost: strin
       },
       limits: BENCH_RISK_LIMITS,
     },
+    // The journal under the run directory, named rather than left to the
+    // default, so the runner knows where to count records and what to
+    // delete; segment size, retention and recovery stay at the defaults.
+    journal: {
+      enabled: options.journal.enabled,
+      fsync: options.journal.fsync,
+      dir: benchJournalDir(options.runDir),
+    },
   }
+}
+
+/** Where a bench gateway with this run directory journals. */
+export function benchJournalDir (runDir: string): string {
+  return join(runDir, 'journal')
 }

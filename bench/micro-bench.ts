@@ -10,6 +10,11 @@
 // - codec: encode + decode of a NewOrder ClientEnvelope with the generated
 //   static code, with protobufjs reflection (loadSync of the .proto files),
 //   and as JSON. The protocol issue picks static vs reflection by this.
+// - journal: what the retention journal costs a lane per message: append
+//   of a client NewOrder frame as the lane journals it, and the commit of
+//   the turn's batch (one write(2)), at 1 record a batch (an hft turn) and
+//   16 and 64 (a busy platform turn), under the default fsync policy, on
+//   this machine's disk. The batch loop is journal/bench-journal.ts's.
 //
 // Timing is per batch (BATCH_OPS calls between two hrtime reads, divided),
 // because one call is far below the clock's resolution and overhead.
@@ -17,6 +22,9 @@
 // no scavenge in between, the growth of its used size is what the loop
 // allocated. Chunks in which a scavenge ran are discarded; the cost of the
 // reading itself is measured on an empty chunk and subtracted.
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { fileURLToPath } from 'node:url'
@@ -32,7 +40,11 @@ import { resolveConfig, type LimitSetConfig } from '../gateway/config.js'
 import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
 import { createRiskControl } from '../gateway/risk-config.js'
 import { DEMO_APP_ID } from '../gateway/demo-identity.js'
-import { BENCH_RISK_LIMITS } from './gatehouse-config.js'
+import { openBenchStream, timeBatches as timeJournalBatches, yieldTurn } from '../journal/bench-journal.js'
+import { Direction, LANE_CODES, RecordKind, Scratch, encodeRecord, newRecordHead } from '../journal/record-format.js'
+import { CLIENT_BODY_FIELDS } from '../journal/gateway-records.js'
+import type { Histogram } from './histogram.js'
+import { BENCH_RISK_LIMITS, fsyncText } from './gatehouse-config.js'
 import type { ScenarioRow } from './types.js'
 
 const BATCH_OPS = 1000
@@ -512,11 +524,143 @@ export async function runCodecBench (options: MicroOptions): Promise<ScenarioRow
   return rows
 }
 
+// ---- journal ------------------------------------------------------------
+
+/** Records per batch: one hft order per turn, and busy platform turns. */
+const JOURNAL_BATCH_SIZES = [1, 16, 64]
+/** Appends before a batch size is timed, so V8 has optimised the path. */
+const JOURNAL_WARMUP_RECORDS = 50_000
+/** Records per allocation chunk: whole batches of every size, and few enough that most chunks see no scavenge. */
+const JOURNAL_ALLOCATION_CHUNK = 256
+/** The account the hft bench sessions log on with (run.ts), which the lane puts in every record of the session. */
+const JOURNAL_ACCOUNT = 'bench-hft'
+
+/**
+ * A NewOrder ClientEnvelope as a client that numbers and timestamps its
+ * messages sends it (every field set but reduce_only), encoded by the
+ * generated codec: the lane journals the frame's bytes as received.
+ */
+function journalOrderFrame (): Uint8Array {
+  return ClientEnvelope.encode({
+    seq: 1_234_567,
+    sentTimeUs: 1_767_225_600_123_456,
+    newOrder: { clientOrderId: 100_000_000_123, instrument: 'rb2605', side: Side.SELL, price: 3201, quantityLots: 1, timeInForce: TimeInForce.FAK },
+  }).finish()
+}
+
+/** Value at percentile `p` of a histogram of ns per batch, per record. */
+function perRecordNs (h: Histogram, p: number, batchRecords: number): number {
+  return Math.round(h.getValueAtPercentile(p) / batchRecords * 100) / 100
+}
+
+/**
+ * The floor of one commit: a bare write(2) of the bytes a batch of this
+ * size writes, to a file on the same disk, yielding between writes as the
+ * journal loop does. No encoding, CRC, hash chain or fsync.
+ */
+async function timeBareWrites (dir: string, bytesPerBatch: number, batches: number, warmupBatches: number): Promise<Float64Array> {
+  const fd = openSync(join(dir, `bare-write-${bytesPerBatch}`), 'ax')
+  const buf = Buffer.alloc(bytesPerBatch, 0x5a)
+  const ns = new Float64Array(batches)
+  try {
+    for (let b = -Math.min(warmupBatches, batches); b < batches; b++) {
+      const t0 = process.hrtime.bigint()
+      writeSync(fd, buf, 0, bytesPerBatch)
+      const elapsed = Number(process.hrtime.bigint() - t0)
+      if (b >= 0) ns[b] = elapsed
+      await yieldTurn()
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return ns.sort()
+}
+
+export async function runJournalBench (options: MicroOptions): Promise<ScenarioRow[]> {
+  // On the disk the bench gateways journal to (os.tmpdir(), as their run
+  // directories): the write(2) is part of what is measured.
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-journal-micro-'))
+  const fsync = DEFAULT_CONFIG.journal.fsync
+  const frame = journalOrderFrame()
+  // The head the lane uses for a session's client frames
+  // (gateway/lane-journal.ts sessionHeads, the account set at logon).
+  const head = newRecordHead({ kind: RecordKind.CLIENT_IN, lane: LANE_CODES.hft, direction: Direction.IN, sessionId: 1, account: JOURNAL_ACCOUNT, msgType: CLIENT_BODY_FIELDS.newOrder! })
+  const probe = new Scratch()
+  encodeRecord(probe, head, 1, 0, frame)
+  const recordBytes = probe.length
+  const rows: ScenarioRow[] = []
+  try {
+    for (const batchRecords of JOURNAL_BATCH_SIZES) {
+      const j = openBenchStream(dir, fsync)
+      const batches = options.samples * 5
+      const warmupBatches = Math.min(Math.ceil(JOURNAL_WARMUP_RECORDS / batchRecords), options.samples * 20)
+      const { histogram, bytes } = await timeJournalBatches(j, head, frame, { batchRecords, batches, warmupBatches, timed: 'append+commit' })
+      const fsyncs = j.stats().fsyncs
+      // Allocation over whole batches, in one synchronous loop: nothing
+      // else runs in between, so the new space grows only by what append
+      // and commit allocate (no interval fsync fires inside a chunk).
+      const allocation = await measureAllocation(Math.min(options.allocationOps, 200_000), JOURNAL_ALLOCATION_CHUNK, (i) => {
+        j.append(head, frame)
+        if ((i + 1) % batchRecords === 0) j.commit()
+      })
+      j.close()
+      const bytesPerBatch = Math.round(bytes / batches)
+      const bare = await timeBareWrites(dir, bytesPerBatch, batches, warmupBatches)
+      const bareP50 = percentile(bare, 50)
+      const p50Batch = histogram.getValueAtPercentile(50)
+      const us = (ns: number): number => Math.round(ns) / 1000
+      rows.push({
+        name: 'journal',
+        system: `append-commit-batch-${batchRecords}`,
+        rate_per_s: 0,
+        p50_us: us(perRecordNs(histogram, 50, batchRecords)),
+        p99_us: us(perRecordNs(histogram, 99, batchRecords)),
+        p999_us: us(perRecordNs(histogram, 99.9, batchRecords)),
+        max_us: us(histogram.maxValue / batchRecords),
+        // Records per second one thread could journal at the p50 cost.
+        throughput_per_s: Math.round(1e9 / perRecordNs(histogram, 50, batchRecords)),
+        mode: 'in-thread',
+        ns_per_record_p50: perRecordNs(histogram, 50, batchRecords),
+        ns_per_record_p99: perRecordNs(histogram, 99, batchRecords),
+        ns_per_record_p999: perRecordNs(histogram, 99.9, batchRecords),
+        ns_per_batch_p50: p50Batch,
+        batch_records: batchRecords,
+        batches,
+        samples: batches,
+        payload_bytes: frame.length,
+        record_bytes: recordBytes,
+        bytes_per_batch: bytesPerBatch,
+        fsync: fsyncText(fsync),
+        fsyncs,
+        bytes_per_record: allocation.bytesPerOp,
+        bytes_allocated: allocation.bytesTotal,
+        allocation_calls: allocation.measuredOps,
+        minor_gcs: allocation.minorGcs,
+        major_gcs: allocation.majorGcs,
+        // The same run's floor: write(2) of the same bytes, nothing else.
+        baseline: 'write(2) alone',
+        write_syscall_ns_per_batch_p50: Math.round(bareP50),
+        write_syscall_ns_per_batch_p99: Math.round(percentile(bare, 99)),
+        added_ns_per_batch_p50_over_write: Math.round(p50Batch - bareP50),
+        note: `lane path for one client NewOrder frame (${frame.length}-byte ClientEnvelope, every field but reduce_only set; account '${JOURNAL_ACCOUNT}'): ` +
+          `JournalStream.append (encode + CRC-32 into the batch) x ${batchRecords}, then one commit() (SHA-256 chain over the batch, batch seal, ` +
+          `one write(2) through SonicBoom) per event-loop turn, under the default policy (${fsyncText(fsync)}: fdatasync on the thread pool, ` +
+          'yielding every batch so it runs as it would live). Timed per batch, divided by the batch size; allocation read from the new space ' +
+          'over whole batches (journal/bench-journal.ts timeBatches; bytes_per_record includes each commit\'s share). ' +
+          'write_syscall_ns_per_batch_*: a bare writeSync of the same bytes in the same run, the floor of one commit.',
+      })
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return rows
+}
+
 // Forked by run.ts: {type:'run', which, options} in, {type:'result', rows} out.
 if (process.send !== undefined && process.argv.includes('--child')) {
   process.on('disconnect', () => { process.exit(0) })
-  process.once('message', (message: { which: 'checks' | 'codec', options: MicroOptions }) => {
-    const run = message.which === 'checks' ? runChecksBench : runCodecBench
+  process.once('message', (message: { which: 'checks' | 'codec' | 'journal', options: MicroOptions }) => {
+    const run = message.which === 'checks' ? runChecksBench : message.which === 'codec' ? runCodecBench : runJournalBench
     run(message.options).then((rows) => {
       process.send!({ type: 'result', rows }, () => { process.disconnect() })
     }, (err: unknown) => {

@@ -6,6 +6,7 @@
 #   bench/profile-hft.sh                       # hft-latency at 10k orders/s
 #   RATES=50000 bench/profile-hft.sh
 #   SCENARIO=platform-throughput bench/profile-hft.sh
+#   SCENARIO=platform-throughput SYSTEMS=gatehouse-journal-off bench/profile-hft.sh   # the same lane, journal off
 #
 # Output: $PROFILE_DIR, default /tmp/gatehouse-profile/ (*.cpuprofile, one per thread, loadable in
 # Chrome DevTools; run.json; summary.txt). Bounded: one system, one
@@ -15,6 +16,8 @@ cd "$(dirname "$0")/.."
 
 SCENARIO="${SCENARIO:-hft-latency}"
 RATES="${RATES:-10000}"
+# One Gatehouse system: gatehouse (the default config) or a journal variant.
+SYSTEMS="${SYSTEMS:-gatehouse}"
 MEASURE_S="${MEASURE_S:-5}"
 # 100 µs sampling: the default 1 ms misses most of a 20 µs order path.
 INTERVAL_US="${INTERVAL_US:-100}"
@@ -24,7 +27,7 @@ OUT="${PROFILE_DIR:-${TMPDIR:-/tmp}/gatehouse-profile}"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 npm run build --silent
-node dist/bench/run.js --scenario "$SCENARIO" --systems gatehouse --rates "$RATES" --measure-s "$MEASURE_S" \
+node dist/bench/run.js --scenario "$SCENARIO" --systems "$SYSTEMS" --rates "$RATES" --measure-s "$MEASURE_S" \
   --gateway-node-args="--cpu-prof --cpu-prof-interval=$INTERVAL_US --cpu-prof-dir=$OUT" \
   --json "$OUT/run.json" | tee "$OUT/table.txt"
 node dist/bench/cpu-profile-summary.js --top 20 "$OUT"/*.cpuprofile | tee "$OUT/summary.txt"

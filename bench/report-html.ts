@@ -9,8 +9,11 @@ const COLORS: Record<string, string> = {
   'bare-relay': '#2a7ab0',
   gatehouse: '#d1495b',
   naive: '#66a182',
+  'gatehouse-journal-off': '#edae49',
+  'gatehouse-fsync-never': '#8e6c8a',
+  'gatehouse-fsync-every-batch': '#30638e',
 }
-const FALLBACK_COLORS = ['#8e6c8a', '#edae49', '#00798c', '#30638e']
+const FALLBACK_COLORS = ['#00798c', '#a05195', '#6b8e23', '#7a5c3e']
 
 interface Series {
   name: string

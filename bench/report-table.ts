@@ -17,13 +17,26 @@ function fmtCount (value: number): string {
   return String(Math.round(value))
 }
 
+function signed (value: number): string {
+  return value < 0 ? fmt(value) : `+${fmt(value)}`
+}
+
 /** The "vs" column: what this row is relative to its baselines. */
 export function ratioText (row: ScenarioRow): string {
   const parts: string[] = []
   if (typeof row.added_p50_us_over_bare === 'number') {
     parts.push(`+${fmt(row.added_p50_us_over_bare)}/+${fmt(row.added_p99_us_over_bare as number)} µs p50/p99 over bare`)
   }
+  if (typeof row.added_p50_us_over_journal_off === 'number') {
+    parts.push(`${signed(row.added_p50_us_over_journal_off)}/${signed(row.added_p99_us_over_journal_off as number)}/${signed(row.added_p999_us_over_journal_off as number)} µs p50/p99/p99.9 over journal off`)
+  }
   if (typeof row.throughput_fraction_of_bare === 'number') parts.push(`${fmt(row.throughput_fraction_of_bare)}× bare thr`)
+  if (typeof row.throughput_fraction_of_journal_off === 'number') parts.push(`${fmt(row.throughput_fraction_of_journal_off)}× journal-off thr`)
+  if (typeof row.journal_records_per_s_per_lane_thread === 'number') {
+    parts.push(`journal ${fmtCount(row.journal_records_per_s_per_lane_thread)} records/s on the ${String(row.journal_stream)} lane thread ` +
+      `(${fmt(Number(row.journal_records_per_order))}/order, ${fmt(Number(row.journal_records_per_batch))}/write, ${fmt(Number(row.journal_mib_per_s))} MiB/s)`)
+  }
+  if (typeof row.busiest_thread_cpu_us_per_order === 'number') parts.push(`busiest gateway thread ${fmt(row.busiest_thread_cpu_us_per_order)} µs CPU/order`)
   if (typeof row.throughput_multiple_of_naive === 'number') parts.push(`${fmt(row.throughput_multiple_of_naive)}× naive thr`)
   if (typeof row.p50_multiple_of_gatehouse === 'number') parts.push(`p50 ${fmt(row.p50_multiple_of_gatehouse)}× gatehouse`)
   if (typeof row.p50_vs_quiet === 'number') {
@@ -42,6 +55,10 @@ export function ratioText (row: ScenarioRow): string {
     parts.push(`+${fmt(Number(row.added_ns_p50_over_baseline) / 1000)} µs p50 over ${String(row.baseline)} (${fmt(row.p50_vs_baseline)}×)`)
   }
   if (typeof row.bytes_per_order === 'number') parts.push(`${fmt(row.bytes_per_order)} B/order alloc, ${String(row.minor_gcs)} GCs`)
+  if (typeof row.bytes_per_record === 'number') {
+    parts.push(`${fmt(row.bytes_per_record)} B/record alloc, ${String(row.minor_gcs)} GCs; ${String(row.record_bytes)} B/record on disk (${String(row.payload_bytes)} B frame); ` +
+      `write(2) alone ${fmt(Number(row.write_syscall_ns_per_batch_p50) / 1000)} µs p50 of ${fmt(Number(row.ns_per_batch_p50) / 1000)} µs per batch`)
+  }
   if (Array.isArray(row.lifted_limits) && row.lifted_limits.length > 0) parts.push(`lifted: ${row.lifted_limits.join(', ')}`)
   if (typeof row.rejected === 'number' && row.rejected > 0) {
     const reasons = Object.entries((row.reject_reasons ?? {}) as Record<string, number>).map(([reason, n]) => `${reason} ${n}`).join(', ')

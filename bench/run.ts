@@ -8,11 +8,15 @@
 // processes on loopback (exchange simulator + the system) and every load
 // generator a process of its own (load-generator.ts):
 //
-// - checks, codec: in-thread micro-benchmarks (micro-bench.ts);
-// - hft-latency: one hft session, open loop at fixed rates;
+// - checks, codec, journal: in-thread micro-benchmarks (micro-bench.ts);
+// - hft-latency: one hft session, open loop at fixed rates; at the budget
+//   rate also Gatehouse with its journal off and under the other two fsync
+//   policies (the journal's cost, same run);
 // - hft-isolation: hft-latency at 10k/s, quiet and then while a second
 //   generator floods the platform and terminal lanes (gatehouse only);
-// - platform-throughput: 4 sessions, closed loop with a window per session;
+// - platform-throughput: 4 sessions, closed loop with a window per session,
+//   Gatehouse also with its journal off; the records/s the platform lane
+//   thread journaled are counted from its stream after the run;
 // - terminal-sessions: thousands of sessions, one order per 5 s each;
 // - logon-rate: look-through logons per second at the production scrypt
 //   cost (gatehouse only).
@@ -26,19 +30,21 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ChildRegistry, HOST, startSystem, type RunningSystem } from './systems.js'
+import { countJournalWindow } from './journal-count.js'
+import { nowUs } from '../journal/segment-writer.js'
 import { cdfPointsUs, decodeHistogram, round2, summaryUs } from './histogram.js'
 import { cpuShares, machineInfo, memoryMiB, snapshotCpu, type CpuSnapshot } from './proc-stats.js'
 import { Progress } from './progress.js'
 import { formatTable } from './report-table.js'
 import { renderHtml } from './report-html.js'
-import { BENCH_IDENTITY, BENCH_MAX_SESSIONS, BENCH_ORDER_SLOTS_PER_ACCOUNT, BENCH_SCRYPT_TEXT, PRODUCTION_SCRYPT_TEXT } from './gatehouse-config.js'
+import { BENCH_IDENTITY, BENCH_MAX_SESSIONS, BENCH_ORDER_SLOTS_PER_ACCOUNT, BENCH_SCRYPT_TEXT, GATEHOUSE_JOURNAL, PRODUCTION_SCRYPT_TEXT } from './gatehouse-config.js'
 import { SCRYPT_PARAMS } from '../gateway/password-hash.js'
 import { DEFAULT_BUDGETS_FILE, checkBudgets, loadBudgets, type BudgetVerdict } from './budgets.js'
-import type { Credentials, GeneratorResult, GeneratorSpec, GeneratorToRunner, ProcessShare, ScenarioRow, SystemName, WireMode } from './types.js'
+import { SYSTEM_NAMES, isGatehouse, type Credentials, type GatehouseSystem, type GeneratorResult, type GeneratorSpec, type GeneratorToRunner, type ProcessShare, type ScenarioRow, type SystemName, type WireMode } from './types.js'
 import type { MicroOptions } from './micro-bench.js'
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
-const SCENARIOS = ['checks', 'codec', 'hft-latency', 'hft-isolation', 'platform-throughput', 'terminal-sessions', 'logon-rate'] as const
+const SCENARIOS = ['checks', 'codec', 'journal', 'hft-latency', 'hft-isolation', 'platform-throughput', 'terminal-sessions', 'logon-rate'] as const
 type ScenarioName = typeof SCENARIOS[number]
 const PASSWORD = 'bench-pass-1'
 const INSTRUMENT = 'rb2605'
@@ -60,6 +66,24 @@ const ISOLATION_NOTE = 'hft-isolation: on 2 vCPUs the hft lane thread shares the
   'sends are under 0.25 ms apart (most of a core at 10k/s). Part of any rise under the flood is therefore CPU contention and queueing in the shared ' +
   'simulator, not coupling between lane threads; see each row\'s cores_shared_by. Only a host with a core per lane thread and ' +
   'per generator, and an exchange that does not serve every link from one thread, would measure the coupling alone.'
+/**
+ * The journal variants of Gatehouse and the only scenarios each runs in:
+ * there they measure what the journal costs, anywhere else they would only
+ * lengthen the run (the full run grows by ~35 s).
+ */
+const VARIANT_SCENARIOS: Readonly<Record<Exclude<GatehouseSystem, 'gatehouse'>, readonly ScenarioName[]>> = {
+  'gatehouse-journal-off': ['hft-latency', 'platform-throughput'],
+  'gatehouse-fsync-never': ['hft-latency'],
+  'gatehouse-fsync-every-batch': ['hft-latency'],
+}
+const JOURNAL_BASELINE: SystemName = 'gatehouse-journal-off'
+const JOURNAL_NOTE = 'journal: every gatehouse-* row is the same gateway as gatehouse with one field of its journal config changed ' +
+  '(gatehouse: the default, journal on, fsync every 10 ms on the thread pool; gatehouse-journal-off: enabled false, the same-run ' +
+  'baseline of the journal\'s cost; gatehouse-fsync-never; gatehouse-fsync-every-batch: fdatasync inside every commit, on the lane thread). ' +
+  'Each gateway run journals into a fresh directory under os.tmpdir() (on this machine\'s disk), deleted after the run. The variants run ' +
+  'only at the hft budget\'s rate, warmed up longer there (gatehouse reaches that rate warm from the lower rates). "over journal off" is ' +
+  'the difference from gatehouse-journal-off at the same rate in the same run. The platform lane\'s records/s are counted after the run from its ' +
+  'journal stream (journal/reader.ts readStream: records stamped inside the measurement window, divided by the window).'
 const LOGON_NOTE = `logon-rate: ${PRODUCTION_SCRYPT_TEXT}, as every production account; each logon is two checks in the supervisor's ` +
   'piscina pool (AuthCode HMAC, then scrypt), on the same 2 vCPUs as the lane threads and the load generator. The other scenarios ' +
   `log on with ${BENCH_SCRYPT_TEXT} so that thousands of sessions connect in seconds.`
@@ -78,6 +102,13 @@ interface Profile {
     flood: { platformSessions: number, terminalSessions: number, windowPerSession: number, warmupS: number }
   }
   logon: { sessions: number, concurrency: number }
+  /**
+   * The journal variants this profile runs unless --systems names others,
+   * their hft rates, and their warm-up at the first of them: longer than
+   * hft.warmupS, since gatehouse reaches its budget-rate run warm from the
+   * lower rates before it, and a variant starts there cold.
+   */
+  journal: { variants: GatehouseSystem[], hftRates: number[], hftWarmupS: number }
   micro: MicroOptions
 }
 
@@ -89,6 +120,8 @@ const PROFILES: Record<string, Profile> = {
     terminal: { sessions: 5_000, perSessionIntervalS: 5, warmupS: 1, measureS: 10, drainS: 2, connectConcurrency: 200 },
     isolation: { ratePerS: 10_000, warmupS: 1, measureS: 4, drainS: 2, flood: { platformSessions: 4, terminalSessions: 2, windowPerSession: 32, warmupS: 1 } },
     logon: { sessions: 500, concurrency: 32 },
+    // At the hft budget's rate only (budgets.json): 3 variants x 1 rate.
+    journal: { variants: ['gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse-fsync-every-batch'], hftRates: [10_000], hftWarmupS: 3 },
     micro: { samples: 3_000, allocationOps: 1_000_000 },
   },
   quick: {
@@ -101,6 +134,7 @@ const PROFILES: Record<string, Profile> = {
     // traffic, still measured the JIT warming up (p50 ~8x the default run's).
     isolation: { ratePerS: 10_000, warmupS: 1, measureS: 1, drainS: 1, flood: { platformSessions: 4, terminalSessions: 2, windowPerSession: 32, warmupS: 0.5 } },
     logon: { sessions: 200, concurrency: 32 },
+    journal: { variants: ['gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse-fsync-every-batch'], hftRates: [10_000], hftWarmupS: 1.5 },
     micro: { samples: 500, allocationOps: 200_000 },
   },
   smoke: {
@@ -110,6 +144,8 @@ const PROFILES: Record<string, Profile> = {
     terminal: { sessions: 20, perSessionIntervalS: 0.5, warmupS: 0.2, measureS: 1.5, drainS: 1, connectConcurrency: 20 },
     isolation: { ratePerS: 1_000, warmupS: 0.2, measureS: 1, drainS: 1, flood: { platformSessions: 2, terminalSessions: 1, windowPerSession: 4, warmupS: 0.2 } },
     logon: { sessions: 20, concurrency: 32 },
+    // One variant, so the smoke run exercises the same-run journal baseline and stays short.
+    journal: { variants: ['gatehouse-journal-off'], hftRates: [200], hftWarmupS: 0.2 },
     micro: { samples: 100, allocationOps: 50_000 },
   },
 }
@@ -126,21 +162,29 @@ scenarios (default: all, in this order):
                        per-order check path (session throttle + validity + risk
                        check-and-reserve + release): ns/order, bytes allocated/order
   codec                NewOrder envelope encode+decode: static vs reflection vs JSON
-  hft-latency          one hft session, open loop at 1k, 10k, 50k orders/s
+  journal              in-thread: append of a client NewOrder frame + commit (one write(2))
+                       at 1, 16 and 64 records per batch, default fsync policy: ns/record,
+                       bytes allocated/record, against a bare write(2) of the same bytes
+  hft-latency          one hft session, open loop at 1k, 10k, 50k orders/s; at 10k/s also
+                       gatehouse-journal-off, -fsync-never and -fsync-every-batch
   hft-isolation        gatehouse only: hft-latency at 10k orders/s, quiet, then while
                        a second generator floods the platform (4 sessions) and
                        terminal (2 sessions) lanes, closed loop, window of 32
-  platform-throughput  4 platform sessions, closed loop (window of 32 per session)
+  platform-throughput  4 platform sessions, closed loop (window of 32 per session), also
+                       gatehouse-journal-off; records/s journaled by the platform lane thread
   terminal-sessions    5000 terminal sessions, one order (then a cancel) per 5 s each
   logon-rate           gatehouse only: 500 look-through logons, 32 in flight, at the
                        production scrypt cost (N=16384 r=8 p=1)
 
 options:
-  --quick              ~45 s run: shorter windows, 500 terminal sessions, 200 logons
+  --quick              ~65 s run: shorter windows, 500 terminal sessions, 200 logons
   --smoke              seconds-long run at tiny rates (CI): all scenarios, all systems
+                       (of the journal variants, gatehouse-journal-off only)
   --scenario NAME      run only this scenario (repeatable)
-  --systems LIST       comma-separated subset of bare-relay,gatehouse,naive
-  --rates LIST         hft-latency rates, e.g. 10000 or 1000,50000
+  --systems LIST       comma-separated subset of ${SYSTEM_NAMES.join(',')}
+                       (gatehouse is the default config; the gatehouse-* journal variants
+                       run only in hft-latency, and journal-off also in platform-throughput)
+  --rates LIST         hft-latency rates, e.g. 10000 or 1000,50000 (the journal variants too)
   --measure-s N        measurement window of the load scenarios, seconds
   --json FILE          write the results as JSON
   --html FILE          write a self-contained HTML report (latency CDFs, throughput)
@@ -200,10 +244,10 @@ function parseOptions (argv: string[]): Options | number {
       return 2
     }
   }
-  const systems = typeof values.systems === 'string' ? values.systems.split(',') : ['bare-relay', 'gatehouse', 'naive']
+  const systems: string[] = typeof values.systems === 'string' ? values.systems.split(',') : ['bare-relay', 'gatehouse', 'naive', ...profile.journal.variants]
   for (const s of systems) {
-    if (!['bare-relay', 'gatehouse', 'naive'].includes(s)) {
-      process.stderr.write(`bench: unknown system "${s}"; choose from bare-relay, gatehouse, naive\n`)
+    if (!(SYSTEM_NAMES as readonly string[]).includes(s)) {
+      process.stderr.write(`bench: unknown system "${s}"; choose from ${SYSTEM_NAMES.join(', ')}\n`)
       return 2
     }
   }
@@ -214,6 +258,7 @@ function parseOptions (argv: string[]): Options | number {
       return 2
     }
     profile.hft.rates = rates
+    profile.journal.hftRates = rates
   }
   if (typeof values['measure-s'] === 'string') {
     const seconds = Number(values['measure-s'])
@@ -226,7 +271,7 @@ function parseOptions (argv: string[]): Options | number {
   return {
     profile,
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
-    systems: (['bare-relay', 'gatehouse', 'naive'] as SystemName[]).filter((s) => systems.includes(s)),
+    systems: SYSTEM_NAMES.filter((s) => systems.includes(s)),
     json: values.json as string | undefined,
     html: values.html as string | undefined,
     check: values.check === true,
@@ -256,7 +301,23 @@ function benchCredentials (profile: Profile): { hft: Credentials[], platform: Cr
   }
 }
 
-const WIRE: Record<SystemName, WireMode> = { gatehouse: 'client', 'bare-relay': 'link', naive: 'json' }
+const WIRE: Record<SystemName, WireMode> = {
+  gatehouse: 'client',
+  'gatehouse-journal-off': 'client',
+  'gatehouse-fsync-never': 'client',
+  'gatehouse-fsync-every-batch': 'client',
+  'bare-relay': 'link',
+  naive: 'json',
+}
+
+/** The selected systems that run in a load scenario, in SYSTEM_NAMES order (baselines first). */
+function systemsFor (scenario: ScenarioName, selected: readonly SystemName[]): SystemName[] {
+  return selected.filter((system) => {
+    if (system !== 'gatehouse' && isGatehouse(system)) return VARIANT_SCENARIOS[system].includes(scenario)
+    // The relay opens one link session per client: see run().
+    return !(scenario === 'terminal-sessions' && system === 'bare-relay')
+  })
+}
 
 /**
  * The hft lane thread's CPU, quiet and flooded. Node 20 does not name
@@ -279,6 +340,42 @@ function hftThreadCpu (quiet: GeneratorOutcome, flooded: GeneratorOutcome): Reco
 function coresSharedBy (outcome: { ours: ProcessShare[], others: ProcessShare[] }): string[] {
   return [...outcome.ours, ...outcome.others].map((p) =>
     `${p.role} (pid ${p.pid}): ${p.cpu_pct}%` + (p.threads === undefined ? '' : ` [busiest threads: ${p.threads.slice(0, 4).map((t) => `${t.name} ${t.cpu_pct}%`).join(', ')}]`))
+}
+
+/**
+ * CPU per order of the gateway process and of its busiest thread (in
+ * platform-throughput, the platform lane thread: the only lane with work),
+ * over the measurement window.
+ */
+function cpuPerOrder (outcome: GeneratorOutcome, ordersPerS: number): Record<string, unknown> {
+  const gateway = outcome.ours.find((p) => p.role.startsWith('gatehouse'))
+  if (gateway === undefined || ordersPerS <= 0) return {}
+  const usPerOrder = (pct: number): number => round2(pct / 100 * 1e6 / ordersPerS)
+  const busiest = gateway.threads?.[0]
+  return {
+    gateway_cpu_us_per_order: usPerOrder(gateway.cpu_pct),
+    ...(busiest === undefined ? {} : { busiest_thread: busiest.name, busiest_thread_cpu_pct: busiest.cpu_pct, busiest_thread_cpu_us_per_order: usPerOrder(busiest.cpu_pct) }),
+  }
+}
+
+/** A platform row's journal figures: what its lane thread journaled per second of the window. */
+function journalThroughput (count: ReturnType<typeof countJournalWindow>, row: ScenarioRow): Record<string, unknown> {
+  const perS = (n: number): number => Math.round(n / count.window_s)
+  const answered = Number(row.answered)
+  return {
+    journal_stream: count.stream,
+    journal_records_per_s_per_lane_thread: perS(count.records),
+    journal_batches_per_s: perS(count.batches),
+    journal_records_per_batch: count.batches > 0 ? round2(count.records / count.batches) : 0,
+    // Orders answered in the window: ~7 records each (client in, decision, link out, and the ACK and CANCELLED both in from the link and out to the client).
+    journal_records_per_order: answered > 0 ? round2(count.records / answered) : 0,
+    journal_mib_per_s: round2(count.bytes / count.window_s / 1024 / 1024),
+    journal_records_in_window: count.records,
+    journal_records_by_kind: count.records_by_kind,
+    journal_stream_records_total: count.stream_records_total,
+    journal_read_ms: count.read_ms,
+    journal_count_method: 'counted after the run from the platform stream (journal/reader.ts readStream, verified records): records stamped inside the measurement window / window seconds',
+  }
 }
 
 /** How runGenerator treats one generator beyond its spec. */
@@ -326,16 +423,39 @@ class Harness {
     const startS = 2
     let total = 0
     for (const s of scenarios) {
-      if (s === 'checks') total += profile.name === 'smoke' ? 1 : profile.name === 'quick' ? 5 : 15
-      if (s === 'codec') total += profile.name === 'smoke' ? 1 : 5
-      if (s === 'hft-latency') total += systems.length * (startS + profile.hft.rates.length * (profile.hft.warmupS + profile.hft.measureS + 0.5))
-      if (s === 'platform-throughput') total += systems.length * (startS + profile.platform.warmupS + profile.platform.measureS + 0.5)
-      if (s === 'terminal-sessions') total += systems.filter((x) => x !== 'bare-relay').length * (startS + profile.terminal.sessions / 1000 + profile.terminal.warmupS + profile.terminal.measureS)
+      if (s === 'checks' || s === 'codec' || s === 'journal') total += this.microWeight(s)
+      if (s === 'hft-latency') {
+        for (const system of systemsFor(s, systems)) {
+          const rates = this.hftRatesOf(system)
+          total += startS + rates.length * (profile.hft.warmupS + profile.hft.measureS + 0.5) + (this.isVariant(system) ? Math.max(0, profile.journal.hftWarmupS - profile.hft.warmupS) : 0)
+        }
+      }
+      if (s === 'platform-throughput') total += systemsFor(s, systems).length * (startS + profile.platform.warmupS + profile.platform.measureS + 0.5)
+      if (s === 'terminal-sessions') total += systemsFor(s, systems).length * (startS + profile.terminal.sessions / 1000 + profile.terminal.warmupS + profile.terminal.measureS)
       if (!systems.includes('gatehouse')) continue
       if (s === 'hft-isolation') total += startS + this.isolationWeight() * 2 + profile.isolation.flood.warmupS
       if (s === 'logon-rate') total += startS + this.logonWeight()
     }
     return total
+  }
+
+  /** Seconds a micro-benchmark takes, roughly. */
+  private microWeight (which: 'checks' | 'codec' | 'journal'): number {
+    const { name } = this.options.profile
+    if (name === 'smoke') return 1
+    if (which === 'checks') return name === 'quick' ? 5 : 15
+    return which === 'journal' && name === 'default' ? 8 : 5
+  }
+
+  /** A journal variant of Gatehouse (not the default config). */
+  private isVariant (system: SystemName): boolean {
+    return system !== 'gatehouse' && isGatehouse(system)
+  }
+
+  /** hft-latency rates of a system: the journal variants run only at the profile's journal rates. */
+  private hftRatesOf (system: SystemName): number[] {
+    const { profile } = this.options
+    return this.isVariant(system) ? profile.journal.hftRates : profile.hft.rates
   }
 
   private isolationWeight (): number {
@@ -353,13 +473,15 @@ class Harness {
       switch (scenario) {
         case 'checks':
         case 'codec':
+        case 'journal':
           await this.runMicro(scenario)
           break
         case 'hft-latency':
-          await this.runLoad(scenario, this.options.systems)
+          await this.runLoad(scenario, systemsFor(scenario, this.options.systems))
+          if (systemsFor(scenario, this.options.systems).some((s) => this.isVariant(s))) this.addNote(JOURNAL_NOTE)
           break
         case 'platform-throughput':
-          await this.runLoad(scenario, this.options.systems)
+          await this.runLoad(scenario, systemsFor(scenario, this.options.systems))
           break
         case 'terminal-sessions':
           if (this.options.systems.includes('bare-relay')) {
@@ -370,7 +492,7 @@ class Harness {
                 'thousands of sessions would measure the simulator, not the relay',
             })
           }
-          await this.runLoad(scenario, this.options.systems.filter((s) => s !== 'bare-relay'))
+          await this.runLoad(scenario, systemsFor(scenario, this.options.systems))
           break
         case 'hft-isolation':
           this.skipBaselines(scenario, {
@@ -392,14 +514,17 @@ class Harness {
 
   /** Gatehouse-only scenarios: say why each selected baseline does not run. */
   private skipBaselines (scenario: ScenarioName, reasons: Record<'bare-relay' | 'naive', string>): void {
-    for (const system of this.options.systems) if (system !== 'gatehouse') this.skipped.push({ scenario, system, reason: reasons[system] })
+    for (const system of this.options.systems) if (system === 'bare-relay' || system === 'naive') this.skipped.push({ scenario, system, reason: reasons[system] })
+  }
+
+  private addNote (note: string): void {
+    if (!this.notes.includes(note)) this.notes.push(note)
   }
 
   // ---- micro-benchmarks -------------------------------------------------
 
-  private async runMicro (which: 'checks' | 'codec'): Promise<void> {
-    const { name } = this.options.profile
-    this.progress.begin(`${which}: in-thread micro-benchmark`, name === 'smoke' ? 1 : which === 'checks' && name === 'default' ? 15 : 5)
+  private async runMicro (which: 'checks' | 'codec' | 'journal'): Promise<void> {
+    this.progress.begin(`${which}: in-thread micro-benchmark`, this.microWeight(which))
     const child = this.registry.track(fork(join(BENCH_DIR, 'micro-bench.js'), ['--child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), `micro-${which}`)
     try {
       const rows = await new Promise<ScenarioRow[]>((resolve, reject) => {
@@ -416,6 +541,7 @@ class Harness {
         child.send({ which, options: this.options.profile.micro })
       })
       for (const row of rows) row.cores_shared_by = ['micro-benchmark process alone (no system under test running)']
+      if (which === 'journal') this.addNote(JOURNAL_NOTE)
       this.rows.push(...rows)
     } catch (err) {
       this.failures.push(`${which}: ${(err as Error).message}`)
@@ -428,7 +554,7 @@ class Harness {
   // ---- load scenarios ---------------------------------------------------
 
   private baseSpec (system: SystemName): Pick<GeneratorSpec, 'wire' | 'host' | 'instrument' | 'connectTimeoutMs' | 'identity'> {
-    return { wire: WIRE[system], host: HOST, instrument: INSTRUMENT, connectTimeoutMs: 10_000, ...(system === 'gatehouse' ? { identity: BENCH_IDENTITY } : {}) }
+    return { wire: WIRE[system], host: HOST, instrument: INSTRUMENT, connectTimeoutMs: 10_000, ...(isGatehouse(system) ? { identity: BENCH_IDENTITY } : {}) }
   }
 
   /** One hft session, open loop at `rate` (hft-latency, and both halves of hft-isolation). */
@@ -460,7 +586,9 @@ class Harness {
     const base = this.baseSpec(system)
     switch (scenario) {
       case 'hft-latency':
-        return profile.hft.rates.map((rate) => this.hftSpec(`${scenario} ${system} ${rate}/s`, system, running, rate, profile.hft))
+        return this.hftRatesOf(system).map((rate, i) => this.hftSpec(`${scenario} ${system} ${rate}/s`, system, running, rate,
+          // A variant's first rate is its first traffic: warm it up as long as gatehouse's lower rates warm gatehouse.
+          i === 0 && this.isVariant(system) ? { ...profile.hft, warmupS: Math.max(profile.hft.warmupS, profile.journal.hftWarmupS) } : profile.hft))
       case 'platform-throughput':
         return [{
           ...base,
@@ -503,6 +631,8 @@ class Harness {
     for (const system of systems) {
       const running = await this.start(scenario, system, [...this.credentials.hft, ...this.credentials.platform, ...this.credentials.terminal])
       if (running === null) continue
+      // Run once the gateway has stopped and its journal is sealed.
+      let inspectJournal: ((journalRoot: string) => void) | undefined
       try {
         for (const spec of this.specsFor(scenario, system, running)) {
           const weight = scenario === 'terminal-sessions'
@@ -510,16 +640,31 @@ class Harness {
             : spec.warmupS + spec.measureS + 0.5
           this.progress.begin(spec.label, weight)
           try {
-            const outcome = await this.runGenerator(spec, running, { sampleMemory: scenario === 'terminal-sessions' })
-            this.rows.push(this.rowFrom(scenario, system, spec, outcome))
+            let windowStartUs = 0
+            const outcome = await this.runGenerator(spec, running, {
+              sampleMemory: scenario === 'terminal-sessions',
+              onPhase: (phase) => { if (phase === 'measuring') windowStartUs = nowUs() },
+            })
+            const row = this.rowFrom(scenario, system, spec, outcome)
+            this.rows.push(row)
             for (const error of outcome.result.errors.slice(0, 3)) this.progress.note(`${spec.label}: ${error}`)
+            if (scenario === 'platform-throughput' && running.journalRoot !== null) {
+              inspectJournal = (journalRoot) => {
+                Object.assign(row, journalThroughput(countJournalWindow(journalRoot, 'platform', windowStartUs, spec.measureS), row))
+              }
+            }
           } catch (err) {
             this.failures.push(`${spec.label}: ${(err as Error).message}`)
             this.progress.note(`${spec.label} failed: ${(err as Error).message}`)
           }
         }
       } finally {
-        await running.stop()
+        try {
+          await running.stop(inspectJournal)
+        } catch (err) {
+          this.failures.push(`${scenario} ${system}: counting the journal's records: ${(err as Error).message}`)
+          this.progress.note(`${scenario} ${system}: counting the journal's records failed: ${(err as Error).message}`)
+        }
       }
     }
     this.addRatios(scenario)
@@ -769,7 +914,7 @@ class Harness {
       return await startSystem(this.registry, system, {
         tmpDir: this.tmpDir,
         credentials,
-        gatewayNodeArgs: system === 'gatehouse' ? this.options.gatewayNodeArgs : [],
+        gatewayNodeArgs: isGatehouse(system) ? this.options.gatewayNodeArgs : [],
       })
     } catch (err) {
       this.failures.push(`${scenario} ${system}: could not start: ${(err as Error).message}`)
@@ -884,6 +1029,10 @@ class Harness {
       per_second: result.perSecond,
       errors: result.errors,
     }
+    if (isGatehouse(system)) {
+      row.journal = GATEHOUSE_JOURNAL[system].text
+      if (scenario === 'platform-throughput') Object.assign(row, cpuPerOrder(outcome, row.throughput_per_s))
+    }
     if (scenario === 'terminal-sessions') {
       const connect = summaryUs(decodeHistogram(result.connectHistogram))
       const cancel = summaryUs(decodeHistogram(result.cancelHistogram))
@@ -899,13 +1048,13 @@ class Harness {
         gateway_rss_mib: outcome.rssMaxMiB,
         gateway_peak_rss_mib: outcome.rssPeakMiB,
         rss_per_session_kib: result.sessions === 0 ? 0 : round2((outcome.rssMaxMiB - outcome.rssIdleMiB) * 1024 / result.sessions),
-        ...(system === 'gatehouse' ? { password_hash_cost: BENCH_SCRYPT_TEXT } : {}),
+        ...(isGatehouse(system) ? { password_hash_cost: BENCH_SCRYPT_TEXT } : {}),
       })
     }
     return row
   }
 
-  /** Gatehouse against its baselines, per scenario and rate. */
+  /** Gatehouse against its baselines, per scenario and rate; every journal config against journal off. */
   private addRatios (scenario: ScenarioName): void {
     const rows = this.rows.filter((r) => r.name === scenario)
     for (const rate of new Set(rows.map((r) => r.rate_per_s))) {
@@ -913,16 +1062,26 @@ class Harness {
       const gh = at.find((r) => r.system === 'gatehouse')
       const bare = at.find((r) => r.system === 'bare-relay')
       const naive = at.find((r) => r.system === 'naive')
-      if (gh === undefined) continue
-      if (bare !== undefined) {
-        gh.added_p50_us_over_bare = round2(gh.p50_us - bare.p50_us)
-        gh.added_p99_us_over_bare = round2(gh.p99_us - bare.p99_us)
-        if (scenario === 'platform-throughput') gh.throughput_fraction_of_bare = round2(gh.throughput_per_s / Math.max(1, bare.throughput_per_s))
+      const journalOff = at.find((r) => r.system === JOURNAL_BASELINE)
+      for (const row of at.filter((r) => isGatehouse(r.system as SystemName))) {
+        if (bare !== undefined) {
+          row.added_p50_us_over_bare = round2(row.p50_us - bare.p50_us)
+          row.added_p99_us_over_bare = round2(row.p99_us - bare.p99_us)
+          if (scenario === 'platform-throughput') row.throughput_fraction_of_bare = round2(row.throughput_per_s / Math.max(1, bare.throughput_per_s))
+        }
+        if (naive !== undefined && scenario === 'platform-throughput') row.throughput_multiple_of_naive = round2(row.throughput_per_s / Math.max(1, naive.throughput_per_s))
+        if (journalOff !== undefined && row !== journalOff) {
+          row.journal_baseline = JOURNAL_BASELINE
+          row.added_p50_us_over_journal_off = round2(row.p50_us - journalOff.p50_us)
+          row.added_p99_us_over_journal_off = round2(row.p99_us - journalOff.p99_us)
+          row.added_p999_us_over_journal_off = round2(row.p999_us - journalOff.p999_us)
+          if (scenario === 'platform-throughput') row.throughput_fraction_of_journal_off = round2(row.throughput_per_s / Math.max(1, journalOff.throughput_per_s))
+          if (typeof row.gateway_cpu_us_per_order === 'number' && typeof journalOff.gateway_cpu_us_per_order === 'number') {
+            row.added_gateway_cpu_us_per_order_over_journal_off = round2(row.gateway_cpu_us_per_order - journalOff.gateway_cpu_us_per_order)
+          }
+        }
       }
-      if (naive !== undefined) {
-        if (scenario === 'platform-throughput') gh.throughput_multiple_of_naive = round2(gh.throughput_per_s / Math.max(1, naive.throughput_per_s))
-        if (gh.p50_us > 0) naive.p50_multiple_of_gatehouse = round2(naive.p50_us / gh.p50_us)
-      }
+      if (gh !== undefined && naive !== undefined && gh.p50_us > 0) naive.p50_multiple_of_gatehouse = round2(naive.p50_us / gh.p50_us)
     }
   }
 

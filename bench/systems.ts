@@ -1,16 +1,17 @@
 // Starting and stopping the systems under test, each as real processes on
-// loopback: the exchange simulator, then Gatehouse (`gatehouse start`),
-// the bare relay or the naive gateway in front of it. Every child is
-// tracked so that the runner can kill all of them on any exit path.
+// loopback: the exchange simulator, then Gatehouse (`gatehouse start`,
+// with the journal config of its variant), the bare relay or the naive
+// gateway in front of it. Every child is tracked so that the runner can
+// kill all of them on any exit path.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { CLI_PATH, startExchangeSimProcess } from '../gateway/exchange-sim-process.js'
-import { gatehouseBenchConfig } from './gatehouse-config.js'
-import type { Credentials, SystemName } from './types.js'
+import { GATEHOUSE_JOURNAL, benchJournalDir, gatehouseBenchConfig } from './gatehouse-config.js'
+import { isGatehouse, type Credentials, type GatehouseSystem, type SystemName } from './types.js'
 
 export const HOST = '127.0.0.1'
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url))
@@ -61,7 +62,14 @@ export interface RunningSystem {
   roles: Map<number, string>
   /** pid whose memory the terminal scenario reports. */
   gatewayPid: number
-  stop: () => Promise<void>
+  /** Gatehouse with its journal on: the journal's root directory (deleted by stop()); otherwise null. */
+  journalRoot: string | null
+  /**
+   * Stops the processes. A Gatehouse run then hands its journal, complete
+   * and sealed, to `inspect`, and deletes its run directory, journal and
+   * all, whatever `inspect` does.
+   */
+  stop: (inspect?: (journalRoot: string) => void) => Promise<void>
 }
 
 export interface SystemOptions {
@@ -103,36 +111,61 @@ async function startSim (registry: ChildRegistry): Promise<{ port: number, pid: 
   return { port: sim.port, pid: sim.child.pid!, child: sim.child }
 }
 
-async function startGatehouse (registry: ChildRegistry, options: SystemOptions): Promise<RunningSystem> {
-  const sim = await startSim(registry)
-  const configFile = join(options.tmpDir, `gatehouse-${sim.port}.json`)
-  writeFileSync(configFile, JSON.stringify(gatehouseBenchConfig({
-    simHost: HOST,
-    simPort: sim.port,
-    runDir: join(options.tmpDir, `var-${sim.port}`),
-    credentials: options.credentials,
-  })))
-  const child = registry.track(spawn(process.execPath, [...options.gatewayNodeArgs, CLI_PATH, 'start', '--config', configFile, '--json-events'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }), 'gatehouse')
-  const linksUp = new Set<string>()
-  let ready: Record<string, unknown> | null = null
-  await waitForLine(child, 'gatehouse', (event) => {
-    if (event.event === 'ready') ready = event
-    if (event.event === 'link-state' && event.state === 'up') linksUp.add(String(event.lane))
-    return ready !== null && linksUp.size === 3
-  })
-  child.stdout?.resume()
-  const lanes = (ready as unknown as { lanes: Record<string, { port: number }> }).lanes
-  return {
-    name: 'gatehouse',
-    ports: Object.fromEntries(Object.entries(lanes).map(([lane, status]) => [lane, status.port])),
-    roles: new Map([[child.pid!, 'gatehouse (supervisor + 3 lane threads)'], [sim.pid, 'exchange-sim']]),
-    gatewayPid: child.pid!,
-    stop: async () => {
-      await registry.stop(child)
-      await registry.stop(sim.child)
-    },
+async function startGatehouse (registry: ChildRegistry, name: GatehouseSystem, options: SystemOptions): Promise<RunningSystem> {
+  // A fresh run directory per gateway: a reused one would be recovered from
+  // at start (journal.recoverOnStart) and its journal would keep growing.
+  const runDir = mkdtempSync(join(options.tmpDir, `${name}-`))
+  const journal = GATEHOUSE_JOURNAL[name]
+  const journalRoot = journal.enabled ? benchJournalDir(runDir) : null
+  let sim: Awaited<ReturnType<typeof startSim>> | null = null
+  let child: ChildProcess | null = null
+  const stopProcesses = async (): Promise<void> => {
+    if (child !== null) await registry.stop(child)
+    if (sim !== null) await registry.stop(sim.child)
+  }
+  try {
+    sim = await startSim(registry)
+    const configFile = join(runDir, 'gatehouse.json')
+    writeFileSync(configFile, JSON.stringify(gatehouseBenchConfig({
+      simHost: HOST,
+      simPort: sim.port,
+      runDir,
+      credentials: options.credentials,
+      journal,
+    })))
+    child = registry.track(spawn(process.execPath, [...options.gatewayNodeArgs, CLI_PATH, 'start', '--config', configFile, '--json-events'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }), name)
+    const linksUp = new Set<string>()
+    let ready: Record<string, unknown> | null = null
+    await waitForLine(child, name, (event) => {
+      if (event.event === 'ready') ready = event
+      if (event.event === 'link-state' && event.state === 'up') linksUp.add(String(event.lane))
+      return ready !== null && linksUp.size === 3
+    })
+    child.stdout?.resume()
+    const lanes = (ready as unknown as { lanes: Record<string, { port: number }> }).lanes
+    const gateway = child
+    return {
+      name,
+      ports: Object.fromEntries(Object.entries(lanes).map(([lane, status]) => [lane, status.port])),
+      roles: new Map([[gateway.pid!, `${name} (supervisor + 3 lane threads; ${journal.text})`], [sim.pid, 'exchange-sim']]),
+      gatewayPid: gateway.pid!,
+      journalRoot,
+      stop: async (inspect) => {
+        try {
+          await stopProcesses()
+          if (inspect !== undefined && journalRoot !== null) inspect(journalRoot)
+        } finally {
+          rmSync(runDir, { recursive: true, force: true })
+        }
+      },
+    }
+  } catch (err) {
+    // Not started: nothing else will stop these or delete the directory.
+    await stopProcesses()
+    rmSync(runDir, { recursive: true, force: true })
+    throw err
   }
 }
 
@@ -149,6 +182,7 @@ async function startScript (registry: ChildRegistry, name: SystemName, script: s
     ports: { terminal: port, platform: port, hft: port },
     roles: new Map([[child.pid!, roleName], [sim.pid, 'exchange-sim']]),
     gatewayPid: child.pid!,
+    journalRoot: null,
     stop: async () => {
       await registry.stop(child)
       await registry.stop(sim.child)
@@ -157,9 +191,8 @@ async function startScript (registry: ChildRegistry, name: SystemName, script: s
 }
 
 export async function startSystem (registry: ChildRegistry, name: SystemName, options: SystemOptions): Promise<RunningSystem> {
+  if (isGatehouse(name)) return startGatehouse(registry, name, options)
   switch (name) {
-    case 'gatehouse':
-      return startGatehouse(registry, options)
     case 'bare-relay':
       return startScript(registry, name, 'bare-relay.js', [], 'bare-relay (uWS, one thread)')
     case 'naive': {

@@ -2,9 +2,21 @@
 // reports. Everything here crosses a process boundary as JSON.
 import type { ClientIdentity } from './gatehouse-config.js'
 
+/**
+ * Gatehouse and its journal variants: the same gateway with one field of
+ * its journal section changed (gatehouse-config.ts GATEHOUSE_JOURNAL).
+ * Plain `gatehouse` is the default config.
+ */
+export type GatehouseSystem = 'gatehouse' | 'gatehouse-journal-off' | 'gatehouse-fsync-never' | 'gatehouse-fsync-every-batch'
+
 /** The systems a scenario can be run against. */
-export type SystemName = 'gatehouse' | 'bare-relay' | 'naive'
-export const SYSTEM_NAMES: readonly SystemName[] = ['bare-relay', 'gatehouse', 'naive']
+export type SystemName = GatehouseSystem | 'bare-relay' | 'naive'
+/** In the order they run: the same-run baselines before what is compared with them. */
+export const SYSTEM_NAMES: readonly SystemName[] = ['bare-relay', 'gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse', 'gatehouse-fsync-every-batch', 'naive']
+
+export function isGatehouse (system: SystemName): system is GatehouseSystem {
+  return system === 'gatehouse' || system.startsWith('gatehouse-')
+}
 
 /**
  * How the generator talks to the system:

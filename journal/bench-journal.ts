@@ -24,52 +24,105 @@
 //
 // Prints a table and, with --json, writes the same figures as JSON so a
 // later run can be compared with this one.
+//
+// The batch loop (timeBatches) and the new-space reading are exported:
+// bench/micro-bench.ts times the lane's append + commit with them, so the
+// bench's journal rows and this tool measure the same way. Importing this
+// module runs nothing; main() runs only when it is the entry script.
 import { createHash } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { getHeapSpaceStatistics } from 'node:v8'
 import { crc32 } from 'node:zlib'
-import { newHistogram, recordNs, summaryUs } from '../bench/histogram.js'
-import { Direction, LANE_CODES, RecordKind, crc32Of, newRecordHead } from './record-format.js'
+import { newHistogram, recordNs, summaryUs, type Histogram } from '../bench/histogram.js'
+import { Direction, LANE_CODES, RecordKind, crc32Of, newRecordHead, type RecordHead } from './record-format.js'
 import { JournalStream, type FsyncPolicy, type SinkKind } from './segment-writer.js'
-
-const args = process.argv.slice(2)
-const QUICK = args.includes('--quick')
-const jsonAt = args.indexOf('--json')
-const JSON_PATH = jsonAt >= 0 ? args[jsonAt + 1] : undefined
-const dirAt = args.indexOf('--dir')
-const BASE_DIR = dirAt >= 0 ? args[dirAt + 1]! : tmpdir()
 
 /** A NewOrder ClientEnvelope is 46 bytes (DESIGN.md's codec figure). */
 const ORDER_FRAME = Buffer.alloc(46, 0x5a)
 const HEAD = newRecordHead({ kind: RecordKind.CLIENT_IN, lane: LANE_CODES.hft, direction: Direction.IN, sessionId: 17, account: '88001234', msgType: 20 })
 
-const workDir = mkdtempSync(join(BASE_DIR, 'gatehouse-journal-bench-'))
-let streamCount = 0
-
-function openStream (fsync: FsyncPolicy, sink: SinkKind = 'sonic-boom'): JournalStream {
-  return JournalStream.open({ stream: `s${streamCount++}`, root: workDir, fsync, sink, maxSegmentBytes: 1024 * 1024 * 1024 })
+/** Where this run writes, and how long it runs: set by main() from the command line. */
+interface RunContext {
+  workDir: string
+  quick: boolean
 }
 
-function policyName (p: FsyncPolicy): string {
+let streamCount = 0
+
+/** A stream of its own under `dir`, with segments large enough that no run rotates. */
+export function openBenchStream (dir: string, fsync: FsyncPolicy, sink: SinkKind = 'sonic-boom'): JournalStream {
+  return JournalStream.open({ stream: `s${streamCount++}`, root: dir, fsync, sink, maxSegmentBytes: 1024 * 1024 * 1024 })
+}
+
+export function policyName (p: FsyncPolicy): string {
   return typeof p === 'object' ? `interval ${p.intervalMs} ms` : p
 }
 
-function newSpaceUsedBytes (): number {
+/** Bytes used in V8's new space: its growth over a loop with no scavenge is what the loop allocated. */
+export function newSpaceUsedBytes (): number {
   for (const space of getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_used_size
   return 0
 }
 
-const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+export const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+export interface BatchLoopOptions {
+  /** Records appended per batch, then one commit(). */
+  batchRecords: number
+  /** Batches timed. */
+  batches: number
+  /** Untimed batches first (at most this many). */
+  warmupBatches: number
+  /**
+   * What the clock covers: 'commit' alone (the batch is appended before
+   * it starts), or 'append+commit', the whole turn's journal work.
+   */
+  timed: 'commit' | 'append+commit'
+}
+
+export interface BatchLoopResult {
+  /** ns per timed batch. */
+  histogram: Histogram
+  /** Bytes the timed batches wrote (records, seals). */
+  bytes: number
+}
+
+/**
+ * Batches of `batchRecords` appends and one commit() each, timed per batch.
+ * The loop yields to the event loop every batch, as a lane commits once per
+ * turn, so an interval fsync runs (on the thread pool) as it would live.
+ */
+export async function timeBatches (j: JournalStream, head: RecordHead, payload: Uint8Array, options: BatchLoopOptions): Promise<BatchLoopResult> {
+  const { batchRecords, batches } = options
+  const appendToo = options.timed === 'append+commit'
+  const h = newHistogram()
+  let bytes = 0
+  for (let b = -Math.min(options.warmupBatches, batches); b < batches; b++) {
+    let t0 = 0n
+    if (appendToo) t0 = process.hrtime.bigint()
+    for (let n = 0; n < batchRecords; n++) j.append(head, payload)
+    if (!appendToo) t0 = process.hrtime.bigint()
+    const written = j.commit()
+    const ns = Number(process.hrtime.bigint() - t0)
+    if (b >= 0) {
+      recordNs(h, ns)
+      bytes += written
+    }
+    await yieldTurn()
+  }
+  return { histogram: h, bytes }
+}
 
 interface AppendResult { ns_per_record_p50: number, ns_per_record_p99: number, bytes_per_record: number }
 
 /** Appends in timed chunks of 256 (then an untimed commit, so the batch does not grow without bound). */
-function benchAppend (): AppendResult {
-  const j = openStream('never')
+function benchAppend (ctx: RunContext): AppendResult {
+  const j = openBenchStream(ctx.workDir, 'never')
   const chunk = 256
-  const chunks = QUICK ? 400 : 4000
+  const chunks = ctx.quick ? 400 : 4000
   const perRecordNs: number[] = []
   for (let w = 0; w < 200; w++) {
     for (let n = 0; n < chunk; n++) j.append(HEAD, ORDER_FRAME)
@@ -108,10 +161,10 @@ interface CheckResult {
 }
 
 /** The three per-record integrity options on a ~100-byte record (the encoded size of an hft order). */
-function benchChecks (): CheckResult {
+function benchChecks (ctx: RunContext): CheckResult {
   const record = Buffer.alloc(100, 7)
   const batch = Buffer.alloc(100 * 64, 7)
-  const n = QUICK ? 100_000 : 1_000_000
+  const n = ctx.quick ? 100_000 : 1_000_000
   let sink = 0
   const time = (ops: number, fn: () => void): number => {
     for (let i = 0; i < Math.min(ops, 10_000); i++) fn()
@@ -141,30 +194,14 @@ interface CommitRow {
   bytes_per_batch: number
 }
 
-/**
- * commit() alone, timed; the batch is appended before the clock starts. The
- * loop yields to the event loop every batch, as a lane commits once per
- * turn, so an interval fsync runs (on the thread pool) as it would live.
- */
-async function benchCommit (policy: FsyncPolicy, sink: SinkKind, batchRecords: number): Promise<CommitRow> {
-  const j = openStream(policy, sink)
+/** commit() alone, timed; the batch is appended before the clock starts (timeBatches). */
+async function benchCommit (ctx: RunContext, policy: FsyncPolicy, sink: SinkKind, batchRecords: number): Promise<CommitRow> {
+  const j = openBenchStream(ctx.workDir, policy, sink)
   const every = policy === 'every-batch'
-  const batches = Math.max(QUICK ? 200 : 500, Math.floor((every ? (QUICK ? 300 : 2000) : (QUICK ? 3000 : 20_000)) / Math.sqrt(batchRecords)))
-  const h = newHistogram()
-  let bytes = 0
-  for (let b = -Math.min(200, batches); b < batches; b++) {
-    for (let n = 0; n < batchRecords; n++) j.append(HEAD, ORDER_FRAME)
-    const t0 = process.hrtime.bigint()
-    const written = j.commit()
-    const ns = Number(process.hrtime.bigint() - t0)
-    if (b >= 0) {
-      recordNs(h, ns)
-      bytes += written
-    }
-    await yieldTurn()
-  }
+  const batches = Math.max(ctx.quick ? 200 : 500, Math.floor((every ? (ctx.quick ? 300 : 2000) : (ctx.quick ? 3000 : 20_000)) / Math.sqrt(batchRecords)))
+  const { histogram, bytes } = await timeBatches(j, HEAD, ORDER_FRAME, { batchRecords, batches, warmupBatches: 200, timed: 'commit' })
   j.close()
-  return { policy: policyName(policy), sink, batch_records: batchRecords, batches, ...pick(summaryUs(h)), bytes_per_batch: Math.round(bytes / batches) }
+  return { policy: policyName(policy), sink, batch_records: batchRecords, batches, ...pick(summaryUs(histogram)), bytes_per_batch: Math.round(bytes / batches) }
 }
 
 function pick (s: ReturnType<typeof summaryUs>): { p50_us: number, p99_us: number, p999_us: number, max_us: number } {
@@ -173,9 +210,9 @@ function pick (s: ReturnType<typeof summaryUs>): { p50_us: number, p99_us: numbe
 
 interface SustainedRow { policy: string, batch_records: number, records_per_s: number, batches_per_s: number, mib_per_s: number, fsyncs: number }
 
-async function benchSustained (policy: FsyncPolicy, batchRecords: number): Promise<SustainedRow> {
-  const j = openStream(policy)
-  const durationMs = QUICK ? 500 : 2000
+async function benchSustained (ctx: RunContext, policy: FsyncPolicy, batchRecords: number): Promise<SustainedRow> {
+  const j = openBenchStream(ctx.workDir, policy)
+  const durationMs = ctx.quick ? 500 : 2000
   const start = process.hrtime.bigint()
   const endNs = start + BigInt(durationMs) * 1_000_000n
   let records = 0
@@ -201,8 +238,8 @@ async function benchSustained (policy: FsyncPolicy, batchRecords: number): Promi
   }
 }
 
-function sinkProbe (): void {
-  const j = openStream('never', 'sonic-boom')
+function sinkProbe (ctx: RunContext): void {
+  const j = openBenchStream(ctx.workDir, 'never', 'sonic-boom')
   let commits = 0
   for (const batch of [1, 256]) {
     for (let b = 0; b < 1000; b++) {
@@ -213,33 +250,46 @@ function sinkProbe (): void {
   }
   const stats = j.stats()
   j.close()
-  rmSync(workDir, { recursive: true, force: true })
   // +2: the header batch and the segment seal.
   console.log(`sink probe: ${commits} commits, ${stats.batches} batches written (expect ~${commits + 2} write(2) calls from the journal in strace)`)
 }
 
-async function main (): Promise<void> {
-  if (args.includes('--sink-probe')) {
-    sinkProbe()
-    return
+async function main (args: string[]): Promise<void> {
+  const jsonAt = args.indexOf('--json')
+  const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : undefined
+  const dirAt = args.indexOf('--dir')
+  const ctx: RunContext = {
+    workDir: mkdtempSync(join(dirAt >= 0 ? args[dirAt + 1]! : tmpdir(), 'gatehouse-journal-bench-')),
+    quick: args.includes('--quick'),
   }
+  try {
+    if (args.includes('--sink-probe')) {
+      sinkProbe(ctx)
+      return
+    }
+    await report(ctx, jsonPath)
+  } finally {
+    rmSync(ctx.workDir, { recursive: true, force: true })
+  }
+}
+
+async function report (ctx: RunContext, jsonPath: string | undefined): Promise<void> {
   const startedAt = new Date().toISOString()
-  const append = benchAppend()
-  const checks = benchChecks()
+  const append = benchAppend(ctx)
+  const checks = benchChecks(ctx)
   const policies: FsyncPolicy[] = ['never', { intervalMs: 10 }, 'every-batch']
   const commits: CommitRow[] = []
   for (const batch of [1, 16, 256]) {
-    commits.push(await benchCommit('never', 'fs', batch))
-    for (const p of policies) commits.push(await benchCommit(p, 'sonic-boom', batch))
+    commits.push(await benchCommit(ctx, 'never', 'fs', batch))
+    for (const p of policies) commits.push(await benchCommit(ctx, p, 'sonic-boom', batch))
   }
   const sustained: SustainedRow[] = []
   for (const batch of [1, 64]) {
-    for (const p of ['never', { intervalMs: 10 }] as FsyncPolicy[]) sustained.push(await benchSustained(p, batch))
+    for (const p of ['never', { intervalMs: 10 }] as FsyncPolicy[]) sustained.push(await benchSustained(ctx, p, batch))
   }
-  rmSync(workDir, { recursive: true, force: true })
 
   const out: string[] = []
-  out.push(`journal bench ${startedAt}${QUICK ? ' (quick)' : ''}, node ${process.version}`)
+  out.push(`journal bench ${startedAt}${ctx.quick ? ' (quick)' : ''}, node ${process.version}`)
   out.push(`append (encode + append, 46-byte frame): p50 ${append.ns_per_record_p50} ns/record, p99 ${append.ns_per_record_p99} ns/record, ${append.bytes_per_record} bytes allocated/record`)
   out.push(`per-record check on ~100 B: crc-32 ${checks.crc32_ns_per_record} ns; zlib.crc32 ${checks.zlib_crc32_ns_per_record} ns; sha256 per record ${checks.sha256_ns_per_record} ns; sha256 per 64-record batch ${checks.sha256_per_64_batch_ns_per_record} ns/record`)
   out.push('')
@@ -253,13 +303,15 @@ async function main (): Promise<void> {
     out.push(`${r.policy.padEnd(50)} ${String(r.batch_records).padStart(6)} ${String(r.records_per_s).padStart(11)} ${String(r.batches_per_s).padStart(11)} ${String(r.mib_per_s).padStart(7)} ${String(r.fsyncs).padStart(7)}`)
   }
   console.log(out.join('\n'))
-  if (JSON_PATH !== undefined) {
-    writeFileSync(JSON_PATH, JSON.stringify({ startedAt, quick: QUICK, node: process.version, append, checks, commits, sustained }, null, 2))
+  if (jsonPath !== undefined) {
+    writeFileSync(jsonPath, JSON.stringify({ startedAt, quick: ctx.quick, node: process.version, append, checks, commits, sustained }, null, 2))
   }
 }
 
-main().catch((err: unknown) => {
-  rmSync(workDir, { recursive: true, force: true })
-  console.error(err)
-  process.exitCode = 1
-})
+// Only as the entry script: bench/micro-bench.ts imports the loop above.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}

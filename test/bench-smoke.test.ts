@@ -47,9 +47,10 @@ t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { tim
     ['checks', 'checkOrderValidity'], ['checks', 'risk-full-path'], ['checks', 'risk-full-path-2-lanes'],
     ['checks', 'risk-full-path-no-opposite'], ['checks', 'risk-full-path-bench-limits'],
     ['codec', 'protobuf-static'], ['codec', 'protobuf-reflection'], ['codec', 'json'],
-    ['hft-latency', 'bare-relay'], ['hft-latency', 'gatehouse'], ['hft-latency', 'naive'],
+    ['journal', 'append-commit-batch-1'], ['journal', 'append-commit-batch-16'], ['journal', 'append-commit-batch-64'],
+    ['hft-latency', 'bare-relay'], ['hft-latency', 'gatehouse-journal-off'], ['hft-latency', 'gatehouse'], ['hft-latency', 'naive'],
     ['hft-isolation/quiet', 'gatehouse'], ['hft-isolation/platform+terminal-flood', 'gatehouse'],
-    ['platform-throughput', 'bare-relay'], ['platform-throughput', 'gatehouse'], ['platform-throughput', 'naive'],
+    ['platform-throughput', 'bare-relay'], ['platform-throughput', 'gatehouse-journal-off'], ['platform-throughput', 'gatehouse'], ['platform-throughput', 'naive'],
     ['terminal-sessions', 'gatehouse'], ['terminal-sessions', 'naive'],
     ['logon-rate', 'gatehouse'],
   ]
@@ -83,6 +84,14 @@ t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { tim
   t.ok(typeof gatehouseHft?.added_p50_us_over_bare === 'number', 'gatehouse hft row carries its added latency over bare-relay')
   const gatehousePlatform = report.scenarios.find((r) => r.name === 'platform-throughput' && r.system === 'gatehouse')
   t.ok(typeof gatehousePlatform?.throughput_multiple_of_naive === 'number', 'gatehouse platform row carries its multiple of naive')
+  for (const row of report.scenarios.filter((r) => r.name === 'journal')) {
+    t.ok(typeof row.bytes_per_record === 'number' && typeof row.write_syscall_ns_per_batch_p50 === 'number', `journal ${row.system}: reports its allocation and the bare write(2) baseline`)
+  }
+  for (const scenario of ['hft-latency', 'platform-throughput']) {
+    const journaled = report.scenarios.find((r) => r.name === scenario && r.system === 'gatehouse')
+    t.ok(typeof journaled?.added_p50_us_over_journal_off === 'number', `gatehouse ${scenario} row carries its difference from journal off`)
+  }
+  t.ok((gatehousePlatform?.journal_records_per_s_per_lane_thread as number) > 0, 'gatehouse platform row reports the records/s its lane thread journaled')
   const terminal = report.scenarios.find((r) => r.name === 'terminal-sessions' && r.system === 'gatehouse')
   t.ok((terminal?.gateway_rss_mib as number) > 0, 'terminal row reports the gateway RSS')
   const flooded = report.scenarios.find((r) => r.name === 'hft-isolation/platform+terminal-flood')
