@@ -133,6 +133,15 @@ export class RiskControl {
     return register(this.appIndexes, appId, this.views.capacity.appIds, 'AppID', 'appIds')
   }
 
+  /** Accounts and AppIDs registered so far (the tables' capacity is views.capacity). */
+  accountCount (): number {
+    return this.accountIndexes.size
+  }
+
+  appCount (): number {
+    return this.appIndexes.size
+  }
+
   accountIndex (account: string): number | undefined {
     return this.accountIndexes.get(account)
   }

@@ -183,6 +183,74 @@ export class AccessControl {
     return true
   }
 
+  // ---- the registry, changed live by the admin socket -----------------
+  // The maps hold the config's objects; a change replaces or edits them in
+  // place, and the next logon step reads the new value (no restart).
+
+  apps (): Software[] {
+    return [...this.software.values()]
+  }
+
+  app (appId: string): Software | undefined {
+    return this.software.get(appId)
+  }
+
+  /** Adds or replaces an AppID's registration. */
+  putApp (software: Software): void {
+    this.software.set(software.appId, software)
+  }
+
+  account (id: string): Account | undefined {
+    return this.accounts.get(id)?.account
+  }
+
+  accountIds (): string[] {
+    return [...this.accounts.keys()]
+  }
+
+  /** Replaces the whole registry (config reload): software and accounts, already validated together. */
+  replaceRegistry (software: readonly Software[], accounts: readonly Account[]): void {
+    this.software.clear()
+    for (const s of software) this.software.set(s.appId, s)
+    this.accounts.clear()
+    for (const account of accounts) {
+      this.accounts.set(account.id, { account, ipRanges: new IpRanges(account.ipRanges) })
+      for (const id of account.knownFingerprints) {
+        const known = this.fingerprintsOf(account.id)
+        if (known.get(id)?.status !== 'approved') known.set(id, { firstSeenMs: known.get(id)?.firstSeenMs ?? 0, lastSeenMs: known.get(id)?.lastSeenMs ?? 0, status: 'approved' })
+      }
+    }
+  }
+
+  /** Sets a fingerprint's status (admin approval, or a persisted decision at start); creates the record if unseen. */
+  setFingerprintStatus (account: string, id: string, status: FingerprintRecord['status']): void {
+    const known = this.fingerprintsOf(account)
+    const record = known.get(id)
+    if (record === undefined) known.set(id, { firstSeenMs: 0, lastSeenMs: 0, status })
+    else record.status = status
+  }
+
+  /** Current lockouts (accounts and IPs) and fingerprints held for approval, for /metrics and ops. */
+  lockoutCount (): { accounts: number, ips: number } {
+    const now = Date.now()
+    let accounts = 0
+    let ips = 0
+    for (const [key, record] of this.failures.entries()) {
+      if (record.lockedUntilMs <= now) continue
+      if (key.startsWith('account:')) accounts++
+      else ips++
+    }
+    return { accounts, ips }
+  }
+
+  heldFingerprintCount (): number {
+    let held = 0
+    for (const known of this.fingerprints.values()) {
+      for (const record of known.values()) if (record.status === 'held') held++
+    }
+    return held
+  }
+
   /** Every fingerprint seen for an account, with first and last seen times. */
   fingerprintHistory (account: string): Array<{ fingerprintId: string } & FingerprintRecord> {
     return [...(this.fingerprints.get(account)?.entries() ?? [])].map(([fingerprintId, record]) => ({ fingerprintId, ...record }))

@@ -39,6 +39,12 @@ port.on('message', (message: SupervisorToLane) => {
       resolve?.(message.result)
       break
     }
+    case 'list-sessions':
+      notify({ type: 'sessions', lane: laneName, requestId: message.requestId, sessions: lane.sessionsInfo() })
+      break
+    case 'disconnect':
+      notify({ type: 'disconnected', lane: laneName, requestId: message.requestId, found: lane.disconnect(message.sessionId, message.reason) })
+      break
     case 'mass-cancel':
       notify({ type: 'mass-cancel-done', lane: laneName, requestId: message.requestId, cancelsSent: lane.massCancel(message.scope) })
       break

@@ -45,6 +45,7 @@ import { LaneJournal, bodyFieldNumber, type SessionJournalHeads } from './lane-j
 import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME, LINK_BODY_FIELDS } from '../journal/gateway-records.js'
 import type { LinkEnvelope, LinkEnvelopeInit } from '../protocol/messages.js'
 import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor } from './types.js'
+import type { SessionInfo } from './admin-api.js'
 import { recoverLane } from './lane-recovery.js'
 
 /** Asks the supervisor's access control to decide one logon step. */
@@ -857,6 +858,32 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     // Past the shared table's capacity an instrument stays unknown here,
     // so its orders get UNKNOWN_INSTRUMENT rather than unchecked limits.
     if (risk !== null) this.instruments.set(instrument.symbol, { instrument, risk })
+  }
+
+  /** This lane's sessions, for the admin socket. */
+  sessionsInfo (): SessionInfo[] {
+    return [...this.sessions].map((session) => ({
+      lane: this.name,
+      sessionId: session.id,
+      account: session.account,
+      appId: session.appId,
+      ip: session.remoteAddress,
+      logonTime: session.logonTimeMs === 0 ? null : new Date(session.logonTimeMs).toISOString(),
+      connectedTime: new Date(session.connectedAtMs).toISOString(),
+      messagesIn: session.messagesIn,
+      messagesOut: session.messagesOut,
+      workingOrders: session.openOrders.size,
+    }))
+  }
+
+  /** Closes one session (admin socket): its last queued messages go first. False if it is not on this lane. */
+  disconnect (sessionId: number, reason: string): boolean {
+    for (const session of this.sessions) {
+      if (session.id !== sessionId) continue
+      this.endSession(session, 1008, `disconnected by ops: ${reason}`.slice(0, 120))
+      return true
+    }
+    return false
   }
 
   /**

@@ -20,6 +20,8 @@ import type { KillScope, RiskControl, Change, LimitScope, LimitSet } from '../ch
 import type { LimitName, LimitValue } from '../checks/limits.js'
 import type { ProgrammaticReport, TradingState } from '../checks/risk-layout.js'
 import { SupervisorJournal } from './supervisor-journal.js'
+import { AdminState, adminStatePath } from './admin-state.js'
+import { SupervisorAdmin } from './supervisor-admin.js'
 import type { AdminChangeDocument } from '../journal/gateway-records.js'
 
 export interface LaneStatus {
@@ -69,6 +71,12 @@ export class Supervisor {
   private purgeTimer: NodeJS.Timeout | null = null
   /** Called when a journal stream fails (a lane's or this one's): the gateway fails closed there. */
   onJournalFailure: (where: string, error: string) => void = () => {}
+  /** Changes made through the admin socket, persisted (admin-state.ts). */
+  readonly state: AdminState
+  /** What the admin socket calls (admin-api.ts). */
+  readonly admin: SupervisorAdmin
+  private nextLaneRequestId = 1
+  private readonly laneRequests = new Map<number, { waiting: number, answers: unknown[], done: (answers: unknown[]) => void }>()
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -81,6 +89,29 @@ export class Supervisor {
     // A step whose record cannot be written throws here, and the step is
     // refused (decideAccess fails closed).
     if (journal !== null) this.access.audit.onRecord = (record) => { journal.logonStep(record) }
+    this.state = new AdminState(adminStatePath(config))
+    this.admin = new SupervisorAdmin(this)
+  }
+
+  /** Sends a request to lane threads (all, or those named) and resolves with their answers. */
+  askLanes<T> (build: (requestId: number) => unknown, lanes?: readonly LaneName[]): Promise<T[]> {
+    const workers = [...this.workers.entries()].filter(([name]) => lanes === undefined || lanes.includes(name))
+    if (workers.length === 0) return Promise.resolve([])
+    const requestId = this.nextLaneRequestId++
+    return new Promise((resolve) => {
+      this.laneRequests.set(requestId, { waiting: workers.length, answers: [], done: (answers) => { resolve(answers as T[]) } })
+      for (const [, worker] of workers) worker.postMessage(build(requestId))
+    })
+  }
+
+  private laneAnswered (requestId: number, answer: unknown): void {
+    const pending = this.laneRequests.get(requestId)
+    if (pending === undefined) return
+    pending.answers.push(answer)
+    if (--pending.waiting === 0) {
+      this.laneRequests.delete(requestId)
+      pending.done(pending.answers)
+    }
   }
 
   /**
@@ -88,7 +119,7 @@ export class Supervisor {
    * the journal cannot be written; the change itself has been made by
    * then, and the error says so.
    */
-  private recordChange (doc: AdminChangeDocument, account = ''): void {
+  recordChange (doc: AdminChangeDocument, account = ''): void {
     if (this.journal === null) return
     try {
       this.journal.adminChange(doc, account)
@@ -151,7 +182,13 @@ export class Supervisor {
       // The limits in force from the start, so a replay or an audit can
       // tell what every later change changed from.
       this.recordChange({ operator: 'config', command: 'start', scope: { kind: 'gateway', gatewayId: this.config.gatewayId }, before: null, after: { risk: this.config.risk } })
-      this.purgeExpiredSegments()
+      // Then what ops changed through the admin socket before the restart,
+      // before any lane reads the shared state.
+      const restored = this.state.load()
+      const skipped = this.admin.applyState(restored)
+      if (JSON.stringify(restored) !== JSON.stringify({ ...restored, limits: {}, tradingStates: {}, programmaticReports: {}, killSwitches: [], software: [], bindings: {}, fingerprints: {} })) {
+        this.recordChange({ operator: 'admin-state', command: 'restore', scope: { kind: 'gateway', path: this.state.path }, before: null, after: { ...restored, software: restored.software.map((app) => ({ ...app, authCode: '***' })) }, detail: { skipped } })
+      }      this.purgeExpiredSegments()
       const started = LANE_NAMES.filter((name) => this.config.lanes[name].enabled).map((name) => this.startLane(name))
       await Promise.all(started)
       this.ops = new OpsServer({
@@ -310,6 +347,12 @@ export class Supervisor {
             this.onRiskAlert(alert)
             break
           }
+          case 'sessions':
+            this.laneAnswered(event.requestId, event.sessions)
+            break
+          case 'disconnected':
+            this.laneAnswered(event.requestId, event.found)
+            break
           case 'recovered':
           case 'stopped':
             break

@@ -6,6 +6,7 @@ import type { GatewayConfig, LaneName } from './config.js'
 import type { LinkState } from './exchange-link.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
+import type { SessionInfo } from './admin-api.js'
 
 /** workerData of a lane worker. */
 export interface LaneWorkerData {
@@ -63,6 +64,10 @@ export type SupervisorToLane =
   | { type: 'access-result', requestId: number, result: AccessResult }
   /** Cancel every working order of this lane in the scope (kill switch with mass-cancel). */
   | { type: 'mass-cancel', requestId: number, scope: KillScope }
+  /** List this lane's sessions (admin socket). */
+  | { type: 'list-sessions', requestId: number }
+  /** Close one session (admin socket); answered with whether it was here. */
+  | { type: 'disconnect', requestId: number, sessionId: number, reason: string }
 
 export type LaneToSupervisor =
   | { type: 'listening', lane: LaneName, host: string, port: number, tls: boolean }
@@ -73,6 +78,8 @@ export type LaneToSupervisor =
   | { type: 'access-request', lane: LaneName, requestId: number, sessionId: number, ip: string, request: AccessRequest }
   | { type: 'session-closed', lane: LaneName, sessionId: number, account: string }
   | { type: 'mass-cancel-done', lane: LaneName, requestId: number, cancelsSent: number }
+  | { type: 'sessions', lane: LaneName, requestId: number, sessions: SessionInfo[] }
+  | { type: 'disconnected', lane: LaneName, requestId: number, found: boolean }
   | ({ type: 'risk-alert' } & RiskAlert)
   | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'logout' | 'disconnect', account?: string, reason: number, text: string }
   /** The lane's journal failed: it has closed its sessions and its link and sends nothing more (fail closed). */
