@@ -31,6 +31,12 @@ export interface WorkingOrder {
   instrumentRisk: InstrumentRisk
   /** A monitor warning raised when the order was checked, carried on its first report. */
   warning: gatehouse.v1.MonitorWarning.$Properties | null
+  /**
+   * When the lane received the NewOrder (performance.now() on the lane
+   * thread), for the round-trip metric; 0 once its first report has been
+   * counted, and for orders rebuilt from the journal.
+   */
+  receivedMs: number
 }
 
 export interface SessionUserData {

@@ -14,12 +14,15 @@ import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
 import { LINK_BODY_FIELDS, newDecisionScratch, writeDecision } from '../journal/gateway-records.js'
 import type { LaneName } from './config.js'
+import type { LaneMetrics } from './lane-metrics.js'
 
 export interface LaneJournalOptions {
   lane: LaneName
   root: string
   fsync: FsyncPolicy
   maxSegmentBytes: number
+  /** Where the stream's totals and lag are published for /metrics; none when nobody reads them. */
+  metrics?: LaneMetrics
 }
 
 /** The record heads of one client session: its ID and account never change once set, so their UTF-8 is encoded once. */
@@ -47,11 +50,13 @@ export class LaneJournal {
   private readonly linkOutHead: RecordHead
   private readonly decisionScratch = newDecisionScratch()
   private failure: Error | null = null
+  private readonly metrics: LaneMetrics | null
   /** Called once, on the first failed write. */
   onFailure: (err: Error) => void = () => {}
 
   constructor (options: LaneJournalOptions) {
     this.laneCode = LANE_CODES[options.lane]
+    this.metrics = options.metrics ?? null
     this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes })
     this.linkInHead = newRecordHead({ kind: RecordKind.LINK_IN, lane: this.laneCode, direction: Direction.IN })
     this.linkOutHead = newRecordHead({ kind: RecordKind.LINK_OUT, lane: this.laneCode, direction: Direction.OUT })
@@ -122,13 +127,21 @@ export class LaneJournal {
    */
   commit (): boolean {
     if (this.failure !== null) return false
+    // Most turns' flushes find their records already committed (or none):
+    // only a real write is timed.
+    if (this.stream.pendingRecords === 0) return true
+    const startMs = performance.now()
     try {
       this.stream.commit()
-      return true
     } catch (err) {
       this.fail(err as Error)
       return false
     }
+    if (this.metrics !== null) {
+      this.metrics.journalCommitTime(performance.now() - startMs)
+      this.publishTotals(this.metrics)
+    }
+    return true
   }
 
   /** Commits and seals the segment. */
@@ -152,12 +165,25 @@ export class LaneJournal {
     } catch (err) {
       // append() commits by itself past maxBatchBytes, so it can fail too.
       this.fail(err as Error)
+      return
     }
+    const metrics = this.metrics
+    if (metrics === null) return
+    const uncommitted = this.stream.pendingRecords
+    // 0: this append filled the batch and committed it inline.
+    if (uncommitted === 0) this.publishTotals(metrics)
+    else metrics.journalAppended(uncommitted)
+  }
+
+  private publishTotals (metrics: LaneMetrics): void {
+    const stream = this.stream
+    metrics.journalCommitted(stream.recordsWritten, stream.bytesWritten, stream.batchesWritten)
   }
 
   private fail (err: Error): void {
     if (this.failure !== null) return
     this.failure = err
+    this.metrics?.journalFailed()
     this.onFailure(err)
   }
 }

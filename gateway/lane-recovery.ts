@@ -208,6 +208,8 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
             riskSlot,
             instrumentRisk: traded.risk,
             warning: null,
+            // Received by an earlier run: no round trip to time.
+            receivedMs: 0,
           })
         } else if (envelope.body === 'cancel') {
           if (decision !== null) {

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
 import type { AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
 
-const { lane: laneName, config, risk, accountIndexes } = workerData as LaneWorkerData
+const { lane: laneName, config, risk, accountIndexes, metrics } = workerData as LaneWorkerData
 const port = parentPort!
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
 
@@ -17,7 +17,7 @@ const lane = new Lane(laneName, config, notify, (session, request) => new Promis
   const requestId = nextRequestId++
   pendingAccess.set(requestId, resolve)
   notify({ type: 'access-request', lane: laneName, requestId, sessionId: session.id, ip: session.remoteAddress, request })
-}), risk, new Map(Object.entries(accountIndexes)))
+}), risk, new Map(Object.entries(accountIndexes)), metrics)
 const { host } = config.lanes[laneName]
 
 // Recovery first: a journal that cannot be read back stops the lane before

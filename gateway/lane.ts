@@ -47,6 +47,7 @@ import type { LinkEnvelope, LinkEnvelopeInit } from '../protocol/messages.js'
 import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor } from './types.js'
 import type { SessionInfo } from './admin-api.js'
 import { recoverLane } from './lane-recovery.js'
+import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
 
 /** Asks the supervisor's access control to decide one logon step. */
 export type RequestAccess = (session: ClientSession, request: AccessRequest) => Promise<AccessResult>
@@ -66,6 +67,10 @@ const THROTTLE_WINDOW_MS = 1000
 
 /** Self-match prevention (cancel-resting mode) cancels at most this many resting orders ahead of one order. */
 const MAX_SELF_MATCH_CANCELS = 64
+
+/** Slots of Lane.orderClockMs: when the current NewOrder was received, and when its checks began. */
+const ORDER_RECEIVED = 0
+const ORDER_DECODED = 1
 
 const KILL_SCOPE_NAMES: Record<number, string> = {
   [KILL_SCOPE_GLOBAL]: 'the global kill switch',
@@ -139,6 +144,17 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     const session = this.flushingSession!
     for (const bytes of session.pendingOut) session.ws!.send(bytes, true)
   }
+  /** This lane's counters for /metrics, in shared memory the supervisor reads at scrape time (lane-metrics.ts). */
+  private readonly metrics: LaneMetrics
+  /** The current NewOrder's times (performance.now(), ms), in a typed array so that storing them boxes nothing. */
+  private readonly orderClockMs = new Float64Array(2)
+  /**
+   * Receive times of the orders whose first report was queued this turn:
+   * their round trips end at the flush, once the journal has committed
+   * and just before the sends. Grows in fixed steps, rarely.
+   */
+  private roundTripStartsMs = new Float64Array(64)
+  private roundTripCount = 0
 
   constructor (
     readonly name: LaneName,
@@ -147,7 +163,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     private readonly requestAccess: RequestAccess,
     riskBuffers: RiskBuffers,
     private readonly accountIndexes: ReadonlyMap<string, number> = new Map(),
+    metricsBuffer: SharedArrayBuffer = createLaneMetricsBuffer(),
   ) {
+    this.metrics = new LaneMetrics(metricsBuffer)
     this.laneConfig = config.lanes[name]
     this.laneIndex = LANE_NAMES.indexOf(name)
     this.maxThrottleLimit = config.risk.capacity.rateRingSize
@@ -155,7 +173,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     this.recoverOnStart = config.journal.enabled && config.journal.recoverOnStart
     this.journalRoot = journalDir(config)
     this.journal = config.journal.enabled
-      ? new LaneJournal({ lane: name, root: journalDir(config), fsync: config.journal.fsync, maxSegmentBytes: config.journal.maxSegmentBytes })
+      ? new LaneJournal({ lane: name, root: journalDir(config), fsync: config.journal.fsync, maxSegmentBytes: config.journal.maxSegmentBytes, metrics: this.metrics })
       : null
     if (this.journal !== null) this.journal.onFailure = (err) => { this.failClosed(err) }
     this.connectionsPerIp = new LRUCache({ max: config.security.maxTrackedEntries })
@@ -193,6 +211,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         const session = ws.getUserData().session
         session.ws = ws
         this.sessions.add(session)
+        this.metrics.sessionOpened()
         this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'connect', reason: 0, text: '' })
         this.sendChallenge(session)
       },
@@ -203,6 +222,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         const session = ws.getUserData().session
         session.ws = null
         this.sessions.delete(session)
+        this.metrics.sessionClosed(session.account !== null)
         this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'disconnect', account: session.account ?? undefined, reason: 0, text: '' })
         if (session.account === null) return
         this.notify({ type: 'session-closed', lane: this.name, sessionId: session.id, account: session.account })
@@ -298,7 +318,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   // ---- client side ----------------------------------------------------
 
   private onMessage (session: ClientSession, message: ArrayBuffer, isBinary: boolean): void {
+    const receivedMs = performance.now()
     session.messagesIn++
+    this.metrics.messageIn()
     if (this.journalFailed) return
     // The ArrayBuffer is valid only during this callback: the journal
     // copies the bytes, decoding copies what it keeps.
@@ -324,6 +346,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       return
     }
     this.recordIn(session, bytes, CLIENT_BODY_FIELDS[envelope.body ?? ''] ?? 0, 0)
+    if (envelope.body === 'newOrder') {
+      // The check path is timed from here (decoded and journaled) to the
+      // decision; the round trip from the frame's arrival.
+      this.orderClockMs[ORDER_RECEIVED] = receivedMs
+      this.orderClockMs[ORDER_DECODED] = performance.now()
+      this.metrics.order()
+    }
     const refSeq = wireInt(envelope.seq)
     session.lastClientSeq = refSeq
     if (session.loggedOn && envelope.body !== 'logout') {
@@ -386,11 +415,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     const text = `more than ${limit} messages per second on this session; slow down (the window is exact and admits again as soon as the rate falls)`
     if (envelope.body === 'newOrder') {
       const order = envelope.newOrder as NewOrder
+      this.orderDecided()
       this.recordDecision(session, DecisionStage.THROTTLE, RejectReason.THROTTLED_SESSION, wireInt(order.clientOrderId), limit, observed)
       this.rejectOrder(session, order, RejectReason.THROTTLED_SESSION, text, limit, observed)
       return
     }
     const clientOrderId = envelope.body === 'cancelOrder' ? wireInt(envelope.cancelOrder!.clientOrderId) : 0
+    this.metrics.reject(RejectReason.THROTTLED_SESSION)
     this.send(session, { reject: { reason: RejectReason.THROTTLED_SESSION, text, refSeq, clientOrderId, limit, observed } })
   }
 
@@ -523,6 +554,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     }
     session.stage = 'logged-on'
     session.account = logon.account
+    this.metrics.sessionLoggedOn()
     if (session.journal !== null) {
       const heads = session.journal
       heads.clientIn.account = heads.clientOut.account = heads.decision.account = heads.linkOut.account = logon.account
@@ -566,6 +598,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   private onNewOrder (session: ClientSession, order: NewOrder): void {
     const clientOrderId = wireInt(order.clientOrderId)
     if (clientOrderId <= 0 || clientOrderId > MAX_WIRE_INTEGER || session.usedClientOrderIds.has(clientOrderId)) {
+      this.orderDecided()
       this.recordDecision(session, DecisionStage.ORDER_ID, RejectReason.DUPLICATE_CLIENT_ORDER_ID, clientOrderId, 0, clientOrderId)
       this.rejectOrder(session, order, RejectReason.DUPLICATE_CLIENT_ORDER_ID,
         clientOrderId <= 0 ? 'client_order_id must be nonzero' : `client_order_id ${clientOrderId} was already used in this session`, 0, clientOrderId)
@@ -575,11 +608,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     const verdict = this.verdict
     const traded = this.instruments.get(order.instrument)
     if (!checkOrderValidity(order, traded?.instrument, verdict)) {
+      this.orderDecided()
       this.recordDecision(session, DecisionStage.VALIDITY, verdict.reason, clientOrderId, verdict.limit, verdict.observed)
       this.rejectOrder(session, order, verdict.reason, `${reasonName(verdict.reason)} (limit ${verdict.limit}, observed ${verdict.observed})`, verdict.limit, verdict.observed)
       return
     }
     if (!this.link.isUp) {
+      this.orderDecided()
       this.recordDecision(session, DecisionStage.LINK, RejectReason.EXCHANGE_UNAVAILABLE, clientOrderId, 0, 0)
       this.rejectOrder(session, order, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the order was not sent', 0, 0)
       return
@@ -590,6 +625,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     input[IN_LINK_ORDER_ID] = this.nextLinkOrderId + 1
     input[IN_NOW_MS] = Date.now()
     const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, risk)
+    this.orderDecided()
     if (riskSlot < 0) {
       this.recordDecision(session, DecisionStage.RISK, risk.reason, clientOrderId, risk.limit, risk.observed)
       this.rejectOrder(session, order, risk.reason, riskRejectText(risk), risk.limit, risk.observed, this.takeWarning(session.account!, traded!.risk))
@@ -619,6 +655,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       riskSlot,
       instrumentRisk: traded!.risk,
       warning: this.takeWarning(session.account!, traded!.risk),
+      receivedMs: this.orderClockMs[ORDER_RECEIVED]!,
     }
     working.linkSeq = this.sendToLink(session, {
       newOrder: {
@@ -640,6 +677,12 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     }
     session.openOrders.set(clientOrderId, working)
     this.ordersByLinkId.set(working.linkOrderId, working)
+    this.metrics.orderForwarded()
+  }
+
+  /** The current new order's checks have decided. */
+  private orderDecided (): void {
+    this.metrics.orderChecked(performance.now() - this.orderClockMs[ORDER_DECODED]!)
   }
 
   /** The verdict's monitor warning as a message (and an ops alert at the crossing); null if none. */
@@ -664,6 +707,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   }
 
   private onCancel (session: ClientSession, cancel: CancelOrder, refSeq: number): void {
+    this.metrics.cancel()
     const clientOrderId = wireInt(cancel.clientOrderId)
     const order = session.openOrders.get(clientOrderId)
     if (order === undefined) {
@@ -675,6 +719,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     const risk = this.riskVerdict
     this.risk.input[IN_NOW_MS] = Date.now()
     if (!this.risk.checkCancelInput(session.risk, order.riskSlot, order.instrumentRisk, risk)) {
+      this.metrics.reject(risk.reason)
       this.send(session, { reject: { reason: risk.reason, text: riskRejectText(risk), refSeq, clientOrderId, limit: risk.limit, observed: risk.observed } })
       return
     }
@@ -685,6 +730,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   private rejectOrder (session: ClientSession, order: NewOrder, reason: number, text: string, limit: number, observed: number,
     warning: gatehouse.v1.MonitorWarning.$Properties | null = null): void {
+    this.metrics.reject(reason)
     this.send(session, {
       executionReport: {
         clientOrderId: wireInt(order.clientOrderId),
@@ -704,6 +750,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   }
 
   private sendReject (session: ClientSession, reason: number, text: string, refSeq: number, clientOrderId: number): void {
+    this.metrics.reject(reason)
     this.send(session, { reject: { reason, text, refSeq, clientOrderId } })
   }
 
@@ -718,6 +765,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     const bytes = encodeClientEnvelope(envelope)
     if (this.journal !== null) this.journal.clientOut(session.journal!, bytes, bodyFieldNumber(envelope, CLIENT_BODY_FIELDS))
     session.messagesOut++
+    this.metrics.messageOut()
     if (session.pendingOut.length === 0) this.sessionsWithPendingOut.push(session)
     session.pendingOut.push(bytes)
     // Inside a link chunk, onChunkEnd flushes.
@@ -739,6 +787,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   private flushClientSends (): void {
     this.flushScheduled = false
     if (this.journal !== null && !this.journal.commit()) return
+    if (this.roundTripCount > 0) this.endRoundTrips()
     for (const session of this.sessionsWithPendingOut) {
       if (session.ws !== null) {
         this.flushingSession = session
@@ -751,6 +800,27 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     }
     this.sessionsWithPendingOut.length = 0
     this.flushingSession = null
+  }
+
+  /** A first report is queued for an order received at receivedMs: its round trip ends at the flush. */
+  private queueRoundTrip (receivedMs: number): void {
+    if (this.roundTripCount === this.roundTripStartsMs.length) {
+      const grown = new Float64Array(this.roundTripStartsMs.length * 2)
+      grown.set(this.roundTripStartsMs)
+      this.roundTripStartsMs = grown
+    }
+    this.roundTripStartsMs[this.roundTripCount++] = receivedMs
+  }
+
+  /**
+   * The turn's first reports are committed and about to leave: their
+   * round trips end now. Counted before the sends, so a client holding
+   * its report always finds it counted in /metrics.
+   */
+  private endRoundTrips (): void {
+    const nowMs = performance.now()
+    for (let i = 0; i < this.roundTripCount; i++) this.metrics.roundTrip(nowMs - this.roundTripStartsMs[i]!)
+    this.roundTripCount = 0
   }
 
   /** Sends what is queued (the session's last words), then closes it. */
@@ -810,6 +880,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     this.journalFailed = true
     for (const session of this.sessionsWithPendingOut) session.pendingOut.length = 0
     this.sessionsWithPendingOut.length = 0
+    this.roundTripCount = 0
     this.notify({ type: 'journal-failed', lane: this.name, error: err.message })
     for (const session of [...this.sessions]) session.ws?.end(1011, 'journal unavailable: the gateway cannot record messages')
     void this.link.close()
@@ -831,6 +902,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     for (const order of [...this.ordersByLinkId.values()]) {
       if (order.exchangeOrderId === 0 && order.linkSeq >= info.nextExpectedSeq) {
         this.finishOrder(order, false)
+        this.metrics.reject(RejectReason.EXCHANGE_UNAVAILABLE)
         this.sendToOwner(order, this.reportFor(order, ExecType.REJECTED, {
           reason: RejectReason.EXCHANGE_UNAVAILABLE,
           text: 'the exchange link failed before the order reached the exchange; it is not working',
@@ -910,6 +982,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     // orders) have no session to go to; the journal issue recovers them.
     if (order === undefined) return
     if (report.cancelRejected) {
+      this.metrics.reject(report.reason || RejectReason.UNKNOWN_ORDER)
       this.sendToOwner(order, {
         reject: {
           reason: report.reason || RejectReason.UNKNOWN_ORDER,
@@ -927,6 +1000,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       if (report.lastLots > 0) this.risk.onFill(order.risk.account, order.riskSlot, report.lastLots)
     } else if (execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
       order.leavesLots = 0
+      if (execType === ExecType.REJECTED) this.metrics.reject(report.reason)
     }
     let warning = order.warning
     order.warning = null
@@ -934,7 +1008,10 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       this.finishOrder(order, execType === ExecType.CANCELLED)
       warning ??= this.takeWarning(order.account, order.instrumentRisk)
     }
-    this.sendToOwner(order, this.reportFor(order, execType, {
+    // The first report from the exchange ends the order's round trip.
+    const receivedMs = order.receivedMs
+    order.receivedMs = 0
+    const sent = this.sendToOwner(order, this.reportFor(order, execType, {
       lastPrice: wireInt(report.lastPrice),
       lastLots: report.lastLots,
       reason: report.reason,
@@ -942,6 +1019,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       transactTimeUs: wireInt(report.transactTimeUs),
       warning,
     }))
+    if (sent && receivedMs !== 0) this.queueRoundTrip(receivedMs)
   }
 
   /** The order is done: off the books here, and its reservation released in the shared state (a cancel counts for the monitors). */
@@ -952,8 +1030,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   }
 
   /** Sends to the session that owns the order; an order whose session closed (or a recovered one not yet claimed) gets nothing sent. */
-  private sendToOwner (order: WorkingOrder, envelope: ClientEnvelopeInit): void {
-    if (order.session !== null) this.send(order.session, envelope)
+  private sendToOwner (order: WorkingOrder, envelope: ClientEnvelopeInit): boolean {
+    return order.session !== null && this.send(order.session, envelope)
   }
 
   private reportFor (order: WorkingOrder, execType: number, extra: ExecutionReportInit): ClientEnvelopeInit {

@@ -1,7 +1,10 @@
-// The ops HTTP listener on the supervisor thread: /healthz and, read-only,
-// an account's risk counters; /metrics comes with the ops issue. Every
-// handler answers synchronously, so no response can be aborted mid-way.
+// The ops HTTP listener on the supervisor thread: /healthz, /metrics and,
+// read-only, an account's risk counters. Every handler but /metrics
+// answers synchronously, so no response can be aborted mid-way; /metrics
+// answers when prom-client's collection resolves, so it watches for the
+// client going away first (uWS forbids touching an aborted response).
 import uWS from 'uWebSockets.js'
+import type { Registry } from 'prom-client'
 
 export interface OpsServerOptions {
   host: string
@@ -10,6 +13,8 @@ export interface OpsServerOptions {
   health: () => { ok: boolean, body: unknown }
   /** An account's risk counters (RiskControl.counters), or null if the account is unknown. */
   counters: (account: string) => unknown
+  /** The Prometheus registry /metrics exposes (metrics.ts); without one, /metrics is 404. */
+  metrics?: Registry
 }
 
 export class OpsServer {
@@ -41,8 +46,29 @@ export class OpsServer {
           .end(JSON.stringify(counters))
       })
     })
+    const registry = this.options.metrics
+    if (registry !== undefined) {
+      this.app.get('/metrics', (res) => {
+        let aborted = false
+        res.onAborted(() => { aborted = true })
+        registry.metrics().then((body) => {
+          if (aborted) return
+          res.cork(() => {
+            res.writeStatus('200 OK')
+              .writeHeader('content-type', registry.contentType)
+              .writeHeader('cache-control', 'no-store')
+              .end(body)
+          })
+        }, (err: Error) => {
+          if (aborted) return
+          res.cork(() => {
+            res.writeStatus('500 Internal Server Error').writeHeader('content-type', 'text/plain').end(`metrics collection failed: ${err.message}\n`)
+          })
+        })
+      })
+    }
     this.app.any('/*', (res) => {
-      res.cork(() => { res.writeStatus('404 Not Found').end('not found; try /healthz or /accounts/<id>/counters\n') })
+      res.cork(() => { res.writeStatus('404 Not Found').end('not found; try /healthz, /metrics or /accounts/<id>/counters\n') })
     })
   }
 

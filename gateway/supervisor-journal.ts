@@ -4,7 +4,7 @@
 // and retention purges. Each record is committed on its own before the
 // step's answer or the change's reply goes anywhere: these are not hot
 // paths, and each is evidence by itself.
-import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
+import { JournalStream, type FsyncPolicy, type JournalStreamStats } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, LANE_NONE, RecordKind, newRecordHead } from '../journal/record-format.js'
 import { SUPERVISOR_STREAM, type AdminChangeDocument, type LogonStepDocument } from '../journal/gateway-records.js'
 import { purgeExpired, type PurgeResult } from '../journal/retention.js'
@@ -55,6 +55,21 @@ export class SupervisorJournal {
   /** Removes segments past the retention period, recording the purge first (retention.ts). */
   purgeExpired (nowMs: number = Date.now()): PurgeResult {
     return purgeExpired(this.options.root, this.options.retentionYears, nowMs, { journal: this.stream })
+  }
+
+  /** The stream's totals (records, bytes, batches) since start, for /metrics. */
+  stats (): JournalStreamStats {
+    return this.stream.stats()
+  }
+
+  /** True once a write has failed: the stream records nothing more. */
+  get failed (): boolean {
+    return this.stream.failed
+  }
+
+  /** Records appended and not yet committed; 0 between calls, since each record commits before its call returns. */
+  get uncommittedRecords (): number {
+    return this.stream.pendingRecords
   }
 
   close (): void {

@@ -16,6 +16,8 @@ export interface LaneWorkerData {
   risk: RiskBuffers
   /** Configured accounts' indexes in the shared risk tables, for recovery (live logons get theirs from access control). */
   accountIndexes: Record<string, number>
+  /** This lane's /metrics counters: written by the lane only, read by the supervisor (lane-metrics.ts). */
+  metrics: SharedArrayBuffer
 }
 
 /** What a lane rebuilt from its journal at start. */

@@ -364,6 +364,28 @@ export class JournalStream {
     return this.batchRecords
   }
 
+  // The totals of stats() one at a time: a lane publishes them to /metrics
+  // after every commit, where stats() would allocate an object per turn.
+
+  /** Records written since open (headers and seals included). */
+  get recordsWritten (): number {
+    return this.totalRecords
+  }
+
+  get bytesWritten (): number {
+    return this.totalBytes
+  }
+
+  /** Batches written: one write(2) each. */
+  get batchesWritten (): number {
+    return this.totalBatches
+  }
+
+  /** True once a write or fdatasync has failed: the stream accepts nothing more. */
+  get failed (): boolean {
+    return this.failure !== null
+  }
+
   /** Path of the segment being written, or null between segments. */
   get currentSegmentPath (): string | null {
     return this.fd >= 0 ? this.segmentPath : null
