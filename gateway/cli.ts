@@ -22,6 +22,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'print the scrypt hash of a password read from stdin, for accounts[].passwordHash',
     run: async (argv) => (await import('./hash-password-command.js')).runHashPasswordCommand(argv),
   },
+  admin: {
+    summary: 'tune a running gateway over its admin socket: limits, kill switch, sessions, AppIDs, reload',
+    run: async (argv) => (await import('./admin-command.js')).runAdminCommand(argv),
+  },
   journal: {
     summary: 'compliance tools over the retention journal: verify, search, export, replay',
     run: async (argv) => (await import('../journal/journal-command.js')).runJournalCommand(argv),

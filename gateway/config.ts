@@ -125,7 +125,7 @@ type NumericLimitName = Exclude<LimitName, 'selfMatchMode' | 'cancelOnDisconnect
 const numericLimitShape = Object.fromEntries(LIMIT_NAMES
   .filter((name) => name !== 'selfMatchMode' && name !== 'cancelOnDisconnect')
   .map((name) => [name, limitNumber])) as Record<NumericLimitName, typeof limitNumber>
-const LimitSetSchema = z.object({
+export const LimitSetSchema = z.object({
   ...numericLimitShape,
   selfMatchMode: z.enum(SELF_MATCH_MODES).optional(),
   cancelOnDisconnect: z.boolean().optional(),

@@ -8,8 +8,10 @@
  */
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
-import { LANE_NAMES, journalDir, type GatewayConfig, type LaneName } from './config.js'
+import { LANE_NAMES, adminSocketPath, journalDir, type GatewayConfig, type LaneName } from './config.js'
 import { OpsServer } from './ops-server.js'
+import { createLaneMetricsBuffers } from './lane-metrics.js'
+import { createGatewayMetrics } from './metrics.js'
 import { AccessControl } from './access-control.js'
 import { terminalInfoRecord, type TerminalInfo } from './terminal-fingerprint.js'
 import { RejectReason, v1 } from '../protocol/messages.js'
@@ -22,6 +24,7 @@ import type { ProgrammaticReport, TradingState } from '../checks/risk-layout.js'
 import { SupervisorJournal } from './supervisor-journal.js'
 import { AdminState, adminStatePath } from './admin-state.js'
 import { SupervisorAdmin } from './supervisor-admin.js'
+import { AdminServer } from './admin-server.js'
 import type { AdminChangeDocument } from '../journal/gateway-records.js'
 
 export interface LaneStatus {
@@ -50,6 +53,8 @@ function journalLimitValue (value: LimitValue): number | null | 'inherit' {
 export class Supervisor {
   private readonly workers = new Map<LaneName, Worker>()
   private readonly lanes: Partial<Record<LaneName, LaneStatus>> = {}
+  /** Each lane's /metrics counters: written by that lane's thread only, read here at scrape time (lane-metrics.ts). */
+  private readonly laneMetrics = createLaneMetricsBuffers()
   private readonly linkWaiters: Array<() => void> = []
   private ops: OpsServer | null = null
   private opsPort = 0
@@ -75,6 +80,7 @@ export class Supervisor {
   readonly state: AdminState
   /** What the admin socket calls (admin-api.ts). */
   readonly admin: SupervisorAdmin
+  private adminServer: AdminServer | null = null
   private nextLaneRequestId = 1
   private readonly laneRequests = new Map<number, { waiting: number, answers: unknown[], done: (answers: unknown[]) => void }>()
 
@@ -196,8 +202,19 @@ export class Supervisor {
         port: this.config.ops.port,
         health: () => this.health(),
         counters: (account) => this.risk.accountIndex(account) === undefined ? null : this.risk.counters(account),
+        metrics: createGatewayMetrics({
+          lanes: [...this.workers.keys()].map((name) => ({ name, buffer: this.laneMetrics[name] })),
+          linkState: (lane) => this.lanes[lane]?.link,
+          journal: this.journal,
+          access: this.access,
+        }),
       })
       this.opsPort = await this.ops.listen()
+      if (this.config.admin.enabled) {
+        const server = new AdminServer({ path: adminSocketPath(this.config), api: this.admin })
+        await server.listen()
+        this.adminServer = server
+      }
     } catch (err) {
       await this.stop()
       throw err
@@ -239,6 +256,9 @@ export class Supervisor {
   async stop (): Promise<void> {
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer)
     this.purgeTimer = null
+    // No admin command may start while the lanes go away.
+    await this.adminServer?.close()
+    this.adminServer = null
     const exits = [...this.workers.values()].map(async (worker) => {
       const exited = once(worker, 'exit')
       worker.postMessage({ type: 'shutdown' } satisfies SupervisorToLane)
@@ -284,7 +304,7 @@ export class Supervisor {
       const index = this.risk.accountIndex(account.id)
       if (index !== undefined) accountIndexes[account.id] = index
     }
-    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, accountIndexes }
+    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, accountIndexes, metrics: this.laneMetrics[name] }
     const worker = new Worker(new URL('./lane-worker.js', import.meta.url), { workerData, name: `lane-${name}` })
     this.workers.set(name, worker)
     return new Promise((resolve, reject) => {

@@ -85,7 +85,7 @@ t.test('every subcommand has --help', async (t) => {
     t.match(result.stdout, new RegExp(`usage: gatehouse ${command}`), `${command} --help prints usage`)
   }
   const top = spawnSync(process.execPath, [CLI_PATH, '--help'], { encoding: 'utf8' })
-  t.match(top.stdout, /start.*\n.*exchange-sim.*\n.*hash-password.*\n.*journal.*\n.*demo/)
+  t.match(top.stdout, /start.*\n.*exchange-sim.*\n.*hash-password.*\n.*admin.*\n.*journal.*\n.*demo/)
   const unknown = spawnSync(process.execPath, [CLI_PATH, 'frobnicate'], { encoding: 'utf8' })
   t.equal(unknown.status, 2)
   t.match(unknown.stderr, /unknown command "frobnicate"/)

@@ -30,6 +30,8 @@ export function testConfig (simPort: number, overrides: Record<string, unknown> 
     lanes,
     ops: { port: 0 },
     exchange: { embeddedSimulator: false, host: '127.0.0.1', port: simPort, heartbeatIntervalMs: 200, reconnectDelayMs: 50, maxReconnectDelayMs: 200, ...(overrides.exchange as object | undefined) },
+    // A Unix socket path must fit ~107 bytes; test directories can be longer.
+    admin: { enabled: true, socketPath: join(mkdtempSync(join(tmpdir(), 'gh-admin-')), 'admin.sock'), ...(overrides.admin as object | undefined) },
   })
 }
 
