@@ -9,6 +9,7 @@
  * (or root) can open the socket file. There is no password to leak.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
+import { once } from 'node:events'
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { AdminError, adminErrorCodes, type AdminApi } from './admin-api.js'
@@ -73,18 +74,34 @@ export function errorBody (err: unknown): AdminErrorBody {
   return { code: adminErrorCodes.REFUSED, message }
 }
 
-/** Answers whether something accepts connections on this Unix socket path. */
-function socketAnswers (path: string): Promise<boolean> {
+/**
+ * What is behind an existing socket file: a live process, nothing (a file
+ * left by a crash: ECONNREFUSED), or something this process may not
+ * touch (the error).
+ */
+function probeSocket (path: string): Promise<'live' | 'stale' | Error> {
   return new Promise((resolve) => {
     const probe = createConnection(path)
-    const done = (answers: boolean): void => {
+    const done = (result: 'live' | 'stale' | Error): void => {
       probe.destroy()
-      resolve(answers)
+      resolve(result)
     }
-    probe.once('connect', () => { done(true) })
-    probe.once('error', () => { done(false) })
-    probe.setTimeout(PROBE_TIMEOUT_MS, () => { done(false) })
+    probe.once('connect', () => { done('live') })
+    probe.once('error', (err) => { done(errnoCode(err) === 'ECONNREFUSED' ? 'stale' : err) })
+    // Accepted by the kernel but never answered: someone holds it.
+    probe.setTimeout(PROBE_TIMEOUT_MS, () => { done('live') })
   })
+}
+
+/** Resolves once the socket has flushed what it buffered, or has closed. */
+async function writable (socket: Socket): Promise<void> {
+  const done = new AbortController()
+  try {
+    await Promise.race([once(socket, 'drain', { signal: done.signal }), once(socket, 'close', { signal: done.signal })])
+  } finally {
+    // Removes the listener of the one that did not happen.
+    done.abort()
+  }
 }
 
 function errnoCode (err: unknown): string | undefined {
@@ -95,6 +112,8 @@ export class AdminServer {
   readonly path: string
   private readonly api: AdminApi
   private server: Server | null = null
+  /** The socket file's inode, so close removes only the file this server made. */
+  private inode = -1
   private readonly connections = new Set<Socket>()
 
   constructor (options: AdminServerOptions) {
@@ -122,7 +141,9 @@ export class AdminServer {
     }
     if (existing !== undefined) {
       if (!existing.isSocket()) throw new Error(`admin socket: ${path} exists and is not a socket; move it away or set admin.socketPath`)
-      if (await socketAnswers(path)) throw new Error(`admin socket: another gateway is using ${path}; stop it, or give this one its own admin.socketPath or runDir`)
+      const found = await probeSocket(path)
+      if (found === 'live') throw new Error(`admin socket: another gateway is using ${path}; stop it, or give this one its own admin.socketPath or runDir`)
+      if (found instanceof Error) throw new Error(`admin socket: ${path} exists and cannot be checked (${found.message}); remove it or set admin.socketPath`, { cause: found })
       // Nobody answers: a socket file left by a gateway that did not stop cleanly.
       unlinkSync(path)
     }
@@ -149,6 +170,7 @@ export class AdminServer {
     this.server = server
     try {
       chmodSync(path, 0o600)
+      this.inode = lstatSync(path).ino
     } catch (err) {
       await this.close()
       throw new Error(`admin socket: cannot make ${path} owner-only: ${(err as Error).message}`, { cause: err })
@@ -163,10 +185,11 @@ export class AdminServer {
     const closed = new Promise<void>((resolve) => { server.close(() => { resolve() }) })
     for (const socket of this.connections) socket.destroy()
     await closed
+    // libuv unlinks the file on close; this is for when it did not, and
+    // leaves alone a socket another gateway has made at the path since.
     try {
-      unlinkSync(this.path)
+      if (lstatSync(this.path).ino === this.inode) unlinkSync(this.path)
     } catch (err) {
-      // libuv removes the file itself on close; anything else is worth saying.
       if (errnoCode(err) !== 'ENOENT') throw err
     }
   }
@@ -198,6 +221,9 @@ export class AdminServer {
         if (queue.length < MAX_QUEUED_LINES / 2 && socket.isPaused()) socket.resume()
         const answer = await this.handleLine(line)
         if (answer !== null) reply(answer)
+        // A client that sends but does not read: stop answering (and, once
+        // the queue fills, reading) until it has taken what was sent.
+        if (!socket.destroyed && socket.writableNeedDrain) await writable(socket)
       }
       working = false
     }

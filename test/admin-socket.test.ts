@@ -21,6 +21,7 @@ import { CLI_PATH } from '../gateway/exchange-sim-process.js'
 import { AdminServer } from '../gateway/admin-server.js'
 import { MAX_REQUEST_LINE_BYTES } from '../gateway/admin-protocol.js'
 import { Supervisor } from '../gateway/supervisor.js'
+import { journalDir } from '../gateway/config.js'
 import { ExecType, RejectReason, Side, reasonName, wireInt, type ExecutionReport } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { PASSWORD, cancel, finished, logOn, place, tradingAccount } from './helpers/trading.js'
@@ -113,7 +114,12 @@ interface CliRun {
 /** `gatehouse admin ...` as its own process, as alice, on this gateway's socket. */
 async function cli (args: string[], options: { input?: string, uid?: number, gid?: number, socket?: boolean } = {}): Promise<CliRun> {
   const common = options.socket === false ? ['--operator', 'alice'] : ['--socket', socketPath, '--operator', 'alice']
-  const child: ChildProcess = spawn(process.execPath, [CLI_PATH, 'admin', ...args, ...common], {
+  return gatehouse(['admin', ...args, ...common], options)
+}
+
+/** `gatehouse ...` as its own process. */
+async function gatehouse (argv: string[], options: { input?: string, uid?: number, gid?: number } = {}): Promise<CliRun> {
+  const child: ChildProcess = spawn(process.execPath, [CLI_PATH, ...argv], {
     stdio: ['pipe', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid }),
   })
@@ -316,6 +322,12 @@ t.test('limits set: the reply lists each change with before and after, and the n
   t.equal(third.reason, RejectReason.MAX_OPEN_ORDERS, 'MAX_OPEN_ORDERS')
   t.equal(wireInt(third.limit), 2, 'at the limit just set')
   t.equal(wireInt(third.observed), 3)
+
+  // The supervisor journaled the change with who made it, before and after.
+  const search = await gatehouse(['journal', 'search', journalDir(gateway.config), '--kind', 'admin-change', '--account', 'adm-limits', '--json'])
+  t.equal(search.code, 0, `journal search finds the change${search.code === 0 ? '' : ` (${search.stderr.trim()})`}`)
+  const journaled = search.stdout.trim().split('\n').map((line) => JSON.parse(line) as { body: Record<string, unknown> })
+  t.match(journaled[0]?.body, { operator: 'alice', command: 'set-limits', scope: scope, before: { maxOpenOrders: 'inherit', maxLongLots: 'inherit' }, after: { maxOpenOrders: 2, maxLongLots: null } }, 'journaled: operator, scope, before, after')
 
   const raised = await cli(['limits', 'set', '--account', 'adm-limits', 'maxOpenOrders=3'])
   t.equal(raised.stdout, 'changed:\n  maxOpenOrders: 2 → 3\n', 'the human reply: field: before → after')
