@@ -341,6 +341,8 @@ export class SupervisorAdmin implements AdminApi {
 
     for (const s of next.software) risk.registerApp(s.appId)
     for (const a of next.accounts) risk.registerAccount(a.id)
+    // As at start: config may name an instrument before the exchange lists it.
+    for (const { scope } of scopes.values()) if (scope.kind === 'account-instrument') risk.registerInstrument(scope.instrument)
     const changes: FieldChange[] = []
     const doc: AdminStateDocument = { ...this.host.state.doc, limits: {}, tradingStates: {}, programmaticReports: {}, software: [], bindings: {} }
     for (const { scope, set } of scopes.values()) {
