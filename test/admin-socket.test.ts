@@ -15,18 +15,19 @@ import { createConnection, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { GatehouseClient } from '../client/gatehouse-client.js'
-import { DEMO_APP_ID } from '../gateway/demo-identity.js'
+import { GatehouseClient, type LogonResult, type TerminalInfoInit } from '../client/gatehouse-client.js'
+import { DEMO_APP_ID, DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
 import { CLI_PATH } from '../gateway/exchange-sim-process.js'
 import { AdminServer } from '../gateway/admin-server.js'
 import { MAX_REQUEST_LINE_BYTES } from '../gateway/admin-protocol.js'
 import { Supervisor } from '../gateway/supervisor.js'
 import { journalDir } from '../gateway/config.js'
-import { ExecType, RejectReason, Side, reasonName, wireInt, type ExecutionReport } from '../protocol/messages.js'
+import { fingerprintId, type TerminalInfo } from '../gateway/terminal-fingerprint.js'
+import { ExecType, RejectReason, Side, reasonName, v1, wireInt, type ExecutionReport } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { PASSWORD, cancel, finished, logOn, place, tradingAccount } from './helpers/trading.js'
 
-const ACCOUNTS = ['adm-bad', 'adm-limits', 'adm-kill', 'adm-apps', 'adm-sessions', 'adm-persist']
+const ACCOUNTS = ['adm-bad', 'adm-limits', 'adm-kill', 'adm-apps', 'adm-sessions', 'adm-persist', 'adm-halt', 'adm-report', 'adm-prints']
 
 // The socket in a directory anyone may traverse (0711), so that what keeps
 // another user out is the socket's own mode, not its directory's. Short:
@@ -445,6 +446,115 @@ t.test('sessions lists a logged-on session with its details; disconnect closes i
   const again = await cli(['disconnect', '--session', String(sessionId)])
   t.equal(again.code, 1, 'disconnecting it again: exit 1')
   t.match(again.stderr, /GH_ERR_ADMIN_NOT_FOUND: no session/)
+})
+
+t.test('trading state halted: the next order is refused ACCOUNT_HALTED, a cancel of a working order passes; active again, orders are accepted', async (t) => {
+  const raw = await RawAdmin.connect()
+  t.teardown(() => { raw.close() })
+  const trader = await logOn(gateway, 'platform', 'adm-halt')
+  t.teardown(() => trader.client.logout())
+  const bid = (price: number) => ({ instrument: 'rb2605', side: Side.BUY, price, quantityLots: 1 })
+  const working = await place(trader, bid(3060))
+  accepted(t, working.report, 'an order placed before the halt')
+
+  const halted = await raw.ok('trading-state.set', { account: 'adm-halt', state: 'halted' })
+  t.same(halted, { changes: [{ field: 'tradingState', before: 'active', after: 'halted' }] }, 'the reply: active → halted')
+  const refused = (await place(trader, bid(3061))).report
+  t.equal(refused.execType, ExecType.REJECTED, 'the next order is refused')
+  t.equal(refused.reason, RejectReason.ACCOUNT_HALTED, 'ACCOUNT_HALTED')
+  t.equal((await cancel(trader, working.id)).execType, ExecType.CANCELLED, 'the order working from before can still be cancelled')
+
+  const active = await raw.ok('trading-state.set', { account: 'adm-halt', state: 'active' })
+  t.same(active, { changes: [{ field: 'tradingState', before: 'halted', after: 'active' }] }, 'the reply: halted → active')
+  const after = await place(trader, bid(3062))
+  accepted(t, after.report, 'active again, a new order')
+  t.equal((await cancel(trader, after.id)).execType, ExecType.CANCELLED)
+})
+
+t.test('programmatic report: at the burst reporting level new orders are refused HF_REPORT_REQUIRED; confirmed over the socket, the next is accepted', async (t) => {
+  const raw = await RawAdmin.connect()
+  t.teardown(() => { raw.close() })
+  const account = 'adm-report'
+  // Two actions within one second make a burst, and one burst reaches the
+  // reporting level: the test need not send hundreds of orders.
+  const set = await raw.ok('limits.set', { scope: accountScope(account), values: { hfBurstOrders: 2, hfBurstsReporting: 1 } })
+  t.same(set.changes, [{ field: 'hfBurstOrders', before: 'inherit', after: 2 }, { field: 'hfBurstsReporting', before: 'inherit', after: 1 }])
+
+  const trader = await logOn(gateway, 'platform', account)
+  t.teardown(() => trader.client.logout())
+  const bid = (price: number) => ({ instrument: 'rb2605', side: Side.BUY, price, quantityLots: 1 })
+  // Each order is sent once the last one's report is back (milliseconds),
+  // so two land in one second; bounded in case the host is slow enough to
+  // spread them over more than a second.
+  const working: number[] = []
+  let refused: ExecutionReport | undefined
+  for (let price = 3070; price < 3080 && refused === undefined; price++) {
+    const { id, report } = await place(trader, bid(price))
+    if (report.execType === ExecType.ACK) working.push(id)
+    else refused = report
+  }
+  t.ok(working.length >= 2, `${working.length} orders accepted before the refusal (a burst takes two)`)
+  t.equal(refused?.execType, ExecType.REJECTED, 'then an order is refused')
+  t.equal(refused?.reason, RejectReason.HF_REPORT_REQUIRED, `HF_REPORT_REQUIRED${refused === undefined || refused.reason === RejectReason.HF_REPORT_REQUIRED ? '' : ` (got ${reasonName(refused.reason)}: ${refused.text})`}`)
+  t.equal(wireInt(refused?.limit ?? 0), 1, 'at the reporting level just set')
+  const counters = await raw.ok('counters.show', { account })
+  t.ok(counters.hfBurstsToday >= 1, `counters show the burst (${counters.hfBurstsToday})`)
+
+  const confirmed = await raw.ok('programmatic-report.set', { account, status: 'confirmed' })
+  t.same(confirmed, { changes: [{ field: 'programmaticReport', before: 'none', after: 'confirmed' }] }, 'the reply: none → confirmed')
+  const next = await place(trader, bid(3080))
+  accepted(t, next.report, 'with the report confirmed, the next order')
+  for (const id of [...working, next.id]) t.equal((await cancel(trader, id)).execType, ExecType.CANCELLED)
+})
+
+t.test('fingerprints: a new terminal is held on the platform lane; approved over the socket it logs on, rejected it is refused', async (t) => {
+  const raw = await RawAdmin.connect()
+  t.teardown(() => { raw.close() })
+  const account = 'adm-prints'
+  // The demo terminal with other hardware: a machine the account has never used.
+  const laptop: TerminalInfoInit = { ...DEMO_TERMINAL_INFO, mac: '02:42:ac:11:00:a1', deviceName: 'adm-laptop' }
+  const desktop: TerminalInfoInit = { ...DEMO_TERMINAL_INFO, mac: '02:42:ac:11:00:a2', deviceName: 'adm-desktop' }
+
+  /** Logs on from a terminal on a new connection; the connection is closed unless the logon succeeded. */
+  async function logOnFrom (terminalInfo: TerminalInfoInit): Promise<{ client: GatehouseClient, result: LogonResult, fingerprintId: string }> {
+    const client = await GatehouseClient.connect(gateway.url('platform'))
+    const result = await client.logon(account, PASSWORD, { terminalInfo })
+    // LogonResult does not carry the fingerprint ID: it is in the TerminalInfoReply.
+    const reply = client.received.find((m) => m.body === 'terminalInfoReply')?.terminalInfoReply
+    if (!result.ok) await client.close()
+    return { client, result, fingerprintId: reply?.fingerprintId ?? '' }
+  }
+  const idOf = (info: TerminalInfoInit): string => fingerprintId(v1.TerminalInfo.create(info) as TerminalInfo)
+
+  const first = await logOnFrom(laptop)
+  t.equal(first.result.ok, false, 'a terminal the account has never used: the logon fails')
+  t.equal(first.result.failedStep, 'terminal-info', 'at the terminal-info step')
+  t.equal(first.result.reason, RejectReason.FINGERPRINT_HELD, 'FINGERPRINT_HELD')
+  t.equal(first.fingerprintId, idOf(laptop), 'the reply names the terminal\'s fingerprint ID')
+  const laptopId = first.fingerprintId
+
+  const listed = await raw.ok('fingerprints.list', { account })
+  t.match(listed.find((f: { fingerprintId: string }) => f.fingerprintId === laptopId), { status: 'held', firstSeen: String, lastSeen: String }, 'fingerprints.list shows it held')
+  t.match(listed.find((f: { fingerprintId: string }) => f.fingerprintId === idOf(DEMO_TERMINAL_INFO)), { status: 'approved' }, 'next to the known demo terminal, approved')
+
+  const approved = await raw.ok('fingerprints.approve', { account, fingerprintId: laptopId })
+  t.same(approved, { changes: [{ field: 'status', before: 'held', after: 'approved' }] }, 'the reply: held → approved')
+  const again = await logOnFrom(laptop)
+  t.equal(again.result.ok, true, `approved, the same terminal logs on${again.result.ok ? '' : ` (${again.result.failedStep}: ${reasonName(again.result.reason)} ${again.result.text})`}`)
+  await again.client.logout()
+  t.match((await raw.ok('fingerprints.list', { account })).find((f: { fingerprintId: string }) => f.fingerprintId === laptopId), { status: 'approved' }, 'listed as approved')
+
+  const other = await logOnFrom(desktop)
+  t.equal(other.result.reason, RejectReason.FINGERPRINT_HELD, 'another new terminal is held too')
+  const rejected = await raw.ok('fingerprints.reject', { account, fingerprintId: other.fingerprintId })
+  t.same(rejected, { changes: [{ field: 'status', before: 'held', after: 'rejected' }] }, 'the reply: held → rejected')
+  const refused = await logOnFrom(desktop)
+  t.equal(refused.result.ok, false, 'rejected, its next logon fails')
+  t.equal(refused.result.failedStep, 'terminal-info', 'at the terminal-info step')
+  t.equal(refused.result.reason, RejectReason.FINGERPRINT_REJECTED, 'FINGERPRINT_REJECTED')
+
+  const unknown = await raw.request('fingerprints.approve', { account, fingerprintId: 'f'.repeat(64) })
+  t.equal(unknown.error?.code, 'GH_ERR_ADMIN_NOT_FOUND', 'a fingerprint the account has never shown: NOT_FOUND')
 })
 
 t.test('config reload of an invalid file is refused and changes nothing', async (t) => {
