@@ -290,6 +290,7 @@ export class SupervisorAdmin implements AdminApi {
   }
 
   decideFingerprint (operator: string, account: string, fingerprintId: string, approve: boolean): ChangeReply {
+    if (this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
     const known = this.host.access.fingerprintHistory(account).find((f) => f.fingerprintId === fingerprintId)
     if (known === undefined) throw notFound(`account ${account} has no fingerprint ${fingerprintId}`)
     const after = approve ? 'approved' : 'rejected'
