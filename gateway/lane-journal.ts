@@ -154,10 +154,6 @@ export class LaneJournal {
     }
   }
 
-  stats (): ReturnType<JournalStream['stats']> {
-    return this.stream.stats()
-  }
-
   private append (head: RecordHead, payload: Uint8Array): void {
     if (this.failure !== null) return
     try {

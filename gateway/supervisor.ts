@@ -18,9 +18,7 @@ import { RejectReason, v1 } from '../protocol/messages.js'
 import type { LinkState } from './exchange-link.js'
 import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, RiskAlert, SupervisorToLane } from './types.js'
 import { createRiskControl } from './risk-config.js'
-import type { KillScope, RiskControl, Change, LimitScope, LimitSet } from '../checks/risk-control.js'
-import type { LimitName, LimitValue } from '../checks/limits.js'
-import type { ProgrammaticReport, TradingState } from '../checks/risk-layout.js'
+import type { KillScope, RiskControl, Change } from '../checks/risk-control.js'
 import { SupervisorJournal } from './supervisor-journal.js'
 import { AdminState, adminStatePath } from './admin-state.js'
 import { SupervisorAdmin } from './supervisor-admin.js'
@@ -44,11 +42,6 @@ export interface RunningGateway {
 const LANE_STOP_TIMEOUT_MS = 5000
 /** Expired journal segments are purged at start and then this often. */
 const PURGE_INTERVAL_MS = 24 * 3600 * 1000
-
-/** A limit value as the journal shows it: null is "no limit", 'inherit' is "not set at this scope". */
-function journalLimitValue (value: LimitValue): number | null | 'inherit' {
-  return value === undefined ? 'inherit' : value
-}
 
 export class Supervisor {
   private readonly workers = new Map<LaneName, Worker>()
@@ -133,31 +126,6 @@ export class Supervisor {
       this.onJournalFailure('supervisor', (err as Error).message)
       throw new Error(`${doc.command} was applied but could not be journaled: ${(err as Error).message}`, { cause: err })
     }
-  }
-
-  /** Sets limits at one scope, all or none (RiskControl.setLimits), journaled with the operator and before/after. */
-  changeLimits (operator: string, scope: LimitScope, values: LimitSet): Partial<Record<LimitName, Change<LimitValue>>> {
-    const changes = this.risk.setLimits(scope, values)
-    const before: Record<string, unknown> = {}
-    const after: Record<string, unknown> = {}
-    for (const [name, change] of Object.entries(changes)) {
-      before[name] = journalLimitValue(change.before)
-      after[name] = journalLimitValue(change.after)
-    }
-    this.recordChange({ operator, command: 'set-limits', scope: { ...scope }, before, after }, 'account' in scope ? scope.account : '')
-    return changes
-  }
-
-  setTradingState (operator: string, account: string, state: TradingState): Change<TradingState> {
-    const change = this.risk.setTradingState(account, state)
-    this.recordChange({ operator, command: 'trading-state', scope: { kind: 'account', account }, before: change.before, after: change.after }, account)
-    return change
-  }
-
-  setProgrammaticReport (operator: string, account: string, status: ProgrammaticReport): Change<ProgrammaticReport> {
-    const change = this.risk.setProgrammaticReport(account, status)
-    this.recordChange({ operator, command: 'programmatic-report', scope: { kind: 'account', account }, before: change.before, after: change.after }, account)
-    return change
   }
 
   /**

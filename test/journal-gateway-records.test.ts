@@ -35,7 +35,7 @@ t.test('every message, decision, logon step and limit change of a session is in 
   taker.client.newOrder({ clientOrderId: 7, instrument: 'rb2605', side: Side.BUY, price: 3200, quantityLots: 2 })
   await taker.client.report(7, ExecType.FILL)
   // A limit change by a named operator, then the order it refuses.
-  gateway.supervisor.changeLimits('ops-alice', { kind: 'account', account: 'REC-T' }, { maxOrderLots: 5 })
+  gateway.supervisor.admin.setLimits('ops-alice', { kind: 'account', account: 'REC-T' }, { maxOrderLots: 5 })
   taker.client.newOrder({ clientOrderId: 8, instrument: 'rb2605', side: Side.BUY, price: 3100, quantityLots: 6 })
   await taker.client.report(8, ExecType.REJECTED)
   taker.client.newOrder({ clientOrderId: 9, instrument: 'rb2605', side: Side.BUY, price: 3100, quantityLots: 1 })
