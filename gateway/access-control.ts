@@ -82,9 +82,12 @@ export class AccessControl {
       maxThreads: 2,
       idleTimeout: 30_000,
     })
-    for (const software of config.software) this.software.set(software.appId, software)
+    // The registry is the admin socket's to change (bindings, statuses,
+    // evidence): it holds copies, so the config it started from stays what
+    // the file said, and a restart from it starts from the file again.
+    for (const software of config.software) this.software.set(software.appId, structuredClone(software))
     for (const account of config.accounts) {
-      this.accounts.set(account.id, { account, ipRanges: new IpRanges(account.ipRanges) })
+      this.accounts.set(account.id, { account: structuredClone(account), ipRanges: new IpRanges(account.ipRanges) })
       // Histories are created on first use: an LRUCache costs ~37 KiB, too
       // much to hold for thousands of idle accounts.
       if (account.knownFingerprints.length === 0) continue
@@ -211,10 +214,10 @@ export class AccessControl {
   /** Replaces the whole registry (config reload): software and accounts, already validated together. */
   replaceRegistry (software: readonly Software[], accounts: readonly Account[]): void {
     this.software.clear()
-    for (const s of software) this.software.set(s.appId, s)
+    for (const s of software) this.software.set(s.appId, structuredClone(s))
     this.accounts.clear()
     for (const account of accounts) {
-      this.accounts.set(account.id, { account, ipRanges: new IpRanges(account.ipRanges) })
+      this.accounts.set(account.id, { account: structuredClone(account), ipRanges: new IpRanges(account.ipRanges) })
       for (const id of account.knownFingerprints) {
         const known = this.fingerprintsOf(account.id)
         if (known.get(id)?.status !== 'approved') known.set(id, { firstSeenMs: known.get(id)?.firstSeenMs ?? 0, lastSeenMs: known.get(id)?.lastSeenMs ?? 0, status: 'approved' })

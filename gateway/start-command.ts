@@ -138,6 +138,7 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     await sim?.stop()
     return 1
   }
+  for (const problem of supervisor.adminStateSkipped) process.stderr.write(`admin state: not restored: ${problem}\n`)
   process.stdout.write(jsonEvents
     ? JSON.stringify({ event: 'ready', pid: process.pid, ...supervisor.running(), exchange: { host: config.exchange.host, port: config.exchange.port, embedded: sim !== null } }) + '\n'
     : describe(config, supervisor, sim))

@@ -414,6 +414,13 @@ export class SupervisorAdmin implements AdminApi {
         this.host.access.putApp(structuredClone(software))
       })
     }
+    // As at start and at reload: the exchange lists its instruments only
+    // once the link is up, after this runs, so a switch or a limit kept for
+    // an instrument names it before the reference data does.
+    for (const key of [...Object.keys(doc.limits), ...doc.killSwitches]) {
+      const scope = JSON.parse(key) as LimitScope | KillScope
+      if (scope.kind === 'account-instrument' || scope.kind === 'instrument') attempt(`instrument ${scope.instrument}`, () => { risk.registerInstrument(scope.instrument) })
+    }
     for (const [key, stored] of Object.entries(doc.limits)) {
       const set: LimitSet = {}
       for (const [name, value] of Object.entries(stored)) set[name as LimitName] = value === 'inherit' ? undefined : value

@@ -20,7 +20,7 @@ import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, Ris
 import { createRiskControl } from './risk-config.js'
 import type { KillScope, RiskControl, Change } from '../checks/risk-control.js'
 import { SupervisorJournal } from './supervisor-journal.js'
-import { AdminState, adminStatePath } from './admin-state.js'
+import { AdminState, adminStatePath, emptyAdminState } from './admin-state.js'
 import { SupervisorAdmin } from './supervisor-admin.js'
 import { AdminServer } from './admin-server.js'
 import type { AdminChangeDocument } from '../journal/gateway-records.js'
@@ -69,6 +69,12 @@ export class Supervisor {
   private purgeTimer: NodeJS.Timeout | null = null
   /** Called when a journal stream fails (a lane's or this one's): the gateway fails closed there. */
   onJournalFailure: (where: string, error: string) => void = () => {}
+  /**
+   * Admin changes kept from before the restart that could not be applied
+   * at start (e.g. an account the config no longer has), each saying why;
+   * set by start(), for ops to read (gatehouse start prints them).
+   */
+  adminStateSkipped: string[] = []
   /** Changes made through the admin socket, persisted (admin-state.ts). */
   readonly state: AdminState
   /** What the admin socket calls (admin-api.ts). */
@@ -160,9 +166,11 @@ export class Supervisor {
       // before any lane reads the shared state.
       const restored = this.state.load()
       const skipped = this.admin.applyState(restored)
-      if (JSON.stringify(restored) !== JSON.stringify({ ...restored, limits: {}, tradingStates: {}, programmaticReports: {}, killSwitches: [], software: [], bindings: {}, fingerprints: {} })) {
+      this.adminStateSkipped = skipped
+      if (JSON.stringify(restored) !== JSON.stringify(emptyAdminState())) {
         this.recordChange({ operator: 'admin-state', command: 'restore', scope: { kind: 'gateway', path: this.state.path }, before: null, after: { ...restored, software: restored.software.map((app) => ({ ...app, authCode: '***' })) }, detail: { skipped } })
-      }      this.purgeExpiredSegments()
+      }
+      this.purgeExpiredSegments()
       const started = LANE_NAMES.filter((name) => this.config.lanes[name].enabled).map((name) => this.startLane(name))
       await Promise.all(started)
       this.ops = new OpsServer({

@@ -21,13 +21,14 @@ import { CLI_PATH } from '../gateway/exchange-sim-process.js'
 import { AdminServer } from '../gateway/admin-server.js'
 import { MAX_REQUEST_LINE_BYTES } from '../gateway/admin-protocol.js'
 import { Supervisor } from '../gateway/supervisor.js'
-import { journalDir } from '../gateway/config.js'
+import { journalDir, type LaneName } from '../gateway/config.js'
 import { fingerprintId, type TerminalInfo } from '../gateway/terminal-fingerprint.js'
 import { ExecType, RejectReason, Side, reasonName, v1, wireInt, type ExecutionReport } from '../protocol/messages.js'
+import { ExchangeProbe } from './helpers/exchange-probe.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { PASSWORD, cancel, finished, logOn, place, tradingAccount } from './helpers/trading.js'
 
-const ACCOUNTS = ['adm-bad', 'adm-limits', 'adm-kill', 'adm-apps', 'adm-sessions', 'adm-persist', 'adm-halt', 'adm-report', 'adm-prints']
+const ACCOUNTS = ['adm-bad', 'adm-limits', 'adm-kill', 'adm-apps', 'adm-sessions', 'adm-persist', 'adm-halt', 'adm-report', 'adm-prints', 'adm-reload']
 
 // The socket in a directory anyone may traverse (0711), so that what keeps
 // another user out is the socket's own mode, not its directory's. Short:
@@ -353,6 +354,15 @@ t.test('kill switch with mass-cancel: working orders are cancelled, new ones ref
     t.equal(done.execType, ExecType.CANCELLED, `order ${id}: the client receives CANCELLED`)
   }
   t.equal(supervisor.risk.counters('adm-kill').openOrders, 0, 'nothing working')
+  // Another member straight to the exchange: a FAK buying through both
+  // offers' prices finds nothing, so they are gone from the simulator's
+  // book, not only from the gateway's view. (Every other subtest's rb2605
+  // orders are bids, cancelled before it ends.)
+  const probe = await ExchangeProbe.connect(gateway.sim.host, gateway.sim.port, 'admin-kill-probe')
+  t.teardown(() => probe.close())
+  const sweep = await probe.fak({ account: 'probe', instrument: 'rb2605', side: Side.BUY, price: 3410, quantityLots: 5 })
+  t.equal(sweep.filledLots, 0, 'the simulator\'s book holds neither offer')
+  t.equal(sweep.final.execType, ExecType.CANCELLED, 'the FAK found nothing to trade with')
   const refused = (await place(trader, { instrument: 'rb2605', side: Side.SELL, price: 3420, quantityLots: 1 })).report
   t.equal(refused.reason, RejectReason.KILL_SWITCH, 'a new order is refused: KILL_SWITCH')
 
@@ -580,6 +590,57 @@ t.test('config reload of an invalid file is refused and changes nothing', async 
   t.same(await raw.ok('apps.list', {}), apps, 'AppIDs unchanged')
 })
 
+t.test('config reload of a valid file: limits, trading states and the AppID registry change at once, the next order and logon see them, restart-only sections are named', async (t) => {
+  const raw = await RawAdmin.connect()
+  t.teardown(() => { raw.close() })
+  const account = 'adm-reload'
+  const trader = await logOn(gateway, 'platform', account)
+  t.teardown(() => trader.client.logout())
+  const bid = (price: number) => ({ instrument: 'rb2605', side: Side.BUY, price, quantityLots: 1 })
+  const working = await place(trader, bid(3090))
+  accepted(t, working.report, 'before the reload, an order')
+
+  // The running config as a file, with an ops author's edits: a tighter
+  // limit for one account, another account halted, a new AppID bound to
+  // the account, and a journal setting that only a restart can apply.
+  const edited = structuredClone(gateway.config) as any
+  edited.risk.limits.accounts[account] = { maxOpenOrders: 1 }
+  edited.risk.tradingStates['adm-bad'] = 'reducing'
+  const reloadApp = { appId: 'adm-reload-app', vendor: 'Acme', name: 'Reloaded', version: '2.0', authCode: 'adm-reload-app-authcode-0123456789', status: 'production', assessment: { documents: [{ name: 'assessment-report', expires: '2099-12-31' }], accessTestPassed: '2026-02-01' } }
+  edited.software.push(reloadApp)
+  edited.accounts.find((a: { id: string }) => a.id === account).appIds.push(reloadApp.appId)
+  edited.journal.retentionYears = edited.journal.retentionYears + 1
+  const path = join(socketDir, 'reload-config.json')
+  writeFileSync(path, JSON.stringify(edited))
+
+  const reloaded = await cli(['reload', '--config', path, '--json'])
+  const reply = jsonOf(t, reloaded, 'reload')
+  const byField = new Map(reply.changes.map((c: { field: string, before: unknown, after: unknown }) => [c.field, c]))
+  t.match(byField.get(`${JSON.stringify(accountScope(account))}.maxOpenOrders`), { before: 'inherit', after: 1 }, 'the account\'s new limit, before and after')
+  t.match(byField.get('adm-bad.tradingState'), { before: 'active', after: 'reducing' }, 'the other account\'s trading state')
+  t.same(reply.detail.notAppliedUntilRestart, ['journal'], 'the journal section differs and waits for a restart')
+
+  // Applied, live: the account has one order working, so the next is past the new limit.
+  const refused = (await place(trader, bid(3091))).report
+  t.equal(refused.reason, RejectReason.MAX_OPEN_ORDERS, 'the next order is refused MAX_OPEN_ORDERS')
+  t.equal(wireInt(refused.limit), 1, 'at the reloaded limit')
+  t.equal(supervisor.risk.counters('adm-bad').tradingState, 'reducing', 'the other account is reducing in the shared risk state')
+  const client = await GatehouseClient.connect(gateway.url('platform'))
+  const logon = await client.logon(account, PASSWORD, { software: { appId: reloadApp.appId, authCode: reloadApp.authCode } })
+  t.equal(logon.ok, true, `a logon with the reloaded AppID succeeds${logon.ok ? '' : ` (${logon.failedStep}: ${logon.text})`}`)
+  await client.logout()
+
+  const search = await gatehouse(['journal', 'search', journalDir(gateway.config), '--kind', 'admin-change', '--json'])
+  const journaled = search.stdout.trim().split('\n').map((line) => JSON.parse(line) as { body: Record<string, any> })
+  const record = journaled.find((r) => r.body.command === 'config-reload')
+  t.match(record?.body, { operator: 'alice', scope: { kind: 'gateway', path }, detail: { notAppliedUntilRestart: ['journal'] } }, 'the reload is journaled with its operator and changes')
+
+  // Reloading the same file again changes nothing.
+  const again = jsonOf(t, await cli(['reload', '--config', path, '--json']), 'the same reload again')
+  t.same(again.changes, [], 'no change')
+  t.equal((await cancel(trader, working.id)).execType, ExecType.CANCELLED)
+})
+
 t.test('help on every level; bad command lines exit 2', async (t) => {
   const top = await cli(['--help'])
   t.equal(top.code, 0)
@@ -599,9 +660,10 @@ t.test('help on every level; bad command lines exit 2', async (t) => {
   t.match(unknownOption.stderr, /Unknown option '--acount'/)
 })
 
-t.test('a change survives a restart: the new supervisor applies it at start', async (t) => {
+t.test('changes survive a restart: the new supervisor applies them at start, and a real client meets them', async (t) => {
   const raw = await RawAdmin.connect()
-  const scope = accountScope('adm-persist')
+  const account = 'adm-persist'
+  const scope = accountScope(account)
   const set = await raw.ok('limits.set', { scope, values: { funds: 123456, maxOpenOrders: 7, selfMatchMode: 'cancel-resting' } })
   // In the order limits are listed (LIMIT_NAMES), whatever the request's order.
   t.same(set.changes, [
@@ -609,14 +671,43 @@ t.test('a change survives a restart: the new supervisor applies it at start', as
     { field: 'funds', before: 'inherit', after: 123456 },
     { field: 'selfMatchMode', before: 'inherit', after: 1 },
   ])
+  const appId = 'adm-persist-app'
+  const authCode = 'adm-persist-app-authcode-0123456789'
+  await raw.ok('apps.register', { appId, vendor: 'Acme', name: 'Kept', version: '3.1', authCode, status: 'testing' })
+  await raw.ok('apps.evidence', { appId, accessTestPassed: '2026-03-01', document: { name: 'assessment-report', expires: '2099-12-31' } })
+  await raw.ok('apps.status', { appId, status: 'production' })
+  await raw.ok('apps.bind', { appId, account })
+  await raw.ok('programmatic-report.set', { account, status: 'filed' })
+  await raw.ok('trading-state.set', { account, state: 'reducing' })
+  await raw.ok('kill-switch.set', { scope: { kind: 'instrument', instrument: 'm2605' }, on: true })
   raw.close()
 
   await supervisor.stop()
   t.notOk(existsSync(socketPath), 'stopping removes the socket file')
   supervisor = new Supervisor(gateway.config)
   await supervisor.start()
+  await supervisor.whenLinksUp()
+  // The restarted gateway listens on new ephemeral ports.
+  const restarted = { ...gateway, supervisor, url: (lane: LaneName) => `ws://127.0.0.1:${supervisor.running().lanes[lane]!.port}` }
   t.equal(statSync(socketPath).mode & 0o777, 0o600, 'the new socket is owner-only too')
-  const shown = jsonOf(t, await cli(['limits', 'show', '--account', 'adm-persist', '--json']), 'limits show after the restart')
+  t.same(supervisor.adminStateSkipped, [], 'everything kept was restored')
+  const shown = jsonOf(t, await cli(['limits', 'show', '--account', account, '--json']), 'limits show after the restart')
   t.same(shown, { funds: 123456, maxOpenOrders: 7, selfMatchMode: 1 }, 'the limits set before the restart')
   t.same(supervisor.risk.limitsAt(scope), { funds: 123456, maxOpenOrders: 7, selfMatchMode: 1 }, 'in the new shared risk state')
+  const counters = jsonOf(t, await cli(['counters', '--account', account, '--json']), 'counters after the restart')
+  t.match(counters, { tradingState: 'reducing', programmaticReport: 'filed' }, 'trading state and programmatic report kept')
+  const apps = jsonOf(t, await cli(['apps', 'list', '--json']), 'apps list after the restart')
+  t.match(apps.find((a: { appId: string }) => a.appId === appId), { status: 'production', accounts: [account], assessment: { accessTestPassed: '2026-03-01' } }, 'the AppID, its evidence, status and binding kept')
+
+  // A real client after the restart: it logs on with the AppID registered
+  // before it, and the account is still reducing (a buy from flat would
+  // open a position) while m2605's switch still stands.
+  const trader = await logOn(restarted, 'platform', account, { software: { appId, authCode } })
+  const opening = (await place(trader, { instrument: 'rb2605', side: Side.BUY, price: 3100, quantityLots: 1 })).report
+  t.equal(opening.reason, RejectReason.ACCOUNT_REDUCING, 'logged on with the AppID registered before the restart, an opening order is refused: still reducing')
+  await trader.client.logout()
+  const killed = await logOn(restarted, 'platform', 'adm-sessions')
+  const onKilled = (await place(killed, { instrument: 'm2605', side: Side.BUY, price: 3000, quantityLots: 1 })).report
+  t.equal(onKilled.reason, RejectReason.KILL_SWITCH, 'm2605 is still switched off for everyone')
+  await killed.client.logout()
 })
