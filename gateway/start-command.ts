@@ -3,7 +3,7 @@
 // simulator, so `npm ci && npm start` is a working system.
 import { parseArgs } from 'node:util'
 import { setTimeout as delay } from 'node:timers/promises'
-import { ConfigError, journalDir, loadConfigFile, resolveConfig, type GatewayConfig } from './config.js'
+import { ConfigError, adminSocketPath, journalDir, loadConfigFile, resolveConfig, type GatewayConfig } from './config.js'
 import { startExchangeSimProcess, type ExchangeSimProcess } from './exchange-sim-process.js'
 import { Supervisor } from './supervisor.js'
 import { reasonName } from '../protocol/messages.js'
@@ -36,7 +36,10 @@ function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeS
   for (const [name, lane] of Object.entries(running.lanes)) {
     lines.push(`  lane ${name.padEnd(8)} ${lane.tls ? 'wss' : 'ws'}://${lane.host}:${lane.port}`)
   }
-  lines.push(`  ops           http://${running.ops.host}:${running.ops.port}/healthz`)
+  lines.push(`  ops           http://${running.ops.host}:${running.ops.port}/healthz and /metrics`)
+  lines.push(config.admin.enabled
+    ? `  admin         ${adminSocketPath(config)} (\`gatehouse admin --help\`)`
+    : '  admin         OFF (admin.enabled is false)')
   lines.push(config.journal.enabled
     ? `  journal       ${journalDir(config)} (fsync ${typeof config.journal.fsync === 'string' ? config.journal.fsync : `every ${config.journal.fsync.intervalMs} ms`}; verify with \`gatehouse journal verify ${journalDir(config)}\`)`
     : '  journal       OFF: nothing is recorded (journal.enabled is false; for benchmarks only)')
