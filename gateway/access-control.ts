@@ -341,7 +341,11 @@ export class AccessControl {
   private fingerprintsOf (account: string): LRUCache<string, FingerprintRecord> {
     let history = this.fingerprints.get(account)
     if (history === undefined) {
-      history = new LRUCache({ max: MAX_FINGERPRINTS_PER_ACCOUNT })
+      // Bounded by maxSize (each record counts 1), not by max: with max,
+      // lru-cache preallocates its arrays for every entry it may ever hold,
+      // ~37 KiB per account, 185 MB of a 5000-account gateway's idle RSS;
+      // without it they grow with the entries an account really has.
+      history = new LRUCache({ maxSize: MAX_FINGERPRINTS_PER_ACCOUNT, sizeCalculation: () => 1 })
       this.fingerprints.set(account, history)
     }
     return history
