@@ -1,6 +1,6 @@
 // A lane thread's side of the retention journal: one JournalStream named
 // after the lane, and a reused record head per kind of record, so that
-// journaling a message allocates nothing but the record's CRC view.
+// journaling a message allocates nothing.
 //
 // Write-ahead is the callers' part: the lane and its exchange link append
 // as things happen and call commit() before any byte leaves (the link in

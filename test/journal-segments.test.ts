@@ -7,9 +7,10 @@ import t from 'tap'
 import fc from 'fast-check'
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
+import CRC32 from 'crc-32'
 import { JournalStream, createSink, resolveStreamOptions, type JournalStreamOptions } from '../journal/segment-writer.js'
 import {
-  Direction, FLAG_JSON, LANE_CODES, LANE_NONE, MAX_ACCOUNT_CHARS, RecordKind, Scratch, SCRATCH_STEP_BYTES, newRecordHead, recordKindName,
+  Direction, FLAG_JSON, LANE_CODES, LANE_NONE, MAX_ACCOUNT_CHARS, RecordKind, Scratch, SCRATCH_STEP_BYTES, crc32Of, newRecordHead, recordKindName,
 } from '../journal/record-format.js'
 import { listSegments } from '../journal/segment-names.js'
 import { readJournal, readStream } from '../journal/reader.js'
@@ -235,6 +236,18 @@ t.test('the scratch buffer grows in whole steps and keeps what it holds', async 
   const before = s.buf
   s.reserve(100)
   t.equal(s.buf, before, 'no growth while it fits')
+})
+
+t.test('crc32Of over a range of a buffer equals the crc-32 package on a copy of it', async (t) => {
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+    const buf = Buffer.from(bytes)
+    const start = a % (bytes.length + 1)
+    const end = start + (b % (bytes.length - start + 1))
+    const copy = Buffer.from(buf.subarray(start, end))
+    const crc = crc32Of(buf, start, end)
+    return crc === CRC32.buf(copy) >>> 0
+  }), { numRuns: 2000 })
+  t.equal(crc32Of(Buffer.from('123456789'), 0, 9), 0xcbf43926, 'the CRC-32 check value')
 })
 
 interface RandomRecord {
