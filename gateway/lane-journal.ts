@@ -1,6 +1,7 @@
 // A lane thread's side of the retention journal: one JournalStream named
 // after the lane, and a reused record head per kind of record, so that
-// journaling a message allocates nothing.
+// journaling a message allocates no buffer (segment-writer.ts says what
+// it does allocate).
 //
 // Write-ahead is the callers' part: the lane and its exchange link append
 // as things happen and call commit() before any byte leaves (the link in

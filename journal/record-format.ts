@@ -2,8 +2,9 @@
 // how a segment file is made of records, and the fixed payloads of the
 // three records the journal writes for itself (segment header, batch seal,
 // segment seal). Encoding is the lane's hot path: it writes straight into
-// a caller-owned scratch buffer and allocates nothing (the CRC runs over a
-// range of that buffer). Decoding is for the tools and may allocate.
+// a caller-owned scratch buffer and allocates no buffer or view (the CRC
+// runs over a range of that buffer). Decoding is for the tools and may
+// allocate.
 //
 // One record, little-endian, 36 bytes of overhead plus the account:
 //
