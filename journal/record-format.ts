@@ -2,9 +2,8 @@
 // how a segment file is made of records, and the fixed payloads of the
 // three records the journal writes for itself (segment header, batch seal,
 // segment seal). Encoding is the lane's hot path: it writes straight into
-// a caller-owned scratch buffer and allocates no buffer or view (the CRC
-// runs over a range of that buffer). Decoding is for the tools and may
-// allocate.
+// a caller-owned scratch buffer and allocates nothing but one typed-array
+// view for the CRC. Decoding is for the tools and may allocate.
 //
 // One record, little-endian, 36 bytes of overhead plus the account:
 //
@@ -42,6 +41,7 @@
 //   chain(k) = SHA-256(chain(k-1) ‖ bytes of batch k's records, its seal excluded)
 //   sealHash = SHA-256(bytes of the segment seal record); the next segment's
 //              header carries it as prevSealHash, so segments chain as well.
+import CRC32 from 'crc-32'
 import type { LaneName } from '../gateway/config.js'
 import { JournalError, journalErrorCodes } from './errors.js'
 
@@ -220,53 +220,22 @@ export function readU64 (buf: Buffer, offset: number): number {
   return buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * TWO_POW_32
 }
 
-// Slice-by-16 tables of the reflected CRC-32 polynomial (0xEDB88320, as
-// a signed i32), laid out as the crc-32 package (SheetJS) lays out its
-// own: T0 is the one-byte table, and row n of the others is row n-1
-// advanced by one byte.
-const CRC_TABLES = (() => {
-  const all = new Int32Array(16 * 256)
-  for (let n = 0; n < 256; n++) {
-    let c = n
-    for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? -306674912 ^ (c >>> 1) : c >>> 1
-    all[n] = c
-  }
-  for (let n = 0; n < 256; n++) {
-    let v = all[n]!
-    for (let c = 256 + n; c < all.length; c += 256) v = all[c] = (v >>> 8) ^ all[v & 0xff]!
-  }
-  return Array.from({ length: 16 }, (_, n) => all.subarray(n * 256, n * 256 + 256))
-})()
-const [T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, TA, TB, TC, TD, TE, TF] = CRC_TABLES as [
-  Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array,
-  Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array,
-]
 /**
  * CRC-32 (the zip/PNG polynomial, so any tool can recheck it) of
  * buf[start, end), as an unsigned 32-bit value.
  *
- * The crc-32 package's slice-by-16 loop in plain JS rather than Node's own
- * zlib.crc32: on the ~100-byte records of an hft order crc-32 measured
- * 94 ns against 191 ns here, because the native call's fixed cost
- * dominates a short record (they tie at ~300 bytes); and zlib.crc32 needs
- * Node 20.15. The loop is ours, over a range of the buffer, because
- * CRC32.buf takes a whole array: calling it cost a Uint8Array view of
- * every record (~96 B of garbage per record, over half of what a batch of
- * 64 allocated per record). On 80-byte ranges this measured 58-62 ns
- * against 92-98 ns for CRC32.buf through a view, and allocates nothing.
- * test/journal-segments.test.ts checks it against the crc-32 package.
+ * crc-32 (SheetJS, slice-by-16 tables in plain JS) rather than Node's own
+ * zlib.crc32: on the ~100-byte records of an hft order it measured 94 ns
+ * against 191 ns here, because the native call's fixed cost dominates a
+ * short record (they tie at ~300 bytes); and zlib.crc32 needs Node 20.15.
+ * The Uint8Array view is the one allocation per record (~96 bytes of
+ * young-generation garbage): the library takes whole arrays, and a plain
+ * view is cheaper to make than Buffer.subarray. Copying the library's loop
+ * to run over a range measured ~35 ns and the 96 B less per record; a
+ * CRC of our own is not worth that.
  */
 export function crc32Of (buf: Uint8Array, start: number, end: number): number {
-  let c = -1
-  let i = start
-  const wholeEnd = end - 15
-  while (i < wholeEnd) {
-    c = TF[buf[i++]! ^ (c & 255)]! ^ TE[buf[i++]! ^ ((c >> 8) & 255)]! ^ TD[buf[i++]! ^ ((c >> 16) & 255)]! ^ TC[buf[i++]! ^ (c >>> 24)]! ^
-      TB[buf[i++]!]! ^ TA[buf[i++]!]! ^ T9[buf[i++]!]! ^ T8[buf[i++]!]! ^ T7[buf[i++]!]! ^ T6[buf[i++]!]! ^ T5[buf[i++]!]! ^ T4[buf[i++]!]! ^
-      T3[buf[i++]!]! ^ T2[buf[i++]!]! ^ T1[buf[i++]!]! ^ T0[buf[i++]!]!
-  }
-  while (i < end) c = (c >>> 8) ^ T0[(c ^ buf[i++]!) & 0xff]!
-  return ~c >>> 0
+  return CRC32.buf(new Uint8Array(buf.buffer, buf.byteOffset + start, end - start)) >>> 0
 }
 
 function invalidRecord (message: string): JournalError {
