@@ -9,12 +9,12 @@
  * (or root) can open the socket file. There is no password to leak.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
-import { once } from 'node:events'
+import { isUtf8 } from 'node:buffer'
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { AdminError, adminErrorCodes, type AdminApi } from './admin-api.js'
 import {
-  MAX_REQUEST_LINE_BYTES, encodeReply, limitSetFromRequest, parseRequestLine,
+  MAX_REQUEST_LINE_BYTES, READ_ONLY_COMMANDS, encodeReply, limitSetFromRequest, parseRequestLine,
   type AdminErrorBody, type AdminReply, type AdminRequest, type RequestId,
 } from './admin-protocol.js'
 
@@ -28,7 +28,25 @@ export interface AdminServerOptions {
 const MAX_QUEUED_LINES = 64
 /** How long a probe of an existing socket file waits for an answer. */
 const PROBE_TIMEOUT_MS = 1000
+/**
+ * How long close() lets a request in flight finish and its reply flush
+ * before it cuts the connection (a client that does not read, a lane that
+ * does not answer a mass-cancel).
+ */
+const CLOSE_GRACE_MS = 5000
+/**
+ * Connections open at once. Each holds a file descriptor of the gateway
+ * process, whose lane threads need them for trading sessions, and up to a
+ * request line (1 MiB) of memory: a script that opens connections in a
+ * loop and never closes them is told so and turned away.
+ */
+export const MAX_ADMIN_CONNECTIONS = 128
 const NEWLINE = 0x0a
+
+/** A line to answer: its bytes, or a line that was too long, or one the peer ended without a newline. */
+type QueuedLine = Buffer | 'too-long' | 'unterminated'
+
+const STOPPING = 'the gateway is stopping; this request was not applied'
 
 /** Calls the AdminApi method a validated request names. */
 async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> {
@@ -93,15 +111,22 @@ function probeSocket (path: string): Promise<'live' | 'stale' | Error> {
   })
 }
 
-/** Resolves once the socket has flushed what it buffered, or has closed. */
-async function writable (socket: Socket): Promise<void> {
-  const done = new AbortController()
-  try {
-    await Promise.race([once(socket, 'drain', { signal: done.signal }), once(socket, 'close', { signal: done.signal })])
-  } finally {
-    // Removes the listener of the one that did not happen.
-    done.abort()
-  }
+/**
+ * Resolves once the socket has flushed what it buffered, or has closed.
+ * Never rejects: events.once() rejects when the socket emits 'error', and
+ * a peer that went away while its replies were backed up (EPIPE) made
+ * that an unhandled rejection, which took the whole gateway down.
+ */
+function writable (socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done)
+      socket.off('close', done)
+      resolve()
+    }
+    socket.on('drain', done)
+    socket.on('close', done)
+  })
 }
 
 function errnoCode (err: unknown): string | undefined {
@@ -114,7 +139,14 @@ export class AdminServer {
   private server: Server | null = null
   /** The socket file's inode, so close removes only the file this server made. */
   private inode = -1
-  private readonly connections = new Set<Socket>()
+  /** Open connections, each with what close() calls to finish it. */
+  private readonly connections = new Map<Socket, () => Promise<void>>()
+  /** Connections refused for being one too many, until they close. */
+  private readonly turnedAway = new Set<Socket>()
+  /** Set by close(): requests not yet started are refused, none is read. */
+  private closing = false
+  /** The tail of the changes in progress: one change at a time, across connections (see exclusive). */
+  private changes: Promise<unknown> = Promise.resolve()
 
   constructor (options: AdminServerOptions) {
     this.path = options.path
@@ -147,7 +179,13 @@ export class AdminServer {
       // Nobody answers: a socket file left by a gateway that did not stop cleanly.
       unlinkSync(path)
     }
-    const server = createServer((socket) => { this.serve(socket) })
+    // allowHalfOpen: a client that sends its request and then shuts down
+    // its side (socat, `nc -N`, a script that ends stdin) still gets its
+    // reply. Without it Node ends the connection as soon as the peer's FIN
+    // arrives, and a reply not written by then is lost (the change was
+    // applied all the same). serve() ends the connection itself once the
+    // last request is answered.
+    const server = createServer({ allowHalfOpen: true }, (socket) => { this.serve(socket) })
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error): void => { reject(new Error(`admin socket: cannot listen on ${path}: ${err.message}`, { cause: err })) }
       server.once('error', failed)
@@ -177,13 +215,24 @@ export class AdminServer {
     }
   }
 
-  /** Stops accepting, ends open connections, removes the socket file. */
+  /**
+   * Stops accepting and reading, lets each connection's request in flight
+   * finish and answer (so a change being made is journaled and persisted
+   * before the supervisor stops the lanes and closes the journal), refuses
+   * the requests read but not started, ends the connections, removes the
+   * socket file. Destroying the sockets at once, as this did, left a
+   * mass-cancel in flight to finish after the lanes were gone (its kill
+   * switch journaled but never persisted) and executed queued requests
+   * nobody would hear about.
+   */
   async close (): Promise<void> {
     const server = this.server
     if (server === null) return
     this.server = null
+    this.closing = true
     const closed = new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-    for (const socket of this.connections) socket.destroy()
+    for (const socket of this.turnedAway) socket.destroy()
+    await Promise.all([...this.connections.values()].map((finish) => finish()))
     await closed
     // libuv unlinks the file on close; this is for when it did not, and
     // leaves alone a socket another gateway has made at the path since.
@@ -198,37 +247,62 @@ export class AdminServer {
    * One connection: requests are read as lines (a line is bounded: past
    * MAX_REQUEST_LINE_BYTES it is answered with BAD_REQUEST and the rest of
    * it skipped), handled one at a time in order, each answered before the
-   * next starts.
+   * next starts. A line read in full is handled even if the client has
+   * gone by then; a line the client did not finish is never handled.
    */
   private serve (socket: Socket): void {
-    this.connections.add(socket)
-    // null stands for a line that was too long: answered in its turn.
-    const queue: Array<Buffer | null> = []
+    socket.on('error', () => { /* the peer went away; nothing to answer */ })
+    if (this.closing) {
+      socket.destroy()
+      return
+    }
+    if (this.connections.size >= MAX_ADMIN_CONNECTIONS) {
+      socket.end(encodeReply({ id: null, ok: false, error: { code: adminErrorCodes.REFUSED, message: `too many admin connections are open (${MAX_ADMIN_CONNECTIONS}); close some and try again` } }))
+      // Nothing it sends is read; it is gone once the peer closes, or at close().
+      socket.resume()
+      socket.on('close', () => { this.turnedAway.delete(socket) })
+      this.turnedAway.add(socket)
+      return
+    }
+    const queue: QueuedLine[] = []
     let partial: Buffer[] = []
     let partialBytes = 0
     // Inside an oversized line: everything up to the next newline is dropped.
     let skipping = false
     let working = false
+    // The peer has shut down its side: end ours once the queue is answered.
+    let ended = false
 
     const reply = (body: AdminReply): void => {
-      if (!socket.destroyed) socket.write(encodeReply(body))
+      // Not writable once the peer is gone or the connection was ended;
+      // a write then fails with EPIPE (seen by the 'error' listener).
+      if (socket.writable) socket.write(encodeReply(body))
     }
     const drain = async (): Promise<void> => {
       if (working) return
       working = true
-      while (queue.length > 0) {
-        const line = queue.shift()!
-        if (queue.length < MAX_QUEUED_LINES / 2 && socket.isPaused()) socket.resume()
-        const answer = await this.handleLine(line)
-        if (answer !== null) reply(answer)
-        // A client that sends but does not read: stop answering (and, once
-        // the queue fills, reading) until it has taken what was sent.
-        if (!socket.destroyed && socket.writableNeedDrain) await writable(socket)
+      try {
+        while (queue.length > 0) {
+          const line = queue.shift()!
+          if (queue.length < MAX_QUEUED_LINES / 2 && socket.isPaused() && !this.closing) socket.resume()
+          const answer = this.closing ? refusedWhileStopping(line) : await this.handleLine(line)
+          if (answer !== null) reply(answer)
+          // A client that sends but does not read: stop answering (and,
+          // once the queue fills, reading) until it has taken what was sent.
+          if (!socket.destroyed && socket.writableNeedDrain) await writable(socket)
+        }
+      } catch {
+        // handleLine answers every failure itself; anything else is a bug
+        // of this server, and costs this connection, not the gateway.
+        socket.destroy()
+      } finally {
+        working = false
       }
-      working = false
+      if (queue.length === 0 && (ended || this.closing) && !socket.writableEnded && !socket.destroyed) socket.end()
     }
 
     socket.on('data', (chunk: Buffer) => {
+      if (this.closing) return
       let start = 0
       for (;;) {
         const nl = chunk.indexOf(NEWLINE, start)
@@ -237,7 +311,7 @@ export class AdminServer {
           skipping = false
         } else {
           const piece = chunk.subarray(start, nl)
-          if (partialBytes + piece.length > MAX_REQUEST_LINE_BYTES) queue.push(null)
+          if (partialBytes + piece.length > MAX_REQUEST_LINE_BYTES) queue.push('too-long')
           else queue.push(partial.length === 0 ? piece : Buffer.concat([...partial, piece]))
         }
         partial = []
@@ -247,7 +321,7 @@ export class AdminServer {
       if (start < chunk.length && !skipping) {
         const rest = chunk.subarray(start)
         if (partialBytes + rest.length > MAX_REQUEST_LINE_BYTES) {
-          queue.push(null)
+          queue.push('too-long')
           skipping = true
           partial = []
           partialBytes = 0
@@ -259,24 +333,89 @@ export class AdminServer {
       if (queue.length >= MAX_QUEUED_LINES) socket.pause()
       void drain()
     })
-    socket.on('error', () => { /* the peer went away; nothing to answer */ })
+    socket.on('end', () => {
+      ended = true
+      // A last line without its newline: the client may have died in the
+      // middle of writing it, so it is refused rather than guessed at.
+      if (!skipping && !this.closing && partialBytes > 0 && Buffer.concat(partial).toString('latin1').trim() !== '') queue.push('unterminated')
+      partial = []
+      partialBytes = 0
+      void drain()
+    })
+
+    const finish = async (): Promise<void> => {
+      // Nothing more is read; what was read is refused (drain sees closing).
+      socket.pause()
+      const gone = new Promise<void>((resolve) => { socket.once('close', () => { resolve() }) })
+      // Once the last reply is flushed, the connection is done.
+      socket.once('finish', () => { socket.destroy() })
+      if (socket.writableFinished) socket.destroy()
+      void drain()
+      const timer = setTimeout(() => { socket.destroy() }, CLOSE_GRACE_MS)
+      await gone
+      clearTimeout(timer)
+    }
+    this.connections.set(socket, finish)
     socket.on('close', () => { this.connections.delete(socket) })
   }
 
+  /**
+   * Runs one change after the changes already in progress. Each change is
+   * made, journaled and persisted by the AdminApi in one go, except where
+   * it waits (a kill switch's mass-cancel waits for every lane): another
+   * connection's change to the same setting could then land in between,
+   * and the first one, persisting after it, stored a state that was no
+   * longer live (a kill switch off in the gateway but on in
+   * admin-state.json, so on again after a restart). Changes are few and
+   * quick; reads are not held up.
+   */
+  private exclusive<T> (change: () => Promise<T>): Promise<T> {
+    const run = this.changes.then(async () => {
+      if (this.closing) throw new AdminError(adminErrorCodes.REFUSED, STOPPING)
+      return await change()
+    })
+    this.changes = run.catch(() => undefined)
+    return run
+  }
+
   /** The reply to one line; null for a blank line (not a request, so not answered). */
-  private async handleLine (line: Buffer | null): Promise<AdminReply | null> {
-    if (line === null) {
+  private async handleLine (line: QueuedLine): Promise<AdminReply | null> {
+    if (line === 'too-long') {
       return { id: null, ok: false, error: { code: adminErrorCodes.BAD_REQUEST, message: `the request line is longer than ${MAX_REQUEST_LINE_BYTES} bytes; it was not read` } }
+    }
+    if (line === 'unterminated') {
+      return { id: null, ok: false, error: { code: adminErrorCodes.BAD_REQUEST, message: 'the connection was shut down in the middle of a request line (no newline after it); it was not applied' } }
+    }
+    // Decoded leniently, bytes that are not UTF-8 become U+FFFD, and a
+    // name, vendor or AuthCode nobody sent would be applied and stored.
+    if (!isUtf8(line)) {
+      return { id: null, ok: false, error: { code: adminErrorCodes.BAD_REQUEST, message: 'the request is not valid UTF-8; send JSON text in UTF-8. Nothing was changed' } }
     }
     const text = line.toString('utf8')
     if (text.trim() === '') return null
     const parsed = parseRequestLine(text)
     if (!parsed.ok) return { id: parsed.id, ok: false, error: parsed.error }
-    const id: RequestId = parsed.request.id
+    const { request } = parsed
+    const id: RequestId = request.id
     try {
-      return { id, ok: true, result: await execute(this.api, parsed.request) ?? null }
+      const run = async (): Promise<unknown> => await execute(this.api, request)
+      const result = READ_ONLY_COMMANDS.includes(request.command) ? await run() : await this.exclusive(run)
+      return { id, ok: true, result: result ?? null }
     } catch (err) {
       return { id, ok: false, error: errorBody(err) }
     }
   }
+}
+
+/** The answer to a line read before close() began but not started: refused, nothing applied (a blank line: none). */
+function refusedWhileStopping (line: QueuedLine): AdminReply | null {
+  if (Buffer.isBuffer(line) && line.toString('latin1').trim() === '') return null
+  return { id: requestIdOf(line), ok: false, error: { code: adminErrorCodes.REFUSED, message: STOPPING } }
+}
+
+/** The id of a line, if it can be read, so a refusal can be paired with its request. */
+function requestIdOf (line: QueuedLine): RequestId | null {
+  if (!Buffer.isBuffer(line) || !isUtf8(line)) return null
+  const parsed = parseRequestLine(line.toString('utf8'))
+  return parsed.ok ? parsed.request.id : parsed.id
 }
