@@ -145,7 +145,9 @@ export class SupervisorAdmin implements AdminApi {
     }
     const key = scopeKey(scope)
     const switches = this.host.state.doc.killSwitches.filter((k) => k !== key)
-    if (on) switches.push(key)
+    // What is in force now, not `on`: the mass-cancel awaited the lanes,
+    // and the store must match the shared state whatever ran meanwhile.
+    if (this.host.risk.killSwitch(scope)) switches.push(key)
     this.host.state.doc.killSwitches = switches
     try {
       this.host.state.save()
