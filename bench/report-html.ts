@@ -11,6 +11,7 @@ const COLORS: Record<string, string> = {
   naive: '#66a182',
   'gatehouse-journal-off': '#edae49',
   'gatehouse-fsync-never': '#8e6c8a',
+  'gatehouse-fsync-100ms': '#b07aa1',
   'gatehouse-fsync-every-batch': '#30638e',
 }
 const FALLBACK_COLORS = ['#00798c', '#a05195', '#6b8e23', '#7a5c3e']

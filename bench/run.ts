@@ -74,12 +74,13 @@ const ISOLATION_NOTE = 'hft-isolation: on 2 vCPUs the hft lane thread shares the
 const VARIANT_SCENARIOS: Readonly<Record<Exclude<GatehouseSystem, 'gatehouse'>, readonly ScenarioName[]>> = {
   'gatehouse-journal-off': ['hft-latency', 'platform-throughput'],
   'gatehouse-fsync-never': ['hft-latency'],
+  'gatehouse-fsync-100ms': ['hft-latency'],
   'gatehouse-fsync-every-batch': ['hft-latency'],
 }
 const JOURNAL_BASELINE: SystemName = 'gatehouse-journal-off'
 const JOURNAL_NOTE = 'journal: every gatehouse-* row is the same gateway as gatehouse with one field of its journal config changed ' +
   '(gatehouse: the default, journal on, fsync every 10 ms on the thread pool; gatehouse-journal-off: enabled false, the same-run ' +
-  'baseline of the journal\'s cost; gatehouse-fsync-never; gatehouse-fsync-every-batch: fdatasync inside every commit, on the lane thread). ' +
+  'baseline of the journal\'s cost; gatehouse-fsync-never; gatehouse-fsync-100ms: fsync every 100 ms; gatehouse-fsync-every-batch: fdatasync inside every commit, on the lane thread). ' +
   'Each gateway run journals into a fresh directory under os.tmpdir() (on this machine\'s disk), deleted after the run. The variants run ' +
   'only at the hft budget\'s rate, warmed up longer there (gatehouse reaches that rate warm from the lower rates). "over journal off" is ' +
   'the difference from gatehouse-journal-off at the same rate in the same run. The platform lane\'s records/s are counted after the run from its ' +
@@ -121,7 +122,7 @@ const PROFILES: Record<string, Profile> = {
     isolation: { ratePerS: 10_000, warmupS: 1, measureS: 4, drainS: 2, flood: { platformSessions: 4, terminalSessions: 2, windowPerSession: 32, warmupS: 1 } },
     logon: { sessions: 500, concurrency: 32 },
     // At the hft budget's rate only (budgets.json): 3 variants x 1 rate.
-    journal: { variants: ['gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse-fsync-every-batch'], hftRates: [10_000], hftWarmupS: 3 },
+    journal: { variants: ['gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse-fsync-100ms', 'gatehouse-fsync-every-batch'], hftRates: [10_000], hftWarmupS: 3 },
     micro: { samples: 3_000, allocationOps: 1_000_000 },
   },
   quick: {
@@ -134,7 +135,7 @@ const PROFILES: Record<string, Profile> = {
     // traffic, still measured the JIT warming up (p50 ~8x the default run's).
     isolation: { ratePerS: 10_000, warmupS: 1, measureS: 1, drainS: 1, flood: { platformSessions: 4, terminalSessions: 2, windowPerSession: 32, warmupS: 0.5 } },
     logon: { sessions: 200, concurrency: 32 },
-    journal: { variants: ['gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse-fsync-every-batch'], hftRates: [10_000], hftWarmupS: 1.5 },
+    journal: { variants: ['gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse-fsync-100ms', 'gatehouse-fsync-every-batch'], hftRates: [10_000], hftWarmupS: 1.5 },
     micro: { samples: 500, allocationOps: 200_000 },
   },
   smoke: {
@@ -166,7 +167,7 @@ scenarios (default: all, in this order):
                        at 1, 16 and 64 records per batch, default fsync policy: ns/record,
                        bytes allocated/record, against a bare write(2) of the same bytes
   hft-latency          one hft session, open loop at 1k, 10k, 50k orders/s; at 10k/s also
-                       gatehouse-journal-off, -fsync-never and -fsync-every-batch
+                       gatehouse-journal-off, -fsync-never, -fsync-100ms and -fsync-every-batch
   hft-isolation        gatehouse only: hft-latency at 10k orders/s, quiet, then while
                        a second generator floods the platform (4 sessions) and
                        terminal (2 sessions) lanes, closed loop, window of 32
@@ -305,6 +306,7 @@ const WIRE: Record<SystemName, WireMode> = {
   gatehouse: 'client',
   'gatehouse-journal-off': 'client',
   'gatehouse-fsync-never': 'client',
+  'gatehouse-fsync-100ms': 'client',
   'gatehouse-fsync-every-batch': 'client',
   'bare-relay': 'link',
   naive: 'json',
