@@ -7,7 +7,7 @@
 // Terminal info is always masked here: an export leaves the gateway's
 // control, so it carries nothing a reveal would need to be journaled for.
 // Whoever needs terminal info gets it through `search --reveal`.
-import { closeSync, fchmodSync, openSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fchmodSync, openSync, writeSync } from 'node:fs'
 import { decodeJournalRecord, summarizeRecord, type DecodedRecord } from './record-decoder.js'
 import { readJournal } from './reader.js'
 import {
@@ -22,7 +22,7 @@ export const CSV_COLUMNS: readonly string[] = Object.freeze([
 ])
 
 export const EXPORT_HELP = `usage: gatehouse journal export DIR (--day YYYYMMDD | --from T --to T)
-                                [--format jsonl|csv] [--out FILE] [--account A] [--lane L]
+                                [--format jsonl|csv] [--out FILE [--force]] [--account A] [--lane L]
 
 Writes every record of the journal under DIR in the range, decoded, in time
 order. The journal is verified as it is read: damage stops the export
@@ -35,7 +35,9 @@ order. The journal is verified as it is read: damage stops the export
                      \`search --json\` prints it; csv: the columns
                      ${CSV_COLUMNS.join(',')}
                      (RFC 4180: CRLF line ends, quoted where needed)
-  --out FILE         write FILE (mode 0600) instead of stdout
+  --out FILE         write FILE (mode 0600) instead of stdout; an existing
+                     FILE is refused (exit 2), never silently replaced
+  --force            with --out: replace FILE if it exists
   --account A        only this trading account's records
   --lane L           only this lane's records: terminal, platform, hft, none
 
@@ -72,7 +74,7 @@ class ExportSink {
   private pending: string[] = []
   private pendingChars = 0
 
-  constructor (private readonly path: string | undefined, private readonly io: ToolIo) {}
+  constructor (private readonly path: string | undefined, private readonly io: ToolIo, private readonly replace = false) {}
 
   write (text: string): void {
     if (this.path === undefined) {
@@ -80,7 +82,10 @@ class ExportSink {
       return
     }
     if (this.fd < 0) {
-      this.fd = openSync(this.path, 'w', 0o600)
+      // 'wx' unless --force: an earlier export is evidence that may already
+      // have been handed on, and 'w' truncated it without a word (checked
+      // up front too; 'wx' closes the window between that check and here).
+      this.fd = openSync(this.path, this.replace ? 'w' : 'wx', 0o600)
       // The mode of open() applies only to a new file; an existing one keeps its own.
       fchmodSync(this.fd, 0o600)
     }
@@ -111,7 +116,7 @@ class ExportSink {
 }
 
 const EXPORT_VALUE_OPTIONS = ['day', 'from', 'to', 'format', 'out', 'account', 'lane']
-const EXPORT_FLAGS = ['help']
+const EXPORT_FLAGS = ['help', 'force']
 
 export async function runExportCommand (argv: string[], io: ToolIo = processIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -132,7 +137,12 @@ export async function runExportCommand (argv: string[], io: ToolIo = processIo):
     const f = v.get('format') ?? 'jsonl'
     if (f !== 'jsonl' && f !== 'csv') throw new UsageError(`--format: expected jsonl or csv; got '${f}'`)
     format = f
-    if (v.get('out') === '') throw new UsageError('--out: expected a file name; got \'\'')
+    const outPath = v.get('out')
+    if (outPath === '') throw new UsageError('--out: expected a file name; got \'\'')
+    if (args.flags.has('force') && outPath === undefined) throw new UsageError('--force: only used with --out FILE')
+    if (outPath !== undefined && !args.flags.has('force') && existsSync(outPath)) {
+      throw new UsageError(`--out: ${outPath} exists; an export does not replace a file (give --force to replace it)`)
+    }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
     io.err(`gatehouse journal export: ${err.message}\n\nRun \`gatehouse journal export --help\` for the options.\n`)
@@ -140,7 +150,7 @@ export async function runExportCommand (argv: string[], io: ToolIo = processIo):
   }
 
   const out = args.values.get('out')
-  const sink = new ExportSink(out, io)
+  const sink = new ExportSink(out, io, args.flags.has('force'))
   let count = 0
   let writing = false
   try {

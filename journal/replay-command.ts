@@ -54,6 +54,7 @@ import {
   CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME, LINK_BODY_FIELDS, decisionStageName, decodeDecision,
 } from './gateway-records.js'
 import { readJournal, type ReadRecord } from './reader.js'
+import { countJournalSegments, noSegmentsText } from './search-command.js'
 import { DAY_PATTERN, RecordKind, laneName } from './record-format.js'
 
 export const REPLAY_HELP = `usage: gatehouse journal replay DIR --limits FILE [--config FILE] [--day YYYYMMDD] [--lane NAME] [--json]
@@ -1006,6 +1007,14 @@ export function runReplayCommand (argv: readonly string[], io: ReplayIo = PROCES
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     io.err(`no such directory: ${dir}`)
     return 2
+  }
+  // A directory with no segments at all (the runDir given for its journal,
+  // an empty one) used to say only "no exchange logon reply"; say that it
+  // is no journal and which directory is. Still exit 1, as for a journal
+  // without a trading day (test/journal-replay.test.ts relies on that).
+  if (countJournalSegments(dir) === 0) {
+    io.err(`the journal under ${dir} has no exchange logon reply, so no trading day to replay: ${noSegmentsText(dir)}`)
+    return 1
   }
 
   let config: GatewayConfig

@@ -15,7 +15,7 @@ import { decodeJournalRecord, reasonCodeOf, summarizeRecord, type DecodedRecord 
 import {
   DAY_PATTERN, Direction, LANE_CODES, LANE_NONE, RecordKind, US_PER_DAY, isMetaKind, laneName, newRecordHead, recordKindName,
 } from './record-format.js'
-import { listStreamDirs } from './segment-names.js'
+import { DEFAULT_JOURNAL_ROOT, SEGMENT_SUFFIX, listSegments, listStreamDirs } from './segment-names.js'
 import { JournalStream } from './segment-writer.js'
 
 export const SEARCH_HELP = `usage: gatehouse journal search DIR [filters] [--json] [--limit N]
@@ -231,8 +231,34 @@ export function parseToolArgs (argv: string[], valueNames: readonly string[], fl
     throw new UsageError(positionals.length === 0 ? 'give the journal directory DIR' : `give exactly one DIR; got ${positionals.join(' ')}`)
   }
   const dir = positionals[0]!
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`no such directory: ${dir}`)
+  requireJournalDir(dir)
   return { dir, values, flags }
+}
+
+/**
+ * Throws UsageError unless dir is a directory holding journal segments
+ * (a journal root, or one stream's directory). Without this, the runDir
+ * (`var` instead of `var/journal`), a typo'd path or an empty directory
+ * read as a journal with no records: search and export answered "0
+ * records" and verify "journal OK", as if something had been checked.
+ * Returns the segment count.
+ */
+export function requireJournalDir (dir: string): number {
+  if (!existsSync(dir)) throw new UsageError(`no such directory: ${dir}`)
+  if (!statSync(dir).isDirectory()) throw new UsageError(`not a directory: ${dir}`)
+  const segments = countJournalSegments(dir)
+  if (segments === 0) throw new UsageError(noSegmentsText(dir))
+  return segments
+}
+
+/** Segment files under a journal root or a stream's directory. */
+export function countJournalSegments (dir: string): number {
+  return listStreamDirs(dir).reduce((n, s) => n + listSegments(s.dir, s.stream).length, 0)
+}
+
+export function noSegmentsText (dir: string): string {
+  return `${dir} holds no journal segments (<stream>/<stream>-<day>-<nnnn>${SEGMENT_SUFFIX}), so there is nothing to read; ` +
+    `give the journal directory (the gateway's is <runDir>/journal, by default ${DEFAULT_JOURNAL_ROOT})`
 }
 
 /** Filter options shared by search and export. */

@@ -1,8 +1,8 @@
 // `gatehouse journal verify DIR`: checks every chain and seal.
 //
 // Exit codes: 0 the journal verifies, 1 it does not (the first bad record
-// is printed), 2 the command line is wrong.
-import { existsSync } from 'node:fs'
+// is printed), 2 the command line is wrong or DIR holds no segments.
+import { UsageError, requireJournalDir } from './search-command.js'
 import { formatVerifyResult, verifyJournal } from './verify.js'
 
 export const VERIFY_HELP = `usage: gatehouse journal verify DIR [--require-sealed] [--json] [--verbose]
@@ -11,7 +11,9 @@ Checks every segment of every stream under DIR (or the one stream DIR holds):
 record CRCs, stream sequence numbers, the hash chain of every batch, each
 segment's seal, and the links between segments. Prints the first bad record
 (file, byte offset, seq, and whether it was changed, is missing, reordered,
-truncated or unsealed) and exits 1 if anything is wrong.
+truncated or unsealed) and exits 1 if anything is wrong. Says what it
+checked (streams, segments, records); a DIR with no segments at all is
+refused (exit 2) rather than passed.
 
   --require-sealed  report each stream's live (unsealed) segment as a problem
   --json            print the whole result as JSON
@@ -19,7 +21,15 @@ truncated or unsealed) and exits 1 if anything is wrong.
   -h, --help        show this help
 `
 
-export function runVerifyCommand (argv: readonly string[], out: (text: string) => void = (t) => { process.stdout.write(t + '\n') }): number {
+const toStdout = (t: string): void => { process.stdout.write(t + '\n') }
+const toStderr = (t: string): void => { process.stderr.write(t + '\n') }
+
+/**
+ * `out` gets the report; `err` the usage errors. Errors used to go to
+ * stdout, into the file of `verify DIR --json > report.json`. A caller that
+ * passes only `out` (tests) gets both there.
+ */
+export function runVerifyCommand (argv: readonly string[], out: (text: string) => void = toStdout, err: (text: string) => void = out === toStdout ? toStderr : out): number {
   if (argv.includes('--help') || argv.includes('-h')) {
     out(VERIFY_HELP)
     return 0
@@ -28,12 +38,18 @@ export function runVerifyCommand (argv: readonly string[], out: (text: string) =
   const dirs = argv.filter((a) => !a.startsWith('--'))
   const unknown = [...flags].filter((f) => f !== '--require-sealed' && f !== '--json' && f !== '--verbose')
   if (unknown.length > 0 || dirs.length !== 1) {
-    out(`${unknown.length > 0 ? `unknown option ${unknown[0]}` : 'give exactly one DIR'}\n\n${VERIFY_HELP}`)
+    err(`${unknown.length > 0 ? `unknown option ${unknown[0]}` : 'give exactly one DIR'}\n\n${VERIFY_HELP}`)
     return 2
   }
   const dir = dirs[0]!
-  if (!existsSync(dir)) {
-    out(`no such directory: ${dir}`)
+  // A file given as DIR used to end in an ENOTDIR stack trace, and the
+  // runDir (`var` for `var/journal`) or an empty directory in "journal OK:
+  // 0 segments", exit 0: a pass with nothing verified.
+  try {
+    requireJournalDir(dir)
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e
+    err(`gatehouse journal verify: ${e.message}`)
     return 2
   }
   const result = verifyJournal(dir, { requireSealed: flags.has('--require-sealed') })
