@@ -3,7 +3,7 @@
 // is filled, then rests a bid and cancels it. Each step is printed; the
 // exit code is 0 only if every step happened as expected.
 import { parseArgs } from 'node:util'
-import { ExecType, Side, wireInt, type ExecutionReport, type Instrument } from '../protocol/messages.js'
+import { ExecType, Side, reasonName, wireInt, type ExecutionReport, type Instrument } from '../protocol/messages.js'
 import { GatehouseClient } from './gatehouse-client.js'
 
 const HELP = `usage: gatehouse demo [options]
@@ -77,19 +77,22 @@ export async function runDemoCommand (argv: string[]): Promise<number> {
     if (instrument === undefined) throw new Error(`instrument ${String(values.instrument)} is not listed (is the exchange link up?)`)
     const tick = wireInt(instrument.tickSize)
     const price = Math.round(wireInt(instrument.referencePrice) / tick) * tick
-    const lowBid = wireInt(instrument.lowerLimitPrice)
+    // Ten ticks under the fill: it rests (nothing sells that low), and it
+    // stays inside every lane's fat-finger band, which the limit-down
+    // price is not on the terminal lane.
+    const lowBid = Math.max(wireInt(instrument.lowerLimitPrice), price - 10 * tick)
 
     maker.newOrder({ clientOrderId: 1, instrument: instrument.symbol, side: Side.SELL, price, quantityLots: 2 })
-    step(`maker: SELL 2 ${instrument.symbol} @ ${formatPrice(price, instrument)} -> ${describeReport(await maker.report(1, ExecType.ACK, timeoutMs), instrument)}`)
+    step(`maker: SELL 2 ${instrument.symbol} @ ${formatPrice(price, instrument)} -> ${describeReport(await expectReport(maker, 1, ExecType.ACK, timeoutMs), instrument)}`)
 
     taker.newOrder({ clientOrderId: 1, instrument: instrument.symbol, side: Side.BUY, price, quantityLots: 1 })
-    step(`taker: BUY 1 ${instrument.symbol} @ ${formatPrice(price, instrument)} -> ${describeReport(await taker.report(1, ExecType.ACK, timeoutMs), instrument)}`)
-    step(`taker: ${describeReport(await taker.report(1, ExecType.FILL, timeoutMs), instrument)}`)
+    step(`taker: BUY 1 ${instrument.symbol} @ ${formatPrice(price, instrument)} -> ${describeReport(await expectReport(taker, 1, ExecType.ACK, timeoutMs), instrument)}`)
+    step(`taker: ${describeReport(await expectReport(taker, 1, ExecType.FILL, timeoutMs), instrument)}`)
 
     taker.newOrder({ clientOrderId: 2, instrument: instrument.symbol, side: Side.BUY, price: lowBid, quantityLots: 1 })
-    step(`taker: BUY 1 ${instrument.symbol} @ ${formatPrice(lowBid, instrument)} (limit down, rests) -> ${describeReport(await taker.report(2, ExecType.ACK, timeoutMs), instrument)}`)
+    step(`taker: BUY 1 ${instrument.symbol} @ ${formatPrice(lowBid, instrument)} (under the market, rests) -> ${describeReport(await expectReport(taker, 2, ExecType.ACK, timeoutMs), instrument)}`)
     taker.cancel(2)
-    step(`taker: cancel order 2 -> ${describeReport(await taker.report(2, ExecType.CANCELLED, timeoutMs), instrument)}`)
+    step(`taker: cancel order 2 -> ${describeReport(await expectReport(taker, 2, ExecType.CANCELLED, timeoutMs), instrument)}`)
 
     // Leave the book as we found it: pull whatever is left of the maker's sell.
     const makerDone = maker.received.some((m) => m.body === 'executionReport' && wireInt(m.executionReport!.clientOrderId) === 1 &&
@@ -109,4 +112,16 @@ export async function runDemoCommand (argv: string[]): Promise<number> {
     await Promise.all(clients.map((c) => c.close()))
     return 1
   }
+}
+
+/**
+ * The order's report of `execType`; a refusal on the way ends the demo at
+ * once with the gateway's reason, instead of waiting out the timeout.
+ */
+async function expectReport (client: GatehouseClient, clientOrderId: number, execType: number, timeoutMs: number): Promise<ExecutionReport> {
+  const envelope = await client.next((m) => m.body === 'executionReport' && wireInt(m.executionReport!.clientOrderId) === clientOrderId &&
+    (m.executionReport!.execType === execType || m.executionReport!.execType === ExecType.REJECTED), timeoutMs)
+  const report = envelope.executionReport as ExecutionReport
+  if (report.execType !== execType) throw new Error(`order ${clientOrderId} was refused: ${reasonName(report.reason)}: ${report.text}`)
+  return report
 }

@@ -41,14 +41,17 @@ t.test('start with the embedded simulator, run the demo, stop cleanly', async (t
   const health = await fetch(`http://127.0.0.1:${ready.ops.port}/healthz`)
   t.ok(health.status === 200 || health.status === 503, '/healthz answers')
 
-  const demo = spawn(process.execPath, [CLI_PATH, 'demo', '--url', `ws://127.0.0.1:${ready.lanes.platform.port}`], { stdio: ['ignore', 'pipe', 'inherit'] })
-  let demoOutput = ''
-  demo.stdout!.on('data', (chunk: Buffer) => { demoOutput += chunk.toString() })
-  const [demoCode] = await once(demo, 'exit')
-  t.equal(demoCode, 0, `demo succeeded:\n${demoOutput}`)
-  t.match(demoOutput, /FILL/)
-  t.match(demoOutput, /CANCELLED/)
-  t.match(demoOutput, /Demo complete/)
+  // Every lane, the terminal lane's tighter fat-finger band included.
+  for (const lane of ['platform', 'terminal', 'hft']) {
+    const demo = spawn(process.execPath, [CLI_PATH, 'demo', '--url', `ws://127.0.0.1:${ready.lanes[lane].port}`], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let demoOutput = ''
+    demo.stdout!.on('data', (chunk: Buffer) => { demoOutput += chunk.toString() })
+    const [demoCode] = await once(demo, 'exit')
+    t.equal(demoCode, 0, `demo on the ${lane} lane succeeded:\n${demoOutput}`)
+    t.match(demoOutput, /FILL/)
+    t.match(demoOutput, /CANCELLED/)
+    t.match(demoOutput, /Demo complete/)
+  }
 
   const healthAfter = await fetch(`http://127.0.0.1:${ready.ops.port}/healthz`)
   t.equal(healthAfter.status, 200, 'healthy once the links are up')
