@@ -21,14 +21,18 @@ export const CSV_COLUMNS: readonly string[] = Object.freeze([
   'client_order_id', 'link_order_id', 'message_type', 'reason_code', 'reason_name', 'summary', 'body_json',
 ])
 
-export const EXPORT_HELP = `usage: gatehouse journal export DIR (--day YYYYMMDD | --from T --to T)
+export const EXPORT_HELP = `usage: gatehouse journal export DIR (--trading-day YYYYMMDD | --day YYYYMMDD | --from T --to T)
                                 [--format jsonl|csv] [--out FILE [--force]] [--account A] [--lane L]
 
 Writes every record of the journal under DIR in the range, decoded, in time
 order. The journal is verified as it is read: damage stops the export
 (exit 1; run \`gatehouse journal verify DIR\` for the full report).
 
-  --day YYYYMMDD     one UTC day
+  --trading-day YYYYMMDD
+                     the exchange's trading day, night session included: from
+                     the first to the last record the lanes journaled under it,
+                     every stream's records in that span
+  --day YYYYMMDD     one UTC day (00:00Z to 00:00Z)
   --from T, --to T   a time range, --to exclusive; T is an ISO time with a zone
                      (2026-11-20T09:30:00Z) or a day YYYYMMDD (its UTC midnight)
   --format F         jsonl (default): one decoded record per line, as
@@ -115,7 +119,7 @@ class ExportSink {
   }
 }
 
-const EXPORT_VALUE_OPTIONS = ['day', 'from', 'to', 'format', 'out', 'account', 'lane']
+const EXPORT_VALUE_OPTIONS = ['day', 'trading-day', 'from', 'to', 'format', 'out', 'account', 'lane']
 const EXPORT_FLAGS = ['help', 'force']
 
 export async function runExportCommand (argv: string[], io: ToolIo = processIo): Promise<number> {
@@ -130,10 +134,12 @@ export async function runExportCommand (argv: string[], io: ToolIo = processIo):
     if (argv.includes('--reveal')) throw new UsageError('--reveal: export never shows terminal info; use `gatehouse journal search --reveal --operator NAME`, which journals the reveal')
     args = parseToolArgs(argv, EXPORT_VALUE_OPTIONS, EXPORT_FLAGS)
     const v = args.values
-    if (!v.has('day') && !(v.has('from') && v.has('to'))) {
-      throw new UsageError(v.has('from') || v.has('to') ? `--${v.has('from') ? 'to' : 'from'}: give both --from and --to (or --day)` : 'give the range: --day YYYYMMDD, or --from T --to T')
+    if (!v.has('day') && !v.has('trading-day') && !(v.has('from') && v.has('to'))) {
+      throw new UsageError(v.has('from') || v.has('to')
+        ? `--${v.has('from') ? 'to' : 'from'}: give both --from and --to (or --trading-day, or --day)`
+        : 'give the range: --day YYYYMMDD, or --from T --to T, or --trading-day YYYYMMDD')
     }
-    filter = filterFromArgs(v)
+    filter = filterFromArgs(v, args.dir)
     const f = v.get('format') ?? 'jsonl'
     if (f !== 'jsonl' && f !== 'csv') throw new UsageError(`--format: expected jsonl or csv; got '${f}'`)
     format = f

@@ -10,10 +10,11 @@
 import { existsSync, statSync } from 'node:fs'
 import { JournalError, journalErrorCodes } from './errors.js'
 import { TOOLS_STREAM } from './gateway-records.js'
-import { readJournal, type ReadRecord } from './reader.js'
+import { readJournal, readStream, type ReadRecord } from './reader.js'
 import { decodeJournalRecord, reasonCodeOf, summarizeRecord, type DecodedRecord } from './record-decoder.js'
 import {
-  DAY_PATTERN, Direction, LANE_CODES, LANE_NONE, RecordKind, US_PER_DAY, isMetaKind, laneName, newRecordHead, recordKindName,
+  DAY_PATTERN, Direction, HEADER_TRADING_DAY, LANE_CODES, LANE_NONE, RecordKind, US_PER_DAY, decodeSegmentHeader, isMetaKind, laneName,
+  newRecordHead, recordKindName,
 } from './record-format.js'
 import { DEFAULT_JOURNAL_ROOT, SEGMENT_SUFFIX, listSegments, listStreamDirs } from './segment-names.js'
 import { JournalStream } from './segment-writer.js'
@@ -33,7 +34,10 @@ are ANDed:
   --client-order-id N    the client's order ID
   --link-order-id N      the gateway's order ID on the exchange link
   --reason R             reject reason, a code (223) or a name (INSUFFICIENT_FUNDS)
-  --day YYYYMMDD         one UTC day
+  --trading-day YYYYMMDD the exchange's trading day: from the first to the last
+                         record the lanes journaled under it (a night session
+                         belongs to the next trading day, as on the exchange)
+  --day YYYYMMDD         one UTC day (00:00Z to 00:00Z)
   --from T, --to T       a time range, --to exclusive; T is an ISO time with a
                          zone (2026-11-20T09:30:00Z, up to µs) or a day YYYYMMDD
                          (its UTC midnight)
@@ -262,10 +266,46 @@ export function noSegmentsText (dir: string): string {
 }
 
 /** Filter options shared by search and export. */
-export const FILTER_OPTIONS = ['account', 'session', 'app-id', 'instrument', 'client-order-id', 'link-order-id', 'reason', 'day', 'from', 'to', 'kind', 'lane'] as const
+export const FILTER_OPTIONS = ['account', 'session', 'app-id', 'instrument', 'client-order-id', 'link-order-id', 'reason', 'day', 'trading-day', 'from', 'to', 'kind', 'lane'] as const
 
-/** Builds the filter from the options given; throws UsageError naming the option at fault. */
-export function filterFromArgs (values: ReadonlyMap<string, string>): RecordFilter {
+/** The options that set the time range; at most one way of giving it. */
+const RANGE_OPTIONS = ['day', 'trading-day'] as const
+
+/**
+ * Where an exchange trading day lies in the journal under dir: from the
+ * first to the last record the lanes wrote in segments labelled with it
+ * (a lane labels its segments with the trading day its exchange logon
+ * announced). A regulator asks for a trading day, and on Chinese futures
+ * exchanges the night session belongs to the next one: UTC day D holds
+ * the end of trading day D and the night session of D+1, so a UTC day is
+ * the wrong unit for "what happened on day D". Every stream's records in
+ * the span (the supervisor's logon steps and admin changes too) are the
+ * day's. `days` lists the trading days the lanes' segments carry.
+ */
+export function tradingDaySpanUs (dir: string, day: string): { fromUs: number, toUs: number } | { days: string[] } {
+  const days = new Set<string>()
+  let fromUs = Infinity
+  let lastUs = -Infinity
+  for (const s of listStreamDirs(dir)) {
+    if (!(s.stream in LANE_CODES)) continue
+    let inDay = false
+    for (const r of readStream(s.dir, s.stream, { includeMeta: true })) {
+      if (r.kind === RecordKind.SEGMENT_HEADER) {
+        const header = decodeSegmentHeader(r.payload)
+        const labelled = header !== null && (header.flags & HEADER_TRADING_DAY) !== 0
+        if (labelled) days.add(header.day)
+        inDay = labelled && header.day === day
+      } else if (inDay && !isMetaKind(r.kind)) {
+        if (r.timeUs < fromUs) fromUs = r.timeUs
+        if (r.timeUs > lastUs) lastUs = r.timeUs
+      }
+    }
+  }
+  return fromUs === Infinity ? { days: [...days].sort() } : { fromUs, toUs: lastUs + 1 }
+}
+
+/** Builds the filter from the options given; throws UsageError naming the option at fault. `dir` is read for --trading-day. */
+export function filterFromArgs (values: ReadonlyMap<string, string>, dir: string): RecordFilter {
   const f: RecordFilter = {}
   const v = (name: string): string | undefined => values.get(name)
   const nonEmpty = (name: string): string | undefined => {
@@ -288,9 +328,24 @@ export function filterFromArgs (values: ReadonlyMap<string, string>): RecordFilt
     if (code === null || code === 0) throw new UsageError(`--reason: expected a reject reason code (223) or name (INSUFFICIENT_FUNDS); got '${reason}'`)
     f.reason = code
   }
+  const ranges = RANGE_OPTIONS.filter((name) => v(name) !== undefined)
+  if (ranges.length > 1) throw new UsageError(`--${ranges[0]}, --${ranges[1]}: give one of them`)
+  for (const name of ranges) {
+    if (v('from') !== undefined || v('to') !== undefined) throw new UsageError(`--${name}: give either --${name} or --from/--to, not both`)
+  }
+  const tradingDay = v('trading-day')
+  if (tradingDay !== undefined) {
+    if (!DAY_PATTERN.test(tradingDay) || dayStartUs(tradingDay) === null) throw new UsageError(`--trading-day: expected a day YYYYMMDD; got '${tradingDay}'`)
+    const span = tradingDaySpanUs(dir, tradingDay)
+    if ('days' in span) {
+      throw new UsageError(`--trading-day: no lane journaled trading day ${tradingDay} under ${dir}; ` +
+        (span.days.length === 0 ? 'no lane segment is labelled with a trading day (no exchange logon was journaled)' : `the lanes journaled ${span.days.join(', ')}`))
+    }
+    f.fromUs = span.fromUs
+    f.toUs = span.toUs
+  }
   const day = v('day')
   if (day !== undefined) {
-    if (v('from') !== undefined || v('to') !== undefined) throw new UsageError('--day: give either --day or --from/--to, not both')
     const start = DAY_PATTERN.test(day) ? dayStartUs(day) : null
     if (start === null) throw new UsageError(`--day: expected a day YYYYMMDD; got '${day}'`)
     f.fromUs = start
@@ -373,7 +428,7 @@ export async function runSearchCommand (argv: string[], io: ToolIo = processIo):
   let reveal = false
   try {
     args = parseToolArgs(argv, SEARCH_VALUE_OPTIONS, SEARCH_FLAGS)
-    filter = filterFromArgs(args.values)
+    filter = filterFromArgs(args.values, args.dir)
     const limitText = args.values.get('limit')
     if (limitText !== undefined) limit = positiveInteger('--limit', limitText, 'how many records to print at most')
     operator = args.values.get('operator')?.trim()

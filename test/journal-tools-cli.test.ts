@@ -114,3 +114,50 @@ t.test('export --out never replaces an existing file unless --force', async (t) 
   t.equal(statSync(out).mode & 0o777, 0o600, 'the replaced file is 0600 too')
   t.equal((await run(runExportCommand, [journal, '--day', '20261120', '--force'])).code, 2, '--force without --out is a usage error')
 })
+
+// A Chinese exchange's trading day starts with the night session of the
+// evening before: trading day 20261120 runs from 2026-11-19 21:00 to
+// 2026-11-20 15:00 Beijing (13:00Z to 07:00Z), and the evening of the 20th
+// already belongs to the 23rd (a Friday night session). The lane labels
+// its segments with the trading day its exchange logon announced.
+t.test('--trading-day selects the exchange trading day, night session included; --day stays a UTC day', async (t) => {
+  const journal = join(t.testdir(), 'journal')
+  const at = (iso: string): number => Date.parse(iso) * 1000
+  const lane = JournalStream.open({ stream: 'platform', root: journal, fsync: 'never' })
+  const supervisor = JournalStream.open({ stream: 'supervisor', root: journal, fsync: 'never' })
+  const order = (coid: number, timeUs: number): void => {
+    const head = newRecordHead({ kind: RecordKind.CLIENT_IN, lane: LANE_CODES.platform, direction: Direction.IN, sessionId: 11, account: 'ACC1', msgType: CLIENT_BODY_FIELDS.newOrder! })
+    lane.append(head, encodeClientEnvelope({ seq: coid, newOrder: { clientOrderId: coid, instrument: 'rb2605', side: Side.BUY, price: 3200, quantityLots: 1, timeInForce: TimeInForce.GFD } }), timeUs)
+    lane.commit()
+  }
+  const logonStep = (timeUs: number): void => {
+    supervisor.appendJson(newRecordHead({ kind: RecordKind.LOGON_STEP, lane: LANE_CODES.platform, direction: Direction.IN, sessionId: 11, account: 'ACC1' }), { step: 'logon', ok: true }, timeUs)
+    supervisor.commit()
+  }
+  lane.setTradingDay('20261120')
+  order(1, at('2026-11-19T13:05:00Z')) // night session of trading day 20261120
+  logonStep(at('2026-11-19T23:59:00Z'))
+  order(2, at('2026-11-20T01:30:00Z')) // day session
+  lane.setTradingDay('20261123')
+  order(3, at('2026-11-20T13:05:00Z')) // night session of the next trading day
+  lane.close()
+  supervisor.close()
+
+  const coids = (out: string): number[] => out.trim().split('\n').map((line) => JSON.parse(line) as { kind: string, body: any })
+    .map((r) => r.kind === 'client-in' ? r.body.newOrder.clientOrderId as number : -1)
+  const tradingDay = await run(runSearchCommand, [journal, '--trading-day', '20261120', '--json'])
+  t.equal(tradingDay.code, 0, tradingDay.err)
+  t.same(coids(tradingDay.out), [1, -1, 2], 'trading day 20261120: its night session, the logon step between, its day session')
+  const utcDay = await run(runSearchCommand, [journal, '--day', '20261120', '--json'])
+  t.same(coids(utcDay.out), [2, 3], 'UTC day 20261120: the day session and the next trading day\'s night session, not the night session before')
+
+  const exported = await run(runExportCommand, [journal, '--trading-day', '20261123'])
+  t.equal(exported.code, 0, exported.err)
+  t.same(coids(exported.out), [3], 'export by trading day')
+  const missing = await run(runSearchCommand, [journal, '--trading-day', '20261121'])
+  t.equal(missing.code, 2, 'a trading day the lanes never journaled is a usage error, not "0 records"')
+  t.match(missing.err, /no lane journaled trading day 20261121 .*the lanes journaled 20261120, 20261123/)
+  const both = await run(runSearchCommand, [journal, '--trading-day', '20261120', '--day', '20261120'])
+  t.equal(both.code, 2)
+  t.match(both.err, /give one of them/)
+})
