@@ -18,7 +18,10 @@
 // - per account, the gateway's last seq to its last session and the
 //   client's last seq (LogonReply.last_client_seq).
 // Orders still working come back owned by no session; the account's next
-// logon on this lane takes them over.
+// logon on this lane takes them over, except those of sessions that had
+// cancel-on-disconnect (asked at Logon, or the account's limit): the crash
+// disconnected those sessions without the cancels an orderly close sends,
+// so the lane sends them once the link is up (LaneRecovery.cancelOnStart).
 //
 // The window is the current trading day: from the first segment labelled
 // with the newest trading day (the lane labels segments with the day its
@@ -29,11 +32,12 @@ import { join } from 'node:path'
 import { readStream, type ReadRecord } from '../journal/reader.js'
 import { HEADER_TRADING_DAY, RecordKind, decodeRecord, decodeSegmentHeader, recordLengthAt } from '../journal/record-format.js'
 import { listSegments } from '../journal/segment-names.js'
-import { decodeDecision } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, decodeDecision } from '../journal/gateway-records.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
-import { ExecType, RejectReason, wireInt, type Instrument, type LinkExecutionReport, type NewOrder } from '../protocol/messages.js'
+import { ExecType, RejectReason, wireInt, type Instrument, type LinkExecutionReport, type Logon, type LogonReply, type NewOrder } from '../protocol/messages.js'
 import { IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, type InstrumentRisk, type RiskContext, type RiskEngine, type RiskVerdict } from '../checks/risk-engine.js'
+import { Limit } from '../checks/limits.js'
 import type { WorkingOrder } from './client-session.js'
 
 export interface LaneRecovery {
@@ -48,6 +52,13 @@ export interface LaneRecovery {
   /** The highest link order ID the lane has used (IDs must not repeat per link session). */
   maxLinkOrderId: number
   accountSeqs: Map<string, { outSeq: number, lastClientSeq: number }>
+  /**
+   * Link order IDs of working orders to cancel once the link is up: their
+   * session asked for cancel-on-disconnect (or the account's limit says
+   * so) and was still open when the gateway died, so the cancels its close
+   * would have sent never went out.
+   */
+  cancelOnStart: number[]
   /** Records read and segments they came from. */
   records: number
   segments: number
@@ -107,6 +118,7 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
     lastReceivedSeq: 0,
     maxLinkOrderId: 0,
     accountSeqs: new Map(),
+    cancelOnStart: [],
     records: 0,
     segments: 0,
     ordersReplayed: 0,
@@ -123,6 +135,13 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
   const lastClientInOfAccount = new Map<string, Uint8Array>()
   let decision: PassedDecision | null = null
   let prev: ReadRecord | null = null
+  // Cancel-on-disconnect: which sessions asked for it at Logon, which
+  // session owns each working order (the one that sent it, until a later
+  // session of the account takes it over), and which orders already have
+  // a cancel on its way (a close with cancel-on-disconnect sent one).
+  const cancelOnDisconnectSessions = new Set<number>()
+  const ownerOf = new Map<number, number>()
+  const cancelSent = new Set<number>()
 
   const contextOf = (account: string): RiskContext | null => {
     let ctx = contexts.get(account)
@@ -148,9 +167,29 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
     switch (record.kind) {
       case RecordKind.CLIENT_IN:
         if (record.account !== '') lastClientInOfAccount.set(record.account, record.payload)
+        if (record.msgType === CLIENT_BODY_FIELDS.logon) {
+          // A refused Logon may be retried: the last one before success counts.
+          const logon = decodeClientEnvelopeOrNull(record.payload)?.logon as Logon | null | undefined
+          if (logon?.cancelOnDisconnect === true) cancelOnDisconnectSessions.add(record.sessionId)
+          else cancelOnDisconnectSessions.delete(record.sessionId)
+        }
         break
       case RecordKind.CLIENT_OUT:
         if (record.account !== '') lastClientOutOfAccount.set(record.account, record.payload)
+        if (record.msgType === CLIENT_BODY_FIELDS.logonReply && record.account !== '') {
+          // The session took over the account's orders whose session had
+          // closed (Lane.claimOrders). The journal does not show closes, so
+          // the takeover is applied only when it is unambiguous: the
+          // orders owned by other sessions are exactly as many as it
+          // resumed (with another session of the account still open on
+          // this lane they are not, and the owners stay as they were).
+          const reply = decodeClientEnvelopeOrNull(record.payload)?.logonReply as LogonReply | null | undefined
+          const resumed = reply?.ok === true ? reply.resumedOrders : 0
+          if (resumed > 0) {
+            const taken = [...orders.values()].filter((o) => o.account === record.account && ownerOf.get(o.linkOrderId) !== record.sessionId)
+            if (taken.length === resumed) for (const o of taken) ownerOf.set(o.linkOrderId, record.sessionId)
+          }
+        }
         break
       case RecordKind.CHECK_DECISION: {
         const d = decodeDecision(record.payload)
@@ -190,6 +229,7 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
           }
           if (d !== null && d.linkOrderId === linkOrderId && d.selfMatchCancels > 0) engine.restoreSelfTrade(ctx, traded.risk)
           result.ordersReplayed++
+          ownerOf.set(linkOrderId, record.sessionId)
           orders.set(linkOrderId, {
             linkOrderId,
             linkSeq: wireInt(envelope.seq),
@@ -212,6 +252,7 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
             receivedMs: 0,
           })
         } else if (envelope.body === 'cancel') {
+          cancelSent.add(wireInt(envelope.cancel!.orderId))
           if (decision !== null) {
             // A self-match cancel ahead of the order (cancel-resting mode).
             decision.selfMatchCancels++
@@ -250,7 +291,12 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
             if (seq !== 0) result.lastReceivedSeq = seq
             const report = envelope.report as LinkExecutionReport
             const order = orders.get(wireInt(report.orderId))
-            if (order === undefined || report.cancelRejected) break
+            if (order === undefined) break
+            if (report.cancelRejected) {
+              // The exchange refused the cancel: the order is still working and uncancelled.
+              cancelSent.delete(order.linkOrderId)
+              break
+            }
             const execType = report.execType
             if (wireInt(report.exchangeOrderId) !== 0) order.exchangeOrderId = wireInt(report.exchangeOrderId)
             if (execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) {
@@ -272,12 +318,29 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
   }
 
   result.orders = [...orders.values()]
+  for (const order of result.orders) {
+    if (cancelSent.has(order.linkOrderId)) continue
+    const owner = ownerOf.get(order.linkOrderId) ?? 0
+    // The account's limit as it stands now (the live close reads it at the
+    // close); AppID-scope values are not known here (no session, app -1).
+    if (cancelOnDisconnectSessions.has(owner) || engine.limitsFor(order.risk, -1, -1)[Limit.cancelOnDisconnect] === 1) {
+      result.cancelOnStart.push(order.linkOrderId)
+    }
+  }
   // Only the last frame each way per account is decoded: its envelope seq.
   for (const [account, lastOut] of lastClientOutOfAccount) {
     const lastIn = lastClientInOfAccount.get(account)
     result.accountSeqs.set(account, { outSeq: clientSeqOf(lastOut), lastClientSeq: lastIn === undefined ? 0 : clientSeqOf(lastIn) })
   }
   return result
+}
+
+function decodeClientEnvelopeOrNull (frame: Uint8Array): ReturnType<typeof decodeClientEnvelope> | null {
+  try {
+    return decodeClientEnvelope(frame)
+  } catch {
+    return null
+  }
 }
 
 function clientSeqOf (frame: Uint8Array): number {

@@ -128,6 +128,12 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    */
   private readonly accountSeqs = new Map<string, { outSeq: number, lastClientSeq: number }>()
   private readonly recoverOnStart: boolean
+  /**
+   * Recovered orders whose session had cancel-on-disconnect and died with
+   * the previous run (lane-recovery.ts): cancelled at the first link-up,
+   * as the close of that session would have done.
+   */
+  private cancelAtLinkUp: number[] = []
   private readonly journalRoot: string
   private readonly flushBound = (): void => { this.flushClientSends() }
   /**
@@ -267,6 +273,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     for (const order of recovered.orders) this.ordersByLinkId.set(order.linkOrderId, order)
     for (const [account, seqs] of recovered.accountSeqs) this.accountSeqs.set(account, seqs)
     if (recovered.maxLinkOrderId >= this.nextLinkOrderId) this.nextLinkOrderId = recovered.maxLinkOrderId
+    this.cancelAtLinkUp = recovered.cancelOnStart
     this.link.resumeAfter(recovered.lastReceivedSeq)
     return {
       lane: this.name,
@@ -908,6 +915,17 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
           text: 'the exchange link failed before the order reached the exchange; it is not working',
         }))
       }
+    }
+    // Cancel-on-disconnect of the sessions the last run died with: their
+    // orders must not stay working until someone logs on again. Sent
+    // before any client can act (lanes listen first, but nothing reaches
+    // the link before it is up), on behalf of no session: not a client
+    // action, as the cancels of a close are not.
+    if (this.cancelAtLinkUp.length > 0) {
+      for (const linkOrderId of this.cancelAtLinkUp) {
+        if (this.ordersByLinkId.has(linkOrderId)) this.sendToLink(null, { cancel: { orderId: linkOrderId } })
+      }
+      this.cancelAtLinkUp = []
     }
     this.notify({ type: 'link-state', lane: this.name, state: 'up', detail: `trading day ${info.tradingDay}, ${info.environment}, ${info.instruments.length} instruments` })
   }
