@@ -40,6 +40,7 @@ interface InstrumentCounters {
   workingBuyOrders: number
   tradedLotsToday: number
   cancelsToday: number
+  selfTradesToday: number
 }
 interface Counters {
   openOrders: number
@@ -193,10 +194,16 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
   const SESSION_COD = 'COD-S'
   const ACCOUNT_COD = 'COD-A'
   const KEEPS = 'COD-K'
+  const SELF = 'SELF-T'
   const config = testConfig(sim.port, {
     runDir: join(dir, 'run'),
-    accounts: [...DEFAULT_CONFIG.accounts, tradingAccount(SESSION_COD), tradingAccount(ACCOUNT_COD), tradingAccount(KEEPS)],
-    risk: { limits: { accounts: { [ACCOUNT_COD]: { cancelOnDisconnect: true } } } },
+    accounts: [...DEFAULT_CONFIG.accounts, tradingAccount(SESSION_COD), tradingAccount(ACCOUNT_COD), tradingAccount(KEEPS), tradingAccount(SELF)],
+    risk: {
+      limits: {
+        accounts: { [ACCOUNT_COD]: { cancelOnDisconnect: true }, [SELF]: { selfTradesWarn: 2, selfTradesBlock: 2 } },
+        accountInstruments: { [SELF]: { [M]: { selfMatchMode: 'cancel-resting' } } },
+      },
+    },
     journal: { fsync: 'never' },
   })
   const configFile = join(dir, 'gateway.json')
@@ -220,8 +227,25 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
     t.equal((await client.report(1)).execType, ExecType.ACK, `${trader.account} rests 2 lots @${trader.price}`)
     clients.push(client)
   }
+  // The self-trade monitor: one prevented self-match on rb2605 (the
+  // incoming order refused), one on m2605 (the resting order cancelled
+  // first, then the incoming one sent).
+  const self = await logOn(gw, SELF)
+  const order = async (id: number, symbol: string, side: number, price: number): Promise<number | null | undefined> => {
+    self.client.newOrder({ clientOrderId: id, instrument: symbol, side, price, quantityLots: 1 })
+    const report = await self.client.report(id)
+    return report.execType === ExecType.REJECTED ? report.reason : report.execType
+  }
+  t.equal(await order(1, RB, Side.SELL, 3300), ExecType.ACK, 'SELF rests a sell on rb2605')
+  t.equal(await order(2, RB, Side.BUY, 3300), RejectReason.SELF_MATCH_PREVENTED, 'a crossing buy is refused (reject-incoming)')
+  t.equal(await order(3, M, Side.SELL, 2960), ExecType.ACK, 'SELF rests a sell on m2605')
+  t.equal(await order(4, M, Side.BUY, 2960), ExecType.ACK, 'a crossing buy goes out after the resting sell is cancelled (cancel-resting)')
+  t.equal((await self.client.report(3, ExecType.CANCELLED)).execType, ExecType.CANCELLED, 'the resting sell is cancelled')
+  const selfBefore = await counters(gw, SELF)
+  t.match([instrument(selfBefore, RB), instrument(selfBefore, M)], [{ selfTradesToday: 1 }, { selfTradesToday: 1, cancelsToday: 1 }], 'one prevented self-trade per contract')
+
   await gw.kill9()
-  for (const client of clients) await client.close()
+  for (const client of [...clients, self.client]) await client.close()
 
   gw = await startGatewayProcess(configFile)
   processes.push(gw)
@@ -238,6 +262,13 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
   // The exchange's truth: only KEEPS's bid at 3012 is left above 3001.
   const sweep = await probe.fak({ account: 'PROBE', instrument: RB, side: Side.SELL, price: 3001, quantityLots: 10 })
   t.same(sweep.fills, [{ price: 3012, lots: 2 }], 'the simulator\'s book holds only the order of the account without cancel-on-disconnect')
+  t.same(await counters(gw, SELF), selfBefore, 'the self-trade monitor and every counter of SELF are those before the kill')
+  const selfAgain = await logOn(gw, SELF)
+  selfAgain.client.newOrder({ clientOrderId: 5, instrument: RB, side: Side.BUY, price: 3300, quantityLots: 1 })
+  t.match(await selfAgain.client.report(5), { execType: ExecType.REJECTED, reason: RejectReason.SELF_MATCH_PREVENTED }, 'the second self-match on rb2605 is prevented')
+  selfAgain.client.newOrder({ clientOrderId: 6, instrument: RB, side: Side.BUY, price: 3300, quantityLots: 1 })
+  t.match(await selfAgain.client.report(6), { execType: ExecType.REJECTED, reason: RejectReason.SELF_TRADE_LIMIT, limit: 2, observed: 2 }, 'and the monitor blocks at 2, counting the one before the kill')
+  await selfAgain.client.close()
   for (const account of [SESSION_COD, ACCOUNT_COD]) {
     const again = await logOn(gw, account)
     t.equal(again.logon.resumedOrders, 0, `${account}: nothing to take over`)
