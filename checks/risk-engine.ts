@@ -242,11 +242,35 @@ export class RiskEngine {
   /**
    * A new trading day: daily counters start again. The first thread to see
    * the new day clears them; the others find it done.
+   *
+   * The day is published only once every account is cleared, and the
+   * clearing runs under the global lock, so a thread that finds the day
+   * set (at once, or after waiting for the lock) books onto counters that
+   * nothing will clear any more. It used to publish the day first (one
+   * compareExchange) and clear after: another lane thread saw the day,
+   * went on booking, and whatever it booked into an account the clearing
+   * had not reached yet was wiped. At start every lane replays its journal
+   * at once, each beginning with this call, so recovered daily counters
+   * (actions, volume, cancels, self-trades) of accounts late in the table
+   * were lost (test/journal-recovery.test.ts, "two lanes replaying at once").
    */
   rollTradingDay (day: number): boolean {
+    const { control } = this.views
+    if (Atomics.load(control, CTL_TRADING_DAY) === day) return false
+    // Lock order: global, then each account's (no path takes them the other way).
+    lockSlot(control, CTL_GLOBAL_LOCK)
+    try {
+      if (Atomics.load(control, CTL_TRADING_DAY) === day) return false
+      this.clearDailyCounters()
+      Atomics.store(control, CTL_TRADING_DAY, day)
+      return true
+    } finally {
+      unlockSlot(control, CTL_GLOBAL_LOCK)
+    }
+  }
+
+  private clearDailyCounters (): void {
     const { control, capacity, accountState, positions } = this.views
-    const previous = Atomics.load(control, CTL_TRADING_DAY)
-    if (previous === day || Atomics.compareExchange(control, CTL_TRADING_DAY, previous, day) !== previous) return false
     for (let account = 0; account < capacity.accounts; account++) {
       const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
       lockSlot(control, lock)
@@ -264,7 +288,6 @@ export class RiskEngine {
       }
       unlockSlot(control, lock)
     }
-    return true
   }
 
   // ---- limits ------------------------------------------------------------

@@ -13,8 +13,12 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
+import { once } from 'node:events'
 import { GatehouseClient } from '../client/gatehouse-client.js'
 import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
+import { resolveConfig } from '../gateway/config.js'
+import { createRiskControl } from '../gateway/risk-config.js'
 import { ExecType, RejectReason, Side, wireInt, type LogonReply } from '../protocol/messages.js'
 import { startExchangeSim } from './helpers/exchange-sim-process.js'
 import { ExchangeProbe } from './helpers/exchange-probe.js'
@@ -275,4 +279,64 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
     await again.client.close()
   }
   await keeps.client.close()
+})
+
+// Every lane thread replays its journal at the same moment (lane-worker.ts
+// runs recover() as the thread starts), and each replay begins with the
+// day's link logon reply: rollTradingDay. The first thread to see the day
+// clears every account's daily counters; the others must not book into an
+// account before the clearing has passed it, or their counts are wiped.
+// Two real threads on the shared buffers, released together, each rolling
+// the day and booking one order (restoreOrder, as recovery does) for the
+// account the clearing reaches last.
+const ROLL_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads')
+;(async () => {
+  const { RiskEngine, newRiskVerdict, IN_NOW_MS, IN_PRICE, IN_LINK_ORDER_ID } = await import(workerData.engineUrl)
+  const { buffers, sync, lane, account, instrument, day } = workerData
+  const engine = new RiskEngine(buffers, lane)
+  const risk = engine.instrumentRisk(instrument)
+  const gate = new Int32Array(sync)
+  Atomics.add(gate, 0, 1)
+  while (Atomics.load(gate, 0) < 2) ;
+  engine.rollTradingDay(day)
+  engine.input[IN_PRICE] = 3200
+  engine.input[IN_LINK_ORDER_ID] = lane
+  engine.input[IN_NOW_MS] = Date.now()
+  parentPort.postMessage(engine.restoreOrder({ lane, account, app: -1 }, risk, 1, 1, 1, newRiskVerdict(1)))
+})()
+`
+
+t.test('two lanes replaying at once: the day roll of one never wipes what the other has booked', async (t) => {
+  // Many accounts, so that clearing them all takes milliseconds.
+  const capacity = { accounts: 100_000, appIds: 4, instruments: 8, instrumentsPerAccount: 2, openOrdersPerAccount: 8, rateRingSize: 16 }
+  // Rates within what rings of 16 can measure (the rings are accounts × ring size).
+  const rates = { sessionMessagesPerSecond: 16, accountActionsPerSecond: null }
+  const limits = {
+    global: { ...rates, maxOpenOrders: 8, hfPerSecondWarn: null, hfPerSecondBlock: null },
+    lanes: { terminal: rates, platform: rates, hft: rates },
+  }
+  const control = createRiskControl(resolveConfig({ risk: { capacity, limits } }))
+  let last = ''
+  while (control.accountCount() < capacity.accounts) {
+    last = `R${control.accountCount()}`
+    control.registerAccount(last)
+  }
+  const instrumentInit = (await import('../exchange-sim/instruments.js')).DEFAULT_INSTRUMENTS.find((i) => i.symbol === RB)!
+  const sync = new SharedArrayBuffer(4)
+  const engineUrl = new URL('../checks/risk-engine.js', import.meta.url).href
+  for (const [round, day] of [20261201, 20261202, 20261203].entries()) {
+    const slots = await Promise.all([1, 2].map(async (lane) => {
+      const worker = new Worker(ROLL_WORKER, {
+        eval: true,
+        workerData: { engineUrl, buffers: control.buffers, sync, lane, account: capacity.accounts - 1, instrument: instrumentInit, day },
+      })
+      const [slot] = await once(worker, 'message') as [number]
+      await worker.terminate()
+      return slot
+    }))
+    new Int32Array(sync)[0] = 0
+    t.ok(slots.every((slot) => slot >= 0), `round ${round}: both orders booked`)
+    t.match(control.counters(last), { actionsToday: 2, openOrders: 2 * (round + 1) }, `round ${round}: the day's counters hold both lanes' orders`)
+  }
 })
