@@ -10,6 +10,11 @@
 // cancel can be known to have left the gateway (an answer to a later
 // message of the same client came back) while its ACK or CANCELLED cannot
 // yet have been journaled: the kill lands between the two.
+//
+// Also: cancel-on-disconnect of the sessions a crash disconnected is
+// carried out at restart, the self-trade monitor survives, and two lane
+// threads replaying at once keep each other's daily counts (the last with
+// the risk engine in two real threads, as the lanes run it).
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -31,7 +36,7 @@ const OTHER = 'RECOV-O'
 const RB = 'rb2605'
 const M = 'm2605'
 /** Reports leave the simulator this long after the event: longer than a client round trip plus a kill. */
-const REPORT_DELAY_MS = 150
+const REPORT_DELAY_MS = 250
 /** TRADER's long limit on rb2605: exactly reached before the first kill. */
 const MAX_LONG_LOTS = 13
 /** rb2605: 10 per lot, 7% margin: price × 70 fen per lot. */
