@@ -265,8 +265,8 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
   keeps.client.newOrder({ clientOrderId: 2, instrument: RB, side: Side.BUY, price: 3000, quantityLots: 1 })
   t.equal((await keeps.client.report(2)).execType, ExecType.ACK, 'a new order is acknowledged')
 
-  t.match(await counters(gw, SESSION_COD), { openOrders: 0, openLots: 0, reservedFen: 0 }, 'the session that asked for cancel-on-disconnect has nothing working')
-  t.match(await counters(gw, ACCOUNT_COD), { openOrders: 0, openLots: 0, reservedFen: 0 }, 'nor has the account with the cancelOnDisconnect limit')
+  t.match(await counters(gw, SESSION_COD), { openOrders: 0, openLots: 0, reservedFen: 0, actionsToday: 1 }, 'the session that asked for cancel-on-disconnect has nothing working (the restart\'s cancel is no client action)')
+  t.match(await counters(gw, ACCOUNT_COD), { openOrders: 0, openLots: 0, reservedFen: 0, actionsToday: 1 }, 'nor has the account with the cancelOnDisconnect limit')
   t.match(await counters(gw, KEEPS), { openOrders: 2 }, 'the other account\'s orders are untouched')
   // The exchange's truth: only KEEPS's bid at 3012 is left above 3001.
   const sweep = await probe.fak({ account: 'PROBE', instrument: RB, side: Side.SELL, price: 3001, quantityLots: 10 })
@@ -283,7 +283,14 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
     t.equal(again.logon.resumedOrders, 0, `${account}: nothing to take over`)
     await again.client.close()
   }
+  // Once more: the cancels sent at the restart replay as sent, not as owed.
+  const codBefore = await counters(gw, SESSION_COD)
+  t.match(instrument(codBefore, RB), { cancelsToday: 1 }, 'the cancel counts for the monitor once')
+  await gw.kill9()
   await keeps.client.close()
+  gw = await startGatewayProcess(configFile)
+  processes.push(gw)
+  t.same(await counters(gw, SESSION_COD), codBefore, 'after another kill the counters are those before it')
 })
 
 // Every lane thread replays its journal at the same moment (lane-worker.ts
