@@ -204,9 +204,10 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
   const ACCOUNT_COD = 'COD-A'
   const KEEPS = 'COD-K'
   const SELF = 'SELF-T'
+  const TAKEOVER = 'COD-T'
   const config = testConfig(sim.port, {
     runDir: join(dir, 'run'),
-    accounts: [...DEFAULT_CONFIG.accounts, tradingAccount(SESSION_COD), tradingAccount(ACCOUNT_COD), tradingAccount(KEEPS), tradingAccount(SELF)],
+    accounts: [...DEFAULT_CONFIG.accounts, tradingAccount(SESSION_COD), tradingAccount(ACCOUNT_COD), tradingAccount(KEEPS), tradingAccount(SELF), tradingAccount(TAKEOVER)],
     risk: {
       limits: {
         accounts: { [ACCOUNT_COD]: { cancelOnDisconnect: true }, [SELF]: { selfTradesWarn: 2, selfTradesBlock: 2 } },
@@ -236,6 +237,17 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
     t.equal((await client.report(1)).execType, ExecType.ACK, `${trader.account} rests 2 lots @${trader.price}`)
     clients.push(client)
   }
+  // A session without cancel-on-disconnect rests an order and leaves; the
+  // next one asks for it and takes the order over: its disconnect (the
+  // crash) must cancel that order too.
+  const leaves = await logOn(gw, TAKEOVER)
+  leaves.client.newOrder({ clientOrderId: 1, instrument: RB, side: Side.BUY, price: 3009, quantityLots: 2 })
+  t.equal((await leaves.client.report(1)).execType, ExecType.ACK, `${TAKEOVER} rests 2 lots @3009`)
+  await leaves.client.logout()
+  const takes = await GatehouseClient.connect(gw.url('platform'))
+  t.match(await takes.logon(TAKEOVER, PASSWORD, { cancelOnDisconnect: true }), { ok: true, resumedOrders: 1 }, 'its next session, with cancel-on-disconnect, takes the order over')
+  clients.push(takes)
+
   // The self-trade monitor: one prevented self-match on rb2605 (the
   // incoming order refused), one on m2605 (the resting order cancelled
   // first, then the incoming one sent).
@@ -267,6 +279,7 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
 
   t.match(await counters(gw, SESSION_COD), { openOrders: 0, openLots: 0, reservedFen: 0, actionsToday: 1 }, 'the session that asked for cancel-on-disconnect has nothing working (the restart\'s cancel is no client action)')
   t.match(await counters(gw, ACCOUNT_COD), { openOrders: 0, openLots: 0, reservedFen: 0, actionsToday: 1 }, 'nor has the account with the cancelOnDisconnect limit')
+  t.match(await counters(gw, TAKEOVER), { openOrders: 0, openLots: 0, reservedFen: 0 }, 'nor the session that took over an order and asked for it')
   t.match(await counters(gw, KEEPS), { openOrders: 2 }, 'the other account\'s orders are untouched')
   // The exchange's truth: only KEEPS's bid at 3012 is left above 3001.
   const sweep = await probe.fak({ account: 'PROBE', instrument: RB, side: Side.SELL, price: 3001, quantityLots: 10 })
@@ -278,7 +291,7 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
   selfAgain.client.newOrder({ clientOrderId: 6, instrument: RB, side: Side.BUY, price: 3300, quantityLots: 1 })
   t.match(await selfAgain.client.report(6), { execType: ExecType.REJECTED, reason: RejectReason.SELF_TRADE_LIMIT, limit: 2, observed: 2 }, 'and the monitor blocks at 2, counting the one before the kill')
   await selfAgain.client.close()
-  for (const account of [SESSION_COD, ACCOUNT_COD]) {
+  for (const account of [SESSION_COD, ACCOUNT_COD, TAKEOVER]) {
     const again = await logOn(gw, account)
     t.equal(again.logon.resumedOrders, 0, `${account}: nothing to take over`)
     await again.client.close()
