@@ -70,8 +70,11 @@ export interface LaneRecovery {
 
 const HEADER_PROBE_BYTES = 4096
 
-/** The segment number recovery starts at: the first one labelled with the newest trading day. Null if none is. */
-export function recoveryStartSegment (streamDir: string, stream: string): number | null {
+/**
+ * The stream's newest trading day and the segment number recovery starts
+ * at: the first one labelled with that day. Nulls if no segment is.
+ */
+export function newestTradingDay (streamDir: string, stream: string): { day: string | null, fromSegment: number | null } {
   const segments = listSegments(streamDir, stream)
   let newestDay: string | null = null
   let start: number | null = null
@@ -83,7 +86,23 @@ export function recoveryStartSegment (streamDir: string, stream: string): number
     if (header.day !== newestDay) break
     start = file.segment
   }
-  return start
+  return { day: newestDay, fromSegment: start }
+}
+
+/**
+ * The trading day the gateway recovers: the newest any lane journaled.
+ * Every lane must recover the same day, since they share one risk state
+ * and its one trading day: a lane that has not traded since an earlier
+ * day (disabled, or no link logon since) would otherwise roll the shared
+ * day back and replay that day's orders over today's counters.
+ */
+export function gatewayRecoveryDay (root: string, lanes: readonly string[]): string | null {
+  let newest: string | null = null
+  for (const lane of lanes) {
+    const { day } = newestTradingDay(join(root, lane), lane)
+    if (day !== null && (newest === null || day > newest)) newest = day
+  }
+  return newest
 }
 
 function readSegmentHeader (path: string): ReturnType<typeof decodeSegmentHeader> {
@@ -109,8 +128,13 @@ interface PassedDecision {
   selfMatchCancels: number
 }
 
+/**
+ * Rebuilds the lane's state from its stream's newest trading day, if that
+ * is `gatewayDay` (gatewayRecoveryDay): an older day's orders expired with
+ * it, and its counters are not today's.
+ */
 export function recoverLane (root: string, stream: string, laneIndex: number, engine: RiskEngine,
-  accountIndexes: ReadonlyMap<string, number>, verdict: RiskVerdict): LaneRecovery {
+  accountIndexes: ReadonlyMap<string, number>, verdict: RiskVerdict, gatewayDay: string | null): LaneRecovery {
   const result: LaneRecovery = {
     tradingDay: null,
     instruments: new Map(),
@@ -125,8 +149,13 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
     problems: [],
   }
   const streamDir = join(root, stream)
-  const from = recoveryStartSegment(streamDir, stream)
+  const { day: newestDay, fromSegment: from } = newestTradingDay(streamDir, stream)
   if (from === null) return result
+  if (gatewayDay !== null && newestDay !== gatewayDay) {
+    result.problems.push(`this lane's journal ends on trading day ${newestDay ?? '?'}, before the gateway's ${gatewayDay} (another lane's newest): ` +
+      'nothing recovered; that day\'s orders ended with it')
+    return result
+  }
   result.segments = listSegments(streamDir, stream).filter((f) => f.segment >= from).length
 
   const orders = new Map<number, WorkingOrder>()

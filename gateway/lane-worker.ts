@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
 import type { AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './types.js'
 
-const { lane: laneName, config, risk, accountIndexes, metrics } = workerData as LaneWorkerData
+const { lane: laneName, config, risk, accountIndexes, metrics, recoveryDay } = workerData as LaneWorkerData
 const port = parentPort!
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
 
@@ -22,7 +22,7 @@ const { host } = config.lanes[laneName]
 
 // Recovery first: a journal that cannot be read back stops the lane before
 // it listens (the supervisor reports why), rather than trade on a guess.
-const recovered = lane.recover()
+const recovered = lane.recover(recoveryDay)
 if (recovered !== null) notify({ type: 'recovered', ...recovered })
 
 lane.start().then((boundPort) => {

@@ -265,9 +265,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    * order IDs, and where each account's sessions left off. Runs before
    * the lane listens or dials, so no message meets half-rebuilt state.
    */
-  recover (): LaneRecoveryReport | null {
+  recover (gatewayDay: string | null): LaneRecoveryReport | null {
     if (!this.recoverOnStart) return null
-    const recovered = recoverLane(this.journalRoot, this.name, this.laneIndex, this.risk, this.accountIndexes, this.riskVerdict)
+    const recovered = recoverLane(this.journalRoot, this.name, this.laneIndex, this.risk, this.accountIndexes, this.riskVerdict, gatewayDay)
     if (recovered.tradingDay !== null) this.tradingDay = recovered.tradingDay
     for (const [symbol, traded] of recovered.instruments) this.instruments.set(symbol, traded)
     for (const order of recovered.orders) this.ordersByLinkId.set(order.linkOrderId, order)

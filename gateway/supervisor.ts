@@ -22,6 +22,7 @@ import type { KillScope, RiskControl, Change } from '../checks/risk-control.js'
 import { SupervisorJournal } from './supervisor-journal.js'
 import { AdminState, adminStatePath, emptyAdminState } from './admin-state.js'
 import { SupervisorAdmin } from './supervisor-admin.js'
+import { gatewayRecoveryDay } from './lane-recovery.js'
 import { AdminServer } from './admin-server.js'
 import type { AdminChangeDocument } from '../journal/gateway-records.js'
 
@@ -51,6 +52,8 @@ export class Supervisor {
   private readonly linkWaiters: Array<() => void> = []
   private ops: OpsServer | null = null
   private opsPort = 0
+  /** The trading day the lanes recover: the newest any lane journaled (set at start). */
+  private recoveryDay: string | null = null
   /** Called on every lane event (link up/down), e.g. to print it. */
   onLaneEvent: (event: LaneToSupervisor) => void = () => {}
   /** Look-through access control: every logon step of every lane is decided here. */
@@ -171,6 +174,9 @@ export class Supervisor {
         this.recordChange({ operator: 'admin-state', command: 'restore', scope: { kind: 'gateway', path: this.state.path }, before: null, after: { ...restored, software: restored.software.map((app) => ({ ...app, authCode: '***' })) }, detail: { skipped } })
       }
       this.purgeExpiredSegments()
+      // Every lane's stream counts, a lane disabled now included: its
+      // newest day may be today's.
+      if (this.config.journal.enabled) this.recoveryDay = gatewayRecoveryDay(journalDir(this.config), LANE_NAMES)
       const started = LANE_NAMES.filter((name) => this.config.lanes[name].enabled).map((name) => this.startLane(name))
       await Promise.all(started)
       this.ops = new OpsServer({
@@ -280,7 +286,7 @@ export class Supervisor {
       const index = this.risk.accountIndex(account.id)
       if (index !== undefined) accountIndexes[account.id] = index
     }
-    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, accountIndexes, metrics: this.laneMetrics[name] }
+    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, accountIndexes, metrics: this.laneMetrics[name], recoveryDay: this.recoveryDay }
     const worker = new Worker(new URL('./lane-worker.js', import.meta.url), { workerData, name: `lane-${name}` })
     this.workers.set(name, worker)
     return new Promise((resolve, reject) => {

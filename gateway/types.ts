@@ -18,6 +18,8 @@ export interface LaneWorkerData {
   accountIndexes: Record<string, number>
   /** This lane's /metrics counters: written by the lane only, read by the supervisor (lane-metrics.ts). */
   metrics: SharedArrayBuffer
+  /** The trading day every lane recovers (lane-recovery.ts gatewayRecoveryDay); null: none journaled. */
+  recoveryDay: string | null
 }
 
 /** What a lane rebuilt from its journal at start. */
