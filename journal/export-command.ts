@@ -11,7 +11,7 @@ import { closeSync, existsSync, fchmodSync, openSync, writeSync } from 'node:fs'
 import { decodeJournalRecord, summarizeRecord, type DecodedRecord } from './record-decoder.js'
 import { readJournal } from './reader.js'
 import {
-  UsageError, filterFromArgs, journalProblemText, matchesDecoded, matchesHead, parseToolArgs, processIo,
+  LinkOrderAttribution, UsageError, filterFromArgs, journalProblemText, matchesDecoded, matchesHead, parseToolArgs, processIo,
   type ParsedArgs, type RecordFilter, type ToolIo,
 } from './search-command.js'
 
@@ -160,10 +160,13 @@ export async function runExportCommand (argv: string[], io: ToolIo = processIo):
   let count = 0
   let writing = false
   try {
+    const attribution = new LinkOrderAttribution()
     for (const record of readJournal(args.dir)) {
-      if (!matchesHead(record, filter)) continue
+      const head = matchesHead(record, filter)
+      if (!head && !LinkOrderAttribution.wants(record)) continue
       const d = decodeJournalRecord(record, { reveal: false })
-      if (!matchesDecoded(d, filter)) continue
+      attribution.apply(d)
+      if (!head || !matchesDecoded(d, filter)) continue
       writing = true
       if (count === 0 && format === 'csv') sink.write(csvHeader())
       sink.write(format === 'csv' ? csvRow(d) : `${JSON.stringify(d)}\n`)

@@ -124,6 +124,34 @@ export function matchesHead (r: ReadRecord, f: RecordFilter): boolean {
     (f.sessionId === undefined || r.sessionId === f.sessionId)
 }
 
+/**
+ * The exchange's reports, and the gateway's cancels to it, name only the
+ * gateway's link order ID, not the account. This remembers the account
+ * from the order the lane sent (a link-out newOrder; order IDs are unique
+ * per lane stream) and fills it in, so that "everything of account A"
+ * holds the exchange's acknowledgements and fills, not only what A's
+ * client saw. (The instrument stays as the record names it: --instrument
+ * finds the orders, and --link-order-id their reports.) Every record must
+ * be shown to it, in order, before any filter: an order sent before the
+ * range is answered inside it.
+ */
+export class LinkOrderAttribution {
+  private readonly accounts = new Map<string, string>()
+
+  /** Whether the record must be decoded for this even when the filters refuse it. */
+  static wants (r: ReadRecord): boolean {
+    return r.kind === RecordKind.LINK_OUT
+  }
+
+  /** Learns from an order sent; fills in the account of a link record that names only the order ID. */
+  apply (d: DecodedRecord): void {
+    if (d.linkOrderId === 0 || (d.kind !== 'link-out' && d.kind !== 'link-in')) return
+    const key = `${d.stream}/${d.linkOrderId}`
+    if (d.messageType === 'newOrder') this.accounts.set(key, d.account)
+    else if (d.account === '') d.account = this.accounts.get(key) ?? ''
+  }
+}
+
 export function matchesDecoded (d: DecodedRecord, f: RecordFilter): boolean {
   return (f.account === undefined || d.account === f.account) &&
     (f.appId === undefined || d.appId === f.appId) &&
@@ -375,10 +403,13 @@ export function filterFromArgs (values: ReadonlyMap<string, string>, dir: string
 export function * searchJournal (dir: string, filter: RecordFilter, options: { reveal: boolean, limit?: number }): Generator<DecodedRecord> {
   let n = 0
   if (options.limit !== undefined && options.limit <= 0) return
+  const attribution = new LinkOrderAttribution()
   for (const record of readJournal(dir)) {
-    if (!matchesHead(record, filter)) continue
+    const head = matchesHead(record, filter)
+    if (!head && !LinkOrderAttribution.wants(record)) continue
     const decoded = decodeJournalRecord(record, { reveal: options.reveal })
-    if (!matchesDecoded(decoded, filter)) continue
+    attribution.apply(decoded)
+    if (!head || !matchesDecoded(decoded, filter)) continue
     yield decoded
     if (options.limit !== undefined && ++n >= options.limit) return
   }

@@ -12,9 +12,10 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { CLI_PATH } from '../gateway/exchange-sim-process.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
-import { Side, TimeInForce } from '../protocol/messages.js'
+import { ExecType, Side, TimeInForce, type LinkEnvelopeInit } from '../protocol/messages.js'
+import { encodeLinkFrame } from '../protocol/link-codec.js'
 import { runExportCommand } from '../journal/export-command.js'
-import { CLIENT_BODY_FIELDS } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS } from '../journal/gateway-records.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead } from '../journal/record-format.js'
 import { runReplayCommand } from '../journal/replay-command.js'
 import { runSearchCommand, type ToolIo } from '../journal/search-command.js'
@@ -160,4 +161,30 @@ t.test('--trading-day selects the exchange trading day, night session included; 
   const both = await run(runSearchCommand, [journal, '--trading-day', '20261120', '--day', '20261120'])
   t.equal(both.code, 2)
   t.match(both.err, /give one of them/)
+})
+
+t.test('an account\'s search and export hold the exchange\'s reports of its orders, though a report names only the order ID', async (t) => {
+  const journal = join(t.testdir(), 'journal')
+  const at = (iso: string): number => Date.parse(iso) * 1000
+  const lane = JournalStream.open({ stream: 'platform', root: journal, fsync: 'never' })
+  const link = (kind: number, account: string, body: string, envelope: LinkEnvelopeInit, timeUs: number): void => {
+    const head = newRecordHead({ kind, lane: LANE_CODES.platform, direction: kind === RecordKind.LINK_IN ? Direction.IN : Direction.OUT, sessionId: 0, account, msgType: LINK_BODY_FIELDS[body]! })
+    lane.append(head, encodeLinkFrame(envelope).subarray(4), timeUs)
+    lane.commit()
+  }
+  const order = (orderId: number, account: string): LinkEnvelopeInit => ({ seq: orderId, newOrder: { orderId, account, instrument: 'rb2605', side: Side.BUY, price: 3200, quantityLots: 1, timeInForce: TimeInForce.GFD } })
+  const fill = (orderId: number): LinkEnvelopeInit => ({ seq: orderId, report: { orderId, execType: ExecType.FILL, exchangeOrderId: orderId, lastPrice: 3200, lastLots: 1, cumulativeLots: 1, leavesLots: 0 } })
+  // ACC1's order goes out before the range; the exchange fills it inside it.
+  link(RecordKind.LINK_OUT, '', 'newOrder', order(501, 'ACC1'), at('2026-11-20T01:00:00Z'))
+  link(RecordKind.LINK_OUT, '', 'newOrder', order(502, 'ACC2'), at('2026-11-20T01:00:01Z'))
+  link(RecordKind.LINK_IN, '', 'report', fill(501), at('2026-11-20T02:00:00Z'))
+  link(RecordKind.LINK_IN, '', 'report', fill(502), at('2026-11-20T02:00:01Z'))
+  lane.close()
+
+  const found = await run(runSearchCommand, [journal, '--account', 'ACC1', '--from', '2026-11-20T01:30:00Z', '--to', '2026-11-20T03:00:00Z', '--json'])
+  t.equal(found.code, 0, found.err)
+  const records = found.out.trim().split('\n').map((line) => JSON.parse(line) as { kind: string, account: string, linkOrderId: number })
+  t.same(records.map((r) => [r.kind, r.linkOrderId, r.account]), [['link-in', 501, 'ACC1']], 'the fill of ACC1\'s order, with its account; not ACC2\'s')
+  const exported = await run(runExportCommand, [journal, '--day', '20261120', '--account', 'ACC2'])
+  t.same(exported.out.trim().split('\n').map((line) => (JSON.parse(line) as { linkOrderId: number }).linkOrderId), [502, 502], 'export: ACC2\'s order and its fill')
 })
