@@ -74,7 +74,7 @@ const HEADER_PROBE_BYTES = 4096
  * The stream's newest trading day and the segment number recovery starts
  * at: the first one labelled with that day. Nulls if no segment is.
  */
-export function newestTradingDay (streamDir: string, stream: string): { day: string | null, fromSegment: number | null } {
+function newestTradingDay (streamDir: string, stream: string): { day: string | null, fromSegment: number | null } {
   const segments = listSegments(streamDir, stream)
   let newestDay: string | null = null
   let start: number | null = null
