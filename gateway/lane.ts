@@ -33,6 +33,8 @@ import {
 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { MAX_WIRE_INTEGER } from '../protocol/constants.js'
+import { echoableId, validateClientEnvelope, type FieldViolation } from '../protocol/field-limits.js'
+import { salvageEnvelopeIds } from '../protocol/envelope-salvage.js'
 import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
 import { RiskEngine, newRiskVerdict, IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, KILL_SCOPE_ACCOUNT, KILL_SCOPE_GLOBAL, KILL_SCOPE_INSTRUMENT, KILL_SCOPE_LANE, type InstrumentRisk, type RiskVerdict } from '../checks/risk-engine.js'
 import { Limit } from '../checks/limits.js'
@@ -349,10 +351,20 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     } catch (err) {
       this.recordIn(session, bytes, 0, 0)
       const cause = (err as Error).cause as Error | undefined
-      this.sendReject(session, RejectReason.MALFORMED_FRAME, `frame is not a valid ClientEnvelope: ${cause?.message ?? 'decode failed'}`, 0, 0)
+      // What decoded before the damage still names the message, if it got that far.
+      const ids = salvageEnvelopeIds(bytes)
+      this.sendReject(session, RejectReason.MALFORMED_FRAME, `frame is not a valid ClientEnvelope: ${cause?.message ?? 'decode failed'}`, ids.refSeq, ids.clientOrderId)
       return
     }
     this.recordIn(session, bytes, CLIENT_BODY_FIELDS[envelope.body ?? ''] ?? 0, 0)
+    // Unsafe seqs decode as NaN (long-off.ts): never echoed, never kept.
+    const refSeq = echoableId(envelope.seq)
+    session.lastClientSeq = refSeq
+    const violation = validateClientEnvelope(envelope)
+    if (violation !== null) {
+      this.refuseInvalidField(session, envelope, refSeq, violation)
+      return
+    }
     if (envelope.body === 'newOrder') {
       // The check path is timed from here (decoded and journaled) to the
       // decision; the round trip from the frame's arrival.
@@ -360,8 +372,6 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       this.orderClockMs[ORDER_DECODED] = performance.now()
       this.metrics.order()
     }
-    const refSeq = wireInt(envelope.seq)
-    session.lastClientSeq = refSeq
     if (session.loggedOn && envelope.body !== 'logout') {
       // Every message of a logged-on session counts, cancels and
       // heartbeats included; refused ones do not, so the session recovers
@@ -379,11 +389,11 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     }
     switch (envelope.body) {
       case 'newOrder':
-        if (!this.requireLogon(session, refSeq)) return
+        if (!this.requireLogon(session, refSeq, wireInt(envelope.newOrder!.clientOrderId))) return
         this.onNewOrder(session, envelope.newOrder as NewOrder)
         return
       case 'cancelOrder':
-        if (!this.requireLogon(session, refSeq)) return
+        if (!this.requireLogon(session, refSeq, wireInt(envelope.cancelOrder!.clientOrderId))) return
         this.onCancel(session, envelope.cancelOrder as CancelOrder, refSeq)
         return
       case 'authenticate':
@@ -432,10 +442,29 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     this.send(session, { reject: { reason: RejectReason.THROTTLED_SESSION, text, refSeq, clientOrderId, limit, observed } })
   }
 
-  private requireLogon (session: ClientSession, refSeq: number): boolean {
+  private requireLogon (session: ClientSession, refSeq: number, clientOrderId: number): boolean {
     if (session.loggedOn) return true
-    this.sendReject(session, RejectReason.NOT_AUTHENT, 'log on first: Authenticate, TerminalInfo and Logon must all succeed before orders or cancels', refSeq, 0)
+    this.sendReject(session, RejectReason.NOT_AUTHENT, 'log on first: Authenticate, TerminalInfo and Logon must all succeed before orders or cancels', refSeq, clientOrderId)
     return false
+  }
+
+  /**
+   * A field outside its documented limit (protocol/field-limits.ts): the
+   * message is refused whole, naming the field, with its seq and order ID
+   * when those arrived exactly. A refused logon step is audited like any
+   * other failed step.
+   */
+  private refuseInvalidField (session: ClientSession, envelope: ClientEnvelope, refSeq: number, violation: FieldViolation): void {
+    const body = envelope.body
+    const clientOrderId = body === 'newOrder'
+      ? echoableId(envelope.newOrder!.clientOrderId)
+      : body === 'cancelOrder' ? echoableId(envelope.cancelOrder!.clientOrderId) : 0
+    const step = body === 'authenticate' ? 'authenticate' : body === 'terminalInfo' ? 'terminal-info' : body === 'logon' ? 'logon' : null
+    if (step !== null) {
+      const account = body === 'authenticate' ? envelope.authenticate!.account : body === 'logon' ? envelope.logon!.account : session.authenticatedAccount
+      this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step, account: account ?? undefined, reason: RejectReason.INVALID_FIELD, text: violation.text })
+    }
+    this.sendReject(session, RejectReason.INVALID_FIELD, violation.text, refSeq, clientOrderId)
   }
 
   // ---- look-through logon ----------------------------------------------

@@ -85,6 +85,6 @@ export type LaneToSupervisor =
   | { type: 'sessions', lane: LaneName, requestId: number, sessions: SessionInfo[] }
   | { type: 'disconnected', lane: LaneName, requestId: number, found: boolean }
   | ({ type: 'risk-alert' } & RiskAlert)
-  | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'logout' | 'disconnect', account?: string, reason: number, text: string }
+  | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'terminal-info' | 'logon' | 'logout' | 'disconnect', account?: string, reason: number, text: string }
   /** The lane's journal failed: it has closed its sessions and its link and sends nothing more (fail closed). */
   | { type: 'journal-failed', lane: LaneName, error: string }

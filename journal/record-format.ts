@@ -49,7 +49,7 @@ import { JournalError, journalErrorCodes } from './errors.js'
 export const RECORD_HEAD_BYTES = 32
 export const RECORD_CRC_BYTES = 4
 export const RECORD_OVERHEAD_BYTES = RECORD_HEAD_BYTES + RECORD_CRC_BYTES
-/** Accounts are short codes; 64 UTF-16 units is at most 192 UTF-8 bytes, which fits acctLen's u8. */
+/** Accounts are short codes; 64 UTF-16 units is at most 192 UTF-8 bytes, which fits acctLen's u8. A longer one is clipped (FLAG_ACCOUNT_CLIPPED). */
 export const MAX_ACCOUNT_CHARS = 64
 /** Far above any frame a lane or the link accepts (4 KiB and 64 KiB); a larger length is damage. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024
@@ -133,6 +133,12 @@ export function laneName (code: number): string {
 
 /** The payload is a UTF-8 JSON document (logon steps, admin changes, purges), not a protobuf frame. */
 export const FLAG_JSON = 1
+/**
+ * The account was longer than MAX_ACCOUNT_CHARS and the record holds its
+ * first MAX_ACCOUNT_CHARS characters (a JSON payload still has it whole).
+ * The top bit: the flags below it are the record kinds' own.
+ */
+export const FLAG_ACCOUNT_CLIPPED = 0x8000
 
 /**
  * The fields of a record that the caller chooses. A lane keeps one per
@@ -250,10 +256,10 @@ function invalidRecord (message: string): JournalError {
 export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, timeUs: number, payload: Uint8Array, extraFlags = 0): number {
   const account = head.account
   const { sessionId, msgType, kind, lane, direction } = head
-  const flags = head.flags | extraFlags
+  const clipped = account.length > MAX_ACCOUNT_CHARS
+  const flags = head.flags | extraFlags | (clipped ? FLAG_ACCOUNT_CLIPPED : 0)
   // Range checks cost a compare each; a value that silently wrapped would
   // journal the wrong session or message type forever.
-  if (account.length > MAX_ACCOUNT_CHARS) throw invalidRecord(`account is ${account.length} characters; at most ${MAX_ACCOUNT_CHARS} fit a record`)
   if (payload.length > MAX_PAYLOAD_BYTES) throw invalidRecord(`payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} fit a record`)
   if ((sessionId >>> 0) !== sessionId) throw invalidRecord(`sessionId ${sessionId} is not an integer in [0, 2^32)`)
   if ((msgType & 0xffff) !== msgType || (flags & 0xffff) !== flags) throw invalidRecord(`msgType ${msgType} or flags ${flags} is not a u16`)
@@ -262,7 +268,10 @@ export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, t
 
   let accountUtf8 = head.accountBytes
   if (accountUtf8 === undefined || head.accountBytesOf !== account) {
-    accountUtf8 = head.accountBytes = Buffer.from(account, 'utf8')
+    // The account can come from a client (a refused logon step is still
+    // evidence): a longer one is cut to what the field holds and the
+    // record says so, rather than the journal failing over a value.
+    accountUtf8 = head.accountBytes = Buffer.from(clipped ? account.slice(0, MAX_ACCOUNT_CHARS) : account, 'utf8')
     head.accountBytesOf = account
   }
   const accountBytes = accountUtf8.length

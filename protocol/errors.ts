@@ -15,3 +15,5 @@ export class ProtocolError extends Error {
 export const ERR_MALFORMED_FRAME = 'GH_ERR_MALFORMED_FRAME'
 /** A link frame announced a length above MAX_LINK_FRAME_BYTES. */
 export const ERR_LINK_FRAME_TOO_LARGE = 'GH_ERR_LINK_FRAME_TOO_LARGE'
+/** A number about to be encoded into a 64-bit field is not a safe integer: it would be sent altered (long-off.ts). */
+export const ERR_UNSAFE_INTEGER = 'GH_ERR_UNSAFE_INTEGER'

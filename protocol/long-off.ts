@@ -6,7 +6,56 @@
 // 2^53 (prices, sequence numbers, IDs, microsecond timestamps), so plain
 // numbers are exact and cheaper: no object per field, no conversions on the
 // hot path. Turning Long off here makes every reader return numbers.
+//
+// A plain number cannot hold every 64-bit value, and protobufjs would round
+// one at or above 2^53 to the nearest double: 2^53 + 1 would arrive as
+// 2^53, 2^64 - 1 as 2^64 (which it then encodes as 0). A rounded ID or
+// price is a different ID or price, so both directions are made exact or
+// loud instead:
+// - decoding: a value whose magnitude is at or above 2^53 reads as NaN, a
+//   value no valid field can have; field-limits.ts refuses it, naming the
+//   field, before anything acts on it or echoes it.
+// - encoding: a number that is not a safe integer (NaN, a fraction, or a
+//   magnitude at or above 2^53) throws ProtocolError GH_ERR_UNSAFE_INTEGER
+//   rather than being written as some other value.
 import $protobuf from 'protobufjs/minimal.js'
+import { ERR_UNSAFE_INTEGER, ProtocolError } from './errors.js'
 
 $protobuf.util.Long = undefined as unknown as typeof $protobuf.util.Long
 $protobuf.configure()
+
+const TWO_POW_32 = 0x1_0000_0000
+/** hi word at or above this means a magnitude at or above 2^53. */
+const SAFE_HI_LIMIT = 0x20_0000
+
+interface LongBitsLike { lo: number, hi: number }
+const LongBits = $protobuf.util.LongBits as unknown as {
+  prototype: { toNumber: (this: LongBitsLike, unsigned?: boolean) => number }
+  fromNumber: (value: number) => unknown
+}
+
+// The readers call toNumber on the bits they read (int64, uint64, sint64,
+// fixed64, sfixed64): the hook covers them all without copying the reader.
+LongBits.prototype.toNumber = function toSafeNumber (this: LongBitsLike, unsigned?: boolean): number {
+  let lo = this.lo >>> 0
+  let hi = this.hi >>> 0
+  const negative = unsigned !== true && hi >>> 31 === 1
+  if (negative) {
+    lo = (~lo + 1) >>> 0
+    hi = ~hi >>> 0
+    if (lo === 0) hi = (hi + 1) >>> 0
+  }
+  if (hi >= SAFE_HI_LIMIT) return NaN
+  const magnitude = lo + hi * TWO_POW_32
+  return negative ? -magnitude : magnitude
+}
+
+// Every 64-bit write of a number goes through fromNumber (Writer.uint64,
+// int64, sint64, fixed64 via LongBits.from).
+const fromNumber = LongBits.fromNumber
+LongBits.fromNumber = function fromSafeNumber (value: number): unknown {
+  if (!Number.isSafeInteger(value)) {
+    throw new ProtocolError(ERR_UNSAFE_INTEGER, `${value} is not an integer within ±(2^53 - 1); a 64-bit field cannot carry it exactly as a number`)
+  }
+  return fromNumber(value)
+}

@@ -10,7 +10,7 @@ import { basename, join } from 'node:path'
 import CRC32 from 'crc-32'
 import { JournalStream, createSink, resolveStreamOptions, type JournalStreamOptions } from '../journal/segment-writer.js'
 import {
-  Direction, FLAG_JSON, LANE_CODES, LANE_NONE, MAX_ACCOUNT_CHARS, RecordKind, Scratch, SCRATCH_STEP_BYTES, crc32Of, newRecordHead, recordKindName,
+  Direction, FLAG_ACCOUNT_CLIPPED, FLAG_JSON, LANE_CODES, LANE_NONE, MAX_ACCOUNT_CHARS, RecordKind, Scratch, SCRATCH_STEP_BYTES, crc32Of, newRecordHead, recordKindName,
 } from '../journal/record-format.js'
 import { listSegments } from '../journal/segment-names.js'
 import { readJournal, readStream } from '../journal/reader.js'
@@ -215,7 +215,6 @@ t.test('option and record validation say what to change', async (t) => {
     t.throws(() => resolveStreamOptions({ stream: 'hft', ...options }), { code: 'GH_ERR_JOURNAL_INVALID_OPTION', message }, message)
   }
   const j = open(t.testdir(), new ManualClock())
-  t.throws(() => j.append({ ...head, account: 'x'.repeat(MAX_ACCOUNT_CHARS + 1) }, Buffer.alloc(1)), { code: 'GH_ERR_JOURNAL_INVALID_RECORD', message: 'account is 65 characters; at most 64 fit a record' })
   t.throws(() => j.append({ ...head, sessionId: -1 }, Buffer.alloc(1)), { code: 'GH_ERR_JOURNAL_INVALID_RECORD', message: 'sessionId -1 is not an integer in [0, 2^32)' })
   t.throws(() => j.append({ ...head, msgType: 70_000 }, Buffer.alloc(1)), { code: 'GH_ERR_JOURNAL_INVALID_RECORD', message: 'msgType 70000 or flags 0 is not a u16' })
   t.equal(j.pendingRecords, 0, 'a refused record takes no seq and no place')
@@ -223,6 +222,24 @@ t.test('option and record validation say what to change', async (t) => {
   j.close()
   t.ok(verifyJournal(j.dir).ok)
   t.throws(() => j.append(head, Buffer.from('late')), { code: 'GH_ERR_JOURNAL_CLOSED' })
+})
+
+t.test('a client-controlled account never fails the journal: a long one is clipped and flagged', async (t) => {
+  const j = open(t.testdir(), new ManualClock())
+  // Astral characters are two UTF-16 units: a cut between them leaves a lone surrogate, still at most 3 UTF-8 bytes a unit.
+  const accounts = ['x'.repeat(MAX_ACCOUNT_CHARS + 1), 'y'.repeat(4000), '\u{1F600}'.repeat(200), 'a'.repeat(MAX_ACCOUNT_CHARS - 1) + '\u{1F600}']
+  for (const account of accounts) j.append({ ...head, account }, Buffer.from(account.slice(0, 8)))
+  j.append({ ...head, account: 'z'.repeat(MAX_ACCOUNT_CHARS) }, Buffer.from('fits'))
+  j.close()
+  t.ok(verifyJournal(j.dir).ok, 'the journal verifies')
+  const written = [...readStream(j.dir, 'platform')].filter((r) => r.kind === RecordKind.CLIENT_IN)
+  t.equal(written.length, accounts.length + 1)
+  for (const [i, account] of accounts.entries()) {
+    t.equal(written[i]!.flags & FLAG_ACCOUNT_CLIPPED, FLAG_ACCOUNT_CLIPPED, `account ${i}: flagged as clipped`)
+    t.equal(Buffer.from(written[i]!.account, 'utf8').equals(Buffer.from(account.slice(0, MAX_ACCOUNT_CHARS), 'utf8')), true, `account ${i}: its first ${MAX_ACCOUNT_CHARS} characters`)
+  }
+  t.equal(written[accounts.length]!.flags & FLAG_ACCOUNT_CLIPPED, 0, 'an account that fits is not flagged')
+  t.equal(written[accounts.length]!.account, 'z'.repeat(MAX_ACCOUNT_CHARS))
 })
 
 t.test('the scratch buffer grows in whole steps and keeps what it holds', async (t) => {
