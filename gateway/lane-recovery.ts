@@ -35,6 +35,7 @@ import { listSegments } from '../journal/segment-names.js'
 import { CLIENT_BODY_FIELDS, decodeDecision } from '../journal/gateway-records.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
+import { echoableId } from '../protocol/field-limits.js'
 import { ExecType, RejectReason, wireInt, type Instrument, type LinkExecutionReport, type Logon, type LogonReply, type NewOrder } from '../protocol/messages.js'
 import { IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, type InstrumentRisk, type RiskContext, type RiskEngine, type RiskVerdict } from '../checks/risk-engine.js'
 import { Limit } from '../checks/limits.js'
@@ -374,7 +375,7 @@ function decodeClientEnvelopeOrNull (frame: Uint8Array): ReturnType<typeof decod
 
 function clientSeqOf (frame: Uint8Array): number {
   try {
-    return wireInt(decodeClientEnvelope(frame).seq)
+    return echoableId(decodeClientEnvelope(frame).seq)
   } catch {
     return 0
   }
