@@ -297,6 +297,9 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
         break
       }
       case RecordKind.LINK_IN: {
+        // Type 0: refused as it arrived (malformed or out of range) and the
+        // link dropped for it; nothing acted on it, so neither does recovery.
+        if (record.msgType === 0) break
         const envelope = decodeLinkEnvelope(record.payload)
         switch (envelope.body) {
           case 'logonReply': {

@@ -14,7 +14,7 @@
 // "arrived exactly". The rules are data (CLIENT_FIELD_RULES) and one check
 // per rule (fieldOk), so a hand-written codec can run the same rules on the
 // values it reads.
-import { Side, TimeInForce, type ClientEnvelope } from './messages.js'
+import { Side, TimeInForce, type ClientEnvelope, type LinkEnvelope } from './messages.js'
 import { MAX_WIRE_INTEGER } from './constants.js'
 
 /** What a rule checks. */
@@ -231,4 +231,66 @@ export function validateClientEnvelope (envelope: ClientEnvelope): FieldViolatio
  */
 export function echoableId (value: unknown): number {
   return Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : 0
+}
+
+// ---- the exchange link --------------------------------------------------
+//
+// Both ends of the link decode with the same exact-or-NaN rule, so a
+// 64-bit value at or above 2^53 from either peer would otherwise reach a
+// book, a report or a reply as NaN. The link has no per-message refusal:
+// a LinkEnvelope outside these rules is a malformed frame (link-codec.ts),
+// like one that does not decode. Enums are left to the receiver: the
+// exchange rejects an order with an undefined side (INVALID_SIDE) or time
+// in force (INVALID_FIELD) by its report, as an exchange does, rather than
+// dropping the link over one order.
+
+/** Instrument reference data, in a logon reply or an instrument update. */
+const INSTRUMENT_RULES: readonly FieldRule[] = Object.freeze([
+  int64('tickSize', 'instrument.tick_size'),
+  int64('referencePrice', 'instrument.reference_price'),
+  int64('lowerLimitPrice', 'instrument.lower_limit_price'),
+  int64('upperLimitPrice', 'instrument.upper_limit_price'),
+])
+
+export const LINK_FIELD_RULES: Readonly<{ envelope: readonly FieldRule[], bodies: Readonly<Record<string, readonly FieldRule[]>> }> = Object.freeze({
+  envelope: Object.freeze([
+    uint64('seq', 'link_envelope.seq'),
+    uint64('sentTimeUs', 'link_envelope.sent_time_us'),
+  ]),
+  bodies: Object.freeze({
+    logon: Object.freeze([uint64('nextExpectedSeq', 'logon.next_expected_seq')]),
+    logonReply: Object.freeze([uint64('nextExpectedSeq', 'logon_reply.next_expected_seq')]),
+    newOrder: Object.freeze([
+      uint64('orderId', 'new_order.order_id'),
+      int64('price', 'new_order.price'),
+    ]),
+    cancel: Object.freeze([uint64('orderId', 'cancel.order_id')]),
+    report: Object.freeze([
+      uint64('orderId', 'report.order_id'),
+      uint64('exchangeOrderId', 'report.exchange_order_id'),
+      int64('lastPrice', 'report.last_price'),
+      uint64('transactTimeUs', 'report.transact_time_us'),
+    ]),
+  }),
+})
+
+/** The first field of a decoded link envelope outside its limit, or null. */
+export function validateLinkEnvelope (envelope: LinkEnvelope): FieldViolation | null {
+  const outer = checkRules(LINK_FIELD_RULES.envelope, envelope)
+  if (outer !== null) return outer
+  const name = envelope.body
+  if (name === undefined) return null
+  if (name === 'logonReply') {
+    for (const instrument of envelope.logonReply!.instruments ?? []) {
+      const violation = checkRules(INSTRUMENT_RULES, instrument)
+      if (violation !== null) return violation
+    }
+  } else if (name === 'instrumentUpdate') {
+    const instrument = envelope.instrumentUpdate!.instrument
+    if (instrument != null) return checkRules(INSTRUMENT_RULES, instrument)
+  }
+  const rules = LINK_FIELD_RULES.bodies[name]
+  const body = (envelope as unknown as Record<string, object | null | undefined>)[name]
+  if (rules === undefined || body == null) return null
+  return checkRules(rules, body)
 }

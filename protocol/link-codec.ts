@@ -10,6 +10,7 @@
 import { LinkEnvelope, type LinkEnvelopeInit } from './messages.js'
 import { LINK_LENGTH_PREFIX_BYTES, MAX_LINK_FRAME_BYTES } from './constants.js'
 import { ERR_LINK_FRAME_TOO_LARGE, ERR_MALFORMED_FRAME, ProtocolError } from './errors.js'
+import { validateLinkEnvelope } from './field-limits.js'
 
 /** Encodes one envelope as a complete frame, length prefix included. */
 export function encodeLinkFrame (envelope: LinkEnvelopeInit): Buffer {
@@ -20,13 +21,22 @@ export function encodeLinkFrame (envelope: LinkEnvelopeInit): Buffer {
   return frame
 }
 
-/** Decodes one envelope body (without its prefix). */
+/**
+ * Decodes one envelope body (without its prefix). A body that does not
+ * decode, or carries a value outside the link's field limits (an integer
+ * at or above 2^53, an undefined side or time in force: field-limits.ts),
+ * throws ProtocolError(GH_ERR_MALFORMED_FRAME) naming what is wrong.
+ */
 export function decodeLinkEnvelope (body: Uint8Array): LinkEnvelope {
+  let envelope: LinkEnvelope
   try {
-    return LinkEnvelope.decode(body)
+    envelope = LinkEnvelope.decode(body)
   } catch (cause) {
     throw new ProtocolError(ERR_MALFORMED_FRAME, 'frame is not a valid LinkEnvelope', { cause })
   }
+  const violation = validateLinkEnvelope(envelope)
+  if (violation !== null) throw new ProtocolError(ERR_MALFORMED_FRAME, `LinkEnvelope field out of range: ${violation.text}`)
+  return envelope
 }
 
 /**

@@ -13,6 +13,7 @@ import {
 } from '../protocol/messages.js'
 import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
 import { CLI_PATH, startExchangeSim } from './helpers/exchange-sim-process.js'
+import { wire64 } from './helpers/wire64.js'
 import { ExchangeSimulator, type SimEvent } from '../exchange-sim/exchange-sim.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
 import type { RecordedOrder } from '../exchange-sim/order-recorder.js'
@@ -222,6 +223,19 @@ t.test('the simulator process: logon, trading between two sessions, cancels, res
   t.match(rudeReply.logout!.text, /first message must be LinkLogon/)
   await rude.closed
 
+  // A 64-bit value at or above 2^53 cannot be held exactly as a number: the
+  // frame is refused like a malformed one, naming the field, never acted on
+  // as some nearby value.
+  const huge = await LinkClient.connect(sim.port)
+  t.equal((await huge.logon('gw-huge')).logonReply!.ok, true)
+  huge.sendApp({ newOrder: { orderId: wire64(2n ** 53n + 1n), account: 'acct-1', instrument: 'rb2605', side: Side.BUY, price: 3200, quantityLots: 1 } })
+  const hugeReply = await huge.nextMessage()
+  t.equal(hugeReply.body, 'logout', 'an order_id of 2^53 + 1 is not acknowledged as 2^53')
+  t.match(hugeReply.logout!.text, /GH_ERR_MALFORMED_FRAME: LinkEnvelope field out of range: new_order\.order_id is 2\^53 or more/)
+  await huge.closed
+  a2.newOrder({ orderId: 8, price: 3180 })
+  t.match(brief(await a2.nextReport()), { seq: 14, orderId: 8, exec: 'ACK' }, 'other sessions are unaffected')
+
   // Shutdown: connected sessions get a logout, the process exits 0.
   const stopped = sim.stop()
   const goodbye = await a2.nextMessage()
@@ -235,7 +249,7 @@ t.test('the simulator process: logon, trading between two sessions, cancels, res
   // rejected ones included.
   const lines = readFileSync(recordFile, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as RecordedOrder)
   t.same(lines.map((l) => [l.session, l.order_id]), [
-    ['gw-a', 1], ['gw-b', 1], ['gw-a', 2], ['gw-a', 3], ['gw-a', 4], ['gw-a', 5], ['gw-b', 2], ['gw-a', 6], ['gw-a', 7],
+    ['gw-a', 1], ['gw-b', 1], ['gw-a', 2], ['gw-a', 3], ['gw-a', 4], ['gw-a', 5], ['gw-b', 2], ['gw-a', 6], ['gw-a', 7], ['gw-a', 8],
   ])
   t.match(lines[0], {
     session: 'gw-a', seq: 1, order_id: 1, account: 'acct-1', instrument: 'rb2605', side: 'BUY', price: 3200, quantity_lots: 5, time_in_force: 'GFD',
