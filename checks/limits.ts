@@ -103,6 +103,9 @@ export function limitValueProblem (name: LimitName, value: LimitValue, ringSize:
     return null
   }
   if (!Number.isFinite(value) || value < 0) return 'must be a number of at least 0, null for no limit, or absent to inherit'
+  // Limits go out in reject reports' 64-bit `limit` field, which carries
+  // nothing beyond 2^53 - 1 exactly (protocol/long-off.ts).
+  if (value > Number.MAX_SAFE_INTEGER) return `must be at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1), or null for no limit`
   if (SWITCH_LIMITS.includes(name) && value !== 0 && value !== 1) return 'must be 0 or 1'
   if (RING_BOUND_LIMITS.includes(name) && value > ringSize) {
     return `must be at most ${ringSize} (risk.capacity.rateRingSize), or null for no limit`

@@ -15,9 +15,13 @@
 // - decoding: a value whose magnitude is at or above 2^53 reads as NaN, a
 //   value no valid field can have; field-limits.ts refuses it, naming the
 //   field, before anything acts on it or echoes it.
-// - encoding: a number that is not a safe integer (NaN, a fraction, or a
-//   magnitude at or above 2^53) throws ProtocolError GH_ERR_UNSAFE_INTEGER
-//   rather than being written as some other value.
+// - encoding: NaN, an infinity or a magnitude at or above 2^53 throws
+//   ProtocolError GH_ERR_UNSAFE_INTEGER rather than being written as some
+//   other value (protobufjs wrote NaN as 0, 2^64 as 0, 2^53 + 1 as 2^53).
+//   A fraction within range is truncated toward zero, as protobufjs always
+//   did: only the gateway's own figures can be fractions (a money limit in
+//   fen may be configured with one); a client's cannot, the wire carries
+//   integers.
 import $protobuf from 'protobufjs/minimal.js'
 import { ERR_UNSAFE_INTEGER, ProtocolError } from './errors.js'
 
@@ -54,8 +58,9 @@ LongBits.prototype.toNumber = function toSafeNumber (this: LongBitsLike, unsigne
 // int64, sint64, fixed64 via LongBits.from).
 const fromNumber = LongBits.fromNumber
 LongBits.fromNumber = function fromSafeNumber (value: number): unknown {
-  if (!Number.isSafeInteger(value)) {
-    throw new ProtocolError(ERR_UNSAFE_INTEGER, `${value} is not an integer within ±(2^53 - 1); a 64-bit field cannot carry it exactly as a number`)
+  // NaN fails both comparisons.
+  if (!(value <= Number.MAX_SAFE_INTEGER && value >= -Number.MAX_SAFE_INTEGER)) {
+    throw new ProtocolError(ERR_UNSAFE_INTEGER, `${value} is not within ±(2^53 - 1); a 64-bit field cannot carry it exactly as a number`)
   }
   return fromNumber(value)
 }

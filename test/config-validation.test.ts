@@ -73,6 +73,7 @@ const cases: Array<[string, unknown, string]> = [
   ['negative limit', { risk: { limits: { global: { funds: -1 } } } }, 'risk.limits.global.funds: must be at least 0 (or null for no limit)'],
   ['unknown limit (typo)', { risk: { limits: { lanes: { hft: { maxOpenOrder: 5 } } } } }, 'risk.limits.lanes.hft: unknown field "maxOpenOrder"; remove it or check its spelling'],
   ['fractional lot limit', { risk: { limits: { lanes: { terminal: { maxLongLots: 2.5 } } } } }, 'risk.limits.lanes.terminal.maxLongLots: must be a whole number'],
+  ['limit beyond 2^53 - 1', { risk: { limits: { lanes: { terminal: { maxNotionalPerOrder: 1e20 } } } } }, 'risk.limits.lanes.terminal.maxNotionalPerOrder: must be at most 9007199254740991 (2^53 - 1), or null for no limit'],
   ['throttle larger than the rate ring', { risk: { limits: { global: { accountActionsPerSecond: 5000 } } } }, 'risk.limits.global.accountActionsPerSecond: must be at most 1024 (risk.capacity.rateRingSize), or null for no limit'],
   ['open orders beyond the order table', { risk: { limits: { accounts: { 'demo-maker': { maxOpenOrders: 300 } } } } }, 'risk.limits.accounts.demo-maker.maxOpenOrders: must be at most 256 (risk.capacity.openOrdersPerAccount)'],
   ['limits for an unknown account', { risk: { limits: { accounts: { nobody: { funds: 1 } } } } }, 'risk.limits.accounts.nobody: account "nobody" is not in accounts[]'],
