@@ -44,6 +44,7 @@ import { ConfigError, LANE_NAMES, loadConfigFile, mergeConfig, validateConfig, t
 import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
 import { createRiskControl } from '../gateway/risk-config.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
+import { validateClientEnvelope } from '../protocol/field-limits.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import {
   ExecType, RejectReason, Side, TimeInForce, reasonName, wireInt,
@@ -570,8 +571,10 @@ class DayReplay {
   }
 
   private onClientIn (lane: LaneReplay, record: ReadRecord): void {
-    // Undecodable frames, text frames and logouts never reach the throttle.
+    // Undecodable frames, text frames and logouts never reach the throttle,
+    // and neither do frames refused for a field outside its limit (INVALID_FIELD).
     if (record.msgType === 0 || (record.flags & FLAG_TEXT_FRAME) !== 0 || record.msgType === CLIENT_LOGOUT) return
+    if (!fieldsWithinLimits(record.payload)) return
     const session = this.sessionOf(lane, record)
     if (session === null) return
     if (record.msgType === NEW_ORDER && lane.pending !== null) {
@@ -1040,4 +1043,13 @@ export function runReplayCommand (argv: readonly string[], io: ReplayIo = PROCES
     return 1
   }
   return 0
+}
+
+/** As the lane decides right after decode (protocol/field-limits.ts): false for a frame it refused with INVALID_FIELD. */
+function fieldsWithinLimits (payload: Uint8Array): boolean {
+  try {
+    return validateClientEnvelope(decodeClientEnvelope(payload)) === null
+  } catch {
+    return false
+  }
 }
