@@ -31,11 +31,13 @@ export function checkWireSelf (): void {
     expect(end === clientCancelBytes(id), 'client cancel size')
     expect(wireInt(ClientEnvelope.decode(buf.subarray(0, end)).cancelOrder!.clientOrderId) === id, `client cancel ${id}`)
 
-    end = writeLinkNewOrder(buf, 0, template, id + 1, id, Side.BUY, price)
-    expect(end === linkNewOrderBytes(template, id + 1, id, price), 'link new order size')
+    // Seq and order ID differ (a swap would show) and both stay below 2^53.
+    const seq = Number.MAX_SAFE_INTEGER - id + 1
+    end = writeLinkNewOrder(buf, 0, template, seq, id, Side.BUY, price)
+    expect(end === linkNewOrderBytes(template, seq, id, price), 'link new order size')
     const link = LinkEnvelope.decode(buf.subarray(0, end))
     const linkOrder = link.newOrder!
-    expect(wireInt(link.seq) === id + 1 && wireInt(linkOrder.orderId) === id && linkOrder.account === 'bench-acct' &&
+    expect(wireInt(link.seq) === seq && wireInt(linkOrder.orderId) === id && linkOrder.account === 'bench-acct' &&
       linkOrder.instrument === 'rb2605' && linkOrder.side === Side.BUY && wireInt(linkOrder.price) === price &&
       linkOrder.quantityLots === 3 && linkOrder.timeInForce === TimeInForce.FAK, `link new order ${id}`)
 
