@@ -5,7 +5,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { strict as assert } from 'node:assert'
-import { ClientEnvelope, Side, TimeInForce, type ClientEnvelopeInit } from '../protocol/messages.js'
+import { ClientEnvelope, LinkEnvelope, Side, TimeInForce, type ClientEnvelopeInit, type LinkEnvelopeInit } from '../protocol/messages.js'
+import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import type { Side as SideType, TimeInForce as TimeInForceType } from '../protocol/messages.js'
 import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
 import { CLIENT_FIELD_RULES, FieldCheck, echoableId, validateClientEnvelope, type FieldRule } from '../protocol/field-limits.js'
@@ -190,4 +191,26 @@ t.test('a malformed frame still yields the seq and client_order_id read before t
     assert.ok(ids.refSeq === 0 || ids.refSeq === seq)
     assert.ok(ids.clientOrderId === 0 || ids.clientOrderId === id)
   }))
+})
+
+t.test('a link frame with a 64-bit value at or above 2^53 is refused at decode, naming the field; within range it decodes exactly', async (t) => {
+  const cases: Array<[LinkEnvelopeInit, string]> = [
+    [{ seq: wire64(TWO_53), heartbeat: {} }, 'link_envelope.seq'],
+    [{ seq: 1, report: { orderId: wire64(TWO_53 + 1n) } }, 'report.order_id'],
+    [{ seq: 1, report: { orderId: 1, exchangeOrderId: wire64(TWO_64 - 1n) } }, 'report.exchange_order_id'],
+    [{ seq: 1, report: { orderId: 1, lastPrice: wire64(-(2n ** 62n)) } }, 'report.last_price'],
+    [{ seq: 1, report: { orderId: 1, transactTimeUs: wire64(TWO_53) } }, 'report.transact_time_us'],
+    [{ seq: 1, newOrder: { orderId: 1, price: wire64(2n ** 62n + 1n) } }, 'new_order.price'],
+    [{ seq: 1, cancel: { orderId: wire64(TWO_53) } }, 'cancel.order_id'],
+    [{ logonReply: { ok: true, instruments: [{ symbol: 'rb2605' }, { symbol: 'x', upperLimitPrice: wire64(TWO_53) }] } }, 'instrument.upper_limit_price'],
+    [{ instrumentUpdate: { instrument: { symbol: 'x', tickSize: wire64(TWO_63 - 1n) } } }, 'instrument.tick_size'],
+  ]
+  for (const [envelope, path] of cases) {
+    const body = LinkEnvelope.encode(envelope).finish()
+    t.throws(() => decodeLinkEnvelope(body), { code: 'GH_ERR_MALFORMED_FRAME', message: new RegExp(`^LinkEnvelope field out of range: ${path.replace('.', '\\.')} is 2\\^53 or more`) }, path)
+  }
+  const fine = decodeLinkEnvelope(LinkEnvelope.encode({ seq: Number.MAX_SAFE_INTEGER, report: { orderId: Number.MAX_SAFE_INTEGER, lastPrice: -Number.MAX_SAFE_INTEGER } }).finish())
+  t.same([fine.seq, fine.report!.orderId, fine.report!.lastPrice], [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER])
+  // Enums are the exchange's to judge per order (INVALID_SIDE / INVALID_FIELD reports), not a reason to drop the link.
+  t.equal(decodeLinkEnvelope(LinkEnvelope.encode({ seq: 1, newOrder: { orderId: 1, side: 9 as SideType, timeInForce: 7 as TimeInForceType } }).finish()).newOrder!.timeInForce, 7)
 })
