@@ -796,9 +796,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    */
   private send (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
     if (session.ws === null || this.journalFailed) return false
-    envelope.seq = ++session.outSeq
+    envelope.seq = session.outSeq + 1
     envelope.sentTimeUs = Date.now() * 1000
+    // Throws GH_ERR_UNSAFE_INTEGER rather than send a value it cannot
+    // carry exactly (long-off.ts); the seq is taken only once encoded, so
+    // a refused message leaves no gap.
     const bytes = encodeClientEnvelope(envelope)
+    session.outSeq++
     if (this.journal !== null) this.journal.clientOut(session.journal!, bytes, bodyFieldNumber(envelope, CLIENT_BODY_FIELDS))
     session.messagesOut++
     this.metrics.messageOut()
