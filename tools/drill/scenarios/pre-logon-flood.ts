@@ -41,16 +41,17 @@ export const preLogonFlood: Scenario = {
     }
     // Answers still on the way.
     await new Promise((resolve) => setTimeout(resolve, 200))
-    const closedByGateway = conn.closed !== null
+    const closedBy = conn.closed
+    const closedByGateway = closedBy !== null
     const answeredAtEnd = answered
     await hangUp(conn)
     const bounded = closedByGateway || answeredAtEnd <= limit
     return {
       messagesSent: sent,
-      figures: { framesSent: sent, bytesSent: sentBytes, answered: answeredAtEnd, closedByGateway, closeCode: conn.closed?.code ?? null },
+      figures: { framesSent: sent, bytesSent: sentBytes, answered: answeredAtEnd, closedByGateway, closeCode: closedBy?.code ?? null },
       checks: [
         check(`a connection that never logs on gets at most ${limit} answers`, bounded,
-          closedByGateway ? `closed by the gateway (code ${conn.closed!.code}) after ${answeredAtEnd} answers` : `${answeredAtEnd} answers to ${sent} frames`,
+          closedByGateway ? `closed by the gateway (code ${closedBy!.code}) after ${answeredAtEnd} answers` : `${answeredAtEnd} answers to ${sent} frames`,
           `the gateway answered ${answeredAtEnd} of ${sent} frames from a connection that never logged on and kept it open (limit ${limit})`),
       ],
     }

@@ -38,12 +38,14 @@ export const slowConsumer: Scenario = {
     // Read what the gateway kept for it, then see whether it was dropped.
     const drainUntil = Date.now() + 1000
     while (Date.now() < drainUntil && !conn.client.isClosed) await new Promise((resolve) => setTimeout(resolve, 50))
-    const closedByGateway = conn.closed !== null
+    const closedByGateway = conn.closed
     await hangUp(conn)
+    const seconds = (floodMs / 1000).toFixed(1)
     return {
       messagesSent: sent + 3,
-      figures: { framesSent: sent, ourUnsentBytesAtEnd: queuedAtEnd, closedByGateway, closeCode: conn.closed?.code ?? null },
-      note: closedByGateway ? undefined : 'the gateway did not drop the slow consumer (its backlog may have stayed under maxBackpressureBytes: see the RSS figures)',
+      figures: { framesSent: sent, ourUnsentBytesAtEnd: queuedAtEnd, closedByGateway: closedByGateway !== null, closeCode: closedByGateway?.code ?? null },
+      note: `${sent} heartbeats in about ${seconds} s from a session that read nothing; each is answered (echo, or a throttle reject past the session limit)` +
+        (closedByGateway === null ? '; the gateway did not drop it (its backlog may have stayed under maxBackpressureBytes)' : `; the gateway dropped it (close ${closedByGateway.code})`),
       checks: [],
     }
   },
