@@ -52,6 +52,9 @@ options:
   -h, --help               show this help
 `
 
+/** How long the process may linger after the report before it exits regardless. */
+const EXIT_GRACE_MS = 2000
+
 function isLoopbackHost (host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '')
   return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'))
@@ -244,5 +247,9 @@ export async function runDrillCommand (argv: string[]): Promise<number> {
       return 1
     }
   }
-  return report.passed ? 0 : 1
+  const code = report.passed ? 0 : 1
+  // Every scenario has closed what it opened; should a socket the gateway
+  // never answered still hold the loop, the drill ends anyway.
+  setTimeout(() => { process.exit(code) }, EXIT_GRACE_MS).unref()
+  return code
 }
