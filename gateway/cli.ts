@@ -30,13 +30,13 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'compliance tools over the retention journal: verify, search, export, replay',
     run: async (argv) => (await import('../journal/journal-command.js')).runJournalCommand(argv),
   },
-  drill: {
-    summary: 'run attack scenarios against a gateway while a well-behaved session trades; PASS/FAIL per scenario',
-    run: async (argv) => (await import('../tools/drill/drill-command.js')).runDrillCommand(argv),
-  },
   demo: {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),
+  },
+  drill: {
+    summary: 'run attack scenarios against a gateway while a well-behaved session trades; PASS/FAIL per scenario',
+    run: async (argv) => (await import('../tools/drill/drill-command.js')).runDrillCommand(argv),
   },
 }
 
