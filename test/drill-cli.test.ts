@@ -2,6 +2,7 @@
 // settings' validation messages, and the targets it refuses (production,
 // non-loopback, unreachable) with an exit code and no stack trace.
 import t from 'tap'
+import fc from 'fast-check'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -74,6 +75,19 @@ t.test('the table: one row per scenario with every figure, failures in the note'
   const long = formatTable(report([scenario('x', { note: 'n'.repeat(300) })]), 40)
   t.match(long, /\bn{39}…\n/, 'the note is cut to the width given')
   t.match(formatTable(report([scenario('x', { note: 'held 2 s' })])), /held 2 s\n/, 'a PASS shows its note')
+})
+
+t.test('the table keeps one line per scenario whatever the failure texts say', async (t) => {
+  fc.assert(fc.property(
+    fc.array(fc.tuple(fc.boolean(), fc.array(fc.string({ unit: 'binary' }), { maxLength: 3 }), fc.option(fc.string({ unit: 'binary' }), { nil: null })), { minLength: 1, maxLength: 5 }),
+    (rows) => {
+      const scenarios = rows.map(([passed, failures, note], i) => scenario(`s${i}`, { status: passed ? 'PASS' : 'FAIL', failures: passed ? [] : failures, note }))
+      const lines = formatTable(report(scenarios)).split('\n')
+      // header, rule, one per scenario, blank, summary, and the final newline's empty tail
+      if (lines.length !== scenarios.length + 5) return false
+      return scenarios.every((s, i) => lines[i + 2]!.startsWith(`${s.name} `))
+    }), { numRuns: 200 })
+  t.pass('one line per scenario')
 })
 
 t.test('JSON is the report itself', async (t) => {

@@ -12,7 +12,8 @@ function figure (value: number | null, format: (n: number) => string = String): 
 
 /** The cells of one scenario's row, in TABLE_COLUMNS order. */
 export function tableRow (s: ScenarioReport): string[] {
-  const note = s.failures.length > 0 ? s.failures.join('; ') : s.note ?? ''
+  // Details can quote the gateway's own texts: one row stays one line.
+  const note = (s.failures.length > 0 ? s.failures.join('; ') : s.note ?? '').replace(/\s+/g, ' ')
   return [
     s.name,
     s.status,

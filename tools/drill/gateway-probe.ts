@@ -20,7 +20,6 @@ export interface Snapshot {
   rssBytes: number | null
   fds: number | null
   journalBytes: number | null
-  lockouts: number | null
 }
 
 const PROBE_TIMEOUT_MS = 2000
@@ -92,6 +91,5 @@ export async function snapshot (opsUrl: string, pidOverride: number | null): Pro
     rssBytes,
     fds,
     journalBytes: metrics === null ? null : sumMetric(metrics, 'gatehouse_journal_bytes_total'),
-    lockouts: metrics === null ? null : sumMetric(metrics, 'gatehouse_lockouts'),
   }
 }

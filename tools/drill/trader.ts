@@ -44,6 +44,8 @@ export class Trader {
   private startedMs = 0
   private instrument: Instrument | null = null
   private priceUnits = 0
+  /** Why the trader's connection ended, for the windows it misses. */
+  private lostBecause = ''
   /** Every message the trader sent, for the journal bound. */
   messagesSent = 0
   instruments: Instrument[] = []
@@ -90,7 +92,8 @@ export class Trader {
     this.client = client
     client.on('message', (m: ClientEnvelope) => { this.onMessage(m) })
     client.on('close', (code: number, reason: string) => {
-      if (this.timer !== null) this.error(`disconnected by the gateway (close ${code}${reason === '' ? '' : ` ${reason}`})`)
+      this.lostBecause = `disconnected by the gateway (close ${code}${reason === '' ? '' : ` ${reason}`})`
+      if (this.timer !== null) this.error(this.lostBecause)
     })
   }
 
@@ -102,6 +105,7 @@ export class Trader {
     this.orders = 0
     this.heartbeats = 0
     this.startedMs = performance.now()
+    if (!this.connected) this.error(`not connected${this.lostBecause === '' ? '' : ` (${this.lostBecause})`}: the trader could not log on again before the scenario`)
     let heartbeatsDue = 0
     let ordersDue = 0
     const { heartbeatsPerSecond, ordersPerSecond } = this.settings.trader
