@@ -5,7 +5,7 @@
 // gateway must stay up and everyone else keep trading.
 import fc from 'fast-check'
 import { encodeClientEnvelope } from '../../../protocol/client-codec.js'
-import { ask, connect, hangUp, logOn, nextMessage, type DrillConnection } from '../drill-connection.js'
+import { ANSWER_TIMEOUT_MS, ask, connect, hangUp, logOn, nextMessage, type DrillConnection } from '../drill-connection.js'
 import { check, type Scenario, type ScenarioContext, type ScenarioResult } from '../scenario.js'
 import type { DrillLane } from '../drill-settings.js'
 
@@ -68,7 +68,7 @@ async function fuzzPhase (ctx: ScenarioContext, lane: DrillLane, frames: Frame[]
   for (const frame of frames) {
     if (Date.now() > ctx.deadlineMs || conn === null) break
     // Paced under the terminal lane's 50 messages/s session throttle when logged on.
-    const answer = nextMessage(conn, (m) => m.body !== 'authChallenge', 1500)
+    const answer = nextMessage(conn, (m) => m.body !== 'authChallenge')
     if (frame.kind === 'text') conn.client.sendRaw(frame.text)
     else conn.client.sendRaw(frame.bytes)
     counts.sent++
@@ -126,7 +126,7 @@ export const frameFuzz: Scenario = {
       checks: [
         check('every frame answered or the connection closed', totals.unanswered === 0,
           `${totals.answered} of ${totals.sent} frames answered, ${totals.closes} closes`,
-          `${totals.unanswered} frame(s) got neither an answer within 1.5 s nor a close (seed ${seed})`),
+          `${totals.unanswered} frame(s) got neither an answer within ${ANSWER_TIMEOUT_MS} ms nor a close (seed ${seed})`),
         check('closes carry a close frame', totals.abnormalCloses === 0,
           'every close was an orderly WebSocket close',
           `${totals.abnormalCloses} connection(s) dropped without a close frame (1006) after a frame of at most ${HARD_LIMIT_BYTES} bytes: a crash or reset (seed ${seed})`),
