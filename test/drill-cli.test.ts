@@ -15,6 +15,7 @@ import { DRILL_DEFAULTS, DrillSettingsError, resolveDrillSettings } from '../too
 import { TABLE_COLUMNS, formatHtml, formatJson, formatTable, tableRow } from '../tools/drill/drill-report.js'
 import { addressAllocator, type DrillReport, type ScenarioReport } from '../tools/drill/drill-runner.js'
 import { sumMetric } from '../tools/drill/gateway-probe.js'
+import { environmentRefusal } from '../tools/drill/drill-command.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-drill-cli-'))
 
@@ -192,6 +193,14 @@ t.test('usage errors exit 2 with a message and no stack trace', async (t) => {
   const list = await drill(['--list'])
   t.equal(list.code, 0)
   t.match(list.stdout, /^frame-fuzz\s+random and mutated/m)
+})
+
+t.test('only a gateway that says every lane reaches a test exchange is drilled without --allow-production', async (t) => {
+  t.equal(environmentRefusal({ terminal: 'test', platform: 'test' }, false), null)
+  t.match(environmentRefusal({ terminal: 'test', platform: 'production' }, false), /exchange environment is production \(lanes platform\)/)
+  t.match(environmentRefusal({ terminal: '', platform: 'test' }, false), /does not say which exchange environment lanes terminal reach/)
+  t.match(environmentRefusal({}, false), /does not say which exchange environment it reaches/)
+  t.equal(environmentRefusal({ platform: 'production' }, true), null)
 })
 
 t.test('an unreachable gateway: exit 1, says so, no stack trace', async (t) => {

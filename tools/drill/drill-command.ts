@@ -167,13 +167,17 @@ function parse (argv: string[]): Parsed | 'help' | 'list' {
   }
 }
 
-/** Why the target may not be drilled (a usage error), or null. */
-export function targetRefusal (settings: DrillSettings, environments: Record<string, string>, allowProduction: boolean, allowRemote: boolean): string | null {
+/** Why the target's addresses may not be drilled (a usage error), or null. */
+export function remoteRefusal (settings: DrillSettings, allowRemote: boolean): string | null {
+  if (allowRemote) return null
   const urls = [settings.target.opsUrl, ...Object.values(settings.target.laneUrls)]
-  if (!allowRemote) {
-    const remote = urls.filter((url) => !isLoopbackHost(new URL(url).hostname))
-    if (remote.length > 0) return `refusing a target outside 127.0.0.0/8 (${remote.join(', ')}); the drill floods what it points at. Pass --allow-remote if that is really meant.`
-  }
+  const remote = urls.filter((url) => !isLoopbackHost(new URL(url).hostname))
+  if (remote.length === 0) return null
+  return `refusing a target outside 127.0.0.0/8 (${remote.join(', ')}); the drill floods what it points at. Pass --allow-remote if that is really meant.`
+}
+
+/** Why a gateway reaching these exchange environments (lane to environment, from /healthz) may not be drilled, or null. */
+export function environmentRefusal (environments: Record<string, string>, allowProduction: boolean): string | null {
   if (allowProduction) return null
   const production = Object.entries(environments).filter(([, env]) => env === 'production').map(([lane]) => lane)
   if (production.length > 0) {
@@ -211,7 +215,7 @@ export async function runDrillCommand (argv: string[]): Promise<number> {
     process.stderr.write(`gatehouse drill: the trader's lane (${settings.trader.lane}) has no URL; add --lane-url ${settings.trader.lane}=ws://... or set trader.lane to a lane you gave\n`)
     return 2
   }
-  const remote = targetRefusal(settings, { any: 'test' }, true, parsed.allowRemote)
+  const remote = remoteRefusal(settings, parsed.allowRemote)
   if (remote !== null) {
     process.stderr.write(`gatehouse drill: ${remote}\n`)
     return 2
@@ -221,7 +225,7 @@ export async function runDrillCommand (argv: string[]): Promise<number> {
     process.stderr.write(`gatehouse drill: the gateway is not reachable: ${settings.target.opsUrl}/healthz: ${health.error}. Is it running? (\`npm start\`, or point --ops-url and --lane-url at it)\n`)
     return 1
   }
-  const refusal = targetRefusal(settings, health.environments, parsed.allowProduction, parsed.allowRemote)
+  const refusal = environmentRefusal(health.environments, parsed.allowProduction)
   if (refusal !== null) {
     process.stderr.write(`gatehouse drill: ${refusal}\n`)
     return 2
