@@ -34,6 +34,8 @@ export const slowConsumer: Scenario = {
       await new Promise((resolve) => setTimeout(resolve, 1))
     }
     const queuedAtEnd = conn.client.bufferedAmount
+    let answersRead = 0
+    conn.client.on('message', () => { answersRead++ })
     conn.client.resume()
     // Read what the gateway kept for it, then see whether it was dropped.
     const drainUntil = Date.now() + 1000
@@ -43,7 +45,7 @@ export const slowConsumer: Scenario = {
     const seconds = (floodMs / 1000).toFixed(1)
     return {
       messagesSent: sent + 3,
-      figures: { framesSent: sent, ourUnsentBytesAtEnd: queuedAtEnd, closedByGateway: closedByGateway !== null, closeCode: closedByGateway?.code ?? null },
+      figures: { framesSent: sent, answersReadAfterResume: answersRead, ourUnsentBytesAtEnd: queuedAtEnd, closedByGateway: closedByGateway !== null, closeCode: closedByGateway?.code ?? null },
       note: `${sent} heartbeats in about ${seconds} s from a session that read nothing; each is answered (echo, or a throttle reject past the session limit)` +
         (closedByGateway === null ? '; the gateway did not drop it (its backlog may have stayed under maxBackpressureBytes)' : `; the gateway dropped it (close ${closedByGateway.code})`),
       checks: [],
