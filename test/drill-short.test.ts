@@ -35,7 +35,7 @@ t.test('gatehouse drill --short --json runs every scenario and reports its figur
   // logon-time thresholds are the operator's to set; here they are loose,
   // and the drill's own invariants decide.
   const drillConfig = join(dir, 'drill.json')
-  writeFileSync(drillConfig, JSON.stringify({ thresholds: { traderP99Ms: 2000, traderLogonMs: 10_000 } }))
+  writeFileSync(drillConfig, JSON.stringify({ thresholds: { traderP99Ms: 2000, traderLogonMs: 10_000, rssGrowthBytes: 256 * 1024 * 1024 } }))
   const laneArgs = Object.keys(gateway.ready.lanes).flatMap((lane) => ['--lane-url', `${lane}=${gateway.url(lane)}`])
   const htmlFile = join(dir, 'report.html')
   const drill = spawn(process.execPath, [GATEWAY_CLI, 'drill', '--short', '--json', '--config', drillConfig, '--html', htmlFile,

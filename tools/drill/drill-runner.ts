@@ -52,6 +52,9 @@ export interface RunOptions {
   log: (line: string) => void
 }
 
+/** The trader trades this long, unmeasured, before the first scenario: the first scenario should not pay for the gateway's and the drill's warm-up. */
+const WARM_UP_MS = 1000
+
 /** How long the runner waits for the gateway to give descriptors back after a scenario. */
 const SETTLE_MS = 3000
 
@@ -103,6 +106,9 @@ export async function runDrill (settings: DrillSettings, options: RunOptions): P
   const reports: ScenarioReport[] = []
   // Throws TraderError when the trader cannot log on: nothing can be measured then.
   await trader.logOn(traderAddress)
+  trader.begin()
+  await new Promise((resolve) => setTimeout(resolve, WARM_UP_MS))
+  await trader.end()
   for (const scenario of options.scenarios) {
     const budgetMs = options.short ? scenario.budgetMs.short : scenario.budgetMs.full
     const before = await snapshot(settings.target.opsUrl, pid)

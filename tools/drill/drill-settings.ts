@@ -91,7 +91,9 @@ export const DRILL_DEFAULTS: Readonly<DrillSettings> = Object.freeze({
   trader: { lane: 'platform', instrument: 'rb2605', ordersPerSecond: 5, heartbeatsPerSecond: 100 },
   thresholds: {
     traderP99Ms: 50,
-    rssGrowthBytes: 64 * 1024 * 1024,
+    // RSS seldom shrinks (the allocator keeps freed heap), so this bounds
+    // buffering without limit, not ordinary heap growth.
+    rssGrowthBytes: 128 * 1024 * 1024,
     fdGrowth: 16,
     journalBaseBytes: 256 * 1024,
     journalBytesPerMessage: 1024,
