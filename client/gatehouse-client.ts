@@ -56,6 +56,10 @@ export interface OrderRequest {
 export interface ConnectOptions {
   /** PEM CA certificate(s) to trust for wss:// (e.g. a self-signed lane cert). */
   ca?: string | Buffer
+  /** Local address to connect from, e.g. 127.0.0.7 (Linux routes all of 127/8 to lo). */
+  localAddress?: string
+  /** Milliseconds to wait for the WebSocket to open (default: no limit). */
+  handshakeTimeoutMs?: number
 }
 
 export class GatehouseClient extends EventEmitter {
@@ -91,7 +95,7 @@ export class GatehouseClient extends EventEmitter {
 
   /** Opens a WebSocket to a lane, e.g. ws://127.0.0.1:7002. */
   static async connect (url: string, options: ConnectOptions = {}): Promise<GatehouseClient> {
-    const socket = new WebSocket(url, { ca: options.ca, perMessageDeflate: false })
+    const socket = new WebSocket(url, { ca: options.ca, perMessageDeflate: false, localAddress: options.localAddress, handshakeTimeout: options.handshakeTimeoutMs })
     // Listen before the socket opens: the gateway's AuthChallenge can arrive
     // in the same read as the upgrade response, before `open` resolves.
     const client = new GatehouseClient(socket)
@@ -109,6 +113,20 @@ export class GatehouseClient extends EventEmitter {
     envelope.sentTimeUs = Date.now() * 1000
     this.socket.send(encodeClientEnvelope(envelope), { binary: true })
     return this.outSeq
+  }
+
+  /** Stops reading from the socket (a slow consumer); the gateway's sends back up. */
+  pause (): void {
+    this.socket.pause()
+  }
+
+  resume (): void {
+    this.socket.resume()
+  }
+
+  /** Bytes queued to send but not yet handed to the kernel. */
+  get bufferedAmount (): number {
+    return this.socket.bufferedAmount
   }
 
   /** Sends raw bytes or text as one frame (for protocol tests). */

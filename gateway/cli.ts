@@ -34,6 +34,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),
   },
+  drill: {
+    summary: 'run attack scenarios against a gateway while a well-behaved session trades; PASS/FAIL per scenario',
+    run: async (argv) => (await import('../tools/drill/drill-command.js')).runDrillCommand(argv),
+  },
 }
 
 function usage (): string {

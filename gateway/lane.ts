@@ -960,7 +960,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       }
       this.cancelAtLinkUp = []
     }
-    this.notify({ type: 'link-state', lane: this.name, state: 'up', detail: `trading day ${info.tradingDay}, ${info.environment}, ${info.instruments.length} instruments` })
+    this.notify({ type: 'link-state', lane: this.name, state: 'up', detail: `trading day ${info.tradingDay}, ${info.environment}, ${info.instruments.length} instruments`, environment: info.environment })
   }
 
   onLinkDown (reason: string): void {

@@ -88,7 +88,9 @@ export async function runStartCommand (argv: string[]): Promise<number> {
 
   let sim: ExchangeSimProcess | null = null
   if (config.exchange.embeddedSimulator) {
-    sim = await startExchangeSimProcess(['--host', config.exchange.host, '--port', String(config.exchange.port)])
+    // The bundled simulator is never a production exchange, and says so
+    // (lanes report it on /healthz; testing AppIDs may reach it).
+    sim = await startExchangeSimProcess(['--host', config.exchange.host, '--port', String(config.exchange.port), '--environment', 'test'])
     // With port 0 the simulator picked one; the lanes must dial that.
     config = { ...config, exchange: { ...config.exchange, port: sim.port } }
   }

@@ -32,6 +32,12 @@ export interface LaneStatus {
   tls: boolean
   link: LinkState
   linkDetail: string
+  /**
+   * The exchange environment the lane's link reported at its last logon
+   * ("production" or "test"); "" until the link first comes up. Tools
+   * such as `gatehouse drill` read it from /healthz to refuse production.
+   */
+  environment: string
 }
 
 export interface RunningGateway {
@@ -216,7 +222,9 @@ export class Supervisor {
 
   health (): { ok: boolean, body: unknown } {
     const ok = this.workers.size > 0 && this.allLinksUp()
-    return { ok, body: { status: ok ? 'ok' : 'degraded', gatewayId: this.config.gatewayId, lanes: this.lanes } }
+    // pid: so a tool on the same host can read the process's memory and
+    // descriptors from /proc (/metrics has no process figures).
+    return { ok, body: { status: ok ? 'ok' : 'degraded', gatewayId: this.config.gatewayId, pid: process.pid, lanes: this.lanes } }
   }
 
   /** Purges journal segments past the retention period now, and again every day while running. */
@@ -295,7 +303,7 @@ export class Supervisor {
       worker.on('message', (event: LaneToSupervisor) => {
         switch (event.type) {
           case 'listening':
-            this.lanes[name] = { host: event.host, port: event.port, tls: event.tls, link: 'connecting', linkDetail: '' }
+            this.lanes[name] = { host: event.host, port: event.port, tls: event.tls, link: 'connecting', linkDetail: '', environment: '' }
             resolve()
             break
           case 'listen-failed':
@@ -306,6 +314,7 @@ export class Supervisor {
             if (lane !== undefined) {
               lane.link = event.state
               lane.linkDetail = event.detail
+              if (event.environment !== undefined) lane.environment = event.environment
             }
             if (this.allLinksUp()) this.linkWaiters.splice(0).forEach((wake) => { wake() })
             break

@@ -77,7 +77,7 @@ export type LaneToSupervisor =
   | { type: 'listening', lane: LaneName, host: string, port: number, tls: boolean }
   | ({ type: 'recovered' } & LaneRecoveryReport)
   | { type: 'listen-failed', lane: LaneName, host: string, port: number, error: string }
-  | { type: 'link-state', lane: LaneName, state: LinkState, detail: string }
+  | { type: 'link-state', lane: LaneName, state: LinkState, detail: string, environment?: string }
   | { type: 'stopped', lane: LaneName }
   | { type: 'access-request', lane: LaneName, requestId: number, sessionId: number, ip: string, request: AccessRequest }
   | { type: 'session-closed', lane: LaneName, sessionId: number, account: string }

@@ -82,7 +82,7 @@ t.test('a bad config refuses to start and names the field', async (t) => {
 })
 
 t.test('every subcommand has --help', async (t) => {
-  for (const command of ['start', 'exchange-sim', 'demo', 'hash-password', 'journal', 'journal verify', 'journal search', 'journal export', 'journal replay']) {
+  for (const command of ['start', 'exchange-sim', 'demo', 'hash-password', 'journal', 'journal verify', 'journal search', 'journal export', 'journal replay', 'drill']) {
     const result = spawnSync(process.execPath, [CLI_PATH, ...command.split(' '), '--help'], { encoding: 'utf8' })
     t.equal(result.status, 0, `${command} --help exits 0`)
     t.match(result.stdout, new RegExp(`usage: gatehouse ${command}`), `${command} --help prints usage`)
