@@ -50,6 +50,7 @@ const cases: Array<[string, unknown, string]> = [
   ['wrong type', { lanes: { hft: { port: '7003' } } }, 'lanes.hft.port: Invalid input: expected number, received string'],
   ['out of range', { lanes: { terminal: { port: 70000 } } }, 'lanes.terminal.port: must be at most 65535'],
   ['not a whole number', { ops: { port: 1.5 } }, 'ops.port: must be a whole number'],
+  ['journal segments larger than the tools read', { journal: { maxSegmentBytes: 2 ** 30 } }, 'journal.maxSegmentBytes: must be at most 512 MiB: a segment ends after the batch that passes it, and the journal tools read segments of up to 1024 MiB'],
   ['unknown field (typo)', { exchange: { prot: 7090 } }, 'exchange: unknown field "prot"; remove it or check its spelling'],
   ['unknown top-level field', { lane: {} }, '(top level): unknown field "lane"; remove it or check its spelling'],
   ['bad enum value', { accounts: [account({ lanes: ['fast'] })] }, 'accounts.0.lanes.0: Invalid option: expected one of "terminal"|"platform"|"hft"'],
