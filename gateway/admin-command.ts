@@ -10,7 +10,7 @@
 // the gateway validates again all the same.
 import { parseArgs } from 'node:util'
 import { createConnection } from 'node:net'
-import { readFileSync } from 'node:fs'
+import { MAX_JSON_FILE_BYTES, readBoundedFile } from '../journal/read-bounded-file.js'
 import { join, resolve } from 'node:path'
 import { userInfo } from 'node:os'
 import process from 'node:process'
@@ -25,6 +25,9 @@ import type { AppInfo, ChangeReply, SessionInfo } from './admin-api.js'
 
 /** A mass-cancel or a reload can take a while; past this the client gives up (the change may still happen). */
 const REPLY_TIMEOUT_MS = 30_000
+
+/** An AuthCode file holds one AuthCode (at most 256 characters) and a newline. */
+const MAX_AUTH_CODE_FILE_BYTES = 4096
 
 const EXIT_OK = 0
 const EXIT_REFUSED = 1
@@ -234,9 +237,10 @@ async function readAuthCode (values: Values): Promise<string> {
   const file = str(values, 'auth-code-file') ?? '-'
   if (file !== '-') {
     try {
-      return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+      // An AuthCode is at most 256 characters: a FIFO, a device or a big file given by mistake is refused, not read.
+      return readBoundedFile(file, MAX_AUTH_CODE_FILE_BYTES, 'AuthCode file').toString('utf8').replace(/\r?\n$/, '')
     } catch (err) {
-      throw new UsageError(`cannot read --auth-code-file ${file}: ${(err as Error).message}`)
+      throw new UsageError(`--auth-code-file: ${(err as Error).message}`)
     }
   }
   if (process.stdin.isTTY === true) process.stderr.write('AuthCode (one line, then Enter or Ctrl-D): ')
@@ -527,7 +531,7 @@ function socketPathOf (values: Values, command: AdminCommandName): string {
   let overrides: unknown = {}
   if (file !== undefined) {
     try {
-      overrides = JSON.parse(readFileSync(file, 'utf8'))
+      overrides = JSON.parse(readBoundedFile(file, MAX_JSON_FILE_BYTES, 'config file').toString('utf8'))
     } catch (err) {
       // The gateway says what is wrong with a file it is asked to reload.
       if (command !== 'config.reload') throw new UsageError(`cannot read --config ${file} to find the admin socket: ${(err as Error).message}; or give --socket PATH`)

@@ -1,11 +1,11 @@
 // Gateway configuration: one JSON file, merged over the embedded defaults
 // and validated with zod. Every error names the exact field path and says
 // what to change; the gateway refuses to start on any of them.
-import { readFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { isIP } from 'node:net'
 import { parseCidr } from './ip-ranges.js'
-import { MAX_SEGMENT_FILE_BYTES } from '../journal/read-bounded-file.js'
+import { MAX_JSON_FILE_BYTES, MAX_SEGMENT_FILE_BYTES, readBoundedFile } from '../journal/read-bounded-file.js'
 import { z } from 'zod'
 import { DEFAULT_CONFIG } from './config-defaults.js'
 import { LIMIT_NAMES, SELF_MATCH_MODES, limitValueProblem, type LimitName } from '../checks/limits.js'
@@ -383,9 +383,10 @@ export function resolveConfig (overrides: unknown = {}): GatewayConfig {
 export function loadConfigFile (path: string): GatewayConfig {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    // Bounded, and only a regular file: `--config /dev/zero` or a FIFO used to read forever.
+    text = readBoundedFile(path, MAX_JSON_FILE_BYTES, 'config file').toString('utf8')
   } catch (cause) {
-    throw new ConfigError([`${path}: cannot read the config file (${(cause as Error).message})`], { cause })
+    throw new ConfigError([(cause as Error).message], { cause })
   }
   let json: unknown
   try {

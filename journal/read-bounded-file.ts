@@ -13,11 +13,15 @@ import { JournalError, journalErrorCodes } from './errors.js'
  */
 export const MAX_SEGMENT_FILE_BYTES = 1024 * 1024 * 1024
 
-/** The largest JSON file (limits, config) a tool reads. */
+/** The largest JSON file (a config, a limits file) read: a config with thousands of accounts is a few MiB. */
 export const MAX_JSON_FILE_BYTES = 16 * 1024 * 1024
 
 function unreadable (path: string, why: string, cause?: unknown): JournalError {
   return new JournalError(journalErrorCodes.UNREADABLE, `${path}: ${why}`, cause === undefined ? undefined : { cause })
+}
+
+function aOr (noun: string): string {
+  return `${/^[aeiouAEIOU]/.test(noun) ? 'an' : 'a'} ${noun}`
 }
 
 function kindOf (stat: import('node:fs').Stats): string {
@@ -39,13 +43,13 @@ export function readBoundedFile (path: string, maxBytes: number, what = 'file'):
     // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer.
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
-    throw unreadable(path, `cannot open the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, err)
+    throw unreadable(path, `cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, err)
   }
   try {
     const stat = fstatSync(fd)
-    if (!stat.isFile()) throw unreadable(path, `is ${kindOf(stat)}, not a ${what}`)
+    if (!stat.isFile()) throw unreadable(path, `is ${kindOf(stat)}, not ${aOr(what)}`)
     if (stat.size > maxBytes) {
-      throw unreadable(path, `is ${stat.size} bytes; a ${what} read by the tools may be at most ${maxBytes} bytes`)
+      throw unreadable(path, `is ${stat.size} bytes; ${aOr(what)} may be at most ${maxBytes} bytes`)
     }
     const buf = Buffer.allocUnsafe(stat.size)
     let off = 0

@@ -65,3 +65,13 @@ t.test('a change by a user the system cannot name is a usage error (exit 2), and
   const read = await gatehouse(['admin', 'sessions', '--socket', socketPath], { uid: unnamed, gid: unnamed })
   t.equal(read.code, 3, 'a read gets as far as the socket')
 })
+
+t.test('files given to admin are read within a budget: a device is refused (exit 2), not read forever', async (t) => {
+  const config = await gatehouse(['admin', 'sessions', '--config', '/dev/zero'])
+  t.equal(config.code, 2, '--config /dev/zero: exit 2')
+  t.match(config.stderr, 'cannot read --config /dev/zero to find the admin socket: /dev/zero: is a device, not a config file; or give --socket PATH')
+  const authCode = await gatehouse(['admin', 'apps', 'register', '--app-id', 'vendor.app', '--vendor', 'V', '--name', 'N', '--version', '1',
+    '--auth-code-file', '/dev/zero', '--socket', socketPath, '--operator', 'alice'])
+  t.equal(authCode.code, 2, '--auth-code-file /dev/zero: exit 2')
+  t.match(authCode.stderr, '--auth-code-file: /dev/zero: is a device, not an AuthCode file')
+})

@@ -138,11 +138,11 @@ t.test('hostile entries in a journal directory: a clear error naming the file, n
   const cases: Array<{ name: string, root: string, expect: RegExp }> = [
     { name: 'a FIFO named like a segment', root: journalWith('fifo', (p) => { spawnSync('mkfifo', [p]) }), expect: /is a FIFO, not a segment/ },
     { name: 'a symlink to /dev/zero named like a segment', root: journalWith('zero', (p) => { symlinkSync('/dev/zero', p) }), expect: /is a device, not a segment/ },
-    { name: 'a sparse file past the budget', root: journalWith('sparse', (p) => { writeFileSync(p, ''); truncateSync(p, MAX_SEGMENT_FILE_BYTES + 1) }), expect: new RegExp(`is ${MAX_SEGMENT_FILE_BYTES + 1} bytes; a segment read by the tools may be at most ${MAX_SEGMENT_FILE_BYTES} bytes`) },
+    { name: 'a sparse file past the budget', root: journalWith('sparse', (p) => { writeFileSync(p, ''); truncateSync(p, MAX_SEGMENT_FILE_BYTES + 1) }), expect: new RegExp(`is ${MAX_SEGMENT_FILE_BYTES + 1} bytes; a segment may be at most ${MAX_SEGMENT_FILE_BYTES} bytes`) },
     { name: 'a sparse file past what one read can hold (3 GiB)', root: journalWith('huge', (p) => { writeFileSync(p, ''); truncateSync(p, 3 * 1024 ** 3) }), expect: /is 3221225472 bytes/ },
     { name: 'a directory named like a segment', root: journalWith('dir', (p) => { mkdirSync(p) }), expect: /is a directory, not a segment/ },
-    { name: 'a dangling symlink named like a segment', root: journalWith('dangling', (p) => { symlinkSync(join(base, 'nowhere'), p) }), expect: /cannot open the segment \(ENOENT\)/ },
-    { name: 'a symlink loop named like a segment', root: journalWith('loop', (p) => { symlinkSync(p, p) }), expect: /cannot open the segment \(ELOOP\)/ },
+    { name: 'a dangling symlink named like a segment', root: journalWith('dangling', (p) => { symlinkSync(join(base, 'nowhere'), p) }), expect: /cannot read the segment \(ENOENT\)/ },
+    { name: 'a symlink loop named like a segment', root: journalWith('loop', (p) => { symlinkSync(p, p) }), expect: /cannot read the segment \(ELOOP\)/ },
   ]
   // A directory full of junk beside a good stream: stream-like names that
   // are dangling symlinks, loops, files; files with near-segment names.
