@@ -46,7 +46,8 @@ export function exchangeSimUsage (): string {
   return 'usage: gatehouse exchange-sim [options]\n\n' +
     'Runs the exchange simulator: a price-time order book per instrument behind the\n' +
     'link protocol (protocol/gatehouse/v1/link.proto). Prints JSON event lines on\n' +
-    'stdout, the first being {"event":"listening",...}. Stops on SIGTERM or SIGINT.\n\n' +
+    'stdout, the first being {"event":"listening",...}. Stops on SIGTERM or SIGINT;\n' +
+    'SIGHUP is ignored.\n\n' +
     'options:\n' + rows.map(([left, help]) => `  ${left.padEnd(width)}  ${help}`).join('\n') + '\n'
 }
 
@@ -160,6 +161,11 @@ export async function runExchangeSimCommand (argv: string[]): Promise<number> {
     return 2
   }
 
+  // A hangup reaches the whole process group: a gateway's embedded
+  // simulator got the SIGHUP sent to `gatehouse start` from a closed
+  // terminal, and died of it while the gateway (which reopens its audit
+  // file on SIGHUP) went on without an exchange.
+  process.on('SIGHUP', () => {})
   const sim = new ExchangeSimulator(options)
   let address: { host: string, port: number }
   try {

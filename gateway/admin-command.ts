@@ -10,20 +10,24 @@
 // the gateway validates again all the same.
 import { parseArgs } from 'node:util'
 import { createConnection } from 'node:net'
-import { readFileSync } from 'node:fs'
+import { MAX_JSON_FILE_BYTES, readBoundedFile } from '../journal/read-bounded-file.js'
 import { join, resolve } from 'node:path'
+import { userInfo } from 'node:os'
 import process from 'node:process'
 import { DEFAULT_CONFIG } from './config-defaults.js'
 import { mergeConfig } from './config.js'
 import { SELF_MATCH_MODES } from '../checks/limits.js'
 import {
-  AdminReplySchema, parseRequestObject,
+  AdminReplySchema, isReadOnlyCommand, parseRequestObject,
   type AdminCommandName, type AdminErrorBody, type AdminReply,
 } from './admin-protocol.js'
 import type { AppInfo, ChangeReply, SessionInfo } from './admin-api.js'
 
 /** A mass-cancel or a reload can take a while; past this the client gives up (the change may still happen). */
 const REPLY_TIMEOUT_MS = 30_000
+
+/** An AuthCode file holds one AuthCode (at most 256 characters) and a newline. */
+const MAX_AUTH_CODE_FILE_BYTES = 4096
 
 const EXIT_OK = 0
 const EXIT_REFUSED = 1
@@ -46,7 +50,8 @@ const GLOBAL_HELP = `common options:
                    else <runDir>/admin.sock of it, else ./var/admin.sock)
   --config FILE    the gateway's config file, to find the socket
   --operator NAME  who is making the change, journaled with it (default:
-                   $GATEHOUSE_OPERATOR, else $USER)
+                   $GATEHOUSE_OPERATOR, else the OS user this runs as;
+                   commands that only read need none)
   --json           print the reply's result as JSON (for scripts)
   -h, --help       show this help
 
@@ -232,9 +237,10 @@ async function readAuthCode (values: Values): Promise<string> {
   const file = str(values, 'auth-code-file') ?? '-'
   if (file !== '-') {
     try {
-      return readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+      // An AuthCode is at most 256 characters: a FIFO, a device or a big file given by mistake is refused, not read.
+      return readBoundedFile(file, MAX_AUTH_CODE_FILE_BYTES, 'AuthCode file').toString('utf8').replace(/\r?\n$/, '')
     } catch (err) {
-      throw new UsageError(`cannot read --auth-code-file ${file}: ${(err as Error).message}`)
+      throw new UsageError(`--auth-code-file: ${(err as Error).message}`)
     }
   }
   if (process.stdin.isTTY === true) process.stderr.write('AuthCode (one line, then Enter or Ctrl-D): ')
@@ -525,7 +531,7 @@ function socketPathOf (values: Values, command: AdminCommandName): string {
   let overrides: unknown = {}
   if (file !== undefined) {
     try {
-      overrides = JSON.parse(readFileSync(file, 'utf8'))
+      overrides = JSON.parse(readBoundedFile(file, MAX_JSON_FILE_BYTES, 'config file').toString('utf8'))
     } catch (err) {
       // The gateway says what is wrong with a file it is asked to reload.
       if (command !== 'config.reload') throw new UsageError(`cannot read --config ${file} to find the admin socket: ${(err as Error).message}; or give --socket PATH`)
@@ -602,6 +608,33 @@ function exchange (path: string, line: string): Promise<Exchange> {
 
 // ---- entry point --------------------------------------------------------------------
 
+/** The OS account this process runs as; null when the system cannot say (no passwd entry for the uid). */
+function osUserName (): string | null {
+  try {
+    const name = userInfo().username
+    return name === '' ? null : name
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Who a change is journaled under: --operator, else $GATEHOUSE_OPERATOR,
+ * else the OS account (from the uid, so it works where $USER is unset:
+ * systemd units, cron, containers). Reads name nobody.
+ */
+function changeOperator (values: Values): string {
+  const given = str(values, 'operator') ?? nonEmpty(process.env.GATEHOUSE_OPERATOR)
+  if (given !== undefined) return given
+  const os = osUserName()
+  if (os === null) throw new UsageError('name the operator: --operator NAME, or set GATEHOUSE_OPERATOR (this process\'s user has no name in the system\'s user database)')
+  return os
+}
+
+function nonEmpty (value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value
+}
+
 const VALUE_OPTIONS = new Set(['--socket', '--config', '--operator'])
 
 /**
@@ -662,13 +695,12 @@ export async function runAdminCommand (argv: string[], io: Io = { out: (text) =>
     io.out(help)
     return EXIT_OK
   }
-  let request: { id: number, operator: string, command: AdminCommandName, args: Record<string, unknown> }
+  let request: { id: number, operator?: string, command: AdminCommandName, args: Record<string, unknown> }
   let path: string
   try {
-    const operator = str(values, 'operator') ?? process.env.GATEHOUSE_OPERATOR ?? process.env.USER
-    if (operator === undefined || operator === '') throw new UsageError('name the operator: --operator NAME, or set GATEHOUSE_OPERATOR')
     const built = await spec.build(values, positionals)
-    request = { id: 1, operator, ...built }
+    const operator = isReadOnlyCommand(built.command) ? str(values, 'operator') : changeOperator(values)
+    request = operator === undefined ? { id: 1, ...built } : { id: 1, operator, ...built }
     path = socketPathOf(values, built.command)
   } catch (err) {
     if (!(err instanceof UsageError)) throw err

@@ -137,16 +137,27 @@ export type AdminCommandName = keyof typeof commandArgs
 export const ADMIN_COMMANDS = Object.keys(commandArgs) as AdminCommandName[]
 
 /** Commands that only read; every other one changes something and is journaled. */
-export const READ_ONLY_COMMANDS: readonly AdminCommandName[] = ['limits.show', 'counters.show', 'sessions.list', 'apps.list', 'fingerprints.list']
+export const READ_ONLY_COMMANDS: readonly AdminCommandName[] = ['limits.show', 'counters.show', 'sessions.list', 'apps.list', 'fingerprints.list'] satisfies ReadOnlyCommand[]
 
-type RequestOf<C extends AdminCommandName> = { id: RequestId, operator: string, command: C, args: z.infer<typeof commandArgs[C]> }
+export function isReadOnlyCommand (command: AdminCommandName): boolean {
+  return READ_ONLY_COMMANDS.includes(command)
+}
+
+type ReadOnlyCommand = 'limits.show' | 'counters.show' | 'sessions.list' | 'apps.list' | 'fingerprints.list'
+/**
+ * A read names no operator (nothing is journaled, and cron or systemd
+ * often runs without $USER); a change always does.
+ */
+type RequestOf<C extends AdminCommandName> = C extends ReadOnlyCommand
+  ? { id: RequestId, operator?: string, command: C, args: z.infer<typeof commandArgs[C]> }
+  : { id: RequestId, operator: string, command: C, args: z.infer<typeof commandArgs[C]> }
 /** A validated request: the command names the shape of args. */
 export type AdminRequest = { [C in AdminCommandName]: RequestOf<C> }[AdminCommandName]
 
 function requestSchema<C extends AdminCommandName> (command: C) {
   return z.object({
     id: RequestIdSchema,
-    operator: OperatorSchema,
+    operator: isReadOnlyCommand(command) ? OperatorSchema.optional() : OperatorSchema,
     command: z.literal(command),
     args: commandArgs[command],
   }).strict()

@@ -50,32 +50,31 @@ const STOPPING = 'the gateway is stopping; this request was not applied'
 
 /** Calls the AdminApi method a validated request names. */
 async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> {
-  const { operator } = request
   switch (request.command) {
     case 'limits.show': return api.showLimits(request.args.scope)
-    case 'limits.set': return api.setLimits(operator, request.args.scope, limitSetFromRequest(request.args.values))
-    case 'trading-state.set': return api.setTradingState(operator, request.args.account, request.args.state)
-    case 'kill-switch.set': return await api.setKillSwitch(operator, request.args.scope, request.args.on, request.args.massCancel ?? false)
-    case 'programmatic-report.set': return api.setProgrammaticReport(operator, request.args.account, request.args.status)
+    case 'limits.set': return api.setLimits(request.operator, request.args.scope, limitSetFromRequest(request.args.values))
+    case 'trading-state.set': return api.setTradingState(request.operator, request.args.account, request.args.state)
+    case 'kill-switch.set': return await api.setKillSwitch(request.operator, request.args.scope, request.args.on, request.args.massCancel ?? false)
+    case 'programmatic-report.set': return api.setProgrammaticReport(request.operator, request.args.account, request.args.status)
     case 'counters.show': return api.counters(request.args.account)
     case 'sessions.list': {
       const { lane, account } = request.args
       return await api.listSessions({ ...(lane === undefined ? {} : { lane }), ...(account === undefined ? {} : { account }) })
     }
-    case 'sessions.disconnect': return await api.disconnectSession(operator, request.args.sessionId, request.args.reason)
+    case 'sessions.disconnect': return await api.disconnectSession(request.operator, request.args.sessionId, request.args.reason)
     case 'apps.list': return api.listApps()
-    case 'apps.register': return api.registerApp(operator, request.args)
+    case 'apps.register': return api.registerApp(request.operator, request.args)
     case 'apps.evidence': {
       const { document, accessTestPassed } = request.args
-      return api.addAppEvidence(operator, request.args.appId, { ...(document === undefined ? {} : { document }), ...(accessTestPassed === undefined ? {} : { accessTestPassed }) })
+      return api.addAppEvidence(request.operator, request.args.appId, { ...(document === undefined ? {} : { document }), ...(accessTestPassed === undefined ? {} : { accessTestPassed }) })
     }
-    case 'apps.status': return api.setAppStatus(operator, request.args.appId, request.args.status)
-    case 'apps.bind': return api.bindApp(operator, request.args.appId, request.args.account, true)
-    case 'apps.unbind': return api.bindApp(operator, request.args.appId, request.args.account, false)
+    case 'apps.status': return api.setAppStatus(request.operator, request.args.appId, request.args.status)
+    case 'apps.bind': return api.bindApp(request.operator, request.args.appId, request.args.account, true)
+    case 'apps.unbind': return api.bindApp(request.operator, request.args.appId, request.args.account, false)
     case 'fingerprints.list': return api.listFingerprints(request.args.account)
-    case 'fingerprints.approve': return api.decideFingerprint(operator, request.args.account, request.args.fingerprintId, true)
-    case 'fingerprints.reject': return api.decideFingerprint(operator, request.args.account, request.args.fingerprintId, false)
-    case 'config.reload': return api.reloadConfig(operator, request.args.path)
+    case 'fingerprints.approve': return api.decideFingerprint(request.operator, request.args.account, request.args.fingerprintId, true)
+    case 'fingerprints.reject': return api.decideFingerprint(request.operator, request.args.account, request.args.fingerprintId, false)
+    case 'config.reload': return api.reloadConfig(request.operator, request.args.path)
   }
 }
 

@@ -1,10 +1,11 @@
 // Gateway configuration: one JSON file, merged over the embedded defaults
 // and validated with zod. Every error names the exact field path and says
 // what to change; the gateway refuses to start on any of them.
-import { readFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { isIP } from 'node:net'
 import { parseCidr } from './ip-ranges.js'
+import { MAX_JSON_FILE_BYTES, MAX_SEGMENT_FILE_BYTES, readBoundedFile } from '../journal/read-bounded-file.js'
 import { z } from 'zod'
 import { DEFAULT_CONFIG } from './config-defaults.js'
 import { LIMIT_NAMES, SELF_MATCH_MODES, limitValueProblem, type LimitName } from '../checks/limits.js'
@@ -178,7 +179,8 @@ const JournalSchema = z.object({
     z.object({ intervalMs: z.number().int().min(1, 'must be at least 1 ms').max(60_000, 'must be at most 60000 ms') }).strict(),
   ], { error: 'must be "never", "every-batch" or { "intervalMs": N }' }),
   /** A segment is sealed and a new one begun past this size (and at each new trading day). */
-  maxSegmentBytes: z.number().int().min(65_536, 'must be at least 64 KiB').max(2 ** 40, 'must be at most 1 TiB'),
+  maxSegmentBytes: z.number().int().min(65_536, 'must be at least 64 KiB')
+    .max(MAX_SEGMENT_FILE_BYTES / 2, `must be at most ${MAX_SEGMENT_FILE_BYTES / 2 / 1024 / 1024} MiB: a segment ends after the batch that passes it, and the journal tools read segments of up to ${MAX_SEGMENT_FILE_BYTES / 1024 / 1024} MiB`),
   /** Segments older than this are purged (DOMAIN.md, Retention: brokers commonly keep 20 years). */
   retentionYears: z.number().int('must be a whole number of years').min(1, 'must be at least 1 year').max(100, 'must be at most 100 years'),
   /** Rebuild today's risk state and sequence numbers from the journal at start. */
@@ -381,9 +383,10 @@ export function resolveConfig (overrides: unknown = {}): GatewayConfig {
 export function loadConfigFile (path: string): GatewayConfig {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    // Bounded, and only a regular file: `--config /dev/zero` or a FIFO used to read forever.
+    text = readBoundedFile(path, MAX_JSON_FILE_BYTES, 'config file').toString('utf8')
   } catch (cause) {
-    throw new ConfigError([`${path}: cannot read the config file (${(cause as Error).message})`], { cause })
+    throw new ConfigError([(cause as Error).message], { cause })
   }
   let json: unknown
   try {

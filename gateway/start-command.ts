@@ -24,7 +24,9 @@ options:
   -h, --help       show this help
 
 Stop with Ctrl-C (SIGINT) or SIGTERM: lanes close their sockets, the
-exchange links log out, then the simulator stops.
+exchange links log out, then the simulator stops. SIGHUP reopens the logon
+audit file (<runDir>/audit/logon-steps.jsonl) at its path, for logrotate;
+it stops nothing.
 `
 
 /** How long start waits for the exchange links before reporting ready anyway. */
@@ -86,6 +88,12 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     return 0
   }
 
+  // SIGHUP's default action ends the process: a logrotate postrotate
+  // script (or a closed terminal) stopped the gateway mid-session. It
+  // reopens the logon audit file instead, once the supervisor has one.
+  let onHangup = (): void => {}
+  process.on('SIGHUP', () => { onHangup() })
+
   let sim: ExchangeSimProcess | null = null
   if (config.exchange.embeddedSimulator) {
     // The bundled simulator is never a production exchange, and says so
@@ -101,6 +109,7 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   // gateway keeps serving (and ops are told).
   process.on('SIGXFSZ', () => {})
   const supervisor = new Supervisor(config)
+  onHangup = () => { supervisor.access.audit.reopen() }
   // Monitor warnings are for ops: one line per crossing, on stderr in the
   // human format so they stand out from the status lines.
   supervisor.onRiskAlert = (alert) => {

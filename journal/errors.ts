@@ -22,6 +22,13 @@ export const journalErrorCodes = {
    * will not append to or repair it; run `verify` and investigate.
    */
   CORRUPT: 'GH_ERR_JOURNAL_CORRUPT',
+  /**
+   * A file a tool was given cannot be read within its budget: missing, not
+   * a regular file (a directory, FIFO or device named like a segment),
+   * larger than the tools read, or an I/O error. The message names the
+   * file and why.
+   */
+  UNREADABLE: 'GH_ERR_JOURNAL_UNREADABLE',
 } as const
 
 export type JournalErrorCode = typeof journalErrorCodes[keyof typeof journalErrorCodes]

@@ -38,7 +38,11 @@ order. The journal is verified as it is read: damage stops the export
   --format F         jsonl (default): one decoded record per line, as
                      \`search --json\` prints it; csv: the columns
                      ${CSV_COLUMNS.join(',')}
-                     (RFC 4180: CRLF line ends, quoted where needed)
+                     (RFC 4180: CRLF line ends, quoted where needed; a
+                     text cell that begins with = + - @ ' a tab or a CR gets
+                     a ' in front, so no spreadsheet runs it as a formula:
+                     drop one leading ' to get the journaled text back;
+                     numeric columns are left as numbers)
   --out FILE         write FILE (mode 0600) instead of stdout; an existing
                      FILE is refused (exit 2), never silently replaced
   --force            with --out: replace FILE if it exists
@@ -60,6 +64,29 @@ export function csvField (text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
+/**
+ * First characters a spreadsheet takes as the start of a formula (OWASP,
+ * CSV injection), and the quote that marks a cell as defused: a text cell
+ * that begins with one gets a `'` in front, so `=HYPERLINK(..)` from a
+ * client's order lands as text, and removing one leading `'` from any text
+ * cell that starts with `'` gives back exactly what was journaled.
+ */
+const FORMULA_START = /^[=+\-@\t\r']/
+
+/** A text column's cell: defused when it could start a formula, then RFC 4180. A defused cell is always quoted. */
+export function csvTextField (text: string): string {
+  if (!FORMULA_START.test(text)) return csvField(text)
+  return `"'${text.replaceAll('"', '""')}"`
+}
+
+/**
+ * The columns that hold numbers the gateway wrote (never client text):
+ * left as numbers, so a sheet sums and sorts them, and a negative number
+ * stays a number.
+ */
+const NUMERIC_COLUMNS: ReadonlySet<string> = new Set(['time_us', 'seq', 'session_id', 'client_order_id', 'link_order_id', 'reason_code'])
+const NUMERIC_AT: readonly boolean[] = CSV_COLUMNS.map((name) => NUMERIC_COLUMNS.has(name))
+
 export function csvHeader (): string {
   return `${CSV_COLUMNS.join(',')}\r\n`
 }
@@ -69,7 +96,7 @@ export function csvRow (d: DecodedRecord): string {
     d.time, String(d.timeUs), d.stream, String(d.seq), d.kind, d.lane, d.direction, String(d.sessionId), d.account, d.appId, d.instrument,
     String(d.clientOrderId), String(d.linkOrderId), d.messageType, String(d.reason), d.reasonName, summarizeRecord(d), JSON.stringify(d.body),
   ]
-  return `${fields.map(csvField).join(',')}\r\n`
+  return `${fields.map((field, i) => NUMERIC_AT[i] === true ? csvField(field) : csvTextField(field)).join(',')}\r\n`
 }
 
 /** Where the export goes: a 0600 file opened at the first record (so an empty range leaves none), or io.out. */

@@ -5,8 +5,8 @@
 // of a stream's live segment is not yet committed, so it is skipped
 // silently; damage anywhere else throws, naming where (run verify for the
 // full report).
-import { readFileSync } from 'node:fs'
 import { JournalError, journalErrorCodes } from './errors.js'
+import { MAX_SEGMENT_FILE_BYTES, readBoundedFile } from './read-bounded-file.js'
 import { decodeRecord, isMetaKind, recordLengthAt, type JournalRecord } from './record-format.js'
 import { scanSegment } from './segment-scan.js'
 import { listSegments, listStreamDirs } from './segment-names.js'
@@ -31,7 +31,7 @@ export function * readStream (streamDir: string, stream: string, options: ReadOp
   const files = listSegments(streamDir, stream).filter((f) => f.segment >= (options.fromSegment ?? 0))
   for (let i = 0; i < files.length; i++) {
     const file = files[i]!
-    const buf = readFileSync(file.path)
+    const buf = readBoundedFile(file.path, MAX_SEGMENT_FILE_BYTES, 'segment')
     const scan = scanSegment(buf, file)
     const isLast = i === files.length - 1
     if (scan.problem !== null && !(isLast && scan.tornTail)) {

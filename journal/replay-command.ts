@@ -28,7 +28,8 @@
 // Exit codes: 0 the day was replayed (with or without differences), 1 no
 // such day or no orders on it, or a damaged journal, 2 the command line,
 // config or limits file is wrong.
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
+import { MAX_JSON_FILE_BYTES, readBoundedFile } from './read-bounded-file.js'
 import { parseArgs } from 'node:util'
 import { Limit } from '../checks/limits.js'
 import type { RiskControl } from '../checks/risk-control.js'
@@ -206,9 +207,9 @@ const TIF_NAMES = TimeInForce as unknown as Record<number, string>
 function readJsonObject (path: string): Record<string, unknown> {
   let text: string
   try {
-    text = readFileSync(path, 'utf8')
+    text = readBoundedFile(path, MAX_JSON_FILE_BYTES, 'limits file').toString('utf8')
   } catch (cause) {
-    throw new ConfigError([`${path}: cannot read the limits file (${(cause as Error).message})`], { cause })
+    throw new ConfigError([`cannot read the limits file: ${(cause as Error).message}`], { cause })
   }
   let json: unknown
   try {

@@ -67,9 +67,18 @@ export function listStreamDirs (root: string): StreamDir[] {
   for (const name of readdirSync(root).sort()) {
     if (!STREAM_NAME_PATTERN.test(name)) continue
     const dir = join(root, name)
-    if (statSync(dir).isDirectory()) out.push({ stream: name, dir })
+    if (isDirectory(dir)) out.push({ stream: name, dir })
   }
   return out
+}
+
+/** False for anything but a directory, including what cannot be followed (a dangling symlink, a symlink loop). */
+function isDirectory (path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 /** Makes a directory's entries (a new or removed segment's name) durable. */

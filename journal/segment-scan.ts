@@ -19,9 +19,10 @@ import type { SegmentFile } from './segment-names.js'
  * - missing: a record, batch or segment that should be there is not (a sequence or segment-number gap);
  * - reordered: records are present but out of sequence;
  * - truncated: the file ends inside a record or a batch;
- * - unsealed: a segment that should have been sealed (or, with --require-sealed, any) has no seal.
+ * - unsealed: a segment that should have been sealed (or, with --require-sealed, any) has no seal;
+ * - unreadable: the tools cannot read the file as a segment (verify.ts: not a regular file, or too large).
  */
-export type ProblemKind = 'changed' | 'missing' | 'reordered' | 'truncated' | 'unsealed'
+export type ProblemKind = 'changed' | 'missing' | 'reordered' | 'truncated' | 'unsealed' | 'unreadable'
 
 export interface ScanProblem {
   kind: ProblemKind

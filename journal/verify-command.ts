@@ -3,7 +3,7 @@
 // Exit codes: 0 the journal verifies, 1 it does not (the first bad record
 // is printed), 2 the command line is wrong or DIR holds no segments.
 import { UsageError, requireJournalDir } from './search-command.js'
-import { formatVerifyResult, verifyJournal } from './verify.js'
+import { formatVerifyResult, verifyJournal, type VerifyResult } from './verify.js'
 
 export const VERIFY_HELP = `usage: gatehouse journal verify DIR [--require-sealed] [--json] [--verbose]
 
@@ -52,7 +52,16 @@ export function runVerifyCommand (argv: readonly string[], out: (text: string) =
     err(`gatehouse journal verify: ${e.message}`)
     return 2
   }
-  const result = verifyJournal(dir, { requireSealed: flags.has('--require-sealed') })
+  let result: VerifyResult
+  try {
+    result = verifyJournal(dir, { requireSealed: flags.has('--require-sealed') })
+  } catch (e) {
+    // A directory that cannot be listed (permissions, an I/O error): the
+    // journal was not verified, which is a failure, said in one line.
+    if (typeof (e as { code?: unknown } | null)?.code !== 'string') throw e
+    err(`gatehouse journal verify: cannot read the journal under ${dir}: ${(e as Error).message}`)
+    return 1
+  }
   out(flags.has('--json') ? JSON.stringify(result, null, 2) : formatVerifyResult(result, flags.has('--verbose')))
   return result.ok ? 0 : 1
 }

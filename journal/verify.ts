@@ -6,11 +6,12 @@
 // not start at segment 1 being explained by a purge record that names the
 // seal it now starts from. The result names the first bad record by file,
 // byte offset and stream seq, and says what is wrong.
-import { readFileSync } from 'node:fs'
 import { relative } from 'node:path'
+import { JournalError } from './errors.js'
+import { MAX_SEGMENT_FILE_BYTES, readBoundedFile } from './read-bounded-file.js'
 import { HASH_BYTES, sealReasonName } from './record-format.js'
 import { scanSegment, type ProblemKind, type ScanProblem, type SegmentScan } from './segment-scan.js'
-import { listSegments, listStreamDirs } from './segment-names.js'
+import { listSegments, listStreamDirs, type SegmentFile } from './segment-names.js'
 
 export interface VerifyOptions {
   /** Report a stream's live (last, unsealed) segment as a problem instead of as open. */
@@ -60,7 +61,7 @@ export function verifyJournal (dir: string, options: VerifyOptions = {}): Verify
   const streamDirs = listStreamDirs(dir)
   const scansByStream = streamDirs.map(({ stream, dir: streamDir }) => ({
     stream,
-    scans: listSegments(streamDir, stream).map((file) => scanSegment(readFileSync(file.path), file)),
+    scans: listSegments(streamDir, stream).map(scanSegmentFile),
   }))
   // Purge records may live in any stream (the supervisor's, normally), so
   // gather them all before judging where each stream starts.
@@ -90,6 +91,24 @@ export function verifyJournal (dir: string, options: VerifyOptions = {}): Verify
     }
   }
   return { ok: problems.length === 0, dir, streams: streamDirs.map((s) => s.stream), segments, problems, firstBad: problems[0] ?? null }
+}
+
+/**
+ * A segment file scanned, or, when it cannot be read within the tools'
+ * budget (a directory, FIFO or device named like a segment, a file larger
+ * than any segment the gateway writes), an empty scan with that problem.
+ */
+function scanSegmentFile (file: SegmentFile): SegmentScan {
+  let buf: Buffer
+  try {
+    buf = readBoundedFile(file.path, MAX_SEGMENT_FILE_BYTES, 'segment')
+  } catch (err) {
+    if (!(err instanceof JournalError)) throw err
+    const scan = scanSegment(Buffer.alloc(0), file)
+    scan.problem = problem('unreadable', 0, null, null, err.message.startsWith(`${file.path}: `) ? err.message.slice(file.path.length + 2) : err.message)
+    return scan
+  }
+  return scanSegment(buf, file)
 }
 
 function problem (kind: ProblemKind, offset: number, seq: number | null, storedSeq: number | null, message: string): ScanProblem {

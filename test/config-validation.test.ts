@@ -1,7 +1,7 @@
 // Every kind of config mistake gets a message naming the field path and
 // what to change (piscina's test/option-validation style: assert each one).
 import t from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, loadConfigFile, resolveConfig, validateConfig } from '../gateway/config.js'
@@ -50,6 +50,7 @@ const cases: Array<[string, unknown, string]> = [
   ['wrong type', { lanes: { hft: { port: '7003' } } }, 'lanes.hft.port: Invalid input: expected number, received string'],
   ['out of range', { lanes: { terminal: { port: 70000 } } }, 'lanes.terminal.port: must be at most 65535'],
   ['not a whole number', { ops: { port: 1.5 } }, 'ops.port: must be a whole number'],
+  ['journal segments larger than the tools read', { journal: { maxSegmentBytes: 2 ** 30 } }, 'journal.maxSegmentBytes: must be at most 512 MiB: a segment ends after the batch that passes it, and the journal tools read segments of up to 1024 MiB'],
   ['unknown field (typo)', { exchange: { prot: 7090 } }, 'exchange: unknown field "prot"; remove it or check its spelling'],
   ['unknown top-level field', { lane: {} }, '(top level): unknown field "lane"; remove it or check its spelling'],
   ['bad enum value', { accounts: [account({ lanes: ['fast'] })] }, 'accounts.0.lanes.0: Invalid option: expected one of "terminal"|"platform"|"hft"'],
@@ -135,4 +136,11 @@ t.test('config files: unreadable, not JSON, not an object', async (t) => {
   t.match(fileProblem(join(dir, 'missing.json')), /missing\.json: cannot read the config file/)
   t.match(fileProblem(notJson), /bad\.json: not valid JSON/)
   t.match(fileProblem(array), /array\.json: must hold a JSON object/)
+  // Bounded reads: a device or an oversized file is refused before it is read.
+  t.equal(fileProblem('/dev/zero'), '/dev/zero: is a device, not a config file')
+  t.equal(fileProblem(dir), `${dir}: is a directory, not a config file`)
+  const huge = join(dir, 'huge.json')
+  writeFileSync(huge, '')
+  truncateSync(huge, 17 * 1024 * 1024)
+  t.equal(fileProblem(huge), `${huge}: is ${17 * 1024 * 1024} bytes; a config file may be at most ${16 * 1024 * 1024} bytes`)
 })
