@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { LANE_NAMES, adminSocketPath, journalDir, type GatewayConfig, type LaneName } from './config.js'
 import { OpsServer } from './ops-server.js'
+import { loadOpsToken, opsTokenPath } from './ops-token.js'
 import { createLaneMetricsBuffers } from './lane-metrics.js'
 import { createGatewayMetrics } from './metrics.js'
 import { AccessControl } from './access-control.js'
@@ -36,7 +37,8 @@ export interface LaneStatus {
 
 export interface RunningGateway {
   lanes: Partial<Record<LaneName, LaneStatus>>
-  ops: { host: string, port: number }
+  /** The ops port, and the file holding the bearer token its account routes require. */
+  ops: { host: string, port: number, tls: boolean, tokenFile: string }
 }
 
 /** How long a lane may take to stop before its thread is terminated. */
@@ -162,6 +164,8 @@ export class Supervisor {
   /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
   async start (): Promise<RunningGateway> {
     try {
+      // A token file that is unusable stops the start before anything listens.
+      const { token } = loadOpsToken(this.config)
       // The limits in force from the start, so a replay or an audit can
       // tell what every later change changed from.
       this.recordChange({ operator: 'config', command: 'start', scope: { kind: 'gateway', gatewayId: this.config.gatewayId }, before: null, after: { risk: this.config.risk } })
@@ -182,6 +186,8 @@ export class Supervisor {
       this.ops = new OpsServer({
         host: this.config.ops.host,
         port: this.config.ops.port,
+        tls: this.config.ops.tls,
+        token,
         health: () => this.health(),
         counters: (account) => this.risk.accountIndex(account) === undefined ? null : this.risk.counters(account),
         metrics: createGatewayMetrics({
@@ -189,6 +195,7 @@ export class Supervisor {
           linkState: (lane) => this.lanes[lane]?.link,
           journal: this.journal,
           access: this.access,
+          opsErrors: () => this.ops?.errors ?? {},
         }),
       })
       this.opsPort = await this.ops.listen()
@@ -205,7 +212,7 @@ export class Supervisor {
   }
 
   running (): RunningGateway {
-    return { lanes: this.lanes, ops: { host: this.config.ops.host, port: this.opsPort } }
+    return { lanes: this.lanes, ops: { host: this.config.ops.host, port: this.opsPort, tls: this.config.ops.tls !== undefined, tokenFile: opsTokenPath(this.config) } }
   }
 
   /** Resolves once every lane's exchange link is up. */
