@@ -55,10 +55,10 @@ function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeS
 /**
  * Every expected start-up failure (a busy port, a bad token file, a
  * journal that cannot be written) ends here: one line on stderr, no stack,
- * exit code 1. Config errors list each problem and exit 2.
+ * exit code 1. Config errors print one such line per problem and exit 2.
  */
 function didNotStart (reason: string): number {
-  process.stderr.write(`gatehouse start: ${reason.replace(/\s*\n\s*/g, ' ')} (the gateway did not start)\n`)
+  process.stderr.write(`gatehouse start: did not start: ${reason.replace(/\s*\n\s*/g, ' ')}\n`)
   return 1
 }
 
@@ -88,7 +88,8 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     config = values.config === undefined ? resolveConfig() : loadConfigFile(values.config)
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`gatehouse start: ${err.message}\nThe gateway did not start.\n`)
+      // One line per problem, each naming its field.
+      for (const problem of err.problems) process.stderr.write(`gatehouse start: did not start: invalid config: ${problem}\n`)
       return 2
     }
     throw err

@@ -46,6 +46,19 @@ const LANE_STOP_TIMEOUT_MS = 5000
 /** Expired journal segments are purged at start and then this often. */
 const PURGE_INTERVAL_MS = 24 * 3600 * 1000
 
+/** The supervisor's journal stream; a directory that cannot be written is a one-line error naming journal.dir. */
+function openSupervisorJournal (config: GatewayConfig): SupervisorJournal {
+  const j = config.journal
+  const root = journalDir(config)
+  try {
+    return new SupervisorJournal({ root, fsync: j.fsync, maxSegmentBytes: j.maxSegmentBytes, retentionYears: j.retentionYears })
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException
+    if (code === undefined) throw err
+    throw new Error(`journal.dir: cannot write the journal in "${root}" (${message}); make it a directory this user can write, or set journal.dir`, { cause: err })
+  }
+}
+
 export class Supervisor {
   private readonly workers = new Map<LaneName, Worker>()
   private readonly lanes: Partial<Record<LaneName, LaneStatus>> = {}
@@ -92,9 +105,7 @@ export class Supervisor {
     this.access = new AccessControl(config)
     this.risk = createRiskControl(config)
     const j = config.journal
-    this.journal = j.enabled
-      ? new SupervisorJournal({ root: journalDir(config), fsync: j.fsync, maxSegmentBytes: j.maxSegmentBytes, retentionYears: j.retentionYears })
-      : null
+    this.journal = j.enabled ? openSupervisorJournal(config) : null
     const journal = this.journal
     // A step whose record cannot be written throws here, and the step is
     // refused (decideAccess fails closed).
