@@ -81,6 +81,18 @@ t.test('the embedded simulator\'s port in use: one line naming exchange.port', a
   await firstStillTrades(t)
 })
 
+t.test('`gatehouse exchange-sim` on a port in use: one line naming --port, and the errno for whoever started it', async (t) => {
+  const child = spawn(process.execPath, [GATEWAY_CLI, 'exchange-sim', '--port', String(ports.exchange)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
+  let stderr = ''
+  let stdout = ''
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  const [code] = await once(child, 'exit') as [number | null]
+  t.equal(code, 1, 'exit code 1')
+  oneLine(t, stderr, new RegExp(`^gatehouse exchange-sim: --port ${ports.exchange} is in use \\(another gatehouse\\?\\); pick a free port or stop the other process$`), '--port')
+  t.same(JSON.parse(stdout), { event: 'listen-failed', host: '127.0.0.1', port: ports.exchange, code: 'EADDRINUSE' }, 'a listen-failed event with the errno on stdout')
+})
+
 t.test('a lane\'s port in use: one line naming lanes.<lane>.port', async (t) => {
   const { code, stderr } = await failedStart(configFile({ lanes, ops: { port: 0 }, exchange: { embeddedSimulator: false, port: ports.exchange } }))
   t.equal(code, 1, 'exit code 1')

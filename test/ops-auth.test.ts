@@ -18,9 +18,11 @@ import { startTestGateway, testConfig } from './helpers/gateway.js'
 import { rawHttp, request } from './helpers/raw-http.js'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url))
+/** One lane is enough to show the ops port; fewer threads keep this file quick on a busy machine. */
+const oneLane = { terminal: { enabled: false }, hft: { enabled: false } }
 
 t.test('with no ops.tokenFile a token is generated into <runDir>/ops-token, owner-only, and reused', async (t) => {
-  const gateway = await startTestGateway()
+  const gateway = await startTestGateway({ overrides: { lanes: oneLane, journal: { enabled: false } } })
   t.teardown(() => gateway.stop())
   const { ops } = gateway.supervisor.running()
   t.equal(ops.tokenFile, join(gateway.config.runDir, 'ops-token'))
@@ -32,8 +34,8 @@ t.test('with no ops.tokenFile a token is generated into <runDir>/ops-token, owne
   t.equal((await rawHttp(ops.port, request('GET', '/metrics')))?.status, 200, '/metrics needs no token')
   t.equal((await rawHttp(ops.port, request('GET', '/healthz')))?.status, 200, '/healthz needs no token')
 
-  // A second start on the same run directory (journal off: one writer per journal).
-  const again = new Supervisor(testConfig(gateway.sim.port, { runDir: gateway.config.runDir, journal: { enabled: false } }))
+  // A second start on the same run directory.
+  const again = new Supervisor(testConfig(gateway.sim.port, { runDir: gateway.config.runDir, lanes: oneLane, journal: { enabled: false } }))
   await again.start()
   t.teardown(() => again.stop())
   t.equal(readFileSync(ops.tokenFile, 'utf8').trim(), token, 'the next start reuses the token')
@@ -41,7 +43,7 @@ t.test('with no ops.tokenFile a token is generated into <runDir>/ops-token, owne
   await again.stop()
 
   chmodSync(ops.tokenFile, 0o644)
-  const exposed = new Supervisor(testConfig(gateway.sim.port, { runDir: gateway.config.runDir, journal: { enabled: false } }))
+  const exposed = new Supervisor(testConfig(gateway.sim.port, { runDir: gateway.config.runDir, lanes: oneLane, journal: { enabled: false } }))
   await t.rejects(exposed.start(), {
     message: `the generated ops token (ops.tokenFile is null): "${ops.tokenFile}" is open to group or others (mode 0644); make it owner-only: chmod 600 ${ops.tokenFile}`,
   }, 'a token file others can read stops the start')
@@ -64,7 +66,7 @@ t.test('ops.tokenFile and ops.tls: the configured token, over HTTPS only', async
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ops-auth-'))
   const tokenFile = join(dir, 'token')
   writeFileSync(tokenFile, 'configured-token-0123456789abcdef\n', { mode: 0o600 })
-  const gateway = await startTestGateway({ overrides: { ops: { tokenFile, tls: { certFile: fixture('lane-tls-cert.pem'), keyFile: fixture('lane-tls-key.pem') } } } })
+  const gateway = await startTestGateway({ overrides: { lanes: oneLane, journal: { enabled: false }, ops: { tokenFile, tls: { certFile: fixture('lane-tls-cert.pem'), keyFile: fixture('lane-tls-key.pem') } } } })
   t.teardown(() => gateway.stop())
   const { ops } = gateway.supervisor.running()
   t.equal(ops.tls, true)
@@ -81,9 +83,11 @@ t.test('ops.tokenFile and ops.tls: the configured token, over HTTPS only', async
 t.test('the start banner names the ops token file', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ops-banner-'))
   const configFile = join(dir, 'config.json')
-  writeFileSync(configFile, JSON.stringify({ runDir: join(dir, 'var'), lanes: { terminal: { port: 0 }, platform: { port: 0 }, hft: { port: 0 } }, ops: { port: 0 }, exchange: { port: 0 } }))
+  writeFileSync(configFile, JSON.stringify({ runDir: join(dir, 'var'), lanes: { ...oneLane, platform: { port: 0 } }, journal: { enabled: false }, ops: { port: 0 }, exchange: { port: 0 } }))
   const gateway = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } })
   const exited = once(gateway, 'exit')
+  // Never left running, whatever happens to this test.
+  t.teardown(() => { if (gateway.exitCode === null) gateway.kill('SIGKILL') })
   let banner = ''
   for await (const line of createInterface({ input: gateway.stdout! })) {
     banner += line + '\n'
