@@ -22,6 +22,8 @@
 import net from 'node:net'
 import { parseArgs } from 'node:util'
 import uWS from 'uWebSockets.js'
+import { listenExclusive } from '../gateway/exclusive-listen.js'
+import { explainListenFailure } from '../gateway/listen-failure.js'
 import { LinkFrameDecoder, encodeLinkFrame } from '../protocol/link-codec.js'
 import { LINK_LENGTH_PREFIX_BYTES, MAX_LINK_FRAME_BYTES } from '../protocol/constants.js'
 
@@ -157,10 +159,13 @@ app.ws<RelayUserData>('/*', {
 })
 
 let listenSocket: uWS.us_listen_socket | null = null
-app.listen(HOST, Number(values.port), (socket) => {
+listenExclusive(app, HOST, Number(values.port), (socket) => {
   if (socket === false) {
-    process.stderr.write(`bare-relay: cannot listen on ${HOST}:${values.port}\n`)
-    process.exit(1)
+    void explainListenFailure({ host: 'host', port: '--port' }, HOST, Number(values.port)).then((reason) => {
+      process.stderr.write(`bare-relay: ${reason}\n`)
+      process.exit(1)
+    })
+    return
   }
   listenSocket = socket
   process.stdout.write(JSON.stringify({ event: 'listening', host: HOST, port: uWS.us_socket_local_port(socket), pid: process.pid }) + '\n')

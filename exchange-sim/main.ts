@@ -5,6 +5,7 @@
 import process from 'node:process'
 import type { InstrumentInit } from '../protocol/messages.js'
 import { DEFAULT_SIM_HOST, DEFAULT_SIM_PORT } from './constants.js'
+import { listenFailureText } from '../gateway/listen-failure.js'
 import { SimConfigError } from './errors.js'
 import { ExchangeSimulator, todayTradingDay, type ExchangeSimulatorOptions, type SimEvent } from './exchange-sim.js'
 import { DEFAULT_INSTRUMENTS, loadInstrumentsFile } from './instruments.js'
@@ -171,7 +172,12 @@ export async function runExchangeSimCommand (argv: string[]): Promise<number> {
   try {
     address = await sim.start()
   } catch (err) {
-    process.stderr.write(`gatehouse exchange-sim: cannot start on ${options.host ?? DEFAULT_SIM_HOST}:${options.port ?? DEFAULT_SIM_PORT}: ${(err as Error).message}\n`)
+    const host = options.host ?? DEFAULT_SIM_HOST
+    const port = options.port ?? DEFAULT_SIM_PORT
+    const code = (err as NodeJS.ErrnoException).code
+    // For whoever started it (gatehouse start), who names its own config field.
+    if (code !== undefined) process.stdout.write(JSON.stringify({ event: 'listen-failed', host, port, code }) + '\n')
+    process.stderr.write(`gatehouse exchange-sim: ${code === undefined ? `cannot start on ${host}:${port}: ${(err as Error).message}` : listenFailureText({ host: '--host', port: '--port' }, host, port, code)}\n`)
     await sim.stop()
     return 1
   }

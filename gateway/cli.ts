@@ -66,6 +66,9 @@ main(process.argv.slice(2)).then((code) => {
   // Long-running commands (start, exchange-sim) resolve only at shutdown.
   process.exitCode = code
 }, (err: unknown) => {
-  process.stderr.write(`gatehouse: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  // Every expected failure is answered by its command in one line; this is
+  // for the rest, still one line unless GATEHOUSE_DEBUG asks for the stack.
+  const detail = err instanceof Error ? (process.env.GATEHOUSE_DEBUG === undefined ? err.message : err.stack ?? err.message) : String(err)
+  process.stderr.write(`gatehouse: ${detail}${process.env.GATEHOUSE_DEBUG === undefined ? ' (set GATEHOUSE_DEBUG=1 for the stack trace)' : ''}\n`)
   process.exitCode = 1
 })

@@ -86,7 +86,13 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       },
     },
   },
-  ops: { host: '127.0.0.1', port: 7080 },
+  ops: {
+    host: '127.0.0.1',
+    port: 7080,
+    allowInsecureNonLoopback: false,
+    // <runDir>/ops-token, generated owner-only at first start.
+    tokenFile: null,
+  },
   exchange: {
     host: '127.0.0.1',
     port: 7090,

@@ -10,6 +10,7 @@ import { z } from 'zod'
 import { DEFAULT_CONFIG } from './config-defaults.js'
 import { LIMIT_NAMES, SELF_MATCH_MODES, limitValueProblem, type LimitName } from '../checks/limits.js'
 import { EXCHANGES, TRADING_STATES } from '../checks/risk-layout.js'
+import { tokenFileProblem } from './ops-token.js'
 
 export const LANE_NAMES = ['terminal', 'platform', 'hft'] as const
 export const LaneNameSchema = z.enum(LANE_NAMES)
@@ -198,7 +199,16 @@ export const GatewayConfigSchema = z.object({
   gatewayId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
   runDir: z.string().min(1),
   lanes: z.object({ terminal: LaneSchema, platform: LaneSchema, hft: LaneSchema }).strict(),
-  ops: z.object({ host, port }).strict(),
+  ops: z.object({
+    host,
+    port,
+    /** Serve HTTPS; required off loopback unless allowInsecureNonLoopback. */
+    tls: TlsSchema.optional(),
+    /** Allow plain HTTP on a non-loopback address (TLS terminated in front of the gateway). */
+    allowInsecureNonLoopback: z.boolean(),
+    /** File holding the bearer token of /accounts/...; null generates one into <runDir>/ops-token. */
+    tokenFile: z.string().min(1, 'must be the path of a file holding the token, or null to generate one').nullable(),
+  }).strict(),
   exchange: z.object({
     host,
     port,
@@ -257,6 +267,21 @@ function formatIssue (issue: z.core.$ZodIssue): string {
   return `${path}: ${issue.message}`
 }
 
+/** A listener off loopback needs TLS or the explicit override; TLS files must exist. */
+function exposureProblems (path: string, what: string, listener: { host: string, tls?: { certFile: string, keyFile: string } | undefined, allowInsecureNonLoopback: boolean }): string[] {
+  const problems: string[] = []
+  if (listener.tls === undefined && !isLoopback(listener.host) && !listener.allowInsecureNonLoopback) {
+    problems.push(`${path}.host: "${listener.host}" is not a loopback address and ${what} has no TLS; ` +
+      `set ${path}.tls { certFile, keyFile }, or set ${path}.allowInsecureNonLoopback: true if TLS is terminated in front of the gateway`)
+  }
+  if (listener.tls !== undefined) {
+    for (const field of ['certFile', 'keyFile'] as const) {
+      if (!existsSync(listener.tls[field])) problems.push(`${path}.tls.${field}: file "${listener.tls[field]}" does not exist`)
+    }
+  }
+  return problems
+}
+
 /**
  * Rules that span fields, in one place (Artio's conclude()). Runs only on a
  * config whose fields are individually valid.
@@ -275,20 +300,17 @@ function crossFieldProblems (config: GatewayConfig): string[] {
     if (!lane.enabled) continue
     const path = `lanes.${name}`
     claimPort(path, lane.port)
-    if (lane.tls === undefined && !isLoopback(lane.host) && !lane.allowInsecureNonLoopback) {
-      problems.push(`${path}.host: "${lane.host}" is not a loopback address and the lane has no TLS; ` +
-        `set ${path}.tls { certFile, keyFile }, or set ${path}.allowInsecureNonLoopback: true if TLS is terminated in front of the gateway`)
-    }
-    if (lane.tls !== undefined) {
-      for (const field of ['certFile', 'keyFile'] as const) {
-        if (!existsSync(lane.tls[field])) problems.push(`${path}.tls.${field}: file "${lane.tls[field]}" does not exist`)
-      }
-    }
+    problems.push(...exposureProblems(path, 'the lane', lane))
   }
   if (!LANE_NAMES.some((name) => config.lanes[name].enabled)) {
     problems.push('lanes: every lane is disabled; enable at least one')
   }
   claimPort('ops', config.ops.port)
+  problems.push(...exposureProblems('ops', 'the ops port', config.ops))
+  if (config.ops.tokenFile !== null) {
+    const problem = tokenFileProblem(config.ops.tokenFile)
+    if (problem !== null) problems.push(`ops.tokenFile: ${problem}`)
+  }
   if (config.exchange.embeddedSimulator) claimPort('exchange', config.exchange.port)
   if (config.exchange.maxReconnectDelayMs < config.exchange.reconnectDelayMs) {
     problems.push('exchange.maxReconnectDelayMs: must be at least exchange.reconnectDelayMs')

@@ -17,25 +17,49 @@ export interface ExchangeSimProcess {
   stop: () => Promise<void>
 }
 
+/** The simulator exited before it listened; `listenErrorCode` is the errno of a failed bind (EADDRINUSE...), if that was why. */
+export class ExchangeSimStartError extends Error {
+  constructor (message: string, readonly listenErrorCode: string | undefined, readonly stderr: string) {
+    super(message)
+    this.name = 'ExchangeSimStartError'
+  }
+}
+
 /**
  * Starts `gatehouse exchange-sim` with `args` and resolves once it prints
- * its listening line ({"event":"listening","host":..,"port":..}).
+ * its listening line ({"event":"listening","host":..,"port":..}). What it
+ * writes on stderr before then is kept for the error if it never listens
+ * (the caller says why in its own words); after, it goes to our stderr.
  */
 export async function startExchangeSimProcess (args: string[]): Promise<ExchangeSimProcess> {
   const child = spawn(process.execPath, [CLI_PATH, 'exchange-sim', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let listening = false
+  let earlyStderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => {
+    if (listening) process.stderr.write(chunk)
+    else earlyStderr += chunk.toString()
   })
   const stdoutLines: string[] = []
   const lines = createInterface({ input: child.stdout! })
+  let listenErrorCode: string | undefined
   const { host, port } = await new Promise<{ host: string, port: number }>((resolve, reject) => {
-    const onExit = (code: number | null): void => { reject(new Error(`exchange-sim exited before listening (code ${code})`)) }
+    const onExit = (code: number | null): void => {
+      const said = earlyStderr.trim().split('\n').at(-1) ?? ''
+      reject(new ExchangeSimStartError(`the exchange simulator exited before listening (code ${code})${said === '' ? '' : `: ${said}`}`, listenErrorCode, earlyStderr))
+    }
     child.once('exit', onExit)
     lines.on('line', (line) => {
-      let event: { event?: string, host?: string, port?: number } | undefined
+      let event: { event?: string, host?: string, port?: number, code?: string } | undefined
       try { event = JSON.parse(line) } catch { event = undefined }
       if (event?.event === 'listening' && typeof event.port === 'number') {
+        listening = true
         child.off('exit', onExit)
+        if (earlyStderr !== '') process.stderr.write(earlyStderr)
         resolve({ host: event.host ?? '127.0.0.1', port: event.port })
+      } else if (event?.event === 'listen-failed' && !listening) {
+        listenErrorCode = event.code
       } else {
         stdoutLines.push(line)
       }

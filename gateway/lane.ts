@@ -24,6 +24,8 @@
 // together, before any byte they cover leaves.
 import { randomBytes } from 'node:crypto'
 import uWS from 'uWebSockets.js'
+import { listenExclusive } from './exclusive-listen.js'
+import { explainListenFailure, sectionFields } from './listen-failure.js'
 import { LRUCache } from 'lru-cache'
 import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
 import {
@@ -293,9 +295,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   start (): Promise<number> {
     const { host, port } = this.laneConfig
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (listenSocket) => {
+      listenExclusive(this.app, host, port, (listenSocket) => {
         if (listenSocket === false) {
-          reject(new Error(`lane ${this.name} could not listen on ${host}:${port} (address in use or not available)`))
+          void explainListenFailure(sectionFields(`lanes.${this.name}`), host, port).then((reason) => { reject(new Error(reason)) })
           return
         }
         this.listenSocket = listenSocket

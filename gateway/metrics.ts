@@ -15,6 +15,7 @@ import type { LaneName } from './config.js'
 import type { LinkState } from './exchange-link.js'
 import type { AccessControl } from './access-control.js'
 import type { SupervisorJournal } from './supervisor-journal.js'
+import { OPS_ERROR_REASONS, type OpsErrorReason } from './ops-server.js'
 import { SUPERVISOR_STREAM } from '../journal/gateway-records.js'
 import { RejectReason, reasonName } from '../protocol/messages.js'
 import {
@@ -34,6 +35,8 @@ export interface MetricsSources {
   /** The supervisor's journal stream; null when the journal is off (and so are the lanes' streams). */
   journal: SupervisorJournal | null
   access: Pick<AccessControl, 'lockoutCount' | 'heldFingerprintCount'>
+  /** Ops HTTP requests refused or failed since start, by reason (OpsServer.errors); empty before the ops port listens. */
+  opsErrors: () => Readonly<Partial<Record<OpsErrorReason, number>>>
 }
 
 /** The percentiles exposed as gauges. */
@@ -223,6 +226,17 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
     registers,
     collect () {
       this.set(sources.access.heldFingerprintCount())
+    },
+  })
+  new Counter({
+    name: 'gatehouse_ops_http_errors_total',
+    help: 'Requests the ops HTTP port refused or failed, by reason: bad_request (400), unauthorized (401, missing or wrong token), not_found (404), method_not_allowed (405), body_refused (413), busy (503, too many scrapes at once), internal (500, a handler failed).',
+    labelNames: ['reason'],
+    registers,
+    collect () {
+      this.reset()
+      const errors = sources.opsErrors()
+      for (const reason of OPS_ERROR_REASONS) this.inc({ reason }, errors[reason] ?? 0)
     },
   })
   return registry

@@ -4,7 +4,8 @@
 import { parseArgs } from 'node:util'
 import { setTimeout as delay } from 'node:timers/promises'
 import { ConfigError, adminSocketPath, journalDir, loadConfigFile, resolveConfig, type GatewayConfig } from './config.js'
-import { startExchangeSimProcess, type ExchangeSimProcess } from './exchange-sim-process.js'
+import { ExchangeSimStartError, startExchangeSimProcess, type ExchangeSimProcess } from './exchange-sim-process.js'
+import { listenFailureText, sectionFields } from './listen-failure.js'
 import { Supervisor } from './supervisor.js'
 import { reasonName } from '../protocol/messages.js'
 
@@ -38,7 +39,8 @@ function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeS
   for (const [name, lane] of Object.entries(running.lanes)) {
     lines.push(`  lane ${name.padEnd(8)} ${lane.tls ? 'wss' : 'ws'}://${lane.host}:${lane.port}`)
   }
-  lines.push(`  ops           http://${running.ops.host}:${running.ops.port}/healthz and /metrics`)
+  const ops = `${running.ops.tls ? 'https' : 'http'}://${running.ops.host}:${running.ops.port}`
+  lines.push(`  ops           ${ops}/healthz and /metrics; ${ops}/accounts/<id>/counters with the bearer token in ${running.ops.tokenFile}`)
   lines.push(config.admin.enabled
     ? `  admin         ${adminSocketPath(config)} (\`gatehouse admin --help\`)`
     : '  admin         OFF (admin.enabled is false)')
@@ -50,6 +52,16 @@ function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeS
     : `  exchange      ${sim.host}:${sim.port} (embedded simulator, pid ${sim.child.pid})`)
   lines.push('Try `npm run demo` in another terminal. Ctrl-C stops.')
   return lines.join('\n') + '\n'
+}
+
+/**
+ * Every expected start-up failure (a busy port, a bad token file, a
+ * journal that cannot be written) ends here: one line on stderr, no stack,
+ * exit code 1. Config errors print one such line per problem and exit 2.
+ */
+function didNotStart (reason: string): number {
+  process.stderr.write(`gatehouse start: did not start: ${reason.replace(/\s*\n\s*/g, ' ')}\n`)
+  return 1
 }
 
 export async function runStartCommand (argv: string[]): Promise<number> {
@@ -78,7 +90,8 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     config = values.config === undefined ? resolveConfig() : loadConfigFile(values.config)
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`gatehouse start: ${err.message}\nThe gateway did not start.\n`)
+      // One line per problem, each naming its field.
+      for (const problem of err.problems) process.stderr.write(`gatehouse start: did not start: invalid config: ${problem}\n`)
       return 2
     }
     throw err
@@ -98,7 +111,14 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   if (config.exchange.embeddedSimulator) {
     // The bundled simulator is never a production exchange, and says so
     // (lanes report it on /healthz; testing AppIDs may reach it).
-    sim = await startExchangeSimProcess(['--host', config.exchange.host, '--port', String(config.exchange.port), '--environment', 'test'])
+    try {
+      sim = await startExchangeSimProcess(['--host', config.exchange.host, '--port', String(config.exchange.port), '--environment', 'test'])
+    } catch (err) {
+      const code = err instanceof ExchangeSimStartError ? err.listenErrorCode : undefined
+      return didNotStart(code === undefined
+        ? `the embedded exchange simulator did not start: ${(err as Error).message}`
+        : listenFailureText(sectionFields('exchange'), config.exchange.host, config.exchange.port, code))
+    }
     // With port 0 the simulator picked one; the lanes must dial that.
     config = { ...config, exchange: { ...config.exchange, port: sim.port } }
   }
@@ -108,7 +128,13 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   // journal stream that hit the limit fails closed while the rest of the
   // gateway keeps serving (and ops are told).
   process.on('SIGXFSZ', () => {})
-  const supervisor = new Supervisor(config)
+  let supervisor: Supervisor
+  try {
+    supervisor = new Supervisor(config)
+  } catch (err) {
+    await sim?.stop()
+    return didNotStart((err as Error).message)
+  }
   onHangup = () => { supervisor.access.audit.reopen() }
   // Monitor warnings are for ops: one line per crossing, on stderr in the
   // human format so they stand out from the status lines.
@@ -148,9 +174,8 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     // the exchange is not answering (the link-state events say so).
     await Promise.race([supervisor.whenLinksUp(), delay(LINK_UP_WAIT_MS, undefined, { ref: false })])
   } catch (err) {
-    process.stderr.write(`gatehouse start: ${(err as Error).message}\nThe gateway did not start.\n`)
     await sim?.stop()
-    return 1
+    return didNotStart((err as Error).message)
   }
   for (const problem of supervisor.adminStateSkipped) process.stderr.write(`admin state: not restored: ${problem}\n`)
   process.stdout.write(jsonEvents

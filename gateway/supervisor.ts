@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { LANE_NAMES, adminSocketPath, journalDir, type GatewayConfig, type LaneName } from './config.js'
 import { OpsServer } from './ops-server.js'
+import { loadOpsToken, opsTokenPath } from './ops-token.js'
 import { createLaneMetricsBuffers } from './lane-metrics.js'
 import { createGatewayMetrics } from './metrics.js'
 import { AccessControl } from './access-control.js'
@@ -42,13 +43,27 @@ export interface LaneStatus {
 
 export interface RunningGateway {
   lanes: Partial<Record<LaneName, LaneStatus>>
-  ops: { host: string, port: number }
+  /** The ops port, and the file holding the bearer token its account routes require. */
+  ops: { host: string, port: number, tls: boolean, tokenFile: string }
 }
 
 /** How long a lane may take to stop before its thread is terminated. */
 const LANE_STOP_TIMEOUT_MS = 5000
 /** Expired journal segments are purged at start and then this often. */
 const PURGE_INTERVAL_MS = 24 * 3600 * 1000
+
+/** The supervisor's journal stream; a directory that cannot be written is a one-line error naming journal.dir. */
+function openSupervisorJournal (config: GatewayConfig): SupervisorJournal {
+  const j = config.journal
+  const root = journalDir(config)
+  try {
+    return new SupervisorJournal({ root, fsync: j.fsync, maxSegmentBytes: j.maxSegmentBytes, retentionYears: j.retentionYears })
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException
+    if (code === undefined) throw err
+    throw new Error(`journal.dir: cannot write the journal in "${root}" (${message}); make it a directory this user can write, or set journal.dir`, { cause: err })
+  }
+}
 
 export class Supervisor {
   private readonly workers = new Map<LaneName, Worker>()
@@ -96,9 +111,7 @@ export class Supervisor {
     this.access = new AccessControl(config)
     this.risk = createRiskControl(config)
     const j = config.journal
-    this.journal = j.enabled
-      ? new SupervisorJournal({ root: journalDir(config), fsync: j.fsync, maxSegmentBytes: j.maxSegmentBytes, retentionYears: j.retentionYears })
-      : null
+    this.journal = j.enabled ? openSupervisorJournal(config) : null
     const journal = this.journal
     // A step whose record cannot be written throws here, and the step is
     // refused (decideAccess fails closed).
@@ -168,6 +181,8 @@ export class Supervisor {
   /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
   async start (): Promise<RunningGateway> {
     try {
+      // A token file that is unusable stops the start before anything listens.
+      const { token } = loadOpsToken(this.config)
       // The limits in force from the start, so a replay or an audit can
       // tell what every later change changed from.
       this.recordChange({ operator: 'config', command: 'start', scope: { kind: 'gateway', gatewayId: this.config.gatewayId }, before: null, after: { risk: this.config.risk } })
@@ -188,6 +203,8 @@ export class Supervisor {
       this.ops = new OpsServer({
         host: this.config.ops.host,
         port: this.config.ops.port,
+        tls: this.config.ops.tls,
+        token,
         health: () => this.health(),
         counters: (account) => this.risk.accountIndex(account) === undefined ? null : this.risk.counters(account),
         metrics: createGatewayMetrics({
@@ -195,6 +212,7 @@ export class Supervisor {
           linkState: (lane) => this.lanes[lane]?.link,
           journal: this.journal,
           access: this.access,
+          opsErrors: () => this.ops?.errors ?? {},
         }),
       })
       this.opsPort = await this.ops.listen()
@@ -211,7 +229,7 @@ export class Supervisor {
   }
 
   running (): RunningGateway {
-    return { lanes: this.lanes, ops: { host: this.config.ops.host, port: this.opsPort } }
+    return { lanes: this.lanes, ops: { host: this.config.ops.host, port: this.opsPort, tls: this.config.ops.tls !== undefined, tokenFile: opsTokenPath(this.config) } }
   }
 
   /** Resolves once every lane's exchange link is up. */

@@ -1,7 +1,8 @@
 // Every kind of config mistake gets a message naming the field path and
 // what to change (piscina's test/option-validation style: assert each one).
 import t from 'tap'
-import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, loadConfigFile, resolveConfig, validateConfig } from '../gateway/config.js'
@@ -46,6 +47,25 @@ function account (fields: Record<string, unknown> = {}): Record<string, unknown>
 }
 const software = DEFAULT_CONFIG.software[0]!
 
+/** Token files for the ops.tokenFile cases, each wrong in one way. */
+const tokenFiles = (() => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-ops-token-'))
+  const file = (name: string, text: string, mode: number): string => {
+    const path = join(dir, name)
+    writeFileSync(path, text)
+    chmodSync(path, mode)
+    return path
+  }
+  return {
+    good: file('good', 'Zm9vYmFyYmF6cXV4cXV1eA==\n', 0o600),
+    groupReadable: file('group-readable', 'Zm9vYmFyYmF6cXV4cXV1eA==\n', 0o640),
+    otherWritable: file('other-writable', 'Zm9vYmFyYmF6cXV4cXV1eA==\n', 0o602),
+    short: file('short', 'abc123\n', 0o600),
+    spaced: file('spaced', 'two tokens-in-one-file-here\n', 0o600),
+    dir,
+  }
+})()
+
 const cases: Array<[string, unknown, string]> = [
   ['wrong type', { lanes: { hft: { port: '7003' } } }, 'lanes.hft.port: Invalid input: expected number, received string'],
   ['out of range', { lanes: { terminal: { port: 70000 } } }, 'lanes.terminal.port: must be at most 65535'],
@@ -83,6 +103,15 @@ const cases: Array<[string, unknown, string]> = [
   ['bad trading state', { risk: { tradingStates: { 'demo-maker': 'frozen' } } }, 'risk.tradingStates.demo-maker: Invalid option: expected one of "active"|"reducing"|"halted"'],
   ['rate ring not a power of two', { risk: { capacity: { rateRingSize: 1000 } } }, 'risk.capacity.rateRingSize: must be a power of two (the ring is indexed with a mask)'],
   ['unknown exchange preset', { risk: { limits: { exchanges: { NYMEX: {} } } } }, 'risk.limits.exchanges: unknown field "NYMEX"; remove it or check its spelling'],
+  ['ops off loopback without TLS', { ops: { host: '0.0.0.0' } }, 'ops.host: "0.0.0.0" is not a loopback address and the ops port has no TLS; set ops.tls { certFile, keyFile }, or set ops.allowInsecureNonLoopback: true if TLS is terminated in front of the gateway'],
+  ['ops TLS file missing', { ops: { tls: { certFile: '/nonexistent/cert.pem', keyFile: '/nonexistent/key.pem' } } }, 'ops.tls.keyFile: file "/nonexistent/key.pem" does not exist'],
+  ['ops token file empty path', { ops: { tokenFile: '' } }, 'ops.tokenFile: must be the path of a file holding the token, or null to generate one'],
+  ['ops token file missing', { ops: { tokenFile: '/nonexistent/ops-token' } }, 'ops.tokenFile: file "/nonexistent/ops-token" does not exist'],
+  ['ops token file readable by the group', { ops: { tokenFile: tokenFiles.groupReadable } }, `ops.tokenFile: "${tokenFiles.groupReadable}" is open to group or others (mode 0640); make it owner-only: chmod 600 ${tokenFiles.groupReadable}`],
+  ['ops token file writable by others', { ops: { tokenFile: tokenFiles.otherWritable } }, `ops.tokenFile: "${tokenFiles.otherWritable}" is open to group or others (mode 0602); make it owner-only: chmod 600 ${tokenFiles.otherWritable}`],
+  ['ops token too short', { ops: { tokenFile: tokenFiles.short } }, `ops.tokenFile: "${tokenFiles.short}" must hold one bearer token of at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (e.g. from \`openssl rand -base64 32\`)`],
+  ['ops token with spaces', { ops: { tokenFile: tokenFiles.spaced } }, `ops.tokenFile: "${tokenFiles.spaced}" must hold one bearer token of at least 16 characters from A-Z a-z 0-9 - . _ ~ + / (e.g. from \`openssl rand -base64 32\`)`],
+  ['ops token file a directory', { ops: { tokenFile: tokenFiles.dir } }, `ops.tokenFile: "${tokenFiles.dir}" is not a file`],
 ]
 
 for (const [kind, overrides, message] of cases) {
@@ -116,6 +145,14 @@ t.test('risk limits: null lifts a limit, per-exchange presets come from DOMAIN.m
 
 t.test('a non-loopback bind is allowed when explicitly overridden', async (t) => {
   t.same(problemsOf({ lanes: { platform: { host: '0.0.0.0', allowInsecureNonLoopback: true } } }), [])
+  t.same(problemsOf({ ops: { host: '0.0.0.0', allowInsecureNonLoopback: true } }), [], 'the ops port too')
+})
+
+t.test('the ops port: a usable token file, and TLS off loopback', async (t) => {
+  t.same(problemsOf({ ops: { tokenFile: tokenFiles.good } }), [])
+  const fixture = (name: string): string => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url))
+  t.same(problemsOf({ ops: { host: '0.0.0.0', tls: { certFile: fixture('lane-tls-cert.pem'), keyFile: fixture('lane-tls-key.pem') } } }), [])
+  t.equal(resolveConfig().ops.tokenFile, null, 'by default the token is generated into the run directory')
 })
 
 t.test('config files: unreadable, not JSON, not an object', async (t) => {

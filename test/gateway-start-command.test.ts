@@ -78,7 +78,7 @@ t.test('a bad config refuses to start and names the field', async (t) => {
   const result = spawnSync(process.execPath, [CLI_PATH, 'start', '--config', configFile], { encoding: 'utf8' })
   t.equal(result.status, 2)
   t.match(result.stderr, /lanes\.hft\.port: Invalid input: expected number, received string/)
-  t.match(result.stderr, /did not start/)
+  t.match(result.stderr, /^gatehouse start: did not start: invalid config: lanes\.hft\.port: /)
 })
 
 t.test('every subcommand has --help', async (t) => {

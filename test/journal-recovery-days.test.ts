@@ -18,7 +18,7 @@ import type { LaneName } from '../gateway/config.js'
 import type { LaneToSupervisor } from '../gateway/types.js'
 import { ExecType, Side } from '../protocol/messages.js'
 import { startExchangeSim, type SimProcess } from './helpers/exchange-sim-process.js'
-import { testConfig, type TestGateway } from './helpers/gateway.js'
+import { testConfig, testGatewayHandle, type TestGateway } from './helpers/gateway.js'
 import { cancel, logOn, place, tradingAccount } from './helpers/trading.js'
 
 const OLD_DAY = '20261203'
@@ -36,14 +36,7 @@ async function startGateway (sim: SimProcess, lanes: Partial<Record<LaneName, { 
   supervisor.onLaneEvent = (event) => { events.push(event) }
   await supervisor.start()
   await supervisor.whenLinksUp()
-  return {
-    config,
-    supervisor,
-    sim,
-    events,
-    url: (lane) => `ws://127.0.0.1:${supervisor.running().lanes[lane]!.port}`,
-    stop: () => supervisor.stop(),
-  }
+  return { ...testGatewayHandle(config, supervisor, sim, () => supervisor.stop()), events }
 }
 
 t.test('lanes whose journals end on different trading days all recover the newest', async (t) => {

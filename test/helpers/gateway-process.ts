@@ -3,6 +3,7 @@
 // inside the test runner.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
@@ -12,7 +13,7 @@ export interface ReadyEvent {
   event: 'ready'
   pid: number
   lanes: Record<string, { host: string, port: number }>
-  ops: { host: string, port: number }
+  ops: { host: string, port: number, tls: boolean, tokenFile: string }
 }
 
 export interface GatewayProcess {
@@ -22,7 +23,7 @@ export interface GatewayProcess {
   events: Array<Record<string, unknown>>
   stderr: () => string
   url: (lane: string) => string
-  /** GET on the ops port, parsed as JSON. */
+  /** GET on the ops port with the bearer token, parsed as JSON. */
   ops: (path: string) => Promise<unknown>
   /** Resolves with the first event (printed before or after the call) that matches. */
   event: (match: (e: Record<string, unknown>) => boolean) => Promise<Record<string, unknown>>
@@ -71,7 +72,8 @@ export async function startGatewayProcess (configFile: string, options: GatewayP
     stderr: () => stderr,
     url: (lane) => `ws://127.0.0.1:${ready.lanes[lane]!.port}`,
     ops: async (path) => {
-      const response = await fetch(`http://127.0.0.1:${ready.ops.port}${path}`)
+      const token = readFileSync(ready.ops.tokenFile, 'utf8').trim()
+      const response = await fetch(`http://127.0.0.1:${ready.ops.port}${path}`, { headers: { authorization: `Bearer ${token}` } })
       return response.json()
     },
     event: (match) => {

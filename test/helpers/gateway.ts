@@ -1,7 +1,7 @@
 // A real gateway (supervisor + lane worker threads) in the test process,
 // wired to the exchange simulator running as its own process. Everything
 // listens on 127.0.0.1 with ephemeral ports.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveConfig, type GatewayConfig, type LaneName } from '../../gateway/config.js'
@@ -13,6 +13,10 @@ export interface TestGateway {
   supervisor: Supervisor
   sim: SimProcess
   url: (lane: LaneName) => string
+  /** The bearer token of the ops port's account routes (the file the gateway generated). */
+  opsToken: () => string
+  /** A request to the ops port, with the bearer token unless `init.headers` says otherwise. */
+  ops: (path: string, init?: RequestInit) => Promise<Response>
   stop: () => Promise<void>
 }
 
@@ -28,7 +32,7 @@ export function testConfig (simPort: number, overrides: Record<string, unknown> 
     runDir: mkdtempSync(join(tmpdir(), 'gatehouse-test-run-')),
     ...overrides,
     lanes,
-    ops: { port: 0 },
+    ops: { port: 0, ...(overrides.ops as object | undefined) },
     exchange: { embeddedSimulator: false, host: '127.0.0.1', port: simPort, heartbeatIntervalMs: 200, reconnectDelayMs: 50, maxReconnectDelayMs: 200, ...(overrides.exchange as object | undefined) },
     // A Unix socket path must fit ~107 bytes; test directories can be longer.
     admin: { enabled: true, socketPath: join(mkdtempSync(join(tmpdir(), 'gh-admin-')), 'admin.sock'), ...(overrides.admin as object | undefined) },
@@ -46,14 +50,22 @@ export async function startTestGateway (options: { overrides?: Record<string, un
     await sim.stop()
     throw err
   }
+  return testGatewayHandle(config, supervisor, sim, async () => {
+    await supervisor.stop()
+    await sim.stop()
+  })
+}
+
+/** The TestGateway of a started supervisor; `stop` is what stopping it takes. */
+export function testGatewayHandle (config: GatewayConfig, supervisor: Supervisor, sim: SimProcess, stop: () => Promise<void>): TestGateway {
+  const opsToken = (): string => readFileSync(supervisor.running().ops.tokenFile, 'utf8').trim()
   return {
     config,
     supervisor,
     sim,
     url: (lane) => `ws://127.0.0.1:${supervisor.running().lanes[lane]!.port}`,
-    stop: async () => {
-      await supervisor.stop()
-      await sim.stop()
-    },
+    opsToken,
+    ops: (path, init = {}) => fetch(`http://127.0.0.1:${supervisor.running().ops.port}${path}`, { headers: { authorization: `Bearer ${opsToken()}` }, ...init }),
+    stop,
   }
 }
