@@ -189,8 +189,8 @@ export class SupervisorAdmin implements AdminApi {
   }
 
   async disconnectSession (operator: string, sessionId: number, reason: string): Promise<ChangeReply> {
-    // Session IDs carry their lane in the billions digit (lane.ts).
-    const lane = LANE_NAMES[Math.floor(sessionId / 1_000_000_000) - 1]
+    // Session IDs say nothing about their lane (session-ids.ts): the lanes' listings do.
+    const lane = (await this.listSessions({})).find((session) => session.sessionId === sessionId)?.lane
     if (lane === undefined) throw notFound(`no session ${sessionId}`)
     const [found] = await this.host.askLanes<boolean>((requestId) => ({ type: 'disconnect', requestId, sessionId, reason }), [lane])
     if (found !== true) throw notFound(`no session ${sessionId} on the ${lane} lane (it may have closed already)`)

@@ -50,7 +50,8 @@ export interface RiskAlert {
 export type AccessRequest =
   | { step: 'authenticate', appId: string, account: string, nonce: Uint8Array, proof: Uint8Array, exchangeEnvironment: string }
   | { step: 'terminal-info', account: string, info: Uint8Array }
-  | { step: 'logon', account: string, password: string, appId: string }
+  /** fingerprintId: the terminal this session's TerminalInfo step passed with. */
+  | { step: 'logon', account: string, password: string, appId: string, fingerprintId?: string }
 
 export interface AccessResult {
   reason: number
@@ -85,6 +86,6 @@ export type LaneToSupervisor =
   | { type: 'sessions', lane: LaneName, requestId: number, sessions: SessionInfo[] }
   | { type: 'disconnected', lane: LaneName, requestId: number, found: boolean }
   | ({ type: 'risk-alert' } & RiskAlert)
-  | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'logout' | 'disconnect', account?: string, reason: number, text: string }
+  | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'terminal-info' | 'logout' | 'disconnect', account?: string, reason: number, text: string }
   /** The lane's journal failed: it has closed its sessions and its link and sends nothing more (fail closed). */
   | { type: 'journal-failed', lane: LaneName, error: string }
