@@ -56,6 +56,8 @@ export interface OrderRequest {
 export interface ConnectOptions {
   /** PEM CA certificate(s) to trust for wss:// (e.g. a self-signed lane cert). */
   ca?: string | Buffer
+  /** Local address to connect from (e.g. one of 127.0.0.0/8 on Linux, where all of it routes to lo). */
+  localAddress?: string
 }
 
 export class GatehouseClient extends EventEmitter {
@@ -91,7 +93,7 @@ export class GatehouseClient extends EventEmitter {
 
   /** Opens a WebSocket to a lane, e.g. ws://127.0.0.1:7002. */
   static async connect (url: string, options: ConnectOptions = {}): Promise<GatehouseClient> {
-    const socket = new WebSocket(url, { ca: options.ca, perMessageDeflate: false })
+    const socket = new WebSocket(url, { ca: options.ca, perMessageDeflate: false, localAddress: options.localAddress })
     // Listen before the socket opens: the gateway's AuthChallenge can arrive
     // in the same read as the upgrade response, before `open` resolves.
     const client = new GatehouseClient(socket)

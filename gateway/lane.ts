@@ -48,7 +48,7 @@ import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor 
 import type { SessionInfo } from './admin-api.js'
 import { recoverLane } from './lane-recovery.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
-import { SessionIds, loadSessionIdKey } from './session-ids.js'
+import { SessionIds } from './session-ids.js'
 import { SessionThrottle, nextPowerOfTwo } from '../checks/sliding-window.js'
 
 /** Asks the supervisor's access control to decide one logon step. */
@@ -183,7 +183,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       : null
     if (this.journal !== null) this.journal.onFailure = (err) => { this.failClosed(err) }
     this.connectionsPerIp = new LRUCache({ max: config.security.maxTrackedEntries })
-    this.sessionIds = new SessionIds(loadSessionIdKey(config.runDir), this.laneIndex, LANE_NAMES.length)
+    this.sessionIds = new SessionIds(config.runDir, name, this.laneIndex, LANE_NAMES.length)
     const tls = this.laneConfig.tls
     this.app = tls === undefined
       ? uWS.App()
