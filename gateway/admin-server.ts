@@ -73,6 +73,7 @@ async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> 
     case 'apps.bind': return api.bindApp(operator, request.args.appId, request.args.account, true)
     case 'apps.unbind': return api.bindApp(operator, request.args.appId, request.args.account, false)
     case 'fingerprints.list': return api.listFingerprints(request.args.account)
+    case 'alerts.list': return api.listAlerts(request.args.limit ?? 50)
     case 'fingerprints.approve': return api.decideFingerprint(operator, request.args.account, request.args.fingerprintId, true)
     case 'fingerprints.reject': return api.decideFingerprint(operator, request.args.account, request.args.fingerprintId, false)
     case 'config.reload': return api.reloadConfig(operator, request.args.path)

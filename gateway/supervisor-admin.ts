@@ -291,6 +291,10 @@ export class SupervisorAdmin implements AdminApi {
     return this.host.access.fingerprintHistory(account).map((f) => ({ fingerprintId: f.fingerprintId, status: f.status, firstSeen: iso(f.firstSeenMs), lastSeen: iso(f.lastSeenMs) }))
   }
 
+  listAlerts (limit: number): Array<{ time: string, kind: string, lane: string | null, account: string | null, ip: string | null, text: string }> {
+    return this.host.access.recentAlerts.slice(-limit).map((a) => ({ time: new Date(a.timeMs).toISOString(), kind: a.kind, lane: a.lane ?? null, account: a.account ?? null, ip: a.ip ?? null, text: a.text }))
+  }
+
   decideFingerprint (operator: string, account: string, fingerprintId: string, approve: boolean): ChangeReply {
     if (this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
     const known = this.host.access.fingerprintHistory(account).find((f) => f.fingerprintId === fingerprintId)

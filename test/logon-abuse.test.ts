@@ -12,6 +12,8 @@ import { GatehouseClient, type LogonResult } from '../client/gatehouse-client.js
 import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
 import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
 import { RejectReason } from '../protocol/messages.js'
+import { runAdminCommand } from '../gateway/admin-command.js'
+import { adminSocketPath } from '../gateway/config.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { parseExposition } from './helpers/prometheus-text.js'
 
@@ -212,7 +214,12 @@ t.test('8 and 12. alerts and every logon step\'s outcome are in /metrics', async
   t.ok(value('gatehouse_logon_steps_total', { lane: 'terminal', step: 'logon', result: 'ok' }) >= 1, 'and successes')
   t.ok(value('gatehouse_logon_alerts_total', { kind: 'new-fingerprint' }) >= 1, 'new-terminal alerts are counted')
   t.ok(value('gatehouse_logon_alerts_total', { kind: 'lockout' }) >= 1, 'lockouts are alerted')
-  t.ok(gateway.supervisor.access.recentAlerts.some((a) => a.kind === 'new-fingerprint' && a.account === 'roamer'), 'and listed for ops')
+  let out = ''
+  const code = await runAdminCommand(['alerts', 'list', '--limit', '1000', '--json', '--operator', 'ops', '--socket', adminSocketPath(gateway.config)], { out: (text) => { out += text }, err: (text) => { out += text } })
+  t.equal(code, 0, out)
+  const listed = JSON.parse(out) as Array<{ kind: string, account: string | null, lane: string | null }>
+  t.ok(listed.some((a) => a.kind === 'new-fingerprint' && a.account === 'roamer' && a.lane === 'terminal'), '`gatehouse admin alerts list` shows the new terminal')
+  t.ok(listed.some((a) => a.kind === 'lockout'), 'and the lockouts')
 })
 
 t.test('9. an abnormal terminal meets its lane\'s policy', async (t) => {
