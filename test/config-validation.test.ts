@@ -80,6 +80,11 @@ const cases: Array<[string, unknown, string]> = [
   ['bad self-match mode', { risk: { limits: { global: { selfMatchMode: 'cancel-both' } } } }, 'risk.limits.global.selfMatchMode: Invalid option: expected one of "reject-incoming"|"cancel-resting"'],
   ['bad trading state', { risk: { tradingStates: { 'demo-maker': 'frozen' } } }, 'risk.tradingStates.demo-maker: Invalid option: expected one of "active"|"reducing"|"halted"'],
   ['rate ring not a power of two', { risk: { capacity: { rateRingSize: 1000 } } }, 'risk.capacity.rateRingSize: must be a power of two (the ring is indexed with a mask)'],
+  ['nonce outliving the logon', { lanes: { terminal: { policy: { nonceTtlMs: 30_000, logonTimeoutMs: 30_000 } } } }, 'lanes.terminal.policy.nonceTtlMs: nonceTtlMs must be shorter than logonTimeoutMs, or an expired nonce could never be seen (NONCE_EXPIRED): lower nonceTtlMs'],
+  ['all hashing places reserved', { security: { maxPendingHashes: 4, hashesReservedForKnownTerminals: 4 } }, 'security.hashesReservedForKnownTerminals: hashesReservedForKnownTerminals must be less than maxPendingHashes, or no new terminal could ever log on: lower it'],
+  ['bad abnormal-terminal policy', { lanes: { hft: { policy: { abnormalTerminal: 'ignore' } } } }, 'lanes.hft.policy.abnormalTerminal: Invalid option: expected one of "allow-alert"|"hold"|"reject"'],
+  ['TerminalInfo attempts out of range', { lanes: { hft: { policy: { maxTerminalInfoAttempts: 0 } } } }, 'lanes.hft.policy.maxTerminalInfoAttempts: must be at least 1'],
+  ['tiny lock store', { security: { maxLocks: 10 } }, 'security.maxLocks: must be at least 100'],
   ['unknown exchange preset', { risk: { limits: { exchanges: { NYMEX: {} } } } }, 'risk.limits.exchanges: unknown field "NYMEX"; remove it or check its spelling'],
 ]
 
