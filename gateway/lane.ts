@@ -205,7 +205,16 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
           res.writeStatus('429 Too Many Requests').end(`more than ${this.laneConfig.policy.maxConnectionsPerIpPerSecond} new connections per second from this address`)
           return
         }
-        const session = new ClientSession(this.sessionIds.next(), remoteAddress, Date.now(), this.maxThrottleLimit)
+        let sessionId: number
+        try {
+          sessionId = this.sessionIds.next()
+        } catch (err) {
+          // The run directory cannot record the next block of IDs: refuse
+          // the connection rather than risk reusing an ID after a restart.
+          res.writeStatus('503 Service Unavailable').end(`the gateway cannot issue a session ID: ${(err as Error).message}`)
+          return
+        }
+        const session = new ClientSession(sessionId, remoteAddress, Date.now(), this.maxThrottleLimit)
         session.journal = this.journal?.sessionHeads(session.id) ?? null
         res.upgrade<SessionUserData>({ session },
           req.getHeader('sec-websocket-key'),
