@@ -217,6 +217,12 @@ export function gatehouseBenchConfig (options: { simPort: number, simHost: strin
       maxSessions: BENCH_MAX_SESSIONS,
       knownFingerprints: [fingerprint],
     })),
+    // Every bench session logs on from 127.0.0.1, connectConcurrency at a
+    // time: the per-address and per-prefix allowances bound the logons in
+    // flight from one address, and the password queue sheds past
+    // maxPendingHashes (docs/abuse-resistance.md). The bench measures the
+    // logon path itself, never failing, so both are opened wide here.
+    security: { maxFailures: 1_000_000, prefixMaxFailures: 1_000_000, maxPendingHashes: 1_000_000 },
     risk: {
       // Room for every bench account (5005 in the default run); the
       // per-account room (order slots, instruments, rate ring) stays at the

@@ -102,6 +102,10 @@ export interface AdminApi {
   listFingerprints (account: string): Array<{ fingerprintId: string, status: string, firstSeen: string | null, lastSeen: string | null }>
   decideFingerprint (operator: string, account: string, fingerprintId: string, approve: boolean): ChangeReply
 
+  // ---- logon alerts ---------------------------------------------------------------
+  /** The newest logon alerts (new, held or abnormal terminals, churn, lockouts, a full lock store, shedding), newest last. */
+  listAlerts (limit: number): Array<{ time: string, kind: string, lane: string | null, account: string | null, ip: string | null, text: string }>
+
   // ---- config --------------------------------------------------------------------
   /** Validates the file first; applies limits, states, software and accounts atomically or not at all. */
   reloadConfig (operator: string, path: string): ChangeReply

@@ -157,6 +157,11 @@ function showApps (result: unknown, io: Io): void {
       a.accounts.length === 0 ? '-' : a.accounts.join(', ')])))
 }
 
+function showAlerts (result: unknown, io: Io): void {
+  const rows = result as Array<{ time: string, kind: string, lane: string | null, account: string | null, ip: string | null, text: string }>
+  io.out(rows.length === 0 ? 'no logon alerts\n' : formatTable(['TIME', 'KIND', 'LANE', 'ACCOUNT', 'IP', 'TEXT'], rows.map((a) => [a.time, a.kind, a.lane ?? '-', a.account ?? '-', a.ip ?? '-', a.text])))
+}
+
 function showFingerprints (result: unknown, io: Io): void {
   const rows = result as Array<{ fingerprintId: string, status: string, firstSeen: string | null, lastSeen: string | null }>
   io.out(formatTable(['FINGERPRINT', 'STATUS', 'FIRST-SEEN', 'LAST-SEEN'], rows.map((f) => [f.fingerprintId, f.status, f.firstSeen ?? '-', f.lastSeen ?? '-'])))
@@ -459,6 +464,13 @@ sessions already logged on stay (disconnect them if they must go).
     options: { account: { type: 'string' } },
     build: (values) => ({ command: 'fingerprints.list', args: { account: required(values, 'account', 'the account') } }),
     show: showFingerprints,
+  },
+  'alerts list': {
+    summary: 'the newest logon alerts: new, held or abnormal terminals, churn, lockouts, a full lock store, shedding',
+    help: 'usage: gatehouse admin alerts list [--limit N]\n\nNewest last; the gateway keeps the last 1000 (default 50 shown).\n',
+    options: { limit: { type: 'string' } },
+    build: (values) => ({ command: 'alerts.list', args: values.limit === undefined ? {} : { limit: Number(values.limit) } }),
+    show: showAlerts,
   },
   'fingerprints approve': {
     summary: 'approve a held fingerprint for an account',

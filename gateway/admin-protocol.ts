@@ -130,6 +130,7 @@ export const commandArgs = {
   'fingerprints.list': z.object({ account }).strict(),
   'fingerprints.approve': z.object({ account, fingerprintId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-hex-digit fingerprint ID') }).strict(),
   'fingerprints.reject': z.object({ account, fingerprintId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-hex-digit fingerprint ID') }).strict(),
+  'alerts.list': z.object({ limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000 (the gateway keeps the last 1000)').optional() }).strict(),
   'config.reload': z.object({ path: z.string().min(1, 'must be the path of a config file the gateway can read').max(4096) }).strict(),
 } as const
 
@@ -137,13 +138,13 @@ export type AdminCommandName = keyof typeof commandArgs
 export const ADMIN_COMMANDS = Object.keys(commandArgs) as AdminCommandName[]
 
 /** Commands that only read; every other one changes something and is journaled. */
-export const READ_ONLY_COMMANDS: readonly AdminCommandName[] = ['limits.show', 'counters.show', 'sessions.list', 'apps.list', 'fingerprints.list'] satisfies ReadOnlyCommand[]
+export const READ_ONLY_COMMANDS: readonly AdminCommandName[] = ['limits.show', 'counters.show', 'sessions.list', 'apps.list', 'fingerprints.list', 'alerts.list'] satisfies ReadOnlyCommand[]
 
 export function isReadOnlyCommand (command: AdminCommandName): boolean {
   return READ_ONLY_COMMANDS.includes(command)
 }
 
-type ReadOnlyCommand = 'limits.show' | 'counters.show' | 'sessions.list' | 'apps.list' | 'fingerprints.list'
+type ReadOnlyCommand = 'limits.show' | 'counters.show' | 'sessions.list' | 'apps.list' | 'fingerprints.list' | 'alerts.list'
 /**
  * A read names no operator (nothing is journaled, and cron or systemd
  * often runs without $USER); a change always does.

@@ -72,6 +72,7 @@ async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> 
     case 'apps.bind': return api.bindApp(request.operator, request.args.appId, request.args.account, true)
     case 'apps.unbind': return api.bindApp(request.operator, request.args.appId, request.args.account, false)
     case 'fingerprints.list': return api.listFingerprints(request.args.account)
+    case 'alerts.list': return api.listAlerts(request.args.limit ?? 50)
     case 'fingerprints.approve': return api.decideFingerprint(request.operator, request.args.account, request.args.fingerprintId, true)
     case 'fingerprints.reject': return api.decideFingerprint(request.operator, request.args.account, request.args.fingerprintId, false)
     case 'config.reload': return api.reloadConfig(request.operator, request.args.path)

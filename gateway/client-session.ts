@@ -60,6 +60,10 @@ export class ClientSession {
   authenticatedAccount: string | null = null
   /** One logon step at a time: the next waits for this one's reply. */
   stepInFlight = false
+  /** TerminalInfo messages received (lanes cap them per connection). */
+  terminalInfoAttempts = 0
+  /** The fingerprint the TerminalInfo step passed with, for the Logon step. */
+  fingerprintId: string | null = null
   /** Messages produced by one exchange-link chunk, sent together under one cork. */
   readonly pendingOut: Uint8Array[] = []
   /** Last seq the gateway sent on this session; the next message gets +1. */

@@ -45,8 +45,12 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         newFingerprint: 'allow-alert',
         allowedAppStatuses: ['production', 'testing'],
         logonTimeoutMs: 30_000,
-        nonceTtlMs: 30_000,
+        // Shorter than the logon timeout: a proof must follow its challenge
+        // promptly, and a stale one is refused (NONCE_EXPIRED) with a new one.
+        nonceTtlMs: 10_000,
         maxConnectionsPerIpPerSecond: 20,
+        abnormalTerminal: 'allow-alert',
+        maxTerminalInfoAttempts: 3,
       },
     },
     // Self-developed or third-party platforms of programmatic clients.
@@ -63,8 +67,12 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         newFingerprint: 'hold',
         allowedAppStatuses: ['production', 'testing'],
         logonTimeoutMs: 15_000,
-        nonceTtlMs: 15_000,
+        // Shorter than the logon timeout: a proof must follow its challenge
+        // promptly, and a stale one is refused (NONCE_EXPIRED) with a new one.
+        nonceTtlMs: 5_000,
         maxConnectionsPerIpPerSecond: 20,
+        abnormalTerminal: 'hold',
+        maxTerminalInfoAttempts: 3,
       },
     },
     // Registered high-frequency clients: own listener and own thread.
@@ -81,8 +89,12 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         newFingerprint: 'reject',
         allowedAppStatuses: ['production'],
         logonTimeoutMs: 10_000,
-        nonceTtlMs: 10_000,
+        // Shorter than the logon timeout: a proof must follow its challenge
+        // promptly, and a stale one is refused (NONCE_EXPIRED) with a new one.
+        nonceTtlMs: 3_000,
         maxConnectionsPerIpPerSecond: 10,
+        abnormalTerminal: 'reject',
+        maxTerminalInfoAttempts: 3,
       },
     },
   },
@@ -109,6 +121,16 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     failureWindowMs: 300_000,
     lockoutMs: 300_000,
     maxTrackedEntries: 100_000,
+    // Locks live apart from the counters, so spraying cannot evict one.
+    maxLocks: 100_000,
+    // A /24 or /64 is one network: its addresses together get 10x one
+    // address's allowance before the whole prefix is locked.
+    prefixMaxFailures: 50,
+    // 2 hashing threads: 16 pending is under a second of queue.
+    maxPendingHashes: 16,
+    hashesReservedForKnownTerminals: 4,
+    maxNewFingerprintsPerAccount: 10,
+    fingerprintChurnWindowMs: 3_600_000,
   },
   // Demo software and accounts only. Real deployments replace these lists.
   software: [{

@@ -49,9 +49,16 @@ const LanePolicySchema = z.object({
   logonTimeoutMs: z.number().int().min(500, 'must be at least 500 ms').max(300_000, 'must be at most 300000 ms'),
   /** An AuthChallenge nonce is good for this long. */
   nonceTtlMs: z.number().int().min(500, 'must be at least 500 ms').max(300_000, 'must be at most 300000 ms'),
-  /** New WebSocket connections accepted per source IP per second (HTTP 429 beyond). */
+  /** New WebSocket connections accepted per source IP in any sliding second (HTTP 429 beyond). */
   maxConnectionsPerIpPerSecond: z.number().int().min(1),
-}).strict()
+  /** A terminal that reports itself abnormal (TerminalInfo.abnormal): allow and alert, hold for approval, or reject. */
+  abnormalTerminal: z.enum(['allow-alert', 'hold', 'reject']),
+  /** TerminalInfo messages one connection may send; past it the connection is closed (TERMINAL_INFO_ATTEMPTS). */
+  maxTerminalInfoAttempts: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'),
+}).strict().refine((policy) => policy.nonceTtlMs < policy.logonTimeoutMs, {
+  message: 'nonceTtlMs must be shorter than logonTimeoutMs, or an expired nonce could never be seen (NONCE_EXPIRED): lower nonceTtlMs',
+  path: ['nonceTtlMs'],
+})
 
 const LaneSchema = z.object({
   enabled: z.boolean(),
@@ -113,9 +120,23 @@ const SecuritySchema = z.object({
   failureWindowMs: z.number().int().min(1000),
   /** How long a lock lasts. */
   lockoutMs: z.number().int().min(1000),
-  /** Entries kept per tracking table (LRU): bounds memory under address spraying. */
+  /** Entries kept per failure-counting table (LRU): bounds memory under address spraying. Locks are kept apart (maxLocks). */
   maxTrackedEntries: z.number().int().min(100),
-}).strict()
+  /** Locks in force held at once (accounts, names, addresses, prefixes); never evicted. Full: failing sources are refused (LOCK_STORE_FULL). */
+  maxLocks: z.number().int().min(100, 'must be at least 100'),
+  /** Failures from one /24 (IPv4) or /64 (IPv6) prefix before the whole prefix is locked. */
+  prefixMaxFailures: z.number().int().min(1),
+  /** Password checks running or queued at once; past it logons are shed (LOGON_SHED) before any hashing. */
+  maxPendingHashes: z.number().int().min(2, 'must be at least 2'),
+  /** Of maxPendingHashes, places only logons from a terminal already approved for the account may take. */
+  hashesReservedForKnownTerminals: z.number().int().min(0),
+  /** New (never approved) fingerprints per account name in fingerprintChurnWindowMs; past it FINGERPRINT_CHURN. */
+  maxNewFingerprintsPerAccount: z.number().int().min(1),
+  fingerprintChurnWindowMs: z.number().int().min(1000),
+}).strict().refine((security) => security.hashesReservedForKnownTerminals < security.maxPendingHashes, {
+  message: 'hashesReservedForKnownTerminals must be less than maxPendingHashes, or no new terminal could ever log on: lower it',
+  path: ['hashesReservedForKnownTerminals'],
+})
 
 /**
  * Limit values at one scope. A number sets it, null lifts it (no limit),

@@ -52,6 +52,8 @@ import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor 
 import type { SessionInfo } from './admin-api.js'
 import { recoverLane } from './lane-recovery.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
+import { SessionIds } from './session-ids.js'
+import { SessionThrottle, nextPowerOfTwo } from '../checks/sliding-window.js'
 
 /** Asks the supervisor's access control to decide one logon step. */
 export type RequestAccess = (session: ClientSession, request: AccessRequest) => Promise<AccessResult>
@@ -62,9 +64,6 @@ const LOGON_SWEEP_INTERVAL_MS = 250
 
 /** Frames up to this multiple of maxFrameBytes get a FRAME_TOO_LARGE reject; uWS drops a connection sending anything larger (the client sees 1006). */
 const HARD_FRAME_LIMIT_FACTOR = 4
-
-/** Session IDs are unique across lanes: lane index in the billions digit. */
-const SESSION_ID_LANE_STRIDE = 1_000_000_000
 
 /** Throttle window of sessionMessagesPerSecond. */
 const THROTTLE_WINDOW_MS = 1000
@@ -104,7 +103,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   /** Reused for every risk decision: the check path allocates nothing per order. */
   private readonly riskVerdict: RiskVerdict = newRiskVerdict(MAX_SELF_MATCH_CANCELS)
   private tradingDay = ''
-  private nextSessionNumber = 1
+  /** Unique for the gateway's life and unpredictable (session-ids.ts). */
+  private readonly sessionIds: SessionIds
   /**
    * Link order IDs must stay unique per link session name across gateway
    * restarts. Until the journal restores the counter, start from the start
@@ -115,8 +115,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   /** Reused for every order: the check path allocates nothing per order. */
   private readonly verdict = newCheckVerdict()
   private exchangeEnvironment = ''
-  /** New connections per source IP in the current second; LRU-bounded against address spraying. */
-  private readonly connectionsPerIp: LRUCache<string, { windowStartMs: number, count: number }>
+  /** New connections per source IP in the last second (sliding); LRU-bounded against address spraying. */
+  private readonly connectionsPerIp: LRUCache<string, SessionThrottle>
   private logonSweep: NodeJS.Timeout | null = null
   /** The lane's retention journal stream; null only when journal.enabled is false (benchmarks). */
   private readonly journal: LaneJournal | null
@@ -187,6 +187,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       : null
     if (this.journal !== null) this.journal.onFailure = (err) => { this.failClosed(err) }
     this.connectionsPerIp = new LRUCache({ max: config.security.maxTrackedEntries })
+    this.sessionIds = new SessionIds(config.runDir, name, this.laneIndex, LANE_NAMES.length)
     const tls = this.laneConfig.tls
     this.app = tls === undefined
       ? uWS.App()
@@ -208,8 +209,16 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
           res.writeStatus('429 Too Many Requests').end(`more than ${this.laneConfig.policy.maxConnectionsPerIpPerSecond} new connections per second from this address`)
           return
         }
-        const laneIndex = LANE_NAMES.indexOf(this.name) + 1
-        const session = new ClientSession(laneIndex * SESSION_ID_LANE_STRIDE + this.nextSessionNumber++, remoteAddress, Date.now(), this.maxThrottleLimit)
+        let sessionId: number
+        try {
+          sessionId = this.sessionIds.next()
+        } catch (err) {
+          // The run directory cannot record the next block of IDs: refuse
+          // the connection rather than risk reusing an ID after a restart.
+          res.writeStatus('503 Service Unavailable').end(`the gateway cannot issue a session ID: ${(err as Error).message}`)
+          return
+        }
+        const session = new ClientSession(sessionId, remoteAddress, Date.now(), this.maxThrottleLimit)
         session.journal = this.journal?.sessionHeads(session.id) ?? null
         res.upgrade<SessionUserData>({ session },
           req.getHeader('sec-websocket-key'),
@@ -471,15 +480,15 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   // ---- look-through logon ----------------------------------------------
 
+  /** At most maxConnectionsPerIpPerSecond new connections per address in any sliding second: no burst of twice the cap at a window's edge. */
   private admitConnection (ip: string): boolean {
-    const now = Date.now()
-    const entry = this.connectionsPerIp.get(ip)
-    if (entry === undefined || now - entry.windowStartMs >= 1000) {
-      this.connectionsPerIp.set(ip, { windowStartMs: now, count: 1 })
-      return true
+    const limit = this.laneConfig.policy.maxConnectionsPerIpPerSecond
+    let window = this.connectionsPerIp.get(ip)
+    if (window === undefined) {
+      window = new SessionThrottle(nextPowerOfTwo(limit), nextPowerOfTwo(limit))
+      this.connectionsPerIp.set(ip, window)
     }
-    entry.count++
-    return entry.count <= this.laneConfig.policy.maxConnectionsPerIpPerSecond
+    return window.admit(Date.now(), limit, 1000)
   }
 
   private sendChallenge (session: ClientSession): void {
@@ -542,12 +551,25 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   private async onTerminalInfo (session: ClientSession, info: gatehouse.v1.TerminalInfo, refSeq: number): Promise<void> {
     if (!this.expectStage(session, 'authenticated', 'TerminalInfo', refSeq)) return
+    // Each attempt may try another fingerprint: a connection gets a few,
+    // then is closed, so one cannot walk through terminals.
+    const maxAttempts = this.laneConfig.policy.maxTerminalInfoAttempts
+    if (++session.terminalInfoAttempts > maxAttempts) {
+      const text = `more than ${maxAttempts} TerminalInfo attempts on one connection; closing`
+      this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'terminal-info', account: session.authenticatedAccount ?? undefined, reason: RejectReason.TERMINAL_INFO_ATTEMPTS, text })
+      this.send(session, { terminalInfoReply: { ok: false, reason: RejectReason.TERMINAL_INFO_ATTEMPTS, text } })
+      this.endSession(session, 1008, 'too many terminal info attempts')
+      return
+    }
     session.stepInFlight = true
     // Re-encoded for the supervisor, which decodes its own copy.
     const encoded = v1.TerminalInfo.encode(info).finish()
     const result = await this.requestAccess(session, { step: 'terminal-info', account: session.authenticatedAccount!, info: encoded })
     session.stepInFlight = false
-    if (result.reason === 0) session.stage = 'terminal-verified'
+    if (result.reason === 0) {
+      session.stage = 'terminal-verified'
+      session.fingerprintId = result.fingerprintId ?? null
+    }
     this.send(session, {
       terminalInfoReply: {
         ok: result.reason === 0,
@@ -579,7 +601,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       return
     }
     session.stepInFlight = true
-    const result = await this.requestAccess(session, { step: 'logon', account: logon.account, password: logon.password, appId: session.appId! })
+    const result = await this.requestAccess(session, { step: 'logon', account: logon.account, password: logon.password, appId: session.appId!, fingerprintId: session.fingerprintId ?? undefined })
     session.stepInFlight = false
     if (result.reason !== 0) {
       this.send(session, { logonReply: { ok: false, reason: result.reason, text: result.text, lane: this.name, retryAfterMs: result.retryAfterMs ?? 0 } })

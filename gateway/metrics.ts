@@ -13,7 +13,7 @@
 import { Counter, Gauge, Histogram, Registry, type MetricType } from 'prom-client'
 import type { LaneName } from './config.js'
 import type { LinkState } from './exchange-link.js'
-import type { AccessControl } from './access-control.js'
+import { ALERT_KINDS, type AccessControl } from './access-control.js'
 import type { SupervisorJournal } from './supervisor-journal.js'
 import { OPS_ERROR_REASONS, type OpsErrorReason } from './ops-server.js'
 import { SUPERVISOR_STREAM } from '../journal/gateway-records.js'
@@ -34,7 +34,7 @@ export interface MetricsSources {
   linkState: (lane: LaneName) => LinkState | undefined
   /** The supervisor's journal stream; null when the journal is off (and so are the lanes' streams). */
   journal: SupervisorJournal | null
-  access: Pick<AccessControl, 'lockoutCount' | 'heldFingerprintCount'>
+  access: Pick<AccessControl, 'lockoutCount' | 'heldFingerprintCount' | 'logonStepCounts' | 'alertCount' | 'pendingHashCount' | 'guard'>
   /** Ops HTTP requests refused or failed since start, by reason (OpsServer.errors); empty before the ops port listens. */
   opsErrors: () => Readonly<Partial<Record<OpsErrorReason, number>>>
 }
@@ -211,13 +211,50 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
 
   new Gauge({
     name: 'gatehouse_lockouts',
-    help: 'Accounts (kind="account") and source IPs (kind="ip") locked out now after too many failed logon proofs or passwords.',
+    help: 'Locks in force now: account names (kind="account", known or not, after failed passwords), source addresses (kind="ip") and their /24 or /64 prefixes (kind="prefix", after failed proofs or passwords).',
     labelNames: ['kind'],
     registers,
     collect () {
-      const { accounts, ips } = sources.access.lockoutCount()
+      const { accounts, ips, prefixes } = sources.access.lockoutCount()
       this.set({ kind: 'account' }, accounts)
       this.set({ kind: 'ip' }, ips)
+      this.set({ kind: 'prefix' }, prefixes)
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_lock_store_full',
+    help: '1 while the lock store holds security.maxLocks locks in force: sources with recent failures are then refused (LOCK_STORE_FULL); else 0.',
+    registers,
+    collect () {
+      this.set(sources.access.guard.lockStoreFull ? 1 : 0)
+    },
+  })
+  new Counter({
+    name: 'gatehouse_logon_steps_total',
+    help: 'Logon steps decided, by lane, step (connect, authenticate, terminal-info, logon, timeout, logout, disconnect) and result ("ok" or the RejectReason name the audit recorded).',
+    labelNames: ['lane', 'step', 'result'],
+    registers,
+    collect () {
+      this.reset()
+      for (const { lane, step, result, count } of sources.access.logonStepCounts()) this.inc({ lane, step, result }, count)
+    },
+  })
+  new Counter({
+    name: 'gatehouse_logon_alerts_total',
+    help: 'Logon alerts raised for ops, by kind (new-fingerprint, fingerprint-held, abnormal-terminal, fingerprint-churn, lockout, lock-store-full, logon-shed); `gatehouse admin alerts` lists the recent ones.',
+    labelNames: ['kind'],
+    registers,
+    collect () {
+      this.reset()
+      for (const kind of ALERT_KINDS) this.inc({ kind }, sources.access.alertCount(kind))
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_logon_hashes_pending',
+    help: 'Password checks (scrypt) running or queued now; at security.maxPendingHashes logons are shed (LOGON_SHED).',
+    registers,
+    collect () {
+      this.set(sources.access.pendingHashCount())
     },
   })
   new Gauge({

@@ -146,6 +146,15 @@ export async function runStartCommand (argv: string[]): Promise<number> {
         `(warning ${alert.warningLevel}, blocking ${alert.blockingLevel})\n`)
     }
   }
+  // Logon alerts (new, held or abnormal terminals, fingerprint churn,
+  // lockouts, a full lock store, shedding) go the same way.
+  supervisor.access.onAlert = (alert) => {
+    if (jsonEvents) {
+      process.stdout.write(JSON.stringify({ event: 'logon-alert', ...alert, time: new Date(alert.timeMs).toISOString() }) + '\n')
+    } else {
+      process.stderr.write(`logon alert: ${alert.kind}: ${alert.text}${alert.ip === undefined ? '' : ` (from ${alert.ip})`}\n`)
+    }
+  }
   // A journal that cannot be written fails closed where it is: loud, always on stderr.
   supervisor.onJournalFailure = (where, error) => {
     process.stderr.write(`JOURNAL FAILURE in ${where}: ${error}. It sends nothing more (fail closed); fix the disk and restart.\n`)

@@ -189,8 +189,8 @@ export class SupervisorAdmin implements AdminApi {
   }
 
   async disconnectSession (operator: string, sessionId: number, reason: string): Promise<ChangeReply> {
-    // Session IDs carry their lane in the billions digit (lane.ts).
-    const lane = LANE_NAMES[Math.floor(sessionId / 1_000_000_000) - 1]
+    // Session IDs say nothing about their lane (session-ids.ts): the lanes' listings do.
+    const lane = (await this.listSessions({})).find((session) => session.sessionId === sessionId)?.lane
     if (lane === undefined) throw notFound(`no session ${sessionId}`)
     const [found] = await this.host.askLanes<boolean>((requestId) => ({ type: 'disconnect', requestId, sessionId, reason }), [lane])
     if (found !== true) throw notFound(`no session ${sessionId} on the ${lane} lane (it may have closed already)`)
@@ -289,6 +289,10 @@ export class SupervisorAdmin implements AdminApi {
     if (this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
     const iso = (ms: number): string | null => ms === 0 ? null : new Date(ms).toISOString()
     return this.host.access.fingerprintHistory(account).map((f) => ({ fingerprintId: f.fingerprintId, status: f.status, firstSeen: iso(f.firstSeenMs), lastSeen: iso(f.lastSeenMs) }))
+  }
+
+  listAlerts (limit: number): Array<{ time: string, kind: string, lane: string | null, account: string | null, ip: string | null, text: string }> {
+    return this.host.access.recentAlerts.slice(-limit).map((a) => ({ time: new Date(a.timeMs).toISOString(), kind: a.kind, lane: a.lane ?? null, account: a.account ?? null, ip: a.ip ?? null, text: a.text }))
   }
 
   decideFingerprint (operator: string, account: string, fingerprintId: string, approve: boolean): ChangeReply {

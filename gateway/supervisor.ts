@@ -352,7 +352,7 @@ export class Supervisor {
             break
           case 'logon-event':
             try {
-              this.access.audit.record({ lane: event.lane, sessionId: event.sessionId, ip: event.ip, step: event.step, account: event.account, reason: event.reason, text: event.text })
+              this.access.recordStep({ lane: event.lane, sessionId: event.sessionId, ip: event.ip, step: event.step, account: event.account, reason: event.reason, text: event.text })
             } catch (err) {
               this.onJournalFailure('supervisor', (err as Error).message)
             }

@@ -50,7 +50,8 @@ export interface RiskAlert {
 export type AccessRequest =
   | { step: 'authenticate', appId: string, account: string, nonce: Uint8Array, proof: Uint8Array, exchangeEnvironment: string }
   | { step: 'terminal-info', account: string, info: Uint8Array }
-  | { step: 'logon', account: string, password: string, appId: string }
+  /** fingerprintId: the terminal this session's TerminalInfo step passed with. */
+  | { step: 'logon', account: string, password: string, appId: string, fingerprintId?: string }
 
 export interface AccessResult {
   reason: number

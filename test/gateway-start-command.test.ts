@@ -3,6 +3,8 @@
 import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import { GatehouseClient } from '../client/gatehouse-client.js'
+import { DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,6 +54,16 @@ t.test('start with the embedded simulator, run the demo, stop cleanly', async (t
     t.match(demoOutput, /CANCELLED/)
     t.match(demoOutput, /Demo complete/)
   }
+
+  // A new terminal on the terminal lane (allow-alert): the alert reaches the event stream.
+  const newTerminal = await GatehouseClient.connect(`ws://127.0.0.1:${ready.lanes.terminal.port}`)
+  const alerted = nextEvent('logon-alert')
+  t.equal((await newTerminal.logon('demo-maker', 'maker-pass', { terminalInfo: { ...DEMO_TERMINAL_INFO, deviceName: 'start-command-new-box' } })).ok, true)
+  const alert = await alerted
+  t.equal(alert.kind, 'new-fingerprint', 'a new-terminal alert is an event')
+  t.equal(alert.account, 'demo-maker')
+  t.equal(alert.lane, 'terminal')
+  await newTerminal.logout()
 
   const healthAfter = await fetch(`http://127.0.0.1:${ready.ops.port}/healthz`)
   t.equal(healthAfter.status, 200, 'healthy once the links are up')

@@ -14,8 +14,8 @@ const gateway = await startTestGateway({
   // Bad attempts are part of the input; they must not lock the test out.
   // Many connections a second from one address are part of it too.
   overrides: {
-    security: { maxFailures: 1_000_000, failureWindowMs: 60_000, lockoutMs: 60_000, maxTrackedEntries: 1000 },
-    lanes: { terminal: { policy: { maxConnectionsPerIpPerSecond: 10_000 } } },
+    security: { maxFailures: 1_000_000, prefixMaxFailures: 1_000_000, failureWindowMs: 60_000, lockoutMs: 60_000, maxTrackedEntries: 1000 },
+    lanes: { terminal: { policy: { maxConnectionsPerIpPerSecond: 10_000, maxTerminalInfoAttempts: 100 } } },
   },
 })
 t.teardown(() => gateway.stop())
