@@ -47,6 +47,13 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         logonTimeoutMs: 30_000,
         nonceTtlMs: 30_000,
         maxConnectionsPerIpPerSecond: 20,
+        // Before logon: the logon messages and a few heartbeats, small
+        // frames, and a bounded journal footprint (docs/client-budgets.md).
+        preLogonMaxFrameBytes: 1024,
+        preLogonMaxMessages: 16,
+        preLogonJournalBytes: 4096,
+        maxUnauthenticatedConnections: 256,
+        maxUnauthenticatedPerIp: 16,
       },
     },
     // Self-developed or third-party platforms of programmatic clients.
@@ -65,6 +72,11 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         logonTimeoutMs: 15_000,
         nonceTtlMs: 15_000,
         maxConnectionsPerIpPerSecond: 20,
+        preLogonMaxFrameBytes: 1024,
+        preLogonMaxMessages: 16,
+        preLogonJournalBytes: 4096,
+        maxUnauthenticatedConnections: 128,
+        maxUnauthenticatedPerIp: 16,
       },
     },
     // Registered high-frequency clients: own listener and own thread.
@@ -83,6 +95,11 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         logonTimeoutMs: 10_000,
         nonceTtlMs: 10_000,
         maxConnectionsPerIpPerSecond: 10,
+        preLogonMaxFrameBytes: 1024,
+        preLogonMaxMessages: 16,
+        preLogonJournalBytes: 4096,
+        maxUnauthenticatedConnections: 32,
+        maxUnauthenticatedPerIp: 8,
       },
     },
   },
@@ -103,6 +120,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     failureWindowMs: 300_000,
     lockoutMs: 300_000,
     maxTrackedEntries: 100_000,
+    // The unauthenticated caps of all lanes plus this must
+    // fit RLIMIT_NOFILE, which start raises to its hard limit.
+    fdReserve: 256,
   },
   // Demo software and accounts only. Real deployments replace these lists.
   software: [{
@@ -225,6 +245,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     // DOMAIN.md, Retention: brokers commonly keep trading records 20 years.
     retentionYears: 20,
     recoverOnStart: true,
+    // Below 1 GiB or 2% free, new logons are refused and ops alerted;
+    // below 64 MiB the lanes fail closed rather than die mid-write.
+    disk: { checkIntervalMs: 1000, lowWatermarkBytes: 1024 * 1024 * 1024, lowWatermarkPercent: 2, floorBytes: 64 * 1024 * 1024 },
   },
   admin: {
     enabled: true,

@@ -5,7 +5,8 @@
 // | kind           | stream     | head.sessionId / account   | msgType                        | payload
 // |----------------|------------|----------------------------|--------------------------------|-------------------------------
 // | CLIENT_IN      | lane       | session; account once on   | ClientEnvelope oneof field no. | the frame as received (FLAG_TEXT_FRAME: a text frame;
-// |                |            |                            | (0: undecodable or text frame) |  msgType 0 and not FLAG_TEXT_FRAME: not a valid envelope)
+// |                |            |                            | (0: undecodable or text frame) |  msgType 0 and not FLAG_TEXT_FRAME: not a valid envelope;
+// |                |            |                            |                                |  FLAG_DIGEST: the frame's length and SHA-256, not its bytes)
 // | CLIENT_OUT     | lane       | session; account once on   | ClientEnvelope oneof field no. | the encoded ClientEnvelope as sent
 // | LINK_OUT       | lane       | the client session that    | LinkEnvelope oneof field no.   | the LinkEnvelope body (no length prefix)
 // |                |            | caused it (0: the gateway) |                                |
@@ -20,6 +21,12 @@
 
 /** The client sent a text frame (refused with TEXT_FRAME_NOT_ALLOWED); the payload is its bytes. */
 export const FLAG_TEXT_FRAME = 2
+/**
+ * A frame from a connection not logged on, past its pre-logon journal
+ * allowance (gateway/pre-logon-budget.ts): the payload is not the frame
+ * but its digest, the frame's length (u32 LE) and SHA-256 (32 bytes).
+ */
+export const FLAG_DIGEST = 4
 
 export const SUPERVISOR_STREAM = 'supervisor'
 export const TOOLS_STREAM = 'tools'
@@ -98,9 +105,11 @@ export const DecisionStage = {
   RISK: 4,
   /** The session message throttle. */
   THROTTLE: 5,
+  /** An exception in the lane's handler (reason INTERNAL_ERROR); the message had no effect. */
+  INTERNAL: 6,
 } as const
 
-const STAGE_NAMES = ['none', 'order-id', 'validity', 'link', 'risk', 'throttle']
+const STAGE_NAMES = ['none', 'order-id', 'validity', 'link', 'risk', 'throttle', 'internal']
 
 export function decisionStageName (stage: number): string {
   return STAGE_NAMES[stage] ?? `stage-${stage}`
