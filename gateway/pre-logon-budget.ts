@@ -4,7 +4,6 @@
 // retries and some heartbeats), and a bounded journal footprint. Past the
 // whole-frame allowance only a digest of each frame is kept: evidence of
 // what was sent, without its bytes.
-import { createHash } from 'node:crypto'
 
 /** The lane's pre-logon limits (lanes.<lane>.policy). */
 export interface PreLogonLimits {
@@ -24,9 +23,6 @@ export interface PreLogonBudget {
 export function newPreLogonBudget (): PreLogonBudget {
   return { messages: 0, journaledBytes: 0, exceeded: false }
 }
-
-/** Length (u32 LE) of the frame, then the SHA-256 of its bytes. */
-export const DIGEST_PAYLOAD_BYTES = 4 + 32
 
 /**
  * Counts one frame of frameBytes. Returns null while within budget, or
@@ -48,19 +44,4 @@ export function journalWholeBeforeLogon (budget: PreLogonBudget, limits: PreLogo
   if (budget.exceeded || budget.journaledBytes + frameBytes > limits.preLogonJournalBytes) return false
   budget.journaledBytes += frameBytes
   return true
-}
-
-/** The digest payload of a frame: its length and SHA-256. */
-export function frameDigest (bytes: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(DIGEST_PAYLOAD_BYTES)
-  out.writeUInt32LE(bytes.length, 0)
-  createHash('sha256').update(bytes).digest().copy(out, 4)
-  return out
-}
-
-/** Reads a digest payload back (journal tools). */
-export function readFrameDigest (payload: Uint8Array): { frameBytes: number, sha256: string } | null {
-  if (payload.length !== DIGEST_PAYLOAD_BYTES) return null
-  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length)
-  return { frameBytes: buf.readUInt32LE(0), sha256: buf.subarray(4).toString('hex') }
 }

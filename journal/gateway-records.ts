@@ -19,6 +19,8 @@
 // Each lane thread writes the stream named after its lane; the supervisor
 // writes 'supervisor'; the tools write 'tools' (reveals).
 
+import { createHash } from 'node:crypto'
+
 /** The client sent a text frame (refused with TEXT_FRAME_NOT_ALLOWED); the payload is its bytes. */
 export const FLAG_TEXT_FRAME = 2
 /**
@@ -27,6 +29,23 @@ export const FLAG_TEXT_FRAME = 2
  * but its digest, the frame's length (u32 LE) and SHA-256 (32 bytes).
  */
 export const FLAG_DIGEST = 4
+/** Length (u32 LE) of the frame, then the SHA-256 of its bytes. */
+export const DIGEST_PAYLOAD_BYTES = 4 + 32
+
+/** The FLAG_DIGEST payload of a frame: its length and SHA-256. */
+export function frameDigest (bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(DIGEST_PAYLOAD_BYTES)
+  out.writeUInt32LE(bytes.length, 0)
+  createHash('sha256').update(bytes).digest().copy(out, 4)
+  return out
+}
+
+/** Reads a FLAG_DIGEST payload back; null if it is not one. */
+export function readFrameDigest (payload: Uint8Array): { frameBytes: number, sha256: string } | null {
+  if (payload.length !== DIGEST_PAYLOAD_BYTES) return null
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length)
+  return { frameBytes: buf.readUInt32LE(0), sha256: buf.subarray(4).toString('hex') }
+}
 
 export const SUPERVISOR_STREAM = 'supervisor'
 export const TOOLS_STREAM = 'tools'

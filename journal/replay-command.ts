@@ -51,7 +51,7 @@ import {
 } from '../protocol/messages.js'
 import { JournalError, journalErrorCodes } from './errors.js'
 import {
-  CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME, LINK_BODY_FIELDS, decisionStageName, decodeDecision,
+  CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, LINK_BODY_FIELDS, decisionStageName, decodeDecision,
 } from './gateway-records.js'
 import { readJournal, type ReadRecord } from './reader.js'
 import { countJournalSegments, noSegmentsText } from './search-command.js'
@@ -570,8 +570,10 @@ class DayReplay {
   }
 
   private onClientIn (lane: LaneReplay, record: ReadRecord): void {
-    // Undecodable frames, text frames and logouts never reach the throttle.
-    if (record.msgType === 0 || (record.flags & FLAG_TEXT_FRAME) !== 0 || record.msgType === CLIENT_LOGOUT) return
+    // Logouts never reach the throttle, nor frames before logon (journaled
+    // as digests past the pre-logon allowance); as lane.ts onMessage, every
+    // other frame of a logged-on session counts, undecodable ones included.
+    if ((record.flags & FLAG_DIGEST) !== 0 || record.msgType === CLIENT_LOGOUT) return
     const session = this.sessionOf(lane, record)
     if (session === null) return
     if (record.msgType === NEW_ORDER && lane.pending !== null) {
