@@ -1,6 +1,7 @@
 // The process's open-file limit (RLIMIT_NOFILE). Every connection holds a
-// descriptor, so the soft limit is raised to the hard one at start; Node
-// has no setrlimit, so util-linux prlimit does it on this process. The
+// descriptor, so the soft limit must run at the hard one. Node raises it
+// itself as it starts on Linux; where it did not, util-linux prlimit does
+// it on this process (Node has no setrlimit). Either way start reports it. The
 // lanes' caps on connections not yet logged on must then leave a reserve
 // for everything else: logged-on sessions, ops, the admin socket, journal
 // files, the exchange links.
