@@ -190,7 +190,9 @@ export function gatehouseBenchConfig (options: { simPort: number, simHost: strin
     return hash
   }
   const fingerprint = fingerprintId(v1.TerminalInfo.create(BENCH_TERMINAL_INFO) as TerminalInfo)
-  const lane = { port: 0, policy: { maxConnectionsPerIpPerSecond: 1_000_000 } }
+  // Every simulated client connects from 127.0.0.1, up to connectConcurrency
+  // (and logon-rate's concurrency) of them logging on at once.
+  const lane = { port: 0, policy: { maxConnectionsPerIpPerSecond: 1_000_000, maxUnauthenticatedConnections: 512, maxUnauthenticatedPerIp: 512 } }
   return {
     gatewayId: 'bench',
     runDir: options.runDir,

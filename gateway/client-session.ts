@@ -5,6 +5,7 @@ import { SessionThrottle } from '../checks/sliding-window.js'
 import type { InstrumentRisk, RiskContext } from '../checks/risk-engine.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import type { SessionJournalHeads } from './lane-journal.js'
+import { newPreLogonBudget, type PreLogonBudget } from './pre-logon-budget.js'
 
 /** An order this gateway forwarded and that has not finished yet. */
 export interface WorkingOrder {
@@ -73,14 +74,31 @@ export class ClientSession {
   messagesIn = 0
   messagesOut = 0
   logonTimeMs = 0
-  /** Orders still working, by client_order_id. */
+  /**
+   * Orders still working, by client_order_id: this session's and those it
+   * took over from the account's earlier session. Bounded by the
+   * account's maxOpenOrders (and the shared order table's capacity).
+   */
   readonly openOrders = new Map<number, WorkingOrder>()
-  /** Every client_order_id used in this session, to refuse duplicates. */
-  readonly usedClientOrderIds = new Set<number>()
+  /**
+   * The last client_order_id accepted in this session. IDs must strictly
+   * increase, so duplicate detection is this one number (plus openOrders
+   * for orders taken over), never a table that grows with every order.
+   */
+  lastClientOrderId = 0
+  /** What the connection may still cost before it logs on (pre-logon-budget.ts). */
+  readonly preLogon: PreLogonBudget = newPreLogonBudget()
+  /** Counted against the lane's unauthenticated caps (unauthenticated-caps.ts) until it logs on or closes. */
+  countedUnauthenticated = false
   /** Who trades, as indexes into the shared risk tables; set at logon. */
   readonly risk: RiskContext = { lane: 0, app: -1, account: -1 }
   /** Messages per second on this session (sessionMessagesPerSecond); sized up to the largest limit config accepts. */
   readonly throttle: SessionThrottle
+  /** Messages the throttle refused in the current window (Lane.floodedPastThrottle). */
+  refusedInWindow = 0
+  refusedWindowStartMs = 0
+  /** Closed for flooding past its throttle: nothing more is answered. */
+  floodClosed = false
   /** The client asked, at Logon, for its orders to be cancelled when it disconnects. */
   cancelOnDisconnect = false
   /** This session's journal record heads; null when the journal is off. */

@@ -51,6 +51,13 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         maxConnectionsPerIpPerSecond: 20,
         abnormalTerminal: 'allow-alert',
         maxTerminalInfoAttempts: 3,
+        // Before logon: the logon messages and a few heartbeats, small
+        // frames, and a bounded journal footprint (docs/client-budgets.md).
+        preLogonMaxFrameBytes: 1024,
+        preLogonMaxMessages: 16,
+        preLogonJournalBytes: 4096,
+        maxUnauthenticatedConnections: 256,
+        maxUnauthenticatedPerIp: 16,
       },
     },
     // Self-developed or third-party platforms of programmatic clients.
@@ -73,6 +80,11 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         maxConnectionsPerIpPerSecond: 20,
         abnormalTerminal: 'hold',
         maxTerminalInfoAttempts: 3,
+        preLogonMaxFrameBytes: 1024,
+        preLogonMaxMessages: 16,
+        preLogonJournalBytes: 4096,
+        maxUnauthenticatedConnections: 128,
+        maxUnauthenticatedPerIp: 16,
       },
     },
     // Registered high-frequency clients: own listener and own thread.
@@ -95,6 +107,11 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         maxConnectionsPerIpPerSecond: 10,
         abnormalTerminal: 'reject',
         maxTerminalInfoAttempts: 3,
+        preLogonMaxFrameBytes: 1024,
+        preLogonMaxMessages: 16,
+        preLogonJournalBytes: 4096,
+        maxUnauthenticatedConnections: 32,
+        maxUnauthenticatedPerIp: 8,
       },
     },
   },
@@ -131,6 +148,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     hashesReservedForKnownTerminals: 4,
     maxNewFingerprintsPerAccount: 10,
     fingerprintChurnWindowMs: 3_600_000,
+    // The unauthenticated caps of all lanes plus this must
+    // fit RLIMIT_NOFILE, which start raises to its hard limit.
+    fdReserve: 256,
   },
   // Demo software and accounts only. Real deployments replace these lists.
   software: [{
@@ -253,6 +273,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     // DOMAIN.md, Retention: brokers commonly keep trading records 20 years.
     retentionYears: 20,
     recoverOnStart: true,
+    // Below 1 GiB or 2% free, new logons are refused and ops alerted;
+    // below 64 MiB the lanes fail closed rather than die mid-write.
+    disk: { checkIntervalMs: 1000, lowWatermarkBytes: 1024 * 1024 * 1024, lowWatermarkPercent: 2, floorBytes: 64 * 1024 * 1024 },
   },
   admin: {
     enabled: true,

@@ -55,10 +55,37 @@ const LanePolicySchema = z.object({
   abnormalTerminal: z.enum(['allow-alert', 'hold', 'reject']),
   /** TerminalInfo messages one connection may send; past it the connection is closed (TERMINAL_INFO_ATTEMPTS). */
   maxTerminalInfoAttempts: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'),
+  /**
+   * Largest frame accepted before logon (the logon messages are small);
+   * larger gets PRE_LOGON_BUDGET_EXCEEDED and the connection is closed.
+   */
+  preLogonMaxFrameBytes: z.number().int('must be a whole number').min(256, 'must be at least 256 bytes (a full TerminalInfo must fit)').max(1_048_576, 'must be at most 1 MiB'),
+  /** Messages a connection may send before it has logged on; one more closes it (PRE_LOGON_BUDGET_EXCEEDED). */
+  preLogonMaxMessages: z.number().int('must be a whole number').min(4, 'must be at least 4 (the three logon steps and a heartbeat)').max(10_000, 'must be at most 10000'),
+  /**
+   * Bytes of frames journaled whole per connection before logon; past it
+   * only a digest of each frame (length, type, SHA-256) is journaled.
+   */
+  preLogonJournalBytes: z.number().int('must be a whole number').min(0, 'must be at least 0 (0: digests only)').max(1_048_576, 'must be at most 1 MiB'),
+  /** Connections not yet logged on that the lane holds at once (HTTP 503 beyond). */
+  maxUnauthenticatedConnections: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+  /** Connections not yet logged on that one source IP holds at once on the lane (HTTP 429 beyond). */
+  maxUnauthenticatedPerIp: z.number().int('must be a whole number').min(1, 'must be at least 1'),
 }).strict().refine((policy) => policy.nonceTtlMs < policy.logonTimeoutMs, {
   message: 'nonceTtlMs must be shorter than logonTimeoutMs, or an expired nonce could never be seen (NONCE_EXPIRED): lower nonceTtlMs',
   path: ['nonceTtlMs'],
 })
+
+/**
+ * Test only: faults injected on real input to prove that an exception in
+ * a lane handler is contained. Never set in production.
+ */
+const LaneTestFaultsSchema = z.object({
+  /** A Heartbeat with this test_id throws inside the message handler. */
+  throwOnHeartbeatTestId: z.number().int().min(1).optional(),
+  /** An exchange report for an order with this client_order_id throws inside the link handler. */
+  throwOnReportClientOrderId: z.number().int().min(1).optional(),
+}).strict()
 
 const LaneSchema = z.object({
   enabled: z.boolean(),
@@ -74,6 +101,8 @@ const LaneSchema = z.object({
   /** Allow a plain-text listener on a non-loopback address. */
   allowInsecureNonLoopback: z.boolean(),
   policy: LanePolicySchema,
+  /** Test only (see LaneTestFaultsSchema). */
+  testFaults: LaneTestFaultsSchema.optional(),
 }).strict()
 
 /** A registered client software (AppID) and the evidence of its assessment. */
@@ -133,6 +162,12 @@ const SecuritySchema = z.object({
   /** New (never approved) fingerprints per account name in fingerprintChurnWindowMs; past it FINGERPRINT_CHURN. */
   maxNewFingerprintsPerAccount: z.number().int().min(1),
   fingerprintChurnWindowMs: z.number().int().min(1000),
+  /**
+   * File descriptors kept back from the lanes' unauthenticated connection
+   * caps: for logged-on sessions, ops, the admin socket, journal files and
+   * the exchange links. Start refuses a config whose caps leave less.
+   */
+  fdReserve: z.number().int('must be a whole number').min(64, 'must be at least 64'),
 }).strict().refine((security) => security.hashesReservedForKnownTerminals < security.maxPendingHashes, {
   message: 'hashesReservedForKnownTerminals must be less than maxPendingHashes, or no new terminal could ever log on: lower it',
   path: ['hashesReservedForKnownTerminals'],
@@ -207,6 +242,17 @@ const JournalSchema = z.object({
   retentionYears: z.number().int('must be a whole number of years').min(1, 'must be at least 1 year').max(100, 'must be at most 100 years'),
   /** Rebuild today's risk state and sequence numbers from the journal at start. */
   recoverOnStart: z.boolean(),
+  /** Free space on the journal's file system, checked on a timer off the hot path (disk-watermark.ts). */
+  disk: z.object({
+    /** How often fs.statfs is called. */
+    checkIntervalMs: z.number().int('must be a whole number').min(100, 'must be at least 100 ms').max(60_000, 'must be at most 60000 ms'),
+    /** Below this many free bytes new logons are refused (DISK_SPACE_LOW) and ops alerted. */
+    lowWatermarkBytes: z.number().int('must be a whole number').min(0, 'must be at least 0'),
+    /** Below this percentage of the file system free, the same (either watermark triggers). */
+    lowWatermarkPercent: z.number().min(0, 'must be at least 0').max(100, 'must be at most 100'),
+    /** Below this many free bytes the lanes fail closed, as on a failed write. */
+    floorBytes: z.number().int('must be a whole number').min(0, 'must be at least 0'),
+  }).strict(),
 }).strict()
 
 /** The admin socket (gateway/admin-server.ts, README "Admin socket"). */
@@ -322,6 +368,12 @@ function crossFieldProblems (config: GatewayConfig): string[] {
     const path = `lanes.${name}`
     claimPort(path, lane.port)
     problems.push(...exposureProblems(path, 'the lane', lane))
+    if (lane.policy.preLogonMaxFrameBytes > lane.maxFrameBytes) {
+      problems.push(`${path}.policy.preLogonMaxFrameBytes: ${lane.policy.preLogonMaxFrameBytes} is larger than ${path}.maxFrameBytes (${lane.maxFrameBytes}); lower it to at most that`)
+    }
+    if (lane.policy.maxUnauthenticatedPerIp > lane.policy.maxUnauthenticatedConnections) {
+      problems.push(`${path}.policy.maxUnauthenticatedPerIp: ${lane.policy.maxUnauthenticatedPerIp} is larger than ${path}.policy.maxUnauthenticatedConnections (${lane.policy.maxUnauthenticatedConnections}); lower it to at most that`)
+    }
   }
   if (!LANE_NAMES.some((name) => config.lanes[name].enabled)) {
     problems.push('lanes: every lane is disabled; enable at least one')
@@ -333,6 +385,10 @@ function crossFieldProblems (config: GatewayConfig): string[] {
     if (problem !== null) problems.push(`ops.tokenFile: ${problem}`)
   }
   if (config.exchange.embeddedSimulator) claimPort('exchange', config.exchange.port)
+  const disk = config.journal.disk
+  if (disk.floorBytes > disk.lowWatermarkBytes) {
+    problems.push(`journal.disk.floorBytes: ${disk.floorBytes} is above journal.disk.lowWatermarkBytes (${disk.lowWatermarkBytes}); the floor must be the lower mark, so logons stop before the lanes fail closed`)
+  }
   if (config.exchange.maxReconnectDelayMs < config.exchange.reconnectDelayMs) {
     problems.push('exchange.maxReconnectDelayMs: must be at least exchange.reconnectDelayMs')
   }

@@ -20,7 +20,9 @@
 //   10  journal failed (0/1)
 //   11  journal uncommitted records    ┐ journal lag
 //   12  oldest uncommitted, epoch ms   ┘ (0: nothing waiting)
-//   13–15  spare
+//   13  journal disk free bytes     ┐ disk-watermark.ts, each
+//   14  journal disk low watermark  │ statfs reading
+//   15  journal disk state          ┘ (0 ok, 1 low, 2 floor)
 //   16 ┬ rejects[reason code]      512 counters, indexed by RejectReason
 //  527 ┘                           (the last one takes any code out of range)
 //  528 ┬ check-time histogram      ┐ each HISTOGRAM_SLOTS long:
@@ -28,6 +30,8 @@
 //      ├ round-trip histogram      │ │ count per bound│ +Inf │ sum ms │
 //      │                           │ │ (not cumul.)   │      │        │
 //      └ journal-commit histogram  ┘ └────────────────┴──────┴────────┘
+//  then  internal errors           counter: exceptions contained in a
+//                                  lane handler (lane.ts contain())
 //
 // Why no Atomics: each slot has exactly one writer (the lane thread), so a
 // read-modify-write needs no lock-prefixed instruction; the supervisor
@@ -68,7 +72,10 @@ export const SLOT_JOURNAL_FAILED = 10
 export const SLOT_JOURNAL_UNCOMMITTED = 11
 /** When the oldest uncommitted record was appended, in epoch ms (timeOrigin + now, sub-ms); 0 when none is. */
 export const SLOT_JOURNAL_UNCOMMITTED_SINCE_MS = 12
-// 13–15 spare.
+/** The journal's file system as last read (disk-watermark.ts): free bytes, the low watermark in bytes, and 0 ok / 1 low / 2 floor. */
+export const SLOT_DISK_FREE_BYTES = 13
+export const SLOT_DISK_LOW_WATERMARK_BYTES = 14
+export const SLOT_DISK_STATE = 15
 export const SLOT_REJECTS = 16
 /** Reject reason codes 0..510 have their own slot; any other code lands in the last. */
 export const REJECT_SLOTS = 512
@@ -104,7 +111,9 @@ export const HIST_CHECK = SLOT_REJECTS + REJECT_SLOTS
 export const HIST_ROUND_TRIP = HIST_CHECK + HISTOGRAM_SLOTS
 /** One journal commit (one write(2), plus fdatasync under 'every-batch'). */
 export const HIST_JOURNAL_COMMIT = HIST_ROUND_TRIP + HISTOGRAM_SLOTS
-export const LANE_METRICS_SLOTS = HIST_JOURNAL_COMMIT + HISTOGRAM_SLOTS
+/** Exceptions caught in a lane handler instead of reaching uWebSockets.js or the link. */
+export const SLOT_INTERNAL_ERRORS = HIST_JOURNAL_COMMIT + HISTOGRAM_SLOTS
+export const LANE_METRICS_SLOTS = SLOT_INTERNAL_ERRORS + 1
 
 export function createLaneMetricsBuffer (): SharedArrayBuffer {
   return new SharedArrayBuffer(LANE_METRICS_SLOTS * Float64Array.BYTES_PER_ELEMENT)
@@ -218,6 +227,16 @@ export class LaneMetrics {
 
   journalFailed (): void {
     this.slots[SLOT_JOURNAL_FAILED] = 1
+  }
+
+  diskReading (freeBytes: number, lowWatermarkBytes: number, state: number): void {
+    this.slots[SLOT_DISK_FREE_BYTES] = freeBytes
+    this.slots[SLOT_DISK_LOW_WATERMARK_BYTES] = lowWatermarkBytes
+    this.slots[SLOT_DISK_STATE] = state
+  }
+
+  internalError (): void {
+    this.slots[SLOT_INTERNAL_ERRORS]!++
   }
 
   private observe (histogram: number, durationMs: number): void {

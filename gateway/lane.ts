@@ -46,7 +46,7 @@ import { ClientSession, type SessionUserData, type WorkingOrder } from './client
 import { ExchangeLink, type ExchangeLinkHandler, type LinkRecorder } from './exchange-link.js'
 import { LANE_NAMES, journalDir, type GatewayConfig, type LaneConfig, type LaneName } from './config.js'
 import { LaneJournal, bodyFieldNumber, type SessionJournalHeads } from './lane-journal.js'
-import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME, LINK_BODY_FIELDS } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, LINK_BODY_FIELDS, frameDigest } from '../journal/gateway-records.js'
 import type { LinkEnvelope, LinkEnvelopeInit } from '../protocol/messages.js'
 import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor } from './types.js'
 import type { SessionInfo } from './admin-api.js'
@@ -54,6 +54,9 @@ import { recoverLane } from './lane-recovery.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
 import { SessionIds } from './session-ids.js'
 import { SessionThrottle, nextPowerOfTwo } from '../checks/sliding-window.js'
+import { journalWholeBeforeLogon, spendPreLogonFrame } from './pre-logon-budget.js'
+import { UnauthenticatedCaps } from './unauthenticated-caps.js'
+import { DiskWatermark, type DiskReading } from './disk-watermark.js'
 
 /** Asks the supervisor's access control to decide one logon step. */
 export type RequestAccess = (session: ClientSession, request: AccessRequest) => Promise<AccessResult>
@@ -67,6 +70,9 @@ const HARD_FRAME_LIMIT_FACTOR = 4
 
 /** Throttle window of sessionMessagesPerSecond. */
 const THROTTLE_WINDOW_MS = 1000
+
+/** A session is closed once the throttle refuses more than max(limit, this) of its messages in one window. */
+const MIN_REFUSALS_BEFORE_CUT_OFF = 100
 
 /** Self-match prevention (cancel-resting mode) cancels at most this many resting orders ahead of one order. */
 const MAX_SELF_MATCH_CANCELS = 64
@@ -165,6 +171,16 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    */
   private roundTripStartsMs = new Float64Array(64)
   private roundTripCount = 0
+  /** Connections not logged on yet, capped per lane and per IP at the upgrade. */
+  private readonly unauthenticated: UnauthenticatedCaps
+  /** Free space of the journal's file system; null when the journal is off. */
+  private readonly disk: DiskWatermark | null
+  private readonly diskFloorBytes: number
+  /** Journal heads for faults no client session is part of (session 0). */
+  private readonly laneHeads: SessionJournalHeads | null
+  /** Test-only injected faults (config lanes.<lane>.testFaults); 0: none. */
+  private readonly faultHeartbeatTestId: number
+  private readonly faultReportClientOrderId: number
 
   constructor (
     readonly name: LaneName,
@@ -188,6 +204,12 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     if (this.journal !== null) this.journal.onFailure = (err) => { this.failClosed(err) }
     this.connectionsPerIp = new LRUCache({ max: config.security.maxTrackedEntries })
     this.sessionIds = new SessionIds(config.runDir, name, this.laneIndex, LANE_NAMES.length)
+    this.unauthenticated = new UnauthenticatedCaps(this.laneConfig.policy.maxUnauthenticatedConnections, this.laneConfig.policy.maxUnauthenticatedPerIp)
+    this.laneHeads = this.journal?.sessionHeads(0) ?? null
+    this.diskFloorBytes = config.journal.disk.floorBytes
+    this.disk = this.journal === null ? null : new DiskWatermark(this.journalRoot, config.journal.disk, (reading, previous) => { this.onDiskReading(reading, previous) })
+    this.faultHeartbeatTestId = this.laneConfig.testFaults?.throwOnHeartbeatTestId ?? 0
+    this.faultReportClientOrderId = this.laneConfig.testFaults?.throwOnReportClientOrderId ?? 0
     const tls = this.laneConfig.tls
     this.app = tls === undefined
       ? uWS.App()
@@ -198,7 +220,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       idleTimeout: this.laneConfig.idleTimeoutS,
       maxBackpressure: this.laneConfig.maxBackpressureBytes,
       closeOnBackpressureLimit: 1,
-      upgrade: (res, req, context) => {
+      // Every callback is contained (contain()): an exception never reaches uWebSockets.js.
+      upgrade: this.contained('upgrade', (res, req, context) => {
         // Read everything from req/res now: both are invalid after return.
         const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString()
         if (this.journalFailed) {
@@ -207,6 +230,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         }
         if (!this.admitConnection(remoteAddress)) {
           res.writeStatus('429 Too Many Requests').end(`more than ${this.laneConfig.policy.maxConnectionsPerIpPerSecond} new connections per second from this address`)
+          return
+        }
+        // Beside the rate limit: how many not logged on are held now.
+        const refusal = this.unauthenticated.check(remoteAddress)
+        if (refusal !== null) {
+          this.metrics.reject(RejectReason.TOO_MANY_UNAUTHENTICATED)
+          res.writeStatus(refusal.status).end(refusal.text)
           return
         }
         let sessionId: number
@@ -225,21 +255,32 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
           req.getHeader('sec-websocket-protocol'),
           req.getHeader('sec-websocket-extensions'),
           context)
-      },
-      open: (ws) => {
+      }, null, (res) => {
+        res.writeStatus('500 Internal Server Error').end('INTERNAL_ERROR: the gateway failed accepting this connection; retry')
+      }),
+      open: this.contained('open', (ws) => {
         const session = ws.getUserData().session
         session.ws = ws
+        this.unauthenticated.add(session.remoteAddress)
+        session.countedUnauthenticated = true
         this.sessions.add(session)
         this.metrics.sessionOpened()
         this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'connect', reason: 0, text: '' })
         this.sendChallenge(session)
-      },
+      }, (ws) => ws.getUserData().session),
+      // Written out rather than through contained(): the hot path allocates nothing per message.
       message: (ws, message, isBinary) => {
-        this.onMessage(ws.getUserData().session, message, isBinary)
+        const session = ws.getUserData().session
+        try {
+          this.onMessage(session, message, isBinary)
+        } catch (err) {
+          this.contain('message', session, err)
+        }
       },
-      close: (ws) => {
+      close: this.contained('close', (ws) => {
         const session = ws.getUserData().session
         session.ws = null
+        this.releaseUnauthenticated(session)
         this.sessions.delete(session)
         this.metrics.sessionClosed(session.account !== null)
         this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'disconnect', account: session.account ?? undefined, reason: 0, text: '' })
@@ -256,7 +297,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         // client_order_id).
         for (const order of session.openOrders.values()) order.session = null
         this.accountSeqs.set(session.account, { outSeq: session.outSeq, lastClientSeq: session.lastClientSeq })
-      },
+      }, (ws) => ws.getUserData().session),
     })
     this.app.any('/*', (res) => {
       res.writeStatus('426 Upgrade Required').end('Gatehouse lanes speak WebSocket only; see the README.')
@@ -313,6 +354,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         this.link.connect()
         this.logonSweep = setInterval(() => { this.closeExpiredLogons() }, LOGON_SWEEP_INTERVAL_MS)
         this.logonSweep.unref()
+        this.disk?.start()
         resolve(uWS.us_socket_local_port(listenSocket))
       })
     })
@@ -324,6 +366,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    */
   async stop (): Promise<void> {
     if (this.logonSweep !== null) clearInterval(this.logonSweep)
+    this.disk?.stop()
     if (this.listenSocket !== null) {
       uWS.us_listen_socket_close(this.listenSocket)
       this.listenSocket = null
@@ -345,6 +388,11 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     // The ArrayBuffer is valid only during this callback: the journal
     // copies the bytes, decoding copies what it keeps.
     const bytes = new Uint8Array(message)
+    if (!session.loggedOn && !this.spendPreLogon(session, bytes)) return
+    // A logged-on session's frames all count against its throttle, even
+    // those refused before decoding, so junk cannot flood the journal faster
+    // than orders could.
+    if (session.loggedOn && (!isBinary || message.byteLength > this.laneConfig.maxFrameBytes) && !this.admitUndecoded(session, bytes, isBinary)) return
     if (!isBinary) {
       this.recordIn(session, bytes, 0, FLAG_TEXT_FRAME)
       this.sendReject(session, RejectReason.TEXT_FRAME_NOT_ALLOWED, 'send one binary frame per ClientEnvelope; text frames are not part of the protocol', 0, 0)
@@ -360,6 +408,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     try {
       envelope = decodeClientEnvelope(bytes)
     } catch (err) {
+      if (session.loggedOn && !this.admitUndecoded(session, bytes, true)) return
       this.recordIn(session, bytes, 0, 0)
       const cause = (err as Error).cause as Error | undefined
       // What decoded before the damage still names the message, if it got that far.
@@ -373,6 +422,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     session.lastClientSeq = refSeq
     const violation = validateClientEnvelope(envelope)
     if (violation !== null) {
+      // Refused frames of a logged-on session count against its throttle
+      // too, so junk cannot be answered faster than orders would be.
+      if (session.loggedOn && !this.admitRefused(session, refSeq)) return
       this.refuseInvalidField(session, envelope, refSeq, violation)
       return
     }
@@ -408,15 +460,18 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         this.onCancel(session, envelope.cancelOrder as CancelOrder, refSeq)
         return
       case 'authenticate':
-        void this.onAuthenticate(session, envelope.authenticate as gatehouse.v1.Authenticate, refSeq)
+        this.onAuthenticate(session, envelope.authenticate as gatehouse.v1.Authenticate, refSeq).catch(this.containAsync('authenticate', session))
         return
       case 'terminalInfo':
-        void this.onTerminalInfo(session, envelope.terminalInfo as gatehouse.v1.TerminalInfo, refSeq)
+        this.onTerminalInfo(session, envelope.terminalInfo as gatehouse.v1.TerminalInfo, refSeq).catch(this.containAsync('terminal info', session))
         return
       case 'logon':
-        void this.onLogon(session, envelope.logon as Logon, refSeq)
+        this.onLogon(session, envelope.logon as Logon, refSeq).catch(this.containAsync('logon', session))
         return
       case 'heartbeat':
+        if (this.faultHeartbeatTestId !== 0 && wireInt(envelope.heartbeat!.testId) === this.faultHeartbeatTestId) {
+          throw new Error(`test fault: heartbeat test_id ${this.faultHeartbeatTestId} (lanes.${this.name}.testFaults)`)
+        }
         this.send(session, { heartbeat: { testId: wireInt(envelope.heartbeat!.testId) } })
         return
       case 'logout':
@@ -440,6 +495,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   }
 
   private refuseThrottled (session: ClientSession, envelope: ClientEnvelope, refSeq: number, limit: number, observed: number): void {
+    if (this.floodedPastThrottle(session, limit)) return
     const text = `more than ${limit} messages per second on this session; slow down (the window is exact and admits again as soon as the rate falls)`
     if (envelope.body === 'newOrder') {
       const order = envelope.newOrder as NewOrder
@@ -451,6 +507,162 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     const clientOrderId = envelope.body === 'cancelOrder' ? wireInt(envelope.cancelOrder!.clientOrderId) : 0
     this.metrics.reject(RejectReason.THROTTLED_SESSION)
     this.send(session, { reject: { reason: RejectReason.THROTTLED_SESSION, text, refSeq, clientOrderId, limit, observed } })
+  }
+
+  /**
+   * Charges a frame to a connection not logged on. False when it is past
+   * its budget: the frame is journaled as a digest, refused, and the
+   * connection closed (or it is already closing and the frame is dropped).
+   */
+  private spendPreLogon (session: ClientSession, bytes: Uint8Array): boolean {
+    const budget = session.preLogon
+    if (budget.exceeded) return false
+    const over = spendPreLogonFrame(budget, this.laneConfig.policy, bytes.length)
+    if (over === null) return true
+    budget.exceeded = true
+    this.recordIn(session, bytes, 0, 0)
+    this.sendReject(session, RejectReason.PRE_LOGON_BUDGET_EXCEEDED, over, 0, 0)
+    this.endSession(session, 1008, 'pre-logon budget exceeded')
+    return false
+  }
+
+  /**
+   * The session throttle for a logged-on session's frame refused before it
+   * is decoded (text, oversized, undecodable): false when throttled, in
+   * which case it is journaled and refused with THROTTLED_SESSION.
+   */
+  private admitUndecoded (session: ClientSession, bytes: Uint8Array, isBinary: boolean): boolean {
+    const input = this.risk.input
+    input[IN_NOW_MS] = Date.now()
+    const limit = this.risk.limitsFor(session.risk, -1, -1)[Limit.sessionMessagesPerSecond]!
+    if (session.throttle.admit(input[IN_NOW_MS]!, limit, THROTTLE_WINDOW_MS)) return true
+    this.recordIn(session, bytes, 0, isBinary ? 0 : FLAG_TEXT_FRAME)
+    this.refuseThrottledFrame(session, 0, limit)
+    return false
+  }
+
+  /**
+   * The session throttle for a decoded frame that is refused anyway (a
+   * field outside its limit), already journaled: false when throttled, in
+   * which case it is refused with THROTTLED_SESSION instead.
+   */
+  private admitRefused (session: ClientSession, refSeq: number): boolean {
+    const input = this.risk.input
+    input[IN_NOW_MS] = Date.now()
+    const limit = this.risk.limitsFor(session.risk, -1, -1)[Limit.sessionMessagesPerSecond]!
+    if (session.throttle.admit(input[IN_NOW_MS]!, limit, THROTTLE_WINDOW_MS)) return true
+    this.refuseThrottledFrame(session, refSeq, limit)
+    return false
+  }
+
+  private refuseThrottledFrame (session: ClientSession, refSeq: number, limit: number): void {
+    if (this.floodedPastThrottle(session, limit)) return
+    const observed = session.throttle.countInWindow(this.risk.input[IN_NOW_MS]!, THROTTLE_WINDOW_MS) + 1
+    const text = `more than ${limit} messages per second on this session; slow down (the window is exact and admits again as soon as the rate falls)`
+    this.metrics.reject(RejectReason.THROTTLED_SESSION)
+    this.send(session, { reject: { reason: RejectReason.THROTTLED_SESSION, text, refSeq, clientOrderId: 0, limit, observed } })
+  }
+
+  /**
+   * A session that keeps sending past its throttle is cut off: once more
+   * messages are refused within one throttle window than the limit admits
+   * (it sends at over twice its rate, or ignores every refusal), it gets a
+   * last THROTTLED_SESSION reject and is closed with 1008. Without this, a
+   * flood is still answered and journaled message by message, and a lane
+   * thread spends itself on one client while the others wait.
+   * True when the session was (or is being) closed for it.
+   */
+  private floodedPastThrottle (session: ClientSession, limit: number): boolean {
+    if (session.floodClosed) return true
+    const nowMs = this.risk.input[IN_NOW_MS]!
+    if (nowMs - session.refusedWindowStartMs >= THROTTLE_WINDOW_MS) {
+      session.refusedWindowStartMs = nowMs
+      session.refusedInWindow = 0
+    }
+    if (++session.refusedInWindow <= Math.max(limit, MIN_REFUSALS_BEFORE_CUT_OFF)) return false
+    session.floodClosed = true
+    this.metrics.reject(RejectReason.THROTTLED_SESSION)
+    this.sendReject(session, RejectReason.THROTTLED_SESSION,
+      `more than ${Math.max(limit, MIN_REFUSALS_BEFORE_CUT_OFF)} messages refused by the throttle within ${THROTTLE_WINDOW_MS} ms: the session is closed; reconnect and stay under ${limit} per second`, 0, 0)
+    this.notify({ type: 'logon-event', lane: this.name, sessionId: session.id, ip: session.remoteAddress, step: 'disconnect', account: session.account ?? undefined, reason: RejectReason.THROTTLED_SESSION, text: 'closed: kept sending past its throttle' })
+    this.endSession(session, 1008, 'kept sending past the throttle')
+    return true
+  }
+
+  private releaseUnauthenticated (session: ClientSession): void {
+    if (!session.countedUnauthenticated) return
+    session.countedUnauthenticated = false
+    this.unauthenticated.release(session.remoteAddress)
+  }
+
+  // ---- contained faults -------------------------------------------------
+
+  /**
+   * A uWS callback whose exceptions are contained: an exception escaping
+   * into uWebSockets.js would end the process. sessionOf names the client
+   * involved (to answer and journal); onFault answers what is left to.
+   */
+  private contained<A extends unknown[]> (where: string, handler: (...args: A) => void,
+    sessionOf: ((...args: A) => ClientSession) | null = null, onFault: ((...args: A) => void) | null = null): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        handler(...args)
+      } catch (err) {
+        let session: ClientSession | null = null
+        try {
+          session = sessionOf?.(...args) ?? null
+        } catch {}
+        this.contain(where, session, err)
+        try {
+          onFault?.(...args)
+        } catch {}
+      }
+    }
+  }
+
+  /** For a logon step's promise: its failure is contained, and the session may take the next step. */
+  private containAsync (where: string, session: ClientSession): (err: unknown) => void {
+    return (err) => {
+      session.stepInFlight = false
+      this.contain(where, session, err)
+    }
+  }
+
+  /**
+   * An exception was caught in a lane handler: counted, journaled (a
+   * decision record with stage internal and INTERNAL_ERROR), sent to ops as
+   * a lane-fault event, and answered to the client if there is one. Never
+   * throws: it is the last line.
+   */
+  private contain (where: string, session: ClientSession | null, err: unknown, clientOrderId = 0): void {
+    try {
+      const error = err instanceof Error ? err.message : String(err)
+      this.metrics.internalError()
+      const heads = session?.journal ?? this.laneHeads
+      if (this.journal !== null && heads !== null) {
+        this.journal.decision(heads, false, DecisionStage.INTERNAL, RejectReason.INTERNAL_ERROR, -1, clientOrderId, 0, 0, 0)
+        this.scheduleFlush()
+      }
+      this.notify({ type: 'lane-fault', lane: this.name, where, sessionId: session?.id ?? 0, error })
+      if (session !== null && session.ws !== null) {
+        this.sendReject(session, RejectReason.INTERNAL_ERROR,
+          `the gateway failed handling this (${where}); ops are alerted. The session stays open: check the state of your orders`, 0, clientOrderId)
+      }
+    } catch {}
+  }
+
+  // ---- journal disk -------------------------------------------------------
+
+  private onDiskReading (reading: DiskReading, previous: DiskReading['state'] | null): void {
+    try {
+      this.metrics.diskReading(reading.freeBytes, reading.lowWatermarkBytes, reading.state === 'ok' ? 0 : reading.state === 'low' ? 1 : 2)
+      if (reading.state === previous || (previous === null && reading.state === 'ok')) return
+      const floorBytes = this.disk === null ? 0 : this.diskFloorBytes
+      this.notify({ type: 'disk-space', lane: this.name, state: reading.state, freeBytes: reading.freeBytes, lowWatermarkBytes: reading.lowWatermarkBytes, floorBytes })
+      if (reading.state === 'floor') this.failClosed(new Error(`the journal's disk has ${reading.freeBytes} bytes free, below journal.disk.floorBytes (${floorBytes})`))
+    } catch (err) {
+      this.contain('disk reading', null, err)
+    }
   }
 
   private requireLogon (session: ClientSession, refSeq: number, clientOrderId: number): boolean {
@@ -596,6 +808,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   private async onLogon (session: ClientSession, logon: Logon, refSeq: number): Promise<void> {
     if (!this.expectStage(session, 'terminal-verified', 'Logon', refSeq)) return
+    if (this.disk !== null && this.disk.state !== 'ok') {
+      const reading = this.disk.last!
+      const text = `the journal's disk is below its low watermark (${reading.freeBytes} bytes free, watermark ${reading.lowWatermarkBytes}): new logons are refused until ops free space; retry later`
+      this.metrics.reject(RejectReason.DISK_SPACE_LOW)
+      this.send(session, { logonReply: { ok: false, reason: RejectReason.DISK_SPACE_LOW, text, lane: this.name } })
+      return
+    }
     if (logon.account !== session.authenticatedAccount) {
       this.send(session, { logonReply: { ok: false, reason: RejectReason.NOT_AUTHENT, text: `Authenticate was for account ${session.authenticatedAccount}, not ${logon.account}`, lane: this.name } })
       return
@@ -614,6 +833,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     }
     session.stage = 'logged-on'
     session.account = logon.account
+    this.releaseUnauthenticated(session)
     this.metrics.sessionLoggedOn()
     if (session.journal !== null) {
       const heads = session.journal
@@ -649,7 +869,6 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       if (order.session !== null || order.account !== session.account || session.openOrders.has(order.clientOrderId)) continue
       order.session = session
       session.openOrders.set(order.clientOrderId, order)
-      session.usedClientOrderIds.add(order.clientOrderId)
       claimed++
     }
     return claimed
@@ -657,14 +876,15 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   private onNewOrder (session: ClientSession, order: NewOrder): void {
     const clientOrderId = wireInt(order.clientOrderId)
-    if (clientOrderId <= 0 || clientOrderId > MAX_WIRE_INTEGER || session.usedClientOrderIds.has(clientOrderId)) {
+    // IDs strictly increase within a session: one number detects a reuse,
+    // and openOrders those of orders taken over from an earlier session.
+    if (clientOrderId <= session.lastClientOrderId || clientOrderId > MAX_WIRE_INTEGER || session.openOrders.has(clientOrderId)) {
       this.orderDecided()
-      this.recordDecision(session, DecisionStage.ORDER_ID, RejectReason.DUPLICATE_CLIENT_ORDER_ID, clientOrderId, 0, clientOrderId)
-      this.rejectOrder(session, order, RejectReason.DUPLICATE_CLIENT_ORDER_ID,
-        clientOrderId <= 0 ? 'client_order_id must be nonzero' : `client_order_id ${clientOrderId} was already used in this session`, 0, clientOrderId)
+      this.recordDecision(session, DecisionStage.ORDER_ID, RejectReason.DUPLICATE_CLIENT_ORDER_ID, clientOrderId, session.lastClientOrderId, clientOrderId)
+      this.rejectOrder(session, order, RejectReason.DUPLICATE_CLIENT_ORDER_ID, duplicateOrderIdText(clientOrderId, session.lastClientOrderId), session.lastClientOrderId, clientOrderId)
       return
     }
-    session.usedClientOrderIds.add(clientOrderId)
+    session.lastClientOrderId = clientOrderId
     const verdict = this.verdict
     const traded = this.instruments.get(order.instrument)
     if (!checkOrderValidity(order, traded?.instrument, verdict)) {
@@ -896,7 +1116,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   /** Journals a client frame as received. */
   private recordIn (session: ClientSession, bytes: Uint8Array, msgType: number, flags: number): void {
     if (this.journal === null) return
-    this.journal.clientIn(session.journal!, bytes, msgType, flags)
+    // Before logon, past the connection's allowance, the evidence is the
+    // frame's digest rather than its bytes.
+    if (!session.loggedOn && !journalWholeBeforeLogon(session.preLogon, this.laneConfig.policy, bytes.length)) {
+      this.journal.clientIn(session.journal!, frameDigest(bytes), msgType, flags | FLAG_DIGEST)
+    } else {
+      this.journal.clientIn(session.journal!, bytes, msgType, flags)
+    }
     // Commit at the end of the turn even if nothing is sent back.
     this.scheduleFlush()
   }
@@ -953,13 +1179,21 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   // ---- exchange side --------------------------------------------------
 
   onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
+    try {
+      this.linkUp(info)
+    } catch (err) {
+      this.contain('link up', null, err)
+    }
+  }
+
+  private linkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
     this.tradingDay = info.tradingDay
     this.exchangeEnvironment = info.environment
     // Daily counters (volume, monitors) start again on a new trading day;
     // the first lane to see it clears them for all.
     this.risk.rollTradingDay(Number(info.tradingDay))
     this.instruments.clear()
-    for (const instrument of info.instruments) this.onInstrumentUpdate(instrument)
+    for (const instrument of info.instruments) this.instrumentUpdate(instrument)
     // Orders sent at or after the exchange's next expected seq were lost
     // with the old connection: they never reached the exchange, so they are
     // not working. Tell their clients rather than leave them hanging.
@@ -997,10 +1231,22 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   onChunkEnd (): void {
     this.batchingReports = false
-    this.flushClientSends()
+    try {
+      this.flushClientSends()
+    } catch (err) {
+      this.contain('link chunk flush', null, err)
+    }
   }
 
   onInstrumentUpdate (instrument: Instrument): void {
+    try {
+      this.instrumentUpdate(instrument)
+    } catch (err) {
+      this.contain('link instrument update', null, err)
+    }
+  }
+
+  private instrumentUpdate (instrument: Instrument): void {
     const risk = this.risk.instrumentRisk(instrument)
     // Past the shared table's capacity an instrument stays unknown here,
     // so its orders get UNKNOWN_INSTRUMENT rather than unchecked limits.
@@ -1052,10 +1298,22 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   }
 
   onReport (report: LinkExecutionReport): void {
+    try {
+      this.report(report)
+    } catch (err) {
+      const order = this.ordersByLinkId.get(wireInt(report.orderId))
+      this.contain('link report', order?.session ?? null, err, order?.clientOrderId ?? 0)
+    }
+  }
+
+  private report (report: LinkExecutionReport): void {
     const order = this.ordersByLinkId.get(wireInt(report.orderId))
     // Reports for orders this run never sent (resends of a previous run's
     // orders) have no session to go to; the journal issue recovers them.
     if (order === undefined) return
+    if (this.faultReportClientOrderId !== 0 && order.clientOrderId === this.faultReportClientOrderId) {
+      throw new Error(`test fault: report for client_order_id ${this.faultReportClientOrderId} (lanes.${this.name}.testFaults)`)
+    }
     if (report.cancelRejected) {
       this.metrics.reject(report.reason || RejectReason.UNKNOWN_ORDER)
       this.sendToOwner(order, {
@@ -1126,6 +1384,14 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       },
     }
   }
+}
+
+/** The DUPLICATE_CLIENT_ORDER_ID text: the rule and the last ID accepted. */
+function duplicateOrderIdText (clientOrderId: number, lastClientOrderId: number): string {
+  if (clientOrderId <= 0) return 'client_order_id must be a positive integer'
+  if (clientOrderId > MAX_WIRE_INTEGER) return `client_order_id must be at most ${MAX_WIRE_INTEGER}`
+  if (clientOrderId > lastClientOrderId) return `client_order_id ${clientOrderId} names an order still working that this session took over; use a new ID`
+  return `client_order_id must strictly increase within a session: ${clientOrderId} is not above the last one accepted, ${lastClientOrderId}`
 }
 
 /** A risk reject's text: the reason, the limit and what was seen, for people; clients match on the code. */

@@ -23,6 +23,7 @@ import {
   SLOT_CANCELS, SLOT_JOURNAL_BYTES, SLOT_JOURNAL_COMMITS, SLOT_JOURNAL_FAILED, SLOT_JOURNAL_RECORDS,
   SLOT_JOURNAL_UNCOMMITTED, SLOT_JOURNAL_UNCOMMITTED_SINCE_MS, SLOT_MESSAGES_IN, SLOT_MESSAGES_OUT, SLOT_ORDERS,
   SLOT_ORDERS_FORWARDED, SLOT_SESSIONS_CONNECTED, SLOT_SESSIONS_LOGGED_ON, epochNowMs, histogramQuantile,
+  SLOT_DISK_FREE_BYTES, SLOT_DISK_LOW_WATERMARK_BYTES, SLOT_DISK_STATE, SLOT_INTERNAL_ERRORS,
   type HistogramSnapshot,
 } from './lane-metrics.js'
 
@@ -151,6 +152,22 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
   laneCounter('gatehouse_orders_total', 'NewOrder messages received on the lane, passed or refused.', SLOT_ORDERS)
   laneCounter('gatehouse_orders_forwarded_total', 'New orders that passed every check and went to the exchange.', SLOT_ORDERS_FORWARDED)
   laneCounter('gatehouse_cancels_total', 'CancelOrder messages from logged-on sessions on the lane.', SLOT_CANCELS)
+  laneCounter('gatehouse_lane_internal_errors_total', 'Exceptions caught in a lane handler (client or exchange link) before they reached uWebSockets.js: each is journaled, answered with INTERNAL_ERROR where a client is known, and sent to ops as a lane-fault event.', SLOT_INTERNAL_ERRORS)
+  const laneGauge = (name: string, help: string, slot: number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['lane'],
+      registers,
+      collect () {
+        this.reset()
+        for (const { name: lane, reader } of lanes) this.set({ lane }, reader.read(slot))
+      },
+    })
+  }
+  laneGauge('gatehouse_journal_disk_free_bytes', 'Free bytes (available to the gateway) on the file system of the journal, as the lane last read it with statfs (journal.disk.checkIntervalMs); 0 before the first reading.', SLOT_DISK_FREE_BYTES)
+  laneGauge('gatehouse_journal_disk_low_watermark_bytes', 'The low watermark in bytes on that file system: the larger of journal.disk.lowWatermarkBytes and lowWatermarkPercent of its size. Below it new logons are refused (DISK_SPACE_LOW).', SLOT_DISK_LOW_WATERMARK_BYTES)
+  laneGauge('gatehouse_journal_disk_low', 'The journal disk state: 0 above the low watermark, 1 below it (new logons refused), 2 below journal.disk.floorBytes (the lane has failed closed).', SLOT_DISK_STATE)
 
   new Counter({
     name: 'gatehouse_rejects_total',

@@ -8,6 +8,7 @@ import { ExchangeSimStartError, startExchangeSimProcess, type ExchangeSimProcess
 import { listenFailureText, sectionFields } from './listen-failure.js'
 import { Supervisor } from './supervisor.js'
 import { reasonName } from '../protocol/messages.js'
+import { fdReserveProblem, raiseNofileLimit, type FdLimitReport } from './fd-limit.js'
 
 const HELP = `usage: gatehouse start [--config FILE] [--print-config] [--json-events]
 
@@ -33,7 +34,13 @@ it stops nothing.
 /** How long start waits for the exchange links before reporting ready anyway. */
 const LINK_UP_WAIT_MS = 5000
 
-function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeSimProcess | null): string {
+function describeFds (fds: FdLimitReport): string {
+  const raised = fds.softBefore === fds.soft ? '' : ` (raised from ${fds.softBefore})`
+  return `  open files    limit ${fds.soft}${raised}, hard ${fds.hard}; ${fds.unauthenticatedCaps} for connections not logged on, ` +
+    `${fds.reserve} reserved${fds.note === '' ? '' : `; ${fds.note}`}`
+}
+
+function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeSimProcess | null, fds: FdLimitReport): string {
   const running = supervisor.running()
   const lines = [`gatehouse ${config.gatewayId} is running`]
   for (const [name, lane] of Object.entries(running.lanes)) {
@@ -50,6 +57,7 @@ function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeS
   lines.push(sim === null
     ? `  exchange      ${config.exchange.host}:${config.exchange.port} (external)`
     : `  exchange      ${sim.host}:${sim.port} (embedded simulator, pid ${sim.child.pid})`)
+  lines.push(describeFds(fds))
   lines.push('Try `npm run demo` in another terminal. Ctrl-C stops.')
   return lines.join('\n') + '\n'
 }
@@ -106,6 +114,14 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   // reopens the logon audit file instead, once the supervisor has one.
   let onHangup = (): void => {}
   process.on('SIGHUP', () => { onHangup() })
+  // Each connection holds a descriptor: raise the soft limit to the hard
+  // one, and refuse caps that would leave no reserve for the rest.
+  const fds = raiseNofileLimit(config)
+  const fdProblem = fdReserveProblem(config, fds.soft)
+  if (fdProblem !== null) {
+    process.stderr.write(`gatehouse start: ${fdProblem}\nThe gateway did not start.\n`)
+    return 2
+  }
 
   let sim: ExchangeSimProcess | null = null
   if (config.exchange.embeddedSimulator) {
@@ -161,6 +177,15 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     if (jsonEvents) process.stdout.write(JSON.stringify({ event: 'journal-failed', where, error }) + '\n')
   }
   supervisor.onLaneEvent = (event) => {
+    if (event.type === 'lane-fault' || event.type === 'disk-space') {
+      const { type, ...detail } = event
+      process.stderr.write(type === 'lane-fault'
+        ? `LANE FAULT in lane ${event.lane} (${event.where}${event.sessionId === 0 ? '' : `, session ${event.sessionId}`}): ${event.error}. Contained; the lane keeps serving.\n`
+        : `journal disk on lane ${event.lane}: ${event.state} (${event.freeBytes} bytes free; low watermark ${event.lowWatermarkBytes}, floor ${event.floorBytes})` +
+          `${event.state === 'low' ? ': new logons are refused' : event.state === 'floor' ? ': the lane has failed closed' : ''}\n`)
+      if (jsonEvents) process.stdout.write(JSON.stringify({ event: type, ...detail }) + '\n')
+      return
+    }
     if (event.type === 'recovered') {
       const { type: _type, ...report } = event
       process.stdout.write(jsonEvents
@@ -188,8 +213,8 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   }
   for (const problem of supervisor.adminStateSkipped) process.stderr.write(`admin state: not restored: ${problem}\n`)
   process.stdout.write(jsonEvents
-    ? JSON.stringify({ event: 'ready', pid: process.pid, ...supervisor.running(), exchange: { host: config.exchange.host, port: config.exchange.port, embedded: sim !== null } }) + '\n'
-    : describe(config, supervisor, sim))
+    ? JSON.stringify({ event: 'ready', pid: process.pid, ...supervisor.running(), exchange: { host: config.exchange.host, port: config.exchange.port, embedded: sim !== null }, openFiles: fds }) + '\n'
+    : describe(config, supervisor, sim, fds))
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => { resolve('SIGINT') })

@@ -384,6 +384,9 @@ export class Supervisor {
             break
           case 'recovered':
           case 'stopped':
+          // Ops events: the start command reports them (onLaneEvent).
+          case 'disk-space':
+          case 'lane-fault':
             break
         }
         this.onLaneEvent(event)

@@ -89,3 +89,7 @@ export type LaneToSupervisor =
   | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'terminal-info' | 'logon' | 'logout' | 'disconnect', account?: string, reason: number, text: string }
   /** The lane's journal failed: it has closed its sessions and its link and sends nothing more (fail closed). */
   | { type: 'journal-failed', lane: LaneName, error: string }
+  /** The journal's disk crossed a watermark (disk-watermark.ts): 'low' refuses new logons, 'floor' has failed the lane closed, 'ok' is back above. */
+  | { type: 'disk-space', lane: LaneName, state: 'ok' | 'low' | 'floor', freeBytes: number, lowWatermarkBytes: number, floorBytes: number }
+  /** An exception was caught in a lane handler (where: e.g. 'message', 'link report'); sessionId 0 when no client session was involved. */
+  | { type: 'lane-fault', lane: LaneName, where: string, sessionId: number, error: string }

@@ -5,7 +5,8 @@
 // | kind           | stream     | head.sessionId / account   | msgType                        | payload
 // |----------------|------------|----------------------------|--------------------------------|-------------------------------
 // | CLIENT_IN      | lane       | session; account once on   | ClientEnvelope oneof field no. | the frame as received (FLAG_TEXT_FRAME: a text frame;
-// |                |            |                            | (0: undecodable or text frame) |  msgType 0 and not FLAG_TEXT_FRAME: not a valid envelope)
+// |                |            |                            | (0: undecodable or text frame) |  msgType 0 and not FLAG_TEXT_FRAME: not a valid envelope;
+// |                |            |                            |                                |  FLAG_DIGEST: the frame's length and SHA-256, not its bytes)
 // | CLIENT_OUT     | lane       | session; account once on   | ClientEnvelope oneof field no. | the encoded ClientEnvelope as sent
 // | LINK_OUT       | lane       | the client session that    | LinkEnvelope oneof field no.   | the LinkEnvelope body (no length prefix)
 // |                |            | caused it (0: the gateway) |                                |
@@ -18,8 +19,33 @@
 // Each lane thread writes the stream named after its lane; the supervisor
 // writes 'supervisor'; the tools write 'tools' (reveals).
 
+import { createHash } from 'node:crypto'
+
 /** The client sent a text frame (refused with TEXT_FRAME_NOT_ALLOWED); the payload is its bytes. */
 export const FLAG_TEXT_FRAME = 2
+/**
+ * A frame from a connection not logged on, past its pre-logon journal
+ * allowance (gateway/pre-logon-budget.ts): the payload is not the frame
+ * but its digest, the frame's length (u32 LE) and SHA-256 (32 bytes).
+ */
+export const FLAG_DIGEST = 4
+/** Length (u32 LE) of the frame, then the SHA-256 of its bytes. */
+export const DIGEST_PAYLOAD_BYTES = 4 + 32
+
+/** The FLAG_DIGEST payload of a frame: its length and SHA-256. */
+export function frameDigest (bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(DIGEST_PAYLOAD_BYTES)
+  out.writeUInt32LE(bytes.length, 0)
+  createHash('sha256').update(bytes).digest().copy(out, 4)
+  return out
+}
+
+/** Reads a FLAG_DIGEST payload back; null if it is not one. */
+export function readFrameDigest (payload: Uint8Array): { frameBytes: number, sha256: string } | null {
+  if (payload.length !== DIGEST_PAYLOAD_BYTES) return null
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length)
+  return { frameBytes: buf.readUInt32LE(0), sha256: buf.subarray(4).toString('hex') }
+}
 
 export const SUPERVISOR_STREAM = 'supervisor'
 export const TOOLS_STREAM = 'tools'
@@ -98,9 +124,11 @@ export const DecisionStage = {
   RISK: 4,
   /** The session message throttle. */
   THROTTLE: 5,
+  /** An exception in the lane's handler (reason INTERNAL_ERROR); the message had no effect. */
+  INTERNAL: 6,
 } as const
 
-const STAGE_NAMES = ['none', 'order-id', 'validity', 'link', 'risk', 'throttle']
+const STAGE_NAMES = ['none', 'order-id', 'validity', 'link', 'risk', 'throttle', 'internal']
 
 export function decisionStageName (stage: number): string {
   return STAGE_NAMES[stage] ?? `stage-${stage}`

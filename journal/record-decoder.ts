@@ -20,7 +20,7 @@ import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import { RejectReason, reasonName, wireInt, type ClientEnvelope, type LinkEnvelope } from '../protocol/messages.js'
 import {
-  FLAG_TEXT_FRAME, clientBodyName, decisionStageName, decodeDecision, linkBodyName,
+  FLAG_DIGEST, FLAG_TEXT_FRAME, clientBodyName, readFrameDigest, decisionStageName, decodeDecision, linkBodyName,
 } from './gateway-records.js'
 import { Direction, FLAG_JSON, RecordKind, laneName, recordKindName } from './record-format.js'
 import type { ReadRecord } from './reader.js'
@@ -216,6 +216,12 @@ function undecodable (payload: Uint8Array, error: unknown): JsonObject {
 }
 
 function decodeClient (record: ReadRecord, options: DecodeOptions): Decoded {
+  if ((record.flags & FLAG_DIGEST) !== 0) {
+    const d = emptyDecoded('frame-digest')
+    const digest = readFrameDigest(record.payload)
+    d.body = digest === null ? undecodable(record.payload, new Error('not a frame digest')) : { frameDigest: digest }
+    return d
+  }
   if ((record.flags & FLAG_TEXT_FRAME) !== 0) {
     const d = emptyDecoded('text-frame')
     d.body = { textFrame: record.payload.toString('utf8') }

@@ -53,7 +53,7 @@ import {
 } from '../protocol/messages.js'
 import { JournalError, journalErrorCodes } from './errors.js'
 import {
-  CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME, LINK_BODY_FIELDS, decisionStageName, decodeDecision,
+  CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, LINK_BODY_FIELDS, decisionStageName, decodeDecision,
 } from './gateway-records.js'
 import { readJournal, type ReadRecord } from './reader.js'
 import { countJournalSegments, noSegmentsText } from './search-command.js'
@@ -572,10 +572,10 @@ class DayReplay {
   }
 
   private onClientIn (lane: LaneReplay, record: ReadRecord): void {
-    // Undecodable frames, text frames and logouts never reach the throttle,
-    // and neither do frames refused for a field outside its limit (INVALID_FIELD).
-    if (record.msgType === 0 || (record.flags & FLAG_TEXT_FRAME) !== 0 || record.msgType === CLIENT_LOGOUT) return
-    if (!fieldsWithinLimits(record.payload)) return
+    // Logouts never reach the throttle, nor frames before logon (journaled
+    // as digests past the pre-logon allowance); every other frame of a
+    // logged-on session counts, undecodable ones included.
+    if ((record.flags & FLAG_DIGEST) !== 0 || record.msgType === CLIENT_LOGOUT) return
     const session = this.sessionOf(lane, record)
     if (session === null) return
     if (record.msgType === NEW_ORDER && lane.pending !== null) {
@@ -594,7 +594,10 @@ class DayReplay {
     if (record.msgType === NEW_ORDER) {
       let order: NewOrder
       try {
-        order = decodeClientEnvelope(record.payload).newOrder as NewOrder
+        const envelope = decodeClientEnvelope(record.payload)
+        // Refused with INVALID_FIELD right after decode: counted by the throttle, never an order.
+        if (validateClientEnvelope(envelope) !== null) return
+        order = envelope.newOrder as NewOrder
       } catch {
         return
       }
@@ -1044,13 +1047,4 @@ export function runReplayCommand (argv: readonly string[], io: ReplayIo = PROCES
     return 1
   }
   return 0
-}
-
-/** As the lane decides right after decode (protocol/field-limits.ts): false for a frame it refused with INVALID_FIELD. */
-function fieldsWithinLimits (payload: Uint8Array): boolean {
-  try {
-    return validateClientEnvelope(decodeClientEnvelope(payload)) === null
-  } catch {
-    return false
-  }
 }

@@ -36,6 +36,8 @@ export interface GatewayProcess {
 export interface GatewayProcessOptions {
   /** RLIMIT_FSIZE for the gateway (ulimit -f, KiB): a write past it fails with EFBIG, as on a full disk. */
   fileSizeLimitKiB?: number
+  /** RLIMIT_NOFILE for the gateway (set with prlimit): start raises the soft limit to the hard one. */
+  openFiles?: { soft: number, hard: number }
 }
 
 export async function startGatewayProcess (configFile: string, options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
@@ -43,10 +45,13 @@ export async function startGatewayProcess (configFile: string, options: GatewayP
   // Run as a user would, without the test runner's NODE_OPTIONS (its
   // instrumentation hooks signals, SIGXFSZ among them).
   const spawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } }
-  const child = options.fileSizeLimitKiB === undefined
+  // `gatehouse start` catches SIGXFSZ, so the write returns EFBIG instead of killing the process.
+  const fileSize = options.fileSizeLimitKiB === undefined ? '' : `ulimit -f ${options.fileSizeLimitKiB} && `
+  // sh's ulimit cannot set the soft and hard open-file limits apart; util-linux prlimit can.
+  const openFiles = options.openFiles === undefined ? '' : `prlimit --nofile=${options.openFiles.soft}:${options.openFiles.hard} `
+  const child = fileSize === '' && openFiles === ''
     ? spawn(process.execPath, args, spawnOptions)
-    // `gatehouse start` catches SIGXFSZ, so the write returns EFBIG instead of killing the process.
-    : spawn('/bin/sh', ['-c', `ulimit -f ${options.fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, ...args], spawnOptions)
+    : spawn('/bin/sh', ['-c', `${fileSize}exec ${openFiles}"$0" "$@"`, process.execPath, ...args], spawnOptions)
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const events: Array<Record<string, unknown>> = []
