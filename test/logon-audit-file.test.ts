@@ -97,7 +97,8 @@ t.test('the audit file masks terminal info, and SIGHUP reopens it for logrotate'
   await refused.close()
   const before = await until('the logon steps in the audit file', () => {
     const l = lines(auditPath)
-    return l.filter((x) => x.step === 'logon').length >= 2 ? l : undefined
+    // Both connections' last step (disconnect) too: nothing more is due before the rotation.
+    return l.filter((x) => x.step === 'logon').length >= 2 && l.filter((x) => x.step === 'disconnect').length >= 2 ? l : undefined
   })
   const text = readFileSync(auditPath, 'utf8')
   for (const value of CLEAR_VALUES) t.notOk(text.includes(value), `no clear ${value} in the audit file`)
