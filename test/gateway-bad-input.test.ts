@@ -7,22 +7,14 @@ import { GatehouseClient } from '../client/gatehouse-client.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
 import { ExecType, RejectReason, Side, TimeInForce, wireInt, type Instrument } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { wellBehavedClient } from './helpers/trading.js'
 
 const gateway = await startTestGateway()
 t.teardown(() => gateway.stop())
 const url = gateway.url('platform')
 
 // The well-behaved client trades before, between and after every abuse.
-const good = await GatehouseClient.connect(url)
-t.equal((await good.logon('demo-taker', 'taker-pass')).ok, true)
-let goodOrderId = 0
-/** True when the well-behaved client's next order is acknowledged. */
-async function goodClientTrades (): Promise<boolean> {
-  const id = ++goodOrderId
-  good.newOrder({ clientOrderId: id, instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
-  const ack = await good.report(id, ExecType.ACK)
-  return wireInt(ack.clientOrderId) === id
-}
+const { trades: goodClientTrades } = await wellBehavedClient(url)
 
 t.test('order before logon gets NOT_AUTHENT and the session stays usable', async (t) => {
   const client = await GatehouseClient.connect(url)

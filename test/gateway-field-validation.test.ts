@@ -15,6 +15,7 @@ import { DEMO_APP_ID } from '../gateway/demo-identity.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { parseExposition, sampleValue } from './helpers/prometheus-text.js'
 import { wire64 } from './helpers/wire64.js'
+import { wellBehavedClient } from './helpers/trading.js'
 
 const gateway = await startTestGateway()
 t.teardown(() => gateway.stop())
@@ -22,16 +23,7 @@ const url = gateway.url('platform')
 const journalFailures: string[] = []
 gateway.supervisor.onJournalFailure = (where, error) => { journalFailures.push(`${where}: ${error}`) }
 
-const good = await GatehouseClient.connect(url)
-t.equal((await good.logon('demo-taker', 'taker-pass')).ok, true)
-let goodOrderId = 0
-/** True when the well-behaved client's next order is acknowledged. */
-async function goodClientTrades (): Promise<boolean> {
-  const id = ++goodOrderId
-  good.newOrder({ clientOrderId: id, instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
-  const ack = await good.report(id, ExecType.ACK)
-  return wireInt(ack.clientOrderId) === id
-}
+const { trades: goodClientTrades } = await wellBehavedClient(url)
 
 /** Sends a crafted frame and returns the one Reject it gets. */
 async function rejectFor (client: GatehouseClient, envelope: ClientEnvelopeInit): Promise<Reject> {

@@ -13,11 +13,12 @@ import { GatehouseClient } from '../client/gatehouse-client.js'
 import { journalDir } from '../gateway/config.js'
 import { DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
-import { ExecType, RejectReason, Side, TimeInForce, wireInt } from '../protocol/messages.js'
+import { RejectReason, wireInt } from '../protocol/messages.js'
 import { readJournal } from '../journal/reader.js'
 import { RecordKind } from '../journal/record-format.js'
 import { DIGEST_PAYLOAD_BYTES, FLAG_DIGEST, readFrameDigest } from '../journal/gateway-records.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { wellBehavedClient } from './helpers/trading.js'
 
 const SESSION_LIMIT = 20
 const gateway = await startTestGateway({
@@ -55,15 +56,7 @@ async function settledJournalBytes (): Promise<number> {
 }
 
 // The well-behaved client trades before, during and after every flood.
-const good = await GatehouseClient.connect(url)
-t.equal((await good.logon('demo-taker', 'taker-pass')).ok, true)
-let goodOrderId = 0
-async function goodClientTrades (): Promise<boolean> {
-  const id = ++goodOrderId
-  good.newOrder({ clientOrderId: id, instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
-  const ack = await good.report(id, ExecType.ACK)
-  return wireInt(ack.clientOrderId) === id
-}
+const { trades: goodClientTrades } = await wellBehavedClient(url)
 
 /**
  * The journal bound per connection that never logs on: its frames (at

@@ -9,39 +9,9 @@ import { csvTextField, runExportCommand } from '../journal/export-command.js'
 import { Side, TimeInForce, wireInt } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { logOn, send, tradingAccount } from './helpers/trading.js'
+import { parseCsv } from './helpers/csv.js'
 
 const DANGEROUS_FIRST = ['=', '+', '-', '@', '\t', '\r']
-
-/** RFC 4180 as a spreadsheet reads it: quoted fields, doubled quotes, CRLF rows. */
-function parseCsv (text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (quoted) {
-      if (c !== '"') field += c
-      else if (text[i + 1] === '"') field += text[i++]
-      else quoted = false
-    } else if (c === '"' && field === '') {
-      quoted = true
-    } else if (c === ',') {
-      row.push(field)
-      field = ''
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field)
-      rows.push(row)
-      row = []
-      field = ''
-      i++
-    } else {
-      field += c
-    }
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field])
-  return rows
-}
 
 t.test('orders with formula instruments from a real gateway export as text cells', async (t) => {
   const gateway = await startTestGateway({ overrides: { accounts: [tradingAccount('CSV1')] } })

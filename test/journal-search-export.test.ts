@@ -26,6 +26,7 @@ import { JournalStream } from '../journal/segment-writer.js'
 import { verifyJournal } from '../journal/verify.js'
 import { listSegments } from '../journal/segment-names.js'
 import { flipByte, recordsOf } from './helpers/journal-files.js'
+import { parseCsv } from './helpers/csv.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -148,37 +149,6 @@ const keyOf = (d: DecodedRecord): string => `${d.stream}/${d.seq}`
 function obj (value: JsonValue | undefined): JsonObject {
   if (value === null || value === undefined || typeof value !== 'object' || Array.isArray(value)) throw new Error(`not an object: ${JSON.stringify(value)}`)
   return value
-}
-
-/** RFC 4180 reader: quoted fields may hold commas, doubled quotes and line breaks. */
-function parseCsv (text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (quoted) {
-      if (c !== '"') field += c
-      else if (text[i + 1] === '"') field += text[i++]
-      else quoted = false
-    } else if (c === '"' && field === '') {
-      quoted = true
-    } else if (c === ',') {
-      row.push(field)
-      field = ''
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field)
-      rows.push(row)
-      row = []
-      field = ''
-      i++
-    } else {
-      field += c
-    }
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field])
-  return rows
 }
 
 t.test('each filter finds exactly its records', async (t) => {

@@ -5,7 +5,7 @@ import { GatehouseClient, type LogonOptions, type OrderRequest } from '../../cli
 import { DEFAULT_CONFIG } from '../../gateway/config-defaults.js'
 import { DEMO_APP_ID } from '../../gateway/demo-identity.js'
 import type { LaneName } from '../../gateway/config.js'
-import { ExecType, wireInt, type ExecutionReport, type LogonReply } from '../../protocol/messages.js'
+import { ExecType, Side, TimeInForce, wireInt, type ExecutionReport, type LogonReply } from '../../protocol/messages.js'
 import type { TestGateway } from './gateway.js'
 
 /** Every test account's password (the demo maker's hash). */
@@ -88,4 +88,25 @@ export async function cancel (trader: Trader, id: number): Promise<ExecutionRepo
  */
 export async function untilClock (timeMs: number): Promise<void> {
   while (Date.now() < timeMs) await delay(timeMs - Date.now())
+}
+
+/**
+ * A well-behaved client that trades while a test abuses the lane: logged
+ * on as demo-taker, and true from trades() when its next order (a FAK buy
+ * at 3000) is acknowledged.
+ */
+export async function wellBehavedClient (url: string): Promise<{ client: GatehouseClient, trades: () => Promise<boolean> }> {
+  const client = await GatehouseClient.connect(url)
+  const logon = await client.logon('demo-taker', 'taker-pass')
+  if (!logon.ok) throw new Error(`the well-behaved client could not log on: ${logon.text}`)
+  let orderId = 0
+  return {
+    client,
+    async trades () {
+      const id = ++orderId
+      client.newOrder({ clientOrderId: id, instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
+      const ack = await client.report(id, ExecType.ACK)
+      return wireInt(ack.clientOrderId) === id
+    },
+  }
 }
