@@ -110,6 +110,15 @@ export async function logOn (ctx: ScenarioContext, lane: DrillLane, account: str
   return { conn, step: 'done', reason: 0, text: '', ms: elapsed() }
 }
 
+/**
+ * The lane where a terminal new to an account gets through TerminalInfo
+ * (the terminal lane lets new fingerprints in with an alert; platform
+ * holds them, hft rejects them), so a made-up name reaches the password.
+ */
+export function strangerLane (ctx: ScenarioContext): DrillLane {
+  return ctx.lanes.includes('terminal') ? 'terminal' : ctx.settings.trader.lane
+}
+
 /** Closes without waiting longer than a moment; never throws. */
 export async function hangUp (conn: DrillConnection | null): Promise<void> {
   if (conn === null || conn.client.isClosed) return
