@@ -63,6 +63,14 @@ export const DrillSettingsSchema = z.object({
     /** A real account the brute-force scenarios attack (it ends up locked for security.lockoutMs). */
     victimAccount: z.string().min(1, 'must name a real account the brute-force scenarios may lock'),
     victimPassword: z.string().min(1, 'must be the victim account\'s right password (never accepted past the lock is the check)'),
+    /**
+     * password-oracle: an account that may NOT log on from the drill's
+     * attack addresses (127.10.0.0 and up) or on some of the drilled lanes,
+     * with its right password; null (the default gateway has none) leaves
+     * that scenario's check "not checked".
+     */
+    restrictedAccount: z.string().min(1, 'must name an account restricted by ipRanges, lanes or appIds, or be null').nullable(),
+    restrictedPassword: z.string().min(1, 'must be the restricted account\'s right password, or null').nullable(),
   }).strict(),
   trader: z.object({
     lane: z.enum(DRILL_LANES, { error: 'must be "terminal", "platform" or "hft"' }),
@@ -102,6 +110,8 @@ export const DRILL_DEFAULTS: Readonly<DrillSettings> = Object.freeze({
     traderPassword: 'taker-pass',
     victimAccount: 'demo-maker',
     victimPassword: 'maker-pass',
+    restrictedAccount: null,
+    restrictedPassword: null,
   },
   trader: { lane: 'platform', instrument: 'rb2605', ordersPerSecond: 5, heartbeatsPerSecond: 100 },
   thresholds: {
