@@ -119,6 +119,25 @@ t.test('source addresses: distinct, loopback, outside 127.0.0.x; none for a remo
   t.equal(seen.size, 1000)
   for (const address of seen) t.match(address!, /^127\.130\.\d+\.\d+$/)
   t.equal(addressAllocator(false)(), undefined)
+  t.equal(addressAllocator(false).nextPrefix(), undefined)
+  // Each nextPrefix starts a /24 nothing before used; the trader's 127.0.0.0/24 is never handed out.
+  for (const draw of [0, 0.5, 0.9999]) {
+    const alloc = addressAllocator(true, () => draw)
+    const prefixOf = (a: string): string => a.split('.').slice(0, 3).join('.')
+    const used = new Set<string>()
+    const problems: string[] = []
+    for (let p = 0; p < 300; p++) {
+      const first = alloc.nextPrefix()!
+      if (used.has(prefixOf(first))) problems.push(`${first}: prefix used before`)
+      if (first.startsWith('127.0.0.')) problems.push(`${first}: the trader's /24`)
+      for (let i = 0; i < 5; i++) {
+        const next = alloc()!
+        if (prefixOf(next) !== prefixOf(first)) problems.push(`${next} after ${first}: left its /24`)
+      }
+      used.add(prefixOf(first))
+    }
+    t.same(problems, [], `random ${draw}: 300 fresh /24s`)
+  }
 })
 
 t.test('sumMetric sums every series of one metric and nothing else', async (t) => {
@@ -166,6 +185,15 @@ t.test('settings: every validation message names the field and what to change', 
     [{ thresholds: { preLogonMaxAnswered: 0 } }, 'thresholds.preLogonMaxAnswered: must be at least 1'],
     [{ thresholds: { logonTimeoutMs: 100 } }, 'thresholds.logonTimeoutMs: must be at least 500 ms'],
     [{ thresholds: { traderLogonMs: -5 } }, 'thresholds.traderLogonMs: must be a positive number of milliseconds'],
+    [{ thresholds: { prefixMaxFailures: 0 } }, 'thresholds.prefixMaxFailures: must be at least 1 (the target gateway\'s security.prefixMaxFailures)'],
+    [{ thresholds: { maxPendingHashes: 0 } }, 'thresholds.maxPendingHashes: must be at least 1 (the target gateway\'s security.maxPendingHashes)'],
+    [{ thresholds: { maxTerminalInfoAttempts: 0 } }, 'thresholds.maxTerminalInfoAttempts: must be at least 1 (the target lanes\' policy.maxTerminalInfoAttempts)'],
+    [{ thresholds: { maxNewFingerprintsPerAccount: 0 } }, 'thresholds.maxNewFingerprintsPerAccount: must be at least 1 (the target gateway\'s security.maxNewFingerprintsPerAccount)'],
+    [{ thresholds: { enumerationLatencyRatio: -0.1 } }, 'thresholds.enumerationLatencyRatio: must be at least 0'],
+    [{ thresholds: { enumerationLatencyRatio: 2 } }, 'thresholds.enumerationLatencyRatio: must be at most 1 (a fraction of the larger median)'],
+    [{ identity: { restrictedAccount: '' } }, 'identity.restrictedAccount: must name an account restricted by ipRanges, lanes or appIds, or be null'],
+    [{ identity: { restrictedPassword: '' } }, 'identity.restrictedPassword: must be the restricted account\'s right password, or null'],
+    [{ target: { adminSocket: '' } }, 'target.adminSocket: must be the path of the gateway\'s admin socket'],
     [{ thresholds: { traderP99: 5 } }, 'thresholds: unknown field "traderP99"; remove it or check its spelling'],
   ]
   for (const [overrides, message] of cases) t.same(problems(overrides), [message], message)

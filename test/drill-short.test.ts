@@ -1,7 +1,7 @@
 // `gatehouse drill --short --json` as an operator runs it: a real gateway
 // (`gatehouse start` with its embedded simulator, as a process), and the
 // drill as another process against it. Every scenario must run and report
-// its figures; the scenarios today's gateway withstands must PASS.
+// its figures, and every one must PASS.
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
@@ -9,25 +9,27 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GATEWAY_CLI, startGatewayProcess } from './helpers/gateway-process.js'
+import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
+import { hashPassword } from '../gateway/password-hash.js'
 import { SCENARIOS } from '../tools/drill/scenarios/index.js'
 import type { DrillReport } from '../tools/drill/drill-runner.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-drill-'))
 
-/**
- * Withstood by the gateway this branch started from. The others fail
- * there, each for a defect other branches fix (see docs/attack-drill.md).
- */
-const PASSING_NOW = ['frame-fuzz', 'long-fields', 'connection-flood', 'slowloris-logon', 'nonce-replay', 'brute-force-proof', 'address-spray', 'logon-cpu']
+/** For password-oracle: may log on only from 127.0.0.1 (the trader's address, never an attack address) and only on the terminal lane. */
+const RESTRICTED = { account: 'drill-restricted', password: 'restricted-pass' }
 
 t.test('gatehouse drill --short --json runs every scenario and reports its figures', async (t) => {
   const configFile = join(dir, 'gateway.json')
+  const adminSocket = join(mkdtempSync(join(tmpdir(), 'gh-drill-')), 'admin.sock')
+  const demo = DEFAULT_CONFIG.accounts[0]!
   writeFileSync(configFile, JSON.stringify({
+    accounts: [...DEFAULT_CONFIG.accounts, { ...demo, id: RESTRICTED.account, passwordHash: hashPassword(RESTRICTED.password), lanes: ['terminal'], ipRanges: ['127.0.0.1/32'] }],
     runDir: join(dir, 'var'),
     lanes: { terminal: { port: 0 }, platform: { port: 0 }, hft: { port: 0 } },
     ops: { port: 0 },
     exchange: { port: 0 },
-    admin: { socketPath: join(mkdtempSync(join(tmpdir(), 'gh-drill-')), 'admin.sock') },
+    admin: { socketPath: adminSocket },
   }))
   const gateway = await startGatewayProcess(configFile)
   t.teardown(async () => { if (gateway.child.exitCode === null && gateway.child.signalCode === null) await gateway.kill9() })
@@ -35,11 +37,14 @@ t.test('gatehouse drill --short --json runs every scenario and reports its figur
   // logon-time thresholds are the operator's to set; here they are loose,
   // and the drill's own invariants decide.
   const drillConfig = join(dir, 'drill.json')
-  writeFileSync(drillConfig, JSON.stringify({ thresholds: { traderP99Ms: 2000, traderLogonMs: 10_000, rssGrowthBytes: 256 * 1024 * 1024 } }))
+  writeFileSync(drillConfig, JSON.stringify({
+    thresholds: { traderP99Ms: 2000, traderLogonMs: 10_000, rssGrowthBytes: 256 * 1024 * 1024 },
+    identity: { restrictedAccount: RESTRICTED.account, restrictedPassword: RESTRICTED.password },
+  }))
   const laneArgs = Object.keys(gateway.ready.lanes).flatMap((lane) => ['--lane-url', `${lane}=${gateway.url(lane)}`])
   const htmlFile = join(dir, 'report.html')
   const drill = spawn(process.execPath, [GATEWAY_CLI, 'drill', '--short', '--json', '--config', drillConfig, '--html', htmlFile,
-    ...laneArgs, '--ops-url', `http://127.0.0.1:${gateway.ready.ops.port}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
+    ...laneArgs, '--ops-url', `http://127.0.0.1:${gateway.ready.ops.port}`, '--admin-socket', adminSocket], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
   let stdout = ''
   let stderr = ''
   drill.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
@@ -48,9 +53,11 @@ t.test('gatehouse drill --short --json runs every scenario and reports its figur
   const [code] = await once(drill, 'exit') as [number | null]
   const elapsedS = (Date.now() - started) / 1000
   t.comment(`drill took ${elapsedS.toFixed(1)} s`)
+  t.ok(elapsedS < 40, `the short drill takes under 40 s (${elapsedS.toFixed(1)} s)`)
   t.notMatch(stderr, /\n\s+at /, 'no stack trace')
   const report = JSON.parse(stdout) as DrillReport
   t.equal(code, report.passed ? 0 : 1, 'exit 0 iff every scenario passed')
+  t.equal(report.passed, true, 'every scenario passed')
   t.equal(report.version, 1)
   t.equal(report.short, true)
   t.same(report.target.environments, { hft: 'test', platform: 'test', terminal: 'test' }, 'the embedded simulator reports a test exchange')
@@ -79,7 +86,8 @@ t.test('gatehouse drill --short --json runs every scenario and reports its figur
         t.type(s.gateway.rssBytesAfter, 'number', 'RSS after')
         t.type(s.gateway.fdsAfter, 'number', 'fds after')
       }
-      if (PASSING_NOW.includes(s.name)) t.equal(s.status, 'PASS', `${s.name} passes: ${s.failures.join('; ')}`)
+      t.equal(s.status, 'PASS', `${s.name} passes: ${s.failures.join('; ')}`)
+      for (const c of s.checks) t.notMatch(c.detail, /^not checked/, `${c.name} was checked`)
     })
   }
   const html = readFileSync(htmlFile, 'utf8')

@@ -17,6 +17,7 @@ const HELP = `usage: gatehouse drill [--config FILE | --lane-url LANE=URL ... --
                        [--scenario NAME ...] [--short] [--json] [--html FILE]
                        [--trader-account A --trader-password-file F --app-id X --auth-code-file F]
                        [--victim-account A --victim-password-file F] [--pid N]
+                       [--admin-socket PATH]
                        [--allow-production] [--allow-remote] [--list]
 
 Runs attack scenarios against a running gateway while a well-behaved
@@ -24,10 +25,11 @@ session (the trader) trades on one lane, and reports per scenario: PASS or
 FAIL, the trader's p50/p99 round trip and errors, the gateway's RSS and
 open fds before and after, journal bytes written, and what broke.
 With no options it drills \`npm start\`'s embedded defaults with the demo
-identity. The brute-force scenarios lock the victim account (demo-taker by
-default) for the gateway's security.lockoutMs, and fingerprint-flood fills
-the trader account's fingerprint history: drill a test gateway, not one
-that trades.
+identity. The logon scenarios lock the victim account (demo-maker by
+default) for the gateway's security.lockoutMs, lock the trader account
+(demo-taker) for terminals it never approved, use up its new-fingerprint
+allowance for security.fingerprintChurnWindowMs, and lock many 127.x
+addresses and /24s: drill a fresh test gateway, not one that trades.
 
 options:
   --config FILE            JSON drill settings merged over the defaults
@@ -46,6 +48,8 @@ options:
   --victim-account A       real account the brute-force scenarios attack (it gets locked)
   --victim-password-file F file holding the victim's right password
   --pid N                  the gateway's process ID, for RSS and fds (default: /healthz's pid)
+  --admin-socket PATH      the gateway's admin socket, for logon-alerts' \`admin alerts list\`
+                           (default: ./var/admin.sock if it is there, else "not checked")
   --allow-production       drill a gateway whose exchange environment is production
   --allow-remote           allow targets outside 127.0.0.0/8 (then every attack comes from one address)
   --list                   list the scenarios and exit
@@ -100,6 +104,7 @@ function parse (argv: string[]): Parsed | 'help' | 'list' {
       'victim-account': { type: 'string' },
       'victim-password-file': { type: 'string' },
       pid: { type: 'string' },
+      'admin-socket': { type: 'string' },
       list: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -137,6 +142,7 @@ function parse (argv: string[]): Parsed | 'help' | 'list' {
     target.laneUrls = laneUrls
   }
   if (values['ops-url'] !== undefined) target.opsUrl = values['ops-url']
+  if (values['admin-socket'] !== undefined) target.adminSocket = values['admin-socket']
   if (values.pid !== undefined) {
     const pid = Number(values.pid)
     if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`--pid: "${values.pid}" must be a process ID`)

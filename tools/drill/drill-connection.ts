@@ -93,7 +93,7 @@ export interface LogonOutcome {
 }
 
 /** The whole look-through logon with the drill's identity, from `address`; with secret null it stops before the password. */
-export async function logOn (ctx: ScenarioContext, lane: DrillLane, account: string, secret: string | null, address = ctx.nextAddress()): Promise<LogonOutcome> {
+export async function logOn (ctx: ScenarioContext, lane: DrillLane, account: string, secret: string | null, address = ctx.nextAddress(), info: TerminalInfoInit = DEMO_TERMINAL_INFO): Promise<LogonOutcome> {
   const started = performance.now()
   const elapsed = (): number => performance.now() - started
   const connected = await connect(ctx, lane, address)
@@ -101,13 +101,35 @@ export async function logOn (ctx: ScenarioContext, lane: DrillLane, account: str
   const conn = connected.conn
   const auth = await rightProof(ctx, conn, account)
   if (auth === null || !auth.ok) return { conn, step: 'authenticate', reason: auth?.reason ?? 0, text: auth?.text ?? 'no answer', ms: elapsed() }
-  const terminal = await terminalInfo(conn)
+  const terminal = await terminalInfo(conn, info)
   const terminalReply = terminal?.terminalInfoReply
   if (terminalReply == null || !terminalReply.ok) return { conn, step: 'terminal-info', reason: terminalReply?.reason ?? terminal?.reject?.reason ?? 0, text: terminalReply?.text ?? 'no answer', ms: elapsed() }
   if (secret === null) return { conn, step: 'ready', reason: 0, text: '', ms: elapsed() }
   const reply = await password(conn, account, secret)
   if (reply === null || !reply.ok) return { conn, step: 'logon', reason: reply?.reason ?? 0, text: reply?.text ?? 'no answer', ms: elapsed() }
   return { conn, step: 'done', reason: 0, text: '', ms: elapsed() }
+}
+
+/**
+ * The lane where a terminal new to an account gets through TerminalInfo
+ * (the terminal lane lets new fingerprints in with an alert; platform
+ * holds them, hft rejects them), so a made-up name reaches the password.
+ */
+export function strangerLane (ctx: ScenarioContext): DrillLane {
+  return ctx.lanes.includes('terminal') ? 'terminal' : ctx.settings.trader.lane
+}
+
+/** A terminal no account has approved: the demo terminal on another host, named per run so it is new to every account. */
+export function strangerTerminal (tag: string): TerminalInfoInit {
+  return { ...DEMO_TERMINAL_INFO, deviceName: `drill-${tag}-${randomBytes(4).toString('hex')}`, mac: '02:42:ac:11:00:99' }
+}
+
+/** The median of some numbers (null for none). */
+export function median (values: readonly number[]): number | null {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 /** Closes without waiting longer than a moment; never throws. */

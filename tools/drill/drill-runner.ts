@@ -58,17 +58,36 @@ const WARM_UP_MS = 1000
 /** How long the runner waits for the gateway to give descriptors back after a scenario. */
 const SETTLE_MS = 3000
 
-/** Source addresses for one run: a random 127.x block, so a rerun within the lockout is not met by its own old locks. */
-export function addressAllocator (loopback: boolean, random = Math.random): () => string | undefined {
-  if (!loopback) return () => undefined
-  const second = 10 + Math.floor(random() * 240)
-  let n = 0
-  return () => {
-    const third = Math.floor(n / 254) % 256
-    const fourth = 1 + (n % 254)
-    n++
-    return `127.${second}.${third}.${fourth}`
+/** Hands out loopback source addresses; nextPrefix starts a /24 nothing of this run has used. */
+export interface AddressAllocator {
+  (): string | undefined
+  nextPrefix: () => string | undefined
+}
+
+/**
+ * Source addresses for one run, from 127.10.0.0 up (never 127.0.0.0/24,
+ * the trader's): a random second octet, so a rerun within the lockout is
+ * not met by its own old locks, and /24 blocks taken in turn, so a
+ * scenario that gets a prefix locked (security.prefixMaxFailures) locks
+ * only its own block.
+ */
+export function addressAllocator (loopback: boolean, random = Math.random): AddressAllocator {
+  const start = Math.floor(random() * 240)
+  let block = 0
+  let host = 0
+  const address = (): string => {
+    if (host === 254) { block++; host = 0 }
+    host++
+    const second = 10 + (start + Math.floor(block / 256)) % 240
+    return `127.${second}.${block % 256}.${host}`
   }
+  const next = (() => loopback ? address() : undefined) as AddressAllocator
+  next.nextPrefix = () => {
+    if (!loopback) return undefined
+    if (host > 0) { block++; host = 0 }
+    return address()
+  }
+  return next
 }
 
 function growthCheck (name: string, before: number | null, after: number | null, limit: number, unit: (n: number) => string): ScenarioCheck {
@@ -115,6 +134,9 @@ export async function runDrill (settings: DrillSettings, options: RunOptions): P
     if (before.health.ok && !trader.connected) {
       try { await trader.logOn(traderAddress) } catch (err) { options.log(`trader: ${(err as Error).message}`) }
     }
+    // Each scenario starts on its own /24: its prefix locks stay its own.
+    const firstAddress = nextAddress.nextPrefix()
+    let firstUnused = firstAddress !== undefined
     const scenarioStarted = Date.now()
     options.log(`${scenario.name}: running (up to ${budgetMs / 1000} s)`)
     const ctx: ScenarioContext = {
@@ -122,7 +144,11 @@ export async function runDrill (settings: DrillSettings, options: RunOptions): P
       short: options.short,
       lanes,
       laneUrl: (lane) => settings.target.laneUrls[lane]!,
-      nextAddress,
+      nextAddress: () => {
+        if (firstUnused) { firstUnused = false; return firstAddress }
+        return nextAddress()
+      },
+      nextPrefix: () => { firstUnused = false; return nextAddress.nextPrefix() },
       instruments: trader.instruments,
       nextClientOrderId,
       pid,

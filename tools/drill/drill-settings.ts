@@ -28,6 +28,16 @@ const ThresholdsSchema = z.object({
   journalBytesPerMessage: z.number().int().min(1, 'must be at least 1 byte'),
   /** The gateway's security.maxFailures: more wrong proofs or passwords than this on one account or address must meet LOGIN_BANNED. */
   maxFailures: z.number().int().min(1, 'must be at least 1 (the target gateway\'s security.maxFailures)'),
+  /** The gateway's security.prefixMaxFailures: failures from one /24 (or /64) before the whole prefix is locked. */
+  prefixMaxFailures: z.number().int().min(1, 'must be at least 1 (the target gateway\'s security.prefixMaxFailures)'),
+  /** The gateway's security.maxPendingHashes: password checks running or queued at once, gateway-wide. */
+  maxPendingHashes: z.number().int().min(1, 'must be at least 1 (the target gateway\'s security.maxPendingHashes)'),
+  /** The lanes' policy.maxTerminalInfoAttempts: TerminalInfo messages one connection may send. */
+  maxTerminalInfoAttempts: z.number().int().min(1, 'must be at least 1 (the target lanes\' policy.maxTerminalInfoAttempts)'),
+  /** The gateway's security.maxNewFingerprintsPerAccount: new fingerprints per account name per window. */
+  maxNewFingerprintsPerAccount: z.number().int().min(1, 'must be at least 1 (the target gateway\'s security.maxNewFingerprintsPerAccount)'),
+  /** enumeration: the made-up name's median failure latency may differ from the real one's by at most this fraction of the larger. */
+  enumerationLatencyRatio: z.number().min(0, 'must be at least 0').max(1, 'must be at most 1 (a fraction of the larger median)'),
   /** A connection that never logs on may get at most this many answers before the gateway stops answering or closes it. */
   preLogonMaxAnswered: z.number().int().min(1, 'must be at least 1'),
   /** The target lanes' policy.logonTimeoutMs: an unfinished logon must be closed by then (checked when the scenario waits that long). */
@@ -42,6 +52,8 @@ export const DrillSettingsSchema = z.object({
     opsUrl: url(/^https?:\/\/[^/]+/, 'http://127.0.0.1:7080'),
     /** The gateway's process ID, for RSS and open fds from /proc; null reads it from /healthz. */
     pid: z.number().int().positive('must be a process ID').nullable(),
+    /** The gateway's admin socket, for `admin alerts list`; null tries the default path and reports "not checked" when it is not there. */
+    adminSocket: z.string().min(1, 'must be the path of the gateway\'s admin socket').nullable(),
   }).strict(),
   identity: z.object({
     appId: z.string().min(1, 'must be the AppID the drill logs on with'),
@@ -51,6 +63,14 @@ export const DrillSettingsSchema = z.object({
     /** A real account the brute-force scenarios attack (it ends up locked for security.lockoutMs). */
     victimAccount: z.string().min(1, 'must name a real account the brute-force scenarios may lock'),
     victimPassword: z.string().min(1, 'must be the victim account\'s right password (never accepted past the lock is the check)'),
+    /**
+     * password-oracle: an account that may NOT log on from the drill's
+     * attack addresses (127.10.0.0 and up) or on some of the drilled lanes,
+     * with its right password; null (the default gateway has none) leaves
+     * that scenario's check "not checked".
+     */
+    restrictedAccount: z.string().min(1, 'must name an account restricted by ipRanges, lanes or appIds, or be null').nullable(),
+    restrictedPassword: z.string().min(1, 'must be the restricted account\'s right password, or null').nullable(),
   }).strict(),
   trader: z.object({
     lane: z.enum(DRILL_LANES, { error: 'must be "terminal", "platform" or "hft"' }),
@@ -78,15 +98,20 @@ export const DRILL_DEFAULTS: Readonly<DrillSettings> = Object.freeze({
     laneUrls: Object.fromEntries(DRILL_LANES.map((name) => [name, `ws://${lanes[name].host}:${lanes[name].port}`])),
     opsUrl: `http://${ops.host}:${ops.port}`,
     pid: null,
+    adminSocket: null,
   },
   identity: {
     appId: DEMO_APP_ID,
     authCode: DEMO_AUTH_CODE,
     // The demo accounts' passwords (config-defaults.ts): never use them outside a demo.
-    traderAccount: 'demo-maker',
-    traderPassword: 'maker-pass',
-    victimAccount: 'demo-taker',
-    victimPassword: 'taker-pass',
+    // The trader is never the victim: scenarios lock the victim's name
+    // (for strangers and for its own terminals) for security.lockoutMs.
+    traderAccount: 'demo-taker',
+    traderPassword: 'taker-pass',
+    victimAccount: 'demo-maker',
+    victimPassword: 'maker-pass',
+    restrictedAccount: null,
+    restrictedPassword: null,
   },
   trader: { lane: 'platform', instrument: 'rb2605', ordersPerSecond: 5, heartbeatsPerSecond: 100 },
   thresholds: {
@@ -98,6 +123,11 @@ export const DRILL_DEFAULTS: Readonly<DrillSettings> = Object.freeze({
     journalBaseBytes: 256 * 1024,
     journalBytesPerMessage: 1024,
     maxFailures: DEFAULT_CONFIG.security.maxFailures,
+    prefixMaxFailures: DEFAULT_CONFIG.security.prefixMaxFailures,
+    maxPendingHashes: DEFAULT_CONFIG.security.maxPendingHashes,
+    maxTerminalInfoAttempts: Math.max(...DRILL_LANES.map((name) => lanes[name].policy.maxTerminalInfoAttempts)),
+    maxNewFingerprintsPerAccount: DEFAULT_CONFIG.security.maxNewFingerprintsPerAccount,
+    enumerationLatencyRatio: 0.5,
     preLogonMaxAnswered: 1000,
     logonTimeoutMs: Math.max(...DRILL_LANES.map((name) => lanes[name].policy.logonTimeoutMs)),
     traderLogonMs: 1000,

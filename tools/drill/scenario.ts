@@ -29,6 +29,8 @@ export interface ScenarioContext {
   laneUrl: (lane: DrillLane) => string
   /** A source address no other connection of this run has used; undefined when the target is not on loopback. */
   nextAddress: () => string | undefined
+  /** The first address of a /24 no other connection of this run has used (attackers spread over prefixes with it; the owner logs on from one). */
+  nextPrefix: () => string | undefined
   /** The trader's lane's instruments, from its LogonReply. */
   instruments: Instrument[]
   /** Hands out client_order_ids unique across the run (scenario sessions of the trader's account share its day). */

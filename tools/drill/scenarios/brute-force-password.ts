@@ -72,7 +72,7 @@ export const bruteForcePassword: Scenario = {
     return {
       messagesSent: sent * 3 + 3,
       figures: { attempts: sent, passwordsChecked: evaluated, refusedLocked: banned, refusedOther: other, wrongAccepted: accepted, concurrentBurst: atPassword.length, burstChecked: burstEvaluated, lockedAtStart },
-      note: lockedAtStart ? `${victim} was already locked when the scenario began (an earlier run within the lockout): it measured only that the lock holds` : undefined,
+      note: lockedAtStart ? `${victim} was already locked when the scenario began (by password-race and enumeration, or an earlier run within the lockout): it measured only that the lock holds` : undefined,
       checks: [
         check('no wrong password accepted', accepted === 0, 'every wrong password was refused', `${accepted} wrong password(s) were ACCEPTED`),
         check(`at most maxFailures (${limit}) passwords checked on ${victim}`, evaluated <= limit,

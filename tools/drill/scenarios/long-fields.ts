@@ -7,11 +7,14 @@
 import { ExecType, type ClientEnvelopeInit, type Side, type TimeInForce } from '../../../protocol/messages.js'
 import { ask, connect, hangUp, logOn, nextMessage, rightProof, terminalInfo, type DrillConnection } from '../drill-connection.js'
 import { check, type Scenario, type ScenarioResult } from '../scenario.js'
+import { wire64 } from '../wire64.js'
 
 /** Fits the default hft lane's 1 KiB frame limit with the rest of the message. */
 const LONG = 'x'.repeat(700)
-const HUGE = 2 ** 60
-const PAST_SAFE = 2 ** 53 + 2
+// Sent as {low, high} pairs: the codec will not encode such numbers itself.
+const HUGE = wire64(2n ** 60n)
+const MINUS_HUGE = wire64(-(2n ** 60n))
+const PAST_SAFE = wire64(2n ** 53n + 2n)
 
 const PRE_LOGON: Array<{ name: string, envelope: ClientEnvelopeInit, stage: 'challenged' | 'authenticated' | 'terminal-verified' }> = [
   { name: 'Authenticate.app_id long', stage: 'challenged', envelope: { authenticate: { appId: LONG, account: 'a', proof: new Uint8Array(32) } } },
@@ -27,7 +30,7 @@ const POST_LOGON: Array<{ name: string, envelope: ClientEnvelopeInit }> = [
   { name: 'NewOrder.client_order_id past 2^53', envelope: { newOrder: { clientOrderId: PAST_SAFE, instrument: 'rb2605', side: 1, price: 3100, quantityLots: 1, timeInForce: 2 } } },
   { name: 'NewOrder.client_order_id 2^60', envelope: { newOrder: { clientOrderId: HUGE, instrument: 'rb2605', side: 1, price: 3100, quantityLots: 1, timeInForce: 2 } } },
   { name: 'NewOrder.price 2^60', envelope: { newOrder: { clientOrderId: 0, instrument: 'rb2605', side: 1, price: HUGE, quantityLots: 1, timeInForce: 2 } } },
-  { name: 'NewOrder.price -2^60', envelope: { newOrder: { clientOrderId: 0, instrument: 'rb2605', side: 1, price: -HUGE, quantityLots: 1, timeInForce: 2 } } },
+  { name: 'NewOrder.price -2^60', envelope: { newOrder: { clientOrderId: 0, instrument: 'rb2605', side: 1, price: MINUS_HUGE, quantityLots: 1, timeInForce: 2 } } },
   { name: 'NewOrder.quantity 2^32-1', envelope: { newOrder: { clientOrderId: 0, instrument: 'rb2605', side: 1, price: 3100, quantityLots: 0xffffffff, timeInForce: 2 } } },
   { name: 'NewOrder.side 99', envelope: { newOrder: { clientOrderId: 0, instrument: 'rb2605', side: 99 as Side, price: 3100, quantityLots: 1, timeInForce: 2 } } },
   { name: 'NewOrder.time_in_force 77', envelope: { newOrder: { clientOrderId: 0, instrument: 'rb2605', side: 1, price: 3100, quantityLots: 1, timeInForce: 77 as TimeInForce } } },
