@@ -155,7 +155,14 @@ export class AccessControl {
     const security = config.security
     this.guard = new LogonGuard(security)
     this.guard.onEvent = (event) => {
-      if (event.kind === 'locked') this.alert({ kind: 'lockout', text: `${event.key} locked until ${new Date(event.untilMs).toISOString()} after repeated failures` })
+      if (event.kind === 'locked') {
+        // The key names what is locked ("ip:…", "net:…", "name:…", "name-known:…"): the listing shows it as the alert's ip or account too.
+        const separator = event.key.indexOf(':')
+        const kind = event.key.slice(0, separator)
+        const value = event.key.slice(separator + 1)
+        const subject = kind === 'ip' || kind === 'net' ? { ip: value } : kind.startsWith('name') ? { account: value } : {}
+        this.alert({ kind: 'lockout', ...subject, text: `${event.key} locked until ${new Date(event.untilMs).toISOString()} after repeated failures` })
+      }
       else this.alert({ kind: 'lock-store-full', text: `the lock store is full (${event.locks} locks, maxLocks): ${event.key} could not be locked; sources with recent failures are refused (LOCK_STORE_FULL) until locks expire` })
     }
     this.churn = new LRUCache({ max: security.maxTrackedEntries, ttl: security.fingerprintChurnWindowMs })
