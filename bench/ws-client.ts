@@ -1,7 +1,7 @@
 // A minimal WebSocket client over node:net for the load generators: the
 // HTTP Upgrade handshake, masked client frames, and a parser for the
 // server's unmasked frames. The `ws` client caps near 100k messages/s on
-// this machine (DESIGN.md, platform facts), so it would measure itself;
+// this machine (measured here), so it would measure itself;
 // this one writes frames straight into a reused buffer and hands payloads
 // out as views.
 //

@@ -40,7 +40,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       allowInsecureNonLoopback: false,
       policy: {
         // Linux VMs often fail to return disk, CPU and BIOS serials
-        // (DOMAIN.md), so those are not required by default.
+        // (docs/domain.md), so those are not required by default.
         requiredTerminalFields: ['terminalType', 'collectedTime', 'ips', 'mac', 'deviceName', 'osVersion'],
         newFingerprint: 'allow-alert',
         allowedAppStatuses: ['production', 'testing'],
@@ -133,7 +133,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
   },
   security: {
     // CTP bans a login after repeated failures; Gatehouse also tells the
-    // client for how long (DOMAIN.md, CTP error 75).
+    // client for how long (docs/domain.md, CTP error 75).
     maxFailures: 5,
     failureWindowMs: 300_000,
     lockoutMs: 300_000,
@@ -186,7 +186,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       global: {
         sessionMessagesPerSecond: 200,
         // CTP caps order inserts plus cancels per second per investor
-        // (DOMAIN.md, "CTP flow controls").
+        // (docs/domain.md, "CTP flow controls").
         accountActionsPerSecond: 100,
         // The instrument's own max_order_lots always applies too.
         maxOrderLots: null,
@@ -210,13 +210,13 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         selfTradesWarn: 3,
         selfTradesBlock: 5,
         // Programmatic-trading reporting threshold, DCE notice 〔2025〕305号
-        // (DOMAIN.md): >=10 occasions a day of >=10 orders plus cancels
+        // (docs/domain.md): >=10 occasions a day of >=10 orders plus cancels
         // within 1 second. Warned at 8 occasions.
         hfBurstOrders: 10,
         hfBurstsWarn: 8,
         hfBurstsReporting: 10,
         // High-frequency thresholds: the stock exchanges' >=300 orders plus
-        // cancels per second or >=20,000 per day per account (DOMAIN.md);
+        // cancels per second or >=20,000 per day per account (docs/domain.md);
         // warned at 80%.
         hfPerSecondWarn: 240,
         hfPerSecondBlock: 300,
@@ -235,7 +235,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         hft: { sessionMessagesPerSecond: 1000, accountActionsPerSecond: 1000, hfPerSecondBlock: null, hfDailyBlock: null },
       },
       // Abnormal-trading thresholds per exchange, counted per client per
-      // contract per trading day, FAK/FOK excluded (DOMAIN.md, "Exchange
+      // contract per trading day, FAK/FOK excluded (docs/domain.md, "Exchange
       // abnormal-trading thresholds"). Warning at 80% of the exchange's
       // figure; blocking at 95% (rounded down), so that cancels of orders
       // still working after new orders are blocked have room before the
@@ -270,7 +270,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     // (journal/README.md has the measured cost of each policy).
     fsync: { intervalMs: 10 },
     maxSegmentBytes: 256 * 1024 * 1024,
-    // DOMAIN.md, Retention: brokers commonly keep trading records 20 years.
+    // docs/domain.md, Retention: brokers commonly keep trading records 20 years.
     retentionYears: 20,
     recoverOnStart: true,
     // Below 1 GiB or 2% free, new logons are refused and ops alerted;

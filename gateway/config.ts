@@ -25,7 +25,7 @@ const TlsSchema = z.object({
   passphrase: z.string().optional(),
 }).strict()
 
-/** Terminal-info fields, in the order of the collector's failure bitmask (DOMAIN.md). */
+/** Terminal-info fields, in the order of the collector's failure bitmask (docs/domain.md). */
 export const TERMINAL_FIELDS = [
   'terminalType', 'collectedTime', 'ips', 'mac', 'deviceName',
   'osVersion', 'diskSerial', 'cpuSerial', 'bios', 'systemDiskPartition',
@@ -206,7 +206,7 @@ const RiskSchema = z.object({
   limits: z.object({
     global: LimitSetSchema,
     lanes: z.object({ terminal: LimitSetSchema, platform: LimitSetSchema, hft: LimitSetSchema }).partial().strict(),
-    /** Per-exchange presets of the regulatory monitor thresholds (DOMAIN.md). */
+    /** Per-exchange presets of the regulatory monitor thresholds (docs/domain.md). */
     exchanges: z.object(Object.fromEntries(EXCHANGES.map((code) => [code, LimitSetSchema])) as Record<typeof EXCHANGES[number], typeof LimitSetSchema>).partial().strict(),
     appIds: z.record(z.string(), LimitSetSchema),
     accounts: z.record(z.string(), LimitSetSchema),
@@ -238,7 +238,7 @@ const JournalSchema = z.object({
   /** A segment is sealed and a new one begun past this size (and at each new trading day). */
   maxSegmentBytes: z.number().int().min(65_536, 'must be at least 64 KiB')
     .max(MAX_SEGMENT_FILE_BYTES / 2, `must be at most ${MAX_SEGMENT_FILE_BYTES / 2 / 1024 / 1024} MiB: a segment ends after the batch that passes it, and the journal tools read segments of up to ${MAX_SEGMENT_FILE_BYTES / 1024 / 1024} MiB`),
-  /** Segments older than this are purged (DOMAIN.md, Retention: brokers commonly keep 20 years). */
+  /** Segments older than this are purged (docs/domain.md, Retention: brokers commonly keep 20 years). */
   retentionYears: z.number().int('must be a whole number of years').min(1, 'must be at least 1 year').max(100, 'must be at most 100 years'),
   /** Rebuild today's risk state and sequence numbers from the journal at start. */
   recoverOnStart: z.boolean(),

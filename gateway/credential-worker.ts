@@ -1,5 +1,5 @@
 // Piscina task: the slow, secret-handling part of logon, off the lane
-// threads (DESIGN.md: credential and AuthCode verification run in the
+// threads (credential and AuthCode verification run in the
 // supervisor's pool, never on a lane thread). Each call is one check.
 import { scrypt as scryptCallback, timingSafeEqual, createHmac, type ScryptOptions } from 'node:crypto'
 import { promisify } from 'node:util'

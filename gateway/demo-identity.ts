@@ -19,7 +19,7 @@ export const DEMO_TERMINAL_INFO: gatehouse.v1.TerminalInfo.$Properties = Object.
   bios: '',
   systemDiskPartition: '',
   // Bits 6, 7, 8, 9: disk, CPU, BIOS serials and the Windows-only partition
-  // were not collected, as is usual on a Linux VM (DOMAIN.md).
+  // were not collected, as is usual on a Linux VM (docs/domain.md).
   collectFailureMask: 0b11_1100_0000,
   abnormal: false,
 })

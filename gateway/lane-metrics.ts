@@ -2,8 +2,8 @@
 // it without asking: one SharedArrayBuffer per lane, written only by that
 // lane's thread and read by the supervisor at scrape time. Nothing is sent
 // between threads and nothing is locked, so counting costs the hot path a
-// few plain stores (DESIGN.md, "nothing crosses a thread boundary on the
-// hot path").
+// few plain stores (README, "Architecture": nothing on the order path crosses a
+// thread boundary).
 //
 // Layout: Float64Array slots, one buffer per lane (slot numbers below):
 //

@@ -1,7 +1,6 @@
 // Messages between the supervisor (main thread) and the lane worker
 // threads. These are control-plane only: nothing per order crosses a
-// thread boundary (DESIGN.md, "Nothing crosses a thread boundary on the
-// hot path").
+// thread boundary (README, "Architecture").
 import type { GatewayConfig, LaneName } from './config.js'
 import type { LinkState } from './exchange-link.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'

@@ -40,7 +40,7 @@ import { newHistogram, recordNs, summaryUs, type Histogram } from '../bench/hist
 import { Direction, LANE_CODES, RecordKind, crc32Of, newRecordHead, type RecordHead } from './record-format.js'
 import { JournalStream, type FsyncPolicy, type SinkKind } from './segment-writer.js'
 
-/** A NewOrder ClientEnvelope is 46 bytes (DESIGN.md's codec figure). */
+/** A NewOrder ClientEnvelope is 46 bytes (the size bench `codec` reports). */
 const ORDER_FRAME = Buffer.alloc(46, 0x5a)
 const HEAD = newRecordHead({ kind: RecordKind.CLIENT_IN, lane: LANE_CODES.hft, direction: Direction.IN, sessionId: 17, account: '88001234', msgType: 20 })
 

@@ -198,7 +198,7 @@ export interface LogonStepDocument {
   reason: number
   reasonName: string
   text: string
-  /** The terminal-info record (DOMAIN.md fields) on the terminal-info step. Masked by `search` unless --reveal. */
+  /** The terminal-info record (docs/domain.md fields) on the terminal-info step. Masked by `search` unless --reveal. */
   terminal?: Record<string, unknown>
   fingerprintId?: string
   newFingerprint?: boolean

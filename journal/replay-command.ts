@@ -7,7 +7,7 @@
 // Offline, in this process: one RiskControl built from the effective config
 // and one RiskEngine per lane over its buffers, as the supervisor and the
 // lane threads hold them, but fed from the journal instead of sockets.
-// DESIGN.md allows replay "in the piscina pool or offline"; this is the
+// Replay could run in the piscina pool or offline; this is the
 // offline form, so it never touches a running gateway.
 //
 // What drives what, per lane stream (journal/gateway-records.ts):

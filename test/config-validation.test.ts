@@ -169,7 +169,7 @@ t.test('config error: the global risk scope must set every limit', async (t) => 
   t.same(problems, ['risk.limits.global.funds: the global scope must set every limit; use null for no limit'])
 })
 
-t.test('risk limits: null lifts a limit, per-exchange presets come from DOMAIN.md', async (t) => {
+t.test('risk limits: null lifts a limit, per-exchange presets come from docs/domain.md', async (t) => {
   const config = resolveConfig({ risk: { limits: { global: { funds: null } } } })
   t.equal(config.risk.limits.global.funds, null)
   t.equal(config.risk.limits.global.maxOpenOrders, DEFAULT_CONFIG.risk.limits.global.maxOpenOrders, 'the rest of the global scope keeps its defaults')
