@@ -495,15 +495,18 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   }
 
   private refuseThrottled (session: ClientSession, envelope: ClientEnvelope, refSeq: number, limit: number, observed: number): void {
-    if (this.floodedPastThrottle(session, limit)) return
+    // Cut off or not, a refused order's decision is journaled: replay and
+    // search find every order decided.
+    const flooded = this.floodedPastThrottle(session, limit)
     const text = `more than ${limit} messages per second on this session; slow down (the window is exact and admits again as soon as the rate falls)`
     if (envelope.body === 'newOrder') {
       const order = envelope.newOrder as NewOrder
       this.orderDecided()
       this.recordDecision(session, DecisionStage.THROTTLE, RejectReason.THROTTLED_SESSION, wireInt(order.clientOrderId), limit, observed)
-      this.rejectOrder(session, order, RejectReason.THROTTLED_SESSION, text, limit, observed)
+      if (!flooded) this.rejectOrder(session, order, RejectReason.THROTTLED_SESSION, text, limit, observed)
       return
     }
+    if (flooded) return
     const clientOrderId = envelope.body === 'cancelOrder' ? wireInt(envelope.cancelOrder!.clientOrderId) : 0
     this.metrics.reject(RejectReason.THROTTLED_SESSION)
     this.send(session, { reject: { reason: RejectReason.THROTTLED_SESSION, text, refSeq, clientOrderId, limit, observed } })
