@@ -441,12 +441,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       // as soon as its rate falls.
       // The time goes through the engine's input array: a double held
       // there is never boxed (see IN_NOW_MS).
-      const input = this.risk.input
-      input[IN_NOW_MS] = Date.now()
-      const limits = this.risk.limitsFor(session.risk, -1, -1)
-      if (!session.throttle.admit(input[IN_NOW_MS]!, limits[Limit.sessionMessagesPerSecond]!, THROTTLE_WINDOW_MS)) {
-        const limit = limits[Limit.sessionMessagesPerSecond]!
-        this.refuseThrottled(session, envelope, refSeq, limit, session.throttle.countInWindow(input[IN_NOW_MS]!, THROTTLE_WINDOW_MS) + 1)
+      const limit = this.chargeThrottle(session)
+      if (limit >= 0) {
+        this.refuseThrottled(session, envelope, refSeq, limit, session.throttle.countInWindow(this.risk.input[IN_NOW_MS]!, THROTTLE_WINDOW_MS) + 1)
         return
       }
     }
@@ -535,10 +532,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    * which case it is journaled and refused with THROTTLED_SESSION.
    */
   private admitUndecoded (session: ClientSession, bytes: Uint8Array, isBinary: boolean): boolean {
-    const input = this.risk.input
-    input[IN_NOW_MS] = Date.now()
-    const limit = this.risk.limitsFor(session.risk, -1, -1)[Limit.sessionMessagesPerSecond]!
-    if (session.throttle.admit(input[IN_NOW_MS]!, limit, THROTTLE_WINDOW_MS)) return true
+    const limit = this.chargeThrottle(session)
+    if (limit < 0) return true
     this.recordIn(session, bytes, 0, isBinary ? 0 : FLAG_TEXT_FRAME)
     this.refuseThrottledFrame(session, 0, limit)
     return false
@@ -550,12 +545,23 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    * which case it is refused with THROTTLED_SESSION instead.
    */
   private admitRefused (session: ClientSession, refSeq: number): boolean {
+    const limit = this.chargeThrottle(session)
+    if (limit < 0) return true
+    this.refuseThrottledFrame(session, refSeq, limit)
+    return false
+  }
+
+  /**
+   * Charges one message to a logged-on session's throttle: -1 when it is
+   * admitted, else the sessionMessagesPerSecond limit that refused it. The
+   * time is left in the engine's input array (IN_NOW_MS), where a double is
+   * never boxed, for the caller's observed count.
+   */
+  private chargeThrottle (session: ClientSession): number {
     const input = this.risk.input
     input[IN_NOW_MS] = Date.now()
     const limit = this.risk.limitsFor(session.risk, -1, -1)[Limit.sessionMessagesPerSecond]!
-    if (session.throttle.admit(input[IN_NOW_MS]!, limit, THROTTLE_WINDOW_MS)) return true
-    this.refuseThrottledFrame(session, refSeq, limit)
-    return false
+    return session.throttle.admit(input[IN_NOW_MS]!, limit, THROTTLE_WINDOW_MS) ? -1 : limit
   }
 
   private refuseThrottledFrame (session: ClientSession, refSeq: number, limit: number): void {

@@ -133,10 +133,11 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
     },
   })
 
-  // A counter's value is read from the lane's slot at scrape time, not
-  // accumulated here: reset, then one inc by the current total.
-  const laneCounter = (name: string, help: string, slot: number): void => {
-    new Counter({
+  // A lane series' value is read from the lane's slot at scrape time, not
+  // accumulated here: reset, then one inc by the current value (a counter's
+  // total, a gauge's reading).
+  const laneSeries = (Kind: typeof Counter | typeof Gauge) => (name: string, help: string, slot: number): void => {
+    new Kind({
       name,
       help,
       labelNames: ['lane'],
@@ -147,24 +148,14 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
       },
     })
   }
+  const laneCounter = laneSeries(Counter)
+  const laneGauge = laneSeries(Gauge)
   laneCounter('gatehouse_messages_in_total', 'Frames received from clients on the lane, every one (before any check, logged on or not).', SLOT_MESSAGES_IN)
   laneCounter('gatehouse_messages_out_total', 'Messages sent to clients on the lane (logon replies, reports, rejects, heartbeats).', SLOT_MESSAGES_OUT)
   laneCounter('gatehouse_orders_total', 'NewOrder messages received on the lane, passed or refused.', SLOT_ORDERS)
   laneCounter('gatehouse_orders_forwarded_total', 'New orders that passed every check and went to the exchange.', SLOT_ORDERS_FORWARDED)
   laneCounter('gatehouse_cancels_total', 'CancelOrder messages from logged-on sessions on the lane.', SLOT_CANCELS)
   laneCounter('gatehouse_lane_internal_errors_total', 'Exceptions caught in a lane handler (client or exchange link) before they reached uWebSockets.js: each is journaled, answered with INTERNAL_ERROR where a client is known, and sent to ops as a lane-fault event.', SLOT_INTERNAL_ERRORS)
-  const laneGauge = (name: string, help: string, slot: number): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['lane'],
-      registers,
-      collect () {
-        this.reset()
-        for (const { name: lane, reader } of lanes) this.set({ lane }, reader.read(slot))
-      },
-    })
-  }
   laneGauge('gatehouse_journal_disk_free_bytes', 'Free bytes (available to the gateway) on the file system of the journal, as the lane last read it with statfs (journal.disk.checkIntervalMs); 0 before the first reading.', SLOT_DISK_FREE_BYTES)
   laneGauge('gatehouse_journal_disk_low_watermark_bytes', 'The low watermark in bytes on that file system: the larger of journal.disk.lowWatermarkBytes and lowWatermarkPercent of its size. Below it new logons are refused (DISK_SPACE_LOW).', SLOT_DISK_LOW_WATERMARK_BYTES)
   laneGauge('gatehouse_journal_disk_low', 'The journal disk state: 0 above the low watermark, 1 below it (new logons refused), 2 below journal.disk.floorBytes (the lane has failed closed).', SLOT_DISK_STATE)
