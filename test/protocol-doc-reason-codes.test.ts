@@ -1,13 +1,13 @@
-// The README's reason-code table is the one clients code against; keep it
-// equal to the RejectReason enum in common.proto.
+// The reason-code table of docs/protocol.md is the one clients code against;
+// keep it equal to the RejectReason enum in common.proto.
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { RejectReason } from '../protocol/messages.js'
 
-t.test('README reason-code table lists exactly the RejectReason enum', async (t) => {
-  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')
-  const section = readme.split('## Reason codes')[1]!.split('\n## ')[0]!
+t.test('docs/protocol.md reason-code table lists exactly the RejectReason enum', async (t) => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/protocol.md', import.meta.url)), 'utf8')
+  const section = doc.split('## Reason codes')[1]!.split('\n## ')[0]!
   const documented = [...section.matchAll(/^\| (\d+) \| `([A-Z_]+)` \|/gm)].map(([, code, name]) => [Number(code), name])
   const enumEntries = Object.entries(RejectReason as unknown as Record<string, number>)
     .filter(([name, code]) => typeof code === 'number' && code !== 0 && Number.isNaN(Number(name)))
