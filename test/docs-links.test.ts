@@ -140,11 +140,11 @@ t.test('the check fails on a broken link, a missing anchor and a mention outside
     'Back to [the top](#protocol), [the codes](#reject-vs-executionreport), [a gap](#no-such-heading), [home](../README.md).',
   ].join('\n'))
   t.same(linkProblems(root), [
+    'README.md:7: mentions \\bDOMAIN\\.md\\b, which is outside the repository',
     'README.md:2: docs/protocol.md#reason-codes: docs/protocol.md has no heading #reason-codes',
     'README.md:3: docs/nowhere.md: no such file docs/nowhere.md',
     'README.md:3: ../elsewhere.md points outside the repository',
     'README.md:3: /etc/passwd is an absolute path; link relative to the file',
-    'README.md:7: mentions \\bDOMAIN\\.md\\b, which is outside the repository',
     'docs/protocol.md:4: #no-such-heading: docs/protocol.md has no heading #no-such-heading',
   ])
 })
