@@ -33,7 +33,7 @@
 // once, retries short writes itself, and throws on failure (pino's EPIPE
 // filter re-emits any other error with no listener left, so the throw
 // reaches commit()). flushSync() after it is the public-API proof that
-// nothing is left buffered. Checked with strace (bench-journal.js
+// nothing is left buffered. Checked with strace (journal-bench.js
 // --sink-probe): 2000 commits of 1 and of 256 records (23 KiB, past
 // SonicBoom's 16 KiB maxWrite) made exactly 2002 write(2)s on the segment
 // (the commits, the header batch, the seal). It costs ~0.2 µs a batch
@@ -58,7 +58,7 @@ import { DEFAULT_JOURNAL_ROOT, JOURNAL_DIR_MODE, fsyncDir, JOURNAL_FILE_MODE, ST
 /**
  * When written bytes are forced to disk (they reach the OS page cache at
  * every commit regardless, which is what survives a process crash or
- * kill -9). Costs measured here (bench-journal.js, commit of one record):
+ * kill -9). Costs measured here (journal-bench.js, commit of one record):
  * - 'never': the OS writes back when it likes; a power loss can lose the
  *   last ~30 s. commit p50 ~1.7 µs.
  * - { intervalMs }: fdatasync at most intervalMs after a commit, run on
