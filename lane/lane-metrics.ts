@@ -49,6 +49,7 @@
 // not yet added); _count is derived from the buckets for that reason, so
 // a histogram is always self-consistent.
 import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
+import { nowMillis } from '../protocol/clock.js'
 
 export const SLOT_SESSIONS_CONNECTED = 0
 export const SLOT_SESSIONS_LOGGED_ON = 1
@@ -126,11 +127,6 @@ export function createLaneMetricsBuffers (): Record<LaneName, SharedArrayBuffer>
   return buffers
 }
 
-/** Wall-clock ms with sub-ms resolution, comparable across threads (each thread's timeOrigin is its start on the same clock). */
-export function epochNowMs (): number {
-  return performance.timeOrigin + performance.now()
-}
-
 /** The first bucket whose upper bound is ≥ the value; HIST_INF past the last. Allocation-free. */
 function bucketOf (valueMs: number): number {
   if (!(valueMs <= BOUNDS_MS[HISTOGRAM_BUCKETS - 1]!)) return HIST_INF
@@ -205,7 +201,7 @@ export class LaneMetrics {
 
   /** After an append: how many records now wait for the commit. The first of a batch reads the clock once. */
   journalAppended (uncommittedRecords: number): void {
-    if (uncommittedRecords === 1) this.slots[SLOT_JOURNAL_UNCOMMITTED_SINCE_MS] = epochNowMs()
+    if (uncommittedRecords === 1) this.slots[SLOT_JOURNAL_UNCOMMITTED_SINCE_MS] = nowMillis()
     this.slots[SLOT_JOURNAL_UNCOMMITTED] = uncommittedRecords
   }
 

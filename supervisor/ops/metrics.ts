@@ -18,14 +18,8 @@ import type { SupervisorJournal } from '../supervisor-journal.js'
 import { OPS_ERROR_REASONS, type OpsErrorReason } from './ops-server.js'
 import { SUPERVISOR_STREAM } from '../../journal/gateway-records.js'
 import { RejectReason, reasonName } from '../../protocol/messages.js'
-import {
-  HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, LaneMetricsReader, REJECT_SLOTS,
-  SLOT_CANCELS, SLOT_JOURNAL_BYTES, SLOT_JOURNAL_COMMITS, SLOT_JOURNAL_FAILED, SLOT_JOURNAL_RECORDS,
-  SLOT_JOURNAL_UNCOMMITTED, SLOT_JOURNAL_UNCOMMITTED_SINCE_MS, SLOT_MESSAGES_IN, SLOT_MESSAGES_OUT, SLOT_ORDERS,
-  SLOT_ORDERS_FORWARDED, SLOT_SESSIONS_CONNECTED, SLOT_SESSIONS_LOGGED_ON, epochNowMs, histogramQuantile,
-  SLOT_DISK_FREE_BYTES, SLOT_DISK_LOW_WATERMARK_BYTES, SLOT_DISK_STATE, SLOT_INTERNAL_ERRORS,
-  type HistogramSnapshot,
-} from '../../lane/lane-metrics.js'
+import { HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, LaneMetricsReader, REJECT_SLOTS, SLOT_CANCELS, SLOT_JOURNAL_BYTES, SLOT_JOURNAL_COMMITS, SLOT_JOURNAL_FAILED, SLOT_JOURNAL_RECORDS, SLOT_JOURNAL_UNCOMMITTED, SLOT_JOURNAL_UNCOMMITTED_SINCE_MS, SLOT_MESSAGES_IN, SLOT_MESSAGES_OUT, SLOT_ORDERS, SLOT_ORDERS_FORWARDED, SLOT_SESSIONS_CONNECTED, SLOT_SESSIONS_LOGGED_ON, histogramQuantile, SLOT_DISK_FREE_BYTES, SLOT_DISK_LOW_WATERMARK_BYTES, SLOT_DISK_STATE, SLOT_INTERNAL_ERRORS, type HistogramSnapshot } from '../../lane/lane-metrics.js'
+import { nowMillis } from '../../protocol/clock.js'
 
 /** What /metrics reads, all owned by the supervisor. */
 export interface MetricsSources {
@@ -332,7 +326,7 @@ function registerJournalMetrics (registry: Registry, lanes: readonly LaneSource[
     'Journal lag, part 2: age at scrape time of the oldest record appended but not yet written to the OS (nothing it covers has been sent yet); 0 when none is waiting. Clock: each thread\'s performance.timeOrigin + now().',
     (r) => {
       const sinceMs = r.read(SLOT_JOURNAL_UNCOMMITTED_SINCE_MS)
-      return sinceMs === 0 ? 0 : Math.max(0, epochNowMs() - sinceMs) / 1000
+      return sinceMs === 0 ? 0 : Math.max(0, nowMillis() - sinceMs) / 1000
     }, () => 0)
   new SharedBucketHistogram('gatehouse_journal_commit_seconds',
     'One journal commit of a lane stream: one write(2), plus fdatasync under fsync every-batch. (The supervisor stream is not timed.)',
