@@ -22,8 +22,8 @@
 import net from 'node:net'
 import { parseArgs } from 'node:util'
 import uWS from 'uWebSockets.js'
-import { listenExclusive } from '../gateway/exclusive-listen.js'
-import { explainListenFailure } from '../gateway/listen-failure.js'
+import { listenExclusive } from '../platform/exclusive-listen.js'
+import { explainListenFailure } from '../platform/listen-failure.js'
 import { LinkFrameDecoder, encodeLinkFrame } from '../protocol/link-codec.js'
 import { LINK_LENGTH_PREFIX_BYTES, MAX_LINK_FRAME_BYTES } from '../protocol/constants.js'
 

@@ -24,11 +24,11 @@
 import { join } from 'node:path'
 import { v1 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
-import { SCRYPT_PARAMS, hashPassword } from '../gateway/password-hash.js'
-import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
-import { fingerprintId, type TerminalInfo } from '../gateway/terminal-fingerprint.js'
+import { SCRYPT_PARAMS, hashPassword } from '../supervisor/access/password-hash.js'
+import { DEFAULT_CONFIG } from '../config/defaults.js'
+import { fingerprintId, type TerminalInfo } from '../protocol/terminal-fingerprint.js'
 import type { FsyncPolicy } from '../journal/segment-writer.js'
-import type { Credentials, GatehouseSystem } from './types.js'
+import type { ClientIdentity, Credentials, GatehouseSystem } from './types.js'
 
 export const BENCH_APP_ID = 'gatehouse-bench'
 export const BENCH_AUTH_CODE = 'bench-authcode-6c1f0e9a2d7b4c35'
@@ -40,7 +40,7 @@ function scryptText (params: Readonly<{ N: number, r: number, p: number }>): str
 /** Cost of the bench accounts' password hashes (production default: N=16384). */
 export const BENCH_SCRYPT = Object.freeze({ N: 1024, r: 8, p: 1 })
 export const BENCH_SCRYPT_TEXT = scryptText(BENCH_SCRYPT)
-/** The production default (gateway/password-hash.ts), for the accounts of logon-rate. */
+/** The production default (supervisor/access/password-hash.ts), for the accounts of logon-rate. */
 export const PRODUCTION_SCRYPT_TEXT = `${scryptText(SCRYPT_PARAMS)} (production default)`
 /** Sessions one bench account may hold; scenarios with more sessions than accounts stay under it. */
 export const BENCH_MAX_SESSIONS = 4
@@ -62,13 +62,6 @@ export const BENCH_TERMINAL_INFO: gatehouse.v1.TerminalInfo.$Properties = Object
   abnormal: false,
 })
 
-/** What a load generator needs to pass the look-through logon. */
-export interface ClientIdentity {
-  appId: string
-  authCode: string
-  terminalInfo: gatehouse.v1.TerminalInfo.$Properties
-}
-
 export const BENCH_IDENTITY: ClientIdentity = { appId: BENCH_APP_ID, authCode: BENCH_AUTH_CODE, terminalInfo: BENCH_TERMINAL_INFO }
 
 /**
@@ -82,7 +75,7 @@ export const BENCH_ORDER_SLOTS_PER_ACCOUNT = DEFAULT_CONFIG.risk.capacity.openOr
 
 /**
  * The risk limits the benchmark gateway runs with, merged over the
- * defaults (gateway/config-defaults.ts) scope by scope, field by field.
+ * defaults (config/defaults.ts) scope by scope, field by field.
  *
  * null means "no limit", and a lifted limit still runs its check: every
  * order still resolves all limits, takes the account lock, compares each

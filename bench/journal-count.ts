@@ -4,7 +4,7 @@
 // (CRC, seq, chain), not of what the lane meant to write.
 //
 // The window is the load generator's, on the runner's clock; record times
-// are the lane thread's clock. Both are read with segment-writer.ts nowUs
+// are the lane thread's clock. Both are read with protocol/clock.ts nowMicros
 // (performance.timeOrigin + performance.now()) on one machine, so they
 // agree to well under a millisecond, against windows of seconds.
 import { join } from 'node:path'

@@ -14,7 +14,7 @@
 //   of a client NewOrder frame as the lane journals it, and the commit of
 //   the turn's batch (one write(2)), at 1 record a batch (an hft turn) and
 //   16 and 64 (a busy platform turn), under the default fsync policy, on
-//   this machine's disk. The batch loop is journal/bench-journal.ts's.
+//   this machine's disk. The batch loop is bench/journal-bench.ts's.
 //
 // Timing is per batch (BATCH_OPS calls between two hrtime reads, divided),
 // because one call is far below the clock's resolution and overhead.
@@ -36,11 +36,12 @@ import { RISK_LANES, type RiskControl } from '../checks/risk-control.js'
 import { Limit, LIMIT_NAMES } from '../checks/limits.js'
 import { SessionThrottle } from '../checks/sliding-window.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
-import { resolveConfig, type LimitSetConfig } from '../gateway/config.js'
-import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
-import { createRiskControl } from '../gateway/risk-config.js'
-import { DEMO_APP_ID } from '../gateway/demo-identity.js'
-import { openBenchStream, timeBatches as timeJournalBatches, yieldTurn } from '../journal/bench-journal.js'
+import { type LimitSetConfig } from '../config/config.js'
+import { resolveConfig } from '../config/load.js'
+import { DEFAULT_CONFIG } from '../config/defaults.js'
+import { createRiskControl } from '../config/risk-config.js'
+import { DEMO_APP_ID } from '../protocol/demo-identity.js'
+import { openBenchStream, timeBatches as timeJournalBatches, yieldTurn } from './journal-bench.js'
 import { Direction, LANE_CODES, RecordKind, Scratch, encodeRecord, newRecordHead } from '../journal/record-format.js'
 import { CLIENT_BODY_FIELDS } from '../journal/gateway-records.js'
 import type { Histogram } from './histogram.js'
@@ -308,7 +309,7 @@ function buildFullPath (setup: FullPathSetup, instrument: InstrumentType, orders
 
   const laneMask = engines.length === 1 ? 0 : 1
   if (engines.length > 2) throw new Error('checks bench: at most two lanes take turns')
-  // Per order, what the lane does (gateway/lane.ts): session throttle,
+  // Per order, what the lane does (lane/lane.ts): session throttle,
   // validity, check-and-reserve; then, when the order's final report
   // comes, the release. Done at once here, so the state stays steady.
   const op = (i: number): void => {
@@ -583,7 +584,7 @@ export async function runJournalBench (options: MicroOptions): Promise<ScenarioR
   const fsync = DEFAULT_CONFIG.journal.fsync
   const frame = journalOrderFrame()
   // The head the lane uses for a session's client frames
-  // (gateway/lane-journal.ts sessionHeads, the account set at logon).
+  // (lane/lane-journal.ts sessionHeads, the account set at logon).
   const head = newRecordHead({ kind: RecordKind.CLIENT_IN, lane: LANE_CODES.hft, direction: Direction.IN, sessionId: 1, account: JOURNAL_ACCOUNT, msgType: CLIENT_BODY_FIELDS.newOrder! })
   const probe = new Scratch()
   encodeRecord(probe, head, 1, 0, frame)
@@ -646,7 +647,7 @@ export async function runJournalBench (options: MicroOptions): Promise<ScenarioR
           `JournalStream.append (encode + CRC-32 into the batch) x ${batchRecords}, then one commit() (SHA-256 chain over the batch, batch seal, ` +
           `one write(2) through SonicBoom) per event-loop turn, under the default policy (${fsyncText(fsync)}: fdatasync on the thread pool, ` +
           'yielding every batch so it runs as it would live). Timed per batch, divided by the batch size; allocation read from the new space ' +
-          'over whole batches (journal/bench-journal.ts timeBatches; bytes_per_record includes each commit\'s share). ' +
+          'over whole batches (bench/journal-bench.ts timeBatches; bytes_per_record includes each commit\'s share). ' +
           'write_syscall_ns_per_batch_*: a bare writeSync of the same bytes in the same run, the floor of one commit.',
       })
     }

@@ -31,17 +31,17 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ChildRegistry, HOST, startSystem, type RunningSystem } from './systems.js'
 import { countJournalWindow } from './journal-count.js'
-import { nowUs } from '../journal/segment-writer.js'
 import { cdfPointsUs, decodeHistogram, round2, summaryUs } from './histogram.js'
 import { cpuShares, machineInfo, memoryMiB, snapshotCpu, type CpuSnapshot } from './proc-stats.js'
 import { Progress } from './progress.js'
 import { formatTable } from './report-table.js'
 import { renderHtml } from './report-html.js'
 import { BENCH_IDENTITY, BENCH_MAX_SESSIONS, BENCH_ORDER_SLOTS_PER_ACCOUNT, BENCH_SCRYPT_TEXT, GATEHOUSE_JOURNAL, PRODUCTION_SCRYPT_TEXT } from './gatehouse-config.js'
-import { SCRYPT_PARAMS } from '../gateway/password-hash.js'
+import { SCRYPT_PARAMS } from '../supervisor/access/password-hash.js'
 import { DEFAULT_BUDGETS_FILE, checkBudgets, loadBudgets, type BudgetVerdict } from './budgets.js'
 import { SYSTEM_NAMES, isGatehouse, type Credentials, type GatehouseSystem, type GeneratorResult, type GeneratorSpec, type GeneratorToRunner, type ProcessShare, type ScenarioRow, type SystemName, type WireMode } from './types.js'
 import type { MicroOptions } from './micro-bench.js'
+import { nowMicros } from '../protocol/clock.js'
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 const SCENARIOS = ['checks', 'codec', 'journal', 'hft-latency', 'hft-isolation', 'platform-throughput', 'terminal-sessions', 'logon-rate'] as const
@@ -652,7 +652,7 @@ class Harness {
             let windowStartUs = 0
             const outcome = await this.runGenerator(spec, running, {
               sampleMemory: scenario === 'terminal-sessions',
-              onPhase: (phase) => { if (phase === 'measuring') windowStartUs = nowUs() },
+              onPhase: (phase) => { if (phase === 'measuring') windowStartUs = nowMicros() },
             })
             const row = this.rowFrom(scenario, system, spec, outcome)
             this.rows.push(row)

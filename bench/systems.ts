@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { CLI_PATH, startExchangeSimProcess } from '../gateway/exchange-sim-process.js'
+import { CLI_PATH, startExchangeSimProcess } from '../supervisor/exchange-sim-process.js'
 import { GATEHOUSE_JOURNAL, benchJournalDir, gatehouseBenchConfig } from './gatehouse-config.js'
 import { isGatehouse, type Credentials, type GatehouseSystem, type SystemName } from './types.js'
 

@@ -1,6 +1,6 @@
 // Shapes shared by the runner, the load generators (over IPC) and the
 // reports. Everything here crosses a process boundary as JSON.
-import type { ClientIdentity } from './gatehouse-config.js'
+import type { gatehouse } from '../protocol/generated/gatehouse.js'
 
 /**
  * Gatehouse and its journal variants: the same gateway with one field of
@@ -182,4 +182,11 @@ export interface ScenarioRow {
   max_us: number
   throughput_per_s: number
   [extra: string]: unknown
+}
+
+/** What a load generator needs to pass the look-through logon. */
+export interface ClientIdentity {
+  appId: string
+  authCode: string
+  terminalInfo: gatehouse.v1.TerminalInfo.$Properties
 }

@@ -16,7 +16,7 @@ import {
 } from '../protocol/messages.js'
 import { computeAuthProof } from '../protocol/auth-proof.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
-import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
+import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 
 export type TerminalInfoInit = gatehouse.v1.TerminalInfo.$Properties
 export type AuthenticateReply = gatehouse.v1.AuthenticateReply

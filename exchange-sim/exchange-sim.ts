@@ -40,7 +40,7 @@ import { LinkFrameWriter } from './link-frame-writer.js'
 import { MatchingEngine, type NewOrderInput } from './matching-engine.js'
 import { OrderRecorder } from './order-recorder.js'
 import { ResendHistory } from './resend-history.js'
-import { wallClockUs } from './wall-clock.js'
+import { nowMicros } from '../protocol/clock.js'
 
 /** Faults injected on request; 0 turns each off. */
 export interface SimFaults {
@@ -314,7 +314,7 @@ export class ExchangeSimulator {
   }
 
   private handleNewOrder (session: LinkSession, seq: number, order: NewOrderInput): void {
-    if (this.recorder !== null) this.recorder.record(wallClockUs(), session.name, seq, order)
+    if (this.recorder !== null) this.recorder.record(nowMicros(), session.name, seq, order)
     const n = ++this.newOrderCount
     const { dropEvery, rejectEvery } = this.faults
     if (dropEvery > 0 && n % dropEvery === 0) return
@@ -365,7 +365,7 @@ export class ExchangeSimulator {
     conn.session = session
     conn.out.send({
       seq: 0,
-      sentTimeUs: wallClockUs(),
+      sentTimeUs: nowMicros(),
       logonReply: {
         ok: true,
         text,
@@ -379,7 +379,7 @@ export class ExchangeSimulator {
     const end = history.nextSeq
     for (let seq = from; seq < end; seq++) {
       env2.seq = seq
-      env2.sentTimeUs = wallClockUs()
+      env2.sentTimeUs = nowMicros()
       env2.possibleDuplicate = true
       env2.report = history.get(seq)
       conn.out.send(env2)
@@ -400,7 +400,7 @@ export class ExchangeSimulator {
     conn.closing = true
     conn.out.send({
       seq: 0,
-      sentTimeUs: wallClockUs(),
+      sentTimeUs: nowMicros(),
       logonReply: { ok: false, text, tradingDay: this.tradingDay, environment: this.environment },
     })
     conn.out.end()
@@ -417,7 +417,7 @@ export class ExchangeSimulator {
     if (conn === null) return
     const env = this.reportEnvelope
     env.seq = seq
-    env.sentTimeUs = wallClockUs()
+    env.sentTimeUs = nowMicros()
     env.possibleDuplicate = false
     env.report = report
     conn.out.send(env)
@@ -434,7 +434,7 @@ export class ExchangeSimulator {
         return
       }
       if (now - conn.out.lastSentMs >= intervalMs) {
-        conn.out.send({ seq: 0, sentTimeUs: wallClockUs(), heartbeat: {} })
+        conn.out.send({ seq: 0, sentTimeUs: nowMicros(), heartbeat: {} })
         conn.out.flush()
       }
     }, checkMs)
@@ -474,7 +474,7 @@ export class ExchangeSimulator {
     conn.closing = true
     const sessionName = conn.session?.name ?? ''
     this.unbind(conn)
-    conn.out.send({ seq: 0, sentTimeUs: wallClockUs(), logout: { text } })
+    conn.out.send({ seq: 0, sentTimeUs: nowMicros(), logout: { text } })
     conn.out.end()
     this.destroyAfterGrace(conn)
     this.onEvent({

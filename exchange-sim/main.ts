@@ -5,7 +5,7 @@
 import process from 'node:process'
 import type { InstrumentInit } from '../protocol/messages.js'
 import { DEFAULT_SIM_HOST, DEFAULT_SIM_PORT } from './constants.js'
-import { listenFailureText } from '../gateway/listen-failure.js'
+import { listenFailureText } from '../platform/listen-failure.js'
 import { SimConfigError } from './errors.js'
 import { ExchangeSimulator, todayTradingDay, type ExchangeSimulatorOptions, type SimEvent } from './exchange-sim.js'
 import { DEFAULT_INSTRUMENTS, loadInstrumentsFile } from './instruments.js'

@@ -7,7 +7,7 @@ import {
   wireInt, type InstrumentInit, type LinkExecutionReportInit,
 } from '../protocol/messages.js'
 import { BookOrder, OrderBook } from './order-book.js'
-import { wallClockUs } from './wall-clock.js'
+import { nowMicros } from '../protocol/clock.js'
 
 /** Receives every report, in order, with the link session it belongs to. Must not call back into the engine. */
 export type ReportSink = (sessionName: string, report: LinkExecutionReportInit) => void
@@ -103,7 +103,7 @@ export class MatchingEngine {
   constructor (
     instruments: readonly InstrumentInit[],
     private readonly sink: ReportSink,
-    private readonly clockUs: () => number = wallClockUs,
+    private readonly clockUs: () => number = nowMicros,
   ) {
     for (const i of instruments) {
       const symbol = i.symbol ?? ''

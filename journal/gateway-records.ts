@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto'
 export const FLAG_TEXT_FRAME = 2
 /**
  * A frame from a connection not logged on, past its pre-logon journal
- * allowance (gateway/pre-logon-budget.ts): the payload is not the frame
+ * allowance (lane/pre-logon-budget.ts): the payload is not the frame
  * but its digest, the frame's length (u32 LE) and SHA-256 (32 bytes).
  */
 export const FLAG_DIGEST = 4

@@ -42,7 +42,7 @@
 //   sealHash = SHA-256(bytes of the segment seal record); the next segment's
 //              header carries it as prevSealHash, so segments chain as well.
 import CRC32 from 'crc-32'
-import type { LaneName } from '../gateway/config.js'
+import type { LaneName } from '../protocol/lanes.js'
 import { JournalError, journalErrorCodes } from './errors.js'
 
 /** Bytes before the account: length, kind, lane, direction, acctLen, seq, timeUs, sessionId, msgType, flags. */

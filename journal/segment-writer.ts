@@ -33,7 +33,7 @@
 // once, retries short writes itself, and throws on failure (pino's EPIPE
 // filter re-emits any other error with no listener left, so the throw
 // reaches commit()). flushSync() after it is the public-API proof that
-// nothing is left buffered. Checked with strace (bench-journal.js
+// nothing is left buffered. Checked with strace (journal-bench.js
 // --sink-probe): 2000 commits of 1 and of 256 records (23 KiB, past
 // SonicBoom's 16 KiB maxWrite) made exactly 2002 write(2)s on the segment
 // (the commits, the header batch, the seal). It costs ~0.2 µs a batch
@@ -45,7 +45,6 @@
 import * as nodeCrypto from 'node:crypto'
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, truncateSync, unlinkSync, writeFileSync, writeSync, chmodSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import pino from 'pino'
 import { JournalError, journalErrorCodes } from './errors.js'
 import {
@@ -54,11 +53,12 @@ import {
 } from './record-format.js'
 import { scanSegment, sha256Of } from './segment-scan.js'
 import { DEFAULT_JOURNAL_ROOT, JOURNAL_DIR_MODE, fsyncDir, JOURNAL_FILE_MODE, STREAM_NAME_PATTERN, listSegments, segmentFileName } from './segment-names.js'
+import { nowMicros } from '../protocol/clock.js'
 
 /**
  * When written bytes are forced to disk (they reach the OS page cache at
  * every commit regardless, which is what survives a process crash or
- * kill -9). Costs measured here (bench-journal.js, commit of one record):
+ * kill -9). Costs measured here (journal-bench.js, commit of one record):
  * - 'never': the OS writes back when it likes; a power loss can lose the
  *   last ~30 s. commit p50 ~1.7 µs.
  * - { intervalMs }: fdatasync at most intervalMs after a commit, run on
@@ -101,11 +101,6 @@ export const JOURNAL_STREAM_DEFAULTS = Object.freeze({
 const MIN_SEGMENT_BYTES = 64 * 1024
 const MIN_BATCH_BYTES = 4 * 1024
 const MAX_FSYNC_INTERVAL_MS = 60_000
-
-/** µs since the epoch from the monotonic clock anchored at the thread's start, so it has µs resolution. */
-export function nowUs (): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000)
-}
 
 /** Where a batch goes: all `length` bytes in order, or an exception. */
 export interface ByteSink {
@@ -167,7 +162,7 @@ function invalid (message: string): JournalError {
 
 /** Validates options against the frozen defaults; each message names the field and what to change. */
 export function resolveStreamOptions (options: JournalStreamOptions): Required<JournalStreamOptions> {
-  const o: Required<JournalStreamOptions> = { ...JOURNAL_STREAM_DEFAULTS, clockUs: nowUs, ...stripUndefined(options), stream: options.stream }
+  const o: Required<JournalStreamOptions> = { ...JOURNAL_STREAM_DEFAULTS, clockUs: nowMicros, ...stripUndefined(options), stream: options.stream }
   if (typeof o.stream !== 'string' || !STREAM_NAME_PATTERN.test(o.stream)) {
     throw invalid(`stream '${o.stream}' must be 1 to 32 characters of a-z, 0-9 and _, starting with a letter`)
   }

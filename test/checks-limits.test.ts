@@ -11,9 +11,9 @@ import {
   notionalFen, type InstrumentRisk, type RiskContext, type RiskVerdict,
 } from '../checks/risk-engine.js'
 import { TRADING_HALTED } from '../checks/risk-layout.js'
-import { resolveConfig } from '../gateway/config.js'
-import { DEMO_APP_ID } from '../gateway/demo-identity.js'
-import { createRiskControl } from '../gateway/risk-config.js'
+import { resolveConfig } from '../config/load.js'
+import { DEMO_APP_ID } from '../protocol/demo-identity.js'
+import { createRiskControl } from '../config/risk-config.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
 import { RejectReason, Side, TimeInForce, reasonName, v1, type Instrument } from '../protocol/messages.js'
 

@@ -5,8 +5,9 @@ import { chmodSync, mkdtempSync, truncateSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, loadConfigFile, resolveConfig, validateConfig } from '../gateway/config.js'
-import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
+import { ConfigError, validateConfig } from '../config/config.js'
+import { loadConfigFile, resolveConfig } from '../config/load.js'
+import { DEFAULT_CONFIG } from '../config/defaults.js'
 
 function problemsOf (overrides: unknown): string[] {
   try {

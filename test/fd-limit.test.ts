@@ -1,7 +1,7 @@
 // The open-file limit as start reads it, and the reserve rule it enforces.
 import t from 'tap'
-import { fdReserveProblem, readNofileLimits, unauthenticatedCapsSum } from '../gateway/fd-limit.js'
-import { resolveConfig } from '../gateway/config.js'
+import { fdReserveProblem, readNofileLimits, unauthenticatedCapsSum } from '../supervisor/fd-limit.js'
+import { resolveConfig } from '../config/load.js'
 
 t.test('reads Max open files from /proc/self/limits text, unlimited as Infinity', async (t) => {
   const text = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 524288               files     \n'

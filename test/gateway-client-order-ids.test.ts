@@ -8,7 +8,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { ExecType, RejectReason, Side, TimeInForce, wireInt, type ExecutionReport } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
-import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
+import { DEFAULT_CONFIG } from '../config/defaults.js'
 import { logOn, tradingAccount, type Trader } from './helpers/trading.js'
 
 const gateway = await startTestGateway({ overrides: { accounts: [...DEFAULT_CONFIG.accounts, tradingAccount('IDS-1'), tradingAccount('IDS-2')] } })

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GatehouseClient } from '../client/gatehouse-client.js'
 import { ExecType, RejectReason, Side, TimeInForce } from '../protocol/messages.js'
-import type { LaneToSupervisor } from '../gateway/types.js'
+import type { LaneToSupervisor } from '../lane/worker-contract.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { parseExposition, sampleValue } from './helpers/prometheus-text.js'
 

@@ -6,13 +6,13 @@
 // config lanes.<lane>.testFaults.
 import t from 'tap'
 import { ExecType, RejectReason, Side, TimeInForce, wireInt } from '../protocol/messages.js'
-import { journalDir } from '../gateway/config.js'
+import { journalDir } from '../config/config.js'
 import { readJournal } from '../journal/reader.js'
 import { RecordKind } from '../journal/record-format.js'
 import { DecisionStage, decodeDecision } from '../journal/gateway-records.js'
-import type { LaneToSupervisor } from '../gateway/types.js'
+import type { LaneToSupervisor } from '../lane/worker-contract.js'
 import { startTestGateway } from './helpers/gateway.js'
-import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
+import { DEFAULT_CONFIG } from '../config/defaults.js'
 import { logOn, place, tradingAccount } from './helpers/trading.js'
 import { parseExposition, sampleValue } from './helpers/prometheus-text.js'
 

@@ -3,9 +3,9 @@
 // and trading resumes by itself when the exchange is back.
 import t from 'tap'
 import { GatehouseClient } from '../client/gatehouse-client.js'
-import { startExchangeSimProcess } from '../gateway/exchange-sim-process.js'
+import { startExchangeSimProcess } from '../supervisor/exchange-sim-process.js'
 import { ExecType, RejectReason, Side, TimeInForce } from '../protocol/messages.js'
-import type { LaneToSupervisor } from '../gateway/types.js'
+import type { LaneToSupervisor } from '../lane/worker-contract.js'
 import { startTestGateway } from './helpers/gateway.js'
 
 const gateway = await startTestGateway()

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { GatehouseClient } from '../client/gatehouse-client.js'
 import { ExecType, Side, wireInt, type Instrument } from '../protocol/messages.js'
-import { LANE_NAMES } from '../gateway/config.js'
+import { LANE_NAMES } from '../protocol/lanes.js'
 import { startTestGateway } from './helpers/gateway.js'
 
 const recordFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-flow-')), 'exchange-orders.jsonl')

@@ -4,13 +4,13 @@ import t from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { GatehouseClient } from '../client/gatehouse-client.js'
-import { DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
+import { DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { CLI_PATH } from '../gateway/exchange-sim-process.js'
-import { verifyPassword } from '../gateway/credential-worker.js'
+import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
+import { verifyPassword } from '../supervisor/access/credential-worker.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-start-'))
 

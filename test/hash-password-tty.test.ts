@@ -4,8 +4,8 @@
 // Ctrl-C, and leaves the terminal's echo on whatever way it exits.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { verifyPassword } from '../gateway/credential-worker.js'
-import { CLI_PATH } from '../gateway/exchange-sim-process.js'
+import { verifyPassword } from '../supervisor/access/credential-worker.js'
+import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 
 /**
  * Runs the CLI on a pty. steps: [text to wait for, keys to send]. Prints

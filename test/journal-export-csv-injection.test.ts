@@ -4,8 +4,8 @@
 // in a spreadsheet; the export must hand it over as text.
 import t from 'tap'
 import fc from 'fast-check'
-import { journalDir } from '../gateway/config.js'
-import { csvTextField, runExportCommand } from '../journal/export-command.js'
+import { journalDir } from '../config/config.js'
+import { csvTextField, runExportCommand } from '../tools/journal/export-command.js'
 import { Side, TimeInForce, wireInt } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { logOn, send, tradingAccount } from './helpers/trading.js'

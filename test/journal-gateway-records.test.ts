@@ -4,10 +4,10 @@
 // gateway and the simulator process, then `gatehouse journal search` and
 // `export` over its journal directory.
 import t from 'tap'
-import { journalDir } from '../gateway/config.js'
-import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
-import { runExportCommand } from '../journal/export-command.js'
-import { runSearchCommand, type ToolIo } from '../journal/search-command.js'
+import { journalDir } from '../config/config.js'
+import { DEFAULT_CONFIG } from '../config/defaults.js'
+import { runExportCommand } from '../tools/journal/export-command.js'
+import { runSearchCommand, type ToolIo } from '../tools/journal/search-command.js'
 import type { DecodedRecord } from '../journal/record-decoder.js'
 import { verifyJournal } from '../journal/verify.js'
 import { ExecType, RejectReason, Side, wireInt } from '../protocol/messages.js'

@@ -1,4 +1,4 @@
-// Recovery at start (gateway/lane-recovery.ts) in the cases a random kill
+// Recovery at start (lane/recovery.ts) in the cases a random kill
 // under load may never hit, each made to happen on purpose, with real
 // parts: the gateway as a process killed with SIGKILL and started again on
 // the same run directory, the exchange simulator as its own process (its
@@ -21,9 +21,9 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { GatehouseClient } from '../client/gatehouse-client.js'
-import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
-import { resolveConfig } from '../gateway/config.js'
-import { createRiskControl } from '../gateway/risk-config.js'
+import { DEFAULT_CONFIG } from '../config/defaults.js'
+import { resolveConfig } from '../config/load.js'
+import { createRiskControl } from '../config/risk-config.js'
 import { ExecType, RejectReason, Side, wireInt, type LogonReply } from '../protocol/messages.js'
 import { startExchangeSim } from './helpers/exchange-sim-process.js'
 import { ExchangeProbe } from './helpers/exchange-probe.js'

@@ -12,10 +12,12 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { RiskControl } from '../checks/risk-control.js'
 import { RiskEngine, newRiskVerdict, type InstrumentRisk, type RiskContext } from '../checks/risk-engine.js'
-import { resolveConfig, type GatewayConfig, type LaneName } from '../gateway/config.js'
-import { DEFAULT_CONFIG } from '../gateway/config-defaults.js'
-import { DEMO_APP_ID } from '../gateway/demo-identity.js'
-import { createRiskControl } from '../gateway/risk-config.js'
+import { type GatewayConfig } from '../config/config.js'
+import { resolveConfig } from '../config/load.js'
+import { type LaneName } from '../protocol/lanes.js'
+import { DEFAULT_CONFIG } from '../config/defaults.js'
+import { DEMO_APP_ID } from '../protocol/demo-identity.js'
+import { createRiskControl } from '../config/risk-config.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
 import { encodeLinkFrame } from '../protocol/link-codec.js'
@@ -23,7 +25,7 @@ import { ExecType, RejectReason, Side, TimeInForce, v1, type ClientEnvelopeInit,
 import { CLIENT_BODY_FIELDS, DecisionStage, LINK_BODY_FIELDS, newDecisionScratch, writeDecision } from '../journal/gateway-records.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead } from '../journal/record-format.js'
 import { JournalStream } from '../journal/segment-writer.js'
-import { REPLAY_HELP, runReplayCommand, type OrderDifference, type ReplayResult } from '../journal/replay-command.js'
+import { REPLAY_HELP, runReplayCommand, type OrderDifference, type ReplayResult } from '../tools/journal/replay-command.js'
 
 const DAY_1 = '20260102'
 const DAY_2 = '20260105'
@@ -551,7 +553,7 @@ t.test('the table for people', async (t) => {
 })
 
 t.test('the real CLI, as a compliance officer runs it', async (t) => {
-  const cli = fileURLToPath(new URL('../gateway/cli.js', import.meta.url))
+  const cli = fileURLToPath(new URL('../cli/cli.js', import.meta.url))
   const { stdout } = await promisify(execFile)('node', [cli, 'journal', 'replay', journalRoot, '--config', file('config.json'), '--limits', file('acc1-open-3.json'), '--json'])
   const r = JSON.parse(stdout) as ReplayResult
   t.equal(r.day, DAY_2)

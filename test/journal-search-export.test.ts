@@ -9,11 +9,11 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { CLI_PATH } from '../gateway/exchange-sim-process.js'
+import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
 import { encodeLinkFrame } from '../protocol/link-codec.js'
 import { ExecType, RejectReason, Side, TimeInForce, type ClientEnvelopeInit, type LinkEnvelopeInit } from '../protocol/messages.js'
-import { runExportCommand } from '../journal/export-command.js'
+import { runExportCommand } from '../tools/journal/export-command.js'
 import {
   CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME, LINK_BODY_FIELDS, SUPERVISOR_STREAM, TOOLS_STREAM, newDecisionScratch, writeDecision,
   type AdminChangeDocument, type LogonStepDocument,
@@ -21,7 +21,7 @@ import {
 import { readJournal } from '../journal/reader.js'
 import { MASK, type DecodedRecord, type JsonObject, type JsonValue } from '../journal/record-decoder.js'
 import { Direction, FLAG_JSON, LANE_CODES, LANE_NONE, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
-import { runSearchCommand, type ToolIo } from '../journal/search-command.js'
+import { runSearchCommand, type ToolIo } from '../tools/journal/search-command.js'
 import { JournalStream } from '../journal/segment-writer.js'
 import { verifyJournal } from '../journal/verify.js'
 import { listSegments } from '../journal/segment-names.js'

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, rmSync, truncateSync, appendFileSync } from 
 import { basename, join } from 'node:path'
 import { verifyJournal, type JournalProblem } from '../journal/verify.js'
 import { JournalStream } from '../journal/segment-writer.js'
-import { runVerifyCommand } from '../journal/verify-command.js'
+import { runVerifyCommand } from '../tools/journal/verify-command.js'
 import { readStream } from '../journal/reader.js'
 import { OFF_LENGTH, RecordKind } from '../journal/record-format.js'
 import {

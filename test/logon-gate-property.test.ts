@@ -6,7 +6,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { GatehouseClient } from '../client/gatehouse-client.js'
 import { computeAuthProof } from '../protocol/auth-proof.js'
-import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
+import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 import { RejectReason, Side, TimeInForce, type ClientEnvelope } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
 

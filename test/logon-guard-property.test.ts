@@ -1,10 +1,10 @@
-// Properties of the logon guard (gateway/logon-guard.ts), the state machine
+// Properties of the logon guard (supervisor/access/logon-guard.ts), the state machine
 // behind every lockout: whatever the interleaving of attempts, answers and
 // other sources' traffic, a key never has more attempts checked than its
 // allowance, and a lock in force is never lost to others' traffic.
 import t from 'tap'
 import fc from 'fast-check'
-import { LogonGuard, addressPrefix, type GuardKey, type Reservation } from '../gateway/logon-guard.js'
+import { LogonGuard, addressPrefix, type GuardKey, type Reservation } from '../supervisor/access/logon-guard.js'
 
 const LIMITS = { maxFailures: 5, prefixMaxFailures: 50, failureWindowMs: 60_000, lockoutMs: 60_000, maxTrackedEntries: 100, maxLocks: 100 }
 const RUNS = 200

@@ -8,9 +8,9 @@
 // last message it covers, and a lane updates its counters before it sends.
 import t, { type Test } from 'tap'
 import { GatehouseClient } from '../client/gatehouse-client.js'
-import { DEMO_TERMINAL_INFO } from '../gateway/demo-identity.js'
-import { LANE_NAMES, type LaneName } from '../gateway/config.js'
-import { HISTOGRAM_BOUNDS_S } from '../gateway/lane-metrics.js'
+import { DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
+import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
+import { HISTOGRAM_BOUNDS_S } from '../lane/lane-metrics.js'
 import { ExecType, RejectReason, Side, wireInt, type Instrument } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { PASSWORD, logOn, place, tradingAccount } from './helpers/trading.js'

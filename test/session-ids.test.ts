@@ -1,4 +1,4 @@
-// Session IDs (gateway/session-ids.ts): a keyed permutation of a counter
+// Session IDs (lane/session-ids.ts): a keyed permutation of a counter
 // kept in runDir, so IDs are unpredictable and never reused, across lanes
 // and restarts.
 import t from 'tap'
@@ -6,7 +6,7 @@ import fc from 'fast-check'
 import { mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SESSION_ID_LIMIT, SessionIds, loadSessionIdKey, permuteSessionCounter } from '../gateway/session-ids.js'
+import { SESSION_ID_LIMIT, SessionIds, loadSessionIdKey, permuteSessionCounter } from '../lane/session-ids.js'
 
 t.test('the permutation is one-to-one and stays within 32 bits', async (t) => {
   const key = loadSessionIdKey(mkdtempSync(join(tmpdir(), 'gh-sid-')))

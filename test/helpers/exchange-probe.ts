@@ -3,7 +3,7 @@
 // exchange does, whatever the gateway thinks is working. A crossing FAK
 // from here tells whether orders are really resting (fills) or really gone
 // (no fill).
-import { ExchangeLink, type ExchangeLinkHandler } from '../../gateway/exchange-link.js'
+import { ExchangeLink, type ExchangeLinkHandler } from '../../lane/exchange-link.js'
 import { ExecType, TimeInForce, wireInt, type LinkExecutionReport } from '../../protocol/messages.js'
 
 export interface ProbeFill {

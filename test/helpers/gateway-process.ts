@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
-export const GATEWAY_CLI = fileURLToPath(new URL('../../gateway/cli.js', import.meta.url))
+export const GATEWAY_CLI = fileURLToPath(new URL('../../cli/cli.js', import.meta.url))
 
 export interface ReadyEvent {
   event: 'ready'

@@ -4,8 +4,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { resolveConfig, type GatewayConfig, type LaneName } from '../../gateway/config.js'
-import { Supervisor } from '../../gateway/supervisor.js'
+import { type GatewayConfig } from '../../config/config.js'
+import { resolveConfig } from '../../config/load.js'
+import { type LaneName } from '../../protocol/lanes.js'
+import { Supervisor } from '../../supervisor/supervisor.js'
 import { startExchangeSim, type SimProcess } from './exchange-sim-process.js'
 
 export interface TestGateway {

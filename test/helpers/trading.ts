@@ -2,9 +2,9 @@
 // accounts, logging on, placing orders and waiting for their outcome.
 import { setTimeout as delay } from 'node:timers/promises'
 import { GatehouseClient, type LogonOptions, type OrderRequest } from '../../client/gatehouse-client.js'
-import { DEFAULT_CONFIG } from '../../gateway/config-defaults.js'
-import { DEMO_APP_ID } from '../../gateway/demo-identity.js'
-import type { LaneName } from '../../gateway/config.js'
+import { DEFAULT_CONFIG } from '../../config/defaults.js'
+import { DEMO_APP_ID } from '../../protocol/demo-identity.js'
+import type { LaneName } from '../../protocol/lanes.js'
 import { ExecType, Side, TimeInForce, wireInt, type ExecutionReport, type LogonReply } from '../../protocol/messages.js'
 import type { TestGateway } from './gateway.js'
 

@@ -4,7 +4,7 @@
 // throws on one).
 import { randomBytes } from 'node:crypto'
 import { GatehouseClient, type AuthenticateReply, type TerminalInfoInit } from '../../client/gatehouse-client.js'
-import { DEMO_TERMINAL_INFO } from '../../gateway/demo-identity.js'
+import { DEMO_TERMINAL_INFO } from '../../protocol/demo-identity.js'
 import type { ClientEnvelope, LogonReply } from '../../protocol/messages.js'
 import type { DrillLane } from './drill-settings.js'
 import type { ScenarioContext } from './scenario.js'

@@ -4,9 +4,9 @@
 // as the gateway's own config is) and validated with zod; command-line
 // flags override both.
 import { z } from 'zod'
-import { DEMO_APP_ID, DEMO_AUTH_CODE } from '../../gateway/demo-identity.js'
-import { DEFAULT_CONFIG } from '../../gateway/config-defaults.js'
-import { mergeConfig } from '../../gateway/config.js'
+import { DEMO_APP_ID, DEMO_AUTH_CODE } from '../../protocol/demo-identity.js'
+import { DEFAULT_CONFIG } from '../../config/defaults.js'
+import { mergeConfig } from '../../config/config.js'
 
 const { lanes, ops } = DEFAULT_CONFIG
 
@@ -103,7 +103,7 @@ export const DRILL_DEFAULTS: Readonly<DrillSettings> = Object.freeze({
   identity: {
     appId: DEMO_APP_ID,
     authCode: DEMO_AUTH_CODE,
-    // The demo accounts' passwords (config-defaults.ts): never use them outside a demo.
+    // The demo accounts' passwords (config/defaults.ts): never use them outside a demo.
     // The trader is never the victim: scenarios lock the victim's name
     // (for strangers and for its own terminals) for security.lockoutMs.
     traderAccount: 'demo-taker',

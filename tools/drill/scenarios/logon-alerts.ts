@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { connect, hangUp, logOn, strangerLane, strangerTerminal, wrongProof } from '../drill-connection.js'
 import { check, type Scenario, type ScenarioCheck, type ScenarioResult } from '../scenario.js'
 
-const CLI = fileURLToPath(new URL('../../../gateway/cli.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../../cli/cli.js', import.meta.url))
 /** Where `gatehouse start` puts the admin socket with the embedded defaults (runDir ./var). */
 const DEFAULT_SOCKET = './var/admin.sock'
 

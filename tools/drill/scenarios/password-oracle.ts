@@ -3,7 +3,7 @@
 // or lane): the answers must be identical, so a refused binding reveals
 // nothing about the password. The default gateway has no such account;
 // give one in identity.restrictedAccount (docs/attack-drill.md).
-import { DEMO_TERMINAL_INFO } from '../../../gateway/demo-identity.js'
+import { DEMO_TERMINAL_INFO } from '../../../protocol/demo-identity.js'
 import { hangUp, logOn, reasonName, strangerTerminal } from '../drill-connection.js'
 import { check, type Scenario, type ScenarioResult } from '../scenario.js'
 

@@ -1,0 +1,317 @@
+// Micro-benchmark of the journal on this machine's disk, one thread:
+//
+// - append: encode + append of one hft-sized record (46-byte order frame,
+//   8-character account) into the batch, ns per record, and bytes
+//   allocated per record (read from V8's new space, chunks with a
+//   scavenge dropped, as bench/micro-bench.ts does);
+// - per-record check: crc-32 (what the format uses) and Node's zlib.crc32
+//   per record, against SHA-256 per record and SHA-256 per 64-record
+//   batch (why the integrity scheme is what it is);
+// - commit: one commit() of a batch of 1, 16 and 256 records under each
+//   fsync policy, µs p50/p99/p99.9 from an HDR histogram, with the plain
+//   fs.writeSync sink as the baseline measured in the same run;
+// - sustained: records per second one thread journals with 'never' and
+//   with a 10 ms fsync interval, committing once per event-loop turn as a
+//   lane does.
+//
+//   node dist/bench/journal-bench.js [--quick] [--json FILE] [--dir DIR]
+//   strace -f -c -e trace=write,writev,pwrite64 node dist/bench/journal-bench.js --sink-probe
+//
+// --sink-probe only commits 1000 batches of 1 record and 1000 of 256
+// records (~23 KiB, past SonicBoom's 16 KiB maxWrite) through the
+// sonic-boom sink, fsync 'never', so strace can count the write(2)s: one
+// per commit means pino's destination does group commit as we need.
+//
+// Prints a table and, with --json, writes the same figures as JSON so a
+// later run can be compared with this one.
+//
+// The batch loop (timeBatches) and the new-space reading are exported:
+// bench/micro-bench.ts times the lane's append + commit with them, so the
+// bench's journal rows and this tool measure the same way. Importing this
+// module runs nothing; main() runs only when it is the entry script.
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { getHeapSpaceStatistics } from 'node:v8'
+import { crc32 } from 'node:zlib'
+import { newHistogram, recordNs, summaryUs, type Histogram } from './histogram.js'
+import { Direction, LANE_CODES, RecordKind, crc32Of, newRecordHead, type RecordHead } from '../journal/record-format.js'
+import { JournalStream, type FsyncPolicy, type SinkKind } from '../journal/segment-writer.js'
+
+/** A NewOrder ClientEnvelope is 46 bytes (the size bench `codec` reports). */
+const ORDER_FRAME = Buffer.alloc(46, 0x5a)
+const HEAD = newRecordHead({ kind: RecordKind.CLIENT_IN, lane: LANE_CODES.hft, direction: Direction.IN, sessionId: 17, account: '88001234', msgType: 20 })
+
+/** Where this run writes, and how long it runs: set by main() from the command line. */
+interface RunContext {
+  workDir: string
+  quick: boolean
+}
+
+let streamCount = 0
+
+/** A stream of its own under `dir`, with segments large enough that no run rotates. */
+export function openBenchStream (dir: string, fsync: FsyncPolicy, sink: SinkKind = 'sonic-boom'): JournalStream {
+  return JournalStream.open({ stream: `s${streamCount++}`, root: dir, fsync, sink, maxSegmentBytes: 1024 * 1024 * 1024 })
+}
+
+export function policyName (p: FsyncPolicy): string {
+  return typeof p === 'object' ? `interval ${p.intervalMs} ms` : p
+}
+
+/** Bytes used in V8's new space: its growth over a loop with no scavenge is what the loop allocated. */
+export function newSpaceUsedBytes (): number {
+  for (const space of getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_used_size
+  return 0
+}
+
+export const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+export interface BatchLoopOptions {
+  /** Records appended per batch, then one commit(). */
+  batchRecords: number
+  /** Batches timed. */
+  batches: number
+  /** Untimed batches first (at most this many). */
+  warmupBatches: number
+  /**
+   * What the clock covers: 'commit' alone (the batch is appended before
+   * it starts), or 'append+commit', the whole turn's journal work.
+   */
+  timed: 'commit' | 'append+commit'
+}
+
+export interface BatchLoopResult {
+  /** ns per timed batch. */
+  histogram: Histogram
+  /** Bytes the timed batches wrote (records, seals). */
+  bytes: number
+}
+
+/**
+ * Batches of `batchRecords` appends and one commit() each, timed per batch.
+ * The loop yields to the event loop every batch, as a lane commits once per
+ * turn, so an interval fsync runs (on the thread pool) as it would live.
+ */
+export async function timeBatches (j: JournalStream, head: RecordHead, payload: Uint8Array, options: BatchLoopOptions): Promise<BatchLoopResult> {
+  const { batchRecords, batches } = options
+  const appendToo = options.timed === 'append+commit'
+  const h = newHistogram()
+  let bytes = 0
+  for (let b = -Math.min(options.warmupBatches, batches); b < batches; b++) {
+    let t0 = 0n
+    if (appendToo) t0 = process.hrtime.bigint()
+    for (let n = 0; n < batchRecords; n++) j.append(head, payload)
+    if (!appendToo) t0 = process.hrtime.bigint()
+    const written = j.commit()
+    const ns = Number(process.hrtime.bigint() - t0)
+    if (b >= 0) {
+      recordNs(h, ns)
+      bytes += written
+    }
+    await yieldTurn()
+  }
+  return { histogram: h, bytes }
+}
+
+interface AppendResult { ns_per_record_p50: number, ns_per_record_p99: number, bytes_per_record: number }
+
+/** Appends in timed chunks of 256 (then an untimed commit, so the batch does not grow without bound). */
+function benchAppend (ctx: RunContext): AppendResult {
+  const j = openBenchStream(ctx.workDir, 'never')
+  const chunk = 256
+  const chunks = ctx.quick ? 400 : 4000
+  const perRecordNs: number[] = []
+  for (let w = 0; w < 200; w++) {
+    for (let n = 0; n < chunk; n++) j.append(HEAD, ORDER_FRAME)
+    j.commit()
+  }
+  let allocated = 0
+  let measured = 0
+  for (let c = 0; c < chunks; c++) {
+    const before = newSpaceUsedBytes()
+    const t0 = process.hrtime.bigint()
+    for (let n = 0; n < chunk; n++) j.append(HEAD, ORDER_FRAME)
+    const ns = Number(process.hrtime.bigint() - t0)
+    const after = newSpaceUsedBytes()
+    perRecordNs.push(ns / chunk)
+    // A drop means a scavenge ran inside the chunk: no allocation reading.
+    if (after >= before) {
+      allocated += after - before
+      measured += chunk
+    }
+    j.commit()
+  }
+  j.close()
+  perRecordNs.sort((a, b) => a - b)
+  return {
+    ns_per_record_p50: Math.round(perRecordNs[Math.floor(perRecordNs.length * 0.5)]!),
+    ns_per_record_p99: Math.round(perRecordNs[Math.floor(perRecordNs.length * 0.99)]!),
+    bytes_per_record: measured > 0 ? Math.round(allocated / measured) : -1,
+  }
+}
+
+interface CheckResult {
+  crc32_ns_per_record: number
+  zlib_crc32_ns_per_record: number
+  sha256_ns_per_record: number
+  sha256_per_64_batch_ns_per_record: number
+}
+
+/** The three per-record integrity options on a ~100-byte record (the encoded size of an hft order). */
+function benchChecks (ctx: RunContext): CheckResult {
+  const record = Buffer.alloc(100, 7)
+  const batch = Buffer.alloc(100 * 64, 7)
+  const n = ctx.quick ? 100_000 : 1_000_000
+  let sink = 0
+  const time = (ops: number, fn: () => void): number => {
+    for (let i = 0; i < Math.min(ops, 10_000); i++) fn()
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < ops; i++) fn()
+    return Number(process.hrtime.bigint() - t0) / ops
+  }
+  const crc = time(n, () => { sink ^= crc32Of(record, 0, 96) })
+  // zlib.crc32 exists from Node 20.15; typed loosely so an older Node reports -1.
+  const zlibCrc = (crc32 as unknown) === undefined ? -1 : time(n, () => { sink ^= crc32(new Uint8Array(record.buffer, record.byteOffset, 96)) })
+  let prev = Buffer.alloc(32)
+  const perRecord = time(n / 4, () => { prev = createHash('sha256').update(prev).update(record).digest() })
+  const perBatch = time(n / 64, () => { prev = createHash('sha256').update(prev).update(batch).digest() }) / 64
+  if (sink === 0.5) console.log('')
+  return { crc32_ns_per_record: Math.round(crc), zlib_crc32_ns_per_record: Math.round(zlibCrc), sha256_ns_per_record: Math.round(perRecord), sha256_per_64_batch_ns_per_record: Math.round(perBatch) }
+}
+
+interface CommitRow {
+  policy: string
+  sink: SinkKind
+  batch_records: number
+  batches: number
+  p50_us: number
+  p99_us: number
+  p999_us: number
+  max_us: number
+  bytes_per_batch: number
+}
+
+/** commit() alone, timed; the batch is appended before the clock starts (timeBatches). */
+async function benchCommit (ctx: RunContext, policy: FsyncPolicy, sink: SinkKind, batchRecords: number): Promise<CommitRow> {
+  const j = openBenchStream(ctx.workDir, policy, sink)
+  const every = policy === 'every-batch'
+  const batches = Math.max(ctx.quick ? 200 : 500, Math.floor((every ? (ctx.quick ? 300 : 2000) : (ctx.quick ? 3000 : 20_000)) / Math.sqrt(batchRecords)))
+  const { histogram, bytes } = await timeBatches(j, HEAD, ORDER_FRAME, { batchRecords, batches, warmupBatches: 200, timed: 'commit' })
+  j.close()
+  return { policy: policyName(policy), sink, batch_records: batchRecords, batches, ...pick(summaryUs(histogram)), bytes_per_batch: Math.round(bytes / batches) }
+}
+
+function pick (s: ReturnType<typeof summaryUs>): { p50_us: number, p99_us: number, p999_us: number, max_us: number } {
+  return { p50_us: s.p50_us, p99_us: s.p99_us, p999_us: s.p999_us, max_us: s.max_us }
+}
+
+interface SustainedRow { policy: string, batch_records: number, records_per_s: number, batches_per_s: number, mib_per_s: number, fsyncs: number }
+
+async function benchSustained (ctx: RunContext, policy: FsyncPolicy, batchRecords: number): Promise<SustainedRow> {
+  const j = openBenchStream(ctx.workDir, policy)
+  const durationMs = ctx.quick ? 500 : 2000
+  const start = process.hrtime.bigint()
+  const endNs = start + BigInt(durationMs) * 1_000_000n
+  let records = 0
+  let batches = 0
+  let bytes = 0
+  while (process.hrtime.bigint() < endNs) {
+    for (let n = 0; n < batchRecords; n++) j.append(HEAD, ORDER_FRAME)
+    bytes += j.commit()
+    records += batchRecords
+    batches++
+    await yieldTurn()
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  const fsyncs = j.stats().fsyncs
+  j.close()
+  return {
+    policy: policyName(policy),
+    batch_records: batchRecords,
+    records_per_s: Math.round(records / seconds),
+    batches_per_s: Math.round(batches / seconds),
+    mib_per_s: Math.round(bytes / seconds / 1024 / 1024 * 10) / 10,
+    fsyncs,
+  }
+}
+
+function sinkProbe (ctx: RunContext): void {
+  const j = openBenchStream(ctx.workDir, 'never', 'sonic-boom')
+  let commits = 0
+  for (const batch of [1, 256]) {
+    for (let b = 0; b < 1000; b++) {
+      for (let n = 0; n < batch; n++) j.append(HEAD, ORDER_FRAME)
+      j.commit()
+      commits++
+    }
+  }
+  const stats = j.stats()
+  j.close()
+  // +2: the header batch and the segment seal.
+  console.log(`sink probe: ${commits} commits, ${stats.batches} batches written (expect ~${commits + 2} write(2) calls from the journal in strace)`)
+}
+
+async function main (args: string[]): Promise<void> {
+  const jsonAt = args.indexOf('--json')
+  const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : undefined
+  const dirAt = args.indexOf('--dir')
+  const ctx: RunContext = {
+    workDir: mkdtempSync(join(dirAt >= 0 ? args[dirAt + 1]! : tmpdir(), 'gatehouse-journal-bench-')),
+    quick: args.includes('--quick'),
+  }
+  try {
+    if (args.includes('--sink-probe')) {
+      sinkProbe(ctx)
+      return
+    }
+    await report(ctx, jsonPath)
+  } finally {
+    rmSync(ctx.workDir, { recursive: true, force: true })
+  }
+}
+
+async function report (ctx: RunContext, jsonPath: string | undefined): Promise<void> {
+  const startedAt = new Date().toISOString()
+  const append = benchAppend(ctx)
+  const checks = benchChecks(ctx)
+  const policies: FsyncPolicy[] = ['never', { intervalMs: 10 }, 'every-batch']
+  const commits: CommitRow[] = []
+  for (const batch of [1, 16, 256]) {
+    commits.push(await benchCommit(ctx, 'never', 'fs', batch))
+    for (const p of policies) commits.push(await benchCommit(ctx, p, 'sonic-boom', batch))
+  }
+  const sustained: SustainedRow[] = []
+  for (const batch of [1, 64]) {
+    for (const p of ['never', { intervalMs: 10 }] as FsyncPolicy[]) sustained.push(await benchSustained(ctx, p, batch))
+  }
+
+  const out: string[] = []
+  out.push(`journal bench ${startedAt}${ctx.quick ? ' (quick)' : ''}, node ${process.version}`)
+  out.push(`append (encode + append, 46-byte frame): p50 ${append.ns_per_record_p50} ns/record, p99 ${append.ns_per_record_p99} ns/record, ${append.bytes_per_record} bytes allocated/record`)
+  out.push(`per-record check on ~100 B: crc-32 ${checks.crc32_ns_per_record} ns; zlib.crc32 ${checks.zlib_crc32_ns_per_record} ns; sha256 per record ${checks.sha256_ns_per_record} ns; sha256 per 64-record batch ${checks.sha256_per_64_batch_ns_per_record} ns/record`)
+  out.push('')
+  out.push('commit (one write per batch)        batch   p50 µs   p99 µs  p99.9 µs   max µs  bytes/batch')
+  for (const r of commits) {
+    out.push(`${`${r.policy} / ${r.sink}`.padEnd(34)} ${String(r.batch_records).padStart(6)} ${r.p50_us.toFixed(2).padStart(8)} ${r.p99_us.toFixed(2).padStart(8)} ${r.p999_us.toFixed(2).padStart(9)} ${r.max_us.toFixed(1).padStart(8)} ${String(r.bytes_per_batch).padStart(12)}`)
+  }
+  out.push('')
+  out.push('sustained, one thread, commit per event-loop turn   batch   records/s   batches/s   MiB/s  fsyncs')
+  for (const r of sustained) {
+    out.push(`${r.policy.padEnd(50)} ${String(r.batch_records).padStart(6)} ${String(r.records_per_s).padStart(11)} ${String(r.batches_per_s).padStart(11)} ${String(r.mib_per_s).padStart(7)} ${String(r.fsyncs).padStart(7)}`)
+  }
+  console.log(out.join('\n'))
+  if (jsonPath !== undefined) {
+    writeFileSync(jsonPath, JSON.stringify({ startedAt, quick: ctx.quick, node: process.version, append, checks, commits, sustained }, null, 2))
+  }
+}
+
+// Only as the entry script: bench/micro-bench.ts imports the loop above.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}

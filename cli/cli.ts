@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// `gatehouse`: the one command of the package. Each subcommand lives in its
+// own module and is loaded only when asked for, so `gatehouse exchange-sim`
+// never loads uWebSockets.js and `gatehouse demo` never starts a server.
+import process from 'node:process'
+
+interface Subcommand {
+  summary: string
+  run: (argv: string[]) => Promise<number>
+}
+
+const subcommands: Record<string, Subcommand> = {
+  start: {
+    summary: 'run the gateway (embedded defaults and exchange simulator unless --config says otherwise)',
+    run: async (argv) => (await import('./start-command.js')).runStartCommand(argv),
+  },
+  'exchange-sim': {
+    summary: 'run the exchange simulator on its own (speaks the link protocol)',
+    run: async (argv) => (await import('../exchange-sim/main.js')).runExchangeSimCommand(argv),
+  },
+  'hash-password': {
+    summary: 'print the scrypt hash of a password read from stdin, for accounts[].passwordHash',
+    run: async (argv) => (await import('./hash-password-command.js')).runHashPasswordCommand(argv),
+  },
+  admin: {
+    summary: 'tune a running gateway over its admin socket: limits, kill switch, sessions, AppIDs, reload',
+    run: async (argv) => (await import('./admin-command.js')).runAdminCommand(argv),
+  },
+  journal: {
+    summary: 'compliance tools over the retention journal: verify, search, export, replay',
+    run: async (argv) => (await import('../tools/journal/journal-command.js')).runJournalCommand(argv),
+  },
+  demo: {
+    summary: 'log on through a running gateway, trade, cancel, and print each step',
+    run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),
+  },
+  drill: {
+    summary: 'run attack scenarios against a gateway while a well-behaved session trades; PASS/FAIL per scenario',
+    run: async (argv) => (await import('../tools/drill/drill-command.js')).runDrillCommand(argv),
+  },
+}
+
+function usage (): string {
+  const width = Math.max(...Object.keys(subcommands).map((name) => name.length))
+  const lines = Object.entries(subcommands)
+    .map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`)
+  return `usage: gatehouse <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
+    'Run `gatehouse <command> --help` for the options of each.\n'
+}
+
+async function main (argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage())
+    return name === undefined ? 2 : 0
+  }
+  const subcommand = subcommands[name]
+  if (subcommand === undefined) {
+    process.stderr.write(`gatehouse: unknown command "${name}"\n\n${usage()}`)
+    return 2
+  }
+  return subcommand.run(rest)
+}
+
+main(process.argv.slice(2)).then((code) => {
+  // Long-running commands (start, exchange-sim) resolve only at shutdown.
+  process.exitCode = code
+}, (err: unknown) => {
+  // Every expected failure is answered by its command in one line; this is
+  // for the rest, still one line unless GATEHOUSE_DEBUG asks for the stack.
+  const detail = err instanceof Error ? (process.env.GATEHOUSE_DEBUG === undefined ? err.message : err.stack ?? err.message) : String(err)
+  process.stderr.write(`gatehouse: ${detail}${process.env.GATEHOUSE_DEBUG === undefined ? ' (set GATEHOUSE_DEBUG=1 for the stack trace)' : ''}\n`)
+  process.exitCode = 1
+})

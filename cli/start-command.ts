@@ -1,0 +1,229 @@
+// `gatehouse start`: run the gateway. With no arguments it runs on the
+// embedded defaults (loopback only) and starts the bundled exchange
+// simulator, so `npm ci && npm start` is a working system.
+import { parseArgs } from 'node:util'
+import { setTimeout as delay } from 'node:timers/promises'
+import { ConfigError, adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
+import { loadConfigFile, resolveConfig } from '../config/load.js'
+import { ExchangeSimStartError, startExchangeSimProcess, type ExchangeSimProcess } from '../supervisor/exchange-sim-process.js'
+import { listenFailureText, sectionFields } from '../platform/listen-failure.js'
+import { Supervisor } from '../supervisor/supervisor.js'
+import { reasonName } from '../protocol/messages.js'
+import { fdReserveProblem, raiseNofileLimit, type FdLimitReport } from '../supervisor/fd-limit.js'
+
+const HELP = `usage: gatehouse start [--config FILE] [--print-config] [--json-events]
+
+Runs the gateway: one worker thread per enabled lane (terminal, platform,
+hft), ops HTTP (/healthz), and, when exchange.embeddedSimulator is true (the
+default), the exchange simulator as a child process.
+
+options:
+  --config FILE    JSON config merged over the embedded defaults
+                   (objects field by field, arrays replaced whole)
+  --print-config   print the effective config as JSON and exit
+  --json-events    print events as JSON lines instead of text, for
+                   supervisors and harnesses: {"event":"ready",...},
+                   {"event":"link-state",...}, {"event":"stopped"}
+  -h, --help       show this help
+
+Stop with Ctrl-C (SIGINT) or SIGTERM: lanes close their sockets, the
+exchange links log out, then the simulator stops. SIGHUP reopens the logon
+audit file (<runDir>/audit/logon-steps.jsonl) at its path, for logrotate;
+it stops nothing.
+`
+
+/** How long start waits for the exchange links before reporting ready anyway. */
+const LINK_UP_WAIT_MS = 5000
+
+function describeFds (fds: FdLimitReport): string {
+  const raised = fds.softBefore === fds.soft ? '' : ` (raised from ${fds.softBefore})`
+  return `  open files    limit ${fds.soft}${raised}, hard ${fds.hard}; ${fds.unauthenticatedCaps} for connections not logged on, ` +
+    `${fds.reserve} reserved${fds.note === '' ? '' : `; ${fds.note}`}`
+}
+
+function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeSimProcess | null, fds: FdLimitReport): string {
+  const running = supervisor.running()
+  const lines = [`gatehouse ${config.gatewayId} is running`]
+  for (const [name, lane] of Object.entries(running.lanes)) {
+    lines.push(`  lane ${name.padEnd(8)} ${lane.tls ? 'wss' : 'ws'}://${lane.host}:${lane.port}`)
+  }
+  const ops = `${running.ops.tls ? 'https' : 'http'}://${running.ops.host}:${running.ops.port}`
+  lines.push(`  ops           ${ops}/healthz and /metrics; ${ops}/accounts/<id>/counters with the bearer token in ${running.ops.tokenFile}`)
+  lines.push(config.admin.enabled
+    ? `  admin         ${adminSocketPath(config)} (\`gatehouse admin --help\`)`
+    : '  admin         OFF (admin.enabled is false)')
+  lines.push(config.journal.enabled
+    ? `  journal       ${journalDir(config)} (fsync ${typeof config.journal.fsync === 'string' ? config.journal.fsync : `every ${config.journal.fsync.intervalMs} ms`}; verify with \`gatehouse journal verify ${journalDir(config)}\`)`
+    : '  journal       OFF: nothing is recorded (journal.enabled is false; for benchmarks only)')
+  lines.push(sim === null
+    ? `  exchange      ${config.exchange.host}:${config.exchange.port} (external)`
+    : `  exchange      ${sim.host}:${sim.port} (embedded simulator, pid ${sim.child.pid})`)
+  lines.push(describeFds(fds))
+  lines.push('Try `npm run demo` in another terminal. Ctrl-C stops.')
+  return lines.join('\n') + '\n'
+}
+
+/**
+ * Every expected start-up failure (a busy port, a bad token file, a
+ * journal that cannot be written) ends here: one line on stderr, no stack,
+ * exit code 1. Config errors print one such line per problem and exit 2.
+ */
+function didNotStart (reason: string): number {
+  process.stderr.write(`gatehouse start: did not start: ${reason.replace(/\s*\n\s*/g, ' ')}\n`)
+  return 1
+}
+
+export async function runStartCommand (argv: string[]): Promise<number> {
+  let values: { config?: string, 'print-config'?: boolean, 'json-events'?: boolean, help?: boolean }
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string' },
+        'print-config': { type: 'boolean' },
+        'json-events': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }))
+  } catch (err) {
+    process.stderr.write(`gatehouse start: ${(err as Error).message}\n\n${HELP}`)
+    return 2
+  }
+  if (values.help === true) {
+    process.stdout.write(HELP)
+    return 0
+  }
+  let config: GatewayConfig
+  try {
+    config = values.config === undefined ? resolveConfig() : loadConfigFile(values.config)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      // One line per problem, each naming its field.
+      for (const problem of err.problems) process.stderr.write(`gatehouse start: did not start: invalid config: ${problem}\n`)
+      return 2
+    }
+    throw err
+  }
+  if (values['print-config'] === true) {
+    process.stdout.write(JSON.stringify(config, null, 2) + '\n')
+    return 0
+  }
+
+  // SIGHUP's default action ends the process: a logrotate postrotate
+  // script (or a closed terminal) stopped the gateway mid-session. It
+  // reopens the logon audit file instead, once the supervisor has one.
+  let onHangup = (): void => {}
+  process.on('SIGHUP', () => { onHangup() })
+  // Each connection holds a descriptor: raise the soft limit to the hard
+  // one, and refuse caps that would leave no reserve for the rest.
+  const fds = raiseNofileLimit(config)
+  const fdProblem = fdReserveProblem(config, fds.soft)
+  if (fdProblem !== null) {
+    process.stderr.write(`gatehouse start: ${fdProblem}\nThe gateway did not start.\n`)
+    return 2
+  }
+
+  let sim: ExchangeSimProcess | null = null
+  if (config.exchange.embeddedSimulator) {
+    // The bundled simulator is never a production exchange, and says so
+    // (lanes report it on /healthz; testing AppIDs may reach it).
+    try {
+      sim = await startExchangeSimProcess(['--host', config.exchange.host, '--port', String(config.exchange.port), '--environment', 'test'])
+    } catch (err) {
+      const code = err instanceof ExchangeSimStartError ? err.listenErrorCode : undefined
+      return didNotStart(code === undefined
+        ? `the embedded exchange simulator did not start: ${(err as Error).message}`
+        : listenFailureText(sectionFields('exchange'), config.exchange.host, config.exchange.port, code))
+    }
+    // With port 0 the simulator picked one; the lanes must dial that.
+    config = { ...config, exchange: { ...config.exchange, port: sim.port } }
+  }
+  const jsonEvents = values['json-events'] === true
+  // A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action kills
+  // the process. Caught, the write fails with EFBIG instead, and the
+  // journal stream that hit the limit fails closed while the rest of the
+  // gateway keeps serving (and ops are told).
+  process.on('SIGXFSZ', () => {})
+  let supervisor: Supervisor
+  try {
+    supervisor = new Supervisor(config)
+  } catch (err) {
+    await sim?.stop()
+    return didNotStart((err as Error).message)
+  }
+  onHangup = () => { supervisor.access.audit.reopen() }
+  // Monitor warnings are for ops: one line per crossing, on stderr in the
+  // human format so they stand out from the status lines.
+  supervisor.onRiskAlert = (alert) => {
+    if (jsonEvents) {
+      process.stdout.write(JSON.stringify({ event: 'risk-alert', ...alert, monitor: reasonName(alert.monitor) }) + '\n')
+    } else {
+      process.stderr.write(`risk alert: ${alert.account} ${alert.instrument} on ${alert.lane}: ${reasonName(alert.monitor)} at ${alert.observed} ` +
+        `(warning ${alert.warningLevel}, blocking ${alert.blockingLevel})\n`)
+    }
+  }
+  // Logon alerts (new, held or abnormal terminals, fingerprint churn,
+  // lockouts, a full lock store, shedding) go the same way.
+  supervisor.access.onAlert = (alert) => {
+    if (jsonEvents) {
+      process.stdout.write(JSON.stringify({ event: 'logon-alert', ...alert, time: new Date(alert.timeMs).toISOString() }) + '\n')
+    } else {
+      process.stderr.write(`logon alert: ${alert.kind}: ${alert.text}${alert.ip === undefined ? '' : ` (from ${alert.ip})`}\n`)
+    }
+  }
+  // A journal that cannot be written fails closed where it is: loud, always on stderr.
+  supervisor.onJournalFailure = (where, error) => {
+    process.stderr.write(`JOURNAL FAILURE in ${where}: ${error}. It sends nothing more (fail closed); fix the disk and restart.\n`)
+    if (jsonEvents) process.stdout.write(JSON.stringify({ event: 'journal-failed', where, error }) + '\n')
+  }
+  supervisor.onLaneEvent = (event) => {
+    if (event.type === 'lane-fault' || event.type === 'disk-space') {
+      const { type, ...detail } = event
+      process.stderr.write(type === 'lane-fault'
+        ? `LANE FAULT in lane ${event.lane} (${event.where}${event.sessionId === 0 ? '' : `, session ${event.sessionId}`}): ${event.error}. Contained; the lane keeps serving.\n`
+        : `journal disk on lane ${event.lane}: ${event.state} (${event.freeBytes} bytes free; low watermark ${event.lowWatermarkBytes}, floor ${event.floorBytes})` +
+          `${event.state === 'low' ? ': new logons are refused' : event.state === 'floor' ? ': the lane has failed closed' : ''}\n`)
+      if (jsonEvents) process.stdout.write(JSON.stringify({ event: type, ...detail }) + '\n')
+      return
+    }
+    if (event.type === 'recovered') {
+      const { type: _type, ...report } = event
+      process.stdout.write(jsonEvents
+        ? JSON.stringify({ event: 'recovered', ...report }) + '\n'
+        : report.tradingDay === null
+          ? `lane ${event.lane}: nothing to recover (no trading day in the journal)\n`
+          : `lane ${event.lane}: recovered trading day ${report.tradingDay} from ${report.records} journal records: ` +
+            `${report.ordersReplayed} orders replayed, ${report.workingOrders} still working, exchange reports up to seq ${report.lastReceivedSeq}\n`)
+      for (const problem of report.problems) process.stderr.write(`lane ${event.lane}: recovery: ${problem}\n`)
+      return
+    }
+    if (event.type !== 'link-state') return
+    process.stdout.write(jsonEvents
+      ? JSON.stringify({ event: 'link-state', lane: event.lane, state: event.state, detail: event.detail }) + '\n'
+      : `lane ${event.lane}: exchange link ${event.state}${event.detail === '' ? '' : ` (${event.detail})`}\n`)
+  }
+  try {
+    await supervisor.start()
+    // Report ready once the lanes can trade, or after a bounded wait when
+    // the exchange is not answering (the link-state events say so).
+    await Promise.race([supervisor.whenLinksUp(), delay(LINK_UP_WAIT_MS, undefined, { ref: false })])
+  } catch (err) {
+    await sim?.stop()
+    return didNotStart((err as Error).message)
+  }
+  for (const problem of supervisor.adminStateSkipped) process.stderr.write(`admin state: not restored: ${problem}\n`)
+  process.stdout.write(jsonEvents
+    ? JSON.stringify({ event: 'ready', pid: process.pid, ...supervisor.running(), exchange: { host: config.exchange.host, port: config.exchange.port, embedded: sim !== null }, openFiles: fds }) + '\n'
+    : describe(config, supervisor, sim, fds))
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => { resolve('SIGINT') })
+    process.once('SIGTERM', () => { resolve('SIGTERM') })
+  })
+  if (!jsonEvents) process.stdout.write(`${signal}: stopping\n`)
+  await supervisor.stop()
+  await sim?.stop()
+  process.stdout.write(jsonEvents ? JSON.stringify({ event: 'stopped', signal }) + '\n' : 'stopped\n')
+  return 0
+}

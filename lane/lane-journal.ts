@@ -1,0 +1,187 @@
+// A lane thread's side of the retention journal: one JournalStream named
+// after the lane, and a reused record head per kind of record, so that
+// journaling a message allocates no buffer (segment-writer.ts says what
+// it does allocate).
+//
+// Write-ahead is the callers' part: the lane and its exchange link append
+// as things happen and call commit() before any byte leaves (the link in
+// its flush, the lane before it flushes client sends). commit() is one
+// write(2) for everything appended since the last one.
+//
+// Fail closed: when a write fails the stream stops (JournalStream), commit()
+// returns false from then on, and onFailure runs once. Nothing may be sent
+// after that, because nothing can be recorded.
+import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
+import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
+import { LINK_BODY_FIELDS, newDecisionScratch, writeDecision } from '../journal/gateway-records.js'
+import type { LaneName } from '../protocol/lanes.js'
+import type { LaneMetrics } from './lane-metrics.js'
+
+export interface LaneJournalOptions {
+  lane: LaneName
+  root: string
+  fsync: FsyncPolicy
+  maxSegmentBytes: number
+  /** Where the stream's totals and lag are published for /metrics; none when nobody reads them. */
+  metrics?: LaneMetrics
+}
+
+/** The record heads of one client session: its ID and account never change once set, so their UTF-8 is encoded once. */
+export interface SessionJournalHeads {
+  clientIn: RecordHead
+  clientOut: RecordHead
+  decision: RecordHead
+  linkOut: RecordHead
+}
+
+/** The message type of an envelope being sent: the field number of its (one) body field. */
+export function bodyFieldNumber (envelope: object, fields: Readonly<Record<string, number>>): number {
+  for (const key in envelope) {
+    const number = fields[key]
+    if (number !== undefined && (envelope as Record<string, unknown>)[key] != null) return number
+  }
+  return 0
+}
+
+export class LaneJournal {
+  private readonly stream: JournalStream
+  private readonly laneCode: number
+  private readonly linkInHead: RecordHead
+  /** Link messages the gateway sends on its own (logon, heartbeats, logout). */
+  private readonly linkOutHead: RecordHead
+  private readonly decisionScratch = newDecisionScratch()
+  private failure: Error | null = null
+  private readonly metrics: LaneMetrics | null
+  /** Called once, on the first failed write. */
+  onFailure: (err: Error) => void = () => {}
+
+  constructor (options: LaneJournalOptions) {
+    this.laneCode = LANE_CODES[options.lane]
+    this.metrics = options.metrics ?? null
+    this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes })
+    this.linkInHead = newRecordHead({ kind: RecordKind.LINK_IN, lane: this.laneCode, direction: Direction.IN })
+    this.linkOutHead = newRecordHead({ kind: RecordKind.LINK_OUT, lane: this.laneCode, direction: Direction.OUT })
+  }
+
+  get failed (): boolean {
+    return this.failure !== null
+  }
+
+  sessionHeads (sessionId: number): SessionJournalHeads {
+    const lane = this.laneCode
+    return {
+      clientIn: newRecordHead({ kind: RecordKind.CLIENT_IN, lane, direction: Direction.IN, sessionId }),
+      clientOut: newRecordHead({ kind: RecordKind.CLIENT_OUT, lane, direction: Direction.OUT, sessionId }),
+      decision: newRecordHead({ kind: RecordKind.CHECK_DECISION, lane, direction: Direction.NONE, sessionId }),
+      linkOut: newRecordHead({ kind: RecordKind.LINK_OUT, lane, direction: Direction.OUT, sessionId }),
+    }
+  }
+
+  /** A frame from a client, as received. */
+  clientIn (heads: SessionJournalHeads, bytes: Uint8Array, msgType: number, flags: number): void {
+    const head = heads.clientIn
+    head.msgType = msgType
+    head.flags = flags
+    this.append(head, bytes)
+  }
+
+  /** An encoded envelope about to be sent to a client. */
+  clientOut (heads: SessionJournalHeads, bytes: Uint8Array, msgType: number): void {
+    heads.clientOut.msgType = msgType
+    this.append(heads.clientOut, bytes)
+  }
+
+  /** The decision on one new order (gateway-records.ts, check decisions). */
+  decision (heads: SessionJournalHeads, passed: boolean, stage: number, reason: number, riskSlot: number,
+    clientOrderId: number, linkOrderId: number, limit: number, observed: number): void {
+    const { bytes, f64 } = this.decisionScratch
+    writeDecision(bytes, f64, passed, stage, reason, riskSlot, clientOrderId, linkOrderId, limit, observed)
+    heads.decision.msgType = reason
+    this.append(heads.decision, bytes)
+  }
+
+  /** A link message about to be queued; `heads` names the client session that caused it, null for the gateway's own. */
+  linkOut (heads: SessionJournalHeads | null, body: Uint8Array, envelope: object): void {
+    const head = heads === null ? this.linkOutHead : heads.linkOut
+    head.msgType = bodyFieldNumber(envelope, LINK_BODY_FIELDS)
+    this.append(head, body)
+  }
+
+  /** A link frame body as received, before it is acted on. */
+  linkIn (body: Uint8Array, msgType: number): void {
+    this.linkInHead.msgType = msgType
+    this.append(this.linkInHead, body)
+  }
+
+  /** Labels the next segments with the exchange's trading day (a new day starts a new segment). */
+  setTradingDay (day: string): void {
+    if (!/^\d{8}$/.test(day)) return
+    // What is appended so far belongs to the old label's segment.
+    this.commit()
+    this.stream.setTradingDay(day)
+  }
+
+  /**
+   * Writes everything appended so far with one write(2). True when it has
+   * reached the OS; false when the journal has failed, in which case the
+   * caller must send nothing.
+   */
+  commit (): boolean {
+    if (this.failure !== null) return false
+    // Most turns' flushes find their records already committed (or none):
+    // only a real write is timed.
+    if (this.stream.pendingRecords === 0) return true
+    const startMs = performance.now()
+    try {
+      this.stream.commit()
+    } catch (err) {
+      this.fail(err as Error)
+      return false
+    }
+    if (this.metrics !== null) {
+      this.metrics.journalCommitTime(performance.now() - startMs)
+      this.publishTotals(this.metrics)
+    }
+    return true
+  }
+
+  /** Commits and seals the segment. */
+  close (): void {
+    if (this.failure !== null) return
+    try {
+      this.stream.close()
+    } catch (err) {
+      this.fail(err as Error)
+    }
+  }
+
+  private append (head: RecordHead, payload: Uint8Array): void {
+    if (this.failure !== null) return
+    try {
+      this.stream.append(head, payload)
+    } catch (err) {
+      // append() commits by itself past maxBatchBytes, so it can fail too.
+      this.fail(err as Error)
+      return
+    }
+    const metrics = this.metrics
+    if (metrics === null) return
+    const uncommitted = this.stream.pendingRecords
+    // 0: this append filled the batch and committed it inline.
+    if (uncommitted === 0) this.publishTotals(metrics)
+    else metrics.journalAppended(uncommitted)
+  }
+
+  private publishTotals (metrics: LaneMetrics): void {
+    const stream = this.stream
+    metrics.journalCommitted(stream.recordsWritten, stream.bytesWritten, stream.batchesWritten)
+  }
+
+  private fail (err: Error): void {
+    if (this.failure !== null) return
+    this.failure = err
+    this.metrics?.journalFailed()
+    this.onFailure(err)
+  }
+}
+

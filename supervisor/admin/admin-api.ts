@@ -1,0 +1,102 @@
+// What the admin socket can ask of the gateway: the supervisor implements
+// this, the admin socket server (admin-server.ts) validates each request
+// and calls it. Every method that changes something takes the operator,
+// journals the change with before and after values (supervisor stream),
+// persists it (admin-state.ts) and returns what changed. Failures throw
+// AdminError with a stable code and a message that says what to do.
+import type { AccountCounters, KillScope, LimitScope, LimitSet } from '../../checks/risk-control.js'
+import type { LimitName, LimitValue } from '../../checks/limits.js'
+import type { ProgrammaticReport, TradingState } from '../../checks/risk-layout.js'
+import type { AppStatus } from '../../config/config.js'
+import type { LaneName } from '../../protocol/lanes.js'
+import type { SessionInfo } from '../../lane/worker-contract.js'
+
+export const adminErrorCodes = {
+  /** The request is not valid (shape, types, unknown command): nothing was changed. */
+  BAD_REQUEST: 'GH_ERR_ADMIN_BAD_REQUEST',
+  /** An account, AppID, session, fingerprint or instrument that does not exist. */
+  NOT_FOUND: 'GH_ERR_ADMIN_NOT_FOUND',
+  /** The change is well-formed but not allowed (e.g. a limit value out of range, an invalid config reload). */
+  REFUSED: 'GH_ERR_ADMIN_REFUSED',
+  /** The change was applied but could not be journaled or persisted. */
+  NOT_RECORDED: 'GH_ERR_ADMIN_NOT_RECORDED',
+} as const
+export type AdminErrorCode = typeof adminErrorCodes[keyof typeof adminErrorCodes]
+
+export class AdminError extends Error {
+  constructor (readonly code: AdminErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'AdminError'
+  }
+}
+
+/** One field's change, as replies and the journal show it. null is "no limit", 'inherit' is "not set at this scope". */
+export interface FieldChange {
+  field: string
+  before: unknown
+  after: unknown
+}
+
+export interface ChangeReply {
+  /** What changed; empty when the request set what was already there. */
+  changes: FieldChange[]
+  /** Anything else the command did, e.g. cancels sent by a mass-cancel. */
+  detail?: Record<string, unknown>
+}
+
+export interface AppInfo {
+  appId: string
+  vendor: string
+  name: string
+  version: string
+  status: AppStatus
+  assessment: { documents: Array<{ name: string, expires: string }>, accessTestPassed: string | null }
+  /** Accounts bound to it. */
+  accounts: string[]
+}
+
+export interface AppRegistration {
+  appId: string
+  vendor: string
+  name: string
+  version: string
+  authCode: string
+  status: AppStatus
+}
+
+export interface AdminApi {
+  // ---- limits, states, switches -------------------------------------------
+  /** The limits set at a scope (unset ones omitted), and for an account the effective values on a lane. */
+  showLimits (scope: LimitScope): Record<string, LimitValue | 'inherit'>
+  setLimits (operator: string, scope: LimitScope, values: LimitSet): ChangeReply
+  setTradingState (operator: string, account: string, state: TradingState): ChangeReply
+  setKillSwitch (operator: string, scope: KillScope, on: boolean, massCancel: boolean): Promise<ChangeReply>
+  setProgrammaticReport (operator: string, account: string, status: ProgrammaticReport): ChangeReply
+  /** Counters and regulatory monitor levels (warning/blocking) per contract. */
+  counters (account: string): AccountCounters & { monitors: Array<{ instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }> }
+
+  // ---- sessions ---------------------------------------------------------------
+  listSessions (filter: { lane?: LaneName, account?: string }): Promise<SessionInfo[]>
+  disconnectSession (operator: string, sessionId: number, reason: string): Promise<ChangeReply>
+
+  // ---- AppID registry and bindings ------------------------------------------
+  listApps (): AppInfo[]
+  registerApp (operator: string, app: AppRegistration): ChangeReply
+  addAppEvidence (operator: string, appId: string, evidence: { document?: { name: string, expires: string }, accessTestPassed?: string }): ChangeReply
+  setAppStatus (operator: string, appId: string, status: AppStatus): ChangeReply
+  bindApp (operator: string, appId: string, account: string, bound: boolean): ChangeReply
+
+  // ---- fingerprints -------------------------------------------------------------
+  listFingerprints (account: string): Array<{ fingerprintId: string, status: string, firstSeen: string | null, lastSeen: string | null }>
+  decideFingerprint (operator: string, account: string, fingerprintId: string, approve: boolean): ChangeReply
+
+  // ---- logon alerts ---------------------------------------------------------------
+  /** The newest logon alerts (new, held or abnormal terminals, churn, lockouts, a full lock store, shedding), newest last. */
+  listAlerts (limit: number): Array<{ time: string, kind: string, lane: string | null, account: string | null, ip: string | null, text: string }>
+
+  // ---- config --------------------------------------------------------------------
+  /** Validates the file first; applies limits, states, software and accounts atomically or not at all. */
+  reloadConfig (operator: string, path: string): ChangeReply
+}
+
+export type { LimitName }

@@ -1,0 +1,455 @@
+// The supervisor's side of the admin socket (AdminApi, admin-api.ts).
+// Every change goes: validate → apply through the live API (RiskControl,
+// AccessControl, the lanes) → journal with operator, before and after
+// (supervisor stream) → persist (admin-state.ts) → reply with what
+// changed. A change that cannot be journaled or persisted after it was
+// applied says so (NOT_RECORDED) rather than pretend.
+import { LIMIT_NAMES, type LimitName, type LimitValue } from '../../checks/limits.js'
+import { RiskControlError } from '../../checks/errors.js'
+import type { AccountCounters, KillScope, LimitScope, LimitSet, RiskControl } from '../../checks/risk-control.js'
+import type { ProgrammaticReport, TradingState } from '../../checks/risk-layout.js'
+import { ConfigError, type AppStatus, type GatewayConfig } from '../../config/config.js'
+import { loadConfigFile } from '../../config/load.js'
+import { LANE_NAMES, type LaneName } from '../../protocol/lanes.js'
+import { limitSetFromConfig } from '../../config/risk-config.js'
+import type { AccessControl } from '../access/access-control.js'
+import type { AdminChangeDocument } from '../../journal/gateway-records.js'
+import { AdminError, adminErrorCodes, type AdminApi, type AppInfo, type AppRegistration, type ChangeReply, type FieldChange } from './admin-api.js'
+import { type SessionInfo } from '../../lane/worker-contract.js'
+import type { AdminState, AdminStateDocument } from './admin-state.js'
+
+type Software = GatewayConfig['software'][number]
+
+/** What the admin side needs of the supervisor. */
+export interface AdminHost {
+  /** The config the gateway started with. */
+  readonly config: GatewayConfig
+  readonly risk: RiskControl
+  readonly access: AccessControl
+  readonly state: AdminState
+  /** Journals a change (throws if it cannot). */
+  recordChange (doc: AdminChangeDocument, account?: string): void
+  setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string }): Promise<{ before: boolean, after: boolean, cancelsSent: number }>
+  /** Asks every lane thread; resolves with each lane's answer. */
+  askLanes<T> (build: (requestId: number) => unknown, lanes?: readonly LaneName[]): Promise<T[]>
+}
+
+/** A limit value as replies, the journal and the state file show it. */
+function shown (value: LimitValue): number | null | 'inherit' {
+  return value === undefined ? 'inherit' : value
+}
+
+function scopeKey (scope: LimitScope | KillScope): string {
+  return JSON.stringify(scope)
+}
+
+function notFound (message: string): AdminError {
+  return new AdminError(adminErrorCodes.NOT_FOUND, message)
+}
+
+function refused (message: string): AdminError {
+  return new AdminError(adminErrorCodes.REFUSED, message)
+}
+
+/** RiskControl's errors to the admin codes: an unknown name is NOT_FOUND, the rest REFUSED. */
+function translate (err: unknown): never {
+  if (err instanceof AdminError) throw err
+  if (err instanceof RiskControlError) throw new AdminError(err.code.includes('UNKNOWN') ? adminErrorCodes.NOT_FOUND : adminErrorCodes.REFUSED, err.message, { cause: err })
+  throw refused((err as Error).message)
+}
+
+/** The registration as the journal may show it: the AuthCode is a secret. */
+function publicApp (software: Software): Record<string, unknown> {
+  return { ...software, authCode: '***' }
+}
+
+export class SupervisorAdmin implements AdminApi {
+  /** The config in force: the start config, then the last reloaded file. */
+  private current: GatewayConfig
+
+  constructor (private readonly host: AdminHost) {
+    this.current = host.config
+  }
+
+  // ---- recording ------------------------------------------------------------
+
+  /** Journals, then persists; both must succeed for the change to be reported as recorded. */
+  private record (doc: AdminChangeDocument, account = ''): void {
+    try {
+      this.host.recordChange(doc, account)
+      this.host.state.save()
+    } catch (err) {
+      throw new AdminError(adminErrorCodes.NOT_RECORDED, `${doc.command} was applied but not recorded: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  // ---- limits, states, switches ---------------------------------------------
+
+  showLimits (scope: LimitScope): Record<string, LimitValue | 'inherit'> {
+    try {
+      return this.host.risk.limitsAt(scope)
+    } catch (err) {
+      translate(err)
+    }
+  }
+
+  setLimits (operator: string, scope: LimitScope, values: LimitSet): ChangeReply {
+    let applied: Partial<Record<LimitName, { before: LimitValue, after: LimitValue }>>
+    try {
+      applied = this.host.risk.setLimits(scope, values)
+    } catch (err) {
+      translate(err)
+    }
+    const changes: FieldChange[] = []
+    const stored = this.host.state.doc.limits[scopeKey(scope)] ??= {}
+    for (const [name, change] of Object.entries(applied)) {
+      stored[name] = shown(change.after)
+      if (change.before !== change.after && !(Number.isNaN(change.before) && Number.isNaN(change.after))) {
+        changes.push({ field: name, before: shown(change.before), after: shown(change.after) })
+      }
+    }
+    this.record({ operator, command: 'set-limits', scope: { ...scope }, before: Object.fromEntries(changes.map((c) => [c.field, c.before])), after: Object.fromEntries(changes.map((c) => [c.field, c.after])) },
+      'account' in scope ? scope.account : '')
+    return { changes }
+  }
+
+  setTradingState (operator: string, account: string, state: TradingState): ChangeReply {
+    let change: { before: TradingState, after: TradingState }
+    try {
+      change = this.host.risk.setTradingState(account, state)
+    } catch (err) {
+      translate(err)
+    }
+    this.host.state.doc.tradingStates[account] = state
+    this.record({ operator, command: 'trading-state', scope: { kind: 'account', account }, before: change.before, after: change.after }, account)
+    return { changes: change.before === change.after ? [] : [{ field: 'tradingState', before: change.before, after: change.after }] }
+  }
+
+  setProgrammaticReport (operator: string, account: string, status: ProgrammaticReport): ChangeReply {
+    let change: { before: ProgrammaticReport, after: ProgrammaticReport }
+    try {
+      change = this.host.risk.setProgrammaticReport(account, status)
+    } catch (err) {
+      translate(err)
+    }
+    this.host.state.doc.programmaticReports[account] = status
+    this.record({ operator, command: 'programmatic-report', scope: { kind: 'account', account }, before: change.before, after: change.after }, account)
+    return { changes: change.before === change.after ? [] : [{ field: 'programmaticReport', before: change.before, after: change.after }] }
+  }
+
+  async setKillSwitch (operator: string, scope: KillScope, on: boolean, massCancel: boolean): Promise<ChangeReply> {
+    if (scope.kind === 'account' && this.host.risk.accountIndex(scope.account) === undefined) throw notFound(`no account ${scope.account}`)
+    let change: { before: boolean, after: boolean, cancelsSent: number }
+    try {
+      // Journaled by the supervisor itself, before the mass-cancel.
+      change = await this.host.setKillSwitch(scope, on, { massCancel, operator })
+    } catch (err) {
+      translate(err)
+    }
+    const key = scopeKey(scope)
+    const switches = this.host.state.doc.killSwitches.filter((k) => k !== key)
+    // What is in force now, not `on`: the mass-cancel awaited the lanes,
+    // and the store must match the shared state whatever ran meanwhile.
+    if (this.host.risk.killSwitch(scope)) switches.push(key)
+    this.host.state.doc.killSwitches = switches
+    try {
+      this.host.state.save()
+    } catch (err) {
+      throw new AdminError(adminErrorCodes.NOT_RECORDED, `the kill switch was set but not persisted: ${(err as Error).message}`, { cause: err })
+    }
+    return {
+      changes: change.before === change.after ? [] : [{ field: 'killSwitch', before: change.before, after: change.after }],
+      detail: massCancel ? { cancelsSent: change.cancelsSent } : {},
+    }
+  }
+
+  counters (account: string): AccountCounters & { monitors: Array<{ instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }> } {
+    let counters: AccountCounters
+    try {
+      counters = this.host.risk.counters(account)
+    } catch (err) {
+      translate(err)
+    }
+    const lane = this.host.access.account(account)?.lanes[0] ?? 'platform'
+    const monitors: Array<{ instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }> = []
+    const all = this.host.risk.effectiveLimits({ lane, account })
+    monitors.push({ instrument: '*', monitor: 'hf-daily-actions', observed: counters.actionsToday, warning: all.hfDailyWarn, blocking: all.hfDailyBlock })
+    monitors.push({ instrument: '*', monitor: 'hf-bursts', observed: counters.hfBurstsToday, warning: all.hfBurstsWarn, blocking: all.hfBurstsReporting })
+    for (const row of counters.instruments) {
+      const limits = this.host.risk.effectiveLimits({ lane, account, instrument: row.instrument })
+      monitors.push({ instrument: row.instrument, monitor: 'cancels', observed: row.cancelsToday, warning: limits.cancelsWarn, blocking: limits.cancelsBlock })
+      monitors.push({ instrument: row.instrument, monitor: 'large-cancels', observed: row.largeCancelsToday, warning: limits.largeCancelsWarn, blocking: limits.largeCancelsBlock })
+      monitors.push({ instrument: row.instrument, monitor: 'self-trades', observed: row.selfTradesToday, warning: limits.selfTradesWarn, blocking: limits.selfTradesBlock })
+    }
+    return { ...counters, monitors }
+  }
+
+  // ---- sessions --------------------------------------------------------------
+
+  async listSessions (filter: { lane?: LaneName, account?: string }): Promise<SessionInfo[]> {
+    const perLane = await this.host.askLanes<SessionInfo[]>((requestId) => ({ type: 'list-sessions', requestId }), filter.lane === undefined ? undefined : [filter.lane])
+    return perLane.flat().filter((s) => filter.account === undefined || s.account === filter.account)
+  }
+
+  async disconnectSession (operator: string, sessionId: number, reason: string): Promise<ChangeReply> {
+    // Session IDs say nothing about their lane (session-ids.ts): the lanes' listings do.
+    const lane = (await this.listSessions({})).find((session) => session.sessionId === sessionId)?.lane
+    if (lane === undefined) throw notFound(`no session ${sessionId}`)
+    const [found] = await this.host.askLanes<boolean>((requestId) => ({ type: 'disconnect', requestId, sessionId, reason }), [lane])
+    if (found !== true) throw notFound(`no session ${sessionId} on the ${lane} lane (it may have closed already)`)
+    try {
+      this.host.recordChange({ operator, command: 'disconnect', scope: { kind: 'session', lane, sessionId }, before: 'connected', after: 'disconnected', detail: { reason } })
+    } catch (err) {
+      throw new AdminError(adminErrorCodes.NOT_RECORDED, `the session was disconnected but not journaled: ${(err as Error).message}`, { cause: err })
+    }
+    return { changes: [{ field: 'session', before: 'connected', after: 'disconnected' }] }
+  }
+
+  // ---- AppID registry ----------------------------------------------------------
+
+  listApps (): AppInfo[] {
+    const accounts = this.host.access.accountIds()
+    return this.host.access.apps().map((app) => ({
+      appId: app.appId,
+      vendor: app.vendor,
+      name: app.name,
+      version: app.version,
+      status: app.status,
+      assessment: app.assessment,
+      accounts: accounts.filter((id) => this.host.access.account(id)!.appIds.includes(app.appId)),
+    }))
+  }
+
+  private requireApp (appId: string): Software {
+    const app = this.host.access.app(appId)
+    if (app === undefined) throw notFound(`no AppID ${appId}; register it first (apps register)`)
+    return app
+  }
+
+  /** Keeps the persisted copy of a registration current. */
+  private storeApp (app: Software): void {
+    const software = this.host.state.doc.software.filter((s) => s.appId !== app.appId)
+    software.push(structuredClone(app))
+    this.host.state.doc.software = software
+  }
+
+  registerApp (operator: string, registration: AppRegistration): ChangeReply {
+    if (this.host.access.app(registration.appId) !== undefined) throw refused(`AppID ${registration.appId} is already registered; change it with apps status or apps evidence`)
+    if (registration.status === 'production') throw refused('a new AppID cannot start in production: it needs an access-testing date first (apps evidence --access-test-passed), then apps status production')
+    try {
+      this.host.risk.registerApp(registration.appId)
+    } catch (err) {
+      translate(err)
+    }
+    const app: Software = { ...registration, assessment: { documents: [], accessTestPassed: null } }
+    this.host.access.putApp(app)
+    this.storeApp(app)
+    this.record({ operator, command: 'app-register', scope: { kind: 'app', appId: app.appId }, before: null, after: publicApp(app) })
+    return { changes: [{ field: 'registration', before: null, after: publicApp(app) }] }
+  }
+
+  addAppEvidence (operator: string, appId: string, evidence: { document?: { name: string, expires: string }, accessTestPassed?: string }): ChangeReply {
+    const current = this.requireApp(appId)
+    const before = structuredClone(current.assessment)
+    const assessment = structuredClone(current.assessment)
+    if (evidence.document !== undefined) assessment.documents = [...assessment.documents.filter((d) => d.name !== evidence.document!.name), evidence.document]
+    if (evidence.accessTestPassed !== undefined) assessment.accessTestPassed = evidence.accessTestPassed
+    const app = { ...current, assessment }
+    this.host.access.putApp(app)
+    this.storeApp(app)
+    this.record({ operator, command: 'app-evidence', scope: { kind: 'app', appId }, before, after: assessment })
+    return { changes: [{ field: 'assessment', before, after: assessment }] }
+  }
+
+  setAppStatus (operator: string, appId: string, status: AppStatus): ChangeReply {
+    const current = this.requireApp(appId)
+    if (status === 'production' && current.assessment.accessTestPassed === null) {
+      throw refused(`AppID ${appId} has no access-testing date; record it first (apps evidence --access-test-passed YYYY-MM-DD)`)
+    }
+    const app = { ...current, status }
+    this.host.access.putApp(app)
+    this.storeApp(app)
+    this.record({ operator, command: 'app-status', scope: { kind: 'app', appId }, before: current.status, after: status })
+    return { changes: current.status === status ? [] : [{ field: 'status', before: current.status, after: status }] }
+  }
+
+  bindApp (operator: string, appId: string, accountId: string, bound: boolean): ChangeReply {
+    this.requireApp(appId)
+    const account = this.host.access.account(accountId)
+    if (account === undefined) throw notFound(`no account ${accountId}`)
+    const before = [...account.appIds]
+    const after = bound ? [...new Set([...before, appId])] : before.filter((id) => id !== appId)
+    if (after.length === 0) throw refused(`account ${accountId} must stay bound to at least one AppID`)
+    account.appIds = after
+    this.host.state.doc.bindings[accountId] = after
+    this.record({ operator, command: bound ? 'app-bind' : 'app-unbind', scope: { kind: 'account', account: accountId }, before, after }, accountId)
+    return { changes: before.length === after.length ? [] : [{ field: 'appIds', before, after }] }
+  }
+
+  // ---- fingerprints ------------------------------------------------------------
+
+  listFingerprints (account: string): Array<{ fingerprintId: string, status: string, firstSeen: string | null, lastSeen: string | null }> {
+    if (this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
+    const iso = (ms: number): string | null => ms === 0 ? null : new Date(ms).toISOString()
+    return this.host.access.fingerprintHistory(account).map((f) => ({ fingerprintId: f.fingerprintId, status: f.status, firstSeen: iso(f.firstSeenMs), lastSeen: iso(f.lastSeenMs) }))
+  }
+
+  listAlerts (limit: number): Array<{ time: string, kind: string, lane: string | null, account: string | null, ip: string | null, text: string }> {
+    return this.host.access.recentAlerts.slice(-limit).map((a) => ({ time: new Date(a.timeMs).toISOString(), kind: a.kind, lane: a.lane ?? null, account: a.account ?? null, ip: a.ip ?? null, text: a.text }))
+  }
+
+  decideFingerprint (operator: string, account: string, fingerprintId: string, approve: boolean): ChangeReply {
+    if (this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
+    const known = this.host.access.fingerprintHistory(account).find((f) => f.fingerprintId === fingerprintId)
+    if (known === undefined) throw notFound(`account ${account} has no fingerprint ${fingerprintId}`)
+    const after = approve ? 'approved' : 'rejected'
+    this.host.access.decideFingerprint(account, fingerprintId, approve)
+    const stored = this.host.state.doc.fingerprints[account] ??= {}
+    stored[fingerprintId] = after
+    this.record({ operator, command: 'fingerprint', scope: { kind: 'fingerprint', account, fingerprintId }, before: known.status, after }, account)
+    return { changes: known.status === after ? [] : [{ field: 'status', before: known.status, after }] }
+  }
+
+  // ---- config reload ---------------------------------------------------------------
+
+  /**
+   * Validates the whole file first (the same zod schema and cross-field
+   * rules as at start), then applies what can change live: limits at every
+   * scope, trading states, programmatic-report statuses, the AppID
+   * registry and the accounts. Listeners, the exchange, the journal and
+   * capacity need a restart; the reply says which of those differ.
+   */
+  reloadConfig (operator: string, path: string): ChangeReply {
+    const current = this.current
+    let next: GatewayConfig
+    try {
+      next = loadConfigFile(path)
+    } catch (err) {
+      if (err instanceof ConfigError) throw new AdminError(adminErrorCodes.REFUSED, `${path} was not applied: ${err.message}`, { cause: err })
+      throw err
+    }
+    const risk = this.host.risk
+    // Everything that can fail is checked before anything is applied.
+    const newAccounts = next.accounts.filter((a) => risk.accountIndex(a.id) === undefined).length
+    const newApps = next.software.filter((s) => risk.appIndex(s.appId) === undefined).length
+    if (risk.accountCount() + newAccounts > risk.views.capacity.accounts || risk.appCount() + newApps > risk.views.capacity.appIds) {
+      throw refused(`${path} was not applied: it adds ${newAccounts} accounts and ${newApps} AppIDs, past risk.capacity (a restart is needed to grow it)`)
+    }
+    const scopes = new Map<string, { scope: LimitScope, set: LimitSet }>()
+    const addScope = (scope: LimitScope, set: LimitSet): void => { scopes.set(scopeKey(scope), { scope, set }) }
+    const { limits } = next.risk
+    addScope({ kind: 'global' }, limitSetFromConfig(limits.global))
+    for (const lane of LANE_NAMES) addScope({ kind: 'lane', lane }, limitSetFromConfig(limits.lanes[lane] ?? {}))
+    for (const [exchange, set] of Object.entries(limits.exchanges)) addScope({ kind: 'exchange', exchange: exchange as never }, limitSetFromConfig(set))
+    for (const [appId, set] of Object.entries(limits.appIds)) addScope({ kind: 'app', appId }, limitSetFromConfig(set))
+    for (const [account, set] of Object.entries(limits.accounts)) addScope({ kind: 'account', account }, limitSetFromConfig(set))
+    for (const [account, bySymbol] of Object.entries(limits.accountInstruments)) {
+      for (const [instrument, set] of Object.entries(bySymbol)) addScope({ kind: 'account-instrument', account, instrument }, limitSetFromConfig(set))
+    }
+    // Scopes the old state set that the new file does not: cleared.
+    for (const { scope } of this.liveScopes(current)) if (!scopes.has(scopeKey(scope))) addScope(scope, {})
+
+    for (const s of next.software) risk.registerApp(s.appId)
+    for (const a of next.accounts) risk.registerAccount(a.id)
+    // As at start: config may name an instrument before the exchange lists it.
+    for (const { scope } of scopes.values()) if (scope.kind === 'account-instrument') risk.registerInstrument(scope.instrument)
+    const changes: FieldChange[] = []
+    const doc: AdminStateDocument = { ...this.host.state.doc, limits: {}, tradingStates: {}, programmaticReports: {}, software: [], bindings: {} }
+    for (const { scope, set } of scopes.values()) {
+      const full: LimitSet = {}
+      for (const name of LIMIT_NAMES) full[name] = set[name]
+      const applied = risk.setLimits(scope, full)
+      const stored: Record<string, number | null | 'inherit'> = {}
+      for (const [name, change] of Object.entries(applied)) {
+        stored[name] = shown(change.after)
+        const same = change.before === change.after || (Number.isNaN(change.before) && Number.isNaN(change.after))
+        if (!same) changes.push({ field: `${scopeKey(scope)}.${name}`, before: shown(change.before), after: shown(change.after) })
+      }
+      doc.limits[scopeKey(scope)] = stored
+    }
+    for (const account of next.accounts) {
+      const state = next.risk.tradingStates[account.id] ?? 'active'
+      const ts = risk.setTradingState(account.id, state)
+      if (ts.before !== ts.after) changes.push({ field: `${account.id}.tradingState`, before: ts.before, after: ts.after })
+      doc.tradingStates[account.id] = state
+      const pr = risk.setProgrammaticReport(account.id, account.programmaticReport)
+      if (pr.before !== pr.after) changes.push({ field: `${account.id}.programmaticReport`, before: pr.before, after: pr.after })
+      doc.programmaticReports[account.id] = account.programmaticReport
+      doc.bindings[account.id] = [...account.appIds]
+    }
+    this.host.access.replaceRegistry(next.software, next.accounts)
+    doc.software = structuredClone(next.software)
+    this.host.state.doc = doc
+    const restartOnly: string[] = (['lanes', 'ops', 'exchange', 'journal', 'admin', 'security', 'gatewayId', 'runDir'] as const)
+      .filter((key) => JSON.stringify(current[key]) !== JSON.stringify(next[key]))
+    if (JSON.stringify(current.risk.capacity) !== JSON.stringify(next.risk.capacity)) restartOnly.push('risk.capacity')
+    this.current = next
+    this.record({ operator, command: 'config-reload', scope: { kind: 'gateway', path }, before: null, after: { changes: changes.length }, detail: { changes, notAppliedUntilRestart: restartOnly } })
+    return { changes, detail: { notAppliedUntilRestart: restartOnly } }
+  }
+
+  /** Scopes with limits set now (from the running config's scopes and the admin state), for reload to clear. */
+  private liveScopes (current: GatewayConfig): Array<{ scope: LimitScope }> {
+    const out: Array<{ scope: LimitScope }> = []
+    for (const key of Object.keys(this.host.state.doc.limits)) out.push({ scope: JSON.parse(key) as LimitScope })
+    const l = current.risk.limits
+    for (const appId of Object.keys(l.appIds)) out.push({ scope: { kind: 'app', appId } })
+    for (const account of Object.keys(l.accounts)) out.push({ scope: { kind: 'account', account } })
+    for (const exchange of Object.keys(l.exchanges)) out.push({ scope: { kind: 'exchange', exchange: exchange as never } })
+    for (const [account, bySymbol] of Object.entries(l.accountInstruments)) {
+      for (const instrument of Object.keys(bySymbol)) out.push({ scope: { kind: 'account-instrument', account, instrument } })
+    }
+    return out
+  }
+
+  /**
+   * At start: applies the persisted admin changes over the config, through
+   * the same APIs. Returns what could not be applied (e.g. an account the
+   * config no longer has), for the journal and the start log.
+   */
+  applyState (doc: AdminStateDocument): string[] {
+    const skipped: string[] = []
+    const risk = this.host.risk
+    const attempt = (what: string, apply: () => void): void => {
+      try {
+        apply()
+      } catch (err) {
+        skipped.push(`${what}: ${(err as Error).message}`)
+      }
+    }
+    for (const software of doc.software) {
+      attempt(`AppID ${software.appId}`, () => {
+        risk.registerApp(software.appId)
+        this.host.access.putApp(structuredClone(software))
+      })
+    }
+    // As at start and at reload: the exchange lists its instruments only
+    // once the link is up, after this runs, so a switch or a limit kept for
+    // an instrument names it before the reference data does.
+    for (const key of [...Object.keys(doc.limits), ...doc.killSwitches]) {
+      const scope = JSON.parse(key) as LimitScope | KillScope
+      if (scope.kind === 'account-instrument' || scope.kind === 'instrument') attempt(`instrument ${scope.instrument}`, () => { risk.registerInstrument(scope.instrument) })
+    }
+    for (const [key, stored] of Object.entries(doc.limits)) {
+      const set: LimitSet = {}
+      for (const [name, value] of Object.entries(stored)) set[name as LimitName] = value === 'inherit' ? undefined : value
+      attempt(`limits at ${key}`, () => { risk.setLimits(JSON.parse(key) as LimitScope, set) })
+    }
+    for (const [account, state] of Object.entries(doc.tradingStates)) attempt(`trading state of ${account}`, () => { risk.setTradingState(account, state) })
+    for (const [account, status] of Object.entries(doc.programmaticReports)) attempt(`programmatic report of ${account}`, () => { risk.setProgrammaticReport(account, status) })
+    for (const key of doc.killSwitches) attempt(`kill switch ${key}`, () => { risk.setKillSwitch(JSON.parse(key) as KillScope, true) })
+    for (const [accountId, appIds] of Object.entries(doc.bindings)) {
+      const account = this.host.access.account(accountId)
+      if (account === undefined) skipped.push(`bindings of ${accountId}: no such account`)
+      else account.appIds = [...appIds]
+    }
+    for (const [account, decisions] of Object.entries(doc.fingerprints)) {
+      if (this.host.access.account(account) === undefined) {
+        skipped.push(`fingerprints of ${account}: no such account`)
+        continue
+      }
+      for (const [id, status] of Object.entries(decisions)) this.host.access.setFingerprintStatus(account, id, status)
+    }
+    return skipped
+  }
+}

@@ -1,0 +1,334 @@
+// /metrics: the gateway's figures in the Prometheus text format, built with
+// prom-client on the supervisor thread. Nothing here is updated as traffic
+// flows: every collector reads its source when scraped. The lanes' figures
+// come from their shared counters (lane-metrics.ts), which each lane thread
+// writes with plain stores, so a scrape never asks a lane anything and
+// never slows one down. The rest (link state, the supervisor's journal
+// stream, lockouts) lives on this thread already.
+//
+// The percentile gauges are computed here from the same buckets the
+// histograms expose, over the lane's whole run (ops asked for
+// p50/p99/p99.9 without a query language); for a window, use
+// histogram_quantile() over rate() of the _bucket series.
+import { Counter, Gauge, Histogram, Registry, type MetricType } from 'prom-client'
+import type { LaneName } from '../../protocol/lanes.js'
+import type { LinkState } from '../../lane/exchange-link.js'
+import { ALERT_KINDS, type AccessControl } from '../access/access-control.js'
+import type { SupervisorJournal } from '../supervisor-journal.js'
+import { OPS_ERROR_REASONS, type OpsErrorReason } from './ops-server.js'
+import { SUPERVISOR_STREAM } from '../../journal/gateway-records.js'
+import { RejectReason, reasonName } from '../../protocol/messages.js'
+import { HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, LaneMetricsReader, REJECT_SLOTS, SLOT_CANCELS, SLOT_JOURNAL_BYTES, SLOT_JOURNAL_COMMITS, SLOT_JOURNAL_FAILED, SLOT_JOURNAL_RECORDS, SLOT_JOURNAL_UNCOMMITTED, SLOT_JOURNAL_UNCOMMITTED_SINCE_MS, SLOT_MESSAGES_IN, SLOT_MESSAGES_OUT, SLOT_ORDERS, SLOT_ORDERS_FORWARDED, SLOT_SESSIONS_CONNECTED, SLOT_SESSIONS_LOGGED_ON, histogramQuantile, SLOT_DISK_FREE_BYTES, SLOT_DISK_LOW_WATERMARK_BYTES, SLOT_DISK_STATE, SLOT_INTERNAL_ERRORS, type HistogramSnapshot } from '../../lane/lane-metrics.js'
+import { nowMillis } from '../../protocol/clock.js'
+
+/** What /metrics reads, all owned by the supervisor. */
+export interface MetricsSources {
+  /** The running lanes and their shared counters. */
+  lanes: ReadonlyArray<{ name: LaneName, buffer: SharedArrayBuffer }>
+  /** A lane's exchange link state as the supervisor last heard it. */
+  linkState: (lane: LaneName) => LinkState | undefined
+  /** The supervisor's journal stream; null when the journal is off (and so are the lanes' streams). */
+  journal: SupervisorJournal | null
+  access: Pick<AccessControl, 'lockoutCount' | 'heldFingerprintCount' | 'logonStepCounts' | 'alertCount' | 'pendingHashCount' | 'guard'>
+  /** Ops HTTP requests refused or failed since start, by reason (OpsServer.errors); empty before the ops port listens. */
+  opsErrors: () => Readonly<Partial<Record<OpsErrorReason, number>>>
+}
+
+/** The percentiles exposed as gauges. */
+const QUANTILES = [0.5, 0.99, 0.999] as const
+
+/** Every RejectReason code the protocol defines: each has a series from the start, so a lane's first reject of a kind is a change, not a new series. */
+const REJECT_CODES: ReadonlySet<number> = new Set(Object.values(RejectReason as unknown as Record<string, number>)
+  .filter((code) => typeof code === 'number' && code < REJECT_SLOTS - 1))
+
+/** The label of a reject slot: the reason's name; OUT_OF_RANGE for the slot that collects codes past the table. */
+function rejectLabel (slot: number): string {
+  return slot === REJECT_SLOTS - 1 ? 'OUT_OF_RANGE' : reasonName(slot)
+}
+
+interface LaneSource {
+  name: LaneName
+  reader: LaneMetricsReader
+}
+
+type HistogramObject = Awaited<ReturnType<Histogram<string>['get']>>
+
+/**
+ * A histogram whose buckets are counted elsewhere (a lane's shared
+ * buffer). prom-client's Histogram counts its own observations and has no
+ * way to set buckets, so this one reports, at each scrape, the snapshots
+ * `read` returns in Histogram's own value shape, and the registry formats
+ * them like any other histogram's.
+ */
+class SharedBucketHistogram extends Histogram<string> {
+  // Kept apart from what Histogram's constructor copies onto the instance
+  // (name, help, ...), which prom-client's typings do not declare.
+  private readonly metricName: string
+  private readonly metricHelp: string
+
+  constructor (name: string, help: string, private readonly label: string, registry: Registry,
+    private readonly read: () => Array<{ labelValue: string, snapshot: HistogramSnapshot }>) {
+    super({ name, help, labelNames: [label], buckets: [...HISTOGRAM_BOUNDS_S], registers: [registry] })
+    this.metricName = name
+    this.metricHelp = help
+  }
+
+  override async get (): Promise<HistogramObject> {
+    const values: HistogramObject['values'] = []
+    const bucket = `${this.metricName}_bucket`
+    for (const { labelValue, snapshot } of this.read()) {
+      const labels = { [this.label]: labelValue }
+      for (let i = 0; i < HISTOGRAM_BOUNDS_S.length; i++) {
+        values.push({ labels: { ...labels, le: HISTOGRAM_BOUNDS_S[i]! }, value: snapshot.cumulative[i]!, metricName: bucket })
+      }
+      values.push({ labels: { ...labels, le: '+Inf' }, value: snapshot.count, metricName: bucket })
+      values.push({ labels, value: snapshot.sumS, metricName: `${this.metricName}_sum` })
+      values.push({ labels, value: snapshot.count, metricName: `${this.metricName}_count` })
+    }
+    return {
+      name: this.metricName,
+      help: this.metricHelp,
+      // prom-client's typings declare an enum here; at run time (and in
+      // the text format) the type is this string.
+      type: 'histogram' as unknown as MetricType,
+      aggregator: 'sum',
+      values,
+      collect: () => {},
+    }
+  }
+
+  /** The registry formats from this when a metric has it, as Histogram does; here it is get(). */
+  getForPromString (): Promise<HistogramObject> {
+    return this.get()
+  }
+}
+
+/**
+ * The /metrics registry over the supervisor's sources. Its own Registry,
+ * not prom-client's global one, so two gateways in one process (tests)
+ * never mix their figures.
+ */
+export function createGatewayMetrics (sources: MetricsSources): Registry {
+  const registry = new Registry()
+  const lanes: LaneSource[] = sources.lanes.map(({ name, buffer }) => ({ name, reader: new LaneMetricsReader(buffer) }))
+  const registers = [registry]
+
+  new Gauge({
+    name: 'gatehouse_lane_sessions',
+    help: 'Client sessions open on the lane: state="connected" counts every open WebSocket (logged on or not), state="logged_on" those that completed the three logon steps.',
+    labelNames: ['lane', 'state'],
+    registers,
+    collect () {
+      this.reset()
+      for (const { name: lane, reader } of lanes) {
+        this.set({ lane, state: 'connected' }, reader.read(SLOT_SESSIONS_CONNECTED))
+        this.set({ lane, state: 'logged_on' }, reader.read(SLOT_SESSIONS_LOGGED_ON))
+      }
+    },
+  })
+
+  // A lane series' value is read from the lane's slot at scrape time, not
+  // accumulated here: reset, then one inc by the current value (a counter's
+  // total, a gauge's reading).
+  const laneSeries = (Kind: typeof Counter | typeof Gauge) => (name: string, help: string, slot: number): void => {
+    new Kind({
+      name,
+      help,
+      labelNames: ['lane'],
+      registers,
+      collect () {
+        this.reset()
+        for (const { name: lane, reader } of lanes) this.inc({ lane }, reader.read(slot))
+      },
+    })
+  }
+  const laneCounter = laneSeries(Counter)
+  const laneGauge = laneSeries(Gauge)
+  laneCounter('gatehouse_messages_in_total', 'Frames received from clients on the lane, every one (before any check, logged on or not).', SLOT_MESSAGES_IN)
+  laneCounter('gatehouse_messages_out_total', 'Messages sent to clients on the lane (logon replies, reports, rejects, heartbeats).', SLOT_MESSAGES_OUT)
+  laneCounter('gatehouse_orders_total', 'NewOrder messages received on the lane, passed or refused.', SLOT_ORDERS)
+  laneCounter('gatehouse_orders_forwarded_total', 'New orders that passed every check and went to the exchange.', SLOT_ORDERS_FORWARDED)
+  laneCounter('gatehouse_cancels_total', 'CancelOrder messages from logged-on sessions on the lane.', SLOT_CANCELS)
+  laneCounter('gatehouse_lane_internal_errors_total', 'Exceptions caught in a lane handler (client or exchange link) before they reached uWebSockets.js: each is journaled, answered with INTERNAL_ERROR where a client is known, and sent to ops as a lane-fault event.', SLOT_INTERNAL_ERRORS)
+  laneGauge('gatehouse_journal_disk_free_bytes', 'Free bytes (available to the gateway) on the file system of the journal, as the lane last read it with statfs (journal.disk.checkIntervalMs); 0 before the first reading.', SLOT_DISK_FREE_BYTES)
+  laneGauge('gatehouse_journal_disk_low_watermark_bytes', 'The low watermark in bytes on that file system: the larger of journal.disk.lowWatermarkBytes and lowWatermarkPercent of its size. Below it new logons are refused (DISK_SPACE_LOW).', SLOT_DISK_LOW_WATERMARK_BYTES)
+  laneGauge('gatehouse_journal_disk_low', 'The journal disk state: 0 above the low watermark, 1 below it (new logons refused), 2 below journal.disk.floorBytes (the lane has failed closed).', SLOT_DISK_STATE)
+
+  new Counter({
+    name: 'gatehouse_rejects_total',
+    help: 'Rejects sent to clients on the lane, by RejectReason name: Reject messages and REJECTED execution reports, whether the gateway or the exchange refused.',
+    labelNames: ['lane', 'reason'],
+    registers,
+    collect () {
+      this.reset()
+      for (const { name: lane, reader } of lanes) {
+        for (let slot = 0; slot < REJECT_SLOTS; slot++) {
+          // Codes the protocol does not name (a newer exchange's) appear once seen.
+          const count = reader.rejects(slot)
+          if (REJECT_CODES.has(slot) || count !== 0) this.inc({ lane, reason: rejectLabel(slot) }, count)
+        }
+      }
+    },
+  })
+
+  const laneHistogram = (name: string, help: string, histogram: number): void => {
+    new SharedBucketHistogram(name, help, 'lane', registry,
+      () => lanes.map(({ name: lane, reader }) => ({ labelValue: lane, snapshot: reader.histogram(histogram) })))
+    new Gauge({
+      name: name.replace(/_seconds$/, '_quantile_seconds'),
+      help: `p50, p99 and p99.9 of ${name} since the lane started, interpolated in its buckets as histogram_quantile() does; absent until the first observation.`,
+      labelNames: ['lane', 'quantile'],
+      registers,
+      collect () {
+        this.reset()
+        for (const { name: lane, reader } of lanes) {
+          const snapshot = reader.histogram(histogram)
+          for (const q of QUANTILES) {
+            const value = histogramQuantile(snapshot, q)
+            if (value !== null) this.set({ lane, quantile: String(q) }, value)
+          }
+        }
+      },
+    })
+  }
+  laneHistogram('gatehouse_order_check_seconds',
+    'Pre-trade check path of each new order from a logged-on session, on the lane thread: from the frame decoded and journaled to the decision (throttle, order ID, validity, link, risk check-and-reserve).',
+    HIST_CHECK)
+  laneHistogram('gatehouse_round_trip_seconds',
+    'New order received from the client to its first execution report from the exchange leaving for the client (journal committed): gateway plus exchange. Orders the gateway refuses are not counted.',
+    HIST_ROUND_TRIP)
+
+  new Gauge({
+    name: 'gatehouse_exchange_link_up',
+    help: 'The lane\'s own exchange link session: 1 when up (logged on at the exchange), 0 when connecting, down or closed.',
+    labelNames: ['lane'],
+    registers,
+    collect () {
+      this.reset()
+      for (const { name: lane } of lanes) this.set({ lane }, sources.linkState(lane) === 'up' ? 1 : 0)
+    },
+  })
+
+  if (sources.journal !== null) registerJournalMetrics(registry, lanes, sources.journal)
+
+  new Gauge({
+    name: 'gatehouse_lockouts',
+    help: 'Locks in force now: account names (kind="account", known or not, after failed passwords), source addresses (kind="ip") and their /24 or /64 prefixes (kind="prefix", after failed proofs or passwords).',
+    labelNames: ['kind'],
+    registers,
+    collect () {
+      const { accounts, ips, prefixes } = sources.access.lockoutCount()
+      this.set({ kind: 'account' }, accounts)
+      this.set({ kind: 'ip' }, ips)
+      this.set({ kind: 'prefix' }, prefixes)
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_lock_store_full',
+    help: '1 while the lock store holds security.maxLocks locks in force: sources with recent failures are then refused (LOCK_STORE_FULL); else 0.',
+    registers,
+    collect () {
+      this.set(sources.access.guard.lockStoreFull ? 1 : 0)
+    },
+  })
+  new Counter({
+    name: 'gatehouse_logon_steps_total',
+    help: 'Logon steps decided, by lane, step (connect, authenticate, terminal-info, logon, timeout, logout, disconnect) and result ("ok" or the RejectReason name the audit recorded).',
+    labelNames: ['lane', 'step', 'result'],
+    registers,
+    collect () {
+      this.reset()
+      for (const { lane, step, result, count } of sources.access.logonStepCounts()) this.inc({ lane, step, result }, count)
+    },
+  })
+  new Counter({
+    name: 'gatehouse_logon_alerts_total',
+    help: 'Logon alerts raised for ops, by kind (new-fingerprint, fingerprint-held, abnormal-terminal, fingerprint-churn, lockout, lock-store-full, logon-shed); `gatehouse admin alerts` lists the recent ones.',
+    labelNames: ['kind'],
+    registers,
+    collect () {
+      this.reset()
+      for (const kind of ALERT_KINDS) this.inc({ kind }, sources.access.alertCount(kind))
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_logon_hashes_pending',
+    help: 'Password checks (scrypt) running or queued now; at security.maxPendingHashes logons are shed (LOGON_SHED).',
+    registers,
+    collect () {
+      this.set(sources.access.pendingHashCount())
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_fingerprints_held',
+    help: 'Terminal fingerprints held for ops approval (status held), across all accounts.',
+    registers,
+    collect () {
+      this.set(sources.access.heldFingerprintCount())
+    },
+  })
+  new Counter({
+    name: 'gatehouse_ops_http_errors_total',
+    help: 'Requests the ops HTTP port refused or failed, by reason: bad_request (400), unauthorized (401, missing or wrong token), not_found (404), method_not_allowed (405), body_refused (413), busy (503, too many scrapes at once), internal (500, a handler failed).',
+    labelNames: ['reason'],
+    registers,
+    collect () {
+      this.reset()
+      const errors = sources.opsErrors()
+      for (const reason of OPS_ERROR_REASONS) this.inc({ reason }, errors[reason] ?? 0)
+    },
+  })
+  return registry
+}
+
+/** Per journal stream: each lane's from its shared slots, the supervisor's from its stream (same thread). */
+function registerJournalMetrics (registry: Registry, lanes: readonly LaneSource[], journal: SupervisorJournal): void {
+  const registers = [registry]
+  const streamCounter = (name: string, help: string, slot: number, supervisorValue: () => number): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['stream'],
+      registers,
+      collect () {
+        this.reset()
+        for (const { name: lane, reader } of lanes) this.inc({ stream: lane }, reader.read(slot))
+        this.inc({ stream: SUPERVISOR_STREAM }, supervisorValue())
+      },
+    })
+  }
+  const streamGauge = (name: string, help: string, laneValue: (reader: LaneMetricsReader) => number, supervisorValue: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['stream'],
+      registers,
+      collect () {
+        this.reset()
+        for (const { name: lane, reader } of lanes) this.set({ stream: lane }, laneValue(reader))
+        this.set({ stream: SUPERVISOR_STREAM }, supervisorValue())
+      },
+    })
+  }
+  streamCounter('gatehouse_journal_records_total', 'Journal records the stream has written to the OS since start (segment headers and seals included).',
+    SLOT_JOURNAL_RECORDS, () => journal.stats().records)
+  streamCounter('gatehouse_journal_bytes_total', 'Journal bytes the stream has written to the OS since start.',
+    SLOT_JOURNAL_BYTES, () => journal.stats().bytes)
+  streamCounter('gatehouse_journal_commits_total', 'Journal batches the stream has written since start, one write(2) each (group commit).',
+    SLOT_JOURNAL_COMMITS, () => journal.stats().batches)
+  streamGauge('gatehouse_journal_write_failed',
+    '1 once the stream has failed to write (a lane then fails closed: it sends nothing and takes no connections until restarted), else 0.',
+    (r) => r.read(SLOT_JOURNAL_FAILED), () => journal.failed ? 1 : 0)
+  streamGauge('gatehouse_journal_uncommitted_records',
+    'Journal lag, part 1: records appended but not yet written to the OS at scrape time. A lane commits once per event-loop turn, so a value that stays above 0 means a busy or stuck lane thread; the supervisor commits each record before going on, so its stream reads 0.',
+    (r) => r.read(SLOT_JOURNAL_UNCOMMITTED), () => journal.uncommittedRecords)
+  streamGauge('gatehouse_journal_uncommitted_age_seconds',
+    'Journal lag, part 2: age at scrape time of the oldest record appended but not yet written to the OS (nothing it covers has been sent yet); 0 when none is waiting. Clock: each thread\'s performance.timeOrigin + now().',
+    (r) => {
+      const sinceMs = r.read(SLOT_JOURNAL_UNCOMMITTED_SINCE_MS)
+      return sinceMs === 0 ? 0 : Math.max(0, nowMillis() - sinceMs) / 1000
+    }, () => 0)
+  new SharedBucketHistogram('gatehouse_journal_commit_seconds',
+    'One journal commit of a lane stream: one write(2), plus fdatasync under fsync every-batch. (The supervisor stream is not timed.)',
+    'stream', registry, () => lanes.map(({ name: lane, reader }) => ({ labelValue: lane, snapshot: reader.histogram(HIST_JOURNAL_COMMIT) })))
+}

@@ -1,0 +1,397 @@
+/**
+ * The supervisor: the gateway's main thread. It starts one worker thread per
+ * enabled lane, serves ops HTTP, and stops everything in the order uWS
+ * requires (each thread closes its own sockets before it ends).
+ *
+ * It never touches client traffic: lanes own their sockets, decoding, checks
+ * and exchange link.
+ */
+import { Worker } from 'node:worker_threads'
+import { once } from 'node:events'
+import { adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
+import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
+import { OpsServer } from './ops/ops-server.js'
+import { loadOpsToken, opsTokenPath } from '../config/ops-token.js'
+import { createLaneMetricsBuffers } from '../lane/lane-metrics.js'
+import { createGatewayMetrics } from './ops/metrics.js'
+import { AccessControl } from './access/access-control.js'
+import { terminalInfoRecord, type TerminalInfo } from '../protocol/terminal-fingerprint.js'
+import { RejectReason, v1 } from '../protocol/messages.js'
+import type { LinkState } from '../lane/exchange-link.js'
+import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, RiskAlert, SupervisorToLane } from '../lane/worker-contract.js'
+import { createRiskControl } from '../config/risk-config.js'
+import type { KillScope, RiskControl, Change } from '../checks/risk-control.js'
+import { SupervisorJournal } from './supervisor-journal.js'
+import { AdminState, adminStatePath, emptyAdminState } from './admin/admin-state.js'
+import { SupervisorAdmin } from './admin/supervisor-admin.js'
+import { gatewayRecoveryDay } from '../lane/recovery.js'
+import { AdminServer } from './admin/admin-server.js'
+import type { AdminChangeDocument } from '../journal/gateway-records.js'
+
+export interface LaneStatus {
+  host: string
+  port: number
+  tls: boolean
+  link: LinkState
+  linkDetail: string
+  /**
+   * The exchange environment the lane's link reported at its last logon
+   * ("production" or "test"); "" until the link first comes up. Tools
+   * such as `gatehouse drill` read it from /healthz to refuse production.
+   */
+  environment: string
+}
+
+export interface RunningGateway {
+  lanes: Partial<Record<LaneName, LaneStatus>>
+  /** The ops port, and the file holding the bearer token its account routes require. */
+  ops: { host: string, port: number, tls: boolean, tokenFile: string }
+}
+
+/** How long a lane may take to stop before its thread is terminated. */
+const LANE_STOP_TIMEOUT_MS = 5000
+/** Expired journal segments are purged at start and then this often. */
+const PURGE_INTERVAL_MS = 24 * 3600 * 1000
+
+/** The supervisor's journal stream; a directory that cannot be written is a one-line error naming journal.dir. */
+function openSupervisorJournal (config: GatewayConfig): SupervisorJournal {
+  const j = config.journal
+  const root = journalDir(config)
+  try {
+    return new SupervisorJournal({ root, fsync: j.fsync, maxSegmentBytes: j.maxSegmentBytes, retentionYears: j.retentionYears })
+  } catch (err) {
+    const { code, message } = err as NodeJS.ErrnoException
+    if (code === undefined) throw err
+    throw new Error(`journal.dir: cannot write the journal in "${root}" (${message}); make it a directory this user can write, or set journal.dir`, { cause: err })
+  }
+}
+
+export class Supervisor {
+  private readonly workers = new Map<LaneName, Worker>()
+  private readonly lanes: Partial<Record<LaneName, LaneStatus>> = {}
+  /** Each lane's /metrics counters: written by that lane's thread only, read here at scrape time (lane-metrics.ts). */
+  private readonly laneMetrics = createLaneMetricsBuffers()
+  private readonly linkWaiters: Array<() => void> = []
+  private ops: OpsServer | null = null
+  private opsPort = 0
+  /** The trading day the lanes recover: the newest any lane journaled (set at start). */
+  private recoveryDay: string | null = null
+  /** Called on every lane event (link up/down), e.g. to print it. */
+  onLaneEvent: (event: LaneToSupervisor) => void = () => {}
+  /** Look-through access control: every logon step of every lane is decided here. */
+  readonly access: AccessControl
+  /**
+   * Live tuning of limits, states and switches: writes the shared risk
+   * state every lane thread checks on each message.
+   */
+  readonly risk: RiskControl
+  /** Called when a regulatory monitor reaches its warning level. */
+  onRiskAlert: (alert: RiskAlert) => void = () => {}
+  private nextMassCancelId = 1
+  private readonly massCancels = new Map<number, { waiting: number, sent: number, done: (sent: number) => void }>()
+  /** The supervisor's journal stream (logon steps, changes, purges); null when journal.enabled is false. */
+  readonly journal: SupervisorJournal | null
+  private purgeTimer: NodeJS.Timeout | null = null
+  /** Called when a journal stream fails (a lane's or this one's): the gateway fails closed there. */
+  onJournalFailure: (where: string, error: string) => void = () => {}
+  /**
+   * Admin changes kept from before the restart that could not be applied
+   * at start (e.g. an account the config no longer has), each saying why;
+   * set by start(), for ops to read (gatehouse start prints them).
+   */
+  adminStateSkipped: string[] = []
+  /** Changes made through the admin socket, persisted (admin-state.ts). */
+  readonly state: AdminState
+  /** What the admin socket calls (admin-api.ts). */
+  readonly admin: SupervisorAdmin
+  private adminServer: AdminServer | null = null
+  private nextLaneRequestId = 1
+  private readonly laneRequests = new Map<number, { waiting: number, answers: unknown[], done: (answers: unknown[]) => void }>()
+
+  constructor (readonly config: GatewayConfig) {
+    this.access = new AccessControl(config)
+    this.risk = createRiskControl(config)
+    const j = config.journal
+    this.journal = j.enabled ? openSupervisorJournal(config) : null
+    const journal = this.journal
+    // A step whose record cannot be written throws here, and the step is
+    // refused (decideAccess fails closed).
+    if (journal !== null) this.access.audit.onRecord = (record) => { journal.logonStep(record) }
+    this.state = new AdminState(adminStatePath(config))
+    this.admin = new SupervisorAdmin(this)
+  }
+
+  /** Sends a request to lane threads (all, or those named) and resolves with their answers. */
+  askLanes<T> (build: (requestId: number) => unknown, lanes?: readonly LaneName[]): Promise<T[]> {
+    const workers = [...this.workers.entries()].filter(([name]) => lanes === undefined || lanes.includes(name))
+    if (workers.length === 0) return Promise.resolve([])
+    const requestId = this.nextLaneRequestId++
+    return new Promise((resolve) => {
+      this.laneRequests.set(requestId, { waiting: workers.length, answers: [], done: (answers) => { resolve(answers as T[]) } })
+      for (const [, worker] of workers) worker.postMessage(build(requestId))
+    })
+  }
+
+  private laneAnswered (requestId: number, answer: unknown): void {
+    const pending = this.laneRequests.get(requestId)
+    if (pending === undefined) return
+    pending.answers.push(answer)
+    if (--pending.waiting === 0) {
+      this.laneRequests.delete(requestId)
+      pending.done(pending.answers)
+    }
+  }
+
+  /**
+   * Journals a change (before it is reported to whoever asked). Throws if
+   * the journal cannot be written; the change itself has been made by
+   * then, and the error says so.
+   */
+  recordChange (doc: AdminChangeDocument, account = ''): void {
+    if (this.journal === null) return
+    try {
+      this.journal.adminChange(doc, account)
+    } catch (err) {
+      this.onJournalFailure('supervisor', (err as Error).message)
+      throw new Error(`${doc.command} was applied but could not be journaled: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /**
+   * Turns a kill switch on or off. With massCancel, every lane then cancels
+   * its working orders in the scope; resolves with how many cancels went
+   * to the exchange. The switch itself takes effect before any cancel: no
+   * new order in the scope passes from the next message on.
+   */
+  async setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string } = {}): Promise<Change<boolean> & { cancelsSent: number }> {
+    const change = this.risk.setKillSwitch(scope, on)
+    const doc: AdminChangeDocument = { operator: options.operator ?? 'gateway', command: 'kill-switch', scope: { ...scope }, before: change.before, after: change.after }
+    const account = scope.kind === 'account' ? scope.account : ''
+    // Journaled before the mass-cancel: the lanes' cancel records follow it.
+    this.recordChange(doc, account)
+    if (options.massCancel !== true || this.workers.size === 0) return { ...change, cancelsSent: 0 }
+    const requestId = this.nextMassCancelId++
+    const cancelsSent = await new Promise<number>((resolve) => {
+      this.massCancels.set(requestId, { waiting: this.workers.size, sent: 0, done: resolve })
+      for (const worker of this.workers.values()) worker.postMessage({ type: 'mass-cancel', requestId, scope } satisfies SupervisorToLane)
+    })
+    this.recordChange({ ...doc, command: 'mass-cancel', before: null, after: null, detail: { cancelsSent } }, account)
+    return { ...change, cancelsSent }
+  }
+
+  /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
+  async start (): Promise<RunningGateway> {
+    try {
+      // A token file that is unusable stops the start before anything listens.
+      const { token } = loadOpsToken(this.config)
+      // The limits in force from the start, so a replay or an audit can
+      // tell what every later change changed from.
+      this.recordChange({ operator: 'config', command: 'start', scope: { kind: 'gateway', gatewayId: this.config.gatewayId }, before: null, after: { risk: this.config.risk } })
+      // Then what ops changed through the admin socket before the restart,
+      // before any lane reads the shared state.
+      const restored = this.state.load()
+      const skipped = this.admin.applyState(restored)
+      this.adminStateSkipped = skipped
+      if (JSON.stringify(restored) !== JSON.stringify(emptyAdminState())) {
+        this.recordChange({ operator: 'admin-state', command: 'restore', scope: { kind: 'gateway', path: this.state.path }, before: null, after: { ...restored, software: restored.software.map((app) => ({ ...app, authCode: '***' })) }, detail: { skipped } })
+      }
+      this.purgeExpiredSegments()
+      // Every lane's stream counts, a lane disabled now included: its
+      // newest day may be today's.
+      if (this.config.journal.enabled) this.recoveryDay = gatewayRecoveryDay(journalDir(this.config), LANE_NAMES)
+      const started = LANE_NAMES.filter((name) => this.config.lanes[name].enabled).map((name) => this.startLane(name))
+      await Promise.all(started)
+      this.ops = new OpsServer({
+        host: this.config.ops.host,
+        port: this.config.ops.port,
+        tls: this.config.ops.tls,
+        token,
+        health: () => this.health(),
+        counters: (account) => this.risk.accountIndex(account) === undefined ? null : this.risk.counters(account),
+        metrics: createGatewayMetrics({
+          lanes: [...this.workers.keys()].map((name) => ({ name, buffer: this.laneMetrics[name] })),
+          linkState: (lane) => this.lanes[lane]?.link,
+          journal: this.journal,
+          access: this.access,
+          opsErrors: () => this.ops?.errors ?? {},
+        }),
+      })
+      this.opsPort = await this.ops.listen()
+      if (this.config.admin.enabled) {
+        const server = new AdminServer({ path: adminSocketPath(this.config), api: this.admin })
+        await server.listen()
+        this.adminServer = server
+      }
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    return this.running()
+  }
+
+  running (): RunningGateway {
+    return { lanes: this.lanes, ops: { host: this.config.ops.host, port: this.opsPort, tls: this.config.ops.tls !== undefined, tokenFile: opsTokenPath(this.config) } }
+  }
+
+  /** Resolves once every lane's exchange link is up. */
+  whenLinksUp (): Promise<void> {
+    if (this.allLinksUp()) return Promise.resolve()
+    return new Promise((resolve) => { this.linkWaiters.push(resolve) })
+  }
+
+  health (): { ok: boolean, body: unknown } {
+    const ok = this.workers.size > 0 && this.allLinksUp()
+    // pid: so a tool on the same host can read the process's memory and
+    // descriptors from /proc (/metrics has no process figures).
+    return { ok, body: { status: ok ? 'ok' : 'degraded', gatewayId: this.config.gatewayId, pid: process.pid, lanes: this.lanes } }
+  }
+
+  /** Purges journal segments past the retention period now, and again every day while running. */
+  private purgeExpiredSegments (): void {
+    if (this.journal === null) return
+    this.journal.purgeExpired()
+    if (this.purgeTimer === null) {
+      this.purgeTimer = setInterval(() => {
+        try {
+          this.journal?.purgeExpired()
+        } catch (err) {
+          this.onJournalFailure('supervisor', `retention purge failed: ${(err as Error).message}`)
+        }
+      }, PURGE_INTERVAL_MS)
+      this.purgeTimer.unref()
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.purgeTimer !== null) clearInterval(this.purgeTimer)
+    this.purgeTimer = null
+    // No admin command may start while the lanes go away.
+    await this.adminServer?.close()
+    this.adminServer = null
+    const exits = [...this.workers.values()].map(async (worker) => {
+      const exited = once(worker, 'exit')
+      worker.postMessage({ type: 'shutdown' } satisfies SupervisorToLane)
+      const timer = setTimeout(() => { void worker.terminate() }, LANE_STOP_TIMEOUT_MS)
+      await exited
+      clearTimeout(timer)
+    })
+    await Promise.all(exits)
+    this.workers.clear()
+    this.ops?.close()
+    this.ops = null
+    await this.access.close()
+    this.journal?.close()
+  }
+
+  private async decideAccess (lane: LaneName, sessionId: number, ip: string, request: AccessRequest): Promise<AccessResult> {
+    const ctx = { lane, sessionId, ip }
+    switch (request.step) {
+      case 'authenticate':
+        return this.access.authenticate(ctx, request)
+      case 'terminal-info': {
+        const info = v1.TerminalInfo.decode(request.info) as TerminalInfo
+        return this.access.terminalInfo(ctx, request.account, info, terminalInfoRecord(info))
+      }
+      case 'logon': {
+        const verdict: AccessResult = await this.access.logon(ctx, request)
+        if (verdict.reason === 0) {
+          verdict.accountIndex = this.risk.accountIndex(request.account)
+          verdict.appIndex = this.risk.appIndex(request.appId)
+        }
+        return verdict
+      }
+    }
+  }
+
+  private allLinksUp (): boolean {
+    return [...this.workers.keys()].every((name) => this.lanes[name]?.link === 'up')
+  }
+
+  private startLane (name: LaneName): Promise<void> {
+    const accountIndexes: Record<string, number> = {}
+    for (const account of this.config.accounts) {
+      const index = this.risk.accountIndex(account.id)
+      if (index !== undefined) accountIndexes[account.id] = index
+    }
+    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, accountIndexes, metrics: this.laneMetrics[name], recoveryDay: this.recoveryDay }
+    const worker = new Worker(new URL('../lane/lane-worker.js', import.meta.url), { workerData, name: `lane-${name}` })
+    this.workers.set(name, worker)
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject)
+      worker.once('exit', (code) => { reject(new Error(`lane ${name} thread exited with code ${code} before listening`)) })
+      worker.on('message', (event: LaneToSupervisor) => {
+        switch (event.type) {
+          case 'listening':
+            this.lanes[name] = { host: event.host, port: event.port, tls: event.tls, link: 'connecting', linkDetail: '', environment: '' }
+            resolve()
+            break
+          case 'listen-failed':
+            reject(new Error(event.error))
+            break
+          case 'link-state': {
+            const lane = this.lanes[name]
+            if (lane !== undefined) {
+              lane.link = event.state
+              lane.linkDetail = event.detail
+              if (event.environment !== undefined) lane.environment = event.environment
+            }
+            if (this.allLinksUp()) this.linkWaiters.splice(0).forEach((wake) => { wake() })
+            break
+          }
+          case 'access-request': {
+            const { requestId } = event
+            this.decideAccess(name, event.sessionId, event.ip, event.request).then((result) => {
+              worker.postMessage({ type: 'access-result', requestId, result } satisfies SupervisorToLane)
+            }, (err: Error) => {
+              // Fail closed: an internal error refuses the step, with the reason.
+              worker.postMessage({ type: 'access-result', requestId, result: { reason: RejectReason.AUTH_FAILED, text: `access check failed: ${err.message}` } } satisfies SupervisorToLane)
+            })
+            break
+          }
+          case 'session-closed':
+            this.access.sessionClosed(event.account)
+            break
+          case 'logon-event':
+            try {
+              this.access.recordStep({ lane: event.lane, sessionId: event.sessionId, ip: event.ip, step: event.step, account: event.account, reason: event.reason, text: event.text })
+            } catch (err) {
+              this.onJournalFailure('supervisor', (err as Error).message)
+            }
+            break
+          case 'journal-failed':
+            this.onJournalFailure(`lane ${event.lane}`, event.error)
+            break
+          case 'mass-cancel-done': {
+            const pending = this.massCancels.get(event.requestId)
+            if (pending !== undefined) {
+              pending.sent += event.cancelsSent
+              if (--pending.waiting === 0) {
+                this.massCancels.delete(event.requestId)
+                pending.done(pending.sent)
+              }
+            }
+            break
+          }
+          case 'risk-alert': {
+            const { type: _type, ...alert } = event
+            this.onRiskAlert(alert)
+            break
+          }
+          case 'sessions':
+            this.laneAnswered(event.requestId, event.sessions)
+            break
+          case 'disconnected':
+            this.laneAnswered(event.requestId, event.found)
+            break
+          case 'recovered':
+          case 'stopped':
+          // Ops events: the start command reports them (onLaneEvent).
+          case 'disk-space':
+          case 'lane-fault':
+            break
+        }
+        this.onLaneEvent(event)
+      })
+    })
+  }
+}
