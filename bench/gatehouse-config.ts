@@ -160,7 +160,7 @@ export const GATEHOUSE_JOURNAL: Readonly<Record<GatehouseSystem, JournalVariant>
   'gatehouse-journal-off': { enabled: false, fsync: DEFAULT_JOURNAL.fsync, text: 'journal off: enabled false, benchmarks only; nothing recorded' },
   'gatehouse-fsync-never': { enabled: true, fsync: 'never', text: `journal on, ${fsyncText('never')}` },
   // Between the two: what a longer interval buys back where the disk's
-  // flushes disturb the whole VM (README, Benchmarks).
+  // flushes disturb the whole VM (docs/benchmarks.md).
   'gatehouse-fsync-100ms': { enabled: true, fsync: { intervalMs: 100 }, text: `journal on, ${fsyncText({ intervalMs: 100 })}` },
   'gatehouse-fsync-every-batch': { enabled: true, fsync: 'every-batch', text: `journal on, ${fsyncText('every-batch')}` },
 })

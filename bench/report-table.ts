@@ -88,7 +88,7 @@ export function formatTable (rows: ScenarioRow[]): string {
   return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n') + '\n'
 }
 
-/** The same table as GitHub Markdown, for the README section. */
+/** The same table as GitHub Markdown, for docs/benchmarks.md. */
 export function formatMarkdownTable (rows: ScenarioRow[]): string {
   const header = '| scenario | system | rate/s | p50 µs | p99 µs | p99.9 µs | max µs | throughput/s | vs baselines |'
   const sep = '|---|---|--:|--:|--:|--:|--:|--:|---|'

@@ -4,7 +4,7 @@
 //
 // Why SharedArrayBuffers: the same account may trade on two lanes, i.e. in
 // two threads, at once, and a message hop to a risk thread costs 13-20 us
-// each way on this machine kind (measured; README, "Architecture"). Each lane thread instead
+// each way on this machine kind (measured; docs/architecture.md). Each lane thread instead
 // checks and reserves in place, under a per-account lock.
 //
 //   control (Int32Array, Atomics only)

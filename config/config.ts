@@ -210,7 +210,7 @@ const RiskSchema = z.object({
   tradingStates: z.record(z.string(), z.enum(TRADING_STATES)),
 }).strict()
 
-/** The retention journal (journal/, README "Journal"). */
+/** The retention journal (journal/, docs/operations.md). */
 const JournalSchema = z.object({
   /**
    * Off only for benchmarks that measure what the journal costs: with it
@@ -248,7 +248,7 @@ const JournalSchema = z.object({
   }).strict(),
 }).strict()
 
-/** The admin socket (supervisor/admin/admin-server.ts, README "Admin socket"). */
+/** The admin socket (supervisor/admin/admin-server.ts, docs/operations.md). */
 const AdminSchema = z.object({
   enabled: z.boolean(),
   /** Unix socket path; null is <runDir>/admin.sock. Created owner-only (0600). */

@@ -1,6 +1,6 @@
 // The AuthCode proof of the Authenticate step. Shared by the gateway (to
 // verify) and the client library (to compute), so both follow the one
-// definition documented in the README:
+// definition documented in docs/protocol.md:
 //
 //   proof = HMAC-SHA256(key = AuthCode (UTF-8),
 //                       "gatehouse.v1/authenticate" 0x00 nonce 0x00 app_id 0x00 account 0x00 lane)
