@@ -1,4 +1,7 @@
-// Errors of the live-tuning API. Match on `code`, never on the message.
+// Errors of the live-tuning API. Match on `code` (from the registry,
+// protocol/error-codes.ts), never on the message.
+import type { ErrorCode } from '../protocol/error-codes.js'
+import { GatehouseError } from '../protocol/gatehouse-error.js'
 
 export const errorCodes = {
   INVALID_LIMIT: 'GH_ERR_INVALID_LIMIT',
@@ -6,14 +9,14 @@ export const errorCodes = {
   UNKNOWN_APP: 'GH_ERR_UNKNOWN_APP',
   UNKNOWN_INSTRUMENT: 'GH_ERR_UNKNOWN_INSTRUMENT',
   CAPACITY: 'GH_ERR_RISK_CAPACITY',
-} as const
+} as const satisfies Record<string, ErrorCode>
 
 export type RiskErrorCode = typeof errorCodes[keyof typeof errorCodes]
 
 /** A live-tuning request that was refused; nothing was changed. */
-export class RiskControlError extends Error {
-  constructor (readonly code: RiskErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'RiskControlError'
+export class RiskControlError extends GatehouseError {
+  declare readonly code: RiskErrorCode
+  constructor (code: RiskErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
   }
 }

@@ -23,6 +23,7 @@ import {
 } from '../supervisor/admin/admin-protocol.js'
 import type { AppInfo, ChangeReply } from '../supervisor/admin/admin-api.js'
 import type { SessionInfo } from '../lane/worker-contract.js'
+import { GatehouseError } from '../protocol/gatehouse-error.js'
 
 /** A mass-cancel or a reload can take a while; past this the client gives up (the change may still happen). */
 const REPLY_TIMEOUT_MS = 30_000
@@ -61,7 +62,11 @@ exit codes: 0 done, 1 the gateway refused (code and message on stderr),
 `
 
 /** A bad command line: exit 2, with the command's help. */
-class UsageError extends Error {}
+class UsageError extends GatehouseError {
+  constructor (message: string) {
+    super('GH_ERR_USAGE', message)
+  }
+}
 
 interface Io {
   out: (text: string) => void

@@ -4,6 +4,7 @@
 // hash) with echo off, twice; from a pipe it reads one line, as scripts need.
 import process from 'node:process'
 import { hashPassword, SCRYPT_PARAMS } from '../supervisor/access/password-hash.js'
+import { GatehouseError } from '../protocol/gatehouse-error.js'
 
 const HELP = `usage: gatehouse hash-password
 
@@ -30,7 +31,11 @@ const CTRL_U = '\u0015'
 const BACKSPACE = '\u0008'
 const DELETE = '\u007f'
 
-class Aborted extends Error {}
+class Aborted extends GatehouseError {
+  constructor () {
+    super('GH_ERR_ABORTED', 'aborted at the prompt')
+  }
+}
 
 /**
  * Reads lines from the terminal in raw mode (echo off): Enter ends a line,

@@ -12,6 +12,7 @@ import { TERMINAL_FIELDS } from '../protocol/terminal-fingerprint.js'
 import { LIMIT_NAMES, SELF_MATCH_MODES, limitValueProblem, type LimitName } from '../checks/limits.js'
 import { EXCHANGES, TRADING_STATES } from '../checks/risk-layout.js'
 import { tokenFileProblem } from './ops-token.js'
+import { GatehouseError } from '../protocol/gatehouse-error.js'
 
 export const LaneNameSchema = z.enum(LANE_NAMES)
 
@@ -301,12 +302,11 @@ export function journalDir (config: GatewayConfig): string {
 }
 
 /** A config that failed validation; `problems` lists each as "path: what to change". */
-export class ConfigError extends Error {
-  readonly code = 'GH_ERR_CONFIG'
+export class ConfigError extends GatehouseError {
+  declare readonly code: 'GH_ERR_CONFIG'
   readonly problems: string[]
   constructor (problems: string[], options?: { cause?: unknown }) {
-    super(`invalid config:\n  - ${problems.join('\n  - ')}`, options)
-    this.name = 'ConfigError'
+    super('GH_ERR_CONFIG', `invalid config:\n  - ${problems.join('\n  - ')}`, options)
     this.problems = problems
   }
 }

@@ -6,6 +6,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { GatehouseError } from '../protocol/gatehouse-error.js'
 
 /** RFC 6750 b64token, long enough not to be guessed. */
 const TOKEN_PATTERN = /^[A-Za-z0-9\-._~+/]{16,}=*$/
@@ -42,10 +43,10 @@ export function tokenFileProblem (path: string): string | null {
   return null
 }
 
-export class OpsTokenError extends Error {
-  constructor (message: string) {
-    super(message)
-    this.name = 'OpsTokenError'
+export class OpsTokenError extends GatehouseError {
+  declare readonly code: 'GH_ERR_OPS_TOKEN'
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_OPS_TOKEN', message, options)
   }
 }
 

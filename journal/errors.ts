@@ -1,5 +1,8 @@
-// Errors of the retention journal. Each has a stable `code`; match on it,
-// never on the class or the message (the undici convention).
+// Errors of the retention journal. Each has a stable `code` from the
+// registry (protocol/error-codes.ts); match on it, never on the class or
+// the message.
+import type { ErrorCode } from '../protocol/error-codes.js'
+import { GatehouseError } from '../protocol/gatehouse-error.js'
 
 export const journalErrorCodes = {
   /** An option of a JournalStream or a tool is out of range; the message says which and what to change. */
@@ -29,13 +32,13 @@ export const journalErrorCodes = {
    * file and why.
    */
   UNREADABLE: 'GH_ERR_JOURNAL_UNREADABLE',
-} as const
+} as const satisfies Record<string, ErrorCode>
 
 export type JournalErrorCode = typeof journalErrorCodes[keyof typeof journalErrorCodes]
 
-export class JournalError extends Error {
-  constructor (readonly code: JournalErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'JournalError'
+export class JournalError extends GatehouseError {
+  declare readonly code: JournalErrorCode
+  constructor (code: JournalErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
   }
 }

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { GatehouseError } from '../protocol/gatehouse-error.js'
 
 export const CLI_PATH = fileURLToPath(new URL('../cli/cli.js', import.meta.url))
 
@@ -18,10 +19,10 @@ export interface ExchangeSimProcess {
 }
 
 /** The simulator exited before it listened; `listenErrorCode` is the errno of a failed bind (EADDRINUSE...), if that was why. */
-export class ExchangeSimStartError extends Error {
+export class ExchangeSimStartError extends GatehouseError {
+  declare readonly code: 'GH_ERR_SIM_START'
   constructor (message: string, readonly listenErrorCode: string | undefined, readonly stderr: string) {
-    super(message)
-    this.name = 'ExchangeSimStartError'
+    super('GH_ERR_SIM_START', message)
   }
 }
 

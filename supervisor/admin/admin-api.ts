@@ -10,6 +10,8 @@ import type { ProgrammaticReport, TradingState } from '../../checks/risk-layout.
 import type { AppStatus } from '../../config/config.js'
 import type { LaneName } from '../../protocol/lanes.js'
 import type { SessionInfo } from '../../lane/worker-contract.js'
+import type { ErrorCode } from '../../protocol/error-codes.js'
+import { GatehouseError } from '../../protocol/gatehouse-error.js'
 
 export const adminErrorCodes = {
   /** The request is not valid (shape, types, unknown command): nothing was changed. */
@@ -20,13 +22,13 @@ export const adminErrorCodes = {
   REFUSED: 'GH_ERR_ADMIN_REFUSED',
   /** The change was applied but could not be journaled or persisted. */
   NOT_RECORDED: 'GH_ERR_ADMIN_NOT_RECORDED',
-} as const
+} as const satisfies Record<string, ErrorCode>
 export type AdminErrorCode = typeof adminErrorCodes[keyof typeof adminErrorCodes]
 
-export class AdminError extends Error {
-  constructor (readonly code: AdminErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'AdminError'
+export class AdminError extends GatehouseError {
+  declare readonly code: AdminErrorCode
+  constructor (code: AdminErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options)
   }
 }
 

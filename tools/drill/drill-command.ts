@@ -12,6 +12,7 @@ import { runDrill } from './drill-runner.js'
 import { formatHtml, formatJson, formatTable } from './drill-report.js'
 import { SCENARIOS } from './scenarios/index.js'
 import { TraderError } from './trader.js'
+import { GatehouseError } from '../../protocol/gatehouse-error.js'
 
 const HELP = `usage: gatehouse drill [--config FILE | --lane-url LANE=URL ... --ops-url URL]
                        [--scenario NAME ...] [--short] [--json] [--html FILE]
@@ -64,7 +65,11 @@ function isLoopbackHost (host: string): boolean {
   return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'))
 }
 
-class UsageError extends Error {}
+class UsageError extends GatehouseError {
+  constructor (message: string) {
+    super('GH_ERR_USAGE', message)
+  }
+}
 
 function readSecret (path: string, flag: string): string {
   try {

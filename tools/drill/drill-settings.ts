@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { DEMO_APP_ID, DEMO_AUTH_CODE } from '../../protocol/demo-identity.js'
 import { DEFAULT_CONFIG } from '../../config/defaults.js'
 import { mergeConfig } from '../../config/config.js'
+import { GatehouseError } from '../../protocol/gatehouse-error.js'
 
 const { lanes, ops } = DEFAULT_CONFIG
 
@@ -135,11 +136,10 @@ export const DRILL_DEFAULTS: Readonly<DrillSettings> = Object.freeze({
 } satisfies DrillSettings)
 
 /** A settings file or flag that failed validation; `problems` lists each as "path: what to change". */
-export class DrillSettingsError extends Error {
-  readonly code = 'GH_ERR_DRILL_SETTINGS'
+export class DrillSettingsError extends GatehouseError {
+  declare readonly code: 'GH_ERR_DRILL_SETTINGS'
   constructor (readonly problems: string[]) {
-    super(`invalid drill settings:\n  - ${problems.join('\n  - ')}`)
-    this.name = 'DrillSettingsError'
+    super('GH_ERR_DRILL_SETTINGS', `invalid drill settings:\n  - ${problems.join('\n  - ')}`)
   }
 }
 

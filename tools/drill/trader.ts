@@ -10,6 +10,7 @@ import { GatehouseClient } from '../../client/gatehouse-client.js'
 import { ExecType, Side, TimeInForce, reasonName, wireInt, type ClientEnvelope, type Instrument } from '../../protocol/messages.js'
 import { newHistogram, recordNs, type Histogram } from '../../bench/histogram.js'
 import type { DrillSettings } from './drill-settings.js'
+import { GatehouseError } from '../../protocol/gatehouse-error.js'
 
 /** Past this an unanswered message is an error. */
 const ANSWER_TIMEOUT_MS = 2000
@@ -28,7 +29,12 @@ export interface TraderWindow {
   errorSamples: string[]
 }
 
-export class TraderError extends Error {}
+export class TraderError extends GatehouseError {
+  declare readonly code: 'GH_ERR_DRILL_TRADER'
+  constructor (message: string, options?: { cause?: unknown }) {
+    super('GH_ERR_DRILL_TRADER', message, options)
+  }
+}
 
 export class Trader {
   private client: GatehouseClient | null = null

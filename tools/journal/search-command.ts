@@ -18,6 +18,7 @@ import {
 } from '../../journal/record-format.js'
 import { DEFAULT_JOURNAL_ROOT, SEGMENT_SUFFIX, listSegments, listStreamDirs } from '../../journal/segment-names.js'
 import { JournalStream } from '../../journal/segment-writer.js'
+import { GatehouseError } from '../../protocol/gatehouse-error.js'
 
 export const SEARCH_HELP = `usage: gatehouse journal search DIR [filters] [--json] [--limit N]
                                 [--reveal --operator NAME [--reason-text TEXT]]
@@ -96,7 +97,11 @@ export const processIo: ToolIo = {
 }
 
 /** A bad command line: the message names the option and what it expects. Exit 2. */
-export class UsageError extends Error {}
+export class UsageError extends GatehouseError {
+  constructor (message: string) {
+    super('GH_ERR_USAGE', message)
+  }
+}
 
 // ---- filters ------------------------------------------------------------------
 
