@@ -4,7 +4,10 @@ import type { WebSocket } from 'uWebSockets.js'
 import { SessionThrottle } from '../checks/sliding-window.js'
 import type { InstrumentRisk, RiskContext } from '../checks/risk-engine.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
-import type { SessionJournalHeads } from './lane-journal.js'
+import { bodyFieldNumber, type LaneJournal, type SessionJournalHeads } from './lane-journal.js'
+import { encodeClientEnvelope } from '../protocol/client-codec.js'
+import { CLIENT_BODY_FIELDS } from '../journal/gateway-records.js'
+import type { ClientEnvelopeInit } from '../protocol/messages.js'
 import { newPreLogonBudget, type PreLogonBudget } from './pre-logon-budget.js'
 
 /** An order this gateway forwarded and that has not finished yet. */
@@ -13,6 +16,13 @@ export interface WorkingOrder {
   linkOrderId: number
   /** Link seq the order went out with: tells whether it reached the exchange. */
   linkSeq: number
+  /**
+   * Link seq of the cancel on its way to the exchange, 0 if none: tells,
+   * at the next link logon, whether the exchange got it (order-lifecycle.ts).
+   */
+  cancelLinkSeq: number
+  /** A cancel is owed: it could not go (link down) and goes out at the next link logon. */
+  cancelOwed: boolean
   /** The session that owns it; null once that session closed (or, after a restart, until the account logs on again on this lane). */
   session: ClientSession | null
   account: string
@@ -115,5 +125,27 @@ export class ClientSession {
 
   get loggedOn (): boolean {
     return this.account !== null
+  }
+
+  /**
+   * Numbers the next message to this client, encodes it and journals it
+   * (before it is queued: write-ahead). Throws GH_ERR_UNSAFE_INTEGER
+   * rather than send a value it cannot carry exactly (long-off.ts); the
+   * seq is taken only once encoded, so a refused message leaves no gap.
+   */
+  numberOutgoing (envelope: ClientEnvelopeInit, journal: LaneJournal | null): Uint8Array {
+    envelope.seq = this.outSeq + 1
+    envelope.sentTimeUs = Date.now() * 1000
+    const bytes = encodeClientEnvelope(envelope)
+    this.outSeq++
+    if (journal !== null) journal.clientOut(this.journal!, bytes, bodyFieldNumber(envelope, CLIENT_BODY_FIELDS))
+    this.messagesOut++
+    return bytes
+  }
+
+  /** The session logged on as `account`: from here its journal records name the account. */
+  journalAs (account: string): void {
+    const heads = this.journal
+    if (heads !== null) heads.clientIn.account = heads.clientOut.account = heads.decision.account = heads.linkOut.account = account
   }
 }

@@ -10,6 +10,9 @@ import net from 'node:net'
 import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
 import { LINK_LENGTH_PREFIX_BYTES } from '../protocol/constants.js'
 import { wireInt, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type LinkLogonReply } from '../protocol/messages.js'
+import type { ExchangeLinkPort } from './exchange-link-port.js'
+import type { SessionJournalHeads } from './lane-journal.js'
+import type { LinkUpInfo } from './order-lifecycle.js'
 
 export type LinkState = 'connecting' | 'logging-on' | 'up' | 'down' | 'closed'
 
@@ -26,7 +29,7 @@ export interface ExchangeLinkOptions {
 /** What the link tells its lane. Called on the lane's thread. */
 export interface ExchangeLinkHandler {
   /** The link is logged on. `nextExpectedSeq` is the first of our seqs the exchange has not seen. */
-  onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void
+  onLinkUp (info: LinkUpInfo): void
   /** The link went down; `reason` is for humans. */
   onLinkDown (reason: string): void
   /** An execution report, in exchange sequence order, duplicates removed. */
@@ -45,7 +48,8 @@ export interface ExchangeLinkHandler {
  * commit() runs before each socket write: write-ahead.
  */
 export interface LinkRecorder {
-  recordLinkOut (body: Uint8Array, envelope: LinkEnvelopeInit): void
+  /** `cause` names the client session the message is sent for; null for the gateway's own. */
+  recordLinkOut (body: Uint8Array, envelope: LinkEnvelopeInit, cause: SessionJournalHeads | null): void
   /** `envelope` is null when the body could not be decoded. */
   recordLinkIn (body: Uint8Array, envelope: LinkEnvelope | null): void
   /** False when the journal has failed: the link then sends nothing. */
@@ -57,7 +61,7 @@ const FLUSH_THRESHOLD_BYTES = 64 * 1024
 /** The peer is considered dead after this many heartbeat intervals of silence. */
 const SILENT_INTERVALS_BEFORE_RECONNECT = 3
 
-export class ExchangeLink {
+export class ExchangeLink implements ExchangeLinkPort {
   state: LinkState = 'down'
   private socket: net.Socket | null = null
   private readonly decoder = new LinkFrameDecoder()
@@ -146,17 +150,19 @@ export class ExchangeLink {
   }
 
   /**
-   * Queues an application message with the next seq. Returns the seq, or 0
-   * when the link is not up (the caller rejects with EXCHANGE_UNAVAILABLE;
-   * the message is not queued, so nothing is sent behind the client's back).
+   * Queues an application message with the next seq, recorded for `cause`
+   * (the client session it is sent for, null: the gateway's own). Returns
+   * the seq, or 0 when the link is not up (the caller rejects with
+   * EXCHANGE_UNAVAILABLE; the message is not queued, so nothing is sent
+   * behind the client's back).
    */
-  send (envelope: LinkEnvelopeInit): number {
+  send (envelope: LinkEnvelopeInit, cause: SessionJournalHeads | null = null): number {
     if (this.state !== 'up') return 0
     const seq = ++this.lastSentSeq
     envelope.seq = seq
     envelope.sentTimeUs = Date.now() * 1000
     const frame = encodeLinkFrame(envelope)
-    this.recorder?.recordLinkOut(frame.subarray(LINK_LENGTH_PREFIX_BYTES), envelope)
+    this.recorder?.recordLinkOut(frame.subarray(LINK_LENGTH_PREFIX_BYTES), envelope, cause)
     this.enqueue(frame)
     return seq
   }
@@ -257,7 +263,7 @@ export class ExchangeLink {
   private recordedFrame (envelope: LinkEnvelopeInit): Buffer | null {
     const frame = encodeLinkFrame(envelope)
     if (this.recorder === null) return frame
-    this.recorder.recordLinkOut(frame.subarray(LINK_LENGTH_PREFIX_BYTES), envelope)
+    this.recorder.recordLinkOut(frame.subarray(LINK_LENGTH_PREFIX_BYTES), envelope, null)
     return this.recorder.commitJournal() ? frame : null
   }
 

@@ -27,28 +27,28 @@ import uWS from 'uWebSockets.js'
 import { listenExclusive } from '../platform/exclusive-listen.js'
 import { explainListenFailure, sectionFields } from '../platform/listen-failure.js'
 import { LRUCache } from 'lru-cache'
-import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
+import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import {
-  ExecType, RejectReason, reasonName, v1, wireInt,
-  type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type ExecutionReportInit, type Instrument,
+  RejectReason, v1, wireInt,
+  type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type Instrument,
   type LinkExecutionReport, type Logon, type NewOrder,
 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
-import { MAX_WIRE_INTEGER } from '../protocol/constants.js'
 import { echoableId, validateClientEnvelope, type FieldViolation } from '../protocol/field-limits.js'
 import { salvageEnvelopeIds } from '../protocol/envelope-salvage.js'
-import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
-import { RiskEngine, newRiskVerdict, IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, KILL_SCOPE_ACCOUNT, KILL_SCOPE_GLOBAL, KILL_SCOPE_INSTRUMENT, KILL_SCOPE_LANE, type InstrumentRisk, type RiskVerdict } from '../checks/risk-engine.js'
+import { RiskEngine, newRiskVerdict, IN_NOW_MS } from '../checks/risk-engine.js'
 import { Limit } from '../checks/limits.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
-import { ClientSession, type SessionUserData, type WorkingOrder } from './client-session.js'
+import { ClientSession, type SessionUserData } from './client-session.js'
 import { ExchangeLink, type ExchangeLinkHandler, type LinkRecorder } from './exchange-link.js'
 import { journalDir, type GatewayConfig, type LaneConfig } from '../config/config.js'
 import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
-import { LaneJournal, bodyFieldNumber, type SessionJournalHeads } from './lane-journal.js'
+import { LaneJournal, type SessionJournalHeads } from './lane-journal.js'
 import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, LINK_BODY_FIELDS, frameDigest } from '../journal/gateway-records.js'
 import type { LinkEnvelope, LinkEnvelopeInit } from '../protocol/messages.js'
+import { OrderLifecycle, type LifecyclePort, type LinkUpInfo, type MonitorAlert } from './order-lifecycle.js'
+import { OrderEntry, ORDER_DECODED, ORDER_RECEIVED } from './order-entry.js'
 import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor } from './worker-contract.js'
 import type { SessionInfo } from './worker-contract.js'
 import { recoverLane } from './recovery.js'
@@ -78,73 +78,31 @@ const MIN_REFUSALS_BEFORE_CUT_OFF = 100
 /** Self-match prevention (cancel-resting mode) cancels at most this many resting orders ahead of one order. */
 const MAX_SELF_MATCH_CANCELS = 64
 
-/** Slots of Lane.orderClockMs: when the current NewOrder was received, and when its checks began. */
-const ORDER_RECEIVED = 0
-const ORDER_DECODED = 1
-
-const KILL_SCOPE_NAMES: Record<number, string> = {
-  [KILL_SCOPE_GLOBAL]: 'the global kill switch',
-  [KILL_SCOPE_LANE]: 'this lane\'s kill switch',
-  [KILL_SCOPE_ACCOUNT]: 'the account\'s kill switch',
-  [KILL_SCOPE_INSTRUMENT]: 'the instrument\'s kill switch',
-}
-
-/** An instrument's reference data with what the risk engine derived from it. */
-interface TradedInstrument {
-  instrument: Instrument
-  risk: InstrumentRisk
-}
-
-export class Lane implements ExchangeLinkHandler, LinkRecorder {
+export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
   private readonly laneConfig: LaneConfig
   private readonly app: uWS.TemplatedApp
   private listenSocket: uWS.us_listen_socket | null = null
   private readonly link: ExchangeLink
   private readonly sessions = new Set<ClientSession>()
-  private readonly ordersByLinkId = new Map<number, WorkingOrder>()
-  private readonly instruments = new Map<string, TradedInstrument>()
   private readonly risk: RiskEngine
+  /** The working orders and what happens to them (order-lifecycle.ts). */
+  private readonly lifecycle: OrderLifecycle
+  /** New orders and cancels, from decoded message to link (order-entry.ts). */
+  private readonly orderEntry: OrderEntry
   private readonly laneIndex: number
   /** The largest sessionMessagesPerSecond config or live tuning accepts (limits.ts, RING_BOUND_LIMITS). */
   private readonly maxThrottleLimit: number
-  /** Reused for every risk decision: the check path allocates nothing per order. */
-  private readonly riskVerdict: RiskVerdict = newRiskVerdict(MAX_SELF_MATCH_CANCELS)
-  private tradingDay = ''
   /** Unique for the gateway's life and unpredictable (session-ids.ts). */
   private readonly sessionIds: SessionIds
-  /**
-   * Link order IDs must stay unique per link session name across gateway
-   * restarts. Until the journal restores the counter, start from the start
-   * time in ms × 1000: a restart begins above any ID the last run could
-   * have reached at up to 1,000 orders/s of uptime, and stays below 2^53.
-   */
-  private nextLinkOrderId = Date.now() * 1000
-  /** Reused for every order: the check path allocates nothing per order. */
-  private readonly verdict = newCheckVerdict()
-  private exchangeEnvironment = ''
   /** New connections per source IP in the last second (sliding); LRU-bounded against address spraying. */
   private readonly connectionsPerIp: LRUCache<string, SessionThrottle>
   private logonSweep: NodeJS.Timeout | null = null
   /** The lane's retention journal stream; null only when journal.enabled is false (benchmarks). */
   private readonly journal: LaneJournal | null
-  /** The client session whose message is being sent on the link, for the link record's session and account. */
-  private linkCause: SessionJournalHeads | null = null
   /** Set when the journal failed: the lane sends nothing more and takes no connections (fail closed). */
   private journalFailed = false
   private flushScheduled = false
-  /**
-   * Per account, where its last closed session on this lane left off: the
-   * next session continues the gateway's seq and learns the client's last
-   * (LogonReply.last_client_seq). Rebuilt from the journal at start.
-   */
-  private readonly accountSeqs = new Map<string, { outSeq: number, lastClientSeq: number }>()
   private readonly recoverOnStart: boolean
-  /**
-   * Recovered orders whose session had cancel-on-disconnect and died with
-   * the previous run (lane/recovery.ts): cancelled at the first link-up,
-   * as the close of that session would have done.
-   */
-  private cancelAtLinkUp: number[] = []
   private readonly journalRoot: string
   private readonly flushBound = (): void => { this.flushClientSends() }
   /**
@@ -163,8 +121,6 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
   }
   /** This lane's counters for /metrics, in shared memory the supervisor reads at scrape time (lane-metrics.ts). */
   private readonly metrics: LaneMetrics
-  /** The current NewOrder's times (performance.now(), ms), in a typed array so that storing them boxes nothing. */
-  private readonly orderClockMs = new Float64Array(2)
   /**
    * Receive times of the orders whose first report was queued this turn:
    * their round trips end at the flush, once the journal has committed
@@ -290,14 +246,10 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
         // Working orders stay at the exchange unless the session asked for
         // cancel-on-disconnect or the account's limit forces it; their
         // reports still update the shared risk state after the close.
-        if (session.cancelOnDisconnect || this.risk.limitsFor(session.risk, -1, -1)[Limit.cancelOnDisconnect] === 1) {
-          for (const order of session.openOrders.values()) this.sendToLink(session, { cancel: { orderId: order.linkOrderId } })
-        }
         // Its working orders wait for the account's next session on this
         // lane, which takes them over (their reports, and cancels by
         // client_order_id).
-        for (const order of session.openOrders.values()) order.session = null
-        this.accountSeqs.set(session.account, { outSeq: session.outSeq, lastClientSeq: session.lastClientSeq })
+        this.lifecycle.sessionClosed(session, session.cancelOnDisconnect || this.risk.limitsFor(session.risk, -1, -1)[Limit.cancelOnDisconnect] === 1)
       }, (ws) => ws.getUserData().session),
     })
     this.app.any('/*', (res) => {
@@ -312,6 +264,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       reconnectDelayMs: config.exchange.reconnectDelayMs,
       maxReconnectDelayMs: config.exchange.maxReconnectDelayMs,
     }, this, this.journal === null ? null : this)
+    this.lifecycle = new OrderLifecycle(this.risk, newRiskVerdict(MAX_SELF_MATCH_CANCELS), this.metrics, this, this.link)
+    this.orderEntry = new OrderEntry(this.lifecycle, this.risk, this.metrics, this, this.link, this.journal)
   }
 
   /**
@@ -322,13 +276,15 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    */
   recover (gatewayDay: string | null): LaneRecoveryReport | null {
     if (!this.recoverOnStart) return null
-    const recovered = recoverLane(this.journalRoot, this.name, this.laneIndex, this.risk, this.accountIndexes, this.riskVerdict, gatewayDay)
-    if (recovered.tradingDay !== null) this.tradingDay = recovered.tradingDay
-    for (const [symbol, traded] of recovered.instruments) this.instruments.set(symbol, traded)
-    for (const order of recovered.orders) this.ordersByLinkId.set(order.linkOrderId, order)
-    for (const [account, seqs] of recovered.accountSeqs) this.accountSeqs.set(account, seqs)
-    if (recovered.maxLinkOrderId >= this.nextLinkOrderId) this.nextLinkOrderId = recovered.maxLinkOrderId
-    this.cancelAtLinkUp = recovered.cancelOnStart
+    const lifecycle = this.lifecycle
+    const recovered = recoverLane(this.journalRoot, this.name, this.laneIndex, this.risk, this.accountIndexes, lifecycle.verdict, gatewayDay)
+    if (recovered.tradingDay !== null) lifecycle.tradingDay = recovered.tradingDay
+    for (const [symbol, traded] of recovered.instruments) lifecycle.instruments.set(symbol, traded)
+    for (const order of recovered.orders) lifecycle.orders.set(order.linkOrderId, order)
+    for (const [account, seqs] of recovered.accountSeqs) lifecycle.accountSeqs.set(account, seqs)
+    if (recovered.maxLinkOrderId >= this.orderEntry.nextLinkOrderId) this.orderEntry.nextLinkOrderId = recovered.maxLinkOrderId
+    // The cancels the sessions' close would have sent: owed, sent at the first link-up.
+    for (const linkOrderId of recovered.cancelOnStart) lifecycle.cancelSent(linkOrderId, 0)
     this.link.resumeAfter(recovered.lastReceivedSeq)
     return {
       lane: this.name,
@@ -432,8 +388,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     if (envelope.body === 'newOrder') {
       // The check path is timed from here (decoded and journaled) to the
       // decision; the round trip from the frame's arrival.
-      this.orderClockMs[ORDER_RECEIVED] = receivedMs
-      this.orderClockMs[ORDER_DECODED] = performance.now()
+      this.orderEntry.orderClockMs[ORDER_RECEIVED] = receivedMs
+      this.orderEntry.orderClockMs[ORDER_DECODED] = performance.now()
       this.metrics.order()
     }
     if (session.loggedOn && envelope.body !== 'logout') {
@@ -451,11 +407,11 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     switch (envelope.body) {
       case 'newOrder':
         if (!this.requireLogon(session, refSeq, wireInt(envelope.newOrder!.clientOrderId))) return
-        this.onNewOrder(session, envelope.newOrder as NewOrder)
+        this.orderEntry.newOrder(session, envelope.newOrder as NewOrder)
         return
       case 'cancelOrder':
         if (!this.requireLogon(session, refSeq, wireInt(envelope.cancelOrder!.clientOrderId))) return
-        this.onCancel(session, envelope.cancelOrder as CancelOrder, refSeq)
+        this.orderEntry.cancel(session, envelope.cancelOrder as CancelOrder, refSeq)
         return
       case 'authenticate':
         this.onAuthenticate(session, envelope.authenticate as gatehouse.v1.Authenticate, refSeq).catch(this.containAsync('authenticate', session))
@@ -498,10 +454,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     const flooded = this.floodedPastThrottle(session, limit)
     const text = `more than ${limit} messages per second on this session; slow down (the window is exact and admits again as soon as the rate falls)`
     if (envelope.body === 'newOrder') {
-      const order = envelope.newOrder as NewOrder
-      this.orderDecided()
-      this.recordDecision(session, DecisionStage.THROTTLE, RejectReason.THROTTLED_SESSION, wireInt(order.clientOrderId), limit, observed)
-      if (!flooded) this.rejectOrder(session, order, RejectReason.THROTTLED_SESSION, text, limit, observed)
+      this.orderEntry.refuseOrder(session, envelope.newOrder as NewOrder, DecisionStage.THROTTLE, RejectReason.THROTTLED_SESSION, text, limit, observed, null, !flooded)
       return
     }
     if (flooded) return
@@ -757,7 +710,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
       account: authenticate.account,
       nonce: session.nonce,
       proof: authenticate.proof,
-      exchangeEnvironment: this.exchangeEnvironment,
+      exchangeEnvironment: this.lifecycle.exchangeEnvironment,
     })
     session.stepInFlight = false
     if (result.reason === 0) {
@@ -845,196 +798,24 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     session.account = logon.account
     this.releaseUnauthenticated(session)
     this.metrics.sessionLoggedOn()
-    if (session.journal !== null) {
-      const heads = session.journal
-      heads.clientIn.account = heads.clientOut.account = heads.decision.account = heads.linkOut.account = logon.account
-    }
+    session.journalAs(logon.account)
     session.logonTimeMs = Date.now()
     session.risk.lane = this.laneIndex
     session.risk.account = result.accountIndex!
     session.risk.app = result.appIndex ?? -1
     session.cancelOnDisconnect = logon.cancelOnDisconnect
-    const previous = this.accountSeqs.get(logon.account)
-    if (previous !== undefined && previous.outSeq > session.outSeq) session.outSeq = previous.outSeq
-    const resumedOrders = this.claimOrders(session)
+    const { resumedOrders, lastClientSeq } = this.lifecycle.sessionLoggedOn(session)
     this.send(session, {
       logonReply: {
         ok: true,
         sessionId: session.id,
         lane: this.name,
-        tradingDay: this.tradingDay,
+        tradingDay: this.lifecycle.tradingDay,
         heartbeatIntervalMs: this.laneConfig.idleTimeoutS * 1000 / 2,
-        instruments: [...this.instruments.values()].map((traded) => traded.instrument),
-        lastClientSeq: previous?.lastClientSeq ?? 0,
+        instruments: [...this.lifecycle.instruments.values()].map((traded) => traded.instrument),
+        lastClientSeq,
         resumedOrders,
         text: this.link.isUp ? '' : 'logged on, but the exchange link is down: orders are rejected until it is back',
-      },
-    })
-  }
-
-  /** Gives the session the account's working orders on this lane that no session owns; returns how many. */
-  private claimOrders (session: ClientSession): number {
-    let claimed = 0
-    for (const order of this.ordersByLinkId.values()) {
-      if (order.session !== null || order.account !== session.account || session.openOrders.has(order.clientOrderId)) continue
-      order.session = session
-      session.openOrders.set(order.clientOrderId, order)
-      claimed++
-    }
-    return claimed
-  }
-
-  private onNewOrder (session: ClientSession, order: NewOrder): void {
-    const clientOrderId = wireInt(order.clientOrderId)
-    // IDs strictly increase within a session: one number detects a reuse,
-    // and openOrders those of orders taken over from an earlier session.
-    if (clientOrderId <= session.lastClientOrderId || clientOrderId > MAX_WIRE_INTEGER || session.openOrders.has(clientOrderId)) {
-      this.orderDecided()
-      this.recordDecision(session, DecisionStage.ORDER_ID, RejectReason.DUPLICATE_CLIENT_ORDER_ID, clientOrderId, session.lastClientOrderId, clientOrderId)
-      this.rejectOrder(session, order, RejectReason.DUPLICATE_CLIENT_ORDER_ID, duplicateOrderIdText(clientOrderId, session.lastClientOrderId), session.lastClientOrderId, clientOrderId)
-      return
-    }
-    session.lastClientOrderId = clientOrderId
-    const verdict = this.verdict
-    const traded = this.instruments.get(order.instrument)
-    if (!checkOrderValidity(order, traded?.instrument, verdict)) {
-      this.orderDecided()
-      this.recordDecision(session, DecisionStage.VALIDITY, verdict.reason, clientOrderId, verdict.limit, verdict.observed)
-      this.rejectOrder(session, order, verdict.reason, `${reasonName(verdict.reason)} (limit ${verdict.limit}, observed ${verdict.observed})`, verdict.limit, verdict.observed)
-      return
-    }
-    if (!this.link.isUp) {
-      this.orderDecided()
-      this.recordDecision(session, DecisionStage.LINK, RejectReason.EXCHANGE_UNAVAILABLE, clientOrderId, 0, 0)
-      this.rejectOrder(session, order, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the order was not sent', 0, 0)
-      return
-    }
-    const risk = this.riskVerdict
-    const input = this.risk.input
-    input[IN_PRICE] = wireInt(order.price)
-    input[IN_LINK_ORDER_ID] = this.nextLinkOrderId + 1
-    input[IN_NOW_MS] = Date.now()
-    const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, risk)
-    this.orderDecided()
-    if (riskSlot < 0) {
-      this.recordDecision(session, DecisionStage.RISK, risk.reason, clientOrderId, risk.limit, risk.observed)
-      this.rejectOrder(session, order, risk.reason, riskRejectText(risk), risk.limit, risk.observed, this.takeWarning(session.account!, traded!.risk))
-      return
-    }
-    const linkOrderId = ++this.nextLinkOrderId
-    if (this.journal !== null) this.journal.decision(session.journal!, true, DecisionStage.RISK, 0, riskSlot, clientOrderId, linkOrderId, 0, 0)
-    // Self-match prevention, cancel-resting mode: this lane's crossing
-    // orders are cancelled first, on the same link, so the exchange
-    // removes them before it sees the new order.
-    for (let k = 0; k < risk.cancelCount; k++) this.sendToLink(session, { cancel: { orderId: risk.cancelLinkOrderIds[k]! } })
-    const working: WorkingOrder = {
-      linkOrderId,
-      linkSeq: 0,
-      session,
-      account: session.account!,
-      risk: session.risk,
-      clientOrderId,
-      instrument: order.instrument,
-      side: order.side,
-      price: wireInt(order.price),
-      quantityLots: order.quantityLots,
-      timeInForce: order.timeInForce,
-      exchangeOrderId: 0,
-      cumulativeLots: 0,
-      leavesLots: order.quantityLots,
-      riskSlot,
-      instrumentRisk: traded!.risk,
-      warning: this.takeWarning(session.account!, traded!.risk),
-      receivedMs: this.orderClockMs[ORDER_RECEIVED]!,
-    }
-    working.linkSeq = this.sendToLink(session, {
-      newOrder: {
-        orderId: working.linkOrderId,
-        account: session.account!,
-        instrument: working.instrument,
-        side: working.side,
-        price: working.price,
-        quantityLots: working.quantityLots,
-        timeInForce: working.timeInForce,
-      },
-    })
-    if (working.linkSeq === 0) {
-      // The link failed between the check and the send: nothing went out,
-      // so the reservation goes back at once.
-      this.risk.onOrderDone(session.risk, riskSlot, working.instrumentRisk, false, risk)
-      this.rejectOrder(session, order, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the order was not sent', 0, 0)
-      return
-    }
-    session.openOrders.set(clientOrderId, working)
-    this.ordersByLinkId.set(working.linkOrderId, working)
-    this.metrics.orderForwarded()
-  }
-
-  /** The current new order's checks have decided. */
-  private orderDecided (): void {
-    this.metrics.orderChecked(performance.now() - this.orderClockMs[ORDER_DECODED]!)
-  }
-
-  /** The verdict's monitor warning as a message (and an ops alert at the crossing); null if none. */
-  private takeWarning (account: string, instrument: InstrumentRisk): gatehouse.v1.MonitorWarning.$Properties | null {
-    const risk = this.riskVerdict
-    if (risk.warningMonitor === 0) return null
-    const warning = {
-      monitor: risk.warningMonitor,
-      observed: risk.warningObserved,
-      warningLevel: risk.warningLevel,
-      blockingLevel: risk.blockingLevel === Infinity ? 0 : risk.blockingLevel,
-      text: `${reasonName(risk.warningMonitor)} monitor at ${risk.warningObserved}: warning level ${risk.warningLevel}, ` +
-        (risk.blockingLevel === Infinity ? 'no blocking level' : `new orders are refused at ${risk.blockingLevel}`),
-    }
-    if (risk.alert) {
-      this.notify({
-        type: 'risk-alert', lane: this.name, account, instrument: instrument.symbol,
-        monitor: risk.warningMonitor, observed: risk.warningObserved, warningLevel: risk.warningLevel, blockingLevel: risk.blockingLevel,
-      })
-    }
-    return warning
-  }
-
-  private onCancel (session: ClientSession, cancel: CancelOrder, refSeq: number): void {
-    this.metrics.cancel()
-    const clientOrderId = wireInt(cancel.clientOrderId)
-    const order = session.openOrders.get(clientOrderId)
-    if (order === undefined) {
-      this.sendReject(session, RejectReason.UNKNOWN_ORDER, `no working order with client_order_id ${clientOrderId} in this session`, refSeq, clientOrderId)
-      return
-    }
-    // Cancels are never held back by risk limits (a halted or killed
-    // account can always cancel); only the account throttle applies.
-    const risk = this.riskVerdict
-    this.risk.input[IN_NOW_MS] = Date.now()
-    if (!this.risk.checkCancelInput(session.risk, order.riskSlot, order.instrumentRisk, risk)) {
-      this.metrics.reject(risk.reason)
-      this.send(session, { reject: { reason: risk.reason, text: riskRejectText(risk), refSeq, clientOrderId, limit: risk.limit, observed: risk.observed } })
-      return
-    }
-    if (this.sendToLink(session, { cancel: { orderId: order.linkOrderId } }) === 0) {
-      this.sendReject(session, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the cancel was not sent, retry once it is back', refSeq, clientOrderId)
-    }
-  }
-
-  private rejectOrder (session: ClientSession, order: NewOrder, reason: number, text: string, limit: number, observed: number,
-    warning: gatehouse.v1.MonitorWarning.$Properties | null = null): void {
-    this.metrics.reject(reason)
-    this.send(session, {
-      executionReport: {
-        clientOrderId: wireInt(order.clientOrderId),
-        execType: ExecType.REJECTED,
-        instrument: order.instrument,
-        side: order.side,
-        price: wireInt(order.price),
-        quantityLots: order.quantityLots,
-        reason,
-        text,
-        limit: limit === Infinity ? 0 : limit,
-        observed,
-        transactTimeUs: Date.now() * 1000,
-        warning,
       },
     })
   }
@@ -1050,15 +831,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    */
   private send (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
     if (session.ws === null || this.journalFailed) return false
-    envelope.seq = session.outSeq + 1
-    envelope.sentTimeUs = Date.now() * 1000
-    // Throws GH_ERR_UNSAFE_INTEGER rather than send a value it cannot
-    // carry exactly (long-off.ts); the seq is taken only once encoded, so
-    // a refused message leaves no gap.
-    const bytes = encodeClientEnvelope(envelope)
-    session.outSeq++
-    if (this.journal !== null) this.journal.clientOut(session.journal!, bytes, bodyFieldNumber(envelope, CLIENT_BODY_FIELDS))
-    session.messagesOut++
+    const bytes = session.numberOutgoing(envelope, this.journal)
     this.metrics.messageOut()
     if (session.pendingOut.length === 0) this.sessionsWithPendingOut.push(session)
     session.pendingOut.push(bytes)
@@ -1137,23 +910,10 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     this.scheduleFlush()
   }
 
-  /** Journals a refused new order's decision (passed orders are recorded where the link order ID is known). */
-  private recordDecision (session: ClientSession, stage: number, reason: number, clientOrderId: number, limit: number, observed: number): void {
-    if (this.journal !== null) this.journal.decision(session.journal!, false, stage, reason, -1, clientOrderId, 0, limit, observed)
-  }
-
-  /** Sends on the link on behalf of a session, so the link record names it. Returns the link seq, 0 if not sent. */
-  private sendToLink (session: ClientSession | null, envelope: LinkEnvelopeInit): number {
-    this.linkCause = session?.journal ?? null
-    const seq = this.link.send(envelope)
-    this.linkCause = null
-    return seq
-  }
-
   // ---- journal (LinkRecorder: the link records through the lane) --------
 
-  recordLinkOut (body: Uint8Array, envelope: LinkEnvelopeInit): void {
-    this.journal!.linkOut(this.linkCause, body, envelope)
+  recordLinkOut (body: Uint8Array, envelope: LinkEnvelopeInit, cause: SessionJournalHeads | null): void {
+    this.journal!.linkOut(cause, body, envelope)
   }
 
   recordLinkIn (body: Uint8Array, envelope: LinkEnvelope | null): void {
@@ -1188,7 +948,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   // ---- exchange side --------------------------------------------------
 
-  onLinkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
+  onLinkUp (info: LinkUpInfo): void {
     try {
       this.linkUp(info)
     } catch (err) {
@@ -1196,42 +956,13 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
     }
   }
 
-  private linkUp (info: { tradingDay: string, environment: string, instruments: Instrument[], nextExpectedSeq: number }): void {
-    this.tradingDay = info.tradingDay
-    this.exchangeEnvironment = info.environment
-    // Daily counters (volume, monitors) start again on a new trading day;
-    // the first lane to see it clears them for all.
-    this.risk.rollTradingDay(Number(info.tradingDay))
-    this.instruments.clear()
-    for (const instrument of info.instruments) this.instrumentUpdate(instrument)
-    // Orders sent at or after the exchange's next expected seq were lost
-    // with the old connection: they never reached the exchange, so they are
-    // not working. Tell their clients rather than leave them hanging.
-    for (const order of [...this.ordersByLinkId.values()]) {
-      if (order.exchangeOrderId === 0 && order.linkSeq >= info.nextExpectedSeq) {
-        this.finishOrder(order, false)
-        this.metrics.reject(RejectReason.EXCHANGE_UNAVAILABLE)
-        this.sendToOwner(order, this.reportFor(order, ExecType.REJECTED, {
-          reason: RejectReason.EXCHANGE_UNAVAILABLE,
-          text: 'the exchange link failed before the order reached the exchange; it is not working',
-        }))
-      }
-    }
-    // Cancel-on-disconnect of the sessions the last run died with: their
-    // orders must not stay working until someone logs on again. Sent
-    // before any client can act (lanes listen first, but nothing reaches
-    // the link before it is up), on behalf of no session: not a client
-    // action, as the cancels of a close are not.
-    if (this.cancelAtLinkUp.length > 0) {
-      for (const linkOrderId of this.cancelAtLinkUp) {
-        if (this.ordersByLinkId.has(linkOrderId)) this.sendToLink(null, { cancel: { orderId: linkOrderId } })
-      }
-      this.cancelAtLinkUp = []
-    }
+  private linkUp (info: LinkUpInfo): void {
+    this.lifecycle.linkUp(info)
     this.notify({ type: 'link-state', lane: this.name, state: 'up', detail: `trading day ${info.tradingDay}, ${info.environment}, ${info.instruments.length} instruments`, environment: info.environment })
   }
 
   onLinkDown (reason: string): void {
+    this.lifecycle.linkDown()
     this.notify({ type: 'link-state', lane: this.name, state: 'down', detail: reason })
   }
 
@@ -1250,17 +981,10 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
 
   onInstrumentUpdate (instrument: Instrument): void {
     try {
-      this.instrumentUpdate(instrument)
+      this.lifecycle.instrumentUpdate(instrument)
     } catch (err) {
       this.contain('link instrument update', null, err)
     }
-  }
-
-  private instrumentUpdate (instrument: Instrument): void {
-    const risk = this.risk.instrumentRisk(instrument)
-    // Past the shared table's capacity an instrument stays unknown here,
-    // so its orders get UNKNOWN_INSTRUMENT rather than unchecked limits.
-    if (risk !== null) this.instruments.set(instrument.symbol, { instrument, risk })
   }
 
   /** This lane's sessions, for the admin socket. */
@@ -1296,118 +1020,36 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder {
    * in the scope gets through meanwhile.
    */
   massCancel (scope: KillScope): number {
-    let sent = 0
-    for (const order of this.ordersByLinkId.values()) {
-      const inScope = scope.kind === 'global' ||
-        (scope.kind === 'lane' && scope.lane === this.name) ||
-        (scope.kind === 'account' && scope.account === order.account) ||
-        (scope.kind === 'instrument' && scope.instrument === order.instrument)
-      if (inScope && this.sendToLink(order.session, { cancel: { orderId: order.linkOrderId } }) !== 0) sent++
-    }
-    return sent
+    return this.lifecycle.massCancel(scope, this.name)
   }
 
   onReport (report: LinkExecutionReport): void {
     try {
       this.report(report)
     } catch (err) {
-      const order = this.ordersByLinkId.get(wireInt(report.orderId))
+      const order = this.lifecycle.orders.get(wireInt(report.orderId))
       this.contain('link report', order?.session ?? null, err, order?.clientOrderId ?? 0)
     }
   }
 
   private report (report: LinkExecutionReport): void {
-    const order = this.ordersByLinkId.get(wireInt(report.orderId))
-    // Reports for orders this run never sent (resends of a previous run's
-    // orders) have no session to go to; the journal issue recovers them.
-    if (order === undefined) return
-    if (this.faultReportClientOrderId !== 0 && order.clientOrderId === this.faultReportClientOrderId) {
+    if (this.faultReportClientOrderId !== 0 && this.lifecycle.orders.get(wireInt(report.orderId))?.clientOrderId === this.faultReportClientOrderId) {
       throw new Error(`test fault: report for client_order_id ${this.faultReportClientOrderId} (lanes.${this.name}.testFaults)`)
     }
-    if (report.cancelRejected) {
-      this.metrics.reject(report.reason || RejectReason.UNKNOWN_ORDER)
-      this.sendToOwner(order, {
-        reject: {
-          reason: report.reason || RejectReason.UNKNOWN_ORDER,
-          text: `exchange refused the cancel: ${report.text}`,
-          clientOrderId: order.clientOrderId,
-        },
-      })
-      return
-    }
-    const execType = report.execType
-    if (report.exchangeOrderId !== 0) order.exchangeOrderId = wireInt(report.exchangeOrderId)
-    if (execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) {
-      order.cumulativeLots = report.cumulativeLots
-      order.leavesLots = report.leavesLots
-      if (report.lastLots > 0) this.risk.onFill(order.risk.account, order.riskSlot, report.lastLots)
-    } else if (execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
-      order.leavesLots = 0
-      if (execType === ExecType.REJECTED) this.metrics.reject(report.reason)
-    }
-    let warning = order.warning
-    order.warning = null
-    if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
-      this.finishOrder(order, execType === ExecType.CANCELLED)
-      warning ??= this.takeWarning(order.account, order.instrumentRisk)
-    }
-    // The first report from the exchange ends the order's round trip.
-    const receivedMs = order.receivedMs
-    order.receivedMs = 0
-    const sent = this.sendToOwner(order, this.reportFor(order, execType, {
-      lastPrice: wireInt(report.lastPrice),
-      lastLots: report.lastLots,
-      reason: report.reason,
-      text: report.text,
-      transactTimeUs: wireInt(report.transactTimeUs),
-      warning,
-    }))
-    if (sent && receivedMs !== 0) this.queueRoundTrip(receivedMs)
+    this.lifecycle.report(report)
   }
 
-  /** The order is done: off the books here, and its reservation released in the shared state (a cancel counts for the monitors). */
-  private finishOrder (order: WorkingOrder, cancelled: boolean): void {
-    this.ordersByLinkId.delete(order.linkOrderId)
-    order.session?.openOrders.delete(order.clientOrderId)
-    this.risk.onOrderDone(order.risk, order.riskSlot, order.instrumentRisk, cancelled, this.riskVerdict)
+  // ---- LifecyclePort: what the lifecycle and order entry send -----------
+
+  sendToClient (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
+    return this.send(session, envelope)
   }
 
-  /** Sends to the session that owns the order; an order whose session closed (or a recovered one not yet claimed) gets nothing sent. */
-  private sendToOwner (order: WorkingOrder, envelope: ClientEnvelopeInit): boolean {
-    return order.session !== null && this.send(order.session, envelope)
+  monitorAlert (alert: MonitorAlert): void {
+    this.notify({ type: 'risk-alert', lane: this.name, ...alert })
   }
 
-  private reportFor (order: WorkingOrder, execType: number, extra: ExecutionReportInit): ClientEnvelopeInit {
-    return {
-      executionReport: {
-        clientOrderId: order.clientOrderId,
-        execType,
-        exchangeOrderId: order.exchangeOrderId,
-        instrument: order.instrument,
-        side: order.side,
-        price: order.price,
-        quantityLots: order.quantityLots,
-        cumulativeLots: order.cumulativeLots,
-        leavesLots: order.leavesLots,
-        transactTimeUs: Date.now() * 1000,
-        ...extra,
-      },
-    }
+  firstReportQueued (receivedMs: number): void {
+    this.queueRoundTrip(receivedMs)
   }
-}
-
-/** The DUPLICATE_CLIENT_ORDER_ID text: the rule and the last ID accepted. */
-function duplicateOrderIdText (clientOrderId: number, lastClientOrderId: number): string {
-  if (clientOrderId <= 0) return 'client_order_id must be a positive integer'
-  if (clientOrderId > MAX_WIRE_INTEGER) return `client_order_id must be at most ${MAX_WIRE_INTEGER}`
-  if (clientOrderId > lastClientOrderId) return `client_order_id ${clientOrderId} names an order still working that this session took over; use a new ID`
-  return `client_order_id must strictly increase within a session: ${clientOrderId} is not above the last one accepted, ${lastClientOrderId}`
-}
-
-/** A risk reject's text: the reason, the limit and what was seen, for people; clients match on the code. */
-function riskRejectText (verdict: RiskVerdict): string {
-  if (verdict.reason === RejectReason.KILL_SWITCH) return `refused by ${KILL_SCOPE_NAMES[verdict.observed] ?? 'a kill switch'}; cancels still pass`
-  if (verdict.reason === RejectReason.ACCOUNT_HALTED) return 'the account is halted: new orders are refused, cancels pass'
-  const limit = verdict.limit === Infinity ? 'none' : String(verdict.limit)
-  return `${reasonName(verdict.reason)} (limit ${limit}, observed ${verdict.observed})`
 }

@@ -263,6 +263,8 @@ export function recoverLane (root: string, stream: string, laneIndex: number, en
           orders.set(linkOrderId, {
             linkOrderId,
             linkSeq: wireInt(envelope.seq),
+            cancelLinkSeq: 0,
+            cancelOwed: false,
             session: null,
             account,
             risk: ctx,

@@ -1,0 +1,353 @@
+// The working-order state machine of one lane: the one place an order's
+// life after the pre-trade checks is written. The live lane drives it from
+// its sockets, start-up recovery (lane/recovery.ts) from the lane's
+// journal, and what-if replay from a past day's journal; all three make
+// the same calls in the same order, so they cannot drift apart.
+//
+// How to drive it: construct one per lane with the lane's RiskEngine and a
+// LifecyclePort, then feed it events as they happen (or as the journal
+// recorded them):
+//
+//   linkUp(info)            the exchange link logged on (trading day, reference
+//                           data, next_expected_seq): lost orders are rejected,
+//                           lost and owed cancels are (re)sent
+//   linkDown()              the link is gone; nothing is sent until linkUp
+//   instrumentUpdate(i)     reference data changed
+//   orderSent(order)        order entry (lane/order-entry.ts) checked, reserved
+//                           and sent a new order with its link seq
+//   cancel(order, s, owe)   send a cancel on the link (client, kill switch,
+//                           self-match, cancel-on-disconnect)
+//   cancelSent(id, seq)     a cancel went out that the lifecycle did not send
+//                           itself this run (recovery feeds journaled cancels)
+//   report(report)          an exchange execution report, deduplicated
+//   sessionLoggedOn(s)      a client session logged on: it takes over the
+//                           account's orders no session owns
+//   sessionClosed(s, cod)   a session closed: cancel-on-disconnect, its orders
+//                           wait for the account's next session
+//
+// Outputs go through the LifecyclePort (client messages: execution
+// reports, rejects) and the ExchangeLinkPort (cancels). Ports that send
+// nothing (SILENT_LINK, a client port that returns false) are what
+// recovery and replay use: what the live lane sent is in the journal and
+// is fed back as events (cancelSent, client seqs).
+//
+// No sockets, no uWebSockets.js, no worker-thread globals: a CLI tool can
+// import this module.
+import {
+  ExecType, RejectReason, reasonName, wireInt,
+  type ClientEnvelopeInit, type ExecutionReportInit, type Instrument, type LinkExecutionReport,
+} from '../protocol/messages.js'
+import type { gatehouse } from '../protocol/generated/gatehouse.js'
+import type { InstrumentRisk, RiskEngine, RiskVerdict } from '../checks/risk-engine.js'
+import type { KillScope } from '../checks/risk-control.js'
+import type { LaneMetrics } from './lane-metrics.js'
+import type { ClientSession, WorkingOrder } from './client-session.js'
+import type { ExchangeLinkPort } from './exchange-link-port.js'
+
+/** An instrument's reference data with what the risk engine derived from it. */
+export interface TradedInstrument {
+  instrument: Instrument
+  risk: InstrumentRisk
+}
+
+/** Where an account's last closed session on the lane left off (LogonReply.last_client_seq, the gateway's seq). */
+export interface AccountSeqs {
+  outSeq: number
+  lastClientSeq: number
+}
+
+/** What the exchange said when the link logged on. */
+export interface LinkUpInfo {
+  tradingDay: string
+  environment: string
+  instruments: Instrument[]
+  /** The first of the gateway's link seqs the exchange has not seen. */
+  nextExpectedSeq: number
+}
+
+/** A monitor crossed its warning level: the alert ops receive. */
+export interface MonitorAlert {
+  account: string
+  instrument: string
+  monitor: number
+  observed: number
+  warningLevel: number
+  blockingLevel: number
+}
+
+/** Where the lifecycle's outputs go. */
+export interface LifecyclePort {
+  /** Numbers, journals and queues one message to a client session; false when it is gone (or nothing is sent, in recovery). */
+  sendToClient (session: ClientSession, envelope: ClientEnvelopeInit): boolean
+  /** A monitor reached its warning level (once per crossing). */
+  monitorAlert (alert: MonitorAlert): void
+  /** An order's first report was queued: its round trip, from receivedMs (performance.now()), ends at the flush. */
+  firstReportQueued (receivedMs: number): void
+}
+
+export class OrderLifecycle {
+  /** Working orders by link order ID. */
+  readonly orders = new Map<number, WorkingOrder>()
+  /**
+   * Per account, where its last closed session on this lane left off: the
+   * next session continues the gateway's seq and learns the client's last.
+   */
+  readonly accountSeqs = new Map<string, AccountSeqs>()
+  readonly instruments = new Map<string, TradedInstrument>()
+  tradingDay = ''
+  exchangeEnvironment = ''
+  /** The link is logged on: cancels go out now rather than being owed until the next linkUp. */
+  linkIsUp = false
+
+  constructor (
+    private readonly risk: RiskEngine,
+    /** Reused for every risk call: the report path allocates nothing per order. */
+    readonly verdict: RiskVerdict,
+    private readonly metrics: LaneMetrics,
+    private readonly port: LifecyclePort,
+    /** The exchange link the cancels go out on (SILENT_LINK in recovery and replay). */
+    private readonly link: ExchangeLinkPort,
+  ) {}
+
+  // ---- the exchange link ----------------------------------------------
+
+  /**
+   * The link logged on. A new trading day clears the daily counters (the
+   * first lane to see it clears them for all). Orders sent at or after the
+   * exchange's next expected seq were lost with the old connection: they
+   * never reached the exchange, so they are not working and their clients
+   * are told. Cancels sent at or after it were lost too: they are sent
+   * again, as are the cancels owed while the link was down.
+   */
+  linkUp (info: LinkUpInfo): void {
+    this.linkIsUp = true
+    this.tradingDay = info.tradingDay
+    this.exchangeEnvironment = info.environment
+    this.risk.rollTradingDay(Number(info.tradingDay))
+    this.instruments.clear()
+    for (const instrument of info.instruments) this.instrumentUpdate(instrument)
+    for (const order of [...this.orders.values()]) {
+      if (order.exchangeOrderId === 0 && order.linkSeq >= info.nextExpectedSeq) {
+        this.finishOrder(order, false)
+        this.metrics.reject(RejectReason.EXCHANGE_UNAVAILABLE)
+        this.sendToOwner(order, this.reportFor(order, ExecType.REJECTED, {
+          reason: RejectReason.EXCHANGE_UNAVAILABLE,
+          text: 'the exchange link failed before the order reached the exchange; it is not working',
+        }))
+        continue
+      }
+      if (order.cancelLinkSeq !== 0 && order.cancelLinkSeq >= info.nextExpectedSeq) order.cancelOwed = true
+      if (order.cancelOwed) this.resendCancel(order)
+    }
+  }
+
+  linkDown (): void {
+    this.linkIsUp = false
+  }
+
+  instrumentUpdate (instrument: Instrument): void {
+    const risk = this.risk.instrumentRisk(instrument)
+    // Past the shared table's capacity an instrument stays unknown here,
+    // so its orders get UNKNOWN_INSTRUMENT rather than unchecked limits.
+    if (risk !== null) this.instruments.set(instrument.symbol, { instrument, risk })
+  }
+
+  // ---- orders and cancels -----------------------------------------------
+
+  /** Order entry sent a new order (its reservation is booked, its link seq known): it is working. */
+  orderSent (order: WorkingOrder): void {
+    order.session?.openOrders.set(order.clientOrderId, order)
+    this.orders.set(order.linkOrderId, order)
+  }
+
+  /**
+   * Sends a cancel for a working order on behalf of a session (null: the
+   * gateway's own, e.g. at restart). Returns the link seq, 0 when the link
+   * is down; then, if `oweIfDown`, the cancel is owed and goes out at the
+   * next linkUp (a client's own cancel is not: the client is told to retry).
+   */
+  cancel (order: WorkingOrder, session: ClientSession | null, oweIfDown: boolean): number {
+    const seq = this.link.send({ cancel: { orderId: order.linkOrderId } }, session?.journal ?? null)
+    if (seq !== 0 || oweIfDown) this.cancelSent(order.linkOrderId, seq)
+    return seq
+  }
+
+  /**
+   * A cancel for the order went out with link seq `linkSeq` (0: it could
+   * not go and is owed). Kept until the exchange answers, so that a cancel
+   * the link lost before the exchange got it goes out again at linkUp.
+   * Recovery feeds the journaled cancels here.
+   */
+  cancelSent (linkOrderId: number, linkSeq: number): void {
+    const order = this.orders.get(linkOrderId)
+    if (order === undefined) return
+    if (linkSeq === 0) {
+      order.cancelOwed = true
+    } else {
+      order.cancelLinkSeq = linkSeq
+      order.cancelOwed = false
+    }
+  }
+
+  /** A lost or owed cancel at linkUp: sent (again) on behalf of the order's owner; still owed if the link is gone again. */
+  private resendCancel (order: WorkingOrder): void {
+    order.cancelLinkSeq = 0
+    this.cancel(order, order.session, true)
+  }
+
+  /**
+   * Kill switch with mass-cancel: cancels every working order of this lane
+   * in the scope. Returns how many cancels went out.
+   */
+  massCancel (scope: KillScope, laneName: string): number {
+    let sent = 0
+    for (const order of [...this.orders.values()]) {
+      const inScope = scope.kind === 'global' ||
+        (scope.kind === 'lane' && scope.lane === laneName) ||
+        (scope.kind === 'account' && scope.account === order.account) ||
+        (scope.kind === 'instrument' && scope.instrument === order.instrument)
+      if (inScope && this.cancel(order, order.session, false) !== 0) sent++
+    }
+    return sent
+  }
+
+  /** An execution report from the exchange (in exchange seq order, duplicates removed). */
+  report (report: LinkExecutionReport): void {
+    const order = this.orders.get(wireInt(report.orderId))
+    // Reports for orders this lane never sent have no session to go to.
+    if (order === undefined) return
+    if (report.cancelRejected) {
+      // The order is still working and no cancel is on its way any more.
+      order.cancelLinkSeq = 0
+      order.cancelOwed = false
+      this.metrics.reject(report.reason || RejectReason.UNKNOWN_ORDER)
+      this.sendToOwner(order, {
+        reject: {
+          reason: report.reason || RejectReason.UNKNOWN_ORDER,
+          text: `exchange refused the cancel: ${report.text}`,
+          clientOrderId: order.clientOrderId,
+        },
+      })
+      return
+    }
+    const execType = report.execType
+    if (report.exchangeOrderId !== 0) order.exchangeOrderId = wireInt(report.exchangeOrderId)
+    if (execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) {
+      order.cumulativeLots = report.cumulativeLots
+      order.leavesLots = report.leavesLots
+      if (report.lastLots > 0) this.risk.onFill(order.risk.account, order.riskSlot, report.lastLots)
+    } else if (execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
+      order.leavesLots = 0
+      if (execType === ExecType.REJECTED) this.metrics.reject(report.reason)
+    }
+    let warning = order.warning
+    order.warning = null
+    if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
+      this.finishOrder(order, execType === ExecType.CANCELLED)
+      warning ??= this.takeWarning(order.account, order.instrumentRisk)
+    }
+    // The first report from the exchange ends the order's round trip.
+    const receivedMs = order.receivedMs
+    order.receivedMs = 0
+    const sent = this.sendToOwner(order, this.reportFor(order, execType, {
+      lastPrice: wireInt(report.lastPrice),
+      lastLots: report.lastLots,
+      reason: report.reason,
+      text: report.text,
+      transactTimeUs: wireInt(report.transactTimeUs),
+      warning,
+    }))
+    if (sent && receivedMs !== 0) this.port.firstReportQueued(receivedMs)
+  }
+
+  /** The order is done: off the books here, and its reservation released in the shared state (a cancel counts for the monitors). */
+  finishOrder (order: WorkingOrder, cancelled: boolean): void {
+    this.orders.delete(order.linkOrderId)
+    order.session?.openOrders.delete(order.clientOrderId)
+    this.risk.onOrderDone(order.risk, order.riskSlot, order.instrumentRisk, cancelled, this.verdict)
+  }
+
+  // ---- client sessions ----------------------------------------------------
+
+  /**
+   * A session of `session.account` logged on: it continues the gateway's
+   * seq where the account's last session left off and takes over the
+   * account's working orders that no session owns. Returns how many it
+   * took over and the client's last seq (LogonReply fields).
+   */
+  sessionLoggedOn (session: ClientSession): { resumedOrders: number, lastClientSeq: number } {
+    const previous = this.accountSeqs.get(session.account!)
+    if (previous !== undefined && previous.outSeq > session.outSeq) session.outSeq = previous.outSeq
+    let resumedOrders = 0
+    for (const order of this.orders.values()) {
+      if (order.session !== null || order.account !== session.account || session.openOrders.has(order.clientOrderId)) continue
+      order.session = session
+      session.openOrders.set(order.clientOrderId, order)
+      resumedOrders++
+    }
+    return { resumedOrders, lastClientSeq: previous?.lastClientSeq ?? 0 }
+  }
+
+  /**
+   * A logged-on session closed (or, at restart, died with the last run).
+   * With cancel-on-disconnect its working orders are cancelled, those with
+   * a cancel already on its way excepted; they stay at the exchange
+   * otherwise. Either way they wait for the account's next session on
+   * this lane, which takes them over.
+   */
+  sessionClosed (session: ClientSession, cancelOnDisconnect: boolean): void {
+    if (cancelOnDisconnect) {
+      for (const order of session.openOrders.values()) {
+        if (order.cancelLinkSeq === 0 && !order.cancelOwed) this.cancel(order, session, true)
+      }
+    }
+    for (const order of session.openOrders.values()) order.session = null
+    this.accountSeqs.set(session.account!, { outSeq: session.outSeq, lastClientSeq: session.lastClientSeq })
+  }
+
+  // ---- what goes to clients -------------------------------------------------
+
+  /** The last risk verdict's monitor warning as a message (and an ops alert at the crossing); null if none. */
+  takeWarning (account: string, instrument: InstrumentRisk): gatehouse.v1.MonitorWarning.$Properties | null {
+    const risk = this.verdict
+    if (risk.warningMonitor === 0) return null
+    const warning = {
+      monitor: risk.warningMonitor,
+      observed: risk.warningObserved,
+      warningLevel: risk.warningLevel,
+      blockingLevel: risk.blockingLevel === Infinity ? 0 : risk.blockingLevel,
+      text: `${reasonName(risk.warningMonitor)} monitor at ${risk.warningObserved}: warning level ${risk.warningLevel}, ` +
+        (risk.blockingLevel === Infinity ? 'no blocking level' : `new orders are refused at ${risk.blockingLevel}`),
+    }
+    if (risk.alert) {
+      this.port.monitorAlert({
+        account, instrument: instrument.symbol,
+        monitor: risk.warningMonitor, observed: risk.warningObserved, warningLevel: risk.warningLevel, blockingLevel: risk.blockingLevel,
+      })
+    }
+    return warning
+  }
+
+  /** Sends to the session that owns the order; an order whose session closed (or a recovered one not yet claimed) gets nothing sent. */
+  sendToOwner (order: WorkingOrder, envelope: ClientEnvelopeInit): boolean {
+    return order.session !== null && this.port.sendToClient(order.session, envelope)
+  }
+
+  reportFor (order: WorkingOrder, execType: number, extra: ExecutionReportInit): ClientEnvelopeInit {
+    return {
+      executionReport: {
+        clientOrderId: order.clientOrderId,
+        execType,
+        exchangeOrderId: order.exchangeOrderId,
+        instrument: order.instrument,
+        side: order.side,
+        price: order.price,
+        quantityLots: order.quantityLots,
+        cumulativeLots: order.cumulativeLots,
+        leavesLots: order.leavesLots,
+        transactTimeUs: Date.now() * 1000,
+        ...extra,
+      },
+    }
+  }
+}

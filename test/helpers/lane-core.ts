@@ -1,0 +1,153 @@
+// A lane's order path without sockets, for tests that drive it in-process:
+// the real OrderLifecycle, OrderEntry and RiskEngine (over a real
+// RiskControl's shared buffers), and optionally the lane's real journal
+// stream in a directory. At the edges, two ports stand where the lane's
+// sockets stand: RecordingLink implements ExchangeLinkPort (numbering and
+// journaling link messages as the exchange link does) and RecordingClients
+// implements the lifecycle's client port (messages are numbered and
+// journaled by ClientSession.numberOutgoing, as the lane sends them).
+import { encodeLinkFrame } from '../../protocol/link-codec.js'
+import { LINK_LENGTH_PREFIX_BYTES } from '../../protocol/constants.js'
+import { encodeClientEnvelope } from '../../protocol/client-codec.js'
+import { CLIENT_BODY_FIELDS } from '../../journal/gateway-records.js'
+import { RiskEngine, newRiskVerdict } from '../../checks/risk-engine.js'
+import type { RiskControl } from '../../checks/risk-control.js'
+import { resolveConfig } from '../../config/load.js'
+import { createRiskControl } from '../../config/risk-config.js'
+import { DEFAULT_INSTRUMENTS } from '../../exchange-sim/instruments.js'
+import { DEMO_APP_ID } from '../../protocol/demo-identity.js'
+import { LANE_NAMES, type LaneName } from '../../protocol/lanes.js'
+import { v1, type ClientEnvelopeInit, type Instrument, type LinkEnvelopeInit } from '../../protocol/messages.js'
+import { ClientSession } from '../../lane/client-session.js'
+import type { ExchangeLinkPort } from '../../lane/exchange-link-port.js'
+import type { LaneJournal, SessionJournalHeads } from '../../lane/lane-journal.js'
+import { LaneMetrics, LaneMetricsReader, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
+import { OrderEntry } from '../../lane/order-entry.js'
+import { OrderLifecycle, type LifecyclePort, type MonitorAlert } from '../../lane/order-lifecycle.js'
+
+export const INSTRUMENTS: Instrument[] = DEFAULT_INSTRUMENTS.map((init) => v1.Instrument.create(init))
+
+/** Few accounts: the defaults size the tables for 1024. The limits' defaults need the ring and order table sizes. */
+export const SMALL_CAPACITY = { accounts: 8, appIds: 4, instruments: 16, instrumentsPerAccount: 4, openOrdersPerAccount: 256, rateRingSize: 1024 }
+
+/** A RiskControl with these accounts registered (and the demo AppID), as the supervisor builds it from config. */
+export function riskControlFor (accounts: readonly string[], risk: Record<string, unknown> = {}): RiskControl {
+  const demo = resolveConfig({}).accounts[0]!
+  const config = resolveConfig({
+    accounts: accounts.map((id) => ({ ...demo, id })),
+    risk: { capacity: SMALL_CAPACITY, ...risk },
+  })
+  return createRiskControl(config)
+}
+
+/** The exchange link as a port: numbers and journals what it is given, and keeps it for the test to read. */
+export class RecordingLink implements ExchangeLinkPort {
+  isUp = true
+  lastSentSeq = 0
+  readonly sent: LinkEnvelopeInit[] = []
+
+  constructor (private readonly journal: LaneJournal | null = null) {}
+
+  send (envelope: LinkEnvelopeInit, cause: SessionJournalHeads | null): number {
+    if (!this.isUp) return 0
+    envelope.seq = ++this.lastSentSeq
+    envelope.sentTimeUs = Date.now() * 1000
+    if (this.journal !== null) this.journal.linkOut(cause, encodeLinkFrame(envelope).subarray(LINK_LENGTH_PREFIX_BYTES), envelope)
+    this.sent.push(envelope)
+    return envelope.seq
+  }
+
+  /** The link logged on again: numbering continues from what the exchange has seen, as ExchangeLink does. */
+  loggedOn (nextExpectedSeq: number): void {
+    this.isUp = true
+    if (nextExpectedSeq > 0) this.lastSentSeq = nextExpectedSeq - 1
+  }
+}
+
+/** The client side as a port: what each open session was sent, numbered and journaled as the lane sends it. */
+export class RecordingClients implements LifecyclePort {
+  readonly open = new Set<ClientSession>()
+  readonly sent = new Map<ClientSession, ClientEnvelopeInit[]>()
+  readonly alerts: MonitorAlert[] = []
+
+  constructor (private readonly journal: LaneJournal | null = null) {}
+
+  sendToClient (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
+    if (!this.open.has(session)) return false
+    session.numberOutgoing(envelope, this.journal)
+    let list = this.sent.get(session)
+    if (list === undefined) this.sent.set(session, list = [])
+    list.push(envelope)
+    return true
+  }
+
+  monitorAlert (alert: MonitorAlert): void {
+    this.alerts.push(alert)
+  }
+
+  firstReportQueued (): void {}
+}
+
+/** One lane's order path. */
+export class LaneCore {
+  readonly laneIndex: number
+  readonly engine: RiskEngine
+  readonly metricsBuffer = createLaneMetricsBuffer()
+  readonly metrics = new LaneMetricsReader(this.metricsBuffer)
+  readonly link: RecordingLink
+  readonly clients: RecordingClients
+  readonly lifecycle: OrderLifecycle
+  readonly entry: OrderEntry
+  private nextSessionId: number
+
+  constructor (readonly name: LaneName, readonly control: RiskControl, readonly journal: LaneJournal | null = null) {
+    this.laneIndex = LANE_NAMES.indexOf(name)
+    this.nextSessionId = (this.laneIndex + 1) * 1_000_000
+    this.engine = new RiskEngine(control.buffers, this.laneIndex)
+    this.link = new RecordingLink(journal)
+    this.clients = new RecordingClients(journal)
+    const laneMetrics = new LaneMetrics(this.metricsBuffer)
+    this.lifecycle = new OrderLifecycle(this.engine, newRiskVerdict(64), laneMetrics, this.clients, this.link)
+    this.entry = new OrderEntry(this.lifecycle, this.engine, laneMetrics, this.clients, this.link, journal)
+  }
+
+  /** A connection, not logged on yet. */
+  connect (): ClientSession {
+    const session = new ClientSession(this.nextSessionId++, '127.0.0.1', Date.now(), 1024)
+    session.journal = this.journal?.sessionHeads(session.id) ?? null
+    this.clients.open.add(session)
+    return session
+  }
+
+  /** A client frame as received, journaled; its seq is the session's last client seq. */
+  receive (session: ClientSession, envelope: ClientEnvelopeInit): void {
+    const bytes = encodeClientEnvelope(envelope)
+    this.journal?.clientIn(session.journal!, bytes, CLIENT_BODY_FIELDS[Object.keys(envelope).find((k) => k in CLIENT_BODY_FIELDS) ?? ''] ?? 0, 0)
+    session.lastClientSeq = Number(envelope.seq ?? 0)
+  }
+
+  /** The logon steps have passed: the session is logged on as `account` and takes over the account's orders. */
+  logOn (session: ClientSession, account: string, cancelOnDisconnect = false): { resumedOrders: number, lastClientSeq: number } {
+    session.stage = 'logged-on'
+    session.account = account
+    session.journalAs(account)
+    session.risk.lane = this.laneIndex
+    session.risk.account = this.control.accountIndex(account)!
+    session.risk.app = this.control.appIndex(DEMO_APP_ID) ?? -1
+    session.cancelOnDisconnect = cancelOnDisconnect
+    const resumed = this.lifecycle.sessionLoggedOn(session)
+    this.clients.sendToClient(session, { logonReply: { ok: true, sessionId: session.id, resumedOrders: resumed.resumedOrders, lastClientSeq: resumed.lastClientSeq } })
+    return resumed
+  }
+
+  /** The connection closed. */
+  close (session: ClientSession): void {
+    this.clients.open.delete(session)
+    if (session.account !== null) this.lifecycle.sessionClosed(session, session.cancelOnDisconnect)
+  }
+
+  /** What the session was sent, in order. */
+  sentTo (session: ClientSession): ClientEnvelopeInit[] {
+    return this.clients.sent.get(session) ?? []
+  }
+}

@@ -1,0 +1,102 @@
+// Order entry (lane/order-entry.ts) without sockets: the real RiskEngine
+// over a real RiskControl's shared buffers, the real OrderLifecycle, the
+// lane's real journal stream in a directory, and at the edges a recording
+// link port and a recording client port (test/helpers/lane-core.ts). Each
+// refusal is checked for all three of its parts: the REJECTED report, the
+// journaled decision and the reject counter.
+import t, { type Test } from 'tap'
+import { join } from 'node:path'
+import { readStream } from '../journal/reader.js'
+import { RecordKind } from '../journal/record-format.js'
+import { DecisionStage, decodeDecision } from '../journal/gateway-records.js'
+import { LaneJournal } from '../lane/lane-journal.js'
+import { ExecType, RejectReason, Side, TimeInForce, type ClientEnvelopeInit } from '../protocol/messages.js'
+import { INSTRUMENTS, LaneCore, riskControlFor } from './helpers/lane-core.js'
+
+const TRADER = 'OE-T'
+const RB = 'rb2605'
+
+function setUp (t: Test, risk: Record<string, unknown> = {}): { lane: LaneCore, journal: LaneJournal, dir: string } {
+  const dir = t.testdir()
+  const journal = new LaneJournal({ lane: 'platform', root: dir, fsync: 'never', maxSegmentBytes: 1 << 20 })
+  const lane = new LaneCore('platform', riskControlFor([TRADER], risk), journal)
+  lane.lifecycle.linkUp({ tradingDay: '20261207', environment: 'production', instruments: INSTRUMENTS, nextExpectedSeq: 1 })
+  return { lane, journal, dir }
+}
+
+function decisions (dir: string, journal: LaneJournal): Array<{ passed: boolean, stage: number, reason: number, clientOrderId: number }> {
+  journal.commit()
+  const out = []
+  for (const record of readStream(join(dir, 'platform'), 'platform')) {
+    if (record.kind !== RecordKind.CHECK_DECISION) continue
+    const d = decodeDecision(record.payload)!
+    out.push({ passed: d.passed, stage: d.stage, reason: d.reason, clientOrderId: d.clientOrderId })
+  }
+  return out
+}
+
+const order = (clientOrderId: number, lots = 1, price = 3200, instrument = RB) =>
+  ({ clientOrderId, instrument, side: Side.BUY, price, quantityLots: lots, timeInForce: TimeInForce.GFD, reduceOnly: false })
+
+const last = (sent: ClientEnvelopeInit[]): ClientEnvelopeInit => sent[sent.length - 1]!
+
+t.test('an order that passes goes out on the link and is working; a cancel goes out and the CANCELLED report ends it', async (t) => {
+  const { lane, journal, dir } = setUp(t)
+  const session = lane.connect()
+  lane.logOn(session, TRADER)
+  lane.entry.newOrder(session, order(1, 2))
+  t.equal(lane.link.sent.length, 1, 'one message on the link')
+  const sent = lane.link.sent[0]!.newOrder!
+  t.match(sent, { account: TRADER, instrument: RB, side: Side.BUY, price: 3200, quantityLots: 2 }, 'the new order as checked')
+  const linkOrderId = Number(sent.orderId)
+  const working = lane.lifecycle.orders.get(linkOrderId)!
+  t.match(working, { clientOrderId: 1, linkSeq: 1, session }, 'working, with its link seq, owned by the session')
+  t.equal(session.openOrders.get(1), working, 'the session finds it by client_order_id')
+  t.match(lane.control.counters(TRADER), { openOrders: 1, openLots: 2, actionsToday: 1 }, 'reserved in the shared risk state')
+  t.same(decisions(dir, journal), [{ passed: true, stage: DecisionStage.RISK, reason: 0, clientOrderId: 1 }], 'the passed decision is journaled')
+
+  lane.entry.cancel(session, { clientOrderId: 1 }, 7)
+  t.same(lane.link.sent[1]!.cancel, { orderId: linkOrderId }, 'the cancel goes out')
+  t.equal(working.cancelLinkSeq, 2, 'the order remembers the cancel\'s link seq until the exchange answers')
+  lane.lifecycle.report({ orderId: linkOrderId, execType: ExecType.CANCELLED, exchangeOrderId: 9, cumulativeLots: 0, leavesLots: 0, lastLots: 0, lastPrice: 0, reason: 0, text: '', transactTimeUs: 0, cancelRejected: false } as never)
+  t.match(last(lane.sentTo(session)).executionReport, { clientOrderId: 1, execType: ExecType.CANCELLED }, 'the client gets CANCELLED')
+  t.equal(lane.lifecycle.orders.size, 0, 'no longer working')
+  t.match(lane.control.counters(TRADER), { openOrders: 0, openLots: 0, reservedFen: 0, actionsToday: 2 }, 'released; the cancel counted as an action')
+})
+
+t.test('every refusal: a REJECTED report with its code, the decision journaled, the reject counted, nothing on the link', async (t) => {
+  const { lane, journal, dir } = setUp(t, { limits: { accounts: { [TRADER]: { maxOpenOrders: 1 } } } })
+  const session = lane.connect()
+  lane.logOn(session, TRADER)
+  lane.entry.newOrder(session, order(5))
+  const cases: Array<[string, () => void, number, number]> = [
+    ['a reused client_order_id', () => { lane.entry.newOrder(session, order(5)) }, RejectReason.DUPLICATE_CLIENT_ORDER_ID, DecisionStage.ORDER_ID],
+    ['an unknown instrument', () => { lane.entry.newOrder(session, order(6, 1, 3200, 'xx9999')) }, RejectReason.UNKNOWN_INSTRUMENT, DecisionStage.VALIDITY],
+    ['a risk limit (maxOpenOrders 1)', () => { lane.entry.newOrder(session, order(7)) }, RejectReason.MAX_OPEN_ORDERS, DecisionStage.RISK],
+    ['the link down', () => { lane.link.isUp = false; lane.entry.newOrder(session, order(8)) }, RejectReason.EXCHANGE_UNAVAILABLE, DecisionStage.LINK],
+  ]
+  const linkBefore = lane.link.sent.length
+  for (const [what, act, reason, stage] of cases) {
+    const before = lane.metrics.rejects(reason)
+    act()
+    const report = last(lane.sentTo(session)).executionReport!
+    t.match(report, { execType: ExecType.REJECTED, reason }, `${what}: REJECTED with its code`)
+    t.equal(lane.metrics.rejects(reason), before + 1, `${what}: counted`)
+    t.match(decisions(dir, journal).at(-1), { passed: false, stage, reason, clientOrderId: Number(report.clientOrderId) }, `${what}: decision journaled`)
+  }
+  t.equal(lane.link.sent.length, linkBefore, 'nothing more went out on the link')
+  t.match(lane.control.counters(TRADER), { openOrders: 1 }, 'only the first order is booked')
+})
+
+t.test('a cancel of no working order is refused with UNKNOWN_ORDER; with the link down, with EXCHANGE_UNAVAILABLE and nothing owed', async (t) => {
+  const { lane } = setUp(t)
+  const session = lane.connect()
+  lane.logOn(session, TRADER)
+  lane.entry.cancel(session, { clientOrderId: 99 }, 3)
+  t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.UNKNOWN_ORDER, refSeq: 3, clientOrderId: 99 }, 'UNKNOWN_ORDER')
+  lane.entry.newOrder(session, order(1))
+  lane.link.isUp = false
+  lane.entry.cancel(session, { clientOrderId: 1 }, 4)
+  t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.EXCHANGE_UNAVAILABLE, refSeq: 4, clientOrderId: 1 }, 'EXCHANGE_UNAVAILABLE: the client retries')
+  t.match([...lane.lifecycle.orders.values()][0], { cancelOwed: false, cancelLinkSeq: 0 }, 'the gateway owes no cancel for it')
+})
