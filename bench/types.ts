@@ -1,6 +1,6 @@
 // Shapes shared by the runner, the load generators (over IPC) and the
 // reports. Everything here crosses a process boundary as JSON.
-import type { gatehouse } from '../protocol/generated/gatehouse.js'
+import type { ClientIdentity } from '../client/gatehouse-client.js'
 
 /**
  * Gatehouse and its journal variants: the same gateway with one field of
@@ -184,9 +184,5 @@ export interface ScenarioRow {
   [extra: string]: unknown
 }
 
-/** What a load generator needs to pass the look-through logon. */
-export interface ClientIdentity {
-  appId: string
-  authCode: string
-  terminalInfo: gatehouse.v1.TerminalInfo.$Properties
-}
+/** What a load generator needs to pass the look-through logon: the client library's own type. */
+export type { ClientIdentity }

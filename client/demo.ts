@@ -4,7 +4,11 @@
 // exit code is 0 only if every step happened as expected.
 import { parseArgs } from 'node:util'
 import { ExecType, Side, reasonName, wireInt, type ExecutionReport, type Instrument } from '../protocol/messages.js'
-import { GatehouseClient } from './gatehouse-client.js'
+import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
+import { GatehouseClient, type ClientIdentity } from './gatehouse-client.js'
+
+/** The demo is the one caller that logs on as the demo software from the demo terminal: the embedded config approves both. */
+const DEMO_IDENTITY: ClientIdentity = { appId: DEMO_APP_ID, authCode: DEMO_AUTH_CODE, terminalInfo: DEMO_TERMINAL_INFO }
 
 const HELP = `usage: gatehouse demo [options]
 
@@ -68,7 +72,7 @@ export async function runDemoCommand (argv: string[]): Promise<number> {
     const taker = await GatehouseClient.connect(url)
     clients.push(maker, taker)
     for (const [client, account, password] of [[maker, makerAccount, makerPassword], [taker, takerAccount, takerPassword]] as const) {
-      const reply = await client.logon(account, password)
+      const reply = await client.logon(account, password, DEMO_IDENTITY)
       if (!reply.ok) throw new Error(`logon of ${account} refused: ${reply.text}`)
       step(`logged on as ${account}: session ${wireInt(reply.sessionId)} on the ${reply.lane} lane, trading day ${reply.tradingDay}`)
     }

@@ -16,7 +16,7 @@ import {
 } from '../protocol/messages.js'
 import { computeAuthProof } from '../protocol/auth-proof.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
-import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
+import { GatehouseError } from '../protocol/gatehouse-error.js'
 
 export type TerminalInfoInit = gatehouse.v1.TerminalInfo.$Properties
 export type AuthenticateReply = gatehouse.v1.AuthenticateReply
@@ -29,12 +29,32 @@ export interface SoftwareIdentity {
   authCode: string
 }
 
-export interface LogonOptions {
-  software?: SoftwareIdentity
+/**
+ * Who is logging on, beyond the account: the software (AppID and its
+ * AuthCode, issued by the broker) and the terminal it runs on. Required:
+ * the client has no default, so a platform can never log on by accident
+ * as some other software or from a terminal it did not collect.
+ */
+export interface ClientIdentity extends SoftwareIdentity {
   /** Terminal info as collected on this machine (collected_time_us is filled in if 0). */
-  terminalInfo?: TerminalInfoInit
+  terminalInfo: TerminalInfoInit
+}
+
+export interface LogonOptions extends ClientIdentity {
   /** Ask the gateway to cancel this session's working orders when the connection ends. */
   cancelOnDisconnect?: boolean
+}
+
+/** What is missing from a logon's identity, or null when it is complete. JavaScript callers can pass anything. */
+function identityProblem (options: unknown): string | null {
+  if (typeof options !== 'object' || options === null) return 'logon options are required: { appId, authCode, terminalInfo }'
+  const { appId, authCode, terminalInfo } = options as Partial<LogonOptions>
+  const missing = [
+    typeof appId === 'string' && appId !== '' ? null : 'appId',
+    typeof authCode === 'string' && authCode !== '' ? null : 'authCode',
+    typeof terminalInfo === 'object' && terminalInfo !== null ? null : 'terminalInfo',
+  ].filter((name) => name !== null)
+  return missing.length === 0 ? null : `logon options must give ${missing.join(', ')}: the client has no default software identity or terminal`
 }
 
 /** A LogonReply, or for a failure before Logon, one built from the step that failed. */
@@ -184,15 +204,17 @@ export class GatehouseClient extends EventEmitter {
   /**
    * The whole look-through logon: authenticate, terminal info, login. Stops
    * at the first refused step and reports it (failedStep, reason, text).
-   * Defaults to the demo software identity and terminal.
+   * Rejects with GatehouseError GH_ERR_CLIENT_OPTIONS, sending nothing,
+   * when the identity is incomplete.
    */
-  async logon (account: string, password: string, options: LogonOptions = {}): Promise<LogonResult> {
-    const software = options.software ?? { appId: DEMO_APP_ID, authCode: DEMO_AUTH_CODE }
-    const authenticated = await this.authenticate(software, account)
+  async logon (account: string, password: string, options: LogonOptions): Promise<LogonResult> {
+    const problem = identityProblem(options)
+    if (problem !== null) throw new GatehouseError('GH_ERR_CLIENT_OPTIONS', problem)
+    const authenticated = await this.authenticate(options, account)
     if (!authenticated.ok) {
       return Object.assign(v1.LogonReply.create({ ok: false, reason: authenticated.reason, text: authenticated.text, retryAfterMs: authenticated.retryAfterMs }) as LogonReply, { failedStep: 'authenticate' as const })
     }
-    const terminal = await this.submitTerminalInfo(options.terminalInfo ?? DEMO_TERMINAL_INFO)
+    const terminal = await this.submitTerminalInfo(options.terminalInfo)
     if (!terminal.ok) {
       return Object.assign(v1.LogonReply.create({ ok: false, reason: terminal.reason, text: terminal.text }) as LogonReply, { failedStep: 'terminal-info' as const })
     }

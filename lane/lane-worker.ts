@@ -1,24 +1,47 @@
 // Entry point of a lane worker thread. The supervisor starts one per
 // enabled lane; each runs its own uWebSockets.js app and exchange link.
-// Logon steps go to the supervisor's access control and come back as
-// 'access-result' messages (logon is not the hot path; orders never cross).
+// Logon steps go to the supervisor's access control as requests, and the
+// supervisor's admin requests come here (platform/cross-thread.ts); logon
+// is not the hot path, and orders never cross.
 import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
-import type { AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './worker-contract.js'
+import { CrossThreadRequester, answerRequests } from '../platform/cross-thread.js'
+import { RejectReason } from '../protocol/messages.js'
+import type { AccessResult, LaneRequests, LaneToSupervisor, LaneWorkerData, SupervisorRequests, SupervisorToLane } from './worker-contract.js'
 
 const { lane: laneName, config, risk, metrics, recovered } = workerData as LaneWorkerData
 const port = parentPort!
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
+const { policy } = config.lanes[laneName]
 
-let nextRequestId = 1
-const pendingAccess = new Map<number, (result: AccessResult) => void>()
+const supervisor = new CrossThreadRequester<SupervisorRequests>(notify, {
+  peer: 'the supervisor',
+  // Past the logon timeout the session is closed anyway: its answer would be for no one.
+  timeoutMs: policy.logonTimeoutMs,
+  // Each unauthenticated connection has at most one step in flight; the
+  // factor of two covers steps still pending for connections that closed
+  // and were replaced. Past it a step is refused, not queued.
+  maxPending: 2 * policy.maxUnauthenticatedConnections,
+})
 
-const lane = new Lane(laneName, config, notify, (session, request) => new Promise((resolve) => {
-  const requestId = nextRequestId++
-  pendingAccess.set(requestId, resolve)
-  notify({ type: 'access-request', lane: laneName, requestId, sessionId: session.id, ip: session.remoteAddress, request })
-}), risk, metrics)
+/** Access control's verdict on a logon step. Fails closed: no answer is a refusal, with the reason. */
+async function decideAccess (args: SupervisorRequests['access']['args']): Promise<AccessResult> {
+  try {
+    return await supervisor.request('access', args)
+  } catch (err) {
+    return { reason: RejectReason.AUTH_FAILED, text: `access check failed: ${(err as Error).message}` }
+  }
+}
+
+const lane = new Lane(laneName, config, notify, (session, request) => decideAccess({ sessionId: session.id, ip: session.remoteAddress, request }),
+  risk, metrics)
 const { host } = config.lanes[laneName]
+
+const answerSupervisor = answerRequests<LaneRequests>(notify, {
+  'list-sessions': () => lane.sessionsInfo(),
+  disconnect: ({ sessionId, reason }) => lane.disconnect(sessionId, reason),
+  'mass-cancel': ({ scope }) => lane.massCancel(scope),
+})
 
 // What the supervisor recovered from the journal first: the lane listens
 // and dials only with it in place.
@@ -33,22 +56,14 @@ lane.start().then((boundPort) => {
 
 port.on('message', (message: SupervisorToLane) => {
   switch (message.type) {
-    case 'access-result': {
-      const resolve = pendingAccess.get(message.requestId)
-      pendingAccess.delete(message.requestId)
-      resolve?.(message.result)
+    case 'request':
+      answerSupervisor(message)
       break
-    }
-    case 'list-sessions':
-      notify({ type: 'sessions', lane: laneName, requestId: message.requestId, sessions: lane.sessionsInfo() })
-      break
-    case 'disconnect':
-      notify({ type: 'disconnected', lane: laneName, requestId: message.requestId, found: lane.disconnect(message.sessionId, message.reason) })
-      break
-    case 'mass-cancel':
-      notify({ type: 'mass-cancel-done', lane: laneName, requestId: message.requestId, cancelsSent: lane.massCancel(message.scope) })
+    case 'reply':
+      supervisor.handleReply(message)
       break
     case 'shutdown':
+      supervisor.close('the lane is stopping')
       lane.stop().finally(() => {
         notify({ type: 'stopped', lane: laneName })
         // Nothing uWS is left open in this thread now, so it may end.

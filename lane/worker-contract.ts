@@ -7,6 +7,7 @@ import type { LinkState } from './exchange-link.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
 import type { LaneRecovery } from './recovery.js'
+import type { ReplyMessage, RequestMessage } from '../platform/cross-thread.js'
 
 /** workerData of a lane worker. */
 export interface LaneWorkerData {
@@ -62,15 +63,26 @@ export interface AccessResult {
   appIndex?: number
 }
 
+/** What the supervisor asks a lane (platform/cross-thread.ts), and each answer. */
+export type LaneRequests = {
+  /** This lane's sessions (admin socket). */
+  'list-sessions': { args: null, reply: SessionInfo[] }
+  /** Close one session (admin socket); answered with whether it was here. */
+  'disconnect': { args: { sessionId: number, reason: string }, reply: boolean }
+  /** Cancel every working order of this lane in the scope (kill switch with mass-cancel); answered with the cancels sent. */
+  'mass-cancel': { args: { scope: KillScope }, reply: number }
+}
+
+/** What a lane asks the supervisor: a logon step for access control to decide. */
+export type SupervisorRequests = {
+  access: { args: { sessionId: number, ip: string, request: AccessRequest }, reply: AccessResult }
+}
+
 export type SupervisorToLane =
   | { type: 'shutdown' }
-  | { type: 'access-result', requestId: number, result: AccessResult }
-  /** Cancel every working order of this lane in the scope (kill switch with mass-cancel). */
-  | { type: 'mass-cancel', requestId: number, scope: KillScope }
-  /** List this lane's sessions (admin socket). */
-  | { type: 'list-sessions', requestId: number }
-  /** Close one session (admin socket); answered with whether it was here. */
-  | { type: 'disconnect', requestId: number, sessionId: number, reason: string }
+  | RequestMessage<LaneRequests>
+  /** Answers a lane's request to the supervisor. */
+  | ReplyMessage
 
 export type LaneToSupervisor =
   | { type: 'listening', lane: LaneName, host: string, port: number, tls: boolean }
@@ -78,11 +90,10 @@ export type LaneToSupervisor =
   | { type: 'listen-failed', lane: LaneName, host: string, port: number, error: string }
   | { type: 'link-state', lane: LaneName, state: LinkState, detail: string, environment?: string }
   | { type: 'stopped', lane: LaneName }
-  | { type: 'access-request', lane: LaneName, requestId: number, sessionId: number, ip: string, request: AccessRequest }
+  | RequestMessage<SupervisorRequests>
+  /** Answers the supervisor's request to this lane. */
+  | ReplyMessage
   | { type: 'session-closed', lane: LaneName, sessionId: number, account: string }
-  | { type: 'mass-cancel-done', lane: LaneName, requestId: number, cancelsSent: number }
-  | { type: 'sessions', lane: LaneName, requestId: number, sessions: SessionInfo[] }
-  | { type: 'disconnected', lane: LaneName, requestId: number, found: boolean }
   | ({ type: 'risk-alert' } & RiskAlert)
   | { type: 'logon-event', lane: LaneName, sessionId: number, ip: string, step: 'connect' | 'timeout' | 'authenticate' | 'terminal-info' | 'logon' | 'logout' | 'disconnect', account?: string, reason: number, text: string }
   /** The lane's journal failed: it has closed its sessions and its link and sends nothing more (fail closed). */

@@ -146,6 +146,28 @@ export const ERROR_CODES = {
     action: 'The change is live but will not survive a restart and has no audit record: fix the journal or runDir (disk, permissions) and apply it again.',
   },
 
+  // Requests between the gateway's threads (platform/cross-thread.ts).
+  GH_ERR_CROSS_THREAD_TIMEOUT: {
+    meaning: 'A thread of the gateway did not answer a request in time (the supervisor asking a lane, or a lane asking access control).',
+    raisedBy: ['gateway'],
+    action: 'The admin command failed, or the logon step was refused (fail closed); nothing is half done by the timeout. If it repeats, the named thread is stuck or overloaded: check the lane-fault events and /metrics, then restart the gateway.',
+  },
+  GH_ERR_CROSS_THREAD_BUSY: {
+    meaning: 'Too many requests to one thread already await replies; the new one was refused unsent.',
+    raisedBy: ['gateway'],
+    action: 'Retry later. Under a logon flood this refuses logon steps (fail closed) rather than queue without bound.',
+  },
+  GH_ERR_CROSS_THREAD_CLOSED: {
+    meaning: 'A request was made to a thread that has exited or is stopping, or it exited with the request pending.',
+    raisedBy: ['gateway'],
+    action: 'The lane or gateway is stopping or has failed; see its events (listen-failed, journal-failed) and restart it.',
+  },
+  GH_ERR_CROSS_THREAD_FAILED: {
+    meaning: 'The thread asked could not serve a request: its handler failed, or the request or reply could not be sent.',
+    raisedBy: ['gateway'],
+    action: 'A bug: report it with the message, which names the request and the thread.',
+  },
+
   // Exchange simulator.
   GH_ERR_SIM_CONFIG: {
     meaning: 'A flag, option or instruments file of the exchange simulator is invalid.',
@@ -158,6 +180,13 @@ export const ERROR_CODES = {
     raisedBy: ['gateway'],
     exitCode: 1,
     action: 'Usually the exchange port is in use: set exchange.port to a free port, or stop what holds it.',
+  },
+
+  // Client library (client/).
+  GH_ERR_CLIENT_OPTIONS: {
+    meaning: 'A client call is missing a required option: a logon needs appId, authCode and terminalInfo, and the client has no defaults.',
+    raisedBy: ['client'],
+    action: 'Pass the AppID and AuthCode the broker issued for your software, and the terminal info collected on this machine (docs/protocol.md, the TypeScript client library).',
   },
 
   // Command-line tools.

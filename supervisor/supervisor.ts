@@ -16,9 +16,10 @@ import { createLaneMetricsBuffers } from '../lane/lane-metrics.js'
 import { createGatewayMetrics } from './ops/metrics.js'
 import { AccessControl } from './access/access-control.js'
 import { terminalInfoRecord, type TerminalInfo } from '../protocol/terminal-fingerprint.js'
-import { RejectReason, v1 } from '../protocol/messages.js'
+import { v1 } from '../protocol/messages.js'
+import { CrossThreadRequester, answerRequests } from '../platform/cross-thread.js'
 import type { LinkState } from '../lane/exchange-link.js'
-import type { AccessRequest, AccessResult, LaneToSupervisor, LaneWorkerData, RiskAlert, SupervisorToLane } from '../lane/worker-contract.js'
+import type { AccessRequest, AccessResult, LaneRequests, LaneToSupervisor, LaneWorkerData, RiskAlert, SupervisorRequests, SupervisorToLane } from '../lane/worker-contract.js'
 import { createRiskControl } from '../config/risk-config.js'
 import type { KillScope, RiskControl, Change } from '../checks/risk-control.js'
 import { SupervisorJournal } from './supervisor-journal.js'
@@ -50,6 +51,15 @@ export interface RunningGateway {
 
 /** How long a lane may take to stop before its thread is terminated. */
 const LANE_STOP_TIMEOUT_MS = 5000
+/**
+ * How long a lane may take to answer the supervisor (sessions, disconnect,
+ * mass cancel): each is synchronous in the lane, so only a stuck lane
+ * thread takes this long. Below the admin CLI's own reply timeout, so the
+ * operator gets the reason rather than a timeout of the socket.
+ */
+const LANE_REQUEST_TIMEOUT_MS = 10_000
+/** Admin requests to one lane awaiting replies at most: bounded by the admin connections, so this is never reached in use. */
+const MAX_PENDING_LANE_REQUESTS = 1024
 /** Expired journal segments are purged at start and then this often. */
 const PURGE_INTERVAL_MS = 24 * 3600 * 1000
 
@@ -87,8 +97,6 @@ export class Supervisor {
   readonly risk: RiskControl
   /** Called when a regulatory monitor reaches its warning level. */
   onRiskAlert: (alert: RiskAlert) => void = () => {}
-  private nextMassCancelId = 1
-  private readonly massCancels = new Map<number, { waiting: number, sent: number, done: (sent: number) => void }>()
   /** The supervisor's journal stream (logon steps, changes, purges); null when journal.enabled is false. */
   readonly journal: SupervisorJournal | null
   private purgeTimer: NodeJS.Timeout | null = null
@@ -105,8 +113,8 @@ export class Supervisor {
   /** What the admin socket calls (admin-api.ts). */
   readonly admin: SupervisorAdmin
   private adminServer: AdminServer | null = null
-  private nextLaneRequestId = 1
-  private readonly laneRequests = new Map<number, { waiting: number, answers: unknown[], done: (answers: unknown[]) => void }>()
+  /** The supervisor's requests to each lane thread (platform/cross-thread.ts). */
+  private readonly laneRequesters = new Map<LaneName, CrossThreadRequester<LaneRequests>>()
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -121,25 +129,14 @@ export class Supervisor {
     this.admin = new SupervisorAdmin(this)
   }
 
-  /** Sends a request to lane threads (all, or those named) and resolves with their answers. */
-  askLanes<T> (build: (requestId: number) => unknown, lanes?: readonly LaneName[]): Promise<T[]> {
-    const workers = [...this.workers.entries()].filter(([name]) => lanes === undefined || lanes.includes(name))
-    if (workers.length === 0) return Promise.resolve([])
-    const requestId = this.nextLaneRequestId++
-    return new Promise((resolve) => {
-      this.laneRequests.set(requestId, { waiting: workers.length, answers: [], done: (answers) => { resolve(answers as T[]) } })
-      for (const [, worker] of workers) worker.postMessage(build(requestId))
-    })
-  }
-
-  private laneAnswered (requestId: number, answer: unknown): void {
-    const pending = this.laneRequests.get(requestId)
-    if (pending === undefined) return
-    pending.answers.push(answer)
-    if (--pending.waiting === 0) {
-      this.laneRequests.delete(requestId)
-      pending.done(pending.answers)
-    }
+  /**
+   * Asks lane threads (all running, or those named) and resolves with their
+   * answers; rejects with a GatehouseError (GH_ERR_CROSS_THREAD_*) if any
+   * lane does not answer in time or has stopped.
+   */
+  askLanes<K extends keyof LaneRequests & string> (kind: K, args: LaneRequests[K]['args'], lanes?: readonly LaneName[]): Promise<Array<LaneRequests[K]['reply']>> {
+    const requesters = [...this.laneRequesters.entries()].filter(([name]) => lanes === undefined || lanes.includes(name))
+    return Promise.all(requesters.map(([, requester]) => requester.request(kind, args)))
   }
 
   /**
@@ -170,11 +167,7 @@ export class Supervisor {
     // Journaled before the mass-cancel: the lanes' cancel records follow it.
     this.recordChange(doc, account)
     if (options.massCancel !== true || this.workers.size === 0) return { ...change, cancelsSent: 0 }
-    const requestId = this.nextMassCancelId++
-    const cancelsSent = await new Promise<number>((resolve) => {
-      this.massCancels.set(requestId, { waiting: this.workers.size, sent: 0, done: resolve })
-      for (const worker of this.workers.values()) worker.postMessage({ type: 'mass-cancel', requestId, scope } satisfies SupervisorToLane)
-    })
+    const cancelsSent = (await this.askLanes('mass-cancel', { scope })).reduce((sum, sent) => sum + sent, 0)
     this.recordChange({ ...doc, command: 'mass-cancel', before: null, after: null, detail: { cancelsSent } }, account)
     return { ...change, cancelsSent }
   }
@@ -322,6 +315,17 @@ export class Supervisor {
     const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, metrics: this.laneMetrics[name], recovered: this.recovered.get(name) ?? null }
     const worker = new Worker(new URL('../lane/lane-worker.js', import.meta.url), { workerData, name: `lane-${name}` })
     this.workers.set(name, worker)
+    const lane = new CrossThreadRequester<LaneRequests>((message) => { worker.postMessage(message satisfies SupervisorToLane) }, {
+      peer: `lane ${name}`,
+      timeoutMs: LANE_REQUEST_TIMEOUT_MS,
+      maxPending: MAX_PENDING_LANE_REQUESTS,
+    })
+    this.laneRequesters.set(name, lane)
+    worker.on('exit', (code) => { lane.close(`the lane thread exited with code ${code}`) })
+    // Fails closed on its own side: the lane refuses a step this does not answer.
+    const answerLane = answerRequests<SupervisorRequests>((message) => { worker.postMessage(message satisfies SupervisorToLane) }, {
+      access: ({ sessionId, ip, request }) => this.decideAccess(name, sessionId, ip, request),
+    })
     return new Promise((resolve, reject) => {
       worker.once('error', reject)
       worker.once('exit', (code) => { reject(new Error(`lane ${name} thread exited with code ${code} before listening`)) })
@@ -344,16 +348,12 @@ export class Supervisor {
             if (this.allLinksUp()) this.linkWaiters.splice(0).forEach((wake) => { wake() })
             break
           }
-          case 'access-request': {
-            const { requestId } = event
-            this.decideAccess(name, event.sessionId, event.ip, event.request).then((result) => {
-              worker.postMessage({ type: 'access-result', requestId, result } satisfies SupervisorToLane)
-            }, (err: Error) => {
-              // Fail closed: an internal error refuses the step, with the reason.
-              worker.postMessage({ type: 'access-result', requestId, result: { reason: RejectReason.AUTH_FAILED, text: `access check failed: ${err.message}` } } satisfies SupervisorToLane)
-            })
+          case 'request':
+            answerLane(event)
             break
-          }
+          case 'reply':
+            lane.handleReply(event)
+            break
           case 'session-closed':
             this.access.sessionClosed(event.account)
             break
@@ -367,28 +367,11 @@ export class Supervisor {
           case 'journal-failed':
             this.onJournalFailure(`lane ${event.lane}`, event.error)
             break
-          case 'mass-cancel-done': {
-            const pending = this.massCancels.get(event.requestId)
-            if (pending !== undefined) {
-              pending.sent += event.cancelsSent
-              if (--pending.waiting === 0) {
-                this.massCancels.delete(event.requestId)
-                pending.done(pending.sent)
-              }
-            }
-            break
-          }
           case 'risk-alert': {
             const { type: _type, ...alert } = event
             this.onRiskAlert(alert)
             break
           }
-          case 'sessions':
-            this.laneAnswered(event.requestId, event.sessions)
-            break
-          case 'disconnected':
-            this.laneAnswered(event.requestId, event.found)
-            break
           case 'recovered':
           case 'stopped':
           // Ops events: the start command reports them (onLaneEvent).

@@ -27,7 +27,7 @@ import { fingerprintId, type TerminalInfo } from '../protocol/terminal-fingerpri
 import { ExecType, RejectReason, Side, reasonName, v1, wireInt, type ExecutionReport } from '../protocol/messages.js'
 import { ExchangeProbe } from './helpers/exchange-probe.js'
 import { startTestGateway } from './helpers/gateway.js'
-import { PASSWORD, cancel, finished, logOn, place, tradingAccount } from './helpers/trading.js'
+import { PASSWORD, cancel, finished, logOn, place, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 
 const ACCOUNTS = ['adm-bad', 'adm-limits', 'adm-kill', 'adm-apps', 'adm-sessions', 'adm-persist', 'adm-halt', 'adm-report', 'adm-prints', 'adm-reload']
 
@@ -407,7 +407,7 @@ t.test('apps: register an AppID, record its evidence, bind it, log on with it; s
 
   const software = { appId, authCode }
   const client = await GatehouseClient.connect(gateway.url('platform'))
-  const logon = await client.logon('adm-apps', PASSWORD, { software })
+  const logon = await client.logon('adm-apps', PASSWORD, { ...TEST_IDENTITY, ...software })
   t.equal(logon.ok, true, `logged on with the new AppID${logon.ok ? '' : ` (${logon.failedStep}: ${logon.text})`}`)
   await client.logout()
 
@@ -415,7 +415,7 @@ t.test('apps: register an AppID, record its evidence, bind it, log on with it; s
   t.same(suspended.changes, [{ field: 'status', before: 'production', after: 'suspended' }])
   const refusedClient = await GatehouseClient.connect(gateway.url('platform'))
   t.teardown(() => refusedClient.close())
-  const refused = await refusedClient.logon('adm-apps', PASSWORD, { software })
+  const refused = await refusedClient.logon('adm-apps', PASSWORD, { ...TEST_IDENTITY, ...software })
   t.equal(refused.ok, false, 'the next logon with it fails')
   t.equal(refused.failedStep, 'authenticate', 'at the software step')
   t.equal(refused.reason, RejectReason.APPID_NOT_APPROVED, 'APPID_NOT_APPROVED')
@@ -529,7 +529,7 @@ t.test('fingerprints: a new terminal is held on the platform lane; approved over
   /** Logs on from a terminal on a new connection; the connection is closed unless the logon succeeded. */
   async function logOnFrom (terminalInfo: TerminalInfoInit): Promise<{ client: GatehouseClient, result: LogonResult, fingerprintId: string }> {
     const client = await GatehouseClient.connect(gateway.url('platform'))
-    const result = await client.logon(account, PASSWORD, { terminalInfo })
+    const result = await client.logon(account, PASSWORD, { ...TEST_IDENTITY, terminalInfo })
     // LogonResult does not carry the fingerprint ID: it is in the TerminalInfoReply.
     const reply = client.received.find((m) => m.body === 'terminalInfoReply')?.terminalInfoReply
     if (!result.ok) await client.close()
@@ -627,7 +627,7 @@ t.test('config reload of a valid file: limits, trading states and the AppID regi
   t.equal(wireInt(refused.limit), 1, 'at the reloaded limit')
   t.equal(supervisor.risk.counters('adm-bad').tradingState, 'reducing', 'the other account is reducing in the shared risk state')
   const client = await GatehouseClient.connect(gateway.url('platform'))
-  const logon = await client.logon(account, PASSWORD, { software: { appId: reloadApp.appId, authCode: reloadApp.authCode } })
+  const logon = await client.logon(account, PASSWORD, { ...TEST_IDENTITY, appId: reloadApp.appId, authCode: reloadApp.authCode })
   t.equal(logon.ok, true, `a logon with the reloaded AppID succeeds${logon.ok ? '' : ` (${logon.failedStep}: ${logon.text})`}`)
   await client.logout()
 
@@ -703,7 +703,7 @@ t.test('changes survive a restart: the new supervisor applies them at start, and
   // A real client after the restart: it logs on with the AppID registered
   // before it, and the account is still reducing (a buy from flat would
   // open a position) while m2605's switch still stands.
-  const trader = await logOn(restarted, 'platform', account, { software: { appId, authCode } })
+  const trader = await logOn(restarted, 'platform', account, { appId, authCode })
   const opening = (await place(trader, { instrument: 'rb2605', side: Side.BUY, price: 3100, quantityLots: 1 })).report
   t.equal(opening.reason, RejectReason.ACCOUNT_REDUCING, 'logged on with the AppID registered before the restart, an opening order is refused: still reducing')
   await trader.client.logout()

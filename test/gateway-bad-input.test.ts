@@ -7,7 +7,7 @@ import { GatehouseClient } from '../client/gatehouse-client.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
 import { ExecType, RejectReason, Side, TimeInForce, wireInt, type Instrument } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
-import { wellBehavedClient } from './helpers/trading.js'
+import { wellBehavedClient, TEST_IDENTITY } from './helpers/trading.js'
 
 const gateway = await startTestGateway()
 t.teardown(() => gateway.stop())
@@ -25,14 +25,14 @@ t.test('order before logon gets NOT_AUTHENT and the session stays usable', async
   t.equal(wireInt(reject.refSeq), seq, 'reject names the refused message')
   const cancelSeq = client.cancel(1)
   t.equal((await client.reject(cancelSeq)).reason, RejectReason.NOT_AUTHENT, 'cancels too')
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true, 'logon still works afterwards')
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true, 'logon still works afterwards')
   await client.logout()
   t.ok(await goodClientTrades(), 'a well-behaved client on the same lane is still served')
 })
 
 t.test('bad logons are refused with a reason and can be retried', async (t) => {
   const client = await GatehouseClient.connect(url)
-  const wrong = await client.logon('demo-maker', 'not-the-password')
+  const wrong = await client.logon('demo-maker', 'not-the-password', TEST_IDENTITY)
   t.equal(wrong.ok, false)
   t.equal(wrong.failedStep, 'logon')
   t.equal(wrong.reason, RejectReason.INVALID_CREDENTIALS)
@@ -46,7 +46,7 @@ t.test('bad logons are refused with a reason and can be retried', async (t) => {
   // no account enumeration. (The terminal lane admits new terminals with an
   // alert, so the attempt reaches the Logon step.)
   const stranger = await GatehouseClient.connect(gateway.url('terminal'))
-  const unknown = await stranger.logon('nobody', 'whatever-pass', { software: { appId: 'gatehouse-demo-client', authCode: 'demo-authcode-0123456789abcdef' } })
+  const unknown = await stranger.logon('nobody', 'whatever-pass', TEST_IDENTITY)
   t.equal(unknown.reason, RejectReason.INVALID_CREDENTIALS)
   t.equal(unknown.text, wrong.text)
   await stranger.close()
@@ -55,7 +55,7 @@ t.test('bad logons are refused with a reason and can be retried', async (t) => {
 
 t.test('malformed, unknown, text and oversized frames get protocol rejects', async (t) => {
   const client = await GatehouseClient.connect(url)
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true)
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true)
   const cases: Array<[string, Uint8Array | string, number, RegExp]> = [
     ['garbage bytes', Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f]), RejectReason.MALFORMED_FRAME, /not a valid ClientEnvelope/],
     ['truncated envelope', encodeClientEnvelope({ newOrder: { clientOrderId: 5, instrument: 'rb2605' } }).subarray(0, 6), RejectReason.MALFORMED_FRAME, /not a valid/],
@@ -91,7 +91,7 @@ t.test('a frame beyond the hard limit closes only that connection', async (t) =>
 
 t.test('order-level rejects carry the reason, the limit and the observed value', async (t) => {
   const client = await GatehouseClient.connect(url)
-  const logon = await client.logon('demo-maker', 'maker-pass')
+  const logon = await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)
   const rb = (logon.instruments as Instrument[]).find((i) => i.symbol === 'rb2605')!
   const upper = wireInt(rb.upperLimitPrice)
   const cases: Array<[string, Record<string, number | string>, number, number, number]> = [

@@ -14,6 +14,7 @@ import { ExecType, RejectReason, Side, TimeInForce } from '../protocol/messages.
 import type { LaneToSupervisor } from '../lane/worker-contract.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { parseExposition, sampleValue } from './helpers/prometheus-text.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const MiB = 1024 * 1024
 const LOW = 12 * MiB
@@ -69,7 +70,7 @@ async function metric (name: string): Promise<number> {
 
 const url = gateway.url('platform')
 const trader = await GatehouseClient.connect(url)
-t.equal((await trader.logon('demo-maker', 'maker-pass')).ok, true, 'logged on while the disk has room')
+t.equal((await trader.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true, 'logged on while the disk has room')
 let orderId = 0
 async function trades (): Promise<boolean> {
   const id = ++orderId
@@ -88,7 +89,7 @@ t.test('below the low watermark: new logons refused, ops told, logged-on session
   t.equal(await metric('gatehouse_journal_disk_low_watermark_bytes'), LOW)
 
   const refused = await GatehouseClient.connect(url)
-  const result = await refused.logon('demo-taker', 'taker-pass')
+  const result = await refused.logon('demo-taker', 'taker-pass', TEST_IDENTITY)
   t.equal(result.ok, false, 'a new logon is refused')
   t.equal(result.reason, RejectReason.DISK_SPACE_LOW, 'with DISK_SPACE_LOW')
   t.match(result.text, /below its low watermark/, 'saying why')

@@ -15,7 +15,7 @@ import { DEMO_APP_ID } from '../protocol/demo-identity.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { parseExposition, sampleValue } from './helpers/prometheus-text.js'
 import { wire64 } from './helpers/wire64.js'
-import { wellBehavedClient } from './helpers/trading.js'
+import { wellBehavedClient, TEST_IDENTITY } from './helpers/trading.js'
 
 const gateway = await startTestGateway()
 t.teardown(() => gateway.stop())
@@ -81,7 +81,7 @@ t.test('an over-long account is refused at decode, journaled and audited, and ne
   t.same(journalFailures, [], 'no journal failure: nothing is wrong with the disk')
 
   // The session is unharmed: the nonce was not used, the logon goes on.
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true, 'the same connection still logs on')
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true, 'the same connection still logs on')
   await client.logout()
   t.ok(await goodClientTrades(), 'a well-behaved client on the same lane is still served')
 })
@@ -96,7 +96,7 @@ t.test('terminal info fields are bounded too', async (t) => {
 
 t.test('integers at or above 2^53 are refused naming the field, never altered; echoes are exact', async (t) => {
   const client = await GatehouseClient.connect(url)
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true)
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true)
   const order = { instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK }
   const unsafeId = 'new_order.client_order_id is 2^53 or more; it must be an integer in [0, 9007199254740991] (2^53 - 1)'
   checkReject(t, await rejectFor(client, { seq: 10, newOrder: { ...order, clientOrderId: wire64(2n ** 53n + 2n) } }), unsafeId, 10, 0)
@@ -124,7 +124,7 @@ t.test('integers at or above 2^53 are refused naming the field, never altered; e
 
 t.test('enum values the .proto does not define are refused before anything is forwarded', async (t) => {
   const client = await GatehouseClient.connect(url)
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true)
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true)
   const order = { instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK }
   checkReject(t, await rejectFor(client, { seq: 20, newOrder: { ...order, clientOrderId: 601, timeInForce: 7 as TimeInForceType } }),
     'new_order.time_in_force is 7, which the protocol does not define; use one of 0 TIME_IN_FORCE_UNSPECIFIED, 1 GFD, 2 FAK, 3 FOK', 20, 601)

@@ -7,6 +7,7 @@ import { startExchangeSimProcess } from '../supervisor/exchange-sim-process.js'
 import { ExecType, RejectReason, Side, TimeInForce } from '../protocol/messages.js'
 import type { LaneToSupervisor } from '../lane/worker-contract.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const gateway = await startTestGateway()
 let restartedSim: Awaited<ReturnType<typeof startExchangeSimProcess>> | null = null
@@ -30,7 +31,7 @@ function linkEvent (state: 'down'): Promise<LaneToSupervisor> {
 
 t.test('orders are rejected while the link is down and flow again after it returns', async (t) => {
   const client = await GatehouseClient.connect(gateway.url('hft'))
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true)
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true)
   const order = { instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK }
 
   const down = linkEvent('down')

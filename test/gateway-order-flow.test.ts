@@ -9,6 +9,7 @@ import { GatehouseClient } from '../client/gatehouse-client.js'
 import { ExecType, Side, wireInt, type Instrument } from '../protocol/messages.js'
 import { LANE_NAMES } from '../protocol/lanes.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const recordFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-flow-')), 'exchange-orders.jsonl')
 const gateway = await startTestGateway({ simArgs: ['--record', recordFile] })
@@ -18,14 +19,14 @@ t.test('logon, order, ack, fill and cancel through each lane', async (t) => {
   for (const lane of LANE_NAMES) {
     const maker = await GatehouseClient.connect(gateway.url(lane))
     const taker = await GatehouseClient.connect(gateway.url(lane))
-    const makerLogon = await maker.logon('demo-maker', 'maker-pass')
+    const makerLogon = await maker.logon('demo-maker', 'maker-pass', TEST_IDENTITY)
     t.equal(makerLogon.ok, true, `${lane}: maker logged on`)
     t.equal(makerLogon.lane, lane)
     t.ok(wireInt(makerLogon.sessionId) > 0, 'session id assigned')
     t.match(makerLogon.tradingDay, /^\d{8}$/)
     const instrument = (makerLogon.instruments as Instrument[]).find((i) => i.symbol === 'rb2605')
     t.ok(instrument, 'reference data comes with the logon reply')
-    t.equal((await taker.logon('demo-taker', 'taker-pass')).ok, true)
+    t.equal((await taker.logon('demo-taker', 'taker-pass', TEST_IDENTITY)).ok, true)
 
     // A price unique to this lane so the three lanes never trade with each other.
     const tick = wireInt(instrument!.tickSize)

@@ -18,7 +18,7 @@ import { readJournal } from '../journal/reader.js'
 import { RecordKind } from '../journal/record-format.js'
 import { DIGEST_PAYLOAD_BYTES, FLAG_DIGEST, readFrameDigest } from '../journal/gateway-records.js'
 import { startTestGateway } from './helpers/gateway.js'
-import { wellBehavedClient } from './helpers/trading.js'
+import { wellBehavedClient, TEST_IDENTITY } from './helpers/trading.js'
 
 const SESSION_LIMIT = 20
 const gateway = await startTestGateway({
@@ -139,7 +139,7 @@ t.test('a full logon fits the pre-logon budget, with the largest plausible Termi
   const client = await GatehouseClient.connect(gateway.url('terminal'))
   // A few heartbeats while logging on, as a slow client would send.
   for (let i = 0; i < 4; i++) client.send({ heartbeat: { testId: i + 1 } })
-  const result = await client.logon('demo-maker', 'maker-pass', { terminalInfo: { ...DEMO_TERMINAL_INFO, ...info } })
+  const result = await client.logon('demo-maker', 'maker-pass', { ...TEST_IDENTITY, terminalInfo: { ...DEMO_TERMINAL_INFO, ...info } })
   t.equal(result.ok, true, 'logged on within the budget')
   // Past logon the pre-logon budget no longer applies.
   for (let i = 0; i < policy.preLogonMaxMessages; i++) client.send({ heartbeat: { testId: 100 + i } })
@@ -150,7 +150,7 @@ t.test('a full logon fits the pre-logon budget, with the largest plausible Termi
 
 t.test('after logon, oversized, text and undecodable frames count against the session throttle', async (t) => {
   const client = await GatehouseClient.connect(url)
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true)
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true)
   const oversized = new Uint8Array(gateway.config.lanes.platform.maxFrameBytes + 1)
   const frames = SESSION_LIMIT * 2
   const before = client.received.length

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { verifyPassword } from '../supervisor/access/credential-worker.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-start-'))
 
@@ -58,7 +59,7 @@ t.test('start with the embedded simulator, run the demo, stop cleanly', async (t
   // A new terminal on the terminal lane (allow-alert): the alert reaches the event stream.
   const newTerminal = await GatehouseClient.connect(`ws://127.0.0.1:${ready.lanes.terminal.port}`)
   const alerted = nextEvent('logon-alert')
-  t.equal((await newTerminal.logon('demo-maker', 'maker-pass', { terminalInfo: { ...DEMO_TERMINAL_INFO, deviceName: 'start-command-new-box' } })).ok, true)
+  t.equal((await newTerminal.logon('demo-maker', 'maker-pass', { ...TEST_IDENTITY, terminalInfo: { ...DEMO_TERMINAL_INFO, deviceName: 'start-command-new-box' } })).ok, true)
   const alert = await alerted
   t.equal(alert.kind, 'new-fingerprint', 'a new-terminal alert is an event')
   t.equal(alert.account, 'demo-maker')

@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { GatehouseClient } from '../client/gatehouse-client.js'
 import { ExecType, Side, TimeInForce } from '../protocol/messages.js'
 import { GATEWAY_CLI, startGatewayProcess } from './helpers/gateway-process.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-start-errors-'))
 /** How long a gateway that must fail may take to exit. */
@@ -81,7 +82,7 @@ let orders = 0
 /** The first gateway still trades: a real client logs on and gets an order acknowledged, and /healthz is 200. */
 async function firstStillTrades (t: Test): Promise<void> {
   const client = await GatehouseClient.connect(`ws://127.0.0.1:${ports.platform}`)
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true, 'the first gateway still logs clients on')
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true, 'the first gateway still logs clients on')
   const clientOrderId = ++orders
   client.newOrder({ clientOrderId, instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
   t.ok(await client.report(clientOrderId, ExecType.ACK), 'and trades')

@@ -10,6 +10,7 @@ import { GatehouseClient } from '../client/gatehouse-client.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
 import { ExecType, RejectReason, Side, TimeInForce, wireInt } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const gateway = await startTestGateway()
 t.teardown(() => gateway.stop())
@@ -20,12 +21,12 @@ const CUT_OFF = Math.max(LIMIT, 100)
 
 t.test('a flood past the throttle is refused, then the session is closed with 1008', async (t) => {
   const good = await GatehouseClient.connect(url)
-  const logon = await good.logon('demo-taker', 'taker-pass')
+  const logon = await good.logon('demo-taker', 'taker-pass', TEST_IDENTITY)
   t.equal(logon.ok, true)
   // Inside the terminal lane's fat-finger band: at the reference price.
   const price = wireInt(logon.instruments!.find((i) => i.symbol === 'rb2605')!.referencePrice)
   const flooder = await GatehouseClient.connect(url)
-  t.equal((await flooder.logon('demo-maker', 'maker-pass')).ok, true)
+  t.equal((await flooder.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true)
   const closed = once(flooder, 'close') as Promise<[number, string]>
   const heartbeat = encodeClientEnvelope({ heartbeat: { testId: 7 } })
   // Sent in one burst: LIMIT are admitted, the rest refused.
@@ -49,7 +50,7 @@ t.test('a flood past the throttle is refused, then the session is closed with 10
 
 t.test('a session just over its limit is refused but stays open', async (t) => {
   const client = await GatehouseClient.connect(url)
-  t.equal((await client.logon('demo-maker', 'maker-pass')).ok, true)
+  t.equal((await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)).ok, true)
   const heartbeat = encodeClientEnvelope({ heartbeat: { testId: 8 } })
   for (let i = 0; i < LIMIT + 20; i++) client.sendRaw(heartbeat)
   // A heartbeat with another test_id marks the end: throttled too, but answered with a reject.

@@ -15,6 +15,7 @@ import { ExecType, Side, TimeInForce } from '../protocol/messages.js'
 import { startExchangeSim } from './helpers/exchange-sim-process.js'
 import { testConfig } from './helpers/gateway.js'
 import { startGatewayProcess } from './helpers/gateway-process.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const OPEN_FILES = { soft: 256, hard: 320 }
 const PLATFORM_CAP = 60
@@ -95,7 +96,7 @@ t.test('caps on connections not logged on keep fds for ops and real clients', as
 
   const logonStart = performance.now()
   const client = await GatehouseClient.connect(url)
-  const logon = await client.logon('demo-maker', 'maker-pass')
+  const logon = await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)
   const logonMs = performance.now() - logonStart
   t.equal(logon.ok, true, 'a legitimate client logs on')
   t.ok(logonMs < 2000, `within 2 s on a shared test machine (${logonMs.toFixed(0)} ms)`)

@@ -23,7 +23,7 @@ import { ExecType, RejectReason, Side, wireInt, type LogonReply } from '../proto
 import { startExchangeSim } from './helpers/exchange-sim-process.js'
 import { testConfig } from './helpers/gateway.js'
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js'
-import { PASSWORD, tradingAccount } from './helpers/trading.js'
+import { PASSWORD, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 
 const TAKER = 'CRASH-T'
 const MAKER = 'CRASH-M'
@@ -51,7 +51,7 @@ interface Session {
 
 async function logOn (gw: GatewayProcess, account: string): Promise<Session> {
   const client = await GatehouseClient.connect(gw.url('platform'))
-  const logon = await client.logon(account, PASSWORD)
+  const logon = await client.logon(account, PASSWORD, TEST_IDENTITY)
   if (!logon.ok) throw new Error(`logon of ${account} failed: ${logon.text}`)
   return { client, logon }
 }

@@ -18,7 +18,7 @@ import { ExecType, Side, wireInt } from '../protocol/messages.js'
 import { startExchangeSim } from './helpers/exchange-sim-process.js'
 import { testConfig } from './helpers/gateway.js'
 import { startGatewayProcess } from './helpers/gateway-process.js'
-import { PASSWORD, tradingAccount } from './helpers/trading.js'
+import { PASSWORD, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 
 /** Small enough that a few hundred orders fill a segment, large enough for the supervisor's start records. */
 const FILE_LIMIT_KIB = 96
@@ -39,7 +39,7 @@ t.test('a lane whose journal write fails disconnects its clients, refuses connec
   t.teardown(() => gw.kill9())
 
   const platform = await GatehouseClient.connect(gw.url('platform'))
-  t.ok((await platform.logon('FULL-1', PASSWORD)).ok, 'logged on to the platform lane')
+  t.ok((await platform.logon('FULL-1', PASSWORD, TEST_IDENTITY)).ok, 'logged on to the platform lane')
   const closed = once(platform, 'close')
   let acked = 0
   for (let id = 1; !platform.isClosed; id++) {
@@ -57,7 +57,7 @@ t.test('a lane whose journal write fails disconnects its clients, refuses connec
   await t.rejects(GatehouseClient.connect(gw.url('platform')), /503/, 'the failed lane refuses new connections with 503')
 
   const hft = await GatehouseClient.connect(gw.url('hft'))
-  t.ok((await hft.logon('FULL-2', PASSWORD)).ok, 'the hft lane still logs on')
+  t.ok((await hft.logon('FULL-2', PASSWORD, TEST_IDENTITY)).ok, 'the hft lane still logs on')
   hft.newOrder({ clientOrderId: 1, instrument: 'rb2605', side: Side.BUY, price: 3100, quantityLots: 1 })
   t.equal((await hft.report(1)).execType, ExecType.ACK, 'and still trades')
   await hft.close()

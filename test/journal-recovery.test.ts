@@ -29,7 +29,7 @@ import { startExchangeSim } from './helpers/exchange-sim-process.js'
 import { ExchangeProbe } from './helpers/exchange-probe.js'
 import { testConfig } from './helpers/gateway.js'
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js'
-import { PASSWORD, tradingAccount } from './helpers/trading.js'
+import { PASSWORD, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 
 const TRADER = 'RECOV-T'
 const OTHER = 'RECOV-O'
@@ -62,7 +62,7 @@ interface Counters {
 
 async function logOn (gw: GatewayProcess, account: string): Promise<{ client: GatehouseClient, logon: LogonReply }> {
   const client = await GatehouseClient.connect(gw.url('platform'))
-  const logon = await client.logon(account, PASSWORD)
+  const logon = await client.logon(account, PASSWORD, TEST_IDENTITY)
   if (!logon.ok) throw new Error(`logon of ${account} failed: ${logon.text}`)
   return { client, logon }
 }
@@ -232,7 +232,7 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
   const clients: GatehouseClient[] = []
   for (const trader of traders) {
     const client = await GatehouseClient.connect(gw.url('platform'))
-    t.ok((await client.logon(trader.account, PASSWORD, { cancelOnDisconnect: trader.cancelOnDisconnect })).ok, `${trader.account} logs on`)
+    t.ok((await client.logon(trader.account, PASSWORD, { ...TEST_IDENTITY, cancelOnDisconnect: trader.cancelOnDisconnect })).ok, `${trader.account} logs on`)
     client.newOrder({ clientOrderId: 1, instrument: RB, side: Side.BUY, price: trader.price, quantityLots: 2 })
     t.equal((await client.report(1)).execType, ExecType.ACK, `${trader.account} rests 2 lots @${trader.price}`)
     clients.push(client)
@@ -245,7 +245,7 @@ t.test('cancel-on-disconnect survives kill -9: the sessions the crash disconnect
   t.equal((await leaves.client.report(1)).execType, ExecType.ACK, `${TAKEOVER} rests 2 lots @3009`)
   await leaves.client.logout()
   const takes = await GatehouseClient.connect(gw.url('platform'))
-  t.match(await takes.logon(TAKEOVER, PASSWORD, { cancelOnDisconnect: true }), { ok: true, resumedOrders: 1 }, 'its next session, with cancel-on-disconnect, takes the order over')
+  t.match(await takes.logon(TAKEOVER, PASSWORD, { ...TEST_IDENTITY, cancelOnDisconnect: true }), { ok: true, resumedOrders: 1 }, 'its next session, with cancel-on-disconnect, takes the order over')
   clients.push(takes)
 
   // The self-trade monitor: one prevented self-match on rb2605 (the

@@ -16,6 +16,7 @@ import { runAdminCommand } from '../cli/admin-command.js'
 import { adminSocketPath } from '../config/config.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { parseExposition } from './helpers/prometheus-text.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 type Lane = 'terminal' | 'platform' | 'hft'
 const HASH = DEFAULT_CONFIG.accounts[0]!.passwordHash // "maker-pass"
@@ -72,7 +73,7 @@ async function atLogonStep (lane: Lane, who: string, localAddress: string, termi
 async function logonFrom (lane: Lane, who: string, password: string, localAddress: string, terminalInfo = DEMO_TERMINAL_INFO): Promise<LogonResult> {
   const client = await connectFrom(lane, localAddress)
   try {
-    return await client.logon(who, password, { terminalInfo })
+    return await client.logon(who, password, { ...TEST_IDENTITY, terminalInfo })
   } finally {
     await client.close()
   }

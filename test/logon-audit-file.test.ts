@@ -13,7 +13,7 @@ import { AUDIT_FILE, MAX_AUDIT_FIELD_CHARS, MAX_AUDIT_LINE_BYTES, auditLine } fr
 import { Side, TimeInForce, ExecType, wireInt } from '../protocol/messages.js'
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js'
 import { testConfig } from './helpers/gateway.js'
-import { PASSWORD, tradingAccount } from './helpers/trading.js'
+import { PASSWORD, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 
 const ACCOUNT = 'AUDIT1'
 const TERMINAL: TerminalInfoInit = {
@@ -64,7 +64,7 @@ function alive (pid: number): boolean {
 async function logOnAndTrade (gw: GatewayProcess, t: Test): Promise<void> {
   const client = await GatehouseClient.connect(gw.url('terminal'))
   try {
-    const logon = await client.logon(ACCOUNT, PASSWORD, { terminalInfo: TERMINAL })
+    const logon = await client.logon(ACCOUNT, PASSWORD, { ...TEST_IDENTITY, terminalInfo: TERMINAL })
     t.ok(logon.ok, `logged on${logon.ok ? '' : ` (${logon.text})`}`)
     client.newOrder({ clientOrderId: Date.now() % 1_000_000, instrument: 'rb2605', side: Side.BUY, price: 3200, quantityLots: 1, timeInForce: TimeInForce.GFD })
     const report = await client.next((m) => m.body === 'executionReport')
@@ -93,7 +93,7 @@ t.test('the audit file masks terminal info, and SIGHUP reopens it for logrotate'
   await logOnAndTrade(gw, t)
   // A wrong password too: a refused step is logged with the same masking.
   const refused = await GatehouseClient.connect(gw.url('terminal'))
-  t.notOk((await refused.logon(ACCOUNT, 'wrong-password', { terminalInfo: TERMINAL })).ok, 'a wrong password is refused')
+  t.notOk((await refused.logon(ACCOUNT, 'wrong-password', { ...TEST_IDENTITY, terminalInfo: TERMINAL })).ok, 'a wrong password is refused')
   await refused.close()
   const before = await until('the logon steps in the audit file', () => {
     const l = lines(auditPath)

@@ -8,6 +8,7 @@ import { once } from 'node:events'
 import { GatehouseClient } from '../client/gatehouse-client.js'
 import { RejectReason } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const LOCKOUT_MS = 1500
 const gateway = await startTestGateway({
@@ -20,7 +21,7 @@ t.teardown(() => gateway.stop())
 
 t.test('after N failures the account is locked with a retry-after, then recovers', async (t) => {
   const client = await GatehouseClient.connect(gateway.url('terminal'))
-  t.equal((await client.logon('demo-maker', 'wrong-1')).reason, RejectReason.INVALID_CREDENTIALS)
+  t.equal((await client.logon('demo-maker', 'wrong-1', TEST_IDENTITY)).reason, RejectReason.INVALID_CREDENTIALS)
   t.equal((await client.login('demo-maker', 'wrong-2')).reason, RejectReason.INVALID_CREDENTIALS)
   t.equal((await client.login('demo-maker', 'wrong-3')).reason, RejectReason.INVALID_CREDENTIALS)
   const banned = await client.login('demo-maker', 'maker-pass')
@@ -30,7 +31,7 @@ t.test('after N failures the account is locked with a retry-after, then recovers
 
   // The source address is locked too, so another account from it is refused.
   const other = await GatehouseClient.connect(gateway.url('terminal'))
-  const otherResult = await other.logon('demo-taker', 'taker-pass')
+  const otherResult = await other.logon('demo-taker', 'taker-pass', TEST_IDENTITY)
   t.equal(otherResult.reason, RejectReason.LOGIN_BANNED, 'the address is locked as well')
   t.equal(otherResult.failedStep, 'authenticate', 'refused at the first step')
   await other.close()

@@ -3,11 +3,12 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
-import { GatehouseClient } from '../client/gatehouse-client.js'
+import { GatehouseClient, type LogonOptions } from '../client/gatehouse-client.js'
 import { DEFAULT_CONFIG } from '../config/defaults.js'
 import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 import { ExecType, RejectReason, Side, TimeInForce } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const HASH = DEFAULT_CONFIG.accounts[0]!.passwordHash // "maker-pass"
 const DEMO_FINGERPRINT = DEFAULT_CONFIG.accounts[0]!.knownFingerprints[0]!
@@ -49,9 +50,9 @@ const gateway = await startTestGateway({ overrides })
 t.teardown(() => gateway.stop())
 
 const identity = (appId: string): { appId: string, authCode: string } => ({ appId, authCode: appId === DEMO_APP_ID ? DEMO_AUTH_CODE : `${appId}-authcode-0123456789` })
-async function logonAs (lane: 'terminal' | 'platform' | 'hft', who: string, options: Parameters<GatehouseClient['logon']>[2] = {}, password = PASSWORD): Promise<{ client: GatehouseClient, result: Awaited<ReturnType<GatehouseClient['logon']>> }> {
+async function logonAs (lane: 'terminal' | 'platform' | 'hft', who: string, options: Partial<LogonOptions> = {}, password = PASSWORD): Promise<{ client: GatehouseClient, result: Awaited<ReturnType<GatehouseClient['logon']>> }> {
   const client = await GatehouseClient.connect(gateway.url(lane))
-  const result = await client.logon(who, password, options)
+  const result = await client.logon(who, password, { ...TEST_IDENTITY, ...options })
   return { client, result }
 }
 
@@ -63,6 +64,24 @@ t.test('the full sequence: authenticate, terminal info, logon, then trade', asyn
   await client.logout()
 })
 
+t.test('the client has no default identity: a logon without AppID, AuthCode or terminal info is refused before anything is sent', async (t) => {
+  const client = await GatehouseClient.connect(gateway.url('terminal'))
+  t.teardown(() => client.close())
+  const { terminalInfo, ...software } = TEST_IDENTITY
+  const incomplete: Array<[string, unknown, RegExp]> = [
+    ['no options', undefined, /logon options are required/],
+    ['no identity at all', {}, /must give appId, authCode, terminalInfo/],
+    ['no terminal info', software, /must give terminalInfo: the client has no default/],
+    ['no AuthCode', { appId: DEMO_APP_ID, terminalInfo }, /must give authCode:/],
+    ['an empty AppID', { ...TEST_IDENTITY, appId: '' }, /must give appId:/],
+  ]
+  for (const [what, options, message] of incomplete) {
+    await t.rejects(client.logon('alice', PASSWORD, options as LogonOptions), { name: 'GatehouseError', code: 'GH_ERR_CLIENT_OPTIONS', message }, what)
+  }
+  t.equal(client.received.filter((m) => m.body !== 'authChallenge').length, 0, 'the gateway was sent nothing it answered')
+  t.equal((await client.logon('alice', PASSWORD, TEST_IDENTITY)).ok, true, 'the same connection logs on once the identity is given')
+})
+
 t.test('AppID failures', async (t) => {
   const cases: Array<[string, string, number, RegExp]> = [
     ['unknown AppID', 'app-nobody-knows', RejectReason.APPID_UNKNOWN, /not registered/],
@@ -72,7 +91,7 @@ t.test('AppID failures', async (t) => {
     ['testing AppID on the production exchange', 'app-testing', RejectReason.APPID_TESTING_ONLY, /only a test exchange/],
   ]
   for (const [name, appId, reason, text] of cases) {
-    const { client, result } = await logonAs('terminal', 'alice', { software: identity(appId) })
+    const { client, result } = await logonAs('terminal', 'alice', identity(appId))
     t.equal(result.failedStep, 'authenticate', `${name}: refused at authenticate`)
     t.equal(result.reason, reason, `${name}: ${RejectReason[reason]}`)
     t.match(result.text, text, `${name}: says why`)
@@ -84,16 +103,16 @@ t.test('a testing AppID may reach a test exchange', async (t) => {
   const testGateway = await startTestGateway({ overrides, simArgs: ['--environment', 'test'] })
   t.teardown(() => testGateway.stop())
   const client = await GatehouseClient.connect(testGateway.url('terminal'))
-  t.equal((await client.logon('alice', PASSWORD, { software: identity('app-testing') })).ok, true)
+  t.equal((await client.logon('alice', PASSWORD, { ...TEST_IDENTITY, ...identity('app-testing') })).ok, true)
   await client.logout()
 })
 
 t.test('a wrong AuthCode proof fails with AUTH_FAILED', async (t) => {
-  const { client, result } = await logonAs('terminal', 'alice', { software: { appId: DEMO_APP_ID, authCode: 'not-the-real-authcode-000' } })
+  const { client, result } = await logonAs('terminal', 'alice', { appId: DEMO_APP_ID, authCode: 'not-the-real-authcode-000' })
   t.equal(result.failedStep, 'authenticate')
   t.equal(result.reason, RejectReason.AUTH_FAILED)
   // A new challenge follows each failure, and the right proof over it works.
-  t.equal((await client.logon('alice', PASSWORD)).ok, true)
+  t.equal((await client.logon('alice', PASSWORD, TEST_IDENTITY)).ok, true)
   await client.logout()
 })
 

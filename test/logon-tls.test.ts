@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { GatehouseClient } from '../client/gatehouse-client.js'
 import { ExecType, Side, TimeInForce } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { TEST_IDENTITY } from './helpers/trading.js'
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../../test/fixtures/${name}`, import.meta.url))
 const gateway = await startTestGateway({
@@ -17,7 +18,7 @@ const port = gateway.supervisor.running().lanes.platform!.port
 t.test('wss:// logon and an order on a TLS lane', async (t) => {
   t.equal(gateway.supervisor.running().lanes.platform!.tls, true)
   const client = await GatehouseClient.connect(`wss://127.0.0.1:${port}`, { ca: readFileSync(fixture('lane-tls-cert.pem')) })
-  const reply = await client.logon('demo-maker', 'maker-pass')
+  const reply = await client.logon('demo-maker', 'maker-pass', TEST_IDENTITY)
   t.equal(reply.ok, true, 'authenticate, terminal info and logon over TLS')
   client.newOrder({ clientOrderId: 1, instrument: 'rb2605', side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
   t.ok(await client.report(1, ExecType.ACK))

@@ -13,7 +13,7 @@ import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
 import { HISTOGRAM_BOUNDS_S } from '../lane/lane-metrics.js'
 import { ExecType, RejectReason, Side, wireInt, type Instrument } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
-import { PASSWORD, logOn, place, tradingAccount } from './helpers/trading.js'
+import { PASSWORD, logOn, place, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 import { parseExposition, sampleValue, type Family } from './helpers/prometheus-text.js'
 
 type Metrics = Map<string, Family>
@@ -176,12 +176,12 @@ t.test('held fingerprints and lockouts', async (t) => {
   const before = await scrape(t)
   // The platform lane holds a terminal it has not seen for the account.
   const heldClient = await GatehouseClient.connect(gateway.url('platform'))
-  const held = await heldClient.logon('mx-held', PASSWORD, { terminalInfo: { ...DEMO_TERMINAL_INFO, deviceName: 'metrics-held-box' } })
+  const held = await heldClient.logon('mx-held', PASSWORD, { ...TEST_IDENTITY, terminalInfo: { ...DEMO_TERMINAL_INFO, deviceName: 'metrics-held-box' } })
   t.equal(held.reason, RejectReason.FINGERPRINT_HELD, 'a new terminal is held')
   await heldClient.close()
   // Last in this file: two wrong passwords lock the account and 127.0.0.1.
   const client = await GatehouseClient.connect(gateway.url('terminal'))
-  t.equal((await client.logon('mx-locked', 'wrong-1')).reason, RejectReason.INVALID_CREDENTIALS)
+  t.equal((await client.logon('mx-locked', 'wrong-1', TEST_IDENTITY)).reason, RejectReason.INVALID_CREDENTIALS)
   t.equal((await client.login('mx-locked', 'wrong-2')).reason, RejectReason.INVALID_CREDENTIALS)
   await client.close()
 

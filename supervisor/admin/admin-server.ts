@@ -13,6 +13,9 @@ import { isUtf8 } from 'node:buffer'
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { AdminError, adminErrorCodes, type AdminApi } from './admin-api.js'
+import { errorCodes } from '../../checks/errors.js'
+import type { ErrorCode } from '../../protocol/error-codes.js'
+import { isGatehouseError } from '../../protocol/gatehouse-error.js'
 import {
   MAX_REQUEST_LINE_BYTES, READ_ONLY_COMMANDS, encodeReply, limitSetFromRequest, parseRequestLine,
   type AdminErrorBody, type AdminReply, type AdminRequest, type RequestId,
@@ -86,11 +89,13 @@ async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> 
  */
 export function errorBody (err: unknown): AdminErrorBody {
   if (err instanceof AdminError) return { code: err.code, message: err.message }
-  const code = (err as { code?: unknown } | null)?.code
   const message = err instanceof Error ? err.message : String(err)
-  if (typeof code === 'string' && code.includes('UNKNOWN')) return { code: adminErrorCodes.NOT_FOUND, message }
+  if (isGatehouseError(err) && NAMES_A_MISSING_THING.has(err.code)) return { code: adminErrorCodes.NOT_FOUND, message }
   return { code: adminErrorCodes.REFUSED, message }
 }
+
+/** The live-tuning API's codes for a name it does not know: NOT_FOUND to the admin socket. */
+const NAMES_A_MISSING_THING: ReadonlySet<ErrorCode> = new Set([errorCodes.UNKNOWN_ACCOUNT, errorCodes.UNKNOWN_APP, errorCodes.UNKNOWN_INSTRUMENT])
 
 /**
  * What is behind an existing socket file: a live process, nothing (a file

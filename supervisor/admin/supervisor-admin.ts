@@ -15,7 +15,7 @@ import { limitSetFromConfig } from '../../config/risk-config.js'
 import type { AccessControl } from '../access/access-control.js'
 import type { AdminChangeDocument } from '../../journal/gateway-records.js'
 import { AdminError, adminErrorCodes, type AdminApi, type AppInfo, type AppRegistration, type ChangeReply, type FieldChange } from './admin-api.js'
-import { type SessionInfo } from '../../lane/worker-contract.js'
+import type { LaneRequests, SessionInfo } from '../../lane/worker-contract.js'
 import type { AdminState, AdminStateDocument } from './admin-state.js'
 
 type Software = GatewayConfig['software'][number]
@@ -30,8 +30,8 @@ export interface AdminHost {
   /** Journals a change (throws if it cannot). */
   recordChange (doc: AdminChangeDocument, account?: string): void
   setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string }): Promise<{ before: boolean, after: boolean, cancelsSent: number }>
-  /** Asks every lane thread; resolves with each lane's answer. */
-  askLanes<T> (build: (requestId: number) => unknown, lanes?: readonly LaneName[]): Promise<T[]>
+  /** Asks every lane thread (or those named); resolves with each lane's answer. */
+  askLanes<K extends keyof LaneRequests & string> (kind: K, args: LaneRequests[K]['args'], lanes?: readonly LaneName[]): Promise<Array<LaneRequests[K]['reply']>>
 }
 
 /** A limit value as replies, the journal and the state file show it. */
@@ -187,7 +187,7 @@ export class SupervisorAdmin implements AdminApi {
   // ---- sessions --------------------------------------------------------------
 
   async listSessions (filter: { lane?: LaneName, account?: string }): Promise<SessionInfo[]> {
-    const perLane = await this.host.askLanes<SessionInfo[]>((requestId) => ({ type: 'list-sessions', requestId }), filter.lane === undefined ? undefined : [filter.lane])
+    const perLane = await this.host.askLanes('list-sessions', null, filter.lane === undefined ? undefined : [filter.lane])
     return perLane.flat().filter((s) => filter.account === undefined || s.account === filter.account)
   }
 
@@ -195,7 +195,7 @@ export class SupervisorAdmin implements AdminApi {
     // Session IDs say nothing about their lane (session-ids.ts): the lanes' listings do.
     const lane = (await this.listSessions({})).find((session) => session.sessionId === sessionId)?.lane
     if (lane === undefined) throw notFound(`no session ${sessionId}`)
-    const [found] = await this.host.askLanes<boolean>((requestId) => ({ type: 'disconnect', requestId, sessionId, reason }), [lane])
+    const [found] = await this.host.askLanes('disconnect', { sessionId, reason }, [lane])
     if (found !== true) throw notFound(`no session ${sessionId} on the ${lane} lane (it may have closed already)`)
     try {
       this.host.recordChange({ operator, command: 'disconnect', scope: { kind: 'session', lane, sessionId }, before: 'connected', after: 'disconnected', detail: { reason } })

@@ -1,12 +1,19 @@
 // Trading through a real gateway in end-to-end tests: config for extra
 // accounts, logging on, placing orders and waiting for their outcome.
 import { setTimeout as delay } from 'node:timers/promises'
-import { GatehouseClient, type LogonOptions, type OrderRequest } from '../../client/gatehouse-client.js'
+import { GatehouseClient, type ClientIdentity, type LogonOptions, type OrderRequest } from '../../client/gatehouse-client.js'
 import { DEFAULT_CONFIG } from '../../config/defaults.js'
-import { DEMO_APP_ID } from '../../protocol/demo-identity.js'
+import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../../protocol/demo-identity.js'
 import type { LaneName } from '../../protocol/lanes.js'
 import { ExecType, Side, TimeInForce, wireInt, type ExecutionReport, type LogonReply } from '../../protocol/messages.js'
 import type { TestGateway } from './gateway.js'
+
+/**
+ * The software and terminal every test logs on with unless it is testing
+ * them: the client library has no default. The test gateways run the
+ * embedded config, which registers this AppID and approves this terminal.
+ */
+export const TEST_IDENTITY: ClientIdentity = Object.freeze({ appId: DEMO_APP_ID, authCode: DEMO_AUTH_CODE, terminalInfo: DEMO_TERMINAL_INFO })
 
 /** Every test account's password (the demo maker's hash). */
 export const PASSWORD = 'maker-pass'
@@ -35,9 +42,9 @@ export interface Trader {
 }
 
 /** Connects to a lane and completes the look-through logon; throws if any step is refused. */
-export async function logOn (gateway: TestGateway, lane: LaneName, account: string, options: LogonOptions = {}): Promise<Trader> {
+export async function logOn (gateway: TestGateway, lane: LaneName, account: string, options: Partial<LogonOptions> = {}): Promise<Trader> {
   const client = await GatehouseClient.connect(gateway.url(lane))
-  const logon = await client.logon(account, PASSWORD, options)
+  const logon = await client.logon(account, PASSWORD, { ...TEST_IDENTITY, ...options })
   if (!logon.ok) {
     await client.close()
     throw new Error(`${account} could not log on to ${lane}: ${logon.failedStep ?? 'logon'} refused with ${logon.reason} (${logon.text})`)
@@ -97,7 +104,7 @@ export async function untilClock (timeMs: number): Promise<void> {
  */
 export async function wellBehavedClient (url: string): Promise<{ client: GatehouseClient, trades: () => Promise<boolean> }> {
   const client = await GatehouseClient.connect(url)
-  const logon = await client.logon('demo-taker', 'taker-pass')
+  const logon = await client.logon('demo-taker', 'taker-pass', TEST_IDENTITY)
   if (!logon.ok) throw new Error(`the well-behaved client could not log on: ${logon.text}`)
   let orderId = 0
   return {

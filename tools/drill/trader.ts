@@ -11,6 +11,7 @@ import { ExecType, Side, TimeInForce, reasonName, wireInt, type ClientEnvelope, 
 import { newHistogram, recordNs, type Histogram } from '../../bench/histogram.js'
 import type { DrillSettings } from './drill-settings.js'
 import { GatehouseError } from '../../protocol/gatehouse-error.js'
+import { DEMO_TERMINAL_INFO } from '../../protocol/demo-identity.js'
 
 /** Past this an unanswered message is an error. */
 const ANSWER_TIMEOUT_MS = 2000
@@ -74,7 +75,7 @@ export class Trader {
     client.on('transport-error', () => {})
     let reply
     try {
-      reply = await client.logon(identity.traderAccount, identity.traderPassword, { software: { appId: identity.appId, authCode: identity.authCode } })
+      reply = await client.logon(identity.traderAccount, identity.traderPassword, { appId: identity.appId, authCode: identity.authCode, terminalInfo: DEMO_TERMINAL_INFO })
     } catch (err) {
       await client.close().catch(() => {})
       throw new TraderError(`the trader's logon got no answer: ${(err as Error).message}`)
