@@ -32,7 +32,7 @@ import { existsSync, statSync } from 'node:fs'
 import { MAX_JSON_FILE_BYTES, readBoundedFile } from '../../journal/read-bounded-file.js'
 import { parseArgs } from 'node:util'
 import { Limit } from '../../checks/limits.js'
-import type { RiskControl } from '../../checks/risk-control.js'
+import type { AccountCounters, RiskControl } from '../../checks/risk-control.js'
 import {
   IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, RiskEngine, newRiskVerdict,
   type InstrumentRisk, type RiskContext, type RiskVerdict,
@@ -177,6 +177,12 @@ export interface ReplayResult {
   unconfiguredAccounts: string[]
   /** Accounts that could not be registered (risk.capacity.accounts): their orders are not replayed. */
   skippedAccounts: Array<{ account: string, orders: number, why: string }>
+  /**
+   * Each account that traded in the replay, as the replay's shared risk
+   * state ends the day: positions, working orders and daily counters, in
+   * the shape of the ops port's /accounts/<id>/counters.
+   */
+  accountsAtEnd: AccountCounters[]
   notes: string[]
 }
 
@@ -293,7 +299,7 @@ interface AwaitingSend {
 
 interface SessionReplay {
   key: string
-  /** A new connection reused the session ID (the gateway restarted): its orders may be taken over. */
+  /** Logged out, or a new connection reused its ID (the gateway restarted): its orders may be taken over. */
   closed: boolean
   sessionId: number
   account: string
@@ -408,6 +414,8 @@ class DayReplay {
   private readonly configured: Set<string>
   private readonly unconfigured = new Set<string>()
   private readonly skipped = new Map<string, { orders: number, why: string }>()
+  /** Registered accounts with a logged-on session in the day: the ones accountsAtEnd lists. */
+  private readonly loggedOnAccounts = new Set<string>()
   private readonly verdict: RiskVerdict = newRiskVerdict(MAX_SELF_MATCH_CANCELS)
   private readonly snapshot: AccountSnapshot
   private readonly maxThrottleLimit: number
@@ -442,6 +450,7 @@ class DayReplay {
       suppressedFills: { orders: 0, fills: 0, lots: 0 },
       unconfiguredAccounts: [],
       skippedAccounts: [],
+      accountsAtEnd: [],
       notes: [],
     }
   }
@@ -540,6 +549,7 @@ class DayReplay {
     let session = this.sessions.get(key)
     if (session !== undefined) return session
     const account = this.accountIndex(record.account)
+    if (account !== null) this.loggedOnAccounts.add(record.account)
     const appId = this.sessionApps.get(key)
     const app = appId === undefined ? -1 : (this.control.appIndex(appId) ?? -1)
     session = {
@@ -577,9 +587,15 @@ class DayReplay {
     // Logouts never reach the throttle, nor frames before logon (journaled
     // as digests past the pre-logon allowance); every other frame of a
     // logged-on session counts, undecodable ones included.
-    if ((record.flags & FLAG_DIGEST) !== 0 || record.msgType === CLIENT_LOGOUT) return
+    if ((record.flags & FLAG_DIGEST) !== 0) return
     const session = this.sessionOf(lane, record)
     if (session === null) return
+    if (record.msgType === CLIENT_LOGOUT) {
+      // The lane ends the session on its logout: its orders wait for the
+      // account's next session, which takes them over.
+      session.closed = true
+      return
+    }
     if (record.msgType === NEW_ORDER && lane.pending !== null) {
       this.undecidedOrders++
       lane.pending = null
@@ -863,6 +879,7 @@ class DayReplay {
     r.suppressedFills.orders = r.wouldReject.filter((d) => d.suppressedFills!.fills > 0).length
     r.unconfiguredAccounts = [...this.unconfigured].sort()
     r.skippedAccounts = [...this.skipped].map(([account, s]) => ({ account, ...s }))
+    r.accountsAtEnd = [...this.loggedOnAccounts].sort().map((account) => this.control.counters(account))
     const notes = r.notes
     if (r.wouldReject.length > 0) {
       notes.push('a would-reject order never reaches the exchange: its later fills and done reports are not applied ' +
