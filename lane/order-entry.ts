@@ -31,6 +31,9 @@ import type { LaneJournal } from './lane-journal.js'
 import type { LaneMetrics } from './lane-metrics.js'
 import type { LifecyclePort, OrderLifecycle } from './order-lifecycle.js'
 
+/** Where order entry journals each decision: the lane's journal, or what-if replay reading them back. */
+export type DecisionRecorder = Pick<LaneJournal, 'decision'>
+
 /** Slots of OrderEntry.orderClockMs: when the current NewOrder was received, and when its checks began. */
 export const ORDER_RECEIVED = 0
 export const ORDER_DECODED = 1
@@ -67,7 +70,9 @@ export class OrderEntry {
     private readonly metrics: LaneMetrics,
     private readonly client: LifecyclePort,
     private readonly link: ExchangeLinkPort,
-    private readonly journal: LaneJournal | null,
+    private readonly journal: DecisionRecorder | null,
+    /** The checks' clock (ms): the wall clock live, the journal's record times in replay. */
+    private readonly clockMs: () => number = Date.now,
   ) {
     this.verdict = lifecycle.verdict
   }
@@ -97,7 +102,7 @@ export class OrderEntry {
     const input = this.risk.input
     input[IN_PRICE] = wireInt(order.price)
     input[IN_LINK_ORDER_ID] = this.nextLinkOrderId + 1
-    input[IN_NOW_MS] = Date.now()
+    input[IN_NOW_MS] = this.clockMs()
     const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, risk)
     if (riskSlot < 0) {
       this.refuseOrder(session, order, DecisionStage.RISK, risk.reason, riskRejectText(risk), risk.limit, risk.observed,
@@ -170,7 +175,7 @@ export class OrderEntry {
     // Cancels are never held back by risk limits (a halted or killed
     // account can always cancel); only the account throttle applies.
     const risk = this.verdict
-    this.risk.input[IN_NOW_MS] = Date.now()
+    this.risk.input[IN_NOW_MS] = this.clockMs()
     if (!this.risk.checkCancelInput(session.risk, order.riskSlot, order.instrumentRisk, risk)) {
       this.refuse(session, risk.reason, riskRejectText(risk), refSeq, clientOrderId, risk.limit, risk.observed)
       return

@@ -1,12 +1,13 @@
 // `gatehouse journal replay` against what a live gateway really did: a real
 // gateway (supervisor and lane threads) trades through the exchange
 // simulator process a scripted day with fills, cancels, risk refusals, an
-// exchange reject, a self-match, a session takeover, cancel-on-disconnect,
-// the session throttle, and a lost exchange link with an order lost with
-// it. Replayed from its journal with the same config and no proposed
-// change, every decision must come out as it did live and every account
-// must end with the positions and counters the gateway's own shared risk
-// state held. A replay that drifts from the live order lifecycle fails here.
+// exchange reject, a self-match, session takeovers (after a logout and
+// after a dropped connection), cancel-on-disconnect, the session throttle,
+// and a lost exchange link with an order lost with it. Replayed from its
+// journal with the same config and no proposed change, every decision must
+// come out as it did live and every account must end with the positions
+// and counters the gateway's own shared risk state held. A replay that
+// drifts from the live order lifecycle fails here.
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -28,7 +29,7 @@ const RB = 'rb2605'
 const AU = 'au2606'
 /** A's order-size limit: one of its orders is refused by it. */
 const A_MAX_ORDER_LOTS = 5
-/** C's session throttle: a burst of THROTTLE_BURST orders has the last two refused. */
+/** C's session throttle: one order and a burst of THROTTLE_BURST orders, the burst's last three refused. */
 const C_MESSAGES_PER_SECOND = 4
 const THROTTLE_BURST = 6
 /**
@@ -155,13 +156,22 @@ async function tradeTheDay (): Promise<Live> {
   t.match(await a2.client.report(dropped, ExecType.REJECTED), { reason: RejectReason.EXCHANGE_UNAVAILABLE, text: /before the order reached the exchange/ },
     'the dropped order was lost with the link: released at link-up')
 
-  // C's session throttle: the burst's last two are refused; the rest, FAK
+  // C's session throttle: its working order and the first three of the
+  // burst fill the window, the rest are refused; the three admitted, FAK
   // against an empty book, are cancelled by the exchange.
   const c1 = await logOn(gateway, 'platform', C)
+  const cResting = await place(c1, gfd(RB, Side.BUY, 1, 3010))
+  t.equal(cResting.report.execType, ExecType.ACK)
   const burst: number[] = []
   for (let i = 0; i < THROTTLE_BURST; i++) burst.push(send(c1, { instrument: RB, side: Side.BUY, quantityLots: 1, price: 3000, timeInForce: TimeInForce.FAK }))
   const outcomes = await Promise.all(burst.map(async (id) => await finished(c1, id)))
-  t.same(outcomes.map((r) => r.reason === RejectReason.THROTTLED_SESSION), [false, false, false, false, true, true], 'the session throttle refuses the last two')
+  t.same(outcomes.map((r) => r.reason === RejectReason.THROTTLED_SESSION), [false, false, false, true, true, true], 'the session throttle refuses all past the 4th message')
+  // C's connection drops without a logout (nothing journaled says so): its
+  // next session takes the working order over and cancels it.
+  await c1.client.close()
+  const c2 = await logOn(gateway, 'platform', C)
+  t.equal(c2.logon.resumedOrders, 1, 'C\'s next session takes over the order of the dropped one')
+  t.equal((await cancel(c2, cResting.id)).execType, ExecType.CANCELLED)
 
   // A buys 3, B sells 2 of them FAK: A keeps 1 working.
   const working = await place(a2, gfd(RB, Side.BUY, 3, 3300))
@@ -176,7 +186,7 @@ async function tradeTheDay (): Promise<Live> {
   // Everything answered: the shared risk state is the day's end.
   const counters: AccountCounters[] = []
   for (const account of [A, B, C]) counters.push(await (await gateway.ops(`/accounts/${account}/counters`)).json() as AccountCounters)
-  for (const trader of [a2, b3, c1]) await trader.client.close()
+  for (const trader of [a2, b3, c2]) await trader.client.close()
   return { counters }
 }
 
@@ -204,10 +214,10 @@ t.test('a replay with the same limits makes every decision the live gateway made
   t.same(r.wouldReject, [], 'no order the gateway passed is refused by the replay')
   t.same(r.wouldPass, [], 'no order the gateway refused passes the replay')
   t.same(r.byReason, {})
-  t.equal(r.ordersReplayed, 20, 'every new order of a logged-on session was decided')
+  t.equal(r.ordersReplayed, 21, 'every new order of a logged-on session was decided')
   t.equal(r.originallyPassed, 15)
-  t.same(r.originallyRejectedByStage, { risk: 2, link: 1, throttle: 2 }, 'size limit and self-match, link down, session throttle')
-  t.same(r.cancels, { checked: 2, wouldThrottle: 0 }, 'the client cancels, the taken-over order\'s included')
+  t.same(r.originallyRejectedByStage, { risk: 2, link: 1, throttle: 3 }, 'size limit and self-match, link down, session throttle')
+  t.same(r.cancels, { checked: 3, wouldThrottle: 0 }, 'the client cancels, those of taken-over orders included')
   t.same(r.unconfiguredAccounts, [])
   t.match(r.notes.join('\n'), /lost with the exchange link before the exchange had it, released as the lane did: 1 order/)
 
