@@ -43,9 +43,8 @@
 import { existsSync, statSync } from 'node:fs'
 import { MAX_JSON_FILE_BYTES, readBoundedFile } from '../../journal/read-bounded-file.js'
 import { parseArgs } from 'node:util'
-import { Limit } from '../../checks/limits.js'
 import type { AccountCounters, RiskControl } from '../../checks/risk-control.js'
-import { RiskEngine, newRiskVerdict } from '../../checks/risk-engine.js'
+import { IN_NOW_MS, RiskEngine, newRiskVerdict } from '../../checks/risk-engine.js'
 import {
   ACCOUNT_CTL_STRIDE, ACCOUNT_FIELDS, ORDER_FIELDS, POSITION_FIELDS, type RiskViews,
 } from '../../checks/risk-layout.js'
@@ -59,7 +58,7 @@ import { validateClientEnvelope } from '../../protocol/field-limits.js'
 import { decodeLinkEnvelope } from '../../protocol/link-codec.js'
 import {
   ExecType, RejectReason, Side, TimeInForce, reasonName, wireInt,
-  type CancelOrder, type ClientEnvelopeInit, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type NewOrder,
+  type CancelOrder, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type NewOrder,
 } from '../../protocol/messages.js'
 import { JournalError, journalErrorCodes } from '../../journal/errors.js'
 import {
@@ -68,11 +67,11 @@ import {
 import { readJournal, type ReadRecord } from '../../journal/reader.js'
 import { countJournalSegments, noSegmentsText } from './search-command.js'
 import { DAY_PATTERN, RecordKind, laneName } from '../../journal/record-format.js'
-import { ClientSession } from '../../lane/client-session.js'
+import { ClientSession, THROTTLE_WINDOW_MS, chargeSessionThrottle } from '../../lane/client-session.js'
 import { SILENT_LINK, type ExchangeLinkPort } from '../../lane/exchange-link-port.js'
 import type { SessionJournalHeads } from '../../lane/lane-journal.js'
 import { LaneMetrics, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
-import { OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
+import { MAX_SELF_MATCH_CANCELS, OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
 import { OrderLifecycle, type LifecyclePort } from '../../lane/order-lifecycle.js'
 
 export const REPLAY_HELP = `usage: gatehouse journal replay DIR --limits FILE [--config FILE] [--day YYYYMMDD] [--lane NAME] [--json]
@@ -211,10 +210,6 @@ const LINK_NEW_ORDER = LINK_BODY_FIELDS.newOrder!
 const LINK_CANCEL = LINK_BODY_FIELDS.cancel!
 const LINK_REPORT = LINK_BODY_FIELDS.report!
 const LINK_INSTRUMENT_UPDATE = LINK_BODY_FIELDS.instrumentUpdate!
-/** The lane's session throttle window (lane.ts THROTTLE_WINDOW_MS). */
-const SESSION_THROTTLE_WINDOW_MS = 1000
-/** Self-match cancel-resting lists at most this many resting orders (lane.ts MAX_SELF_MATCH_CANCELS). */
-const MAX_SELF_MATCH_CANCELS = 64
 /**
  * Refusals that come from a switch or a state an operator sets live (kill
  * switches, halted and reducing accounts), not from limits: the journal's
@@ -304,16 +299,9 @@ class RecordedLink implements ExchangeLinkPort {
   }
 }
 
-/**
- * Where the replayed lane's client messages go: nowhere, since the
- * clients got what the journal shows they got. The last one is kept: it
- * tells how a cancel was answered.
- */
+/** Where the replayed lane's client messages go: nowhere, since the clients got what the journal shows they got. */
 class SilentClients implements LifecyclePort {
-  last: ClientEnvelopeInit | null = null
-
-  sendToClient (_session: ClientSession, envelope: ClientEnvelopeInit): boolean {
-    this.last = envelope
+  sendToClient (): boolean {
     return false
   }
 
@@ -673,12 +661,12 @@ class DayReplay {
     // Every other frame of a logged-on session counts, undecodable ones
     // included; refused ones do not.
     const nowMs = this.nowMs(record)
-    let admitted = true
-    let limit = Infinity
+    let limit = -1
     if (session.registered) {
-      limit = lane.engine.limitsFor(session.client.risk, -1, -1)[Limit.sessionMessagesPerSecond]!
-      admitted = session.client.throttle.admit(nowMs, limit, SESSION_THROTTLE_WINDOW_MS)
+      lane.engine.input[IN_NOW_MS] = nowMs
+      limit = chargeSessionThrottle(session.client, lane.engine)
     }
+    const admitted = limit < 0
     if (record.msgType === NEW_ORDER) {
       let order: NewOrder
       try {
@@ -695,7 +683,7 @@ class DayReplay {
         order,
         admitted,
         throttleLimit: limit,
-        throttleObserved: admitted ? 0 : session.client.throttle.countInWindow(nowMs, SESSION_THROTTLE_WINDOW_MS) + 1,
+        throttleObserved: admitted ? 0 : session.client.throttle.countInWindow(nowMs, THROTTLE_WINDOW_MS) + 1,
       }
     } else if (record.msgType === CANCEL_ORDER && session.registered) {
       this.onCancel(lane, session, record, admitted)
@@ -720,12 +708,7 @@ class DayReplay {
       return
     }
     this.clockMs = this.nowMs(record)
-    lane.clients.last = null
-    lane.entry.cancel(session.client, cancel, 0)
-    // The recorded link sends no cancel, so one that passed its checks is
-    // answered EXCHANGE_UNAVAILABLE here; any other answer is the checks' refusal.
-    const answer = lane.clients.last as ClientEnvelopeInit | null
-    if (answer?.reject != null && answer.reject.reason !== RejectReason.EXCHANGE_UNAVAILABLE) this.result.cancels.wouldThrottle++
+    if (!lane.entry.cancel(session.client, cancel, 0)) this.result.cancels.wouldThrottle++
   }
 
   /**
