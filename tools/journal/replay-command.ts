@@ -288,7 +288,8 @@ export function journalTradingDays (dir: string, options: { lane?: LaneName } = 
  * a resend at link-up).
  */
 class RecordedLink implements ExchangeLinkPort {
-  isUp = true
+  /** Orders the link refused at the time (stage link) are not replayed: every other one met the link up. */
+  readonly isUp = true
   /** The link order ID and seq of the LINK_OUT newOrder after the decision being replayed; 0 when none. */
   sentOrderId = 0
   sentSeq = 0
@@ -299,15 +300,12 @@ class RecordedLink implements ExchangeLinkPort {
   }
 }
 
-/** Where the replayed lane's client messages go: nowhere, since the clients got what the journal shows they got. */
-class SilentClients implements LifecyclePort {
-  sendToClient (): boolean {
-    return false
-  }
-
-  monitorAlert (): void {}
-  firstReportQueued (): void {}
-}
+/** Where the replayed lanes' client messages go: nowhere, since the clients got what the journal shows they got. */
+const SILENT_CLIENTS: LifecyclePort = Object.freeze({
+  sendToClient: () => false,
+  monitorAlert: () => {},
+  firstReportQueued: () => {},
+})
 
 /** The decision order entry made, read where the lane would have journaled it. */
 class DecisionCapture implements DecisionRecorder {
@@ -338,7 +336,6 @@ interface LaneReplay {
   lifecycle: OrderLifecycle
   entry: OrderEntry
   link: RecordedLink
-  clients: SilentClients
   decisions: DecisionCapture
   /** The lane's link is in the replayed day: its records count. */
   inDay: boolean
@@ -517,17 +514,15 @@ class DayReplay {
     if (lane === undefined) {
       const engine = new RiskEngine(this.control.buffers, LANE_NAMES.indexOf(name))
       const metrics = new LaneMetrics(createLaneMetricsBuffer())
-      const clients = new SilentClients()
       const link = new RecordedLink()
       const decisions = new DecisionCapture()
-      const lifecycle = new OrderLifecycle(engine, newRiskVerdict(MAX_SELF_MATCH_CANCELS), metrics, clients, SILENT_LINK)
+      const lifecycle = new OrderLifecycle(engine, newRiskVerdict(MAX_SELF_MATCH_CANCELS), metrics, SILENT_CLIENTS, SILENT_LINK)
       lane = {
         name,
         engine,
         lifecycle,
-        entry: new OrderEntry(lifecycle, engine, metrics, clients, link, decisions, this.clock),
+        entry: new OrderEntry(lifecycle, engine, metrics, SILENT_CLIENTS, link, decisions, this.clock),
         link,
-        clients,
         decisions,
         inDay: false,
         suppressed: new Map(),
