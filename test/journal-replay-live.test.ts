@@ -2,8 +2,9 @@
 // gateway (supervisor and lane threads) trades through the exchange
 // simulator process a scripted day with fills, cancels, risk refusals, an
 // exchange reject, a self-match, session takeovers (after a logout and
-// after a dropped connection), cancel-on-disconnect, the session throttle,
-// and a lost exchange link with an order lost with it. Replayed from its
+// after a dropped connection and after a restart), cancel-on-disconnect,
+// the session throttle, a lost exchange link with an order lost with it,
+// and a restart that recovers the day from the journal. Replayed from its
 // journal with the same config and no proposed change, every decision must
 // come out as it did live and every account must end with the positions
 // and counters the gateway's own shared risk state held. A replay that
@@ -19,7 +20,8 @@ import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
 import { ExecType, RejectReason, Side, TimeInForce, wireInt } from '../protocol/messages.js'
 import { startExchangeSimProcess, type ExchangeSimProcess } from '../supervisor/exchange-sim-process.js'
 import { runReplayCommand, type ReplayResult } from '../tools/journal/replay-command.js'
-import { startTestGateway } from './helpers/gateway.js'
+import { Supervisor } from '../supervisor/supervisor.js'
+import { startTestGateway, testGatewayHandle } from './helpers/gateway.js'
 import { cancel, finished, logOn, place, send, tradingAccount, type Trader } from './helpers/trading.js'
 
 const A = 'REPLAY-A'
@@ -58,9 +60,10 @@ const gateway = await startTestGateway({
   },
 })
 let secondSim: ExchangeSimProcess | null = null
-let stopped = false
+/** The running gateway: the first run, then the one restarted on the same run directory; null once stopped. */
+let running: Supervisor | null = gateway.supervisor
 t.teardown(async () => {
-  if (!stopped) await gateway.supervisor.stop()
+  await running?.stop()
   await gateway.sim.stop()
   await secondSim?.stop()
 })
@@ -183,10 +186,26 @@ async function tradeTheDay (): Promise<Live> {
   const gold = await place(b3, gfd(AU, Side.BUY, 1, 87900))
   t.equal(gold.report.execType, ExecType.ACK)
 
+  // ---- a restart: each lane recovers the day from its journal ----
+  // Its sessions are cut without a logout; A's next session takes the
+  // recovered order over and cancels it. B's gold order stays working.
+  await gateway.supervisor.stop()
+  running = null
+  const restarted = new Supervisor(gateway.config)
+  running = restarted
+  await restarted.start()
+  await restarted.whenLinksUp()
+  const again = testGatewayHandle(gateway.config, restarted, secondSim, async () => { await restarted.stop() })
+  const a3 = await logOn(again, 'platform', A)
+  t.equal(a3.logon.resumedOrders, 1, 'after the restart A\'s next session takes over the recovered order')
+  t.equal((await cancel(a3, working.id)).execType, ExecType.CANCELLED)
+
   // Everything answered: the shared risk state is the day's end.
   const counters: AccountCounters[] = []
-  for (const account of [A, B, C]) counters.push(await (await gateway.ops(`/accounts/${account}/counters`)).json() as AccountCounters)
-  for (const trader of [a2, b3, c2]) await trader.client.close()
+  for (const account of [A, B, C]) counters.push(await (await again.ops(`/accounts/${account}/counters`)).json() as AccountCounters)
+  await a3.client.close()
+  await restarted.stop()
+  running = null
   return { counters }
 }
 
@@ -197,10 +216,7 @@ function comparable (counters: AccountCounters): AccountCounters {
 
 t.test('a replay with the same limits makes every decision the live gateway made and ends in its state', async (t) => {
   const live = await tradeTheDay()
-  const a = live.counters[0]!
-  t.match(a, { openOrders: 1, openLots: 1 }, 'live: A\'s partly filled buy is working')
-  await gateway.supervisor.stop()
-  stopped = true
+  t.match(live.counters[1], { openOrders: 1, openLots: 1 }, 'live: B\'s gold order is working at the end')
 
   const configFile = join(dir, 'gateway.json')
   writeFileSync(configFile, JSON.stringify(gateway.config))
@@ -217,7 +233,7 @@ t.test('a replay with the same limits makes every decision the live gateway made
   t.equal(r.ordersReplayed, 21, 'every new order of a logged-on session was decided')
   t.equal(r.originallyPassed, 15)
   t.same(r.originallyRejectedByStage, { risk: 2, link: 1, throttle: 3 }, 'size limit and self-match, link down, session throttle')
-  t.same(r.cancels, { checked: 3, wouldThrottle: 0 }, 'the client cancels, those of taken-over orders included')
+  t.same(r.cancels, { checked: 4, wouldThrottle: 0 }, 'the client cancels, those of taken-over orders included')
   t.same(r.unconfiguredAccounts, [])
   t.match(r.notes.join('\n'), /lost with the exchange link before the exchange had it, released as the lane did: 1 order/)
 
