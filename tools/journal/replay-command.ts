@@ -98,6 +98,9 @@ reached the exchange, so its later fills are not applied (each such order
 lists them). Orders the lane refused at the time are counted by stage;
 those refused by a risk check that the proposed limits would pass are
 listed as would-pass. Prices are in integer price units, as on the wire.
+Each account that traded ends with its positions, working orders and daily
+counters as the replay leaves them (with the limits of the day: as the
+gateway had them).
 
   --limits FILE   proposed limits: a config fragment merged over the config (required)
   --config FILE   the gateway's config file (default: the embedded defaults)
