@@ -485,6 +485,7 @@ class DayReplay {
   private notSent = 0
   private lostWithLink = 0
   private duplicateReports = 0
+  private inferredCloses = 0
 
   constructor (private readonly control: RiskControl, config: GatewayConfig, readonly day: string, daysInJournal: string[]) {
     this.configured = new Set(config.accounts.map((a) => a.id))
@@ -734,6 +735,7 @@ class DayReplay {
       if (unowned >= resumedOrders) break
       if (other === session || other.lane !== lane.name || other.account !== session.account || other.client.openOrders.size === 0) continue
       unowned += other.client.openOrders.size
+      this.inferredCloses++
       this.closeSession(lane, other)
     }
     lane.lifecycle.sessionLoggedOn(session.client)
@@ -944,6 +946,7 @@ class DayReplay {
       [this.notSent, 'order', 'passed by the checks at the time but not sent (the link was down), counted as refused at the link stage'],
       [this.lostWithLink, 'order', 'lost with the exchange link before the exchange had it, released as the lane did'],
       [this.duplicateReports, 'exchange report', 'resent after a reconnect, dropped as the link drops it'],
+      [this.inferredCloses, 'session', 'closed without a logout (the oldest of the account\'s on the lane), as the orders the next logon took over say'],
     ]
     for (const [n, noun, what] of counted) if (n > 0) notes.push(`${what}: ${count(n, noun)}`)
     notes.push('positions, working orders and daily counters start empty at the day\'s first logon reply (orders left from an earlier day are not known); live limit, kill-switch and trading-state changes of the day are not applied')
