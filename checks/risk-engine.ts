@@ -572,11 +572,16 @@ export class RiskEngine {
     unlockSlot(control, lock)
   }
 
-  /** A cancel the journal shows was sent before a restart: counted as an action, as checkCancelInput counted it. */
-  restoreCancel (ctx: RiskContext, verdict: RiskVerdict): void {
+  /**
+   * A client's cancel the journal shows was sent before a restart: counted
+   * as an action, as checkCancelInput counted it (the same limits, the
+   * time it was checked in `input`), without the throttle's check.
+   */
+  restoreCancel (ctx: RiskContext, orderSlot: number, instrument: InstrumentRisk, verdict: RiskVerdict): void {
     clearVerdict(verdict)
     const { control } = this.views
-    const limits = this.limitsFor(ctx, -1, -1)
+    const slot = this.views.orders[(ctx.account * this.views.capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS + ORDER_POSITION_SLOT]!
+    const limits = this.limitsFor(ctx, slot, instrument.exchange)
     const lock = this.views.accountCtl(ctx.account) + ACCOUNT_CTL_LOCK
     lockSlot(control, lock)
     this.countAction(ctx.account, limits, verdict)

@@ -15,6 +15,7 @@ import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
 import { LINK_BODY_FIELDS, newDecisionScratch, writeDecision } from '../journal/gateway-records.js'
 import type { LaneName } from '../protocol/lanes.js'
+import type { LinkEnvelope } from '../protocol/messages.js'
 import type { LaneMetrics } from './lane-metrics.js'
 
 export interface LaneJournalOptions {
@@ -24,6 +25,8 @@ export interface LaneJournalOptions {
   maxSegmentBytes: number
   /** Where the stream's totals and lag are published for /metrics; none when nobody reads them. */
   metrics?: LaneMetrics
+  /** µs since the epoch (default protocol/clock.ts nowMicros); tests drive it. */
+  clockUs?: () => number
 }
 
 /** The record heads of one client session: its ID and account never change once set, so their UTF-8 is encoded once. */
@@ -58,7 +61,7 @@ export class LaneJournal {
   constructor (options: LaneJournalOptions) {
     this.laneCode = LANE_CODES[options.lane]
     this.metrics = options.metrics ?? null
-    this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes })
+    this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes, clockUs: options.clockUs })
     this.linkInHead = newRecordHead({ kind: RecordKind.LINK_IN, lane: this.laneCode, direction: Direction.IN })
     this.linkOutHead = newRecordHead({ kind: RecordKind.LINK_OUT, lane: this.laneCode, direction: Direction.OUT })
   }
@@ -77,12 +80,15 @@ export class LaneJournal {
     }
   }
 
-  /** A frame from a client, as received. */
-  clientIn (heads: SessionJournalHeads, bytes: Uint8Array, msgType: number, flags: number): void {
+  /**
+   * A frame from a client, as received at `timeUs` (protocol/clock.ts):
+   * the time its checks run at, so that recovery replays them at it.
+   */
+  clientIn (heads: SessionJournalHeads, bytes: Uint8Array, msgType: number, flags: number, timeUs?: number): void {
     const head = heads.clientIn
     head.msgType = msgType
     head.flags = flags
-    this.append(head, bytes)
+    this.append(head, bytes, timeUs)
   }
 
   /** An encoded envelope about to be sent to a client. */
@@ -107,9 +113,13 @@ export class LaneJournal {
     this.append(head, body)
   }
 
-  /** A link frame body as received, before it is acted on. */
-  linkIn (body: Uint8Array, msgType: number): void {
-    this.linkInHead.msgType = msgType
+  /** A link frame body as received, before it is acted on; `envelope` is null when it could not be decoded. */
+  linkIn (body: Uint8Array, envelope: LinkEnvelope | null): void {
+    // Segments are labelled with the trading day, and the logon reply
+    // that announces a day opens that day's first segment: recovery reads
+    // from there.
+    if (envelope?.body === 'logonReply' && envelope.logonReply!.ok === true) this.setTradingDay(envelope.logonReply!.tradingDay ?? '')
+    this.linkInHead.msgType = envelope === null ? 0 : LINK_BODY_FIELDS[envelope.body ?? ''] ?? 0
     this.append(this.linkInHead, body)
   }
 
@@ -155,10 +165,10 @@ export class LaneJournal {
     }
   }
 
-  private append (head: RecordHead, payload: Uint8Array): void {
+  private append (head: RecordHead, payload: Uint8Array, timeUs?: number): void {
     if (this.failure !== null) return
     try {
-      this.stream.append(head, payload)
+      this.stream.append(head, payload, timeUs)
     } catch (err) {
       // append() commits by itself past maxBatchBytes, so it can fail too.
       this.fail(err as Error)

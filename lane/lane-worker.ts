@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
 import type { AccessResult, LaneToSupervisor, LaneWorkerData, SupervisorToLane } from './worker-contract.js'
 
-const { lane: laneName, config, risk, accountIndexes, metrics, recoveryDay } = workerData as LaneWorkerData
+const { lane: laneName, config, risk, metrics, recovered } = workerData as LaneWorkerData
 const port = parentPort!
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
 
@@ -17,13 +17,13 @@ const lane = new Lane(laneName, config, notify, (session, request) => new Promis
   const requestId = nextRequestId++
   pendingAccess.set(requestId, resolve)
   notify({ type: 'access-request', lane: laneName, requestId, sessionId: session.id, ip: session.remoteAddress, request })
-}), risk, new Map(Object.entries(accountIndexes)), metrics)
+}), risk, metrics)
 const { host } = config.lanes[laneName]
 
-// Recovery first: a journal that cannot be read back stops the lane before
-// it listens (the supervisor reports why), rather than trade on a guess.
-const recovered = lane.recover(recoveryDay)
-if (recovered !== null) notify({ type: 'recovered', ...recovered })
+// What the supervisor recovered from the journal first: the lane listens
+// and dials only with it in place.
+const report = lane.recover(recovered)
+if (report !== null) notify({ type: 'recovered', ...report })
 
 lane.start().then((boundPort) => {
   notify({ type: 'listening', lane: laneName, host, port: boundPort, tls: config.lanes[laneName].tls !== undefined })

@@ -45,13 +45,13 @@ import { ExchangeLink, type ExchangeLinkHandler, type LinkRecorder } from './exc
 import { journalDir, type GatewayConfig, type LaneConfig } from '../config/config.js'
 import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
 import { LaneJournal, type SessionJournalHeads } from './lane-journal.js'
-import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, LINK_BODY_FIELDS, frameDigest } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, frameDigest } from '../journal/gateway-records.js'
 import type { LinkEnvelope, LinkEnvelopeInit } from '../protocol/messages.js'
 import { OrderLifecycle, type LifecyclePort, type LinkUpInfo, type MonitorAlert } from './order-lifecycle.js'
-import { MAX_SELF_MATCH_CANCELS, OrderEntry, ORDER_DECODED, ORDER_RECEIVED } from './order-entry.js'
+import { MAX_SELF_MATCH_CANCELS, OrderEntry, FRAME_TIME_US, ORDER_DECODED, ORDER_RECEIVED } from './order-entry.js'
 import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor } from './worker-contract.js'
 import type { SessionInfo } from './worker-contract.js'
-import { recoverLane } from './recovery.js'
+import type { LaneRecovery } from './recovery.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
 import { SessionIds } from './session-ids.js'
 import { SessionThrottle, nextPowerOfTwo } from '../checks/sliding-window.js'
@@ -96,7 +96,6 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
   /** Set when the journal failed: the lane sends nothing more and takes no connections (fail closed). */
   private journalFailed = false
   private flushScheduled = false
-  private readonly recoverOnStart: boolean
   private readonly journalRoot: string
   private readonly flushBound = (): void => { this.flushClientSends() }
   /**
@@ -139,7 +138,6 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
     private readonly notify: (message: LaneToSupervisor) => void,
     private readonly requestAccess: RequestAccess,
     riskBuffers: RiskBuffers,
-    private readonly accountIndexes: ReadonlyMap<string, number> = new Map(),
     metricsBuffer: SharedArrayBuffer = createLaneMetricsBuffer(),
   ) {
     this.metrics = new LaneMetrics(metricsBuffer)
@@ -147,7 +145,6 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
     this.laneIndex = LANE_NAMES.indexOf(name)
     this.maxThrottleLimit = config.risk.capacity.rateRingSize
     this.risk = new RiskEngine(riskBuffers, this.laneIndex)
-    this.recoverOnStart = config.journal.enabled && config.journal.recoverOnStart
     this.journalRoot = journalDir(config)
     this.journal = config.journal.enabled
       ? new LaneJournal({ lane: name, root: journalDir(config), fsync: config.journal.fsync, maxSegmentBytes: config.journal.maxSegmentBytes, metrics: this.metrics })
@@ -263,22 +260,23 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
   }
 
   /**
-   * Rebuilds today's state from this lane's journal (lane/recovery.ts):
-   * the shared risk state, working orders, the link's report seq and
+   * Takes over what the supervisor rebuilt from this lane's journal
+   * (lane/recovery.ts): working orders (with the cancels owed for them,
+   * sent at the first link-up), reference data, the link's report seq and
    * order IDs, and where each account's sessions left off. Runs before
    * the lane listens or dials, so no message meets half-rebuilt state.
    */
-  recover (gatewayDay: string | null): LaneRecoveryReport | null {
-    if (!this.recoverOnStart) return null
+  recover (recovered: LaneRecovery | null): LaneRecoveryReport | null {
+    if (recovered === null) return null
     const lifecycle = this.lifecycle
-    const recovered = recoverLane(this.journalRoot, this.name, this.laneIndex, this.risk, this.accountIndexes, lifecycle.verdict, gatewayDay)
     if (recovered.tradingDay !== null) lifecycle.tradingDay = recovered.tradingDay
-    for (const [symbol, traded] of recovered.instruments) lifecycle.instruments.set(symbol, traded)
+    lifecycle.exchangeEnvironment = recovered.environment
+    // Handed over between threads as plain data: made messages again, so
+    // that unset fields read as their defaults.
+    for (const instrument of recovered.instruments) lifecycle.instrumentUpdate(v1.Instrument.create(instrument))
     for (const order of recovered.orders) lifecycle.orders.set(order.linkOrderId, order)
     for (const [account, seqs] of recovered.accountSeqs) lifecycle.accountSeqs.set(account, seqs)
     if (recovered.maxLinkOrderId >= this.orderEntry.nextLinkOrderId) this.orderEntry.nextLinkOrderId = recovered.maxLinkOrderId
-    // The cancels the sessions' close would have sent: owed, sent at the first link-up.
-    for (const linkOrderId of recovered.cancelOnStart) lifecycle.cancelSent(linkOrderId, 0)
     this.link.resumeAfter(recovered.lastReceivedSeq)
     return {
       lane: this.name,
@@ -333,6 +331,10 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
 
   private onMessage (session: ClientSession, message: ArrayBuffer, isBinary: boolean): void {
     const receivedMs = performance.now()
+    // The frame's time on the gateway's clock (protocol/clock.ts nowMicros,
+    // from the same reading): its journal record carries it and its checks
+    // run at it, so recovery replays them at exactly that time.
+    this.orderEntry.orderClockMs[FRAME_TIME_US] = Math.floor((performance.timeOrigin + receivedMs) * 1000)
     session.messagesIn++
     this.metrics.messageIn()
     if (this.journalFailed) return
@@ -894,9 +896,9 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
     // Before logon, past the connection's allowance, the evidence is the
     // frame's digest rather than its bytes.
     if (!session.loggedOn && !journalWholeBeforeLogon(session.preLogon, this.laneConfig.policy, bytes.length)) {
-      this.journal.clientIn(session.journal!, frameDigest(bytes), msgType, flags | FLAG_DIGEST)
+      this.journal.clientIn(session.journal!, frameDigest(bytes), msgType, flags | FLAG_DIGEST, this.orderEntry.orderClockMs[FRAME_TIME_US])
     } else {
-      this.journal.clientIn(session.journal!, bytes, msgType, flags)
+      this.journal.clientIn(session.journal!, bytes, msgType, flags, this.orderEntry.orderClockMs[FRAME_TIME_US])
     }
     // Commit at the end of the turn even if nothing is sent back.
     this.scheduleFlush()
@@ -909,11 +911,7 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
   }
 
   recordLinkIn (body: Uint8Array, envelope: LinkEnvelope | null): void {
-    // Segments are labelled with the trading day, and the logon reply
-    // that announces a day opens that day's first segment: recovery reads
-    // from there.
-    if (envelope?.body === 'logonReply' && envelope.logonReply!.ok === true) this.journal!.setTradingDay(envelope.logonReply!.tradingDay ?? '')
-    this.journal!.linkIn(body, envelope === null ? 0 : LINK_BODY_FIELDS[envelope.body ?? ''] ?? 0)
+    this.journal!.linkIn(body, envelope)
   }
 
   commitJournal (): boolean {

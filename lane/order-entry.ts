@@ -11,8 +11,9 @@
 // ExchangeLinkPort and the lane's journal (or null), then call
 // newOrder(session, order) and cancel(session, cancel, refSeq) for each
 // message of a logged-on session, after the session throttle. Set
-// orderClockMs[ORDER_DECODED] (performance.now()) before newOrder for the
-// check-time metric, and [ORDER_RECEIVED] for the round trip.
+// orderClockMs[FRAME_TIME_US] to the frame's journal time first (the risk
+// engine's clock), [ORDER_DECODED] (performance.now()) before newOrder for
+// the check-time metric, and [ORDER_RECEIVED] for the round trip.
 //
 // No sockets, no uWebSockets.js, no worker-thread globals: it runs in a
 // test or a CLI tool as it runs on the lane thread.
@@ -37,9 +38,16 @@ export type DecisionRecorder = Pick<LaneJournal, 'decision'>
 /** Self-match prevention (cancel-resting mode) cancels at most this many resting orders ahead of one order: the size of the lifecycle's verdict. */
 export const MAX_SELF_MATCH_CANCELS = 64
 
-/** Slots of OrderEntry.orderClockMs: when the current NewOrder was received, and when its checks began. */
+/**
+ * Slots of OrderEntry.orderClockMs: when the current NewOrder was received
+ * and when its checks began (performance.now(), ms); and FRAME_TIME_US,
+ * when the current frame arrived on the gateway's clock (protocol/clock.ts,
+ * µs), which its client frame's journal record carries: the risk engine
+ * checks at that time, and recovery replays it at that time.
+ */
 export const ORDER_RECEIVED = 0
 export const ORDER_DECODED = 1
+export const FRAME_TIME_US = 2
 
 const KILL_SCOPE_NAMES: Record<number, string> = {
   [KILL_SCOPE_GLOBAL]: 'the global kill switch',
@@ -62,7 +70,7 @@ export class OrderEntry {
    */
   nextLinkOrderId = Date.now() * 1000
   /** The current NewOrder's times (performance.now(), ms), in a typed array so that storing them boxes nothing. */
-  readonly orderClockMs = new Float64Array(2)
+  readonly orderClockMs = new Float64Array(3)
   /** Reused for every order: the check path allocates nothing per order. */
   private readonly validity = newCheckVerdict()
   private readonly verdict: RiskVerdict
@@ -74,8 +82,6 @@ export class OrderEntry {
     private readonly client: LifecyclePort,
     private readonly link: ExchangeLinkPort,
     private readonly journal: DecisionRecorder | null,
-    /** The checks' clock (ms): the wall clock live, the journal's record times in replay. */
-    private readonly clockMs: () => number = Date.now,
   ) {
     this.verdict = lifecycle.verdict
   }
@@ -105,7 +111,7 @@ export class OrderEntry {
     const input = this.risk.input
     input[IN_PRICE] = wireInt(order.price)
     input[IN_LINK_ORDER_ID] = this.nextLinkOrderId + 1
-    input[IN_NOW_MS] = this.clockMs()
+    input[IN_NOW_MS] = this.orderClockMs[FRAME_TIME_US]! / 1000
     const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, risk)
     if (riskSlot < 0) {
       this.refuseOrder(session, order, DecisionStage.RISK, risk.reason, riskRejectText(risk), risk.limit, risk.observed,
@@ -179,7 +185,7 @@ export class OrderEntry {
     // Cancels are never held back by risk limits (a halted or killed
     // account can always cancel); only the account throttle applies.
     const risk = this.verdict
-    this.risk.input[IN_NOW_MS] = this.clockMs()
+    this.risk.input[IN_NOW_MS] = this.orderClockMs[FRAME_TIME_US]! / 1000
     if (!this.risk.checkCancelInput(session.risk, order.riskSlot, order.instrumentRisk, risk)) {
       this.refuse(session, risk.reason, riskRejectText(risk), refSeq, clientOrderId, risk.limit, risk.observed)
       return false

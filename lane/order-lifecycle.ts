@@ -189,10 +189,14 @@ export class OrderLifecycle {
     }
   }
 
-  /** A lost or owed cancel at linkUp: sent (again) on behalf of the order's owner; still owed if the link is gone again. */
+  /**
+   * A lost or owed cancel at linkUp: sent (again) as the gateway's own
+   * message, as the cancels of a close are (no client action counts for
+   * it); still owed if the link is gone again.
+   */
   private resendCancel (order: WorkingOrder): void {
     order.cancelLinkSeq = 0
-    this.cancel(order, order.session, true)
+    this.cancel(order, null, true)
   }
 
   /**

@@ -1,27 +1,44 @@
-// Recovery at start: a lane rebuilds the current trading day's state from
-// its own journal stream before it listens or dials the exchange.
+// Recovery at start: the lanes' state for the current trading day is
+// rebuilt from their journal streams before any lane listens or dials the
+// exchange, by feeding the recorded events back through the same code the
+// live lane runs: the order lifecycle (lane/order-lifecycle.ts) and the
+// same risk-engine calls, in the same order, each at its recorded time.
+// Nothing here decides what an order's life is; it only says which event
+// each record is.
 //
-// What the journal gives back, and from which records:
-// - reference data: the last link logon reply and instrument updates;
-// - every order the lane sent today (LINK_OUT newOrder, with the client
-//   order ID from the passed CHECK_DECISION just before it): booked again
-//   in the shared risk state (RiskEngine.restoreOrder), whatever the limits
-//   say now, since the exchange has it;
-// - what happened to each (LINK_IN reports, deduplicated by the exchange's
-//   seq as the link does): fills move positions and release reservations,
-//   cancels count for the monitors, finished orders free their slots;
-// - daily counters: actions (orders, client cancels), cancels, self-trade
-//   attempts, traded volume, all through the same engine calls the live
-//   path makes, in the same order;
-// - the link's last received report seq (the exchange resends from there)
-//   and the highest link order ID used;
-// - per account, the gateway's last seq to its last session and the
-//   client's last seq (LogonReply.last_client_seq).
-// Orders still working come back owned by no session; the account's next
-// logon on this lane takes them over, except those of sessions that had
-// cancel-on-disconnect (asked at Logon, or the account's limit): the crash
-// disconnected those sessions without the cancels an orderly close sends,
-// so the lane sends them once the link is up (LaneRecovery.cancelOnStart).
+//   record                              event
+//   CLIENT_IN (any decoded frame)       the session's last client seq; Logon: its
+//                                       cancel-on-disconnect; a new order's or a
+//                                       cancel's time (the risk engine's clock)
+//   CLIENT_OUT                          the session's seq; LogonReply ok: the
+//                                       session logged on (sessionLoggedOn, after
+//                                       the sessions it took over from closed);
+//                                       Logout: it closed (sessionClosed)
+//   CHECK_DECISION passed               the order about to go out; refused with
+//                                       SELF_MATCH_PREVENTED: the self-trade count
+//   LINK_OUT newOrder                   RiskEngine.restoreOrder (booked as the check
+//                                       booked it, whatever the limits say now: the
+//                                       exchange has it), then orderSent
+//   LINK_OUT cancel                     a client's: restoreCancel (the action it
+//                                       counted); every cancel: cancelSent, with its
+//                                       link seq
+//   LINK_IN logonReply                  linkUp (trading day, reference data, lost
+//                                       orders and cancels by next_expected_seq)
+//   LINK_IN instrumentUpdate, report    instrumentUpdate, report (reports
+//                                       deduplicated by seq, as the link does)
+//   segment seal closing a run          the run ended (orderly stop or crash): its
+//                                       open sessions closed, as now at the end
+//
+// The lifecycle's outputs go nowhere here (a silent client port and
+// SILENT_LINK): what the live lane sent is in the journal. A cancel owed
+// (cancel-on-disconnect of a session the crash closed, or one the link
+// lost, by the exchange's next_expected_seq at the next link logon) is
+// sent by the lane at its first link-up.
+//
+// All lanes are replayed in one thread, their records merged in recorded
+// time order: they share the risk state (the daily monitors count every
+// lane's actions in one ring per account), and the result must not depend
+// on how threads would interleave.
 //
 // The window is the current trading day: from the first segment labelled
 // with the newest trading day (the lane labels segments with the day its
@@ -30,36 +47,36 @@
 import { closeSync, openSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import { readStream, type ReadRecord } from '../journal/reader.js'
-import { HEADER_TRADING_DAY, RecordKind, decodeRecord, decodeSegmentHeader, recordLengthAt } from '../journal/record-format.js'
+import { HEADER_TRADING_DAY, RecordKind, SealReason, decodeRecord, decodeSegmentHeader, decodeSegmentSeal, recordLengthAt } from '../journal/record-format.js'
 import { listSegments } from '../journal/segment-names.js'
-import { CLIENT_BODY_FIELDS, decodeDecision } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, FLAG_DIGEST, FLAG_TEXT_FRAME, decodeDecision } from '../journal/gateway-records.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import { echoableId } from '../protocol/field-limits.js'
-import { ExecType, RejectReason, wireInt, type Instrument, type LinkExecutionReport, type Logon, type LogonReply, type NewOrder } from '../protocol/messages.js'
-import { IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, type InstrumentRisk, type RiskContext, type RiskEngine, type RiskVerdict } from '../checks/risk-engine.js'
+import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
+import { RejectReason, wireInt, type ClientEnvelope, type Instrument, type LinkExecutionReport, type NewOrder } from '../protocol/messages.js'
+import { IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, RiskEngine, newRiskVerdict, type RiskContext } from '../checks/risk-engine.js'
+import type { RiskBuffers } from '../checks/risk-layout.js'
 import { Limit } from '../checks/limits.js'
-import type { WorkingOrder } from './client-session.js'
+import { ClientSession, type WorkingOrder } from './client-session.js'
+import { SILENT_LINK } from './exchange-link-port.js'
+import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
+import { OrderLifecycle, type AccountSeqs, type LifecyclePort } from './order-lifecycle.js'
 
+/** What one lane rebuilt; plain data, handed to the lane's thread. */
 export interface LaneRecovery {
   /** The trading day recovered, or null when the stream holds none (a first start). */
   tradingDay: string | null
-  /** Reference data as last seen, with what the risk engine derived from it. */
-  instruments: Map<string, { instrument: Instrument, risk: InstrumentRisk }>
-  /** Orders still working at the exchange, owned by no session yet. */
+  environment: string
+  /** Reference data as last seen. */
+  instruments: Instrument[]
+  /** Orders still working at the exchange, owned by no session yet; `cancelOwed` marks those owed a cancel at the first link-up. */
   orders: WorkingOrder[]
   /** The last exchange report seq processed: the link asks the exchange to resend after it. */
   lastReceivedSeq: number
   /** The highest link order ID the lane has used (IDs must not repeat per link session). */
   maxLinkOrderId: number
-  accountSeqs: Map<string, { outSeq: number, lastClientSeq: number }>
-  /**
-   * Link order IDs of working orders to cancel once the link is up: their
-   * session asked for cancel-on-disconnect (or the account's limit says
-   * so) and was still open when the gateway died, so the cancels its close
-   * would have sent never went out.
-   */
-  cancelOnStart: number[]
+  accountSeqs: Map<string, AccountSeqs>
   /** Records read and segments they came from. */
   records: number
   segments: number
@@ -121,267 +138,356 @@ function readSegmentHeader (path: string): ReturnType<typeof decodeSegmentHeader
   }
 }
 
-/** The decision of the order being sent: its LINK_OUT newOrder follows, after any self-match cancels. */
-interface PassedDecision {
-  sessionId: number
-  clientOrderId: number
-  linkOrderId: number
-  selfMatchCancels: number
+/**
+ * Rebuilds every listed lane's state from its stream's newest trading day,
+ * if that is `gatewayDay` (gatewayRecoveryDay): an older day's orders
+ * expired with it, and its counters are not today's. The lanes' records
+ * are replayed merged in recorded-time order (equal times: in LANE_NAMES
+ * order), into the shared risk state behind `buffers`.
+ */
+export function recoverLanes (root: string, lanes: readonly LaneName[], buffers: RiskBuffers,
+  accountIndexes: ReadonlyMap<string, number>, gatewayDay: string | null): Map<LaneName, LaneRecovery> {
+  const results = new Map<LaneName, LaneRecovery>()
+  const replays: Array<{ replay: LaneReplay, records: Iterator<ReadRecord>, head: ReadRecord | null }> = []
+  for (const lane of lanes) {
+    const result = emptyRecovery()
+    results.set(lane, result)
+    const streamDir = join(root, lane)
+    const { day: newestDay, fromSegment: from } = newestTradingDay(streamDir, lane)
+    if (from === null) continue
+    if (gatewayDay !== null && newestDay !== gatewayDay) {
+      result.problems.push(`this lane's journal ends on trading day ${newestDay ?? '?'}, before the gateway's ${gatewayDay} (another lane's newest): ` +
+        'nothing recovered; that day\'s orders ended with it')
+      continue
+    }
+    result.segments = listSegments(streamDir, lane).filter((f) => f.segment >= from).length
+    const records = readStream(streamDir, lane, { fromSegment: from, includeMeta: true })
+    const first = records.next()
+    replays.push({ replay: new LaneReplay(LANE_NAMES.indexOf(lane), buffers, accountIndexes, result), records, head: first.done === true ? null : first.value })
+  }
+  for (;;) {
+    let next: typeof replays[number] | null = null
+    for (const r of replays) {
+      if (r.head !== null && (next === null || r.head.timeUs < next.head!.timeUs)) next = r
+    }
+    if (next === null) break
+    next.replay.apply(next.head!)
+    const following = next.records.next()
+    next.head = following.done === true ? null : following.value
+  }
+  for (const { replay } of replays) replay.finish()
+  return results
 }
 
-/**
- * Rebuilds the lane's state from its stream's newest trading day, if that
- * is `gatewayDay` (gatewayRecoveryDay): an older day's orders expired with
- * it, and its counters are not today's.
- */
-export function recoverLane (root: string, stream: string, laneIndex: number, engine: RiskEngine,
-  accountIndexes: ReadonlyMap<string, number>, verdict: RiskVerdict, gatewayDay: string | null): LaneRecovery {
-  const result: LaneRecovery = {
+function emptyRecovery (): LaneRecovery {
+  return {
     tradingDay: null,
-    instruments: new Map(),
+    environment: '',
+    instruments: [],
     orders: [],
     lastReceivedSeq: 0,
     maxLinkOrderId: 0,
     accountSeqs: new Map(),
-    cancelOnStart: [],
     records: 0,
     segments: 0,
     ordersReplayed: 0,
     problems: [],
   }
-  const streamDir = join(root, stream)
-  const { day: newestDay, fromSegment: from } = newestTradingDay(streamDir, stream)
-  if (from === null) return result
-  if (gatewayDay !== null && newestDay !== gatewayDay) {
-    result.problems.push(`this lane's journal ends on trading day ${newestDay ?? '?'}, before the gateway's ${gatewayDay} (another lane's newest): ` +
-      'nothing recovered; that day\'s orders ended with it')
-    return result
+}
+
+/** The decision of the order being sent: its LINK_OUT newOrder follows, after any self-match cancels. */
+interface PassedDecision {
+  clientOrderId: number
+  linkOrderId: number
+  selfMatchCancels: number
+  /** When the client frame that carried the order was received: the time the check ran at. */
+  frameTimeUs: number
+}
+
+/** In recovery nothing reaches a client: what the live lane sent is in the journal. */
+const SILENT_CLIENTS: LifecyclePort = Object.freeze({
+  sendToClient: () => false,
+  monitorAlert: () => {},
+  firstReportQueued: () => {},
+})
+
+/** Segment seals that end a run of the gateway: an orderly stop, or found unsealed at the next start. */
+const RUN_ENDS: ReadonlySet<number> = new Set([SealReason.CLOSED, SealReason.RESUMED, SealReason.RECOVERED])
+
+/** One lane's stream replayed through its own lifecycle. */
+class LaneReplay {
+  private readonly engine: RiskEngine
+  private readonly lifecycle: OrderLifecycle
+  /** Sessions of the replayed runs by ID (IDs are unique for the gateway's life, lane/session-ids.ts). */
+  private readonly sessions = new Map<number, ClientSession>()
+  /** Open sessions, with the index of their last record: at a run's end they close in that order. */
+  private readonly openSessions = new Map<ClientSession, number>()
+  private readonly contexts = new Map<string, RiskContext | null>()
+  private decision: PassedDecision | null = null
+  private prev: ReadRecord | null = null
+
+  constructor (private readonly laneIndex: number, buffers: RiskBuffers,
+    private readonly accountIndexes: ReadonlyMap<string, number>, private readonly result: LaneRecovery) {
+    this.engine = new RiskEngine(buffers, laneIndex)
+    // Counted for nobody: a restart's /metrics start from zero.
+    const metrics = new LaneMetrics(createLaneMetricsBuffer())
+    this.lifecycle = new OrderLifecycle(this.engine, newRiskVerdict(0), metrics, SILENT_CLIENTS, SILENT_LINK)
   }
-  result.segments = listSegments(streamDir, stream).filter((f) => f.segment >= from).length
 
-  const orders = new Map<number, WorkingOrder>()
-  const contexts = new Map<string, RiskContext | null>()
-  const lastClientOutOfAccount = new Map<string, Uint8Array>()
-  const lastClientInOfAccount = new Map<string, Uint8Array>()
-  let decision: PassedDecision | null = null
-  let prev: ReadRecord | null = null
-  // Cancel-on-disconnect: which sessions asked for it at Logon, which
-  // session owns each working order (the one that sent it, until a later
-  // session of the account takes it over), and which orders already have
-  // a cancel on its way (a close with cancel-on-disconnect sent one).
-  const cancelOnDisconnectSessions = new Set<number>()
-  const ownerOf = new Map<number, number>()
-  const cancelSent = new Set<number>()
+  apply (record: ReadRecord): void {
+    switch (record.kind) {
+      case RecordKind.SEGMENT_SEAL: {
+        const seal = decodeSegmentSeal(record.payload)
+        if (seal !== null && RUN_ENDS.has(seal.reason)) this.endRun()
+        return
+      }
+      case RecordKind.CLIENT_IN:
+        this.clientIn(record)
+        break
+      case RecordKind.CLIENT_OUT:
+        this.clientOut(record)
+        break
+      case RecordKind.CHECK_DECISION:
+        this.checkDecision(record)
+        break
+      case RecordKind.LINK_OUT:
+        this.linkOut(record)
+        break
+      case RecordKind.LINK_IN:
+        this.linkIn(record)
+        break
+      default:
+        // Segment headers and batch seals carry no event.
+        return
+    }
+    this.result.records++
+    this.prev = record
+  }
 
-  const contextOf = (account: string): RiskContext | null => {
-    let ctx = contexts.get(account)
+  /** The end of the stream: the gateway stopped or died here. */
+  finish (): void {
+    this.endRun()
+    const lifecycle = this.lifecycle
+    const result = this.result
+    result.tradingDay = lifecycle.tradingDay === '' ? null : lifecycle.tradingDay
+    result.environment = lifecycle.exchangeEnvironment
+    result.instruments = [...lifecycle.instruments.values()].map((traded) => traded.instrument)
+    result.orders = [...lifecycle.orders.values()]
+    result.accountSeqs = lifecycle.accountSeqs
+  }
+
+  private sessionOf (sessionId: number): ClientSession {
+    let session = this.sessions.get(sessionId)
+    if (session === undefined) {
+      session = new ClientSession(sessionId, '', 0, 1)
+      this.sessions.set(sessionId, session)
+    }
+    this.openSessions.set(session, this.result.records)
+    return session
+  }
+
+  private contextOf (account: string): RiskContext | null {
+    let ctx = this.contexts.get(account)
     if (ctx === undefined) {
-      const index = accountIndexes.get(account)
-      ctx = index === undefined ? null : { lane: laneIndex, account: index, app: -1 }
-      if (ctx === null) result.problems.push(`account ${account} is in the journal but not configured: its orders are not booked`)
-      contexts.set(account, ctx)
+      const index = this.accountIndexes.get(account)
+      ctx = index === undefined ? null : { lane: this.laneIndex, account: index, app: -1 }
+      if (ctx === null) this.result.problems.push(`account ${account} is in the journal but not configured: its orders are not booked`)
+      this.contexts.set(account, ctx)
     }
     return ctx
   }
-  const finish = (order: WorkingOrder, cancelled: boolean): void => {
-    orders.delete(order.linkOrderId)
-    engine.onOrderDone(order.risk, order.riskSlot, order.instrumentRisk, cancelled, verdict)
-  }
-  const setInstrument = (instrument: Instrument): void => {
-    const risk = engine.instrumentRisk(instrument)
-    if (risk !== null) result.instruments.set(instrument.symbol, { instrument, risk })
+
+  /** When the client frame just before this record (same session) arrived: the clock its check ran on. Else the record's own time. */
+  private frameTimeUs (record: ReadRecord): number {
+    const prev = this.prev
+    return prev !== null && prev.kind === RecordKind.CLIENT_IN && prev.sessionId === record.sessionId ? prev.timeUs : record.timeUs
   }
 
-  for (const record of readStream(streamDir, stream, { fromSegment: from })) {
-    result.records++
-    switch (record.kind) {
-      case RecordKind.CLIENT_IN:
-        if (record.account !== '') lastClientInOfAccount.set(record.account, record.payload)
-        if (record.msgType === CLIENT_BODY_FIELDS.logon) {
-          // A refused Logon may be retried: the last one before success counts.
-          const logon = decodeClientEnvelopeOrNull(record.payload)?.logon as Logon | null | undefined
-          if (logon?.cancelOnDisconnect === true) cancelOnDisconnectSessions.add(record.sessionId)
-          else cancelOnDisconnectSessions.delete(record.sessionId)
-        }
-        break
-      case RecordKind.CLIENT_OUT:
-        if (record.account !== '') lastClientOutOfAccount.set(record.account, record.payload)
-        if (record.msgType === CLIENT_BODY_FIELDS.logonReply && record.account !== '') {
-          // The session took over the account's orders whose session had
-          // closed (Lane.claimOrders). The journal does not show closes, so
-          // the takeover is applied only when it is unambiguous: the
-          // orders owned by other sessions are exactly as many as it
-          // resumed (with another session of the account still open on
-          // this lane they are not, and the owners stay as they were).
-          const reply = decodeClientEnvelopeOrNull(record.payload)?.logonReply as LogonReply | null | undefined
-          const resumed = reply?.ok === true ? reply.resumedOrders : 0
-          if (resumed > 0) {
-            const taken = [...orders.values()].filter((o) => o.account === record.account && ownerOf.get(o.linkOrderId) !== record.sessionId)
-            if (taken.length === resumed) for (const o of taken) ownerOf.set(o.linkOrderId, record.sessionId)
-          }
-        }
-        break
-      case RecordKind.CHECK_DECISION: {
-        const d = decodeDecision(record.payload)
-        if (d === null) break
-        if (d.passed) {
-          decision = { sessionId: record.sessionId, clientOrderId: d.clientOrderId, linkOrderId: d.linkOrderId, selfMatchCancels: 0 }
-        } else if (d.reason === RejectReason.SELF_MATCH_PREVENTED && prev?.kind === RecordKind.CLIENT_IN && prev.sessionId === record.sessionId) {
-          // The attempt counted for the self-trade monitor when it was refused.
-          const order = decodeClientEnvelope(prev.payload).newOrder as NewOrder | null | undefined
-          const traded = order == null ? undefined : result.instruments.get(order.instrument)
-          const ctx = contextOf(record.account)
-          if (traded !== undefined && ctx !== null) engine.restoreSelfTrade(ctx, traded.risk)
-        }
-        break
-      }
-      case RecordKind.LINK_OUT: {
-        const envelope = decodeLinkEnvelope(record.payload)
-        if (envelope.body === 'newOrder') {
-          const sent = envelope.newOrder!
-          const linkOrderId = wireInt(sent.orderId)
-          if (linkOrderId > result.maxLinkOrderId) result.maxLinkOrderId = linkOrderId
-          const d = decision
-          decision = null
-          const account = sent.account ?? ''
-          const ctx = contextOf(account)
-          const traded = result.instruments.get(sent.instrument ?? '')
-          if (ctx === null || traded === undefined) break
-          const input = engine.input
-          input[IN_PRICE] = wireInt(sent.price)
-          input[IN_LINK_ORDER_ID] = linkOrderId
-          input[IN_NOW_MS] = Math.floor(record.timeUs / 1000)
-          const lots = sent.quantityLots ?? 0
-          const riskSlot = engine.restoreOrder(ctx, traded.risk, sent.side ?? 0, lots, sent.timeInForce ?? 0, verdict)
-          if (riskSlot < 0) {
-            result.problems.push(`order ${linkOrderId} of ${account} could not be booked: the account's order table is full`)
-            break
-          }
-          if (d !== null && d.linkOrderId === linkOrderId && d.selfMatchCancels > 0) engine.restoreSelfTrade(ctx, traded.risk)
-          result.ordersReplayed++
-          ownerOf.set(linkOrderId, record.sessionId)
-          orders.set(linkOrderId, {
-            linkOrderId,
-            linkSeq: wireInt(envelope.seq),
-            cancelLinkSeq: 0,
-            cancelOwed: false,
-            session: null,
-            account,
-            risk: ctx,
-            clientOrderId: d !== null && d.linkOrderId === linkOrderId ? d.clientOrderId : 0,
-            instrument: sent.instrument ?? '',
-            side: sent.side ?? 0,
-            price: wireInt(sent.price),
-            quantityLots: lots,
-            timeInForce: sent.timeInForce ?? 0,
-            exchangeOrderId: 0,
-            cumulativeLots: 0,
-            leavesLots: lots,
-            riskSlot,
-            instrumentRisk: traded.risk,
-            warning: null,
-            // Received by an earlier run: no round trip to time.
-            receivedMs: 0,
-          })
-        } else if (envelope.body === 'cancel') {
-          cancelSent.add(wireInt(envelope.cancel!.orderId))
-          if (decision !== null) {
-            // A self-match cancel ahead of the order (cancel-resting mode).
-            decision.selfMatchCancels++
-            break
-          }
-          // Only a client's own cancel counted as an action when it was checked;
-          // cancel-on-disconnect and kill-switch cancels did not.
-          const order = orders.get(wireInt(envelope.cancel!.orderId))
-          const clientCancel = prev?.kind === RecordKind.CLIENT_IN && prev.sessionId === record.sessionId
-          if (order !== undefined && clientCancel) engine.restoreCancel(order.risk, verdict)
-        }
-        break
-      }
-      case RecordKind.LINK_IN: {
-        // Type 0: refused as it arrived (malformed or out of range) and the
-        // link dropped for it; nothing acted on it, so neither does recovery.
-        if (record.msgType === 0) break
-        const envelope = decodeLinkEnvelope(record.payload)
-        switch (envelope.body) {
-          case 'logonReply': {
-            const reply = envelope.logonReply!
-            if (reply.ok !== true) break
-            result.tradingDay = reply.tradingDay ?? ''
-            engine.rollTradingDay(Number(result.tradingDay))
-            for (const instrument of (reply.instruments ?? []) as Instrument[]) setInstrument(instrument)
-            // As onLinkUp did: orders past what the exchange had seen were lost.
-            const nextExpectedSeq = wireInt(reply.nextExpectedSeq)
-            for (const order of [...orders.values()]) {
-              if (order.exchangeOrderId === 0 && order.linkSeq >= nextExpectedSeq) finish(order, false)
-            }
-            break
-          }
-          case 'instrumentUpdate':
-            setInstrument(envelope.instrumentUpdate!.instrument as Instrument)
-            break
-          case 'report': {
-            const seq = wireInt(envelope.seq)
-            if (seq !== 0 && seq <= result.lastReceivedSeq) break
-            if (seq !== 0) result.lastReceivedSeq = seq
-            const report = envelope.report as LinkExecutionReport
-            const order = orders.get(wireInt(report.orderId))
-            if (order === undefined) break
-            if (report.cancelRejected) {
-              // The exchange refused the cancel: the order is still working and uncancelled.
-              cancelSent.delete(order.linkOrderId)
-              break
-            }
-            const execType = report.execType
-            if (wireInt(report.exchangeOrderId) !== 0) order.exchangeOrderId = wireInt(report.exchangeOrderId)
-            if (execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) {
-              order.cumulativeLots = report.cumulativeLots
-              order.leavesLots = report.leavesLots
-              if (report.lastLots > 0) engine.onFill(order.risk.account, order.riskSlot, report.lastLots)
-            }
-            if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
-              order.leavesLots = 0
-              finish(order, execType === ExecType.CANCELLED)
-            }
-            break
-          }
-        }
-        break
-      }
-    }
-    prev = record
+  private clientIn (record: ReadRecord): void {
+    const session = this.sessionOf(record.sessionId)
+    // Text frames and digests were never decoded as envelopes here.
+    if ((record.flags & (FLAG_TEXT_FRAME | FLAG_DIGEST)) !== 0) return
+    const envelope = decodeClientEnvelopeOrNull(record.payload)
+    if (envelope === null) return
+    session.lastClientSeq = echoableId(envelope.seq)
+    // A refused Logon may be retried: the last one before success counts.
+    if (envelope.body === 'logon') session.cancelOnDisconnect = envelope.logon!.cancelOnDisconnect === true
   }
 
-  result.orders = [...orders.values()]
-  for (const order of result.orders) {
-    if (cancelSent.has(order.linkOrderId)) continue
-    const owner = ownerOf.get(order.linkOrderId) ?? 0
-    // The account's limit as it stands now (the live close reads it at the
-    // close); AppID-scope values are not known here (no session, app -1).
-    if (cancelOnDisconnectSessions.has(owner) || engine.limitsFor(order.risk, -1, -1)[Limit.cancelOnDisconnect] === 1) {
-      result.cancelOnStart.push(order.linkOrderId)
+  private clientOut (record: ReadRecord): void {
+    const session = this.sessionOf(record.sessionId)
+    const envelope = decodeClientEnvelopeOrNull(record.payload)
+    if (envelope === null) return
+    if (envelope.body === 'logonReply' && envelope.logonReply!.ok === true && record.account !== '') {
+      this.logOn(session, record.account, envelope.logonReply!.resumedOrders ?? 0)
+    }
+    session.outSeq = echoableId(envelope.seq)
+    if (record.msgType === CLIENT_BODY_FIELDS.logout) this.close(session)
+  }
+
+  /**
+   * The session logged on. The journal does not show closes other than by
+   * Logout, but the logon reply says how many orders it took over, which
+   * only orders of closed sessions can be: when the account's orders owned
+   * by other sessions (or by none) are exactly that many, their sessions
+   * had closed, and close here first.
+   */
+  private logOn (session: ClientSession, account: string, resumedOrders: number): void {
+    const ctx = this.contextOf(account)
+    if (ctx === null) return
+    if (resumedOrders > 0) {
+      const owners = new Set<ClientSession>()
+      let claimable = 0
+      for (const order of this.lifecycle.orders.values()) {
+        if (order.account !== account || order.session === session) continue
+        claimable++
+        if (order.session !== null) owners.add(order.session)
+      }
+      if (claimable === resumedOrders) for (const owner of owners) this.close(owner)
+    }
+    session.account = account
+    session.risk.lane = ctx.lane
+    session.risk.account = ctx.account
+    session.stage = 'logged-on'
+    this.lifecycle.sessionLoggedOn(session)
+  }
+
+  /** The session closed: with cancel-on-disconnect (asked at Logon, or the account's limit as it stands now), its orders are owed cancels. */
+  private close (session: ClientSession): void {
+    this.openSessions.delete(session)
+    if (session.account === null) return
+    // AppID-scope values are not known here (no session, app -1).
+    const cancelOnDisconnect = session.cancelOnDisconnect || this.engine.limitsFor(session.risk, -1, -1)[Limit.cancelOnDisconnect] === 1
+    this.lifecycle.sessionClosed(session, cancelOnDisconnect)
+    session.account = null
+  }
+
+  /** A run of the gateway ended: its sessions closed with it, in the order they were last active. */
+  private endRun (): void {
+    const open = [...this.openSessions].sort((a, b) => a[1] - b[1])
+    for (const [session] of open) this.close(session)
+    this.decision = null
+  }
+
+  private checkDecision (record: ReadRecord): void {
+    const d = decodeDecision(record.payload)
+    if (d === null) return
+    if (d.passed) {
+      this.decision = { clientOrderId: d.clientOrderId, linkOrderId: d.linkOrderId, selfMatchCancels: 0, frameTimeUs: this.frameTimeUs(record) }
+      return
+    }
+    const prev = this.prev
+    if (d.reason === RejectReason.SELF_MATCH_PREVENTED && prev?.kind === RecordKind.CLIENT_IN && prev.sessionId === record.sessionId) {
+      // The attempt counted for the self-trade monitor when it was refused.
+      const order = decodeClientEnvelopeOrNull(prev.payload)?.newOrder as NewOrder | null | undefined
+      const traded = order == null ? undefined : this.lifecycle.instruments.get(order.instrument)
+      const ctx = this.contextOf(record.account)
+      if (traded !== undefined && ctx !== null) this.engine.restoreSelfTrade(ctx, traded.risk)
     }
   }
-  // Only the last frame each way per account is decoded: its envelope seq.
-  for (const [account, lastOut] of lastClientOutOfAccount) {
-    const lastIn = lastClientInOfAccount.get(account)
-    result.accountSeqs.set(account, { outSeq: clientSeqOf(lastOut), lastClientSeq: lastIn === undefined ? 0 : clientSeqOf(lastIn) })
+
+  private linkOut (record: ReadRecord): void {
+    const envelope = decodeLinkEnvelope(record.payload)
+    if (envelope.body === 'newOrder') {
+      this.newOrderSent(record, envelope.newOrder!, wireInt(envelope.seq))
+    } else if (envelope.body === 'cancel') {
+      const linkOrderId = wireInt(envelope.cancel!.orderId)
+      const order = this.lifecycle.orders.get(linkOrderId)
+      if (this.decision !== null) {
+        // A self-match cancel ahead of the order (cancel-resting mode).
+        this.decision.selfMatchCancels++
+      } else if (order !== undefined && record.sessionId !== 0 && this.prev?.kind === RecordKind.CLIENT_IN && this.prev.sessionId === record.sessionId) {
+        // Only a client's own cancel counted as an action when it was
+        // checked; cancel-on-disconnect, kill-switch and restart cancels did not.
+        this.engine.input[IN_NOW_MS] = this.prev.timeUs / 1000
+        this.engine.restoreCancel(order.risk, order.riskSlot, order.instrumentRisk, this.lifecycle.verdict)
+      }
+      this.lifecycle.cancelSent(linkOrderId, wireInt(envelope.seq))
+    }
   }
-  return result
+
+  private newOrderSent (record: ReadRecord, sent: NonNullable<ReturnType<typeof decodeLinkEnvelope>['newOrder']>, linkSeq: number): void {
+    const result = this.result
+    const linkOrderId = wireInt(sent.orderId)
+    if (linkOrderId > result.maxLinkOrderId) result.maxLinkOrderId = linkOrderId
+    const d = this.decision !== null && this.decision.linkOrderId === linkOrderId ? this.decision : null
+    this.decision = null
+    const account = sent.account ?? ''
+    const ctx = this.contextOf(account)
+    const traded = this.lifecycle.instruments.get(sent.instrument ?? '')
+    if (ctx === null || traded === undefined) return
+    const input = this.engine.input
+    input[IN_PRICE] = wireInt(sent.price)
+    input[IN_LINK_ORDER_ID] = linkOrderId
+    input[IN_NOW_MS] = (d?.frameTimeUs ?? record.timeUs) / 1000
+    const lots = sent.quantityLots ?? 0
+    const riskSlot = this.engine.restoreOrder(ctx, traded.risk, sent.side ?? 0, lots, sent.timeInForce ?? 0, this.lifecycle.verdict)
+    if (riskSlot < 0) {
+      result.problems.push(`order ${linkOrderId} of ${account} could not be booked: the account's order table is full`)
+      return
+    }
+    if (d !== null && d.selfMatchCancels > 0) this.engine.restoreSelfTrade(ctx, traded.risk)
+    result.ordersReplayed++
+    const owner = this.sessions.get(record.sessionId)
+    this.lifecycle.orderSent({
+      linkOrderId,
+      linkSeq,
+      cancelLinkSeq: 0,
+      cancelOwed: false,
+      session: owner !== undefined && owner.account === account && this.openSessions.has(owner) ? owner : null,
+      account,
+      risk: ctx,
+      clientOrderId: d?.clientOrderId ?? 0,
+      instrument: sent.instrument ?? '',
+      side: sent.side ?? 0,
+      price: wireInt(sent.price),
+      quantityLots: lots,
+      timeInForce: sent.timeInForce ?? 0,
+      exchangeOrderId: 0,
+      cumulativeLots: 0,
+      leavesLots: lots,
+      riskSlot,
+      instrumentRisk: traded.risk,
+      warning: null,
+      // Received by an earlier run: no round trip to time.
+      receivedMs: 0,
+    })
+  }
+
+  private linkIn (record: ReadRecord): void {
+    // Type 0: refused as it arrived (malformed or out of range) and the
+    // link dropped for it; nothing acted on it, so neither does recovery.
+    if (record.msgType === 0) return
+    const envelope = decodeLinkEnvelope(record.payload)
+    switch (envelope.body) {
+      case 'logonReply': {
+        const reply = envelope.logonReply!
+        if (reply.ok !== true) return
+        this.lifecycle.linkUp({
+          tradingDay: reply.tradingDay ?? '',
+          environment: reply.environment ?? '',
+          instruments: (reply.instruments ?? []) as Instrument[],
+          nextExpectedSeq: wireInt(reply.nextExpectedSeq),
+        })
+        return
+      }
+      case 'instrumentUpdate':
+        this.lifecycle.instrumentUpdate(envelope.instrumentUpdate!.instrument as Instrument)
+        return
+      case 'report': {
+        const seq = wireInt(envelope.seq)
+        if (seq !== 0 && seq <= this.result.lastReceivedSeq) return
+        if (seq !== 0) this.result.lastReceivedSeq = seq
+        this.lifecycle.report(envelope.report as LinkExecutionReport)
+      }
+    }
+  }
 }
 
-function decodeClientEnvelopeOrNull (frame: Uint8Array): ReturnType<typeof decodeClientEnvelope> | null {
+function decodeClientEnvelopeOrNull (frame: Uint8Array): ClientEnvelope | null {
   try {
     return decodeClientEnvelope(frame)
   } catch {
     return null
-  }
-}
-
-function clientSeqOf (frame: Uint8Array): number {
-  try {
-    return echoableId(decodeClientEnvelope(frame).seq)
-  } catch {
-    return 0
   }
 }

@@ -6,6 +6,7 @@ import type { LaneName } from '../protocol/lanes.js'
 import type { LinkState } from './exchange-link.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
+import type { LaneRecovery } from './recovery.js'
 
 /** workerData of a lane worker. */
 export interface LaneWorkerData {
@@ -13,12 +14,10 @@ export interface LaneWorkerData {
   config: GatewayConfig
   /** The shared risk state: the same SharedArrayBuffers in every lane thread. */
   risk: RiskBuffers
-  /** Configured accounts' indexes in the shared risk tables, for recovery (live logons get theirs from access control). */
-  accountIndexes: Record<string, number>
   /** This lane's /metrics counters: written by the lane only, read by the supervisor (lane-metrics.ts). */
   metrics: SharedArrayBuffer
-  /** The trading day every lane recovers (lane/recovery.ts gatewayRecoveryDay); null: none journaled. */
-  recoveryDay: string | null
+  /** What the supervisor rebuilt for this lane from its journal (lane/recovery.ts); null when recovery is off. */
+  recovered: LaneRecovery | null
 }
 
 /** What a lane rebuilt from its journal at start. */

@@ -24,7 +24,7 @@ import type { KillScope, RiskControl, Change } from '../checks/risk-control.js'
 import { SupervisorJournal } from './supervisor-journal.js'
 import { AdminState, adminStatePath, emptyAdminState } from './admin/admin-state.js'
 import { SupervisorAdmin } from './admin/supervisor-admin.js'
-import { gatewayRecoveryDay } from '../lane/recovery.js'
+import { gatewayRecoveryDay, recoverLanes, type LaneRecovery } from '../lane/recovery.js'
 import { AdminServer } from './admin/admin-server.js'
 import type { AdminChangeDocument } from '../journal/gateway-records.js'
 
@@ -74,8 +74,8 @@ export class Supervisor {
   private readonly linkWaiters: Array<() => void> = []
   private ops: OpsServer | null = null
   private opsPort = 0
-  /** The trading day the lanes recover: the newest any lane journaled (set at start). */
-  private recoveryDay: string | null = null
+  /** What each enabled lane recovered from the journal at start (lane/recovery.ts), handed to its thread. */
+  private recovered = new Map<LaneName, LaneRecovery>()
   /** Called on every lane event (link up/down), e.g. to print it. */
   onLaneEvent: (event: LaneToSupervisor) => void = () => {}
   /** Look-through access control: every logon step of every lane is decided here. */
@@ -198,8 +198,19 @@ export class Supervisor {
       this.purgeExpiredSegments()
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
-      if (this.config.journal.enabled) this.recoveryDay = gatewayRecoveryDay(journalDir(this.config), LANE_NAMES)
-      const started = LANE_NAMES.filter((name) => this.config.lanes[name].enabled).map((name) => this.startLane(name))
+      const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
+      if (this.config.journal.enabled && this.config.journal.recoverOnStart) {
+        const recoveryDay = gatewayRecoveryDay(journalDir(this.config), LANE_NAMES)
+        const accountIndexes = new Map<string, number>()
+        for (const account of this.config.accounts) {
+          const index = this.risk.accountIndex(account.id)
+          if (index !== undefined) accountIndexes.set(account.id, index)
+        }
+        // Before any lane thread starts: the lanes replay together, in
+        // recorded-time order, into the shared risk state.
+        this.recovered = recoverLanes(journalDir(this.config), enabled, this.risk.buffers, accountIndexes, recoveryDay)
+      }
+      const started = enabled.map((name) => this.startLane(name))
       await Promise.all(started)
       this.ops = new OpsServer({
         host: this.config.ops.host,
@@ -308,12 +319,7 @@ export class Supervisor {
   }
 
   private startLane (name: LaneName): Promise<void> {
-    const accountIndexes: Record<string, number> = {}
-    for (const account of this.config.accounts) {
-      const index = this.risk.accountIndex(account.id)
-      if (index !== undefined) accountIndexes[account.id] = index
-    }
-    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, accountIndexes, metrics: this.laneMetrics[name], recoveryDay: this.recoveryDay }
+    const workerData: LaneWorkerData = { lane: name, config: this.config, risk: this.risk.buffers, metrics: this.laneMetrics[name], recovered: this.recovered.get(name) ?? null }
     const worker = new Worker(new URL('../lane/lane-worker.js', import.meta.url), { workerData, name: `lane-${name}` })
     this.workers.set(name, worker)
     return new Promise((resolve, reject) => {

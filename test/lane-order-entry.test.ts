@@ -44,7 +44,7 @@ t.test('an order that passes goes out on the link and is working; a cancel goes 
   const { lane, journal, dir } = setUp(t)
   const session = lane.connect()
   lane.logOn(session, TRADER)
-  lane.entry.newOrder(session, order(1, 2))
+  lane.newOrder(session, order(1, 2))
   t.equal(lane.link.sent.length, 1, 'one message on the link')
   const sent = lane.link.sent[0]!.newOrder!
   t.match(sent, { account: TRADER, instrument: RB, side: Side.BUY, price: 3200, quantityLots: 2 }, 'the new order as checked')
@@ -55,7 +55,7 @@ t.test('an order that passes goes out on the link and is working; a cancel goes 
   t.match(lane.control.counters(TRADER), { openOrders: 1, openLots: 2, actionsToday: 1 }, 'reserved in the shared risk state')
   t.same(decisions(dir, journal), [{ passed: true, stage: DecisionStage.RISK, reason: 0, clientOrderId: 1 }], 'the passed decision is journaled')
 
-  lane.entry.cancel(session, { clientOrderId: 1 }, 7)
+  lane.cancel(session, 1)
   t.same(lane.link.sent[1]!.cancel, { orderId: linkOrderId }, 'the cancel goes out')
   t.equal(working.cancelLinkSeq, 2, 'the order remembers the cancel\'s link seq until the exchange answers')
   lane.lifecycle.report({ orderId: linkOrderId, execType: ExecType.CANCELLED, exchangeOrderId: 9, cumulativeLots: 0, leavesLots: 0, lastLots: 0, lastPrice: 0, reason: 0, text: '', transactTimeUs: 0, cancelRejected: false } as never)
@@ -68,12 +68,12 @@ t.test('every refusal: a REJECTED report with its code, the decision journaled, 
   const { lane, journal, dir } = setUp(t, { limits: { accounts: { [TRADER]: { maxOpenOrders: 1 } } } })
   const session = lane.connect()
   lane.logOn(session, TRADER)
-  lane.entry.newOrder(session, order(5))
+  lane.newOrder(session, order(5))
   const cases: Array<[string, () => void, number, number]> = [
-    ['a reused client_order_id', () => { lane.entry.newOrder(session, order(5)) }, RejectReason.DUPLICATE_CLIENT_ORDER_ID, DecisionStage.ORDER_ID],
-    ['an unknown instrument', () => { lane.entry.newOrder(session, order(6, 1, 3200, 'xx9999')) }, RejectReason.UNKNOWN_INSTRUMENT, DecisionStage.VALIDITY],
-    ['a risk limit (maxOpenOrders 1)', () => { lane.entry.newOrder(session, order(7)) }, RejectReason.MAX_OPEN_ORDERS, DecisionStage.RISK],
-    ['the link down', () => { lane.link.isUp = false; lane.entry.newOrder(session, order(8)) }, RejectReason.EXCHANGE_UNAVAILABLE, DecisionStage.LINK],
+    ['a reused client_order_id', () => { lane.newOrder(session, order(5)) }, RejectReason.DUPLICATE_CLIENT_ORDER_ID, DecisionStage.ORDER_ID],
+    ['an unknown instrument', () => { lane.newOrder(session, order(6, 1, 3200, 'xx9999')) }, RejectReason.UNKNOWN_INSTRUMENT, DecisionStage.VALIDITY],
+    ['a risk limit (maxOpenOrders 1)', () => { lane.newOrder(session, order(7)) }, RejectReason.MAX_OPEN_ORDERS, DecisionStage.RISK],
+    ['the link down', () => { lane.link.isUp = false; lane.newOrder(session, order(8)) }, RejectReason.EXCHANGE_UNAVAILABLE, DecisionStage.LINK],
   ]
   const linkBefore = lane.link.sent.length
   for (const [what, act, reason, stage] of cases) {
@@ -92,11 +92,11 @@ t.test('a cancel of no working order is refused with UNKNOWN_ORDER; with the lin
   const { lane } = setUp(t)
   const session = lane.connect()
   lane.logOn(session, TRADER)
-  lane.entry.cancel(session, { clientOrderId: 99 }, 3)
-  t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.UNKNOWN_ORDER, refSeq: 3, clientOrderId: 99 }, 'UNKNOWN_ORDER')
-  lane.entry.newOrder(session, order(1))
+  lane.cancel(session, 99)
+  t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.UNKNOWN_ORDER, refSeq: session.lastClientSeq, clientOrderId: 99 }, 'UNKNOWN_ORDER')
+  lane.newOrder(session, order(1))
   lane.link.isUp = false
-  lane.entry.cancel(session, { clientOrderId: 1 }, 4)
-  t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.EXCHANGE_UNAVAILABLE, refSeq: 4, clientOrderId: 1 }, 'EXCHANGE_UNAVAILABLE: the client retries')
+  lane.cancel(session, 1)
+  t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.EXCHANGE_UNAVAILABLE, refSeq: session.lastClientSeq, clientOrderId: 1 }, 'EXCHANGE_UNAVAILABLE: the client retries')
   t.match([...lane.lifecycle.orders.values()][0], { cancelOwed: false, cancelLinkSeq: 0 }, 'the gateway owes no cancel for it')
 })

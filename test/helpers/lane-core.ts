@@ -6,7 +6,7 @@
 // journaling link messages as the exchange link does) and RecordingClients
 // implements the lifecycle's client port (messages are numbered and
 // journaled by ClientSession.numberOutgoing, as the lane sends them).
-import { encodeLinkFrame } from '../../protocol/link-codec.js'
+import { decodeLinkEnvelope, encodeLinkFrame } from '../../protocol/link-codec.js'
 import { LINK_LENGTH_PREFIX_BYTES } from '../../protocol/constants.js'
 import { encodeClientEnvelope } from '../../protocol/client-codec.js'
 import { CLIENT_BODY_FIELDS } from '../../journal/gateway-records.js'
@@ -17,12 +17,13 @@ import { createRiskControl } from '../../config/risk-config.js'
 import { DEFAULT_INSTRUMENTS } from '../../exchange-sim/instruments.js'
 import { DEMO_APP_ID } from '../../protocol/demo-identity.js'
 import { LANE_NAMES, type LaneName } from '../../protocol/lanes.js'
-import { v1, type ClientEnvelopeInit, type Instrument, type LinkEnvelopeInit } from '../../protocol/messages.js'
+import { v1, type ClientEnvelopeInit, type Instrument, type LinkEnvelopeInit, type LinkExecutionReport, type NewOrder } from '../../protocol/messages.js'
 import { ClientSession } from '../../lane/client-session.js'
 import type { ExchangeLinkPort } from '../../lane/exchange-link-port.js'
 import type { LaneJournal, SessionJournalHeads } from '../../lane/lane-journal.js'
 import { LaneMetrics, LaneMetricsReader, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
-import { OrderEntry } from '../../lane/order-entry.js'
+import { FRAME_TIME_US, OrderEntry } from '../../lane/order-entry.js'
+import { nowMicros } from '../../protocol/clock.js'
 import { OrderLifecycle, type LifecyclePort, type MonitorAlert } from '../../lane/order-lifecycle.js'
 
 export const INSTRUMENTS: Instrument[] = DEFAULT_INSTRUMENTS.map((init) => v1.Instrument.create(init))
@@ -119,15 +120,38 @@ export class LaneCore {
     return session
   }
 
-  /** A client frame as received, journaled; its seq is the session's last client seq. */
+  /** The gateway's clock (µs); a test may drive it. */
+  clockUs: () => number = nowMicros
+
+  /**
+   * A client frame as received at clockUs(), journaled with that time (the
+   * time its checks run at, as the lane does); numbered with the session's
+   * next client seq unless it has one.
+   */
   receive (session: ClientSession, envelope: ClientEnvelopeInit): void {
+    envelope.seq ??= session.lastClientSeq + 1
+    const timeUs = this.clockUs()
+    this.entry.orderClockMs[FRAME_TIME_US] = timeUs
     const bytes = encodeClientEnvelope(envelope)
-    this.journal?.clientIn(session.journal!, bytes, CLIENT_BODY_FIELDS[Object.keys(envelope).find((k) => k in CLIENT_BODY_FIELDS) ?? ''] ?? 0, 0)
-    session.lastClientSeq = Number(envelope.seq ?? 0)
+    this.journal?.clientIn(session.journal!, bytes, CLIENT_BODY_FIELDS[Object.keys(envelope).find((k) => k in CLIENT_BODY_FIELDS) ?? ''] ?? 0, 0, timeUs)
+    session.lastClientSeq = Number(envelope.seq)
   }
 
-  /** The logon steps have passed: the session is logged on as `account` and takes over the account's orders. */
+  /** A NewOrder frame from the session, received and entered. */
+  newOrder (session: ClientSession, order: NewOrder): void {
+    this.receive(session, { newOrder: order })
+    this.entry.newOrder(session, order)
+  }
+
+  /** A CancelOrder frame from the session, received and entered. */
+  cancel (session: ClientSession, clientOrderId: number): void {
+    this.receive(session, { cancelOrder: { clientOrderId } })
+    this.entry.cancel(session, { clientOrderId }, session.lastClientSeq)
+  }
+
+  /** The Logon frame (journaled before the account is known) has passed its checks: the session is logged on as `account` and takes over the account's orders. */
   logOn (session: ClientSession, account: string, cancelOnDisconnect = false): { resumedOrders: number, lastClientSeq: number } {
+    this.receive(session, { logon: { account, password: '', cancelOnDisconnect } })
     session.stage = 'logged-on'
     session.account = account
     session.journalAs(account)
@@ -140,10 +164,54 @@ export class LaneCore {
     return resumed
   }
 
+  /** Logout: the goodbye is sent, then the connection closes. */
+  logout (session: ClientSession): void {
+    this.receive(session, { logout: {} })
+    this.clients.sendToClient(session, { logout: { text: 'goodbye' } })
+    this.close(session)
+  }
+
   /** The connection closed. */
   close (session: ClientSession): void {
     this.clients.open.delete(session)
     if (session.account !== null) this.lifecycle.sessionClosed(session, session.cancelOnDisconnect)
+  }
+
+  /** Last exchange report seq processed: the link drops duplicates at or below it, as ExchangeLink does. */
+  lastReceivedSeq = 0
+  private exchangeSeq = 0
+
+  /** The exchange's logon reply, journaled as the link records it, then linkUp. */
+  linkUp (tradingDay: string, nextExpectedSeq: number): void {
+    this.receiveFromLink({ seq: 0, logonReply: { ok: true, tradingDay, environment: 'production', instruments: INSTRUMENTS, nextExpectedSeq } })
+    this.link.loggedOn(nextExpectedSeq)
+    this.lifecycle.linkUp({ tradingDay, environment: 'production', instruments: INSTRUMENTS, nextExpectedSeq })
+  }
+
+  linkDown (): void {
+    this.link.isUp = false
+    this.lifecycle.linkDown()
+  }
+
+  /** An execution report with the exchange's next seq (or a resend of `seq`), journaled, deduplicated and handed to the lifecycle. */
+  exchangeReport (report: Partial<LinkExecutionReport>, seq = ++this.exchangeSeq): void {
+    const envelope = this.receiveFromLink({ seq, report: { execType: 0, cumulativeLots: 0, leavesLots: 0, lastLots: 0, lastPrice: 0, reason: 0, text: '', transactTimeUs: 0, exchangeOrderId: 0, cancelRejected: false, ...report } as never })
+    if (seq <= this.lastReceivedSeq) return
+    this.lastReceivedSeq = seq
+    this.lifecycle.report(envelope.report as LinkExecutionReport)
+  }
+
+  /** A link frame as the link receives it: encoded, decoded and journaled. */
+  private receiveFromLink (envelope: LinkEnvelopeInit): ReturnType<typeof decodeLinkEnvelope> {
+    const body = encodeLinkFrame(envelope).subarray(LINK_LENGTH_PREFIX_BYTES)
+    const decoded = decodeLinkEnvelope(body)
+    this.journal?.linkIn(body, decoded)
+    return decoded
+  }
+
+  /** Commits the journal: what the lane does before anything it covers leaves. */
+  commit (): void {
+    this.journal?.commit()
   }
 
   /** What the session was sent, in order. */

@@ -71,7 +71,7 @@ import { ClientSession, THROTTLE_WINDOW_MS, chargeSessionThrottle } from '../../
 import { SILENT_LINK, type ExchangeLinkPort } from '../../lane/exchange-link-port.js'
 import type { SessionJournalHeads } from '../../lane/lane-journal.js'
 import { LaneMetrics, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
-import { MAX_SELF_MATCH_CANCELS, OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
+import { FRAME_TIME_US, MAX_SELF_MATCH_CANCELS, OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
 import { OrderLifecycle, type LifecyclePort } from '../../lane/order-lifecycle.js'
 
 export const REPLAY_HELP = `usage: gatehouse journal replay DIR --limits FILE [--config FILE] [--day YYYYMMDD] [--lane NAME] [--json]
@@ -475,9 +475,6 @@ class DayReplay {
   private readonly maxThrottleLimit: number
   private readonly lanesInDay = new Set<string>()
   private readonly result: ReplayResult
-  /** The checks' clock: the time of the client record being replayed. */
-  private clockMs = 0
-  private readonly clock = (): number => this.clockMs
   private undecidedOrders = 0
   private unmatchedDecisions = 0
   private missingInstrument = 0
@@ -525,7 +522,7 @@ class DayReplay {
         name,
         engine,
         lifecycle,
-        entry: new OrderEntry(lifecycle, engine, metrics, SILENT_CLIENTS, link, decisions, this.clock),
+        entry: new OrderEntry(lifecycle, engine, metrics, SILENT_CLIENTS, link, decisions),
         link,
         decisions,
         inDay: false,
@@ -706,7 +703,8 @@ class DayReplay {
       this.result.cancels.wouldThrottle++
       return
     }
-    this.clockMs = this.nowMs(record)
+    // The checks run at the client frame's time, which its record carries.
+    lane.entry.orderClockMs[FRAME_TIME_US] = record.timeUs
     if (!lane.entry.cancel(session.client, cancel, 0)) this.result.cancels.wouldThrottle++
   }
 
@@ -796,7 +794,7 @@ class DayReplay {
 
   /** Runs order entry on a new order as the lane did, the link sending it with `linkSeq` (0: not sent). */
   private enter (lane: LaneReplay, pending: PendingOrder, linkOrderId: number, linkSeq: number): DecisionCapture {
-    this.clockMs = this.nowMs(pending.record)
+    lane.entry.orderClockMs[FRAME_TIME_US] = pending.record.timeUs
     lane.link.sentOrderId = linkOrderId
     lane.link.sentSeq = linkSeq
     lane.entry.newOrder(pending.session.client, pending.order)
