@@ -2,13 +2,17 @@
 // reached from the uWebSockets.js socket through its user data.
 import type { WebSocket } from 'uWebSockets.js'
 import { SessionThrottle } from '../checks/sliding-window.js'
-import type { InstrumentRisk, RiskContext } from '../checks/risk-engine.js'
+import { IN_NOW_MS, type InstrumentRisk, type RiskContext, type RiskEngine } from '../checks/risk-engine.js'
+import { Limit } from '../checks/limits.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { bodyFieldNumber, type LaneJournal, type SessionJournalHeads } from './lane-journal.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
 import { CLIENT_BODY_FIELDS } from '../journal/gateway-records.js'
 import type { ClientEnvelopeInit } from '../protocol/messages.js'
 import { newPreLogonBudget, type PreLogonBudget } from './pre-logon-budget.js'
+
+/** Throttle window of sessionMessagesPerSecond. */
+export const THROTTLE_WINDOW_MS = 1000
 
 /** An order this gateway forwarded and that has not finished yet. */
 export interface WorkingOrder {
@@ -148,4 +152,16 @@ export class ClientSession {
     const heads = this.journal
     if (heads !== null) heads.clientIn.account = heads.clientOut.account = heads.decision.account = heads.linkOut.account = account
   }
+}
+
+/**
+ * Charges one message to a logged-on session's throttle at the time in
+ * `risk.input[IN_NOW_MS]`, where a double is never boxed: -1 when it is
+ * admitted, else the sessionMessagesPerSecond limit that refused it. The
+ * lane charges every message of a logged-on session but its logout; replay
+ * charges the journaled ones the same way.
+ */
+export function chargeSessionThrottle (session: ClientSession, risk: RiskEngine): number {
+  const limit = risk.limitsFor(session.risk, -1, -1)[Limit.sessionMessagesPerSecond]!
+  return session.throttle.admit(risk.input[IN_NOW_MS]!, limit, THROTTLE_WINDOW_MS) ? -1 : limit
 }

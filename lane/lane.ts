@@ -40,7 +40,7 @@ import { RiskEngine, newRiskVerdict, IN_NOW_MS } from '../checks/risk-engine.js'
 import { Limit } from '../checks/limits.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
-import { ClientSession, type SessionUserData } from './client-session.js'
+import { ClientSession, THROTTLE_WINDOW_MS, chargeSessionThrottle, type SessionUserData } from './client-session.js'
 import { ExchangeLink, type ExchangeLinkHandler, type LinkRecorder } from './exchange-link.js'
 import { journalDir, type GatewayConfig, type LaneConfig } from '../config/config.js'
 import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
@@ -48,7 +48,7 @@ import { LaneJournal, type SessionJournalHeads } from './lane-journal.js'
 import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, frameDigest } from '../journal/gateway-records.js'
 import type { LinkEnvelope, LinkEnvelopeInit } from '../protocol/messages.js'
 import { OrderLifecycle, type LifecyclePort, type LinkUpInfo, type MonitorAlert } from './order-lifecycle.js'
-import { OrderEntry, FRAME_TIME_US, ORDER_DECODED, ORDER_RECEIVED } from './order-entry.js'
+import { MAX_SELF_MATCH_CANCELS, OrderEntry, FRAME_TIME_US, ORDER_DECODED, ORDER_RECEIVED } from './order-entry.js'
 import type { AccessRequest, AccessResult, LaneRecoveryReport, LaneToSupervisor } from './worker-contract.js'
 import type { SessionInfo } from './worker-contract.js'
 import type { LaneRecovery } from './recovery.js'
@@ -69,14 +69,8 @@ const LOGON_SWEEP_INTERVAL_MS = 250
 /** Frames up to this multiple of maxFrameBytes get a FRAME_TOO_LARGE reject; uWS drops a connection sending anything larger (the client sees 1006). */
 const HARD_FRAME_LIMIT_FACTOR = 4
 
-/** Throttle window of sessionMessagesPerSecond. */
-const THROTTLE_WINDOW_MS = 1000
-
 /** A session is closed once the throttle refuses more than max(limit, this) of its messages in one window. */
 const MIN_REFUSALS_BEFORE_CUT_OFF = 100
-
-/** Self-match prevention (cancel-resting mode) cancels at most this many resting orders ahead of one order. */
-const MAX_SELF_MATCH_CANCELS = 64
 
 export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
   private readonly laneConfig: LaneConfig
@@ -514,10 +508,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
    * never boxed, for the caller's observed count.
    */
   private chargeThrottle (session: ClientSession): number {
-    const input = this.risk.input
-    input[IN_NOW_MS] = Date.now()
-    const limit = this.risk.limitsFor(session.risk, -1, -1)[Limit.sessionMessagesPerSecond]!
-    return session.throttle.admit(input[IN_NOW_MS]!, limit, THROTTLE_WINDOW_MS) ? -1 : limit
+    this.risk.input[IN_NOW_MS] = Date.now()
+    return chargeSessionThrottle(session, this.risk)
   }
 
   private refuseThrottledFrame (session: ClientSession, refSeq: number, limit: number): void {

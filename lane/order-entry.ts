@@ -32,6 +32,12 @@ import type { LaneJournal } from './lane-journal.js'
 import type { LaneMetrics } from './lane-metrics.js'
 import type { LifecyclePort, OrderLifecycle } from './order-lifecycle.js'
 
+/** Where order entry journals each decision: the lane's journal, or what-if replay reading them back. */
+export type DecisionRecorder = Pick<LaneJournal, 'decision'>
+
+/** Self-match prevention (cancel-resting mode) cancels at most this many resting orders ahead of one order: the size of the lifecycle's verdict. */
+export const MAX_SELF_MATCH_CANCELS = 64
+
 /**
  * Slots of OrderEntry.orderClockMs: when the current NewOrder was received
  * and when its checks began (performance.now(), ms); and FRAME_TIME_US,
@@ -75,7 +81,7 @@ export class OrderEntry {
     private readonly metrics: LaneMetrics,
     private readonly client: LifecyclePort,
     private readonly link: ExchangeLinkPort,
-    private readonly journal: LaneJournal | null,
+    private readonly journal: DecisionRecorder | null,
   ) {
     this.verdict = lifecycle.verdict
   }
@@ -167,13 +173,14 @@ export class OrderEntry {
     this.metrics.orderForwarded()
   }
 
-  cancel (session: ClientSession, cancel: CancelOrder, refSeq: number): void {
+  /** True when the cancel passed its checks (whether the link then sent it or not); replay counts on it. */
+  cancel (session: ClientSession, cancel: CancelOrder, refSeq: number): boolean {
     this.metrics.cancel()
     const clientOrderId = wireInt(cancel.clientOrderId)
     const order = session.openOrders.get(clientOrderId)
     if (order === undefined) {
       this.refuse(session, RejectReason.UNKNOWN_ORDER, `no working order with client_order_id ${clientOrderId} in this session`, refSeq, clientOrderId)
-      return
+      return false
     }
     // Cancels are never held back by risk limits (a halted or killed
     // account can always cancel); only the account throttle applies.
@@ -181,11 +188,12 @@ export class OrderEntry {
     this.risk.input[IN_NOW_MS] = this.orderClockMs[FRAME_TIME_US]! / 1000
     if (!this.risk.checkCancelInput(session.risk, order.riskSlot, order.instrumentRisk, risk)) {
       this.refuse(session, risk.reason, riskRejectText(risk), refSeq, clientOrderId, risk.limit, risk.observed)
-      return
+      return false
     }
     if (this.lifecycle.cancel(order, session, false) === 0) {
       this.refuse(session, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the cancel was not sent, retry once it is back', refSeq, clientOrderId)
     }
+    return true
   }
 
   /**

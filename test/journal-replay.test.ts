@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import type { RiskControl } from '../checks/risk-control.js'
+import type { AccountCounters, RiskControl } from '../checks/risk-control.js'
 import { RiskEngine, newRiskVerdict, type InstrumentRisk, type RiskContext } from '../checks/risk-engine.js'
 import { type GatewayConfig } from '../config/config.js'
 import { resolveConfig } from '../config/load.js'
@@ -265,6 +265,11 @@ class GatewayRun {
     this.lane(session.lane).engine.onOrderDone(session.ctx, placed.slot, placed.instrument, false, this.verdict)
   }
 
+  /** The account's counters in this run's shared risk state, as the ops port shows them. */
+  counters (account: string): AccountCounters {
+    return this.control.counters(account)
+  }
+
   close (): void {
     for (const lane of this.lanes.values()) lane.stream.close()
   }
@@ -289,7 +294,8 @@ class GatewayRun {
  *   800 c2 cancelled
  *   900 c7 SELL 1@3211
  */
-function writeJournal (root: string): void {
+/** Writes both days; returns the accounts' counters at the end of the second, as the lanes left them. */
+function writeJournal (root: string): AccountCounters[] {
   const config = resolveConfig(BASE_CONFIG)
   const day1 = new GatewayRun(root, config, DAY_1_US)
   const at1 = (ms: number): GatewayRun => day1.at(ms, DAY_1_US)
@@ -334,6 +340,7 @@ function writeJournal (root: string): void {
   day2.ack(at2(850).order(acc2, 5, Side.SELL, 1, 88200, 'au2606'))
   day2.ack(at2(900).order(acc1, 7, Side.SELL, 1, 3211))
   day2.close()
+  return ['ACC1', 'ACC2'].map((account) => day2.counters(account))
 }
 
 // One fixture directory for the file (a second t.testdir() here would
@@ -356,7 +363,7 @@ const files = t.testdir({
 })
 const file = (name: string): string => join(files, name)
 const journalRoot = join(files, 'journal')
-writeJournal(journalRoot)
+const countersAtEnd = writeJournal(journalRoot)
 
 interface Run {
   code: number
@@ -397,6 +404,7 @@ t.test('the same limits as at the time: the replay agrees with every decision', 
   t.same(r.byReason, {})
   t.same(r.cancels, { checked: 2, wouldThrottle: 0 })
   t.same(r.unconfiguredAccounts, [])
+  t.same(r.accountsAtEnd, countersAtEnd, 'the day ends with the positions, working orders and counters the lanes had')
 })
 
 t.test('ACC1 maxOpenOrders 3: exactly the orders past it, none of ACC2\'s', async (t) => {
@@ -550,6 +558,8 @@ t.test('the table for people', async (t) => {
   t.match(r.out, /orders replayed\s+12 \(11 passed at the time, 1 refused: risk 1\)/)
   t.match(r.out, /would reject\s+1 \(POSITION_LIMIT_LONG 1\)/)
   t.match(r.out, /would pass\s+0/)
+  // a2 refused here, so its fill is left out: ACC2 is long 1, not 2.
+  t.match(r.out, /at the end of the day \(replayed\)\n  ACC1: 5 working orders \(8 lots\), 8 actions, 2 lots traded\n    rb2605: net 2, working 4 buy \/ 4 sell, 2 traded, 1 cancel\n  ACC2: 2 working orders \(2 lots\), 3 actions, 1 lot traded\n    au2606: net 1,/)
 })
 
 t.test('the real CLI, as a compliance officer runs it', async (t) => {

@@ -5,25 +5,37 @@
 // against what the lanes actually decided.
 //
 // Offline, in this process: one RiskControl built from the effective config
-// and one RiskEngine per lane over its buffers, as the supervisor and the
-// lane threads hold them, but fed from the journal instead of sockets.
-// Replay could run in the piscina pool or offline; this is the
-// offline form, so it never touches a running gateway.
+// and, per lane, the lane's own order entry (lane/order-entry.ts) and order
+// lifecycle (lane/order-lifecycle.ts) over a RiskEngine, as the supervisor
+// and the lane threads hold them, but fed from the journal instead of
+// sockets. Nothing here mirrors the lane's order handling: the replay only
+// turns records into the events the lane's code takes. What the lane sent
+// is in the journal, so the replay sends nothing: its link is the recorded
+// one, its client messages go nowhere. Replay could run in the piscina pool
+// or offline; this is the offline form, so it never touches a running
+// gateway.
 //
 // What drives what, per lane stream (journal/gateway-records.ts):
 //
-//   LINK_IN logonReply         the lane's trading day; reference data (instrumentRisk)
-//   LINK_IN instrumentUpdate   reference data
+//   LINK_IN logonReply         linkUp: the trading day, reference data, orders the
+//                              exchange never got are lost
+//   LINK_IN instrumentUpdate   instrumentUpdate: reference data
 //   CLIENT_IN, logged on       the session message throttle, replayed
-//   CLIENT_IN newOrder    ─┐   one order: checked when its decision is read,
+//   CLIENT_IN newOrder    ─┐   one order: order entry runs when its decision is read,
 //   CHECK_DECISION        ─┘   which says what the lane decided at the time
-//   CLIENT_IN cancelOrder      checkCancel (counts toward the throttles)
-//   LINK_OUT newOrder          the order went out: the lane writes it right after
-//                              the passed decision (only self-match cancels come
-//                              between); without it the order was never sent
-//   LINK_IN report             fills and done of orders working in the replay, each
-//                              seq once (resends after a reconnect are journaled too)
-//   LINK_IN logonReply again   orders the exchange never got are lost (lane onLinkUp)
+//   LINK_OUT newOrder          the order went out with this seq: the lane writes it
+//                              right after the passed decision (only self-match
+//                              cancels come between); without it the link refused it
+//   CLIENT_IN cancelOrder      order entry's cancel: checkCancel (counts toward the
+//                              throttles)
+//   LINK_OUT cancel            cancelSent: a cancel on its way, whoever sent it
+//   CLIENT_IN logout           sessionClosed: its orders wait for the next session
+//   CLIENT_OUT logonReply      sessionLoggedOn: the session takes over the account's
+//                              orders; how many it took says which earlier sessions
+//                              had closed without a logout (nothing else records it)
+//   LINK_IN report             report: fills and done of orders working in the
+//                              replay, each seq once (resends after a reconnect are
+//                              journaled too)
 //
 // Exit codes: 0 the day was replayed (with or without differences), 1 no
 // such day or no orders on it, or a damaged journal, 2 the command line,
@@ -31,16 +43,11 @@
 import { existsSync, statSync } from 'node:fs'
 import { MAX_JSON_FILE_BYTES, readBoundedFile } from '../../journal/read-bounded-file.js'
 import { parseArgs } from 'node:util'
-import { Limit } from '../../checks/limits.js'
-import type { RiskControl } from '../../checks/risk-control.js'
-import {
-  IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, RiskEngine, newRiskVerdict,
-  type InstrumentRisk, type RiskContext, type RiskVerdict,
-} from '../../checks/risk-engine.js'
+import type { AccountCounters, RiskControl } from '../../checks/risk-control.js'
+import { IN_NOW_MS, RiskEngine, newRiskVerdict } from '../../checks/risk-engine.js'
 import {
   ACCOUNT_CTL_STRIDE, ACCOUNT_FIELDS, ORDER_FIELDS, POSITION_FIELDS, type RiskViews,
 } from '../../checks/risk-layout.js'
-import { SessionThrottle } from '../../checks/sliding-window.js'
 import { ConfigError, mergeConfig, validateConfig, type GatewayConfig } from '../../config/config.js'
 import { loadConfigFile } from '../../config/load.js'
 import { LANE_NAMES, type LaneName } from '../../protocol/lanes.js'
@@ -51,7 +58,7 @@ import { validateClientEnvelope } from '../../protocol/field-limits.js'
 import { decodeLinkEnvelope } from '../../protocol/link-codec.js'
 import {
   ExecType, RejectReason, Side, TimeInForce, reasonName, wireInt,
-  type Instrument, type LinkEnvelope, type LinkExecutionReport, type NewOrder,
+  type CancelOrder, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type NewOrder,
 } from '../../protocol/messages.js'
 import { JournalError, journalErrorCodes } from '../../journal/errors.js'
 import {
@@ -60,14 +67,21 @@ import {
 import { readJournal, type ReadRecord } from '../../journal/reader.js'
 import { countJournalSegments, noSegmentsText } from './search-command.js'
 import { DAY_PATTERN, RecordKind, laneName } from '../../journal/record-format.js'
+import { ClientSession, THROTTLE_WINDOW_MS, chargeSessionThrottle } from '../../lane/client-session.js'
+import { SILENT_LINK, type ExchangeLinkPort } from '../../lane/exchange-link-port.js'
+import type { SessionJournalHeads } from '../../lane/lane-journal.js'
+import { LaneMetrics, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
+import { FRAME_TIME_US, MAX_SELF_MATCH_CANCELS, OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
+import { OrderLifecycle, type LifecyclePort } from '../../lane/order-lifecycle.js'
 
 export const REPLAY_HELP = `usage: gatehouse journal replay DIR --limits FILE [--config FILE] [--day YYYYMMDD] [--lane NAME] [--json]
 
 Re-runs one trading day's new orders from the journal under DIR through the
 real pre-trade check engine with proposed limits, and lists the orders that
 would have been refused, and why, against what actually happened. It runs
-offline, in this process (one RiskControl and one RiskEngine per lane, as
-the gateway holds them): never on a live lane, and not in the piscina pool.
+offline, in this process (one RiskControl, and per lane the lane's own order
+entry and order lifecycle, as the gateway holds them): never on a live lane,
+and not in the piscina pool.
 
 The effective config is --config FILE (or the embedded defaults) with the
 --limits FILE merged over it, e.g.
@@ -84,6 +98,9 @@ reached the exchange, so its later fills are not applied (each such order
 lists them). Orders the lane refused at the time are counted by stage;
 those refused by a risk check that the proposed limits would pass are
 listed as would-pass. Prices are in integer price units, as on the wire.
+Each account that traded ends with its positions, working orders and daily
+counters as the replay leaves them (with the limits of the day: as the
+gateway had them).
 
   --limits FILE   proposed limits: a config fragment merged over the config (required)
   --config FILE   the gateway's config file (default: the embedded defaults)
@@ -177,6 +194,12 @@ export interface ReplayResult {
   unconfiguredAccounts: string[]
   /** Accounts that could not be registered (risk.capacity.accounts): their orders are not replayed. */
   skippedAccounts: Array<{ account: string, orders: number, why: string }>
+  /**
+   * Each account that traded in the replay, as the replay's shared risk
+   * state ends the day: positions, working orders and daily counters, in
+   * the shape of the ops port's /accounts/<id>/counters.
+   */
+  accountsAtEnd: AccountCounters[]
   notes: string[]
 }
 
@@ -184,15 +207,12 @@ const NEW_ORDER = CLIENT_BODY_FIELDS.newOrder!
 const CANCEL_ORDER = CLIENT_BODY_FIELDS.cancelOrder!
 const CLIENT_LOGOUT = CLIENT_BODY_FIELDS.logout!
 const AUTHENTICATE = CLIENT_BODY_FIELDS.authenticate!
+const CLIENT_LOGON_REPLY = CLIENT_BODY_FIELDS.logonReply!
 const LINK_LOGON_REPLY = LINK_BODY_FIELDS.logonReply!
 const LINK_NEW_ORDER = LINK_BODY_FIELDS.newOrder!
 const LINK_CANCEL = LINK_BODY_FIELDS.cancel!
 const LINK_REPORT = LINK_BODY_FIELDS.report!
 const LINK_INSTRUMENT_UPDATE = LINK_BODY_FIELDS.instrumentUpdate!
-/** The lane's session throttle window (lane.ts THROTTLE_WINDOW_MS). */
-const SESSION_THROTTLE_WINDOW_MS = 1000
-/** Self-match cancel-resting lists at most this many resting orders (lane.ts MAX_SELF_MATCH_CANCELS). */
-const MAX_SELF_MATCH_CANCELS = 64
 /**
  * Refusals that come from a switch or a state an operator sets live (kill
  * switches, halted and reducing accounts), not from limits: the journal's
@@ -261,61 +281,88 @@ export function journalTradingDays (dir: string, options: { lane?: LaneName } = 
 
 // ---- the replay --------------------------------------------------------------------
 
-interface TradedInstrument {
-  instrument: Instrument
-  risk: InstrumentRisk
+/**
+ * The exchange link as the journal recorded it. A new order goes out with
+ * the seq of its LINK_OUT record when the journal holds one right after
+ * its decision, and is refused by the link otherwise, as the lane's link
+ * refused it at the time. Cancels never go out here: the journaled LINK_OUT
+ * cancels are fed to the lifecycle as they come (cancelSent), whoever sent
+ * them at the time (a client, cancel-on-disconnect, self-match prevention,
+ * a resend at link-up).
+ */
+class RecordedLink implements ExchangeLinkPort {
+  /** Orders the link refused at the time (stage link) are not replayed: every other one met the link up. */
+  readonly isUp = true
+  /** The link order ID and seq of the LINK_OUT newOrder after the decision being replayed; 0 when none. */
+  sentOrderId = 0
+  sentSeq = 0
+
+  send (envelope: LinkEnvelopeInit): number {
+    const order = envelope.newOrder
+    return order != null && wireInt(order.orderId) === this.sentOrderId ? this.sentSeq : 0
+  }
 }
 
+/** Where the replayed lanes' client messages go: nowhere, since the clients got what the journal shows they got. */
+const SILENT_CLIENTS: LifecyclePort = Object.freeze({
+  sendToClient: () => false,
+  monitorAlert: () => {},
+  firstReportQueued: () => {},
+})
+
+/** The decision order entry made, read where the lane would have journaled it. */
+class DecisionCapture implements DecisionRecorder {
+  passed = false
+  stage = 0
+  reason = 0
+  limit = 0
+  observed = 0
+
+  decision (_heads: SessionJournalHeads, passed: boolean, stage: number, reason: number, _riskSlot: number,
+    _clientOrderId: number, _linkOrderId: number, limit: number, observed: number): void {
+    this.passed = passed
+    this.stage = stage
+    this.reason = reason
+    this.limit = limit
+    this.observed = observed
+  }
+
+  summary (): DecisionSummary {
+    return summary(this.passed, this.stage, this.reason, this.limit, this.observed)
+  }
+}
+
+/** One lane of the replay: the live lane's order entry and order lifecycle over the replay's shared risk state. */
 interface LaneReplay {
   name: LaneName
   engine: RiskEngine
+  lifecycle: OrderLifecycle
+  entry: OrderEntry
+  link: RecordedLink
+  decisions: DecisionCapture
   /** The lane's link is in the replayed day: its records count. */
   inDay: boolean
-  instruments: Map<string, TradedInstrument>
-  /** Orders working in the replay, by link order ID (unique per lane link). */
-  working: Map<number, WorkingOrder>
   /** Orders that went out originally but the replay refused: their reports are left out. */
   suppressed: Map<number, { difference: OrderDifference, linkSeq: number }>
   /** A new order read, its decision not yet: the lane writes them one after the other. */
   pending: PendingOrder | null
-  /** An order passed at the time whose LINK_OUT newOrder must be the lane's next record but for self-match cancels. */
-  awaiting: AwaitingSend | null
+  /**
+   * An order passed at the time, replayed once the lane's next record
+   * (past any self-match cancels) shows whether it went out.
+   */
+  held: HeldOrder | null
   /** The last exchange report seq applied: the link drops resends at or below it. */
   lastReportSeq: number
 }
 
-interface AwaitingSend {
-  linkOrderId: number
-  /** The order working in the replay, or its would-reject entry. */
-  working: WorkingOrder | null
-  refused: OrderDifference | null
-}
-
 interface SessionReplay {
   key: string
-  /** A new connection reused the session ID (the gateway restarted): its orders may be taken over. */
-  closed: boolean
-  sessionId: number
+  lane: LaneName
   account: string
-  /** null: the account could not be registered; its messages are skipped. */
-  ctx: RiskContext | null
-  throttle: SessionThrottle
-  /** Orders working in the replay, by client order ID. */
-  orders: Map<number, WorkingOrder>
-}
-
-interface WorkingOrder {
-  /** The session that may cancel it: the one that sent it, or one that took it over. */
-  session: SessionReplay
-  ctx: RiskContext
-  account: string
-  linkOrderId: number
-  clientOrderId: number
-  slot: number
-  instrument: InstrumentRisk
-  /** Seq of its LINK_OUT newOrder, and the exchange's ID once a report names it (lost-order rule). */
-  linkSeq: number
-  exchangeOrderId: number
+  /** The session as the lane holds it: risk context, throttle, open orders, last client order ID. */
+  client: ClientSession
+  /** false: the account could not be registered; its messages are skipped. */
+  registered: boolean
 }
 
 interface PendingOrder {
@@ -326,6 +373,13 @@ interface PendingOrder {
   admitted: boolean
   throttleLimit: number
   throttleObserved: number
+}
+
+interface HeldOrder {
+  pending: PendingOrder
+  /** The lane's decision at the time (it passed). */
+  original: DecisionSummary
+  linkOrderId: number
 }
 
 /** "1 order", "2 orders": the notes and tables are read by people. */
@@ -399,20 +453,27 @@ class AccountSnapshot {
   }
 }
 
-/** One day's replay: the shared state, the lanes' engines and the sessions seen. */
+
+/**
+ * One day's replay: the shared risk state, and per lane the live lane's
+ * OrderEntry and OrderLifecycle fed from the journal instead of sockets.
+ * What the lane sent is in the journal, so the replay sends nothing: the
+ * link is the recorded one and client messages go nowhere.
+ */
 class DayReplay {
   private readonly lanes = new Map<string, LaneReplay>()
+  /** Logged-on sessions by lane/session ID, in the order they were first seen. */
   private readonly sessions = new Map<string, SessionReplay>()
   /** AppID each session authenticated with, by session key: AppID-scope limits apply to its orders. */
   private readonly sessionApps = new Map<string, string>()
   private readonly configured: Set<string>
   private readonly unconfigured = new Set<string>()
   private readonly skipped = new Map<string, { orders: number, why: string }>()
-  private readonly verdict: RiskVerdict = newRiskVerdict(MAX_SELF_MATCH_CANCELS)
+  /** Registered accounts with a logged-on session in the day: the ones accountsAtEnd lists. */
+  private readonly loggedOnAccounts = new Set<string>()
   private readonly snapshot: AccountSnapshot
   private readonly maxThrottleLimit: number
   private readonly lanesInDay = new Set<string>()
-  private readonly dayNumber: number
   private readonly result: ReplayResult
   private undecidedOrders = 0
   private unmatchedDecisions = 0
@@ -421,12 +482,12 @@ class DayReplay {
   private notSent = 0
   private lostWithLink = 0
   private duplicateReports = 0
+  private inferredCloses = 0
 
   constructor (private readonly control: RiskControl, config: GatewayConfig, readonly day: string, daysInJournal: string[]) {
     this.configured = new Set(config.accounts.map((a) => a.id))
     this.snapshot = new AccountSnapshot(control.views)
     this.maxThrottleLimit = config.risk.capacity.rateRingSize
-    this.dayNumber = Number(day)
     this.result = {
       day,
       daysInJournal,
@@ -442,6 +503,7 @@ class DayReplay {
       suppressedFills: { orders: 0, fills: 0, lots: 0 },
       unconfiguredAccounts: [],
       skippedAccounts: [],
+      accountsAtEnd: [],
       notes: [],
     }
   }
@@ -451,15 +513,22 @@ class DayReplay {
     if (!(LANE_NAMES as readonly string[]).includes(name)) return null
     let lane = this.lanes.get(name)
     if (lane === undefined) {
+      const engine = new RiskEngine(this.control.buffers, LANE_NAMES.indexOf(name))
+      const metrics = new LaneMetrics(createLaneMetricsBuffer())
+      const link = new RecordedLink()
+      const decisions = new DecisionCapture()
+      const lifecycle = new OrderLifecycle(engine, newRiskVerdict(MAX_SELF_MATCH_CANCELS), metrics, SILENT_CLIENTS, SILENT_LINK)
       lane = {
         name,
-        engine: new RiskEngine(this.control.buffers, LANE_NAMES.indexOf(name)),
+        engine,
+        lifecycle,
+        entry: new OrderEntry(lifecycle, engine, metrics, SILENT_CLIENTS, link, decisions),
+        link,
+        decisions,
         inDay: false,
-        instruments: new Map(),
-        working: new Map(),
         suppressed: new Map(),
         pending: null,
-        awaiting: null,
+        held: null,
         lastReportSeq: 0,
       }
       this.lanes.set(name, lane)
@@ -471,7 +540,7 @@ class DayReplay {
   apply (record: ReadRecord): void {
     const lane = this.laneOf(record)
     if (lane === null) return
-    if (lane.awaiting !== null && !(record.kind === RecordKind.LINK_OUT && record.msgType === LINK_CANCEL)) this.resolveSend(lane, record)
+    if (lane.held !== null && !(record.kind === RecordKind.LINK_OUT && record.msgType === LINK_CANCEL) && this.resolveHeld(lane, record)) return
     if (record.kind === RecordKind.LINK_IN && record.msgType === LINK_LOGON_REPLY) {
       this.onLinkUp(lane, record)
       return
@@ -481,8 +550,10 @@ class DayReplay {
     if (!lane.inDay) return
     switch (record.kind) {
       case RecordKind.CLIENT_IN: this.onClientIn(lane, record); break
+      case RecordKind.CLIENT_OUT: this.onClientOut(lane, record); break
       case RecordKind.CHECK_DECISION: this.onDecision(lane, record); break
       case RecordKind.LINK_IN: this.onLinkIn(lane, record); break
+      case RecordKind.LINK_OUT: this.onLinkOut(lane, record); break
     }
   }
 
@@ -492,39 +563,26 @@ class DayReplay {
     lane.inDay = reply.tradingDay === this.day
     if (!lane.inDay) return
     this.lanesInDay.add(lane.name)
-    // As lane.ts onLinkUp: daily counters start again (the first lane to see
-    // the day clears them), and the reference data is the exchange's anew.
-    lane.engine.rollTradingDay(this.dayNumber)
-    lane.instruments.clear()
-    for (const instrument of reply.instruments as Instrument[]) this.onInstrument(lane, instrument)
-    // Orders sent at or after the exchange's next expected seq were lost
-    // with the old connection: the lane finishes them without a report.
     const nextExpectedSeq = wireInt(reply.nextExpectedSeq)
-    for (const order of [...lane.working.values()]) {
-      if (order.exchangeOrderId === 0 && order.linkSeq >= nextExpectedSeq) {
-        this.lostWithLink++
-        this.finish(lane, order, false)
-      }
-    }
+    const working = lane.lifecycle.orders.size
+    lane.lifecycle.linkUp({
+      tradingDay: this.day,
+      environment: reply.environment ?? '',
+      instruments: reply.instruments as Instrument[],
+      nextExpectedSeq,
+    })
+    this.lostWithLink += working - lane.lifecycle.orders.size
     for (const [orderId, refused] of [...lane.suppressed]) {
       if (refused.linkSeq >= nextExpectedSeq) lane.suppressed.delete(orderId)
     }
   }
 
-  private onInstrument (lane: LaneReplay, instrument: Instrument): void {
-    const risk = lane.engine.instrumentRisk(instrument)
-    if (risk !== null) lane.instruments.set(instrument.symbol, { instrument, risk })
-  }
-
   private onAuthenticate (lane: LaneReplay, record: ReadRecord): void {
     // A new connection: after a restart session IDs start again, so one
-    // already seen now names a different session.
+    // already seen now names a different session, and the old one is gone.
     const key = `${lane.name}/${record.sessionId}`
     const old = this.sessions.get(key)
-    if (old !== undefined) {
-      old.closed = true
-      this.sessions.delete(key)
-    }
+    if (old !== undefined) this.closeSession(lane, old)
     try {
       const appId = decodeClientEnvelope(record.payload).authenticate?.appId
       if (typeof appId === 'string' && appId !== '') this.sessionApps.set(key, appId)
@@ -541,16 +599,14 @@ class DayReplay {
     if (session !== undefined) return session
     const account = this.accountIndex(record.account)
     const appId = this.sessionApps.get(key)
-    const app = appId === undefined ? -1 : (this.control.appIndex(appId) ?? -1)
-    session = {
-      key,
-      closed: false,
-      sessionId: record.sessionId,
-      account: record.account,
-      ctx: account === null ? null : { lane: lane.engine.lane, app, account },
-      throttle: new SessionThrottle(64, this.maxThrottleLimit),
-      orders: new Map(),
-    }
+    const client = new ClientSession(record.sessionId, '', 0, this.maxThrottleLimit)
+    client.account = record.account
+    client.stage = 'logged-on'
+    client.risk.lane = lane.engine.lane
+    client.risk.app = appId === undefined ? -1 : (this.control.appIndex(appId) ?? -1)
+    client.risk.account = account ?? -1
+    if (account !== null) this.loggedOnAccounts.add(record.account)
+    session = { key, lane: lane.name, account: record.account, client, registered: account !== null }
     this.sessions.set(key, session)
     return session
   }
@@ -569,30 +625,44 @@ class DayReplay {
     }
   }
 
+  /**
+   * The session is gone: its orders wait for the account's next session.
+   * Cancel-on-disconnect is not asked of the lifecycle here: the cancels
+   * the lane sent for it are in the journal and come as LINK_OUT records.
+   */
+  private closeSession (lane: LaneReplay, session: SessionReplay): void {
+    this.sessions.delete(session.key)
+    if (session.registered) lane.lifecycle.sessionClosed(session.client, false)
+  }
+
   private nowMs (record: ReadRecord): number {
     return Math.floor(record.timeUs / 1000)
   }
 
   private onClientIn (lane: LaneReplay, record: ReadRecord): void {
-    // Logouts never reach the throttle, nor frames before logon (journaled
-    // as digests past the pre-logon allowance); every other frame of a
-    // logged-on session counts, undecodable ones included.
-    if ((record.flags & FLAG_DIGEST) !== 0 || record.msgType === CLIENT_LOGOUT) return
+    // Frames before logon are journaled as digests past the pre-logon
+    // allowance; the lane throttles and checks nothing before logon.
+    if ((record.flags & FLAG_DIGEST) !== 0) return
     const session = this.sessionOf(lane, record)
     if (session === null) return
+    if (record.msgType === CLIENT_LOGOUT) {
+      // The lane ends the session on its logout; a logout never reaches the throttle.
+      this.closeSession(lane, session)
+      return
+    }
     if (record.msgType === NEW_ORDER && lane.pending !== null) {
       this.undecidedOrders++
       lane.pending = null
     }
+    // Every other frame of a logged-on session counts, undecodable ones
+    // included; refused ones do not.
     const nowMs = this.nowMs(record)
-    let admitted = true
-    let limit = Infinity
-    if (session.ctx !== null) {
-      // As lane.ts onMessage: every message of a logged-on session counts,
-      // refused ones do not.
-      limit = lane.engine.limitsFor(session.ctx, -1, -1)[Limit.sessionMessagesPerSecond]!
-      admitted = session.throttle.admit(nowMs, limit, SESSION_THROTTLE_WINDOW_MS)
+    let limit = -1
+    if (session.registered) {
+      lane.engine.input[IN_NOW_MS] = nowMs
+      limit = chargeSessionThrottle(session.client, lane.engine)
     }
+    const admitted = limit < 0
     if (record.msgType === NEW_ORDER) {
       let order: NewOrder
       try {
@@ -609,47 +679,64 @@ class DayReplay {
         order,
         admitted,
         throttleLimit: limit,
-        throttleObserved: admitted ? 0 : session.throttle.countInWindow(nowMs, SESSION_THROTTLE_WINDOW_MS) + 1,
+        throttleObserved: admitted ? 0 : session.client.throttle.countInWindow(nowMs, THROTTLE_WINDOW_MS) + 1,
       }
-    } else if (record.msgType === CANCEL_ORDER && session.ctx !== null) {
+    } else if (record.msgType === CANCEL_ORDER && session.registered) {
       this.onCancel(lane, session, record, admitted)
     }
   }
 
   private onCancel (lane: LaneReplay, session: SessionReplay, record: ReadRecord, admitted: boolean): void {
-    let clientOrderId: number
+    let cancel: CancelOrder
     try {
-      clientOrderId = wireInt(decodeClientEnvelope(record.payload).cancelOrder?.clientOrderId)
+      const envelope = decodeClientEnvelope(record.payload)
+      if (validateClientEnvelope(envelope) !== null) return
+      cancel = envelope.cancelOrder as CancelOrder
     } catch {
       return
     }
-    // Not working in the replay (refused, or already done): the lane would
-    // have answered UNKNOWN_ORDER without counting anything.
-    const order = session.orders.get(clientOrderId) ?? this.takeOver(lane, session, clientOrderId)
-    if (order === undefined) return
+    // Not working in the replay (refused, or already done): the lane
+    // answers UNKNOWN_ORDER without counting anything.
+    if (!session.client.openOrders.has(wireInt(cancel.clientOrderId))) return
     this.result.cancels.checked++
     if (!admitted) {
       this.result.cancels.wouldThrottle++
       return
     }
-    lane.engine.input[IN_NOW_MS] = this.nowMs(record)
-    if (!lane.engine.checkCancelInput(session.ctx!, order.slot, order.instrument, this.verdict)) this.result.cancels.wouldThrottle++
+    // The checks run at the client frame's time, which its record carries.
+    lane.entry.orderClockMs[FRAME_TIME_US] = record.timeUs
+    if (!lane.entry.cancel(session.client, cancel, 0)) this.result.cancels.wouldThrottle++
   }
 
   /**
-   * An order of the account whose session is gone (the gateway restarted):
-   * the account's next session on the lane takes it over (lane.ts
-   * claimOrders), so its cancels refer to it.
+   * The lane's answer to a logon: the orders the session took over then.
+   * A session that closed without logging out (its connection dropped,
+   * the gateway restarted) leaves no record, so the number taken over says
+   * how many of the account's earlier sessions on the lane had gone: the
+   * oldest are closed until the unowned orders cover it.
    */
-  private takeOver (lane: LaneReplay, session: SessionReplay, clientOrderId: number): WorkingOrder | undefined {
-    for (const order of lane.working.values()) {
-      if (order.clientOrderId !== clientOrderId || order.account !== session.account || !order.session.closed) continue
-      order.session.orders.delete(clientOrderId)
-      order.session = session
-      session.orders.set(clientOrderId, order)
-      return order
+  private onClientOut (lane: LaneReplay, record: ReadRecord): void {
+    if (record.msgType !== CLIENT_LOGON_REPLY) return
+    let resumedOrders: number
+    try {
+      const reply = decodeClientEnvelope(record.payload).logonReply
+      if (reply?.ok !== true) return
+      resumedOrders = reply.resumedOrders ?? 0
+    } catch {
+      return
     }
-    return undefined
+    const session = this.sessionOf(lane, record)
+    if (session === null || !session.registered) return
+    let unowned = 0
+    for (const order of lane.lifecycle.orders.values()) if (order.session === null && order.account === session.account) unowned++
+    for (const other of [...this.sessions.values()]) {
+      if (unowned >= resumedOrders) break
+      if (other === session || other.lane !== lane.name || other.account !== session.account || other.client.openOrders.size === 0) continue
+      unowned += other.client.openOrders.size
+      this.inferredCloses++
+      this.closeSession(lane, other)
+    }
+    lane.lifecycle.sessionLoggedOn(session.client)
   }
 
   private onDecision (lane: LaneReplay, record: ReadRecord): void {
@@ -662,200 +749,176 @@ class DayReplay {
       return
     }
     const { session, order } = pending
-    const ctx = session.ctx
-    if (ctx === null) {
+    if (!session.registered) {
       this.skipped.get(session.account)!.orders++
       return
     }
     const r = this.result
     r.ordersReplayed++
-    const traded = lane.instruments.get(order.instrument)
     const original = summary(decision.passed, decision.stage, decision.reason, decision.limit, decision.observed)
-    const difference = (replay: DecisionSummary, linkOrderId: number): OrderDifference => ({
+    if (decision.passed) {
+      r.originallyPassed++
+      lane.held = { pending, original, linkOrderId: decision.linkOrderId }
+      return
+    }
+    r.originallyRejected++
+    const stage = decisionStageName(decision.stage)
+    r.originallyRejectedByStage[stage] = (r.originallyRejectedByStage[stage] ?? 0) + 1
+    // Only the risk engine's refusals are replayed: the stages before it
+    // (client order ID, validity, link) do not depend on limits, and the
+    // engine never saw what they refused.
+    if (decision.stage !== DecisionStage.RISK || !pending.admitted) return
+    if (NOT_LIMIT_REASONS.has(decision.reason)) {
+      this.notLimitRefusals++
+      return
+    }
+    const traded = lane.lifecycle.instruments.get(order.instrument)
+    if (traded === undefined) {
+      this.missingInstrument++
+      return
+    }
+    // Refused at the time, so it never went out: a pass now is undone
+    // completely, since what followed in the journal happened without it.
+    // The position slot first, outside the snapshot: the engine caches it,
+    // so restoring it to free would leave the cache pointing at nothing.
+    const account = session.client.risk.account
+    lane.engine.positionSlot(account, traded.risk.index)
+    this.snapshot.take(account)
+    const nextLinkOrderId = lane.entry.nextLinkOrderId
+    const replay = this.enter(lane, pending, 0, 0)
+    lane.entry.nextLinkOrderId = nextLinkOrderId
+    if (!replay.passed) return
+    this.snapshot.restore(account)
+    r.wouldPass.push(this.difference(lane, pending, original, replay.summary(), 0))
+  }
+
+  /** Runs order entry on a new order as the lane did, the link sending it with `linkSeq` (0: not sent). */
+  private enter (lane: LaneReplay, pending: PendingOrder, linkOrderId: number, linkSeq: number): DecisionCapture {
+    lane.entry.orderClockMs[FRAME_TIME_US] = pending.record.timeUs
+    lane.link.sentOrderId = linkOrderId
+    lane.link.sentSeq = linkSeq
+    lane.entry.newOrder(pending.session.client, pending.order)
+    lane.link.sentOrderId = 0
+    lane.link.sentSeq = 0
+    return lane.decisions
+  }
+
+  /**
+   * Replays an order passed at the time, given the lane's record after its
+   * decision and self-match cancels: its LINK_OUT newOrder if it went out.
+   * Anything else means the link refused it (down between the check and
+   * the send) and the lane released it at once. True when the record was
+   * that LINK_OUT newOrder (nothing more to do with it).
+   */
+  private resolveHeld (lane: LaneReplay, record: ReadRecord | null): boolean {
+    const { pending, original, linkOrderId } = lane.held!
+    lane.held = null
+    let linkSeq = 0
+    if (record !== null && record.kind === RecordKind.LINK_OUT && record.msgType === LINK_NEW_ORDER) {
+      const envelope = decodeLink(record)
+      if (wireInt(envelope?.newOrder?.orderId) === linkOrderId) linkSeq = wireInt(envelope!.seq)
+    }
+    const r = this.result
+    if (linkSeq === 0) {
+      this.notSent++
+      r.originallyPassed--
+      r.originallyRejected++
+      r.originallyRejectedByStage.link = (r.originallyRejectedByStage.link ?? 0) + 1
+    }
+    if (!pending.admitted) {
+      // The replayed session throttle refuses it: the checks never see it.
+      const refused = summary(false, DecisionStage.THROTTLE, RejectReason.THROTTLED_SESSION, pending.throttleLimit, pending.throttleObserved)
+      if (linkSeq !== 0) this.wouldReject(lane, this.difference(lane, pending, original, refused, linkOrderId), linkSeq)
+      return linkSeq !== 0
+    }
+    if (!lane.lifecycle.instruments.has(pending.order.instrument)) {
+      this.missingInstrument++
+      return linkSeq !== 0
+    }
+    // The same link order ID as at the time: self-match prevention names resting orders by it.
+    lane.entry.nextLinkOrderId = linkOrderId - 1
+    const replay = this.enter(lane, pending, linkOrderId, linkSeq)
+    // Refused now but not sent then either: not a difference.
+    if (!replay.passed && linkSeq !== 0) this.wouldReject(lane, this.difference(lane, pending, original, replay.summary(), linkOrderId), linkSeq)
+    return linkSeq !== 0
+  }
+
+  private difference (lane: LaneReplay, pending: PendingOrder, original: DecisionSummary, replay: DecisionSummary, linkOrderId: number): OrderDifference {
+    const { order, session } = pending
+    return {
       time: new Date(pending.record.timeUs / 1000).toISOString(),
       timeUs: pending.record.timeUs,
       lane: lane.name,
-      sessionId: session.sessionId,
+      sessionId: session.client.id,
       account: session.account,
-      clientOrderId: decision.clientOrderId,
+      clientOrderId: wireInt(order.clientOrderId),
       linkOrderId,
       instrument: order.instrument,
       side: SIDE_NAMES[order.side] ?? String(order.side),
       lots: order.quantityLots,
       price: wireInt(order.price),
-      priceText: priceText(wireInt(order.price), traded?.instrument),
+      priceText: priceText(wireInt(order.price), lane.lifecycle.instruments.get(order.instrument)?.instrument),
       timeInForce: TIF_NAMES[order.timeInForce] ?? String(order.timeInForce),
       reduceOnly: order.reduceOnly,
       original,
       replay,
-    })
-
-    if (!decision.passed) {
-      r.originallyRejected++
-      const stage = decisionStageName(decision.stage)
-      r.originallyRejectedByStage[stage] = (r.originallyRejectedByStage[stage] ?? 0) + 1
-      // Only the risk engine's refusals are replayed: the stages before it
-      // (client order ID, validity, link) do not depend on limits, and the
-      // engine never saw what they refused.
-      if (decision.stage !== DecisionStage.RISK || !pending.admitted) return
-      if (NOT_LIMIT_REASONS.has(decision.reason)) {
-        this.notLimitRefusals++
-        return
-      }
-      if (traded === undefined) {
-        this.missingInstrument++
-        return
-      }
-      const slot = this.trialCheck(lane, ctx, pending, traded.risk)
-      if (slot >= 0) r.wouldPass.push(difference(summary(true, 0, 0, 0, 0), 0))
-      return
     }
-
-    r.originallyPassed++
-    const linkOrderId = decision.linkOrderId
-    if (!pending.admitted) {
-      const refused = difference(summary(false, DecisionStage.THROTTLE, RejectReason.THROTTLED_SESSION, pending.throttleLimit, pending.throttleObserved), linkOrderId)
-      this.wouldReject(refused)
-      lane.awaiting = { linkOrderId, working: null, refused }
-      return
-    }
-    if (traded === undefined) {
-      this.missingInstrument++
-      return
-    }
-    const slot = this.check(lane, ctx, pending, traded.risk, linkOrderId)
-    if (slot < 0) {
-      const v = this.verdict
-      const refused = difference(summary(false, DecisionStage.RISK, v.reason, v.limit, v.observed), linkOrderId)
-      this.wouldReject(refused)
-      lane.awaiting = { linkOrderId, working: null, refused }
-      return
-    }
-    const working: WorkingOrder = {
-      session, ctx, account: session.account, linkOrderId, clientOrderId: decision.clientOrderId, slot, instrument: traded.risk, linkSeq: 0, exchangeOrderId: 0,
-    }
-    lane.working.set(linkOrderId, working)
-    session.orders.set(working.clientOrderId, working)
-    lane.awaiting = { linkOrderId, working, refused: null }
   }
 
-  /**
-   * The record after a passed decision (and any self-match cancels): the
-   * order's LINK_OUT newOrder if it went out. Anything else means the link
-   * refused it (down between the check and the send) and the lane released
-   * it at once: it was refused at the link stage, not sent.
-   */
-  private resolveSend (lane: LaneReplay, record: ReadRecord | null): void {
-    const awaiting = lane.awaiting!
-    lane.awaiting = null
-    if (record !== null && record.kind === RecordKind.LINK_OUT && record.msgType === LINK_NEW_ORDER) {
-      const envelope = decodeLink(record)
-      if (wireInt(envelope?.newOrder?.orderId) === awaiting.linkOrderId) {
-        const linkSeq = wireInt(envelope!.seq)
-        if (awaiting.working !== null) awaiting.working.linkSeq = linkSeq
-        else lane.suppressed.set(awaiting.linkOrderId, { difference: awaiting.refused!, linkSeq })
-        return
-      }
-    }
-    this.notSent++
-    const r = this.result
-    r.originallyPassed--
-    r.originallyRejected++
-    r.originallyRejectedByStage.link = (r.originallyRejectedByStage.link ?? 0) + 1
-    if (awaiting.working !== null) {
-      this.finish(lane, awaiting.working, false)
-      return
-    }
-    // Not a difference after all: it never reached the exchange either.
-    const reason = awaiting.refused!.replay.reason
-    r.wouldReject.splice(r.wouldReject.indexOf(awaiting.refused!), 1)
-    if (--r.byReason[reason]! === 0) delete r.byReason[reason]
-  }
-
-  private check (lane: LaneReplay, ctx: RiskContext, pending: PendingOrder, instrument: InstrumentRisk, linkOrderId: number): number {
-    const { engine } = lane
-    const { order } = pending
-    engine.input[IN_PRICE] = wireInt(order.price)
-    engine.input[IN_LINK_ORDER_ID] = linkOrderId
-    engine.input[IN_NOW_MS] = this.nowMs(pending.record)
-    return engine.checkNewOrderInput(ctx, instrument, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, this.verdict)
-  }
-
-  /**
-   * Checks an order the lane refused at the time. A refusal stands as it
-   * is (the engine ran then too, with the same side effects, e.g. a
-   * prevented self-trade counted); a pass is undone, because the order
-   * never went out and what followed in the journal happened without it.
-   */
-  private trialCheck (lane: LaneReplay, ctx: RiskContext, pending: PendingOrder, instrument: InstrumentRisk): number {
-    // The position slot first, outside the snapshot: the engine caches it,
-    // so restoring it to free would leave the cache pointing at nothing.
-    lane.engine.positionSlot(ctx.account, instrument.index)
-    this.snapshot.take(ctx.account)
-    const slot = this.check(lane, ctx, pending, instrument, 0)
-    if (slot >= 0) this.snapshot.restore(ctx.account)
-    return slot
-  }
-
-  private wouldReject (difference: OrderDifference): void {
+  /** An order that went out at the time and that the replay refuses: its reports are left out from now on. */
+  private wouldReject (lane: LaneReplay, difference: OrderDifference, linkSeq: number): void {
     difference.suppressedFills = { fills: 0, lots: 0 }
     this.result.wouldReject.push(difference)
     const reason = difference.replay.reason
     this.result.byReason[reason] = (this.result.byReason[reason] ?? 0) + 1
+    lane.suppressed.set(difference.linkOrderId, { difference, linkSeq })
+  }
+
+  private onLinkOut (lane: LaneReplay, record: ReadRecord): void {
+    if (record.msgType !== LINK_CANCEL) return
+    const envelope = decodeLink(record)
+    const orderId = wireInt(envelope?.cancel?.orderId)
+    if (orderId !== 0) lane.lifecycle.cancelSent(orderId, wireInt(envelope!.seq))
   }
 
   private onLinkIn (lane: LaneReplay, record: ReadRecord): void {
     if (record.msgType === LINK_INSTRUMENT_UPDATE) {
       const instrument = decodeLink(record)?.instrumentUpdate?.instrument
-      if (instrument != null) this.onInstrument(lane, instrument as Instrument)
+      if (instrument != null) lane.lifecycle.instrumentUpdate(instrument as Instrument)
       return
     }
     if (record.msgType !== LINK_REPORT) return
     const envelope = decodeLink(record)
     const report = envelope?.report as LinkExecutionReport | null | undefined
     if (report == null) return
-    // As the link does: a resend of a report already processed is dropped.
+    // The link drops a resend of a report already processed.
     const seq = wireInt(envelope!.seq)
     if (seq !== 0 && seq <= lane.lastReportSeq) {
       this.duplicateReports++
       return
     }
     if (seq !== 0) lane.lastReportSeq = seq
-    if (report.cancelRejected) return
     const orderId = wireInt(report.orderId)
-    const execType = report.execType
-    const isFill = execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL
-    const isDone = execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED
-    const order = lane.working.get(orderId)
-    if (order === undefined) {
-      const refused = lane.suppressed.get(orderId)?.difference
-      if (refused === undefined) return
-      if (isFill && report.lastLots > 0) {
-        refused.suppressedFills!.fills++
-        refused.suppressedFills!.lots += report.lastLots
-        this.result.suppressedFills.fills++
-        this.result.suppressedFills.lots += report.lastLots
-      }
-      if (isDone) lane.suppressed.delete(orderId)
+    if (lane.lifecycle.orders.has(orderId)) {
+      lane.lifecycle.report(report)
       return
     }
-    // As lane.ts onReport: fills move the position and release their
-    // reservation; the done report frees the slot (a cancel counts for the monitors).
-    if (wireInt(report.exchangeOrderId) !== 0) order.exchangeOrderId = wireInt(report.exchangeOrderId)
-    if (isFill && report.lastLots > 0) lane.engine.onFill(order.ctx.account, order.slot, report.lastLots)
-    if (isDone) this.finish(lane, order, execType === ExecType.CANCELLED)
-  }
-
-  private finish (lane: LaneReplay, order: WorkingOrder, cancelled: boolean): void {
-    lane.working.delete(order.linkOrderId)
-    order.session.orders.delete(order.clientOrderId)
-    lane.engine.onOrderDone(order.ctx, order.slot, order.instrument, cancelled, this.verdict)
+    const refused = lane.suppressed.get(orderId)?.difference
+    if (refused === undefined || report.cancelRejected) return
+    const execType = report.execType
+    if ((execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) && report.lastLots > 0) {
+      refused.suppressedFills!.fills++
+      refused.suppressedFills!.lots += report.lastLots
+      this.result.suppressedFills.fills++
+      this.result.suppressedFills.lots += report.lastLots
+    }
+    if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) lane.suppressed.delete(orderId)
   }
 
   /** The result, with the notes that say what the numbers leave out. */
   finishDay (): ReplayResult {
     // A passed decision that ends a stream: its LINK_OUT never came.
-    for (const lane of this.lanes.values()) if (lane.awaiting !== null) this.resolveSend(lane, null)
+    for (const lane of this.lanes.values()) if (lane.held !== null) this.resolveHeld(lane, null)
     const r = this.result
     r.lanes = LANE_NAMES.filter((name) => this.lanesInDay.has(name))
     r.wouldReject.sort((a, b) => a.timeUs - b.timeUs)
@@ -863,6 +926,7 @@ class DayReplay {
     r.suppressedFills.orders = r.wouldReject.filter((d) => d.suppressedFills!.fills > 0).length
     r.unconfiguredAccounts = [...this.unconfigured].sort()
     r.skippedAccounts = [...this.skipped].map(([account, s]) => ({ account, ...s }))
+    r.accountsAtEnd = [...this.loggedOnAccounts].sort().map((account) => this.control.counters(account))
     const notes = r.notes
     if (r.wouldReject.length > 0) {
       notes.push('a would-reject order never reaches the exchange: its later fills and done reports are not applied ' +
@@ -880,6 +944,7 @@ class DayReplay {
       [this.notSent, 'order', 'passed by the checks at the time but not sent (the link was down), counted as refused at the link stage'],
       [this.lostWithLink, 'order', 'lost with the exchange link before the exchange had it, released as the lane did'],
       [this.duplicateReports, 'exchange report', 'resent after a reconnect, dropped as the link drops it'],
+      [this.inferredCloses, 'session', 'closed without a logout (the oldest of the account\'s on the lane), as the orders the next logon took over say'],
     ]
     for (const [n, noun, what] of counted) if (n > 0) notes.push(`${what}: ${count(n, noun)}`)
     notes.push('positions, working orders and daily counters start empty at the day\'s first logon reply (orders left from an earlier day are not known); live limit, kill-switch and trading-state changes of the day are not applied')
@@ -964,6 +1029,15 @@ export function formatReplayResult (r: ReplayResult): string {
   out.push(`  would pass        ${r.wouldPass.length}`)
   out.push(`  cancels checked   ${r.cancels.checked} (${r.cancels.wouldThrottle} over the proposed throttles)`)
   for (const s of r.skippedAccounts) out.push(`  skipped account   ${s.account}: ${count(s.orders, 'order')} (${s.why})`)
+  if (r.accountsAtEnd.length > 0) {
+    out.push('at the end of the day (replayed)')
+    for (const a of r.accountsAtEnd) {
+      out.push(`  ${a.account}: ${count(a.openOrders, 'working order')} (${count(a.openLots, 'lot')}), ${count(a.actionsToday, 'action')}, ${count(a.tradedLotsToday, 'lot')} traded`)
+      for (const i of a.instruments) {
+        out.push(`    ${i.instrument}: net ${i.netLots}, working ${i.workingBuyLots} buy / ${i.workingSellLots} sell, ${i.tradedLotsToday} traded, ${count(i.cancelsToday, 'cancel')}`)
+      }
+    }
+  }
   if (r.notes.length > 0) {
     out.push('notes')
     for (const note of r.notes) out.push(`  - ${note}`)
