@@ -23,7 +23,7 @@ import { ExchangeProbe } from './helpers/exchange-probe.js'
 import { testConfig } from './helpers/gateway.js'
 import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.js'
 import { LinkProxy } from './helpers/link-proxy.js'
-import { PASSWORD, tradingAccount } from './helpers/trading.js'
+import { PASSWORD, TEST_IDENTITY, tradingAccount } from './helpers/trading.js'
 
 const RB = 'rb2605'
 /** Longer than the burst monitor's one-second window. */
@@ -39,7 +39,7 @@ interface Counters {
 
 async function logOn (gw: GatewayProcess, lane: string, account: string, cancelOnDisconnect = false): Promise<{ client: GatehouseClient, logon: LogonReply }> {
   const client = await GatehouseClient.connect(gw.url(lane))
-  const logon = await client.logon(account, PASSWORD, { cancelOnDisconnect })
+  const logon = await client.logon(account, PASSWORD, { ...TEST_IDENTITY, cancelOnDisconnect })
   if (!logon.ok) throw new Error(`logon of ${account} failed: ${logon.text}`)
   return { client, logon }
 }
