@@ -236,7 +236,7 @@ t.test('a replay with the same limits makes every decision the live gateway made
   t.same(r.cancels, { checked: 4, wouldThrottle: 0 }, 'the client cancels, those of taken-over orders included')
   t.same(r.unconfiguredAccounts, [])
   t.match(r.notes.join('\n'), /lost with the exchange link before the exchange had it, released as the lane did: 1 order/)
-  t.match(r.notes.join('\n'), /closed without a logout .*: 2 sessions/, 'C\'s dropped connection, and A\'s session cut by the restart')
+  t.match(r.notes.join('\n'), /closed without a logout, .*: 1 session$/m, 'C\'s dropped connection (those the restart cut close at the run\'s end)')
 
   const replayed = new Map(r.accountsAtEnd.map((c) => [c.account, comparable(c)]))
   for (const counters of live.counters) {

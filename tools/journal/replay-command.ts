@@ -33,6 +33,7 @@
 //   CLIENT_OUT logonReply      sessionLoggedOn: the session takes over the account's
 //                              orders; how many it took says which earlier sessions
 //                              had closed without a logout (nothing else records it)
+//   segment seal ending a run  the gateway stopped or died: its sessions closed
 //   LINK_IN report             report: fills and done of orders working in the
 //                              replay, each seq once (resends after a reconnect are
 //                              journaled too)
@@ -66,13 +67,14 @@ import {
 } from '../../journal/gateway-records.js'
 import { readJournal, type ReadRecord } from '../../journal/reader.js'
 import { countJournalSegments, noSegmentsText } from './search-command.js'
-import { DAY_PATTERN, RecordKind, laneName } from '../../journal/record-format.js'
+import { DAY_PATTERN, RecordKind, isMetaKind, laneName } from '../../journal/record-format.js'
 import { ClientSession, THROTTLE_WINDOW_MS, chargeSessionThrottle } from '../../lane/client-session.js'
 import { SILENT_LINK, type ExchangeLinkPort } from '../../lane/exchange-link-port.js'
 import type { SessionJournalHeads } from '../../lane/lane-journal.js'
 import { LaneMetrics, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
 import { FRAME_TIME_US, MAX_SELF_MATCH_CANCELS, OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
 import { OrderLifecycle, type LifecyclePort } from '../../lane/order-lifecycle.js'
+import { endsRun, ownersClosedBeforeLogon } from '../../lane/recovery.js'
 
 export const REPLAY_HELP = `usage: gatehouse journal replay DIR --limits FILE [--config FILE] [--day YYYYMMDD] [--lane NAME] [--json]
 
@@ -540,6 +542,10 @@ class DayReplay {
   apply (record: ReadRecord): void {
     const lane = this.laneOf(record)
     if (lane === null) return
+    if (isMetaKind(record.kind)) {
+      if (endsRun(record)) this.endRun(lane)
+      return
+    }
     if (lane.held !== null && !(record.kind === RecordKind.LINK_OUT && record.msgType === LINK_CANCEL) && this.resolveHeld(lane, record)) return
     if (record.kind === RecordKind.LINK_IN && record.msgType === LINK_LOGON_REPLY) {
       this.onLinkUp(lane, record)
@@ -709,11 +715,9 @@ class DayReplay {
   }
 
   /**
-   * The lane's answer to a logon: the orders the session took over then.
-   * A session that closed without logging out (its connection dropped,
-   * the gateway restarted) leaves no record, so the number taken over says
-   * how many of the account's earlier sessions on the lane had gone: the
-   * oldest are closed until the unowned orders cover it.
+   * The lane's answer to a logon: the session took over the account's
+   * orders then, after the sessions that answer shows had closed without
+   * a logout (a dropped connection leaves no other record).
    */
   private onClientOut (lane: LaneReplay, record: ReadRecord): void {
     if (record.msgType !== CLIENT_LOGON_REPLY) return
@@ -727,16 +731,26 @@ class DayReplay {
     }
     const session = this.sessionOf(lane, record)
     if (session === null || !session.registered) return
-    let unowned = 0
-    for (const order of lane.lifecycle.orders.values()) if (order.session === null && order.account === session.account) unowned++
-    for (const other of [...this.sessions.values()]) {
-      if (unowned >= resumedOrders) break
-      if (other === session || other.lane !== lane.name || other.account !== session.account || other.client.openOrders.size === 0) continue
-      unowned += other.client.openOrders.size
+    for (const owner of ownersClosedBeforeLogon(lane.lifecycle.orders.values(), session.client, session.account, resumedOrders)) {
+      const closed = this.sessions.get(`${lane.name}/${owner.id}`)
+      if (closed === undefined) continue
       this.inferredCloses++
-      this.closeSession(lane, other)
+      this.closeSession(lane, closed)
     }
     lane.lifecycle.sessionLoggedOn(session.client)
+  }
+
+  /**
+   * The gateway stopped or died here: a passed order whose LINK_OUT is not
+   * journaled by then was never sent, and the run's sessions closed with it.
+   */
+  private endRun (lane: LaneReplay): void {
+    if (lane.held !== null) this.resolveHeld(lane, null)
+    if (lane.pending !== null) {
+      this.undecidedOrders++
+      lane.pending = null
+    }
+    for (const session of [...this.sessions.values()]) if (session.lane === lane.name) this.closeSession(lane, session)
   }
 
   private onDecision (lane: LaneReplay, record: ReadRecord): void {
@@ -944,7 +958,7 @@ class DayReplay {
       [this.notSent, 'order', 'passed by the checks at the time but not sent (the link was down), counted as refused at the link stage'],
       [this.lostWithLink, 'order', 'lost with the exchange link before the exchange had it, released as the lane did'],
       [this.duplicateReports, 'exchange report', 'resent after a reconnect, dropped as the link drops it'],
-      [this.inferredCloses, 'session', 'closed without a logout (the oldest of the account\'s on the lane), as the orders the next logon took over say'],
+      [this.inferredCloses, 'session', 'closed without a logout, as the orders the account\'s next logon took over show'],
     ]
     for (const [n, noun, what] of counted) if (n > 0) notes.push(`${what}: ${count(n, noun)}`)
     notes.push('positions, working orders and daily counters start empty at the day\'s first logon reply (orders left from an earlier day are not known); live limit, kill-switch and trading-state changes of the day are not applied')
@@ -968,7 +982,7 @@ export function replayJournal (dir: string, config: GatewayConfig, options: Repl
     throw new JournalError(journalErrorCodes.INVALID_OPTION, `trading day ${day} is not in ${where}; it holds ${days.join(', ')}`)
   }
   const replay = new DayReplay(createRiskControl(config), config, day, days)
-  for (const record of readJournal(dir, { streams: laneStreams(options.lane) })) replay.apply(record)
+  for (const record of readJournal(dir, { streams: laneStreams(options.lane), includeMeta: true })) replay.apply(record)
   return replay.finishDay()
 }
 
