@@ -204,8 +204,8 @@ interface PassedDecision {
   frameTimeUs: number
 }
 
-/** In recovery nothing reaches a client: what the live lane sent is in the journal. */
-const SILENT_CLIENTS: LifecyclePort = Object.freeze({
+/** In recovery (and what-if replay) nothing reaches a client: what the live lane sent is in the journal. */
+export const SILENT_CLIENTS: LifecyclePort = Object.freeze({
   sendToClient: () => false,
   monitorAlert: () => {},
   firstReportQueued: () => {},

@@ -73,8 +73,8 @@ import { SILENT_LINK, type ExchangeLinkPort } from '../../lane/exchange-link-por
 import type { SessionJournalHeads } from '../../lane/lane-journal.js'
 import { LaneMetrics, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
 import { FRAME_TIME_US, MAX_SELF_MATCH_CANCELS, OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
-import { OrderLifecycle, type LifecyclePort } from '../../lane/order-lifecycle.js'
-import { endsRun, ownersClosedBeforeLogon } from '../../lane/recovery.js'
+import { OrderLifecycle } from '../../lane/order-lifecycle.js'
+import { SILENT_CLIENTS, endsRun, ownersClosedBeforeLogon } from '../../lane/recovery.js'
 
 export const REPLAY_HELP = `usage: gatehouse journal replay DIR --limits FILE [--config FILE] [--day YYYYMMDD] [--lane NAME] [--json]
 
@@ -304,13 +304,6 @@ class RecordedLink implements ExchangeLinkPort {
     return order != null && wireInt(order.orderId) === this.sentOrderId ? this.sentSeq : 0
   }
 }
-
-/** Where the replayed lanes' client messages go: nowhere, since the clients got what the journal shows they got. */
-const SILENT_CLIENTS: LifecyclePort = Object.freeze({
-  sendToClient: () => false,
-  monitorAlert: () => {},
-  firstReportQueued: () => {},
-})
 
 /** The decision order entry made, read where the lane would have journaled it. */
 class DecisionCapture implements DecisionRecorder {
