@@ -9,7 +9,7 @@
 // come out as it did live and every account must end with the positions
 // and counters the gateway's own shared risk state held. A replay that
 // drifts from the live order lifecycle fails here.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AccountCounters } from '../checks/risk-control.js'
@@ -43,7 +43,10 @@ const THROTTLE_BURST = 6
 const SIM_REJECT_EVERY = 6
 const SIM_DROP_EVERY = 8
 
-const dir = t.testdir({ 'same.json': '{}' })
+const dir = t.testdir({
+  'same.json': '{}',
+  'a-max-2.json': JSON.stringify({ risk: { limits: { accounts: { [A]: { maxOrderLots: 2 } } } } }),
+})
 const gateway = await startTestGateway({
   simArgs: ['--fault-reject-every', String(SIM_REJECT_EVERY), '--fault-drop-every', String(SIM_DROP_EVERY)],
   overrides: {
@@ -214,18 +217,24 @@ function comparable (counters: AccountCounters): AccountCounters {
   return { ...counters, instruments: [...counters.instruments].sort((x, y) => x.instrument.localeCompare(y.instrument)) }
 }
 
-t.test('a replay with the same limits makes every decision the live gateway made and ends in its state', async (t) => {
-  const live = await tradeTheDay()
-  t.match(live.counters[1], { openOrders: 1, openLots: 1 }, 'live: B\'s gold order is working at the end')
-
+/** `journal replay` on the day's journal with the gateway's config and `limits`, parsed; fails the test unless it exits 0. */
+function replayDay (t: Test, limits: string): ReplayResult {
   const configFile = join(dir, 'gateway.json')
   writeFileSync(configFile, JSON.stringify(gateway.config))
   const out: string[] = []
   const err: string[] = []
-  const code = runReplayCommand([journalDir(gateway.config), '--config', configFile, '--limits', join(dir, 'same.json'), '--json'],
+  const code = runReplayCommand([journalDir(gateway.config), '--config', configFile, '--limits', join(dir, limits), '--json'],
     { out: (text) => out.push(text), err: (text) => err.push(text) })
   t.equal(code, 0, `replay exits 0 (${err.join('\n')})`)
-  const r = JSON.parse(out.join('\n')) as ReplayResult
+  return JSON.parse(out.join('\n')) as ReplayResult
+}
+
+let live: Live | null = null
+
+t.test('a replay with the same limits makes every decision the live gateway made and ends in its state', async (t) => {
+  live = await tradeTheDay()
+  t.match(live.counters[1], { openOrders: 1, openLots: 1 }, 'live: B\'s gold order is working at the end')
+  const r = replayDay(t, 'same.json')
 
   t.same(r.wouldReject, [], 'no order the gateway passed is refused by the replay')
   t.same(r.wouldPass, [], 'no order the gateway refused passes the replay')
@@ -242,4 +251,17 @@ t.test('a replay with the same limits makes every decision the live gateway made
   for (const counters of live.counters) {
     t.same(replayed.get(counters.account), comparable(counters), `${counters.account}: positions and counters as the live gateway ended the day`)
   }
+})
+
+t.test('the same day under a tighter limit: the one order past it, its fill left out and its cancel unknown', async (t) => {
+  t.ok(live, 'the day was traded')
+  const r = replayDay(t, 'a-max-2.json')
+  t.same(r.wouldReject.map((d) => `${d.account}/${d.lots}@${d.price}: ${d.replay.reason} limit ${d.replay.limit} observed ${d.replay.observed}`),
+    [`${A}/3@3300: QUANTITY_ABOVE_MAX limit 2 observed 3`], 'only A\'s buy of 3 is past maxOrderLots 2')
+  t.match(r.wouldReject[0], { lane: 'platform', original: { passed: true }, replay: { stage: 'risk' }, suppressedFills: { fills: 1, lots: 2 } })
+  t.same(r.suppressedFills, { orders: 1, fills: 1, lots: 2 })
+  t.same(r.wouldPass, [], 'A\'s order of 10 is refused again')
+  t.same(r.cancels, { checked: 3, wouldThrottle: 0 }, 'the cancel of the refused order (after the restart) names no working order')
+  const a = r.accountsAtEnd.find((c) => c.account === A)
+  t.match(a, { openOrders: 0, openLots: 0 }, 'A ends with nothing working')
 })
