@@ -27,7 +27,8 @@
 //                              right after the passed decision (only self-match
 //                              cancels come between); without it the link refused it
 //   CLIENT_IN cancelOrder      order entry's cancel: checkCancel (counts toward the
-//                              throttles)
+//                              throttles), the link down if the lane's next record
+//                              answers it EXCHANGE_UNAVAILABLE
 //   LINK_OUT cancel            cancelSent: a cancel on its way, whoever sent it
 //   CLIENT_IN logout           sessionClosed: its orders wait for the next session
 //   CLIENT_OUT logonReply      sessionLoggedOn: the session takes over the account's
@@ -210,6 +211,7 @@ const CANCEL_ORDER = CLIENT_BODY_FIELDS.cancelOrder!
 const CLIENT_LOGOUT = CLIENT_BODY_FIELDS.logout!
 const AUTHENTICATE = CLIENT_BODY_FIELDS.authenticate!
 const CLIENT_LOGON_REPLY = CLIENT_BODY_FIELDS.logonReply!
+const CLIENT_REJECT = CLIENT_BODY_FIELDS.reject!
 const LINK_LOGON_REPLY = LINK_BODY_FIELDS.logonReply!
 const LINK_NEW_ORDER = LINK_BODY_FIELDS.newOrder!
 const LINK_CANCEL = LINK_BODY_FIELDS.cancel!
@@ -293,8 +295,12 @@ export function journalTradingDays (dir: string, options: { lane?: LaneName } = 
  * a resend at link-up).
  */
 class RecordedLink implements ExchangeLinkPort {
-  /** Orders the link refused at the time (stage link) are not replayed: every other one met the link up. */
-  readonly isUp = true
+  /**
+   * Up but for a cancel the lane answered EXCHANGE_UNAVAILABLE. Orders the
+   * link refused at the time (stage link) are not replayed: every other
+   * one met the link up.
+   */
+  isUp = true
   /** The link order ID and seq of the LINK_OUT newOrder after the decision being replayed; 0 when none. */
   sentOrderId = 0
   sentSeq = 0
@@ -346,6 +352,8 @@ interface LaneReplay {
    * (past any self-match cancels) shows whether it went out.
    */
   held: HeldOrder | null
+  /** A client's cancel of a working order, replayed once the lane's next record shows whether the link was up. */
+  heldCancel: HeldCancel | null
   /** The last exchange report seq applied: the link drops resends at or below it. */
   lastReportSeq: number
 }
@@ -368,6 +376,12 @@ interface PendingOrder {
   admitted: boolean
   throttleLimit: number
   throttleObserved: number
+}
+
+interface HeldCancel {
+  record: ReadRecord
+  session: SessionReplay
+  cancel: CancelOrder
 }
 
 interface HeldOrder {
@@ -524,6 +538,7 @@ class DayReplay {
         suppressed: new Map(),
         pending: null,
         held: null,
+        heldCancel: null,
         lastReportSeq: 0,
       }
       this.lanes.set(name, lane)
@@ -539,6 +554,7 @@ class DayReplay {
       if (endsRun(record)) this.endRun(lane)
       return
     }
+    if (lane.heldCancel !== null) this.resolveCancel(lane, record)
     if (lane.held !== null && !(record.kind === RecordKind.LINK_OUT && record.msgType === LINK_CANCEL) && this.resolveHeld(lane, record)) return
     if (record.kind === RecordKind.LINK_IN && record.msgType === LINK_LOGON_REPLY) {
       this.onLinkUp(lane, record)
@@ -702,9 +718,31 @@ class DayReplay {
       this.result.cancels.wouldThrottle++
       return
     }
+    lane.heldCancel = { record, session, cancel }
+  }
+
+  /**
+   * Replays a client's cancel once the lane's next record shows whether
+   * the link was up for it: the lane answers a cancel it cannot send with
+   * EXCHANGE_UNAVAILABLE at once, and the link going down is not journaled.
+   */
+  private resolveCancel (lane: LaneReplay, next: ReadRecord | null): void {
+    const { record, session, cancel } = lane.heldCancel!
+    lane.heldCancel = null
+    let linkDown = false
+    if (next !== null && next.kind === RecordKind.CLIENT_OUT && next.msgType === CLIENT_REJECT && next.sessionId === record.sessionId) {
+      try {
+        linkDown = decodeClientEnvelope(next.payload).reject?.reason === RejectReason.EXCHANGE_UNAVAILABLE
+      } catch {
+        // Undecodable: no evidence the link was down.
+      }
+    }
     // The checks run at the client frame's time, which its record carries.
     lane.entry.orderClockMs[FRAME_TIME_US] = record.timeUs
-    if (!lane.entry.cancel(session.client, cancel, 0)) this.result.cancels.wouldThrottle++
+    lane.link.isUp = !linkDown
+    const passed = lane.entry.cancel(session.client, cancel, 0)
+    lane.link.isUp = true
+    if (!passed && !linkDown) this.result.cancels.wouldThrottle++
   }
 
   /**
@@ -739,6 +777,7 @@ class DayReplay {
    */
   private endRun (lane: LaneReplay): void {
     if (lane.held !== null) this.resolveHeld(lane, null)
+    if (lane.heldCancel !== null) this.resolveCancel(lane, null)
     if (lane.pending !== null) {
       this.undecidedOrders++
       lane.pending = null
@@ -925,7 +964,10 @@ class DayReplay {
   /** The result, with the notes that say what the numbers leave out. */
   finishDay (): ReplayResult {
     // A passed decision that ends a stream: its LINK_OUT never came.
-    for (const lane of this.lanes.values()) if (lane.held !== null) this.resolveHeld(lane, null)
+    for (const lane of this.lanes.values()) {
+      if (lane.held !== null) this.resolveHeld(lane, null)
+      if (lane.heldCancel !== null) this.resolveCancel(lane, null)
+    }
     const r = this.result
     r.lanes = LANE_NAMES.filter((name) => this.lanesInDay.has(name))
     r.wouldReject.sort((a, b) => a.timeUs - b.timeUs)
