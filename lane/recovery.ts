@@ -61,10 +61,10 @@ import { Limit } from '../checks/limits.js'
 import { ClientSession, type WorkingOrder } from './client-session.js'
 import { SILENT_LINK } from './exchange-link-port.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
-import { OrderLifecycle, type AccountSeqs, type LifecyclePort } from './order-lifecycle.js'
+import { OrderLifecycle, type AccountSeqs, type LifecyclePort, type RecoveredLifecycle } from './order-lifecycle.js'
 
 /** What one lane rebuilt; plain data, handed to the lane's thread. */
-export interface LaneRecovery {
+export interface LaneRecovery extends RecoveredLifecycle {
   /** The trading day recovered, or null when the stream holds none (a first start). */
   tradingDay: string | null
   environment: string
