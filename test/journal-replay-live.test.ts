@@ -3,7 +3,8 @@
 // simulator process a scripted day with fills, cancels, risk refusals, an
 // exchange reject, a self-match, session takeovers (after a logout and
 // after a dropped connection and after a restart), cancel-on-disconnect,
-// the session throttle, a lost exchange link with an order lost with it,
+// the session throttle, a lost exchange link with an order lost with it
+// (and a cancel refused while it is down),
 // and a restart that recovers the day from the journal. Replayed from its
 // journal with the same config and no proposed change, every decision must
 // come out as it did live and every account must end with the positions
@@ -155,6 +156,8 @@ async function tradeTheDay (): Promise<Live> {
   await down
   const whileDown = await place(a2, gfd(RB, Side.BUY, 1, 3070))
   t.match(whileDown.report, { execType: ExecType.REJECTED, reason: RejectReason.EXCHANGE_UNAVAILABLE }, 'refused while the link is down')
+  const cancelWhileDown = a2.client.cancel(dropped)
+  t.match(await a2.client.reject(cancelWhileDown), { reason: RejectReason.EXCHANGE_UNAVAILABLE }, 'a cancel is not sent while the link is down')
 
   // ---- the second simulator: a new process on the same port, empty books ----
   secondSim = await startExchangeSimProcess(['--host', '127.0.0.1', '--port', String(gateway.sim.port)])
@@ -242,7 +245,7 @@ t.test('a replay with the same limits makes every decision the live gateway made
   t.equal(r.ordersReplayed, 21, 'every new order of a logged-on session was decided')
   t.equal(r.originallyPassed, 15)
   t.same(r.originallyRejectedByStage, { risk: 2, link: 1, throttle: 3 }, 'size limit and self-match, link down, session throttle')
-  t.same(r.cancels, { checked: 4, wouldThrottle: 0 }, 'the client cancels, those of taken-over orders included')
+  t.same(r.cancels, { checked: 5, wouldThrottle: 0 }, 'the client cancels, those of taken-over orders and the one the link was down for included')
   t.same(r.unconfiguredAccounts, [])
   t.match(r.notes.join('\n'), /lost with the exchange link before the exchange had it, released as the lane did: 1 order/)
   t.match(r.notes.join('\n'), /closed without a logout, .*: 1 session$/m, 'C\'s dropped connection (those the restart cut close at the run\'s end)')
@@ -261,7 +264,7 @@ t.test('the same day under a tighter limit: the one order past it, its fill left
   t.match(r.wouldReject[0], { lane: 'platform', original: { passed: true }, replay: { stage: 'risk' }, suppressedFills: { fills: 1, lots: 2 } })
   t.same(r.suppressedFills, { orders: 1, fills: 1, lots: 2 })
   t.same(r.wouldPass, [], 'A\'s order of 10 is refused again')
-  t.same(r.cancels, { checked: 3, wouldThrottle: 0 }, 'the cancel of the refused order (after the restart) names no working order')
+  t.same(r.cancels, { checked: 4, wouldThrottle: 0 }, 'the cancel of the refused order (after the restart) names no working order')
   const a = r.accountsAtEnd.find((c) => c.account === A)
   t.match(a, { openOrders: 0, openLots: 0 }, 'A ends with nothing working')
 })
