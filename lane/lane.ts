@@ -268,14 +268,8 @@ export class Lane implements ExchangeLinkHandler, LinkRecorder, LifecyclePort {
    */
   recover (recovered: LaneRecovery | null): LaneRecoveryReport | null {
     if (recovered === null) return null
-    const lifecycle = this.lifecycle
-    if (recovered.tradingDay !== null) lifecycle.tradingDay = recovered.tradingDay
-    lifecycle.exchangeEnvironment = recovered.environment
-    // Handed over between threads as plain data: made messages again, so
-    // that unset fields read as their defaults.
-    for (const instrument of recovered.instruments) lifecycle.instrumentUpdate(v1.Instrument.create(instrument))
-    for (const order of recovered.orders) lifecycle.orders.set(order.linkOrderId, order)
-    for (const [account, seqs] of recovered.accountSeqs) lifecycle.accountSeqs.set(account, seqs)
+    // Handed over between threads as plain data.
+    this.lifecycle.adopt(recovered, (plain) => v1.Instrument.create(plain))
     if (recovered.maxLinkOrderId >= this.orderEntry.nextLinkOrderId) this.orderEntry.nextLinkOrderId = recovered.maxLinkOrderId
     this.link.resumeAfter(recovered.lastReceivedSeq)
     return {

@@ -57,6 +57,7 @@ const KILL_SCOPE_NAMES: Record<number, string> = {
 }
 
 const LINK_DOWN_ORDER_TEXT = 'the exchange link is down; the order was not sent'
+const CANCEL_LINK_DOWN_TEXT = 'the exchange link is down; the cancel was not sent, retry once it is back'
 
 /** A refused order's decision was journaled already (it passed the checks and then could not be sent). */
 const DECISION_JOURNALED = -1
@@ -173,13 +174,19 @@ export class OrderEntry {
     this.metrics.orderForwarded()
   }
 
-  /** True when the cancel passed its checks (whether the link then sent it or not); replay counts on it. */
+  /** True when the cancel passed its checks and went out; replay counts the refusals on it. */
   cancel (session: ClientSession, cancel: CancelOrder, refSeq: number): boolean {
     this.metrics.cancel()
     const clientOrderId = wireInt(cancel.clientOrderId)
     const order = session.openOrders.get(clientOrderId)
     if (order === undefined) {
       this.refuse(session, RejectReason.UNKNOWN_ORDER, `no working order with client_order_id ${clientOrderId} in this session`, refSeq, clientOrderId)
+      return false
+    }
+    // Refused before the throttle counts it: a cancel that cannot go out
+    // is no action (and the journal, which recovery reads, shows none).
+    if (!this.link.isUp) {
+      this.refuse(session, RejectReason.EXCHANGE_UNAVAILABLE, CANCEL_LINK_DOWN_TEXT, refSeq, clientOrderId)
       return false
     }
     // Cancels are never held back by risk limits (a halted or killed
@@ -190,9 +197,8 @@ export class OrderEntry {
       this.refuse(session, risk.reason, riskRejectText(risk), refSeq, clientOrderId, risk.limit, risk.observed)
       return false
     }
-    if (this.lifecycle.cancel(order, session, false) === 0) {
-      this.refuse(session, RejectReason.EXCHANGE_UNAVAILABLE, 'the exchange link is down; the cancel was not sent, retry once it is back', refSeq, clientOrderId)
-    }
+    // The link is up (checked above, and nothing since could take it down).
+    this.lifecycle.cancel(order, session, false)
     return true
   }
 

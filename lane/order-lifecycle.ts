@@ -8,6 +8,7 @@
 // LifecyclePort, then feed it events as they happen (or as the journal
 // recorded them):
 //
+//   adopt(recovered)        first, at start: what recovery rebuilt
 //   linkUp(info)            the exchange link logged on (trading day, reference
 //                           data, next_expected_seq): lost orders are rejected,
 //                           lost and owed cancels are (re)sent
@@ -75,6 +76,15 @@ export interface MonitorAlert {
   blockingLevel: number
 }
 
+/** What recovery hands the lifecycle of a lane that starts (OrderLifecycle.adopt). */
+export interface RecoveredLifecycle {
+  tradingDay: string | null
+  environment: string
+  instruments: Instrument[]
+  orders: WorkingOrder[]
+  accountSeqs: ReadonlyMap<string, AccountSeqs>
+}
+
 /** Where the lifecycle's outputs go. */
 export interface LifecyclePort {
   /** Numbers, journals and queues one message to a client session; false when it is gone (or nothing is sent, in recovery). */
@@ -108,6 +118,20 @@ export class OrderLifecycle {
     /** The exchange link the cancels go out on (SILENT_LINK in recovery and replay). */
     private readonly link: ExchangeLinkPort,
   ) {}
+
+  /**
+   * Takes over what recovery rebuilt (lane/recovery.ts), before any event:
+   * the orders come owned by no session, those owed a cancel marked.
+   * `instruments` may be plain data handed between threads: each is made
+   * a message again by `asInstrument`, so unset fields read as defaults.
+   */
+  adopt (recovered: RecoveredLifecycle, asInstrument: (plain: Instrument) => Instrument = (i) => i): void {
+    if (recovered.tradingDay !== null) this.tradingDay = recovered.tradingDay
+    this.exchangeEnvironment = recovered.environment
+    for (const instrument of recovered.instruments) this.instrumentUpdate(asInstrument(instrument))
+    for (const order of recovered.orders) this.orders.set(order.linkOrderId, order)
+    for (const [account, seqs] of recovered.accountSeqs) this.accountSeqs.set(account, seqs)
+  }
 
   // ---- the exchange link ----------------------------------------------
 

@@ -61,10 +61,10 @@ import { Limit } from '../checks/limits.js'
 import { ClientSession, type WorkingOrder } from './client-session.js'
 import { SILENT_LINK } from './exchange-link-port.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
-import { OrderLifecycle, type AccountSeqs, type LifecyclePort } from './order-lifecycle.js'
+import { OrderLifecycle, type AccountSeqs, type LifecyclePort, type RecoveredLifecycle } from './order-lifecycle.js'
 
 /** What one lane rebuilt; plain data, handed to the lane's thread. */
-export interface LaneRecovery {
+export interface LaneRecovery extends RecoveredLifecycle {
   /** The trading day recovered, or null when the stream holds none (a first start). */
   tradingDay: string | null
   environment: string
@@ -204,8 +204,8 @@ interface PassedDecision {
   frameTimeUs: number
 }
 
-/** In recovery nothing reaches a client: what the live lane sent is in the journal. */
-const SILENT_CLIENTS: LifecyclePort = Object.freeze({
+/** In recovery (and what-if replay) nothing reaches a client: what the live lane sent is in the journal. */
+export const SILENT_CLIENTS: LifecyclePort = Object.freeze({
   sendToClient: () => false,
   monitorAlert: () => {},
   firstReportQueued: () => {},
@@ -213,6 +213,38 @@ const SILENT_CLIENTS: LifecyclePort = Object.freeze({
 
 /** Segment seals that end a run of the gateway: an orderly stop, or found unsealed at the next start. */
 const RUN_ENDS: ReadonlySet<number> = new Set([SealReason.CLOSED, SealReason.RESUMED, SealReason.RECOVERED])
+
+/**
+ * A run of the gateway ended at this record (a segment seal of an orderly
+ * stop, or one found unsealed at the next start): its sessions closed with
+ * it. Recovery and what-if replay (tools/journal/replay-command.ts) close them.
+ */
+export function endsRun (record: ReadRecord): boolean {
+  if (record.kind !== RecordKind.SEGMENT_SEAL) return false
+  const seal = decodeSegmentSeal(record.payload)
+  return seal !== null && RUN_ENDS.has(seal.reason)
+}
+
+/**
+ * The sessions a logon shows had closed. The journal does not show closes
+ * other than by Logout, but the logon reply says how many orders the
+ * session took over, which only orders of closed sessions can be: when the
+ * account's orders owned by other sessions (or by none) are exactly that
+ * many, their owners had closed. Recovery and what-if replay close them
+ * before the session logs on.
+ */
+export function ownersClosedBeforeLogon (orders: Iterable<WorkingOrder>, session: ClientSession, account: string, resumedOrders: number): Set<ClientSession> {
+  const owners = new Set<ClientSession>()
+  if (resumedOrders === 0) return owners
+  let claimable = 0
+  for (const order of orders) {
+    if (order.account !== account || order.session === session) continue
+    claimable++
+    if (order.session !== null) owners.add(order.session)
+  }
+  if (claimable !== resumedOrders) owners.clear()
+  return owners
+}
 
 /** One lane's stream replayed through its own lifecycle. */
 class LaneReplay {
@@ -236,11 +268,9 @@ class LaneReplay {
 
   apply (record: ReadRecord): void {
     switch (record.kind) {
-      case RecordKind.SEGMENT_SEAL: {
-        const seal = decodeSegmentSeal(record.payload)
-        if (seal !== null && RUN_ENDS.has(seal.reason)) this.endRun()
+      case RecordKind.SEGMENT_SEAL:
+        if (endsRun(record)) this.endRun()
         return
-      }
       case RecordKind.CLIENT_IN:
         this.clientIn(record)
         break
@@ -325,26 +355,11 @@ class LaneReplay {
     if (record.msgType === CLIENT_BODY_FIELDS.logout) this.close(session)
   }
 
-  /**
-   * The session logged on. The journal does not show closes other than by
-   * Logout, but the logon reply says how many orders it took over, which
-   * only orders of closed sessions can be: when the account's orders owned
-   * by other sessions (or by none) are exactly that many, their sessions
-   * had closed, and close here first.
-   */
+  /** The session logged on, after the sessions its logon shows had closed (ownersClosedBeforeLogon). */
   private logOn (session: ClientSession, account: string, resumedOrders: number): void {
     const ctx = this.contextOf(account)
     if (ctx === null) return
-    if (resumedOrders > 0) {
-      const owners = new Set<ClientSession>()
-      let claimable = 0
-      for (const order of this.lifecycle.orders.values()) {
-        if (order.account !== account || order.session === session) continue
-        claimable++
-        if (order.session !== null) owners.add(order.session)
-      }
-      if (claimable === resumedOrders) for (const owner of owners) this.close(owner)
-    }
+    for (const owner of ownersClosedBeforeLogon(this.lifecycle.orders.values(), session, account, resumedOrders)) this.close(owner)
     session.account = account
     session.risk.lane = ctx.lane
     session.risk.account = ctx.account

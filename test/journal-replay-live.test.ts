@@ -3,13 +3,14 @@
 // simulator process a scripted day with fills, cancels, risk refusals, an
 // exchange reject, a self-match, session takeovers (after a logout and
 // after a dropped connection and after a restart), cancel-on-disconnect,
-// the session throttle, a lost exchange link with an order lost with it,
+// the session throttle, a lost exchange link with an order lost with it
+// (and a cancel refused while it is down),
 // and a restart that recovers the day from the journal. Replayed from its
 // journal with the same config and no proposed change, every decision must
 // come out as it did live and every account must end with the positions
 // and counters the gateway's own shared risk state held. A replay that
 // drifts from the live order lifecycle fails here.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AccountCounters } from '../checks/risk-control.js'
@@ -43,7 +44,10 @@ const THROTTLE_BURST = 6
 const SIM_REJECT_EVERY = 6
 const SIM_DROP_EVERY = 8
 
-const dir = t.testdir({ 'same.json': '{}' })
+const dir = t.testdir({
+  'same.json': '{}',
+  'a-max-2.json': JSON.stringify({ risk: { limits: { accounts: { [A]: { maxOrderLots: 2 } } } } }),
+})
 const gateway = await startTestGateway({
   simArgs: ['--fault-reject-every', String(SIM_REJECT_EVERY), '--fault-drop-every', String(SIM_DROP_EVERY)],
   overrides: {
@@ -152,6 +156,8 @@ async function tradeTheDay (): Promise<Live> {
   await down
   const whileDown = await place(a2, gfd(RB, Side.BUY, 1, 3070))
   t.match(whileDown.report, { execType: ExecType.REJECTED, reason: RejectReason.EXCHANGE_UNAVAILABLE }, 'refused while the link is down')
+  const cancelWhileDown = a2.client.cancel(dropped)
+  t.match(await a2.client.reject(cancelWhileDown), { reason: RejectReason.EXCHANGE_UNAVAILABLE }, 'a cancel is not sent while the link is down')
 
   // ---- the second simulator: a new process on the same port, empty books ----
   secondSim = await startExchangeSimProcess(['--host', '127.0.0.1', '--port', String(gateway.sim.port)])
@@ -214,18 +220,24 @@ function comparable (counters: AccountCounters): AccountCounters {
   return { ...counters, instruments: [...counters.instruments].sort((x, y) => x.instrument.localeCompare(y.instrument)) }
 }
 
-t.test('a replay with the same limits makes every decision the live gateway made and ends in its state', async (t) => {
-  const live = await tradeTheDay()
-  t.match(live.counters[1], { openOrders: 1, openLots: 1 }, 'live: B\'s gold order is working at the end')
-
+/** `journal replay` on the day's journal with the gateway's config and `limits`, parsed; fails the test unless it exits 0. */
+function replayDay (t: Test, limits: string): ReplayResult {
   const configFile = join(dir, 'gateway.json')
   writeFileSync(configFile, JSON.stringify(gateway.config))
   const out: string[] = []
   const err: string[] = []
-  const code = runReplayCommand([journalDir(gateway.config), '--config', configFile, '--limits', join(dir, 'same.json'), '--json'],
+  const code = runReplayCommand([journalDir(gateway.config), '--config', configFile, '--limits', join(dir, limits), '--json'],
     { out: (text) => out.push(text), err: (text) => err.push(text) })
   t.equal(code, 0, `replay exits 0 (${err.join('\n')})`)
-  const r = JSON.parse(out.join('\n')) as ReplayResult
+  return JSON.parse(out.join('\n')) as ReplayResult
+}
+
+let live: Live | null = null
+
+t.test('a replay with the same limits makes every decision the live gateway made and ends in its state', async (t) => {
+  live = await tradeTheDay()
+  t.match(live.counters[1], { openOrders: 1, openLots: 1 }, 'live: B\'s gold order is working at the end')
+  const r = replayDay(t, 'same.json')
 
   t.same(r.wouldReject, [], 'no order the gateway passed is refused by the replay')
   t.same(r.wouldPass, [], 'no order the gateway refused passes the replay')
@@ -233,13 +245,26 @@ t.test('a replay with the same limits makes every decision the live gateway made
   t.equal(r.ordersReplayed, 21, 'every new order of a logged-on session was decided')
   t.equal(r.originallyPassed, 15)
   t.same(r.originallyRejectedByStage, { risk: 2, link: 1, throttle: 3 }, 'size limit and self-match, link down, session throttle')
-  t.same(r.cancels, { checked: 4, wouldThrottle: 0 }, 'the client cancels, those of taken-over orders included')
+  t.same(r.cancels, { checked: 5, wouldThrottle: 0 }, 'the client cancels, those of taken-over orders and the one the link was down for included')
   t.same(r.unconfiguredAccounts, [])
   t.match(r.notes.join('\n'), /lost with the exchange link before the exchange had it, released as the lane did: 1 order/)
-  t.match(r.notes.join('\n'), /closed without a logout .*: 2 sessions/, 'C\'s dropped connection, and A\'s session cut by the restart')
+  t.match(r.notes.join('\n'), /closed without a logout, .*: 1 session$/m, 'C\'s dropped connection (those the restart cut close at the run\'s end)')
 
   const replayed = new Map(r.accountsAtEnd.map((c) => [c.account, comparable(c)]))
   for (const counters of live.counters) {
     t.same(replayed.get(counters.account), comparable(counters), `${counters.account}: positions and counters as the live gateway ended the day`)
   }
+})
+
+t.test('the same day under a tighter limit: the one order past it, its fill left out and its cancel unknown', async (t) => {
+  t.ok(live, 'the day was traded')
+  const r = replayDay(t, 'a-max-2.json')
+  t.same(r.wouldReject.map((d) => `${d.account}/${d.lots}@${d.price}: ${d.replay.reason} limit ${d.replay.limit} observed ${d.replay.observed}`),
+    [`${A}/3@3300: QUANTITY_ABOVE_MAX limit 2 observed 3`], 'only A\'s buy of 3 is past maxOrderLots 2')
+  t.match(r.wouldReject[0], { lane: 'platform', original: { passed: true }, replay: { stage: 'risk' }, suppressedFills: { fills: 1, lots: 2 } })
+  t.same(r.suppressedFills, { orders: 1, fills: 1, lots: 2 })
+  t.same(r.wouldPass, [], 'A\'s order of 10 is refused again')
+  t.same(r.cancels, { checked: 4, wouldThrottle: 0 }, 'the cancel of the refused order (after the restart) names no working order')
+  const a = r.accountsAtEnd.find((c) => c.account === A)
+  t.match(a, { openOrders: 0, openLots: 0 }, 'A ends with nothing working')
 })

@@ -88,15 +88,17 @@ t.test('every refusal: a REJECTED report with its code, the decision journaled, 
   t.match(lane.control.counters(TRADER), { openOrders: 1 }, 'only the first order is booked')
 })
 
-t.test('a cancel of no working order is refused with UNKNOWN_ORDER; with the link down, with EXCHANGE_UNAVAILABLE and nothing owed', async (t) => {
+t.test('a cancel of no working order is refused with UNKNOWN_ORDER; with the link down, with EXCHANGE_UNAVAILABLE, uncounted and nothing owed', async (t) => {
   const { lane } = setUp(t)
   const session = lane.connect()
   lane.logOn(session, TRADER)
   lane.cancel(session, 99)
   t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.UNKNOWN_ORDER, refSeq: session.lastClientSeq, clientOrderId: 99 }, 'UNKNOWN_ORDER')
   lane.newOrder(session, order(1))
+  const actions = lane.control.counters(TRADER).actionsToday
   lane.link.isUp = false
   lane.cancel(session, 1)
   t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.EXCHANGE_UNAVAILABLE, refSeq: session.lastClientSeq, clientOrderId: 1 }, 'EXCHANGE_UNAVAILABLE: the client retries')
   t.match([...lane.lifecycle.orders.values()][0], { cancelOwed: false, cancelLinkSeq: 0 }, 'the gateway owes no cancel for it')
+  t.equal(lane.control.counters(TRADER).actionsToday, actions, 'a cancel that could not go out is no action')
 })

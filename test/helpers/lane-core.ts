@@ -70,11 +70,19 @@ export class RecordingClients implements LifecyclePort {
   readonly open = new Set<ClientSession>()
   readonly sent = new Map<ClientSession, ClientEnvelopeInit[]>()
   readonly alerts: MonitorAlert[] = []
+  /** Per session, when it last received or sent a frame (a count of frames on the lane). */
+  readonly lastActive = new Map<ClientSession, number>()
+  private frames = 0
 
   constructor (private readonly journal: LaneJournal | null = null) {}
 
+  touch (session: ClientSession): void {
+    this.lastActive.set(session, ++this.frames)
+  }
+
   sendToClient (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
     if (!this.open.has(session)) return false
+    this.touch(session)
     session.numberOutgoing(envelope, this.journal)
     let list = this.sent.get(session)
     if (list === undefined) this.sent.set(session, list = [])
@@ -101,9 +109,10 @@ export class LaneCore {
   readonly entry: OrderEntry
   private nextSessionId: number
 
-  constructor (readonly name: LaneName, readonly control: RiskControl, readonly journal: LaneJournal | null = null) {
+  /** `firstSessionId`: session IDs are unique for the gateway's life (lane/session-ids.ts), across restarts too. */
+  constructor (readonly name: LaneName, readonly control: RiskControl, readonly journal: LaneJournal | null = null, firstSessionId = 1) {
     this.laneIndex = LANE_NAMES.indexOf(name)
-    this.nextSessionId = (this.laneIndex + 1) * 1_000_000
+    this.nextSessionId = firstSessionId
     this.engine = new RiskEngine(control.buffers, this.laneIndex)
     this.link = new RecordingLink(journal)
     this.clients = new RecordingClients(journal)
@@ -130,6 +139,7 @@ export class LaneCore {
    */
   receive (session: ClientSession, envelope: ClientEnvelopeInit): void {
     envelope.seq ??= session.lastClientSeq + 1
+    this.clients.touch(session)
     const timeUs = this.clockUs()
     this.entry.orderClockMs[FRAME_TIME_US] = timeUs
     const bytes = encodeClientEnvelope(envelope)
@@ -177,9 +187,21 @@ export class LaneCore {
     if (session.account !== null) this.lifecycle.sessionClosed(session, session.cancelOnDisconnect)
   }
 
+  /**
+   * The gateway dies: the link is gone and every open session closes with
+   * it, in the order they were last active (what recovery assumes of a
+   * crash: the journal shows no closes).
+   */
+  crash (): void {
+    this.linkDown()
+    const open = [...this.clients.open].sort((a, b) => (this.clients.lastActive.get(a) ?? 0) - (this.clients.lastActive.get(b) ?? 0))
+    for (const session of open) this.close(session)
+  }
+
   /** Last exchange report seq processed: the link drops duplicates at or below it, as ExchangeLink does. */
   lastReceivedSeq = 0
-  private exchangeSeq = 0
+  /** The exchange's last report seq. */
+  exchangeSeq = 0
 
   /** The exchange's logon reply, journaled as the link records it, then linkUp. */
   linkUp (tradingDay: string, nextExpectedSeq: number): void {

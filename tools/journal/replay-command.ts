@@ -27,12 +27,14 @@
 //                              right after the passed decision (only self-match
 //                              cancels come between); without it the link refused it
 //   CLIENT_IN cancelOrder      order entry's cancel: checkCancel (counts toward the
-//                              throttles)
+//                              throttles), the link down if the lane's next record
+//                              answers it EXCHANGE_UNAVAILABLE
 //   LINK_OUT cancel            cancelSent: a cancel on its way, whoever sent it
 //   CLIENT_IN logout           sessionClosed: its orders wait for the next session
 //   CLIENT_OUT logonReply      sessionLoggedOn: the session takes over the account's
 //                              orders; how many it took says which earlier sessions
 //                              had closed without a logout (nothing else records it)
+//   segment seal ending a run  the gateway stopped or died: its sessions closed
 //   LINK_IN report             report: fills and done of orders working in the
 //                              replay, each seq once (resends after a reconnect are
 //                              journaled too)
@@ -66,13 +68,14 @@ import {
 } from '../../journal/gateway-records.js'
 import { readJournal, type ReadRecord } from '../../journal/reader.js'
 import { countJournalSegments, noSegmentsText } from './search-command.js'
-import { DAY_PATTERN, RecordKind, laneName } from '../../journal/record-format.js'
+import { DAY_PATTERN, RecordKind, isMetaKind, laneName } from '../../journal/record-format.js'
 import { ClientSession, THROTTLE_WINDOW_MS, chargeSessionThrottle } from '../../lane/client-session.js'
 import { SILENT_LINK, type ExchangeLinkPort } from '../../lane/exchange-link-port.js'
 import type { SessionJournalHeads } from '../../lane/lane-journal.js'
 import { LaneMetrics, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
 import { FRAME_TIME_US, MAX_SELF_MATCH_CANCELS, OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
-import { OrderLifecycle, type LifecyclePort } from '../../lane/order-lifecycle.js'
+import { OrderLifecycle } from '../../lane/order-lifecycle.js'
+import { SILENT_CLIENTS, endsRun, ownersClosedBeforeLogon } from '../../lane/recovery.js'
 
 export const REPLAY_HELP = `usage: gatehouse journal replay DIR --limits FILE [--config FILE] [--day YYYYMMDD] [--lane NAME] [--json]
 
@@ -208,6 +211,7 @@ const CANCEL_ORDER = CLIENT_BODY_FIELDS.cancelOrder!
 const CLIENT_LOGOUT = CLIENT_BODY_FIELDS.logout!
 const AUTHENTICATE = CLIENT_BODY_FIELDS.authenticate!
 const CLIENT_LOGON_REPLY = CLIENT_BODY_FIELDS.logonReply!
+const CLIENT_REJECT = CLIENT_BODY_FIELDS.reject!
 const LINK_LOGON_REPLY = LINK_BODY_FIELDS.logonReply!
 const LINK_NEW_ORDER = LINK_BODY_FIELDS.newOrder!
 const LINK_CANCEL = LINK_BODY_FIELDS.cancel!
@@ -291,8 +295,12 @@ export function journalTradingDays (dir: string, options: { lane?: LaneName } = 
  * a resend at link-up).
  */
 class RecordedLink implements ExchangeLinkPort {
-  /** Orders the link refused at the time (stage link) are not replayed: every other one met the link up. */
-  readonly isUp = true
+  /**
+   * Up but for a cancel the lane answered EXCHANGE_UNAVAILABLE. Orders the
+   * link refused at the time (stage link) are not replayed: every other
+   * one met the link up.
+   */
+  isUp = true
   /** The link order ID and seq of the LINK_OUT newOrder after the decision being replayed; 0 when none. */
   sentOrderId = 0
   sentSeq = 0
@@ -302,13 +310,6 @@ class RecordedLink implements ExchangeLinkPort {
     return order != null && wireInt(order.orderId) === this.sentOrderId ? this.sentSeq : 0
   }
 }
-
-/** Where the replayed lanes' client messages go: nowhere, since the clients got what the journal shows they got. */
-const SILENT_CLIENTS: LifecyclePort = Object.freeze({
-  sendToClient: () => false,
-  monitorAlert: () => {},
-  firstReportQueued: () => {},
-})
 
 /** The decision order entry made, read where the lane would have journaled it. */
 class DecisionCapture implements DecisionRecorder {
@@ -351,6 +352,8 @@ interface LaneReplay {
    * (past any self-match cancels) shows whether it went out.
    */
   held: HeldOrder | null
+  /** A client's cancel of a working order, replayed once the lane's next record shows whether the link was up. */
+  heldCancel: HeldCancel | null
   /** The last exchange report seq applied: the link drops resends at or below it. */
   lastReportSeq: number
 }
@@ -373,6 +376,12 @@ interface PendingOrder {
   admitted: boolean
   throttleLimit: number
   throttleObserved: number
+}
+
+interface HeldCancel {
+  record: ReadRecord
+  session: SessionReplay
+  cancel: CancelOrder
 }
 
 interface HeldOrder {
@@ -529,6 +538,7 @@ class DayReplay {
         suppressed: new Map(),
         pending: null,
         held: null,
+        heldCancel: null,
         lastReportSeq: 0,
       }
       this.lanes.set(name, lane)
@@ -540,6 +550,11 @@ class DayReplay {
   apply (record: ReadRecord): void {
     const lane = this.laneOf(record)
     if (lane === null) return
+    if (isMetaKind(record.kind)) {
+      if (endsRun(record)) this.endRun(lane)
+      return
+    }
+    if (lane.heldCancel !== null) this.resolveCancel(lane, record)
     if (lane.held !== null && !(record.kind === RecordKind.LINK_OUT && record.msgType === LINK_CANCEL) && this.resolveHeld(lane, record)) return
     if (record.kind === RecordKind.LINK_IN && record.msgType === LINK_LOGON_REPLY) {
       this.onLinkUp(lane, record)
@@ -703,17 +718,37 @@ class DayReplay {
       this.result.cancels.wouldThrottle++
       return
     }
-    // The checks run at the client frame's time, which its record carries.
-    lane.entry.orderClockMs[FRAME_TIME_US] = record.timeUs
-    if (!lane.entry.cancel(session.client, cancel, 0)) this.result.cancels.wouldThrottle++
+    lane.heldCancel = { record, session, cancel }
   }
 
   /**
-   * The lane's answer to a logon: the orders the session took over then.
-   * A session that closed without logging out (its connection dropped,
-   * the gateway restarted) leaves no record, so the number taken over says
-   * how many of the account's earlier sessions on the lane had gone: the
-   * oldest are closed until the unowned orders cover it.
+   * Replays a client's cancel once the lane's next record shows whether
+   * the link was up for it: the lane answers a cancel it cannot send with
+   * EXCHANGE_UNAVAILABLE at once, and the link going down is not journaled.
+   */
+  private resolveCancel (lane: LaneReplay, next: ReadRecord | null): void {
+    const { record, session, cancel } = lane.heldCancel!
+    lane.heldCancel = null
+    let linkDown = false
+    if (next !== null && next.kind === RecordKind.CLIENT_OUT && next.msgType === CLIENT_REJECT && next.sessionId === record.sessionId) {
+      try {
+        linkDown = decodeClientEnvelope(next.payload).reject?.reason === RejectReason.EXCHANGE_UNAVAILABLE
+      } catch {
+        // Undecodable: no evidence the link was down.
+      }
+    }
+    // The checks run at the client frame's time, which its record carries.
+    lane.entry.orderClockMs[FRAME_TIME_US] = record.timeUs
+    lane.link.isUp = !linkDown
+    const passed = lane.entry.cancel(session.client, cancel, 0)
+    lane.link.isUp = true
+    if (!passed && !linkDown) this.result.cancels.wouldThrottle++
+  }
+
+  /**
+   * The lane's answer to a logon: the session took over the account's
+   * orders then, after the sessions that answer shows had closed without
+   * a logout (a dropped connection leaves no other record).
    */
   private onClientOut (lane: LaneReplay, record: ReadRecord): void {
     if (record.msgType !== CLIENT_LOGON_REPLY) return
@@ -727,16 +762,27 @@ class DayReplay {
     }
     const session = this.sessionOf(lane, record)
     if (session === null || !session.registered) return
-    let unowned = 0
-    for (const order of lane.lifecycle.orders.values()) if (order.session === null && order.account === session.account) unowned++
-    for (const other of [...this.sessions.values()]) {
-      if (unowned >= resumedOrders) break
-      if (other === session || other.lane !== lane.name || other.account !== session.account || other.client.openOrders.size === 0) continue
-      unowned += other.client.openOrders.size
+    for (const owner of ownersClosedBeforeLogon(lane.lifecycle.orders.values(), session.client, session.account, resumedOrders)) {
+      const closed = this.sessions.get(`${lane.name}/${owner.id}`)
+      if (closed === undefined) continue
       this.inferredCloses++
-      this.closeSession(lane, other)
+      this.closeSession(lane, closed)
     }
     lane.lifecycle.sessionLoggedOn(session.client)
+  }
+
+  /**
+   * The gateway stopped or died here: a passed order whose LINK_OUT is not
+   * journaled by then was never sent, and the run's sessions closed with it.
+   */
+  private endRun (lane: LaneReplay): void {
+    if (lane.held !== null) this.resolveHeld(lane, null)
+    if (lane.heldCancel !== null) this.resolveCancel(lane, null)
+    if (lane.pending !== null) {
+      this.undecidedOrders++
+      lane.pending = null
+    }
+    for (const session of [...this.sessions.values()]) if (session.lane === lane.name) this.closeSession(lane, session)
   }
 
   private onDecision (lane: LaneReplay, record: ReadRecord): void {
@@ -918,7 +964,10 @@ class DayReplay {
   /** The result, with the notes that say what the numbers leave out. */
   finishDay (): ReplayResult {
     // A passed decision that ends a stream: its LINK_OUT never came.
-    for (const lane of this.lanes.values()) if (lane.held !== null) this.resolveHeld(lane, null)
+    for (const lane of this.lanes.values()) {
+      if (lane.held !== null) this.resolveHeld(lane, null)
+      if (lane.heldCancel !== null) this.resolveCancel(lane, null)
+    }
     const r = this.result
     r.lanes = LANE_NAMES.filter((name) => this.lanesInDay.has(name))
     r.wouldReject.sort((a, b) => a.timeUs - b.timeUs)
@@ -944,7 +993,7 @@ class DayReplay {
       [this.notSent, 'order', 'passed by the checks at the time but not sent (the link was down), counted as refused at the link stage'],
       [this.lostWithLink, 'order', 'lost with the exchange link before the exchange had it, released as the lane did'],
       [this.duplicateReports, 'exchange report', 'resent after a reconnect, dropped as the link drops it'],
-      [this.inferredCloses, 'session', 'closed without a logout (the oldest of the account\'s on the lane), as the orders the next logon took over say'],
+      [this.inferredCloses, 'session', 'closed without a logout, as the orders the account\'s next logon took over show'],
     ]
     for (const [n, noun, what] of counted) if (n > 0) notes.push(`${what}: ${count(n, noun)}`)
     notes.push('positions, working orders and daily counters start empty at the day\'s first logon reply (orders left from an earlier day are not known); live limit, kill-switch and trading-state changes of the day are not applied')
@@ -968,7 +1017,7 @@ export function replayJournal (dir: string, config: GatewayConfig, options: Repl
     throw new JournalError(journalErrorCodes.INVALID_OPTION, `trading day ${day} is not in ${where}; it holds ${days.join(', ')}`)
   }
   const replay = new DayReplay(createRiskControl(config), config, day, days)
-  for (const record of readJournal(dir, { streams: laneStreams(options.lane) })) replay.apply(record)
+  for (const record of readJournal(dir, { streams: laneStreams(options.lane), includeMeta: true })) replay.apply(record)
   return replay.finishDay()
 }
 
