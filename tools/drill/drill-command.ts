@@ -4,7 +4,6 @@
 // not reach the gateway or log the trader on), 2 for usage errors and
 // refused targets (production, non-loopback).
 import { readFileSync, writeFileSync } from 'node:fs'
-import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { DRILL_LANES, DrillSettingsError, resolveDrillSettings, type DrillSettings } from './drill-settings.js'
 import { fetchHealth } from './gateway-probe.js'
@@ -13,6 +12,7 @@ import { formatHtml, formatJson, formatTable } from './drill-report.js'
 import { SCENARIOS } from './scenarios/index.js'
 import { TraderError } from './trader.js'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, failCommand, helpHint, isUsageError, processIo, refuseUsage } from '../../platform/cli-kit.js'
+import { isLoopbackHost } from '../../platform/loopback.js'
 
 const COMMAND = 'gatehouse drill'
 
@@ -61,11 +61,6 @@ options:
 
 /** How long the process may linger after the report before it exits regardless. */
 const EXIT_GRACE_MS = 2000
-
-function isLoopbackHost (host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '')
-  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'))
-}
 
 function readSecret (path: string, flag: string): string {
   try {
