@@ -2,8 +2,8 @@
 //
 // - append: encode + append of one hft-sized record (46-byte order frame,
 //   8-character account) into the batch, ns per record, and bytes
-//   allocated per record (read from V8's new space, chunks with a
-//   scavenge dropped, as bench/micro-bench.ts does);
+//   allocated per record (read from V8's new space by newSpaceUsedBytes,
+//   which bench/micro-bench.ts shares; chunks with a scavenge dropped);
 // - per-record check: crc-32 (what the format uses) and Node's zlib.crc32
 //   per record, against SHA-256 per record and SHA-256 per 64-record
 //   batch (why the integrity scheme is what it is);

@@ -26,7 +26,6 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks'
-import { getHeapSpaceStatistics } from 'node:v8'
 import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
 import { ClientEnvelope, RejectReason, Side, TimeInForce, Instrument, reasonName, v1, wireInt, type NewOrder, type Instrument as InstrumentType } from '../protocol/messages.js'
@@ -41,9 +40,9 @@ import { resolveConfig } from '../config/load.js'
 import { DEFAULT_CONFIG } from '../config/defaults.js'
 import { createRiskControl } from '../config/risk-config.js'
 import { DEMO_APP_ID } from '../protocol/demo-identity.js'
-import { openBenchStream, timeBatches as timeJournalBatches, yieldTurn } from './journal-bench.js'
+import { newSpaceUsedBytes, openBenchStream, timeBatches as timeJournalBatches, yieldTurn } from './journal-bench.js'
 import { Direction, LANE_CODES, RecordKind, Scratch, encodeRecord, newRecordHead } from '../journal/record-format.js'
-import { CLIENT_BODY_FIELDS } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS } from '../protocol/body-fields.js'
 import type { Histogram } from './histogram.js'
 import { BENCH_RISK_LIMITS, fsyncText } from './gatehouse-config.js'
 import type { ScenarioRow } from './types.js'
@@ -94,11 +93,6 @@ function timeBatches (samples: number, op: (i: number) => void, between?: () => 
     perOpNs[s] = Number(process.hrtime.bigint() - t0) / batchOps
   }
   return perOpNs.sort()
-}
-
-function newSpaceUsedBytes (): number {
-  for (const space of getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_used_size
-  return 0
 }
 
 interface AllocationReading {

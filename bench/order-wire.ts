@@ -16,24 +16,44 @@
 //   0x08 seq | 0x6a len | 0x08 order_id | 0x12 len account | 0x1a len instrument
 //            | 0x20 side | 0x28 price | 0x30 quantity_lots | 0x38 time_in_force
 
-/** Wire type 0 (varint) and 2 (length-delimited) tags, (field << 3) | type. */
-const TAG_CLIENT_NEW_ORDER = 0x62
-const TAG_CLIENT_CANCEL_ORDER = 0x6a
-const FIELD_CLIENT_EXECUTION_REPORT = 14
-const FIELD_CLIENT_LOGON_REPLY = 11
-const FIELD_CLIENT_REJECT = 15
-const TAG_LINK_SEQ = 0x08
-const TAG_LINK_NEW_ORDER = 0x6a
-const TAG_LINK_CANCEL = 0x72
-const FIELD_LINK_REPORT = 15
-const FIELD_LINK_LOGON_REPLY = 11
-/** LinkExecutionReport.cancel_rejected. */
-const FIELD_LINK_CANCEL_REJECTED = 11
-/** ExecutionReport.reason and .warning (a MonitorWarning), LinkExecutionReport.reason, Reject.reason. */
-const FIELD_CLIENT_REPORT_REASON = 12
-const FIELD_CLIENT_REPORT_WARNING = 17
-const FIELD_LINK_REPORT_REASON = 8
-const FIELD_REJECT_REASON = 1
+import { CLIENT_BODY_FIELDS, ENVELOPE_SEQ_FIELD, LINK_BODY_FIELDS } from '../protocol/body-fields.js'
+
+const WIRE_VARINT = 0
+const WIRE_LENGTH_DELIMITED = 2
+/** A field's tag byte, (field << 3) | wire type; every field here is below 16, so one byte. */
+const tagByte = (field: number, wireType: number): number => (field << 3) | wireType
+
+const TAG_CLIENT_NEW_ORDER = tagByte(CLIENT_BODY_FIELDS.newOrder!, WIRE_LENGTH_DELIMITED)
+const TAG_CLIENT_CANCEL_ORDER = tagByte(CLIENT_BODY_FIELDS.cancelOrder!, WIRE_LENGTH_DELIMITED)
+const FIELD_CLIENT_EXECUTION_REPORT = CLIENT_BODY_FIELDS.executionReport!
+const FIELD_CLIENT_LOGON_REPLY = CLIENT_BODY_FIELDS.logonReply!
+const FIELD_CLIENT_REJECT = CLIENT_BODY_FIELDS.reject!
+const TAG_LINK_SEQ = tagByte(ENVELOPE_SEQ_FIELD, WIRE_VARINT)
+const TAG_LINK_NEW_ORDER = tagByte(LINK_BODY_FIELDS.newOrder!, WIRE_LENGTH_DELIMITED)
+const TAG_LINK_CANCEL = tagByte(LINK_BODY_FIELDS.cancel!, WIRE_LENGTH_DELIMITED)
+const FIELD_LINK_REPORT = LINK_BODY_FIELDS.report!
+const FIELD_LINK_LOGON_REPLY = LINK_BODY_FIELDS.logonReply!
+
+/** The fields read back inside a body, as Message.field → number; test/body-fields.test.ts checks them against the .proto. */
+export const SCANNED_BODY_FIELDS = Object.freeze({
+  'ExecutionReport.clientOrderId': 1,
+  'ExecutionReport.execType': 2,
+  'ExecutionReport.reason': 12,
+  /** A MonitorWarning: its presence is all the generator notes. */
+  'ExecutionReport.warning': 17,
+  'LinkExecutionReport.orderId': 1,
+  'LinkExecutionReport.execType': 2,
+  'LinkExecutionReport.reason': 8,
+  'LinkExecutionReport.cancelRejected': 11,
+  'Reject.reason': 1,
+} as const)
+const FIELD_REPORT_ORDER_ID = SCANNED_BODY_FIELDS['ExecutionReport.clientOrderId']
+const FIELD_REPORT_EXEC_TYPE = SCANNED_BODY_FIELDS['ExecutionReport.execType']
+const FIELD_LINK_CANCEL_REJECTED = SCANNED_BODY_FIELDS['LinkExecutionReport.cancelRejected']
+const FIELD_CLIENT_REPORT_REASON = SCANNED_BODY_FIELDS['ExecutionReport.reason']
+const FIELD_CLIENT_REPORT_WARNING = SCANNED_BODY_FIELDS['ExecutionReport.warning']
+const FIELD_LINK_REPORT_REASON = SCANNED_BODY_FIELDS['LinkExecutionReport.reason']
+const FIELD_REJECT_REASON = SCANNED_BODY_FIELDS['Reject.reason']
 
 /** Bytes a varint of `value` (0 <= value < 2^53) takes. */
 export function varintBytes (value: number): number {
@@ -213,8 +233,8 @@ function scanReport (buf: Uint8Array, end: number, out: ScannedMessage, reasonFi
   while (cursor.pos < end) {
     const tag = cursor.readVarint(buf)
     const field = tag >>> 3
-    if (field === 1 && (tag & 7) === 0) out.orderId = cursor.readVarint(buf)
-    else if (field === 2 && (tag & 7) === 0) out.execType = cursor.readVarint(buf)
+    if (field === FIELD_REPORT_ORDER_ID && (tag & 7) === 0) out.orderId = cursor.readVarint(buf)
+    else if (field === FIELD_REPORT_EXEC_TYPE && (tag & 7) === 0) out.execType = cursor.readVarint(buf)
     else if (field === reasonField && (tag & 7) === 0) out.reason = cursor.readVarint(buf)
     else if (field === cancelRejectedField && (tag & 7) === 0) out.cancelRejected = cursor.readVarint(buf) !== 0
     else {

@@ -23,7 +23,7 @@ import {
 } from '../supervisor/admin/admin-protocol.js'
 import type { AppInfo, ChangeReply } from '../supervisor/admin/admin-api.js'
 import type { SessionInfo } from '../lane/worker-contract.js'
-import { GatehouseError } from '../protocol/gatehouse-error.js'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, failCommand, helpHint, isUsageError, processIo, refuseUsage, type CommandIo } from '../platform/cli-kit.js'
 
 /** A mass-cancel or a reload can take a while; past this the client gives up (the change may still happen). */
 const REPLY_TIMEOUT_MS = 30_000
@@ -31,9 +31,10 @@ const REPLY_TIMEOUT_MS = 30_000
 /** An AuthCode file holds one AuthCode (at most 256 characters) and a newline. */
 const MAX_AUTH_CODE_FILE_BYTES = 4096
 
-const EXIT_OK = 0
-const EXIT_REFUSED = 1
-const EXIT_USAGE = 2
+const COMMAND = 'gatehouse admin'
+/** The gateway answered with an error. */
+const EXIT_REFUSED = EXIT_FAILED
+/** The admin socket could not be reached: nothing was asked. */
 const EXIT_UNREACHABLE = 3
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean', short?: string }>
@@ -61,18 +62,6 @@ exit codes: 0 done, 1 the gateway refused (code and message on stderr),
 2 bad command line, 3 the admin socket could not be reached.
 `
 
-/** A bad command line: exit 2, with the command's help. */
-class UsageError extends GatehouseError {
-  constructor (message: string) {
-    super('GH_ERR_USAGE', message)
-  }
-}
-
-interface Io {
-  out: (text: string) => void
-  err: (text: string) => void
-}
-
 interface CommandSpec {
   summary: string
   /** The synopsis and what it does; the common options are appended. */
@@ -81,7 +70,7 @@ interface CommandSpec {
   positionals?: boolean
   build: (values: Values, positionals: string[]) => Promise<{ command: AdminCommandName, args: Record<string, unknown> }> | { command: AdminCommandName, args: Record<string, unknown> }
   /** Prints the result for people. */
-  show: (result: unknown, io: Io) => void
+  show: (result: unknown, io: CommandIo) => void
 }
 
 // ---- formatting -------------------------------------------------------------------
@@ -113,7 +102,7 @@ function shownLimit (name: string, value: unknown): string {
   return shown(value)
 }
 
-function showChanges (result: unknown, io: Io): void {
+function showChanges (result: unknown, io: CommandIo): void {
   const reply = result as ChangeReply
   const lines: string[] = []
   if (reply.changes.length === 0) lines.push('no change')
@@ -128,12 +117,12 @@ function showChanges (result: unknown, io: Io): void {
   io.out(lines.join('\n') + '\n')
 }
 
-function showLimits (result: unknown, io: Io): void {
+function showLimits (result: unknown, io: CommandIo): void {
   const rows = Object.entries(result as Record<string, unknown>).map(([name, value]) => [name, shownLimit(name, value)])
   io.out(rows.length === 0 ? 'no limits set at this scope (every one inherits)\n' : formatTable(['LIMIT', 'VALUE'], rows))
 }
 
-function showCounters (result: unknown, io: Io): void {
+function showCounters (result: unknown, io: CommandIo): void {
   const c = result as Record<string, unknown> & {
     instruments: Array<Record<string, number | string>>
     monitors: Array<{ instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }>
@@ -149,13 +138,13 @@ function showCounters (result: unknown, io: Io): void {
   io.out(text)
 }
 
-function showSessions (result: unknown, io: Io): void {
+function showSessions (result: unknown, io: CommandIo): void {
   const sessions = result as SessionInfo[]
   io.out(formatTable(['SESSION', 'LANE', 'ACCOUNT', 'APPID', 'IP', 'LOGON-TIME', 'MSGS-IN', 'MSGS-OUT', 'WORKING'],
     sessions.map((s) => [String(s.sessionId), s.lane, s.account ?? '-', s.appId ?? '-', s.ip, s.logonTime ?? '(logging on)', String(s.messagesIn), String(s.messagesOut), String(s.workingOrders)])))
 }
 
-function showApps (result: unknown, io: Io): void {
+function showApps (result: unknown, io: CommandIo): void {
   const apps = result as AppInfo[]
   io.out(formatTable(['APPID', 'STATUS', 'VENDOR', 'NAME', 'VERSION', 'ACCESS-TEST', 'DOCUMENTS', 'ACCOUNTS'],
     apps.map((a) => [a.appId, a.status, a.vendor, a.name, a.version, a.assessment.accessTestPassed ?? '-',
@@ -163,12 +152,12 @@ function showApps (result: unknown, io: Io): void {
       a.accounts.length === 0 ? '-' : a.accounts.join(', ')])))
 }
 
-function showAlerts (result: unknown, io: Io): void {
+function showAlerts (result: unknown, io: CommandIo): void {
   const rows = result as Array<{ time: string, kind: string, lane: string | null, account: string | null, ip: string | null, text: string }>
   io.out(rows.length === 0 ? 'no logon alerts\n' : formatTable(['TIME', 'KIND', 'LANE', 'ACCOUNT', 'IP', 'TEXT'], rows.map((a) => [a.time, a.kind, a.lane ?? '-', a.account ?? '-', a.ip ?? '-', a.text])))
 }
 
-function showFingerprints (result: unknown, io: Io): void {
+function showFingerprints (result: unknown, io: CommandIo): void {
   const rows = result as Array<{ fingerprintId: string, status: string, firstSeen: string | null, lastSeen: string | null }>
   io.out(formatTable(['FINGERPRINT', 'STATUS', 'FIRST-SEEN', 'LAST-SEEN'], rows.map((f) => [f.fingerprintId, f.status, f.firstSeen ?? '-', f.lastSeen ?? '-'])))
 }
@@ -675,7 +664,7 @@ function splitCommand (argv: string[]): { words: string[], rest: string[] } {
   return { words, rest: [...leading, ...argv.slice(i)] }
 }
 
-export async function runAdminCommand (argv: string[], io: Io = { out: (text) => { process.stdout.write(text) }, err: (text) => { process.stderr.write(text) } }): Promise<number> {
+export async function runAdminCommand (argv: string[], io: CommandIo = processIo): Promise<number> {
   const { words, rest } = splitCommand(argv)
   const wantsHelp = rest.includes('--help') || rest.includes('-h')
   if (words.length === 0) {
@@ -683,8 +672,7 @@ export async function runAdminCommand (argv: string[], io: Io = { out: (text) =>
       io.out(usage())
       return EXIT_OK
     }
-    io.err(`gatehouse admin: name a command\n\n${usage()}`)
-    return EXIT_USAGE
+    return refuseUsage(io, COMMAND, 'name a command', usage())
   }
   const key = words.join(' ')
   const spec = commands[key]
@@ -694,11 +682,9 @@ export async function runAdminCommand (argv: string[], io: Io = { out: (text) =>
         io.out(groupUsage(words[0]!))
         return EXIT_OK
       }
-      io.err(`gatehouse admin: ${words.length === 1 ? `${words[0]!} needs a subcommand` : `unknown command "${key}"`}\n\n${groupUsage(words[0]!)}`)
-      return EXIT_USAGE
+      return refuseUsage(io, COMMAND, words.length === 1 ? `${words[0]!} needs a subcommand` : `unknown command "${key}"`, groupUsage(words[0]!))
     }
-    io.err(`gatehouse admin: unknown command "${key}"\n\n${usage()}`)
-    return EXIT_USAGE
+    return refuseUsage(io, COMMAND, `unknown command "${key}"`, usage())
   }
   const help = `${spec.help}\n${GLOBAL_HELP}`
   let values: Values
@@ -706,8 +692,8 @@ export async function runAdminCommand (argv: string[], io: Io = { out: (text) =>
   try {
     ({ values, positionals } = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...spec.options }, allowPositionals: spec.positionals === true, strict: true }))
   } catch (err) {
-    io.err(`gatehouse admin ${key}: ${(err as Error).message}\n\n${help}`)
-    return EXIT_USAGE
+    if (!isUsageError(err)) throw err
+    return refuseUsage(io, `${COMMAND} ${key}`, err.message, help)
   }
   if (values.help === true) {
     io.out(help)
@@ -722,8 +708,7 @@ export async function runAdminCommand (argv: string[], io: Io = { out: (text) =>
     path = socketPathOf(values, built.command)
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    io.err(`gatehouse admin ${key}: ${err.message}\n\nRun \`gatehouse admin ${key} --help\` for its options.\n`)
-    return EXIT_USAGE
+    return refuseUsage(io, `${COMMAND} ${key}`, err.message, helpHint(`${COMMAND} ${key}`, 'its options'))
   }
   // The gateway's own validation, before the round trip: a typo is a
   // command-line mistake, answered with the same messages.
@@ -735,8 +720,7 @@ export async function runAdminCommand (argv: string[], io: Io = { out: (text) =>
   const json = values.json === true
   const answer = await exchange(path, JSON.stringify(request) + '\n')
   if (answer.kind === 'unreachable') {
-    io.err(`gatehouse admin: ${answer.message}\n`)
-    return EXIT_UNREACHABLE
+    return failCommand(io, COMMAND, answer.message, EXIT_UNREACHABLE)
   }
   const { reply } = answer
   if (!reply.ok) {

@@ -3,11 +3,7 @@
 // own module and is loaded only when asked for, so `gatehouse exchange-sim`
 // never loads uWebSockets.js and `gatehouse demo` never starts a server.
 import process from 'node:process'
-
-interface Subcommand {
-  summary: string
-  run: (argv: string[]) => Promise<number>
-}
+import { EXIT_FAILED, processIo, runSubcommand, type Subcommand } from '../platform/cli-kit.js'
 
 const subcommands: Record<string, Subcommand> = {
   start: {
@@ -40,35 +36,13 @@ const subcommands: Record<string, Subcommand> = {
   },
 }
 
-function usage (): string {
-  const width = Math.max(...Object.keys(subcommands).map((name) => name.length))
-  const lines = Object.entries(subcommands)
-    .map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`)
-  return `usage: gatehouse <command> [options]\n\ncommands:\n${lines.join('\n')}\n\n` +
-    'Run `gatehouse <command> --help` for the options of each.\n'
-}
-
-async function main (argv: string[]): Promise<number> {
-  const [name, ...rest] = argv
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage())
-    return name === undefined ? 2 : 0
-  }
-  const subcommand = subcommands[name]
-  if (subcommand === undefined) {
-    process.stderr.write(`gatehouse: unknown command "${name}"\n\n${usage()}`)
-    return 2
-  }
-  return subcommand.run(rest)
-}
-
-main(process.argv.slice(2)).then((code) => {
+runSubcommand(processIo, { command: 'gatehouse', noun: 'command', subcommands }, process.argv.slice(2), { helpWord: true }).then((code) => {
   // Long-running commands (start, exchange-sim) resolve only at shutdown.
   process.exitCode = code
 }, (err: unknown) => {
   // Every expected failure is answered by its command in one line; this is
   // for the rest, still one line unless GATEHOUSE_DEBUG asks for the stack.
   const detail = err instanceof Error ? (process.env.GATEHOUSE_DEBUG === undefined ? err.message : err.stack ?? err.message) : String(err)
-  process.stderr.write(`gatehouse: ${detail}${process.env.GATEHOUSE_DEBUG === undefined ? ' (set GATEHOUSE_DEBUG=1 for the stack trace)' : ''}\n`)
-  process.exitCode = 1
+  processIo.err(`gatehouse: ${detail}${process.env.GATEHOUSE_DEBUG === undefined ? ' (set GATEHOUSE_DEBUG=1 for the stack trace)' : ''}\n`)
+  process.exitCode = EXIT_FAILED
 })

@@ -5,6 +5,10 @@
 import process from 'node:process'
 import { hashPassword, SCRYPT_PARAMS } from '../supervisor/access/password-hash.js'
 import { GatehouseError } from '../protocol/gatehouse-error.js'
+import { ERROR_CODES } from '../protocol/error-codes.js'
+import { EXIT_OK, EXIT_USAGE, failCommand, processIo, refuseUsage } from '../platform/cli-kit.js'
+
+const COMMAND = 'gatehouse hash-password'
 
 const HELP = `usage: gatehouse hash-password
 
@@ -126,16 +130,16 @@ async function promptPassword (): Promise<string | null> {
   try {
     const first = await reader.readLine('Password: ')
     if (first.overlong) {
-      process.stderr.write(`gatehouse hash-password: the password is longer than ${MAX_PASSWORD_CHARS} characters\n`)
+      failCommand(processIo, COMMAND, `the password is longer than ${MAX_PASSWORD_CHARS} characters`)
       return null
     }
     if (first.text.length < MIN_PASSWORD_CHARS) {
-      process.stderr.write(`gatehouse hash-password: the password must be at least ${MIN_PASSWORD_CHARS} characters\n`)
+      failCommand(processIo, COMMAND, `the password must be at least ${MIN_PASSWORD_CHARS} characters`)
       return null
     }
     const again = await reader.readLine('Password again: ')
     if (again.text !== first.text || again.overlong) {
-      process.stderr.write('gatehouse hash-password: the two passwords differ; nothing was printed\n')
+      failCommand(processIo, COMMAND, 'the two passwords differ; nothing was printed')
       return null
     }
     return first.text
@@ -152,14 +156,14 @@ async function readPipedPassword (): Promise<string | null> {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))
     bytes += buf.length
     if (bytes > MAX_PIPED_BYTES) {
-      process.stderr.write(`gatehouse hash-password: standard input holds more than ${MAX_PIPED_BYTES} bytes; give the password alone, on one line\n`)
+      failCommand(processIo, COMMAND, `standard input holds more than ${MAX_PIPED_BYTES} bytes; give the password alone, on one line`)
       return null
     }
     chunks.push(buf)
   }
   const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '')
   if (password.length < MIN_PASSWORD_CHARS) {
-    process.stderr.write(`gatehouse hash-password: the password must be at least ${MIN_PASSWORD_CHARS} characters\n`)
+    failCommand(processIo, COMMAND, `the password must be at least ${MIN_PASSWORD_CHARS} characters`)
     return null
   }
   return password
@@ -167,12 +171,11 @@ async function readPipedPassword (): Promise<string | null> {
 
 export async function runHashPasswordCommand (argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(HELP)
-    return 0
+    processIo.out(HELP)
+    return EXIT_OK
   }
   if (argv.length > 0) {
-    process.stderr.write(`gatehouse hash-password: unexpected argument "${argv[0]}"; the password is read from standard input\n\n${HELP}`)
-    return 2
+    return refuseUsage(processIo, COMMAND, `unexpected argument "${argv[0]}"; the password is read from standard input`, HELP)
   }
   let password: string | null
   if (process.stdin.isTTY === true) {
@@ -180,13 +183,12 @@ export async function runHashPasswordCommand (argv: string[]): Promise<number> {
       password = await promptPassword()
     } catch (err) {
       if (!(err instanceof Aborted)) throw err
-      process.stderr.write('gatehouse hash-password: aborted\n')
-      return 130
+      return failCommand(processIo, COMMAND, 'aborted', ERROR_CODES.GH_ERR_ABORTED.exitCode)
     }
   } else {
     password = await readPipedPassword()
   }
-  if (password === null) return 2
-  process.stdout.write(hashPassword(password) + '\n')
-  return 0
+  if (password === null) return EXIT_USAGE
+  processIo.out(hashPassword(password) + '\n')
+  return EXIT_OK
 }

@@ -10,6 +10,7 @@ import { listenFailureText, sectionFields } from '../platform/listen-failure.js'
 import { Supervisor } from '../supervisor/supervisor.js'
 import { reasonName } from '../protocol/messages.js'
 import { fdReserveProblem, raiseNofileLimit, type FdLimitReport } from '../supervisor/fd-limit.js'
+import { EXIT_OK, EXIT_USAGE, failCommand, isUsageError, processIo, refuseUsage } from '../platform/cli-kit.js'
 
 const HELP = `usage: gatehouse start [--config FILE] [--print-config] [--json-events]
 
@@ -69,9 +70,10 @@ function describe (config: GatewayConfig, supervisor: Supervisor, sim: ExchangeS
  * exit code 1. Config errors print one such line per problem and exit 2.
  */
 function didNotStart (reason: string): number {
-  process.stderr.write(`gatehouse start: did not start: ${reason.replace(/\s*\n\s*/g, ' ')}\n`)
-  return 1
+  return failCommand(processIo, COMMAND, `did not start: ${reason.replace(/\s*\n\s*/g, ' ')}`)
 }
+
+const COMMAND = 'gatehouse start'
 
 export async function runStartCommand (argv: string[]): Promise<number> {
   let values: { config?: string, 'print-config'?: boolean, 'json-events'?: boolean, help?: boolean }
@@ -87,12 +89,12 @@ export async function runStartCommand (argv: string[]): Promise<number> {
       strict: true,
     }))
   } catch (err) {
-    process.stderr.write(`gatehouse start: ${(err as Error).message}\n\n${HELP}`)
-    return 2
+    if (!isUsageError(err)) throw err
+    return refuseUsage(processIo, COMMAND, err.message, HELP)
   }
   if (values.help === true) {
-    process.stdout.write(HELP)
-    return 0
+    processIo.out(HELP)
+    return EXIT_OK
   }
   let config: GatewayConfig
   try {
@@ -100,8 +102,8 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       // One line per problem, each naming its field.
-      for (const problem of err.problems) process.stderr.write(`gatehouse start: did not start: invalid config: ${problem}\n`)
-      return 2
+      for (const problem of err.problems) failCommand(processIo, COMMAND, `did not start: invalid config: ${problem}`)
+      return EXIT_USAGE
     }
     throw err
   }
@@ -120,8 +122,7 @@ export async function runStartCommand (argv: string[]): Promise<number> {
   const fds = raiseNofileLimit(config)
   const fdProblem = fdReserveProblem(config, fds.soft)
   if (fdProblem !== null) {
-    process.stderr.write(`gatehouse start: ${fdProblem}\nThe gateway did not start.\n`)
-    return 2
+    return failCommand(processIo, COMMAND, `${fdProblem}\nThe gateway did not start.`, EXIT_USAGE)
   }
 
   let sim: ExchangeSimProcess | null = null

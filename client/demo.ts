@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { ExecType, Side, reasonName, wireInt, type ExecutionReport, type Instrument } from '../protocol/messages.js'
 import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 import { GatehouseClient, type ClientIdentity } from './gatehouse-client.js'
+import { EXIT_OK, isUsageError, processIo, refuseUsage } from '../platform/cli-kit.js'
 
 /** The demo is the one caller that logs on as the demo software from the demo terminal: the embedded config approves both. */
 const DEMO_IDENTITY: ClientIdentity = { appId: DEMO_APP_ID, authCode: DEMO_AUTH_CODE, terminalInfo: DEMO_TERMINAL_INFO }
@@ -51,15 +52,18 @@ export async function runDemoCommand (argv: string[]): Promise<number> {
       strict: true,
     }))
   } catch (err) {
-    process.stderr.write(`gatehouse demo: ${(err as Error).message}\n\n${HELP}`)
-    return 2
+    if (!isUsageError(err)) throw err
+    return refuseUsage(processIo, 'gatehouse demo', err.message, HELP)
   }
   if (values.help === true) {
-    process.stdout.write(HELP)
-    return 0
+    processIo.out(HELP)
+    return EXIT_OK
   }
   const url = values.url as string
   const timeoutMs = Number(values['timeout-ms'])
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+    return refuseUsage(processIo, 'gatehouse demo', `--timeout-ms: expected a whole number of milliseconds from 1; got '${String(values['timeout-ms'])}'`, HELP)
+  }
   const [makerAccount = '', makerPassword = ''] = (values.maker as string).split(':')
   const [takerAccount = '', takerPassword = ''] = (values.taker as string).split(':')
   const started = Date.now()

@@ -3,7 +3,6 @@
 // what to change; the gateway refuses to start on any of them.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { isIP } from 'node:net'
 import { parseCidr } from './ip-ranges.js'
 import { MAX_SEGMENT_FILE_BYTES } from '../journal/read-bounded-file.js'
 import { z } from 'zod'
@@ -13,6 +12,8 @@ import { LIMIT_NAMES, SELF_MATCH_MODES, limitValueProblem, type LimitName } from
 import { EXCHANGES, TRADING_STATES } from '../checks/risk-layout.js'
 import { tokenFileProblem } from './ops-token.js'
 import { GatehouseError } from '../protocol/gatehouse-error.js'
+import { isLoopbackHost } from '../platform/loopback.js'
+import { formatZodIssue } from '../platform/zod-issue.js'
 
 export const LaneNameSchema = z.enum(LANE_NAMES)
 
@@ -311,26 +312,11 @@ export class ConfigError extends GatehouseError {
   }
 }
 
-function isLoopback (address: string): boolean {
-  if (address === 'localhost' || address === '::1') return true
-  return isIP(address) === 4 && address.startsWith('127.')
-}
-
-function formatIssue (issue: z.core.$ZodIssue): string {
-  const path = issue.path.length === 0 ? '(top level)' : issue.path.map(String).join('.')
-  if (issue.code === 'unrecognized_keys') {
-    return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove it or check its spelling`
-  }
-  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
-    return `${path}: is required (expected ${issue.expected})`
-  }
-  return `${path}: ${issue.message}`
-}
 
 /** A listener off loopback needs TLS or the explicit override; TLS files must exist. */
 function exposureProblems (path: string, what: string, listener: { host: string, tls?: { certFile: string, keyFile: string } | undefined, allowInsecureNonLoopback: boolean }): string[] {
   const problems: string[] = []
-  if (listener.tls === undefined && !isLoopback(listener.host) && !listener.allowInsecureNonLoopback) {
+  if (listener.tls === undefined && !isLoopbackHost(listener.host) && !listener.allowInsecureNonLoopback) {
     problems.push(`${path}.host: "${listener.host}" is not a loopback address and ${what} has no TLS; ` +
       `set ${path}.tls { certFile, keyFile }, or set ${path}.allowInsecureNonLoopback: true if TLS is terminated in front of the gateway`)
   }
@@ -460,7 +446,7 @@ export function mergeConfig (base: unknown, override: unknown): unknown {
 /** Validates a whole config object. Throws ConfigError listing every problem. */
 export function validateConfig (input: unknown): GatewayConfig {
   const parsed = GatewayConfigSchema.safeParse(input)
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(formatIssue))
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => formatZodIssue(issue, { topLevel: '(top level)' })))
   const problems = crossFieldProblems(parsed.data)
   if (problems.length > 0) throw new ConfigError(problems)
   return parsed.data

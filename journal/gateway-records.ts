@@ -20,6 +20,7 @@
 // writes 'supervisor'; the tools write 'tools' (reveals).
 
 import { createHash } from 'node:crypto'
+import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS } from '../protocol/body-fields.js'
 
 /** The client sent a text frame (refused with TEXT_FRAME_NOT_ALLOWED); the payload is its bytes. */
 export const FLAG_TEXT_FRAME = 2
@@ -50,35 +51,8 @@ export function readFrameDigest (payload: Uint8Array): { frameBytes: number, sha
 export const SUPERVISOR_STREAM = 'supervisor'
 export const TOOLS_STREAM = 'tools'
 
-/** ClientEnvelope's oneof body: field name (protobufjs camelCase) → field number (client.proto). */
-export const CLIENT_BODY_FIELDS: Readonly<Record<string, number>> = Object.freeze({
-  logon: 10,
-  logonReply: 11,
-  newOrder: 12,
-  cancelOrder: 13,
-  executionReport: 14,
-  reject: 15,
-  heartbeat: 16,
-  logout: 17,
-  authChallenge: 18,
-  authenticate: 19,
-  authenticateReply: 20,
-  terminalInfo: 21,
-  terminalInfoReply: 22,
-})
-
-/** LinkEnvelope's oneof body: field name → field number (link.proto). */
-export const LINK_BODY_FIELDS: Readonly<Record<string, number>> = Object.freeze({
-  logon: 10,
-  logonReply: 11,
-  heartbeat: 12,
-  newOrder: 13,
-  cancel: 14,
-  report: 15,
-  massCancel: 16,
-  logout: 17,
-  instrumentUpdate: 18,
-})
+/** The envelopes' body field numbers are a record's msgType. */
+export { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS }
 
 const invert = (fields: Readonly<Record<string, number>>): readonly string[] => {
   const names: string[] = []

@@ -7,11 +7,13 @@
 import './long-off.js'
 import $protobuf from 'protobufjs/minimal.js'
 import { echoableId } from './field-limits.js'
+import { CLIENT_BODY_FIELDS, ENVELOPE_SEQ_FIELD } from './body-fields.js'
 
-const SEQ_FIELD = 1
-const NEW_ORDER_FIELD = 12
-const CANCEL_ORDER_FIELD = 13
-const CLIENT_ORDER_ID_FIELD = 1
+const SEQ_FIELD = ENVELOPE_SEQ_FIELD
+const NEW_ORDER_FIELD = CLIENT_BODY_FIELDS.newOrder!
+const CANCEL_ORDER_FIELD = CLIENT_BODY_FIELDS.cancelOrder!
+/** NewOrder.client_order_id and CancelOrder.client_order_id (test/body-fields.test.ts checks both). */
+export const CLIENT_ORDER_ID_FIELD = 1
 const WIRE_VARINT = 0
 const WIRE_LENGTH_DELIMITED = 2
 

@@ -7,14 +7,15 @@ import t from 'tap'
 import { journalDir } from '../config/config.js'
 import { DEFAULT_CONFIG } from '../config/defaults.js'
 import { runExportCommand } from '../tools/journal/export-command.js'
-import { runSearchCommand, type ToolIo } from '../tools/journal/search-command.js'
+import { runSearchCommand } from '../tools/journal/search-command.js'
+import type { CommandIo } from '../platform/cli-kit.js'
 import type { DecodedRecord } from '../journal/record-decoder.js'
 import { verifyJournal } from '../journal/verify.js'
 import { ExecType, RejectReason, Side, wireInt } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { logOn, tradingAccount } from './helpers/trading.js'
 
-function capture (): ToolIo & { text: () => string, records: () => DecodedRecord[] } {
+function capture (): CommandIo & { text: () => string, records: () => DecodedRecord[] } {
   let out = ''
   return {
     out: (s) => { out += s },

@@ -21,7 +21,8 @@ import {
 import { readJournal } from '../journal/reader.js'
 import { MASK, type DecodedRecord, type JsonObject, type JsonValue } from '../journal/record-decoder.js'
 import { Direction, FLAG_JSON, LANE_CODES, LANE_NONE, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
-import { runSearchCommand, type ToolIo } from '../tools/journal/search-command.js'
+import { runSearchCommand } from '../tools/journal/search-command.js'
+import type { CommandIo } from '../platform/cli-kit.js'
 import { JournalStream } from '../journal/segment-writer.js'
 import { verifyJournal } from '../journal/verify.js'
 import { listSegments } from '../journal/segment-names.js'
@@ -130,7 +131,7 @@ function buildDay (root: string): Day {
 
 interface RunResult { code: number, out: string, err: string }
 
-async function run (tool: (argv: string[], io: ToolIo) => Promise<number>, argv: string[]): Promise<RunResult> {
+async function run (tool: (argv: string[], io: CommandIo) => Promise<number>, argv: string[]): Promise<RunResult> {
   let out = ''
   let err = ''
   const code = await tool(argv, { out: (s) => { out += s }, err: (s) => { err += s } })

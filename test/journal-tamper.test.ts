@@ -207,18 +207,18 @@ t.test('the reader refuses damage but not a torn live tail', async (t) => {
 t.test('journal verify (CLI): exit 0 when clean, 1 naming the first bad record, 2 on a bad command line', async (t) => {
   const j = buildJournal(t.testdir())
   const out: string[] = []
-  t.equal(runVerifyCommand([j.root], (l) => out.push(l)), 0)
+  t.equal(runVerifyCommand([j.root], { out: (l) => out.push(l), err: (l) => out.push(l) }), 0)
   t.match(out.join('\n'), /^journal OK: 3 segments in 1 streams, 1 open, 0 problems$/m)
   const { path, seq } = middleRecord(j)
   const r = recordBySeq(path, seq)
   flipByte(path, r.offset + r.length - 8)
   out.length = 0
-  t.equal(runVerifyCommand([j.root], (l) => out.push(l)), 1)
+  t.equal(runVerifyCommand([j.root], { out: (l) => out.push(l), err: (l) => out.push(l) }), 1)
   t.match(out.join('\n'), new RegExp(`CHANGED hft/${basename(path)} offset ${r.offset} seq ${seq}:`))
   out.length = 0
-  t.equal(runVerifyCommand([j.root, '--bogus'], (l) => out.push(l)), 2)
+  t.equal(runVerifyCommand([j.root, '--bogus'], { out: (l) => out.push(l), err: (l) => out.push(l) }), 2)
   t.match(out.join('\n'), /unknown option --bogus/)
   out.length = 0
-  t.equal(runVerifyCommand(['--help'], (l) => out.push(l)), 0)
+  t.equal(runVerifyCommand(['--help'], { out: (l) => out.push(l), err: (l) => out.push(l) }), 0)
   t.match(out.join('\n'), /usage: gatehouse journal verify DIR/)
 })

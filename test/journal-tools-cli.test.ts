@@ -18,7 +18,8 @@ import { runExportCommand } from '../tools/journal/export-command.js'
 import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS } from '../journal/gateway-records.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead } from '../journal/record-format.js'
 import { runReplayCommand } from '../tools/journal/replay-command.js'
-import { runSearchCommand, type ToolIo } from '../tools/journal/search-command.js'
+import { runSearchCommand } from '../tools/journal/search-command.js'
+import type { CommandIo } from '../platform/cli-kit.js'
 import { JournalStream } from '../journal/segment-writer.js'
 import { runVerifyCommand } from '../tools/journal/verify-command.js'
 
@@ -42,7 +43,7 @@ function buildRunDir (runDir: string): { runDir: string, journal: string } {
 
 interface RunResult { code: number, out: string, err: string }
 
-async function run (tool: (argv: string[], io: ToolIo) => Promise<number> | number, argv: string[]): Promise<RunResult> {
+async function run (tool: (argv: string[], io: CommandIo) => Promise<number> | number, argv: string[]): Promise<RunResult> {
   let out = ''
   let err = ''
   const code = await tool(argv, { out: (s) => { out += s }, err: (s) => { err += s } })
@@ -52,7 +53,7 @@ async function run (tool: (argv: string[], io: ToolIo) => Promise<number> | numb
 function verify (argv: string[]): RunResult {
   const out: string[] = []
   const err: string[] = []
-  const code = runVerifyCommand(argv, (s) => out.push(s), (s) => err.push(s))
+  const code = runVerifyCommand(argv, { out: (s) => out.push(s), err: (s) => err.push(s) })
   return { code, out: out.join('\n'), err: err.join('\n') }
 }
 

@@ -92,7 +92,7 @@ t.test('verify and search over mutated segment bytes: exit 0, 1 or 2, a message,
     let verifyCode: number
     let searchCode: number
     try {
-      verifyCode = runVerifyCommand([root], collect, collect)
+      verifyCode = runVerifyCommand([root], { out: collect, err: collect })
       searchCode = await runSearchCommand([root, '--account', 'ACC1'], { out: collect, err: collect })
     } catch (err) {
       throw new Error(`a tool threw: ${(err as Error).stack ?? String(err)}`)

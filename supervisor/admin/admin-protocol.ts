@@ -19,6 +19,7 @@ import { APP_STATUSES, LimitSetSchema, type LimitSetConfig } from '../../config/
 import { LANE_NAMES } from '../../protocol/lanes.js'
 import { limitSetFromConfig } from '../../config/risk-config.js'
 import { adminErrorCodes, type AdminErrorCode } from './admin-api.js'
+import { formatZodIssue } from '../../platform/zod-issue.js'
 
 /** A request line longer than this (newline excluded) is refused unread. */
 export const MAX_REQUEST_LINE_BYTES = 1024 * 1024
@@ -200,14 +201,11 @@ export function encodeReply (reply: AdminReply): string {
 
 /** One zod issue as "path: what is wrong", never quoting the value that was sent. */
 export function formatIssue (issue: z.core.$ZodIssue): string {
-  const path = issue.path.length === 0 ? '(request)' : issue.path.map(String).join('.')
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => `"${k}"`).join(', ')
-    if (issue.path.at(-1) === 'values') return `${path}: no such limit ${keys}; limits are ${LIMIT_NAMES.join(', ')}`
-    return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}; remove it or check its spelling`
-  }
-  if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) return `${path}: is required (expected ${issue.expected})`
-  return `${path}: ${issue.message.replace(/^Invalid input: /, '')}`
+  return formatZodIssue(issue, {
+    topLevel: '(request)',
+    dropInvalidInputPrefix: true,
+    describeUnknownKeys: (unknown, keys) => unknown.path.at(-1) === 'values' ? `no such limit ${keys}; limits are ${LIMIT_NAMES.join(', ')}` : undefined,
+  })
 }
 
 export type ParsedRequest =

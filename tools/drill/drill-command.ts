@@ -4,7 +4,6 @@
 // not reach the gateway or log the trader on), 2 for usage errors and
 // refused targets (production, non-loopback).
 import { readFileSync, writeFileSync } from 'node:fs'
-import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { DRILL_LANES, DrillSettingsError, resolveDrillSettings, type DrillSettings } from './drill-settings.js'
 import { fetchHealth } from './gateway-probe.js'
@@ -12,7 +11,10 @@ import { runDrill } from './drill-runner.js'
 import { formatHtml, formatJson, formatTable } from './drill-report.js'
 import { SCENARIOS } from './scenarios/index.js'
 import { TraderError } from './trader.js'
-import { GatehouseError } from '../../protocol/gatehouse-error.js'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, failCommand, helpHint, isUsageError, processIo, refuseUsage } from '../../platform/cli-kit.js'
+import { isLoopbackHost } from '../../platform/loopback.js'
+
+const COMMAND = 'gatehouse drill'
 
 const HELP = `usage: gatehouse drill [--config FILE | --lane-url LANE=URL ... --ops-url URL]
                        [--scenario NAME ...] [--short] [--json] [--html FILE]
@@ -59,17 +61,6 @@ options:
 
 /** How long the process may linger after the report before it exits regardless. */
 const EXIT_GRACE_MS = 2000
-
-function isLoopbackHost (host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '')
-  return bare === 'localhost' || bare === '::1' || (isIP(bare) === 4 && bare.startsWith('127.'))
-}
-
-class UsageError extends GatehouseError {
-  constructor (message: string) {
-    super('GH_ERR_USAGE', message)
-  }
-}
 
 function readSecret (path: string, flag: string): string {
   try {
@@ -206,40 +197,33 @@ export async function runDrillCommand (argv: string[]): Promise<number> {
   try {
     parsed = parse(argv)
   } catch (err) {
-    if (err instanceof DrillSettingsError || err instanceof UsageError || (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true) {
-      process.stderr.write(`gatehouse drill: ${(err as Error).message}\n\nRun \`gatehouse drill --help\` for the options.\n`)
-      return 2
-    }
+    if (err instanceof DrillSettingsError || isUsageError(err)) return refuseUsage(processIo, COMMAND, err.message, helpHint(COMMAND))
     throw err
   }
   if (parsed === 'help') {
-    process.stdout.write(HELP)
-    return 0
+    processIo.out(HELP)
+    return EXIT_OK
   }
   if (parsed === 'list') {
     const width = Math.max(...SCENARIOS.map((s) => s.name.length))
-    process.stdout.write(SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.summary}`).join('\n') + '\n')
-    return 0
+    processIo.out(SCENARIOS.map((s) => `${s.name.padEnd(width)}  ${s.summary}`).join('\n') + '\n')
+    return EXIT_OK
   }
   const { settings } = parsed
   if (settings.target.laneUrls[settings.trader.lane] === undefined) {
-    process.stderr.write(`gatehouse drill: the trader's lane (${settings.trader.lane}) has no URL; add --lane-url ${settings.trader.lane}=ws://... or set trader.lane to a lane you gave\n`)
-    return 2
+    return failCommand(processIo, COMMAND, `the trader's lane (${settings.trader.lane}) has no URL; add --lane-url ${settings.trader.lane}=ws://... or set trader.lane to a lane you gave`, EXIT_USAGE)
   }
   const remote = remoteRefusal(settings, parsed.allowRemote)
   if (remote !== null) {
-    process.stderr.write(`gatehouse drill: ${remote}\n`)
-    return 2
+    return failCommand(processIo, COMMAND, remote, EXIT_USAGE)
   }
   const health = await fetchHealth(settings.target.opsUrl)
   if (health.status === 0) {
-    process.stderr.write(`gatehouse drill: the gateway is not reachable: ${settings.target.opsUrl}/healthz: ${health.error}. Is it running? (\`npm start\`, or point --ops-url and --lane-url at it)\n`)
-    return 1
+    return failCommand(processIo, COMMAND, `the gateway is not reachable: ${settings.target.opsUrl}/healthz: ${health.error}. Is it running? (\`npm start\`, or point --ops-url and --lane-url at it)`)
   }
   const refusal = environmentRefusal(health.environments, parsed.allowProduction)
   if (refusal !== null) {
-    process.stderr.write(`gatehouse drill: ${refusal}\n`)
-    return 2
+    return failCommand(processIo, COMMAND, refusal, EXIT_USAGE)
   }
   const chosen = parsed.scenarioNames.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => parsed.scenarioNames.includes(s.name))
   const loopback = Object.values(settings.target.laneUrls).every((url) => isLoopbackHost(new URL(url).hostname))
@@ -248,21 +232,19 @@ export async function runDrillCommand (argv: string[]): Promise<number> {
     report = await runDrill(settings, { short: parsed.short, scenarios: chosen, loopback, log: (line) => { process.stderr.write(`drill: ${line}\n`) } })
   } catch (err) {
     if (err instanceof TraderError) {
-      process.stderr.write(`gatehouse drill: ${err.message}\n`)
-      return 1
+      return failCommand(processIo, COMMAND, err.message)
     }
     throw err
   }
-  process.stdout.write(parsed.json ? formatJson(report) : formatTable(report))
+  processIo.out(parsed.json ? formatJson(report) : formatTable(report))
   if (parsed.html !== undefined) {
     try {
       writeFileSync(parsed.html, formatHtml(report))
     } catch (err) {
-      process.stderr.write(`gatehouse drill: could not write ${parsed.html}: ${(err as Error).message}\n`)
-      return 1
+      return failCommand(processIo, COMMAND, `could not write ${parsed.html}: ${(err as Error).message}`)
     }
   }
-  const code = report.passed ? 0 : 1
+  const code = report.passed ? EXIT_OK : EXIT_FAILED
   // Every scenario has closed what it opened; should a socket the gateway
   // never answered still hold the loop, the drill ends anyway.
   setTimeout(() => { process.exit(code) }, EXIT_GRACE_MS).unref()

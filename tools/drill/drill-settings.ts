@@ -8,6 +8,7 @@ import { DEMO_APP_ID, DEMO_AUTH_CODE } from '../../protocol/demo-identity.js'
 import { DEFAULT_CONFIG } from '../../config/defaults.js'
 import { mergeConfig } from '../../config/config.js'
 import { GatehouseError } from '../../protocol/gatehouse-error.js'
+import { formatZodIssue } from '../../platform/zod-issue.js'
 
 const { lanes, ops } = DEFAULT_CONFIG
 
@@ -147,9 +148,5 @@ export class DrillSettingsError extends GatehouseError {
 export function resolveDrillSettings (overrides: unknown = {}): DrillSettings {
   const parsed = DrillSettingsSchema.safeParse(mergeConfig(structuredClone(DRILL_DEFAULTS), overrides))
   if (parsed.success) return parsed.data
-  throw new DrillSettingsError(parsed.error.issues.map((issue) => {
-    const path = issue.path.length === 0 ? '(top level)' : issue.path.map(String).join('.')
-    if (issue.code === 'unrecognized_keys') return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove it or check its spelling`
-    return `${path}: ${issue.message}`
-  }))
+  throw new DrillSettingsError(parsed.error.issues.map((issue) => formatZodIssue(issue, { topLevel: '(top level)' })))
 }

@@ -11,9 +11,10 @@ import { closeSync, existsSync, fchmodSync, openSync, writeSync } from 'node:fs'
 import { decodeJournalRecord, summarizeRecord, type DecodedRecord } from '../../journal/record-decoder.js'
 import { readJournal } from '../../journal/reader.js'
 import {
-  LinkOrderAttribution, UsageError, filterFromArgs, journalProblemText, matchesDecoded, matchesHead, parseToolArgs, processIo,
-  type ParsedArgs, type RecordFilter, type ToolIo,
+  LinkOrderAttribution, filterFromArgs, journalProblemText, matchesDecoded, matchesHead, parseToolArgs,
+  type ParsedArgs, type RecordFilter,
 } from './search-command.js'
+import { EXIT_FAILED, EXIT_OK, UsageError, helpHint, processIo, refuseUsage, type CommandIo } from '../../platform/cli-kit.js'
 
 /** The CSV columns, fixed: a regulator's loader keys on them. */
 export const CSV_COLUMNS: readonly string[] = Object.freeze([
@@ -105,7 +106,7 @@ class ExportSink {
   private pending: string[] = []
   private pendingChars = 0
 
-  constructor (private readonly path: string | undefined, private readonly io: ToolIo, private readonly replace = false) {}
+  constructor (private readonly path: string | undefined, private readonly io: CommandIo, private readonly replace = false) {}
 
   write (text: string): void {
     if (this.path === undefined) {
@@ -149,10 +150,10 @@ class ExportSink {
 const EXPORT_VALUE_OPTIONS = ['day', 'trading-day', 'from', 'to', 'format', 'out', 'account', 'lane']
 const EXPORT_FLAGS = ['help', 'force']
 
-export async function runExportCommand (argv: string[], io: ToolIo = processIo): Promise<number> {
+export async function runExportCommand (argv: string[], io: CommandIo = processIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.out(EXPORT_HELP)
-    return 0
+    return EXIT_OK
   }
   let args: ParsedArgs
   let filter: RecordFilter
@@ -178,8 +179,7 @@ export async function runExportCommand (argv: string[], io: ToolIo = processIo):
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    io.err(`gatehouse journal export: ${err.message}\n\nRun \`gatehouse journal export --help\` for the options.\n`)
-    return 2
+    return refuseUsage(io, 'gatehouse journal export', err.message, helpHint('gatehouse journal export'))
   }
 
   const out = args.values.get('out')
@@ -210,12 +210,12 @@ export async function runExportCommand (argv: string[], io: ToolIo = processIo):
       : journalProblemText(args.dir, err)
     // Whatever was written stops short of the range: say so, so nobody hands it on as whole.
     io.err(`${problem}${count > 0 && out !== undefined ? `${out} is incomplete (${count} records written)\n` : ''}`)
-    return 1
+    return EXIT_FAILED
   }
   if (count === 0) {
     io.err('no records in the range\n')
-    return 1
+    return EXIT_FAILED
   }
   io.err(`${count} record${count === 1 ? '' : 's'}${out !== undefined ? ` written to ${out}` : ''}\n`)
-  return 0
+  return EXIT_OK
 }

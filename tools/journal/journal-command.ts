@@ -2,13 +2,9 @@
 // journal. Each tool lives in its own module, loaded only when asked for.
 // None of them touches a running gateway: they read the files (and, for
 // `search --reveal`, append one record to the 'tools' stream).
+import { processIo, runSubcommand, type Subcommand } from '../../platform/cli-kit.js'
 
-interface JournalTool {
-  summary: string
-  run: (argv: string[]) => Promise<number>
-}
-
-const tools: Record<string, JournalTool> = {
+const tools: Record<string, Subcommand> = {
   verify: {
     summary: 'check every chain and seal; name the first bad record',
     run: async (argv) => (await import('./verify-command.js')).runVerifyCommand(argv),
@@ -27,23 +23,6 @@ const tools: Record<string, JournalTool> = {
   },
 }
 
-function usage (): string {
-  const width = Math.max(...Object.keys(tools).map((name) => name.length))
-  const lines = Object.entries(tools).map(([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`)
-  return `usage: gatehouse journal <tool> [options]\n\ntools:\n${lines.join('\n')}\n\n` +
-    'Run `gatehouse journal <tool> --help` for the options of each.\n'
-}
-
 export async function runJournalCommand (argv: string[]): Promise<number> {
-  const [name, ...rest] = argv
-  if (name === undefined || name === '--help' || name === '-h') {
-    process.stdout.write(usage())
-    return name === undefined ? 2 : 0
-  }
-  const tool = tools[name]
-  if (tool === undefined) {
-    process.stderr.write(`gatehouse journal: unknown tool "${name}"\n\n${usage()}`)
-    return 2
-  }
-  return tool.run(rest)
+  return runSubcommand(processIo, { command: 'gatehouse journal', noun: 'tool', subcommands: tools }, argv)
 }

@@ -18,7 +18,7 @@ import {
 } from '../../journal/record-format.js'
 import { DEFAULT_JOURNAL_ROOT, SEGMENT_SUFFIX, listSegments, listStreamDirs } from '../../journal/segment-names.js'
 import { JournalStream } from '../../journal/segment-writer.js'
-import { GatehouseError } from '../../protocol/gatehouse-error.js'
+import { EXIT_FAILED, EXIT_OK, UsageError, helpHint, processIo, refuseUsage, type CommandIo } from '../../platform/cli-kit.js'
 
 export const SEARCH_HELP = `usage: gatehouse journal search DIR [filters] [--json] [--limit N]
                                 [--reveal --operator NAME [--reason-text TEXT]]
@@ -68,39 +68,6 @@ the journal is damaged (run \`gatehouse journal verify DIR\`), 2 bad usage.
 /** Record kinds a user can search for: every kind but the journal's own framing. */
 function searchKindNames (): string[] {
   return Object.values(RecordKind).filter((k) => !isMetaKind(k)).map(recordKindName)
-}
-
-/** Writes text; tests pass their own to capture it without a process. */
-export interface ToolIo {
-  out: (text: string) => void
-  err: (text: string) => void
-}
-
-let stdoutGuarded = false
-
-function writeStdout (text: string): void {
-  if (!stdoutGuarded) {
-    stdoutGuarded = true
-    // `search ... | head` closes the pipe early: the reader has seen
-    // enough, which is not a failure to report with a stack trace.
-    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(0)
-      throw err
-    })
-  }
-  process.stdout.write(text)
-}
-
-export const processIo: ToolIo = {
-  out: writeStdout,
-  err: (text) => { process.stderr.write(text) },
-}
-
-/** A bad command line: the message names the option and what it expects. Exit 2. */
-export class UsageError extends GatehouseError {
-  constructor (message: string) {
-    super('GH_ERR_USAGE', message)
-  }
 }
 
 // ---- filters ------------------------------------------------------------------
@@ -452,10 +419,10 @@ export function journalReveal (dir: string, doc: Record<string, unknown>): void 
 const SEARCH_VALUE_OPTIONS = [...FILTER_OPTIONS, 'limit', 'operator', 'reason-text']
 const SEARCH_FLAGS = ['json', 'reveal', 'help']
 
-export async function runSearchCommand (argv: string[], io: ToolIo = processIo): Promise<number> {
+export async function runSearchCommand (argv: string[], io: CommandIo = processIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     io.out(SEARCH_HELP)
-    return 0
+    return EXIT_OK
   }
   let args: ParsedArgs
   let filter: RecordFilter
@@ -481,8 +448,7 @@ export async function runSearchCommand (argv: string[], io: ToolIo = processIo):
     }
   } catch (err) {
     if (!(err instanceof UsageError)) throw err
-    io.err(`gatehouse journal search: ${err.message}\n\nRun \`gatehouse journal search --help\` for the options.\n`)
-    return 2
+    return refuseUsage(io, 'gatehouse journal search', err.message, helpHint('gatehouse journal search'))
   }
 
   // Matches are collected first: the REVEAL record must name how many
@@ -492,7 +458,7 @@ export async function runSearchCommand (argv: string[], io: ToolIo = processIo):
     for (const d of searchJournal(args.dir, filter, { reveal, limit })) matches.push(d)
   } catch (err) {
     io.err(journalProblemText(args.dir, err))
-    return 1
+    return EXIT_FAILED
   }
 
   if (reveal) {
@@ -508,7 +474,7 @@ export async function runSearchCommand (argv: string[], io: ToolIo = processIo):
       })
     } catch (err) {
       io.err(`gatehouse journal search: could not journal the reveal, so nothing is shown: ${err instanceof Error ? err.message : String(err)}\n`)
-      return 1
+      return EXIT_FAILED
     }
   }
 

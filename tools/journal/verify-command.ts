@@ -2,7 +2,8 @@
 //
 // Exit codes: 0 the journal verifies, 1 it does not (the first bad record
 // is printed), 2 the command line is wrong or DIR holds no segments.
-import { UsageError, requireJournalDir } from './search-command.js'
+import { requireJournalDir } from './search-command.js'
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, failCommand, processIo, refuseUsage, type CommandIo } from '../../platform/cli-kit.js'
 import { formatVerifyResult, verifyJournal, type VerifyResult } from '../../journal/verify.js'
 
 export const VERIFY_HELP = `usage: gatehouse journal verify DIR [--require-sealed] [--json] [--verbose]
@@ -21,25 +22,22 @@ refused (exit 2) rather than passed.
   -h, --help        show this help
 `
 
-const toStdout = (t: string): void => { process.stdout.write(t + '\n') }
-const toStderr = (t: string): void => { process.stderr.write(t + '\n') }
+const COMMAND = 'gatehouse journal verify'
 
 /**
- * `out` gets the report; `err` the usage errors. Errors used to go to
- * stdout, into the file of `verify DIR --json > report.json`. A caller that
- * passes only `out` (tests) gets both there.
+ * `io.out` gets the report; `io.err` the usage errors and failures to read
+ * (they used to go to stdout, into the file of `verify DIR --json > report.json`).
  */
-export function runVerifyCommand (argv: readonly string[], out: (text: string) => void = toStdout, err: (text: string) => void = out === toStdout ? toStderr : out): number {
+export function runVerifyCommand (argv: readonly string[], io: CommandIo = processIo): number {
   if (argv.includes('--help') || argv.includes('-h')) {
-    out(VERIFY_HELP)
-    return 0
+    io.out(VERIFY_HELP)
+    return EXIT_OK
   }
   const flags = new Set(argv.filter((a) => a.startsWith('--')))
   const dirs = argv.filter((a) => !a.startsWith('--'))
   const unknown = [...flags].filter((f) => f !== '--require-sealed' && f !== '--json' && f !== '--verbose')
   if (unknown.length > 0 || dirs.length !== 1) {
-    err(`${unknown.length > 0 ? `unknown option ${unknown[0]}` : 'give exactly one DIR'}\n\n${VERIFY_HELP}`)
-    return 2
+    return refuseUsage(io, COMMAND, unknown.length > 0 ? `unknown option ${unknown[0]}` : 'give exactly one DIR', VERIFY_HELP)
   }
   const dir = dirs[0]!
   // A file given as DIR used to end in an ENOTDIR stack trace, and the
@@ -49,8 +47,7 @@ export function runVerifyCommand (argv: readonly string[], out: (text: string) =
     requireJournalDir(dir)
   } catch (e) {
     if (!(e instanceof UsageError)) throw e
-    err(`gatehouse journal verify: ${e.message}`)
-    return 2
+    return failCommand(io, COMMAND, e.message, EXIT_USAGE)
   }
   let result: VerifyResult
   try {
@@ -59,9 +56,8 @@ export function runVerifyCommand (argv: readonly string[], out: (text: string) =
     // A directory that cannot be listed (permissions, an I/O error): the
     // journal was not verified, which is a failure, said in one line.
     if (typeof (e as { code?: unknown } | null)?.code !== 'string') throw e
-    err(`gatehouse journal verify: cannot read the journal under ${dir}: ${(e as Error).message}`)
-    return 1
+    return failCommand(io, COMMAND, `cannot read the journal under ${dir}: ${(e as Error).message}`)
   }
-  out(flags.has('--json') ? JSON.stringify(result, null, 2) : formatVerifyResult(result, flags.has('--verbose')))
-  return result.ok ? 0 : 1
+  io.out(`${flags.has('--json') ? JSON.stringify(result, null, 2) : formatVerifyResult(result, flags.has('--verbose'))}\n`)
+  return result.ok ? EXIT_OK : EXIT_FAILED
 }

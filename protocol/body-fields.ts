@@ -1,0 +1,39 @@
+// Field numbers of the envelopes' `oneof body` (client.proto, link.proto),
+// for code that reads or labels bodies without the generated codec: the
+// journal's msgType, the salvage of a malformed envelope, the benchmark's
+// hand-rolled wire. The static generated code carries no reflection, so
+// these are written out once, here; test/body-fields.test.ts loads the
+// .proto and checks they equal it.
+
+/** ClientEnvelope's oneof body: field name (protobufjs camelCase) → field number. */
+export const CLIENT_BODY_FIELDS: Readonly<Record<string, number>> = Object.freeze({
+  logon: 10,
+  logonReply: 11,
+  newOrder: 12,
+  cancelOrder: 13,
+  executionReport: 14,
+  reject: 15,
+  heartbeat: 16,
+  logout: 17,
+  authChallenge: 18,
+  authenticate: 19,
+  authenticateReply: 20,
+  terminalInfo: 21,
+  terminalInfoReply: 22,
+})
+
+/** LinkEnvelope's oneof body: field name → field number. */
+export const LINK_BODY_FIELDS: Readonly<Record<string, number>> = Object.freeze({
+  logon: 10,
+  logonReply: 11,
+  heartbeat: 12,
+  newOrder: 13,
+  cancel: 14,
+  report: 15,
+  massCancel: 16,
+  logout: 17,
+  instrumentUpdate: 18,
+})
+
+/** Both envelopes' `seq` (field 1). */
+export const ENVELOPE_SEQ_FIELD = 1
