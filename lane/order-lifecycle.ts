@@ -70,6 +70,7 @@ export interface LinkUpInfo {
 export interface MonitorAlert {
   account: string
   instrument: string
+  /** RejectReason the monitor blocks with, e.g. CANCEL_LIMIT. */
   monitor: number
   observed: number
   warningLevel: number

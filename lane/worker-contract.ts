@@ -7,6 +7,7 @@ import type { LinkState } from './exchange-link.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
 import type { LaneRecovery } from './recovery.js'
+import type { MonitorAlert } from './order-lifecycle.js'
 import type { ReplyMessage, RequestMessage } from '../platform/cross-thread.js'
 
 /** workerData of a lane worker. */
@@ -34,15 +35,8 @@ export interface LaneRecoveryReport {
 }
 
 /** A regulatory monitor reached its warning level (sent once per crossing). */
-export interface RiskAlert {
+export interface RiskAlert extends MonitorAlert {
   lane: LaneName
-  account: string
-  instrument: string
-  /** RejectReason the monitor blocks with, e.g. CANCEL_LIMIT. */
-  monitor: number
-  observed: number
-  warningLevel: number
-  blockingLevel: number
 }
 
 /** One logon step a lane forwards to the supervisor's access control. */
