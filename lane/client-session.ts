@@ -108,7 +108,7 @@ export class ClientSession {
   readonly risk: RiskContext = { lane: 0, app: -1, account: -1 }
   /** Messages per second on this session (sessionMessagesPerSecond); sized up to the largest limit config accepts. */
   readonly throttle: SessionThrottle
-  /** Messages the throttle refused in the current window (Lane.floodedPastThrottle). */
+  /** Messages the throttle refused in the current window (ClientEdge.floodedPastThrottle). */
   refusedInWindow = 0
   refusedWindowStartMs = 0
   /** Closed for flooding past its throttle: nothing more is answered. */

@@ -31,7 +31,7 @@
 //      │                           │ │ (not cumul.)   │      │        │
 //      └ journal-commit histogram  ┘ └────────────────┴──────┴────────┘
 //  then  internal errors           counter: exceptions contained in a
-//                                  lane handler (lane.ts contain())
+//                                  lane handler (client-edge.ts contain())
 //
 // Why no Atomics: each slot has exactly one writer (the lane thread), so a
 // read-modify-write needs no lock-prefixed instruction; the supervisor
