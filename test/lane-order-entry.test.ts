@@ -3,7 +3,8 @@
 // lane's real journal stream in a directory, and at the edges a recording
 // link port and a recording client port (test/helpers/lane-core.ts). Each
 // refusal is checked for all three of its parts: the REJECTED report, the
-// journaled decision and the reject counter.
+// journaled decision and the reject counter. And the lifecycle's cancel
+// rule at link logon: cancels lost with the link, and owed ones, go out.
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
 import { readStream } from '../journal/reader.js'
@@ -101,4 +102,30 @@ t.test('a cancel of no working order is refused with UNKNOWN_ORDER; with the lin
   t.match(last(lane.sentTo(session)).reject, { reason: RejectReason.EXCHANGE_UNAVAILABLE, refSeq: session.lastClientSeq, clientOrderId: 1 }, 'EXCHANGE_UNAVAILABLE: the client retries')
   t.match([...lane.lifecycle.orders.values()][0], { cancelOwed: false, cancelLinkSeq: 0 }, 'the gateway owes no cancel for it')
   t.equal(lane.control.counters(TRADER).actionsToday, actions, 'a cancel that could not go out is no action')
+})
+
+t.test('a cancel the link lost before the exchange got it is sent again when the link logs on; one it got is not', async (t) => {
+  const { lane } = setUp(t)
+  const session = lane.connect()
+  lane.logOn(session, TRADER, true)
+  lane.newOrder(session, order(1))
+  lane.newOrder(session, order(2))
+  lane.cancel(session, 1)
+  lane.cancel(session, 2)
+  const [first, second] = [...lane.lifecycle.orders.values()]
+  t.match([first!.cancelLinkSeq, second!.cancelLinkSeq], [3, 4], 'the cancels went out with link seqs 3 and 4')
+  lane.linkDown()
+  // The exchange got everything up to seq 3: the cancel at 4 was lost.
+  lane.link.sent.length = 0
+  lane.linkUp('20261207', 4)
+  t.same(lane.link.sent.map((e) => e.cancel), [{ orderId: second!.linkOrderId }], 'only the lost cancel is sent again')
+  t.equal(second!.cancelLinkSeq, 4, 'with its new link seq')
+  // Closed with cancel-on-disconnect while the link is down: owed, sent at the next logon.
+  lane.linkDown()
+  lane.exchangeReport({ orderId: first!.linkOrderId, cancelRejected: true, reason: RejectReason.UNKNOWN_ORDER })
+  lane.close(session)
+  t.equal(first!.cancelOwed, true, 'cancel-on-disconnect with the link down: owed')
+  lane.link.sent.length = 0
+  lane.linkUp('20261207', 5)
+  t.same(lane.link.sent.map((e) => e.cancel), [{ orderId: first!.linkOrderId }], 'the owed cancel goes out at the next link logon')
 })
