@@ -20,3 +20,15 @@ export interface ExchangeLinkPort {
 
 /** A link that sends nothing: what recovery and replay drive the lifecycle with (what the live link sent is in the journal). */
 export const SILENT_LINK: ExchangeLinkPort = Object.freeze({ isUp: false, send: () => 0 })
+
+/**
+ * The one rule for exchange report seqs, which the live link, recovery and
+ * replay all apply: after a reconnect the exchange resends from the seq it
+ * was asked for, so a report at or below the last one processed is a
+ * repeat and is dropped. Seq 0 is unsequenced and never a repeat. Returns
+ * the last seq after this report, or -1 for a repeat.
+ */
+export function advanceReportSeq (lastReceivedSeq: number, seq: number): number {
+  if (seq === 0) return lastReceivedSeq
+  return seq <= lastReceivedSeq ? -1 : seq
+}

@@ -10,7 +10,7 @@ import net from 'node:net'
 import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
 import { LINK_LENGTH_PREFIX_BYTES } from '../protocol/constants.js'
 import { wireInt, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type LinkLogonReply } from '../protocol/messages.js'
-import type { ExchangeLinkPort } from './exchange-link-port.js'
+import { advanceReportSeq, type ExchangeLinkPort } from './exchange-link-port.js'
 import type { SessionJournalHeads } from './lane-journal.js'
 import type { LinkUpInfo } from './order-lifecycle.js'
 
@@ -210,9 +210,9 @@ export class ExchangeLink implements ExchangeLinkPort {
       }
       case 'report': {
         const seq = wireInt(envelope.seq)
-        // Resends after a reconnect may repeat what we already processed.
-        if (seq !== 0 && seq <= this.lastReceivedSeq) return
-        if (seq !== 0) this.lastReceivedSeq = seq
+        const lastReceivedSeq = advanceReportSeq(this.lastReceivedSeq, seq)
+        if (lastReceivedSeq < 0) return
+        this.lastReceivedSeq = lastReceivedSeq
         this.handler.onReport(envelope.report as LinkExecutionReport)
         return
       }

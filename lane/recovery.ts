@@ -59,7 +59,7 @@ import { IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, RiskEngine, newRiskVerdict, type
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import { Limit } from '../checks/limits.js'
 import { ClientSession, type WorkingOrder } from './client-session.js'
-import { SILENT_LINK } from './exchange-link-port.js'
+import { SILENT_LINK, advanceReportSeq } from './exchange-link-port.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
 import { OrderLifecycle, type AccountSeqs, type LifecyclePort, type RecoveredLifecycle } from './order-lifecycle.js'
 
@@ -491,8 +491,9 @@ class LaneReplay {
         return
       case 'report': {
         const seq = wireInt(envelope.seq)
-        if (seq !== 0 && seq <= this.result.lastReceivedSeq) return
-        if (seq !== 0) this.result.lastReceivedSeq = seq
+        const lastReceivedSeq = advanceReportSeq(this.result.lastReceivedSeq, seq)
+        if (lastReceivedSeq < 0) return
+        this.result.lastReceivedSeq = lastReceivedSeq
         this.lifecycle.report(envelope.report as LinkExecutionReport)
       }
     }

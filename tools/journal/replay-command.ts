@@ -45,6 +45,7 @@
 import { existsSync, statSync } from 'node:fs'
 import { MAX_JSON_FILE_BYTES, readBoundedFile } from '../../journal/read-bounded-file.js'
 import { parseArgs } from 'node:util'
+import { EXIT_OK, EXIT_USAGE, failCommand, parseCommandLine, processIo, refuseUsage, type CommandIo } from '../../platform/cli-kit.js'
 import type { AccountCounters, RiskControl } from '../../checks/risk-control.js'
 import { IN_NOW_MS, RiskEngine, newRiskVerdict } from '../../checks/risk-engine.js'
 import {
@@ -70,7 +71,7 @@ import { readJournal, type ReadRecord } from '../../journal/reader.js'
 import { countJournalSegments, noSegmentsText } from './search-command.js'
 import { DAY_PATTERN, RecordKind, isMetaKind, laneName } from '../../journal/record-format.js'
 import { ClientSession, THROTTLE_WINDOW_MS, chargeSessionThrottle } from '../../lane/client-session.js'
-import { SILENT_LINK, type ExchangeLinkPort } from '../../lane/exchange-link-port.js'
+import { SILENT_LINK, advanceReportSeq, type ExchangeLinkPort } from '../../lane/exchange-link-port.js'
 import type { SessionJournalHeads } from '../../lane/lane-journal.js'
 import { LaneMetrics, createLaneMetricsBuffer } from '../../lane/lane-metrics.js'
 import { FRAME_TIME_US, MAX_SELF_MATCH_CANCELS, OrderEntry, type DecisionRecorder } from '../../lane/order-entry.js'
@@ -116,17 +117,6 @@ Exit codes: 0 the day was replayed (with or without would-rejects), 1 no
 such day or no orders on it, or the journal is damaged (run verify), 2 the
 command line, the config or the limits file is wrong.
 `
-
-/** Where the command's output goes; tests pass their own to capture it. */
-export interface ReplayIo {
-  out: (text: string) => void
-  err: (text: string) => void
-}
-
-const PROCESS_IO: ReplayIo = {
-  out: (text) => { process.stdout.write(text + '\n') },
-  err: (text) => { process.stderr.write(text + '\n') },
-}
 
 export interface ReplayOptions {
   /** Trading day, YYYYMMDD; the latest in the journal if absent. */
@@ -937,13 +927,12 @@ class DayReplay {
     const envelope = decodeLink(record)
     const report = envelope?.report as LinkExecutionReport | null | undefined
     if (report == null) return
-    // The link drops a resend of a report already processed.
-    const seq = wireInt(envelope!.seq)
-    if (seq !== 0 && seq <= lane.lastReportSeq) {
+    const lastReportSeq = advanceReportSeq(lane.lastReportSeq, wireInt(envelope!.seq))
+    if (lastReportSeq < 0) {
       this.duplicateReports++
       return
     }
-    if (seq !== 0) lane.lastReportSeq = seq
+    lane.lastReportSeq = lastReportSeq
     const orderId = wireInt(report.orderId)
     if (lane.lifecycle.orders.has(orderId)) {
       lane.lifecycle.report(report)
@@ -1111,24 +1100,17 @@ function parseReplayArgs (argv: readonly string[]) {
   })
 }
 
-export function runReplayCommand (argv: readonly string[], io: ReplayIo = PROCESS_IO): number {
-  let parsed: ReturnType<typeof parseReplayArgs>
-  try {
-    parsed = parseReplayArgs(argv)
-  } catch (err) {
-    // Unknown options and missing option values (node:util parseArgs).
-    io.err(`${(err as Error).message}\n\n${REPLAY_HELP}`)
-    return 2
-  }
-  const { values, positionals } = parsed
+const COMMAND = 'gatehouse journal replay'
+
+export function runReplayCommand (argv: readonly string[], io: CommandIo = processIo): number {
+  const parsed = parseCommandLine(io, COMMAND, REPLAY_HELP, () => parseReplayArgs(argv))
+  if (!parsed.ok) return parsed.exitCode
+  const { values, positionals } = parsed.value
   if (values.help === true) {
-    io.out(REPLAY_HELP)
-    return 0
+    io.out(REPLAY_HELP + '\n')
+    return EXIT_OK
   }
-  const usage = (problem: string): number => {
-    io.err(`${problem}\n\n${REPLAY_HELP}`)
-    return 2
-  }
+  const usage = (problem: string): number => refuseUsage(io, COMMAND, problem, REPLAY_HELP)
   if (positionals.length !== 1) return usage('give exactly one DIR')
   if (values.limits === undefined) return usage('--limits FILE is required: the proposed limits to replay with')
   if (values.day !== undefined && !DAY_PATTERN.test(values.day)) return usage(`--day ${values.day}: must be a trading day as YYYYMMDD`)
@@ -1136,17 +1118,13 @@ export function runReplayCommand (argv: readonly string[], io: ReplayIo = PROCES
     return usage(`--lane ${values.lane}: must be one of ${LANE_NAMES.join(', ')}`)
   }
   const dir = positionals[0]!
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    io.err(`no such directory: ${dir}`)
-    return 2
-  }
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return failCommand(io, COMMAND, `no such directory: ${dir}`, EXIT_USAGE)
   // A directory with no segments at all (the runDir given for its journal,
   // an empty one) used to say only "no exchange logon reply"; say that it
   // is no journal and which directory is. Still exit 1, as for a journal
   // without a trading day (test/journal-replay.test.ts relies on that).
   if (countJournalSegments(dir) === 0) {
-    io.err(`the journal under ${dir} has no exchange logon reply, so no trading day to replay: ${noSegmentsText(dir)}`)
-    return 1
+    return failCommand(io, COMMAND, `the journal under ${dir} has no exchange logon reply, so no trading day to replay: ${noSegmentsText(dir)}`)
   }
 
   let config: GatewayConfig
@@ -1154,8 +1132,7 @@ export function runReplayCommand (argv: readonly string[], io: ReplayIo = PROCES
     config = resolveReplayConfig(values.limits, values.config)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    io.err(`the config with the proposed limits (${values.limits}) is not valid:\n  - ${err.problems.join('\n  - ')}`)
-    return 2
+    return failCommand(io, COMMAND, `the config with the proposed limits (${values.limits}) is not valid:\n  - ${err.problems.join('\n  - ')}`, EXIT_USAGE)
   }
 
   let result: ReplayResult
@@ -1163,13 +1140,11 @@ export function runReplayCommand (argv: readonly string[], io: ReplayIo = PROCES
     result = replayJournal(dir, config, { day: values.day, lane: values.lane as LaneName | undefined })
   } catch (err) {
     if (!(err instanceof JournalError)) throw err
-    io.err(err.code === journalErrorCodes.CORRUPT ? `${err.message}\nrun \`gatehouse journal verify ${dir}\` for the full report` : err.message)
-    return 1
+    return failCommand(io, COMMAND, err.code === journalErrorCodes.CORRUPT ? `${err.message}\nrun \`gatehouse journal verify ${dir}\` for the full report` : err.message)
   }
-  io.out(values.json === true ? JSON.stringify(result, null, 2) : formatReplayResult(result))
+  io.out((values.json === true ? JSON.stringify(result, null, 2) : formatReplayResult(result)) + '\n')
   if (result.ordersReplayed === 0) {
-    io.err(`trading day ${result.day} has no orders${values.lane === undefined ? '' : ` on the ${values.lane} lane`}`)
-    return 1
+    return failCommand(io, COMMAND, `trading day ${result.day} has no orders${values.lane === undefined ? '' : ` on the ${values.lane} lane`}`)
   }
-  return 0
+  return EXIT_OK
 }
