@@ -6,6 +6,7 @@ import process from 'node:process'
 import type { InstrumentInit } from '../protocol/messages.js'
 import { DEFAULT_SIM_HOST, DEFAULT_SIM_PORT } from './constants.js'
 import { listenFailureText } from '../platform/listen-failure.js'
+import { EXIT_OK, EXIT_USAGE, failCommand, processIo } from '../platform/cli-kit.js'
 import { SimConfigError } from './errors.js'
 import { ExchangeSimulator, todayTradingDay, type ExchangeSimulatorOptions, type SimEvent } from './exchange-sim.js'
 import { DEFAULT_INSTRUMENTS, loadInstrumentsFile } from './instruments.js'
@@ -138,8 +139,10 @@ export function exchangeSimOptions (args: ExchangeSimArgs, onEvent?: (event: Sim
   }
 }
 
+const COMMAND = 'gatehouse exchange-sim'
+
 function printEvent (event: SimEvent): void {
-  process.stdout.write(JSON.stringify(event) + '\n')
+  processIo.out(JSON.stringify(event) + '\n')
 }
 
 /**
@@ -152,14 +155,13 @@ export async function runExchangeSimCommand (argv: string[]): Promise<number> {
   try {
     const args = parseExchangeSimArgs(argv)
     if (args.help) {
-      process.stdout.write(exchangeSimUsage())
-      return 0
+      processIo.out(exchangeSimUsage())
+      return EXIT_OK
     }
     options = exchangeSimOptions(args, printEvent)
   } catch (err) {
     if (!(err instanceof SimConfigError)) throw err
-    process.stderr.write(`gatehouse exchange-sim: ${err.message}\n`)
-    return 2
+    return failCommand(processIo, COMMAND, err.message, EXIT_USAGE)
   }
 
   // A hangup reaches the whole process group: a gateway's embedded
@@ -176,10 +178,9 @@ export async function runExchangeSimCommand (argv: string[]): Promise<number> {
     const port = options.port ?? DEFAULT_SIM_PORT
     const code = (err as NodeJS.ErrnoException).code
     // For whoever started it (gatehouse start), who names its own config field.
-    if (code !== undefined) process.stdout.write(JSON.stringify({ event: 'listen-failed', host, port, code }) + '\n')
-    process.stderr.write(`gatehouse exchange-sim: ${code === undefined ? `cannot start on ${host}:${port}: ${(err as Error).message}` : listenFailureText({ host: '--host', port: '--port' }, host, port, code)}\n`)
+    if (code !== undefined) processIo.out(JSON.stringify({ event: 'listen-failed', host, port, code }) + '\n')
     await sim.stop()
-    return 1
+    return failCommand(processIo, COMMAND, code === undefined ? `cannot start on ${host}:${port}: ${(err as Error).message}` : listenFailureText({ host: '--host', port: '--port' }, host, port, code))
   }
   printEvent({ event: 'listening', host: address.host, port: address.port })
 
@@ -194,5 +195,5 @@ export async function runExchangeSimCommand (argv: string[]): Promise<number> {
   })
   await sim.stop()
   printEvent({ event: 'stopped', signal })
-  return 0
+  return EXIT_OK
 }

@@ -25,7 +25,8 @@
 //   LINK_IN logonReply                  linkUp (trading day, reference data, lost
 //                                       orders and cancels by next_expected_seq)
 //   LINK_IN instrumentUpdate, report    instrumentUpdate, report (reports
-//                                       deduplicated by seq, as the link does)
+//                                       dropped as repeats by advanceReportSeq,
+//                                       the link's own rule)
 //   segment seal closing a run          the run ended (orderly stop or crash): its
 //                                       open sessions closed, as now at the end
 //
