@@ -1107,7 +1107,7 @@ export function runReplayCommand (argv: readonly string[], io: CommandIo = proce
   if (!parsed.ok) return parsed.exitCode
   const { values, positionals } = parsed.value
   if (values.help === true) {
-    io.out(REPLAY_HELP + '\n')
+    io.out(REPLAY_HELP)
     return EXIT_OK
   }
   const usage = (problem: string): number => refuseUsage(io, COMMAND, problem, REPLAY_HELP)
