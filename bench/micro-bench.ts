@@ -303,9 +303,10 @@ function buildFullPath (setup: FullPathSetup, instrument: InstrumentType, orders
 
   const laneMask = engines.length === 1 ? 0 : 1
   if (engines.length > 2) throw new Error('checks bench: at most two lanes take turns')
-  // Per order, what the lane does (lane/lane.ts): session throttle,
-  // validity, check-and-reserve; then, when the order's final report
-  // comes, the release. Done at once here, so the state stays steady.
+  // Per order, the engine calls the lane makes: the session throttle
+  // (lane/client-edge.ts), validity and check-and-reserve
+  // (lane/order-entry.ts); then, when the order's final report comes,
+  // the release (lane/order-lifecycle.ts). Done at once here, so the state stays steady.
   const op = (i: number): void => {
     const order = orders[i & 1023]!
     const k = i & laneMask
