@@ -30,6 +30,7 @@ import type { LaneName } from '../protocol/lanes.js'
 import type { LaneJournal, SessionJournalHeads } from './lane-journal.js'
 import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, frameDigest } from '../journal/gateway-records.js'
 import type { LifecyclePort, MonitorAlert, OrderLifecycle } from './order-lifecycle.js'
+import { microsAt } from '../protocol/clock.js'
 import { FRAME_TIME_US, ORDER_DECODED, ORDER_RECEIVED, type OrderEntry } from './order-entry.js'
 import type { LogonGate, ClientOutlet } from './logon-gate.js'
 import type { ReportBatching } from './exchange-side.js'
@@ -254,10 +255,10 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
 
   private onMessage (session: ClientSession, message: ArrayBuffer, isBinary: boolean): void {
     const receivedMs = performance.now()
-    // The frame's time on the gateway's clock (protocol/clock.ts nowMicros,
-    // from the same reading): its journal record carries it and its checks
-    // run at it, so recovery replays them at exactly that time.
-    this.orderEntry.orderClockMs[FRAME_TIME_US] = Math.floor((performance.timeOrigin + receivedMs) * 1000)
+    // The frame's time on the gateway's clock, from the same reading: its
+    // journal record carries it and its checks run at it, so recovery
+    // replays them at exactly that time.
+    this.orderEntry.orderClockMs[FRAME_TIME_US] = microsAt(receivedMs)
     session.messagesIn++
     this.metrics.messageIn()
     if (this.journalFailed) return

@@ -87,6 +87,18 @@ export interface LaneRecovery extends RecoveredLifecycle {
   problems: string[]
 }
 
+/**
+ * The start log lists at most this many recovery problems: a journal whose
+ * every order hits one (an account since removed, a full order table)
+ * must not grow the list, and the supervisor's memory, with it.
+ */
+const MAX_PROBLEMS_LISTED = 100
+
+function noteProblem (result: { problems: string[] }, text: string): void {
+  if (result.problems.length < MAX_PROBLEMS_LISTED) result.problems.push(text)
+  else if (result.problems.length === MAX_PROBLEMS_LISTED) result.problems.push(`more than ${MAX_PROBLEMS_LISTED} problems; the rest are not listed`)
+}
+
 const HEADER_PROBE_BYTES = 4096
 
 /**
@@ -157,7 +169,7 @@ export function recoverLanes (root: string, lanes: readonly LaneName[], buffers:
     const { day: newestDay, fromSegment: from } = newestTradingDay(streamDir, lane)
     if (from === null) continue
     if (gatewayDay !== null && newestDay !== gatewayDay) {
-      result.problems.push(`this lane's journal ends on trading day ${newestDay ?? '?'}, before the gateway's ${gatewayDay} (another lane's newest): ` +
+      noteProblem(result, `this lane's journal ends on trading day ${newestDay ?? '?'}, before the gateway's ${gatewayDay} (another lane's newest): ` +
         'nothing recovered; that day\'s orders ended with it')
       continue
     }
@@ -322,7 +334,7 @@ class LaneReplay {
     if (ctx === undefined) {
       const index = this.accountIndexes.get(account)
       ctx = index === undefined ? null : { lane: this.laneIndex, account: index, app: -1 }
-      if (ctx === null) this.result.problems.push(`account ${account} is in the journal but not configured: its orders are not booked`)
+      if (ctx === null) noteProblem(this.result, `account ${account} is in the journal but not configured: its orders are not booked`)
       this.contexts.set(account, ctx)
     }
     return ctx
@@ -439,7 +451,7 @@ class LaneReplay {
     const lots = sent.quantityLots ?? 0
     const riskSlot = this.engine.restoreOrder(ctx, traded.risk, sent.side ?? 0, lots, sent.timeInForce ?? 0, this.lifecycle.verdict)
     if (riskSlot < 0) {
-      result.problems.push(`order ${linkOrderId} of ${account} could not be booked: the account's order table is full`)
+      noteProblem(result, `order ${linkOrderId} of ${account} could not be booked: the account's order table is full`)
       return
     }
     if (d !== null && d.selfMatchCancels > 0) this.engine.restoreSelfTrade(ctx, traded.risk)

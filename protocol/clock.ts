@@ -8,7 +8,12 @@ import { performance } from 'node:perf_hooks'
 
 /** Whole microseconds since the epoch. */
 export function nowMicros (): number {
-  return Math.floor((performance.timeOrigin + performance.now()) * 1000)
+  return microsAt(performance.now())
+}
+
+/** Whole microseconds since the epoch at a performance.now() reading already taken (one reading serves two clocks). */
+export function microsAt (performanceNowMs: number): number {
+  return Math.floor((performance.timeOrigin + performanceNowMs) * 1000)
 }
 
 /** Milliseconds since the epoch, with the sub-millisecond part. */
