@@ -125,6 +125,17 @@ export const CLIENT_FIELD_RULES: Readonly<{ envelope: readonly FieldRule[], bodi
       enumRule('side', 'new_order.side', Side as unknown as Record<string, number>),
       int64('price', 'new_order.price'),
       enumRule('timeInForce', 'new_order.time_in_force', TimeInForce as unknown as Record<string, number>),
+      enumRule('offsetFlag', 'new_order.offset_flag', OffsetFlag as unknown as Record<string, number>),
+      enumRule('hedgeFlag', 'new_order.hedge_flag', HedgeFlag as unknown as Record<string, number>),
+    ]),
+    resendRequest: Object.freeze([
+      uint64('afterReportSeq', 'resend_request.after_report_seq'),
+    ]),
+    query: Object.freeze([
+      uint64('requestId', 'query.request_id'),
+      enumRule('kind', 'query.kind', QueryKind as unknown as Record<string, number>),
+      string('instrument', 'query.instrument', MAX_INSTRUMENT_CHARS),
+      uint64('clientOrderId', 'query.client_order_id'),
     ]),
     cancelOrder: Object.freeze([
       uint64('clientOrderId', 'cancel_order.client_order_id'),

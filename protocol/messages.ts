@@ -16,6 +16,7 @@ export type v1 = typeof gatehouse.v1
 export const {
   ClientEnvelope, LinkEnvelope, Instrument,
   Side, TimeInForce, ExecType, TradingStatus, RejectReason,
+  OffsetFlag, HedgeFlag, QueryKind, OrderState, PositionDirection,
 } = gatehouse.v1
 
 export type ClientEnvelope = gatehouse.v1.ClientEnvelope
@@ -40,6 +41,17 @@ export type TimeInForce = gatehouse.v1.TimeInForce
 export type ExecType = gatehouse.v1.ExecType
 export type TradingStatus = gatehouse.v1.TradingStatus
 export type RejectReason = gatehouse.v1.RejectReason
+export type OffsetFlag = gatehouse.v1.OffsetFlag
+export type HedgeFlag = gatehouse.v1.HedgeFlag
+export type QueryKind = gatehouse.v1.QueryKind
+export type OrderState = gatehouse.v1.OrderState
+export type PositionDirection = gatehouse.v1.PositionDirection
+export type Query = gatehouse.v1.Query
+export type QueryReplyInit = gatehouse.v1.QueryReply.$Properties
+export type ResendRequest = gatehouse.v1.ResendRequest
+export type PositionInfoInit = gatehouse.v1.PositionInfo.$Properties
+export type OrderInfoInit = gatehouse.v1.OrderInfo.$Properties
+export type TradeInfoInit = gatehouse.v1.TradeInfo.$Properties
 
 /**
  * A 64-bit wire integer as a number. With Long switched off (long-off.ts)

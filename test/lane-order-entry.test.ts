@@ -37,7 +37,7 @@ function decisions (dir: string, journal: LaneJournal): Array<{ passed: boolean,
 }
 
 const order = (clientOrderId: number, lots = 1, price = 3200, instrument = RB) =>
-  ({ clientOrderId, instrument, side: Side.BUY, price, quantityLots: lots, timeInForce: TimeInForce.GFD, reduceOnly: false })
+  ({ clientOrderId, instrument, side: Side.BUY, price, quantityLots: lots, timeInForce: TimeInForce.GFD, reduceOnly: false, offsetFlag: 0, hedgeFlag: 0 })
 
 const last = (sent: ClientEnvelopeInit[]): ClientEnvelopeInit => sent[sent.length - 1]!
 
