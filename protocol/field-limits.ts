@@ -14,7 +14,7 @@
 // "arrived exactly". The rules are data (CLIENT_FIELD_RULES) and one check
 // per rule (fieldOk), so a hand-written codec can run the same rules on the
 // values it reads.
-import { Side, TimeInForce, type ClientEnvelope, type LinkEnvelope } from './messages.js'
+import { HedgeFlag, OffsetFlag, QueryKind, Side, TimeInForce, type ClientEnvelope, type LinkEnvelope } from './messages.js'
 import { MAX_WIRE_INTEGER } from './constants.js'
 
 /** What a rule checks. */
