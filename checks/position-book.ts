@@ -29,7 +29,6 @@
 //
 // Nothing here allocates; every value is a whole number of lots.
 import { OffsetFlag, Side } from '../protocol/messages.js'
-import type { ExchangeCode } from './risk-layout.js'
 
 export const BOOK_LONG_TODAY = 0
 export const BOOK_LONG_YESTERDAY = 1
@@ -53,7 +52,7 @@ export const CloseRule = {
 export type CloseRule = typeof CloseRule[keyof typeof CloseRule]
 
 /** The plain-close preset of every exchange (docs/domain.md cites each). */
-export const CLOSE_RULES: Readonly<Record<ExchangeCode, CloseRule>> = Object.freeze({
+export const CLOSE_RULES: Readonly<Record<string, CloseRule>> = Object.freeze({
   SHFE: CloseRule.YESTERDAY_ONLY,
   INE: CloseRule.YESTERDAY_ONLY,
   DCE: CloseRule.TODAY_FIRST,
@@ -62,9 +61,9 @@ export const CLOSE_RULES: Readonly<Record<ExchangeCode, CloseRule>> = Object.fre
   GFEX: CloseRule.TODAY_FIRST,
 })
 
-/** The preset of an exchange by its index in EXCHANGES order; an unknown exchange closes today's first. */
-export function closeRuleOf (exchange: ExchangeCode | undefined): CloseRule {
-  return exchange === undefined ? CloseRule.TODAY_FIRST : CLOSE_RULES[exchange]
+/** The preset of an exchange by its code (e.g. "SHFE"); an exchange without one closes today's first. */
+export function closeRuleOf (exchange: string): CloseRule {
+  return CLOSE_RULES[exchange] ?? CloseRule.TODAY_FIRST
 }
 
 /** Which buckets a close takes, once the offset flag and the exchange's rule are applied. */

@@ -37,6 +37,8 @@
 // account's lock (or, for limits, under the seqlock), so plain typed-array
 // access is race-free; control slots go through Atomics.
 
+import { BOOK_FIELDS } from './position-book.js'
+
 /** How many of each thing the shared buffers have room for (fixed at start). */
 export interface RiskCapacity {
   accounts: number
@@ -111,16 +113,22 @@ export const ACCOUNT_FIELDS = 9
 // ---- per account × instrument (Float64) ---------------------------------
 /** Instrument index + 1; 0 = free slot. */
 export const POSITION_INSTRUMENT = 0
-/** Net position in lots: long positive, short negative. */
-export const POSITION_NET_LOTS = 1
-export const POSITION_WORKING_BUY_LOTS = 2
-export const POSITION_WORKING_SELL_LOTS = 3
-export const POSITION_WORKING_BUY_ORDERS = 4
-export const POSITION_WORKING_SELL_ORDERS = 5
-export const POSITION_DAILY_TRADED_LOTS = 6
-export const POSITION_DAILY_CANCELS = 7
-export const POSITION_DAILY_LARGE_CANCELS = 8
-export const POSITION_DAILY_SELF_TRADES = 9
+/**
+ * Start of the position book: long and short, today's and yesterday's,
+ * held and frozen (BOOK_FIELDS slots; checks/position-book.ts owns the
+ * arithmetic and the order of the slots).
+ */
+export const POSITION_BOOK = 1
+const AFTER_BOOK = POSITION_BOOK + BOOK_FIELDS
+/** Lots of working BUY orders (opens and closes), for self-match and reducing checks. */
+export const POSITION_WORKING_BUY_LOTS = AFTER_BOOK
+export const POSITION_WORKING_SELL_LOTS = AFTER_BOOK + 1
+export const POSITION_WORKING_BUY_ORDERS = AFTER_BOOK + 2
+export const POSITION_WORKING_SELL_ORDERS = AFTER_BOOK + 3
+export const POSITION_DAILY_TRADED_LOTS = AFTER_BOOK + 4
+export const POSITION_DAILY_CANCELS = AFTER_BOOK + 5
+export const POSITION_DAILY_LARGE_CANCELS = AFTER_BOOK + 6
+export const POSITION_DAILY_SELF_TRADES = AFTER_BOOK + 7
 /**
  * Lowest price of the working sells / highest of the working buys, or a
  * bound past it: kept exact when orders are added, left as it was when one
@@ -128,11 +136,18 @@ export const POSITION_DAILY_SELF_TRADES = 9
  * scan. An incoming order that does not cross the bound cannot cross any
  * resting order, so the scan is skipped.
  */
-export const POSITION_MIN_SELL_PRICE = 10
-export const POSITION_MAX_BUY_PRICE = 11
+export const POSITION_MIN_SELL_PRICE = AFTER_BOOK + 8
+export const POSITION_MAX_BUY_PRICE = AFTER_BOOK + 9
 /** Limit row of this account × instrument scope + 1; 0 = none set (inherit from the account). */
-export const POSITION_LIMIT_ROW = 12
-export const POSITION_FIELDS = 13
+export const POSITION_LIMIT_ROW = AFTER_BOOK + 10
+/** Lots of working opening orders that would make or grow a long position (the per-side limit counts them). */
+export const POSITION_WORKING_OPEN_LONG_LOTS = AFTER_BOOK + 11
+export const POSITION_WORKING_OPEN_SHORT_LOTS = AFTER_BOOK + 12
+/** Lots opened (filled) on this contract today, both directions, hedge orders excepted: the opening-volume monitor. */
+export const POSITION_DAILY_OPENED_LOTS = AFTER_BOOK + 13
+/** The old net position (long positive), until the risk engine keeps the book: to be removed. */
+export const POSITION_NET_LOTS = AFTER_BOOK + 14
+export const POSITION_FIELDS = AFTER_BOOK + 15
 
 // ---- per working order (Float64) -----------------------------------------
 export const ORDER_STATE = 0
@@ -149,7 +164,13 @@ export const ORDER_LINK_ORDER_ID = 9
 export const ORDER_LARGE = 10
 /** Where the order's slot sits in the account's orderSlots list (for O(1) removal). */
 export const ORDER_LIST_INDEX = 11
-export const ORDER_FIELDS = 12
+/** The offset flag applied (OffsetFlag, never unspecified). */
+export const ORDER_OFFSET = 12
+/** The hedge flag applied (HedgeFlag, never unspecified). */
+export const ORDER_HEDGE = 13
+/** A close order's frozen lots: today's at +FROZEN_TODAY, yesterday's at +FROZEN_YESTERDAY (position-book.ts). */
+export const ORDER_FROZEN = 14
+export const ORDER_FIELDS = 16
 
 export const ORDER_FREE = 0
 export const ORDER_WORKING = 1

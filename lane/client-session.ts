@@ -38,6 +38,10 @@ export interface WorkingOrder {
   price: number
   quantityLots: number
   timeInForce: number
+  /** The offset flag applied (OffsetFlag, never unspecified: position-book.ts effectiveOffset). */
+  offsetFlag: number
+  /** The hedge flag applied (HedgeFlag, never unspecified). */
+  hedgeFlag: number
   exchangeOrderId: number
   cumulativeLots: number
   leavesLots: number

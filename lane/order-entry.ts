@@ -18,7 +18,8 @@
 // No sockets, no uWebSockets.js, no worker-thread globals: it runs in a
 // test or a CLI tool as it runs on the lane thread.
 import { MAX_WIRE_INTEGER } from '../protocol/constants.js'
-import { ExecType, RejectReason, reasonName, wireInt, type CancelOrder, type NewOrder } from '../protocol/messages.js'
+import { ExecType, HedgeFlag, RejectReason, reasonName, wireInt, type CancelOrder, type NewOrder } from '../protocol/messages.js'
+import { effectiveOffset } from '../checks/position-book.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { DecisionStage } from '../journal/gateway-records.js'
 import { checkOrderValidity, newCheckVerdict } from '../checks/order-validity.js'
@@ -144,6 +145,8 @@ export class OrderEntry {
       price: wireInt(order.price),
       quantityLots: order.quantityLots,
       timeInForce: order.timeInForce,
+      offsetFlag: effectiveOffset(order.offsetFlag, order.reduceOnly),
+      hedgeFlag: order.hedgeFlag || HedgeFlag.HEDGE_SPECULATION,
       exchangeOrderId: 0,
       cumulativeLots: 0,
       leavesLots: order.quantityLots,
@@ -161,6 +164,8 @@ export class OrderEntry {
         price: working.price,
         quantityLots: working.quantityLots,
         timeInForce: working.timeInForce,
+        offsetFlag: working.offsetFlag,
+        hedgeFlag: working.hedgeFlag,
       },
     }, session.journal)
     if (working.linkSeq === 0) {

@@ -55,7 +55,7 @@ import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import { echoableId } from '../protocol/field-limits.js'
 import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
-import { RejectReason, wireInt, type ClientEnvelope, type Instrument, type LinkExecutionReport, type NewOrder } from '../protocol/messages.js'
+import { HedgeFlag, OffsetFlag, RejectReason, wireInt, type ClientEnvelope, type Instrument, type LinkExecutionReport, type NewOrder } from '../protocol/messages.js'
 import { IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, RiskEngine, newRiskVerdict, type RiskContext } from '../checks/risk-engine.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import { Limit } from '../checks/limits.js'
@@ -471,6 +471,8 @@ class LaneReplay {
       price: wireInt(sent.price),
       quantityLots: lots,
       timeInForce: sent.timeInForce ?? 0,
+      offsetFlag: sent.offsetFlag || OffsetFlag.OFFSET_OPEN,
+      hedgeFlag: sent.hedgeFlag || HedgeFlag.HEDGE_SPECULATION,
       exchangeOrderId: 0,
       cumulativeLots: 0,
       leavesLots: lots,
