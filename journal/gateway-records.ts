@@ -8,6 +8,9 @@
 // |                |            |                            | (0: undecodable or text frame) |  msgType 0 and not FLAG_TEXT_FRAME: not a valid envelope;
 // |                |            |                            |                                |  FLAG_DIGEST: the frame's length and SHA-256, not its bytes)
 // | CLIENT_OUT     | lane       | session; account once on   | ClientEnvelope oneof field no. | the encoded ClientEnvelope as sent
+// | REPORT_HELD    | lane       | 0; the report's account    | 14 (executionReport)           | an encoded ClientEnvelope holding the ExecutionReport
+// |                |            |                            |                                |  (seq 0): numbered while no session of the account was
+// |                |            |                            |                                |  there, held for a resend (lane/report-log.ts)
 // | LINK_OUT       | lane       | the client session that    | LinkEnvelope oneof field no.   | the LinkEnvelope body (no length prefix)
 // |                |            | caused it (0: the gateway) |                                |
 // | LINK_IN        | lane       | 0, ''                      | LinkEnvelope oneof field no.   | the LinkEnvelope body

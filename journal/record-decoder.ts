@@ -338,6 +338,7 @@ function decodePayload (record: ReadRecord, options: DecodeOptions): Decoded {
   switch (record.kind) {
     case RecordKind.CLIENT_IN:
     case RecordKind.CLIENT_OUT:
+    case RecordKind.REPORT_HELD:
       return decodeClient(record, options)
     case RecordKind.LINK_IN:
     case RecordKind.LINK_OUT:
@@ -358,6 +359,7 @@ function typeNameOnFailure (record: ReadRecord): string {
   switch (record.kind) {
     case RecordKind.CLIENT_IN:
     case RecordKind.CLIENT_OUT:
+    case RecordKind.REPORT_HELD:
       return clientBodyName(record.msgType)
     case RecordKind.LINK_IN:
     case RecordKind.LINK_OUT:
@@ -456,7 +458,8 @@ function clientSummary (r: DecodedRecord, env: JsonObject): string {
     case 'executionReport': {
       const exec = str(m, 'execType') || 'EXEC_TYPE?'
       const fill = exec === 'FILL' || exec === 'PARTIAL_FILL' ? `last=${num(m, 'lastLots')}@${num(m, 'lastPrice')} cum=${num(m, 'cumulativeLots')} leaves=${num(m, 'leavesLots')}` : ''
-      return join('executionReport', exec, str(m, 'instrument'), orderText(m), `coid=${r.clientOrderId}`, fill, r.reasonName, limitText(m), quoted(str(m, 'text')))
+      return join('executionReport', exec, str(m, 'instrument'), orderText(m), `coid=${r.clientOrderId}`, fill, r.reasonName, limitText(m),
+        'reportSeq' in m ? `rseq=${num(m, 'reportSeq')}` : '', m.possibleDuplicate === true ? 'possible-duplicate' : '', quoted(str(m, 'text')))
     }
     case 'reject':
       return join('reject', r.reasonName || 'REASON_UNSPECIFIED', limitText(m), r.clientOrderId !== 0 ? `coid=${r.clientOrderId}` : '', quoted(str(m, 'text')))
@@ -510,6 +513,7 @@ export function summarizeRecord (r: DecodedRecord): string {
   switch (r.kind) {
     case 'client-in':
     case 'client-out':
+    case 'report-held':
       return clientSummary(r, body)
     case 'link-in':
     case 'link-out':

@@ -87,6 +87,11 @@ export const RecordKind = {
   PURGE: 35,
   /** A tool showed masked terminal info (`search --reveal`): the reveal itself is evidence. */
   REVEAL: 36,
+  /**
+   * An execution report numbered for an account while no session of it
+   * was there to take it (lane/report-log.ts): held for a resend.
+   */
+  REPORT_HELD: 38,
 } as const
 export type RecordKindCode = typeof RecordKind[keyof typeof RecordKind]
 
@@ -103,6 +108,7 @@ const KIND_NAMES: Record<number, string> = {
   34: 'admin-change',
   35: 'purge',
   36: 'reveal',
+  38: 'report-held',
 }
 
 export function recordKindName (kind: number): string {

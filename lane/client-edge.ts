@@ -14,7 +14,7 @@
 import uWS from 'uWebSockets.js'
 import { listenExclusive } from '../platform/exclusive-listen.js'
 import { explainListenFailure, sectionFields } from '../platform/listen-failure.js'
-import { decodeClientEnvelope } from '../protocol/client-codec.js'
+import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
 import {
   RejectReason, wireInt,
   type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type Logon, type NewOrder,
@@ -342,6 +342,10 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
       case 'logon':
         this.gate.onLogon(session, envelope.logon as Logon, refSeq).catch(this.containAsync('logon', session))
         return
+      case 'resendRequest':
+        if (!this.gate.requireLogon(session, refSeq, 0)) return
+        this.resend(session, wireInt(envelope.resendRequest!.afterReportSeq), refSeq)
+        return
       case 'heartbeat':
         if (this.faultHeartbeatTestId !== 0 && wireInt(envelope.heartbeat!.testId) === this.faultHeartbeatTestId) {
           throw new Error(`test fault: heartbeat test_id ${this.faultHeartbeatTestId} (lanes.${this.name}.testFaults)`)
@@ -361,11 +365,67 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
       case 'authChallenge':
       case 'authenticateReply':
       case 'terminalInfoReply':
+      case 'resendComplete':
         this.sendReject(session, RejectReason.UNEXPECTED_MESSAGE, `${envelope.body} is sent by the gateway, never by a client`, refSeq, 0)
         return
       default:
         this.sendReject(session, RejectReason.UNKNOWN_MESSAGE, 'envelope carries no message this gateway knows (protocol gatehouse.v1)', refSeq, 0)
     }
+  }
+
+  /**
+   * ResendRequest: the account's held reports after `after`, each again
+   * with possible_duplicate set and otherwise as first sent, then one
+   * ResendComplete. Counted against the session's query throttle. One
+   * request queues at most maxResendReports reports and, beyond its first,
+   * at most half of maxBackpressureBytes less what the socket still
+   * buffers: a big resend is paged (more = true), so it can neither grow
+   * the lane's memory without bound nor trip the slow-consumer limit by
+   * itself.
+   */
+  private resend (session: ClientSession, after: number, refSeq: number): void {
+    const limit = this.laneConfig.queriesPerSecond
+    const nowMs = Date.now()
+    if (!session.queryThrottle.admit(nowMs, limit, THROTTLE_WINDOW_MS)) {
+      const observed = session.queryThrottle.countInWindow(nowMs, THROTTLE_WINDOW_MS) + 1
+      this.metrics.reject(RejectReason.THROTTLED_QUERY)
+      this.send(session, {
+        reject: { reason: RejectReason.THROTTLED_QUERY, text: `more than ${limit} resend requests and queries per second on this session; ask again later`, refSeq, clientOrderId: 0, limit, observed },
+      })
+      return
+    }
+    const account = session.account!
+    const reports = this.lifecycle.reports
+    const last = reports?.lastReportSeq(account) ?? 0
+    const oldest = reports?.oldestReportSeq(account) ?? 0
+    const complete = { afterReportSeq: after, resent: 0, lastReportSeq: last, oldestReportSeq: oldest, more: false, reason: 0, text: '' }
+    if (after < last && (oldest === 0 || after + 1 < oldest)) {
+      complete.reason = RejectReason.RESEND_UNAVAILABLE
+      complete.text = oldest === 0
+        ? `report_seq ${after + 1} to ${last} are no longer held (lanes.${this.name}.resendWindowReports); nothing was resent`
+        : `report_seq ${after + 1} to ${oldest - 1} are no longer held (lanes.${this.name}.resendWindowReports); ask after ${oldest - 1} for the rest`
+      this.metrics.reject(RejectReason.RESEND_UNAVAILABLE)
+      this.send(session, { resendComplete: complete })
+      return
+    }
+    const ws = session.ws
+    const byteBudget = this.laneConfig.maxBackpressureBytes / 2 - (ws === null ? 0 : ws.getBufferedAmount())
+    const maxReports = this.laneConfig.maxResendReports
+    let queuedBytes = 0
+    reports?.forEachReportAfter(account, after, (report) => {
+      if (complete.resent >= maxReports || (complete.resent > 0 && queuedBytes >= byteBudget)) {
+        complete.more = true
+        return false
+      }
+      if (!this.send(session, { executionReport: { ...report, possibleDuplicate: true } })) return false
+      queuedBytes += session.pendingOut[session.pendingOut.length - 1]!.length
+      complete.resent++
+      return true
+    })
+    complete.text = complete.more
+      ? `resent ${complete.resent} reports; more follow: ask again after the last one received`
+      : `resent ${complete.resent} reports`
+    this.send(session, { resendComplete: complete })
   }
 
   private refuseThrottled (session: ClientSession, envelope: ClientEnvelope, refSeq: number, limit: number, observed: number): void {
@@ -671,6 +731,13 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
 
   sendToClient (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
     return this.send(session, envelope)
+  }
+
+  /** A report no session took: journaled (REPORT_HELD, committed with the turn) and held for a resend. */
+  holdReport (account: string, envelope: ClientEnvelopeInit): void {
+    if (this.journal === null || this.journalFailed) return
+    this.journal.reportHeld(account, encodeClientEnvelope(envelope))
+    if (!this.batchingReports) this.scheduleFlush()
   }
 
   monitorAlert (alert: MonitorAlert): void {

@@ -4,6 +4,7 @@ import type { WebSocket } from 'uWebSockets.js'
 import { SessionThrottle } from '../checks/sliding-window.js'
 import { IN_NOW_MS, type InstrumentRisk, type RiskContext, type RiskEngine } from '../checks/risk-engine.js'
 import { Limit } from '../checks/limits.js'
+import { MAX_QUERIES_PER_SECOND } from '../config/config.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { bodyFieldNumber, type LaneJournal, type SessionJournalHeads } from './lane-journal.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
@@ -112,6 +113,8 @@ export class ClientSession {
   readonly risk: RiskContext = { lane: 0, app: -1, account: -1 }
   /** Messages per second on this session (sessionMessagesPerSecond); sized up to the largest limit config accepts. */
   readonly throttle: SessionThrottle
+  /** ResendRequests per second on this session (lanes.<lane>.queriesPerSecond); grows up to the largest limit config accepts. */
+  readonly queryThrottle = new SessionThrottle(8, MAX_QUERIES_PER_SECOND)
   /** Messages the throttle refused in the current window (ClientEdge.floodedPastThrottle). */
   refusedInWindow = 0
   refusedWindowStartMs = 0

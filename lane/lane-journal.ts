@@ -13,7 +13,7 @@
 // after that, because nothing can be recorded.
 import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
-import { LINK_BODY_FIELDS, newDecisionScratch, writeDecision } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS, newDecisionScratch, writeDecision } from '../journal/gateway-records.js'
 import type { LaneName } from '../protocol/lanes.js'
 import type { LinkEnvelope } from '../protocol/messages.js'
 import type { LaneMetrics } from './lane-metrics.js'
@@ -52,6 +52,8 @@ export class LaneJournal {
   private readonly linkInHead: RecordHead
   /** Link messages the gateway sends on its own (logon, heartbeats, logout). */
   private readonly linkOutHead: RecordHead
+  /** Execution reports held for an account with no session (REPORT_HELD); the account changes per record. */
+  private readonly reportHeldHead: RecordHead
   private readonly decisionScratch = newDecisionScratch()
   private failure: Error | null = null
   private readonly metrics: LaneMetrics | null
@@ -64,6 +66,7 @@ export class LaneJournal {
     this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes, clockUs: options.clockUs })
     this.linkInHead = newRecordHead({ kind: RecordKind.LINK_IN, lane: this.laneCode, direction: Direction.IN })
     this.linkOutHead = newRecordHead({ kind: RecordKind.LINK_OUT, lane: this.laneCode, direction: Direction.OUT })
+    this.reportHeldHead = newRecordHead({ kind: RecordKind.REPORT_HELD, lane: this.laneCode, direction: Direction.NONE, msgType: CLIENT_BODY_FIELDS.executionReport })
   }
 
   get failed (): boolean {
@@ -95,6 +98,16 @@ export class LaneJournal {
   clientOut (heads: SessionJournalHeads, bytes: Uint8Array, msgType: number): void {
     heads.clientOut.msgType = msgType
     this.append(heads.clientOut, bytes)
+  }
+
+  /**
+   * An execution report numbered for `account` while none of its sessions
+   * was there to take it (an encoded ClientEnvelope, seq 0): held for a
+   * resend, and rebuilt from here by recovery.
+   */
+  reportHeld (account: string, bytes: Uint8Array): void {
+    this.reportHeldHead.account = account
+    this.append(this.reportHeldHead, bytes)
   }
 
   /** The decision on one new order (gateway-records.ts, check decisions). */

@@ -42,6 +42,7 @@ import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
 import { LogonGate, type RequestAccess } from './logon-gate.js'
 import { MAX_SELF_MATCH_CANCELS, OrderEntry } from './order-entry.js'
 import { OrderLifecycle } from './order-lifecycle.js'
+import { ReportLog } from './report-log.js'
 import type { LaneRecovery } from './recovery.js'
 import { SessionIds } from './session-ids.js'
 import { DiskWatermark, type DiskReading } from './disk-watermark.js'
@@ -115,7 +116,8 @@ export class Lane {
       reconnectDelayMs: config.exchange.reconnectDelayMs,
       maxReconnectDelayMs: config.exchange.maxReconnectDelayMs,
     }, exchangeSide, exchangeSide.recorder)
-    this.lifecycle = new OrderLifecycle(risk, newRiskVerdict(MAX_SELF_MATCH_CANCELS), this.metrics, this.edge, this.link)
+    this.lifecycle = new OrderLifecycle(risk, newRiskVerdict(MAX_SELF_MATCH_CANCELS), this.metrics, this.edge, this.link,
+      new ReportLog(name, this.laneConfig.resendWindowReports))
     exchangeSide.drive(this.lifecycle)
     this.orderEntry = new OrderEntry(this.lifecycle, risk, this.metrics, this.edge, this.link, this.journal)
     this.gate = new LogonGate({
@@ -138,7 +140,8 @@ export class Lane {
    * Takes over what the supervisor rebuilt from this lane's journal
    * (lane/recovery.ts): working orders (with the cancels owed for them,
    * sent at the first link-up), reference data, the link's report seq and
-   * order IDs, and where each account's sessions left off. Runs before
+   * order IDs, where each account's sessions left off, and the day's
+   * execution reports (numbering continues, resends serve them). Runs before
    * the lane listens or dials, so no message meets half-rebuilt state.
    */
   recover (recovered: LaneRecovery | null): LaneRecoveryReport | null {

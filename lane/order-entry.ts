@@ -223,7 +223,8 @@ export class OrderEntry {
     }
     if (!answer) return
     this.metrics.reject(reason)
-    this.client.sendToClient(session, {
+    // Numbered like every execution report of the account (the lifecycle's deliverReport).
+    this.lifecycle.deliverReport(session.account ?? '', session, {
       executionReport: {
         clientOrderId,
         execType: ExecType.REJECTED,
@@ -237,6 +238,9 @@ export class OrderEntry {
         observed,
         transactTimeUs: Date.now() * 1000,
         warning,
+        // The flags as the order would have applied them.
+        offsetFlag: effectiveOffset(order.offsetFlag, order.reduceOnly),
+        hedgeFlag: order.hedgeFlag || HedgeFlag.HEDGE_SPECULATION,
       },
     })
   }

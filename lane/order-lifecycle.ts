@@ -27,7 +27,11 @@
 //                           wait for the account's next session
 //
 // Outputs go through the LifecyclePort (client messages: execution
-// reports, rejects) and the ExchangeLinkPort (cancels). Ports that send
+// reports, rejects) and the ExchangeLinkPort (cancels). Every execution
+// report, the order entry's own rejects included, goes out through
+// deliverReport: numbered in the lane's ReportLog (report-log.ts:
+// report_seq, exec_id), sent to the owning session or, with none, held
+// for a resend (LifecyclePort.holdReport, journaled either way). Ports that send
 // nothing (SILENT_LINK, a client port that returns false) are what
 // recovery and replay use: what the live lane sent is in the journal and
 // is fed back as events (cancelSent, client seqs).
@@ -44,6 +48,7 @@ import type { KillScope } from '../checks/risk-control.js'
 import type { LaneMetrics } from './lane-metrics.js'
 import type { ClientSession, WorkingOrder } from './client-session.js'
 import type { ExchangeLinkPort } from './exchange-link-port.js'
+import type { PlainDayReports, ReportLog } from './report-log.js'
 
 /** An instrument's reference data with what the risk engine derived from it. */
 export interface TradedInstrument {
@@ -84,12 +89,19 @@ export interface RecoveredLifecycle {
   instruments: Instrument[]
   orders: WorkingOrder[]
   accountSeqs: ReadonlyMap<string, AccountSeqs>
+  /** The trading day's execution reports as the journal has them (report-log.ts); absent: none. */
+  reports?: PlainDayReports | null
 }
 
 /** Where the lifecycle's outputs go. */
 export interface LifecyclePort {
   /** Numbers, journals and queues one message to a client session; false when it is gone (or nothing is sent, in recovery). */
   sendToClient (session: ClientSession, envelope: ClientEnvelopeInit): boolean
+  /**
+   * Journals an execution report (already numbered) of `account` that no
+   * session took: it is held for a resend (report-log.ts).
+   */
+  holdReport (account: string, envelope: ClientEnvelopeInit): void
   /** A monitor reached its warning level (once per crossing). */
   monitorAlert (alert: MonitorAlert): void
   /** An order's first report was queued: its round trip, from receivedMs (performance.now()), ends at the flush. */
@@ -118,6 +130,12 @@ export class OrderLifecycle {
     private readonly port: LifecyclePort,
     /** The exchange link the cancels go out on (SILENT_LINK in recovery and replay). */
     private readonly link: ExchangeLinkPort,
+    /**
+     * Numbers and holds the lane's execution reports; null where nothing
+     * is sent (recovery and replay: what the live lane numbered is in the
+     * journal, and recovery rebuilds the log from there).
+     */
+    readonly reports: ReportLog | null = null,
   ) {}
 
   /**
@@ -132,6 +150,10 @@ export class OrderLifecycle {
     for (const instrument of recovered.instruments) this.instrumentUpdate(asInstrument(instrument))
     for (const order of recovered.orders) this.orders.set(order.linkOrderId, order)
     for (const [account, seqs] of recovered.accountSeqs) this.accountSeqs.set(account, seqs)
+    if (this.reports !== null) {
+      if (recovered.reports != null) this.reports.adopt(recovered.reports)
+      this.reports.startDay(this.tradingDay)
+    }
   }
 
   // ---- the exchange link ----------------------------------------------
@@ -147,6 +169,8 @@ export class OrderLifecycle {
   linkUp (info: LinkUpInfo): void {
     this.linkIsUp = true
     this.tradingDay = info.tradingDay
+    // A new day numbers reports from 1 again, the lost orders' rejects below included.
+    this.reports?.startDay(info.tradingDay)
     this.exchangeEnvironment = info.environment
     this.risk.rollTradingDay(Number(info.tradingDay))
     this.instruments.clear()
@@ -284,6 +308,7 @@ export class OrderLifecycle {
       reason: report.reason,
       text: report.text,
       transactTimeUs: wireInt(report.transactTimeUs),
+      tradeId: report.tradeId ?? '',
       warning,
     }))
     if (sent && receivedMs !== 0) this.port.firstReportQueued(receivedMs)
@@ -357,9 +382,33 @@ export class OrderLifecycle {
     return warning
   }
 
-  /** Sends to the session that owns the order; an order whose session closed (or a recovered one not yet claimed) gets nothing sent. */
+  /**
+   * Sends to the session that owns the order. An execution report goes
+   * through deliverReport (numbered, and held if the order's session
+   * closed or a recovered order is not claimed yet); anything else to an
+   * order with no session is not sent.
+   */
   sendToOwner (order: WorkingOrder, envelope: ClientEnvelopeInit): boolean {
+    if (envelope.executionReport != null) return this.deliverReport(order.account, order.session, envelope)
     return order.session !== null && this.port.sendToClient(order.session, envelope)
+  }
+
+  /**
+   * The one way an execution report leaves the lane: numbered for the
+   * account (report_seq, exec_id: report-log.ts), sent to `session`, or,
+   * with no session (or one gone), held for a resend; journaled either
+   * way, and kept in the log. True when it was sent.
+   */
+  deliverReport (account: string, session: ClientSession | null, envelope: ClientEnvelopeInit): boolean {
+    const reports = this.reports
+    if (reports === null) return session !== null && this.port.sendToClient(session, envelope)
+    const report = envelope.executionReport!
+    reports.stamp(account, report)
+    const sent = session !== null && this.port.sendToClient(session, envelope)
+    if (!sent) this.port.holdReport(account, envelope)
+    // Only once journaled: a report that failed to encode takes no seq.
+    reports.keep(account, report)
+    return sent
   }
 
   reportFor (order: WorkingOrder, execType: number, extra: ExecutionReportInit): ClientEnvelopeInit {
@@ -375,6 +424,8 @@ export class OrderLifecycle {
         cumulativeLots: order.cumulativeLots,
         leavesLots: order.leavesLots,
         transactTimeUs: Date.now() * 1000,
+        offsetFlag: order.offsetFlag,
+        hedgeFlag: order.hedgeFlag,
         ...extra,
       },
     }

@@ -13,7 +13,10 @@
 //   CLIENT_OUT                          the session's seq; LogonReply ok: the
 //                                       session logged on (sessionLoggedOn, after
 //                                       the sessions it took over from closed);
-//                                       Logout: it closed (sessionClosed)
+//                                       Logout: it closed (sessionClosed);
+//                                       ExecutionReport (not a resend): kept in the
+//                                       day's report log (report-log.ts restore)
+//   REPORT_HELD                         a report no session took: kept in the log too
 //   CHECK_DECISION passed               the order about to go out; refused with
 //                                       SELF_MATCH_PREVENTED: the self-trade count
 //   LINK_OUT newOrder                   RiskEngine.restoreOrder (booked as the check
@@ -23,7 +26,8 @@
 //                                       counted); every cancel: cancelSent, with its
 //                                       link seq
 //   LINK_IN logonReply                  linkUp (trading day, reference data, lost
-//                                       orders and cancels by next_expected_seq)
+//                                       orders and cancels by next_expected_seq);
+//                                       the report log's startDay, as linkUp's
 //   LINK_IN instrumentUpdate, report    instrumentUpdate, report (reports
 //                                       dropped as repeats by advanceReportSeq,
 //                                       the link's own rule)
@@ -31,7 +35,11 @@
 //                                       open sessions closed, as now at the end
 //
 // The lifecycle's outputs go nowhere here (a silent client port and
-// SILENT_LINK): what the live lane sent is in the journal. A cancel owed
+// SILENT_LINK): what the live lane sent is in the journal. So are the
+// execution reports it numbered, sent (CLIENT_OUT) or held (REPORT_HELD):
+// the day's report log is rebuilt from their bytes, as they went out, not
+// from the replayed lifecycle (which numbers nothing), so that numbering
+// continues with no gap and no repeat and a resend serves them unchanged. A cancel owed
 // (cancel-on-disconnect of a session the crash closed, or one the link
 // lost, by the exchange's next_expected_seq at the next link logon) is
 // sent by the lane at its first link-up.
@@ -63,6 +71,7 @@ import { ClientSession, type WorkingOrder } from './client-session.js'
 import { SILENT_LINK, advanceReportSeq } from './exchange-link-port.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
 import { OrderLifecycle, type AccountSeqs, type LifecyclePort, type RecoveredLifecycle } from './order-lifecycle.js'
+import { DEFAULT_RESEND_WINDOW_REPORTS, ReportLog, type HeldReport, type PlainDayReports } from './report-log.js'
 
 /** What one lane rebuilt; plain data, handed to the lane's thread. */
 export interface LaneRecovery extends RecoveredLifecycle {
@@ -78,6 +87,8 @@ export interface LaneRecovery extends RecoveredLifecycle {
   /** The highest link order ID the lane has used (IDs must not repeat per link session). */
   maxLinkOrderId: number
   accountSeqs: Map<string, AccountSeqs>
+  /** The day's execution reports as journaled, within the lane's resend window (report-log.ts). */
+  reports: PlainDayReports | null
   /** Records read and segments they came from. */
   records: number
   segments: number
@@ -156,10 +167,12 @@ function readSegmentHeader (path: string): ReturnType<typeof decodeSegmentHeader
  * if that is `gatewayDay` (gatewayRecoveryDay): an older day's orders
  * expired with it, and its counters are not today's. The lanes' records
  * are replayed merged in recorded-time order (equal times: in LANE_NAMES
- * order), into the shared risk state behind `buffers`.
+ * order), into the shared risk state behind `buffers`. Each lane's report
+ * log keeps at most `resendWindowReports(lane)` reports, as the lane does.
  */
 export function recoverLanes (root: string, lanes: readonly LaneName[], buffers: RiskBuffers,
-  accountIndexes: ReadonlyMap<string, number>, gatewayDay: string | null): Map<LaneName, LaneRecovery> {
+  accountIndexes: ReadonlyMap<string, number>, gatewayDay: string | null,
+  resendWindowReports: (lane: LaneName) => number = () => DEFAULT_RESEND_WINDOW_REPORTS): Map<LaneName, LaneRecovery> {
   const results = new Map<LaneName, LaneRecovery>()
   const replays: Array<{ replay: LaneReplay, records: Iterator<ReadRecord>, head: ReadRecord | null }> = []
   for (const lane of lanes) {
@@ -176,7 +189,8 @@ export function recoverLanes (root: string, lanes: readonly LaneName[], buffers:
     result.segments = listSegments(streamDir, lane).filter((f) => f.segment >= from).length
     const records = readStream(streamDir, lane, { fromSegment: from, includeMeta: true })
     const first = records.next()
-    replays.push({ replay: new LaneReplay(LANE_NAMES.indexOf(lane), buffers, accountIndexes, result), records, head: first.done === true ? null : first.value })
+    const reports = new ReportLog(lane, resendWindowReports(lane))
+    replays.push({ replay: new LaneReplay(LANE_NAMES.indexOf(lane), buffers, accountIndexes, result, reports), records, head: first.done === true ? null : first.value })
   }
   for (;;) {
     let next: typeof replays[number] | null = null
@@ -201,6 +215,7 @@ function emptyRecovery (): LaneRecovery {
     lastReceivedSeq: 0,
     maxLinkOrderId: 0,
     accountSeqs: new Map(),
+    reports: null,
     records: 0,
     segments: 0,
     ordersReplayed: 0,
@@ -220,6 +235,7 @@ interface PassedDecision {
 /** In recovery (and what-if replay) nothing reaches a client: what the live lane sent is in the journal. */
 export const SILENT_CLIENTS: LifecyclePort = Object.freeze({
   sendToClient: () => false,
+  holdReport: () => {},
   monitorAlert: () => {},
   firstReportQueued: () => {},
 })
@@ -272,7 +288,9 @@ class LaneReplay {
   private prev: ReadRecord | null = null
 
   constructor (private readonly laneIndex: number, buffers: RiskBuffers,
-    private readonly accountIndexes: ReadonlyMap<string, number>, private readonly result: LaneRecovery) {
+    private readonly accountIndexes: ReadonlyMap<string, number>, private readonly result: LaneRecovery,
+    /** The day's execution reports, rebuilt from the journaled ones. */
+    private readonly reports: ReportLog) {
     this.engine = new RiskEngine(buffers, laneIndex)
     // Counted for nobody: a restart's /metrics start from zero.
     const metrics = new LaneMetrics(createLaneMetricsBuffer())
@@ -299,6 +317,13 @@ class LaneReplay {
       case RecordKind.LINK_IN:
         this.linkIn(record)
         break
+      case RecordKind.REPORT_HELD: {
+        // Not an event of any session's: the frame-time rules (prev) skip it.
+        const envelope = decodeClientEnvelopeOrNull(record.payload)
+        if (envelope?.executionReport != null) this.keepReport(record.account, envelope.executionReport)
+        this.result.records++
+        return
+      }
       default:
         // Segment headers and batch seals carry no event.
         return
@@ -317,6 +342,7 @@ class LaneReplay {
     result.instruments = [...lifecycle.instruments.values()].map((traded) => traded.instrument)
     result.orders = [...lifecycle.orders.values()]
     result.accountSeqs = lifecycle.accountSeqs
+    result.reports = this.reports.toPlain()
   }
 
   private sessionOf (sessionId: number): ClientSession {
@@ -365,7 +391,19 @@ class LaneReplay {
       this.logOn(session, record.account, envelope.logonReply!.resumedOrders ?? 0)
     }
     session.outSeq = echoableId(envelope.seq)
+    if (envelope.executionReport != null) this.keepReport(record.account, envelope.executionReport)
     if (record.msgType === CLIENT_BODY_FIELDS.logout) this.close(session)
+  }
+
+  /**
+   * An execution report the live lane numbered, as journaled: into the
+   * day's log. Resends (possible_duplicate) were numbered before, and a
+   * journal written before reports were numbered has report_seq 0.
+   */
+  private keepReport (account: string, report: HeldReport): void {
+    if (report.possibleDuplicate === true || wireInt(report.reportSeq) === 0) return
+    const problem = this.reports.restore(account, report)
+    if (problem !== null) noteProblem(this.result, `execution reports: ${problem}`)
   }
 
   /** The session logged on, after the sessions its logon shows had closed (ownersClosedBeforeLogon). */
@@ -493,6 +531,8 @@ class LaneReplay {
       case 'logonReply': {
         const reply = envelope.logonReply!
         if (reply.ok !== true) return
+        // The rule linkUp applies to the live lane's log (order-lifecycle.ts).
+        this.reports.startDay(reply.tradingDay ?? '')
         this.lifecycle.linkUp({
           tradingDay: reply.tradingDay ?? '',
           environment: reply.environment ?? '',

@@ -20,6 +20,10 @@ export const CLIENT_BODY_FIELDS: Readonly<Record<string, number>> = Object.freez
   authenticateReply: 20,
   terminalInfo: 21,
   terminalInfoReply: 22,
+  resendRequest: 23,
+  resendComplete: 24,
+  query: 25,
+  queryReply: 26,
 })
 
 /** LinkEnvelope's oneof body: field name → field number. */

@@ -201,7 +201,8 @@ export class Supervisor {
         }
         // Before any lane thread starts: the lanes replay together, in
         // recorded-time order, into the shared risk state.
-        this.recovered = recoverLanes(journalDir(this.config), enabled, this.risk.buffers, accountIndexes, recoveryDay)
+        this.recovered = recoverLanes(journalDir(this.config), enabled, this.risk.buffers, accountIndexes, recoveryDay,
+          (lane) => this.config.lanes[lane].resendWindowReports)
       }
       const started = enabled.map((name) => this.startLane(name))
       await Promise.all(started)

@@ -17,6 +17,10 @@
 // its counters and monitors (positions, working lots and orders,
 // reservation, daily actions, traded lots, cancels, large cancels,
 // self-trades, bursts) with the raw account state and its rate ring.
+// And the day's execution reports (lane/report-log.ts): the log recovered
+// from the journal equals the live one byte for byte, and across every
+// restart each account's reports on a lane are numbered 1, 2, 3, ...
+// with no gap and no repeat.
 //
 // Known limit, not generated: a connection that drops without Logout
 // leaves no record on the lane's stream, so recovery closes that session
@@ -26,7 +30,11 @@ import fc from 'fast-check'
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { ExecType, RejectReason, Side, TimeInForce } from '../protocol/messages.js'
+import { ExecType, RejectReason, Side, TimeInForce, v1, wireInt } from '../protocol/messages.js'
+import { readStream } from '../journal/reader.js'
+import { RecordKind } from '../journal/record-format.js'
+import { decodeClientEnvelope } from '../protocol/client-codec.js'
+import { ReportLog, type PlainDayReports } from '../lane/report-log.js'
 import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
 import { ACCOUNT_FIELDS, RiskViews } from '../checks/risk-layout.js'
 import type { RiskControl } from '../checks/risk-control.js'
@@ -42,6 +50,8 @@ const START_US = Date.UTC(2026, 11, 7, 1, 0) * 1000
 const ACCOUNTS = ['PROP-A', 'PROP-B']
 const LANES: LaneName[] = ['platform', 'hft']
 const SYMBOLS = ['rb2605', 'm2605']
+/** Reports a lane holds for resends in these runs. */
+const REPORT_WINDOW = 25
 /** More than the logons one generated run can make. */
 const SESSION_IDS_PER_LANE_RUN = 1000
 /** Low monitor levels, so that bursts, warnings and self-match cancels happen in short runs. */
@@ -111,7 +121,8 @@ class Gateway {
     this.earlierMaxLinkOrderId = LANES.map((name) => recovered?.get(name)?.maxLinkOrderId ?? 0)
     this.lanes = LANES.map((name, i) => {
       const journal = new LaneJournal({ lane: name, root, fsync: 'never', maxSegmentBytes: 1 << 20, clockUs: () => this.nowUs })
-      const core = new LaneCore(name, this.control, journal, Gateway.nextSessionId)
+      // A small window, so that recovery's rebuild evicts as the lane does.
+      const core = new LaneCore(name, this.control, journal, Gateway.nextSessionId, new ReportLog(name, REPORT_WINDOW))
       Gateway.nextSessionId += SESSION_IDS_PER_LANE_RUN
       core.clockUs = () => this.nowUs
       const side = exchange[i]!
@@ -169,6 +180,8 @@ class Gateway {
         core.newOrder(session, {
           clientOrderId: id, instrument: symbol, side: action.buy ? Side.BUY : Side.SELL, price: reference + action.ticks,
           quantityLots: action.lots, timeInForce: action.fak ? TimeInForce.FAK : TimeInForce.GFD, reduceOnly: false,
+          // As a decoded NewOrder has them: unset is 0.
+          offsetFlag: 0, hedgeFlag: 0,
         } as never)
         break
       }
@@ -237,6 +250,36 @@ function riskState (control: RiskControl): Record<string, unknown> {
   return state
 }
 
+/** A report log as comparable data: the day, the last seqs, and each held report's account and encoding. */
+function reportLogState (plain: PlainDayReports | null): Record<string, unknown> {
+  if (plain === null) return { tradingDay: '', lastReportSeqs: [], reports: [] }
+  return {
+    tradingDay: plain.tradingDay,
+    lastReportSeqs: [...plain.lastReportSeqs].sort(),
+    reports: plain.reports.map(({ account, report }) => `${account} ${Buffer.from(v1.ExecutionReport.encode(report).finish()).toString('hex')}`),
+  }
+}
+
+/**
+ * Every execution report the journal shows numbered on a lane (sent or
+ * held, resends aside): per account, 1, 2, 3, ... in journal order.
+ */
+function assertNumberedWithoutGaps (root: string, name: LaneName): number {
+  const last = new Map<string, number>()
+  let count = 0
+  for (const record of readStream(join(root, name), name)) {
+    if (record.kind !== RecordKind.CLIENT_OUT && record.kind !== RecordKind.REPORT_HELD) continue
+    const report = decodeClientEnvelope(record.payload).executionReport
+    if (report == null || report.possibleDuplicate === true) continue
+    const seq = wireInt(report.reportSeq)
+    assert.equal(seq, (last.get(record.account) ?? 0) + 1, `${name} ${record.account}: report_seq ${seq} follows ${last.get(record.account) ?? 0}`)
+    assert.equal(report.execId, `${DAY}-${name}-${record.account}-${seq}`, 'exec_id')
+    last.set(record.account, seq)
+    count++
+  }
+  return count
+}
+
 interface LaneState {
   tradingDay: string
   instruments: string[]
@@ -285,10 +328,14 @@ function killAndCompare (live: Gateway): { control: RiskControl, recovered: Map<
     const got = recovered.get(name)!
     assert.deepEqual(got.problems, [], `${name}: no problems`)
     assert.deepEqual(recoveredLaneState(got), liveLaneState(live.lanes[i]!, live.earlierMaxLinkOrderId[i]!), `${name}: lane state`)
+    assert.deepEqual(reportLogState(got.reports), reportLogState(live.lanes[i]!.lifecycle.reports!.toPlain()), `${name}: report log`)
+    reportsNumbered += assertNumberedWithoutGaps(live.root, name)
   }
   assert.deepEqual(riskState(fresh), riskState(live.control), 'shared risk state')
   return { control: fresh, recovered }
 }
+
+let reportsNumbered = 0
 
 t.test('the state recovered from the journal equals the live state at the last committed record', async (t) => {
   const base = t.testdir()
@@ -328,4 +375,5 @@ t.test('the state recovered from the journal equals the live state at the last c
   t.ok(counts.bursts > 0, `bursts counted: ${counts.bursts}`)
   t.ok(counts.owedCancels > 0, `cancels owed at a restart: ${counts.owedCancels}`)
   t.ok(counts.restarts > 0, `restarts within a run: ${counts.restarts}`)
+  t.ok(reportsNumbered > RUNS, `execution reports numbered: ${reportsNumbered}`)
 })

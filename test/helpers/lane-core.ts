@@ -25,6 +25,7 @@ import { LaneMetrics, LaneMetricsReader, createLaneMetricsBuffer } from '../../l
 import { FRAME_TIME_US, OrderEntry } from '../../lane/order-entry.js'
 import { nowMicros } from '../../protocol/clock.js'
 import { OrderLifecycle, type LifecyclePort, type MonitorAlert } from '../../lane/order-lifecycle.js'
+import type { ReportLog } from '../../lane/report-log.js'
 
 export const INSTRUMENTS: Instrument[] = DEFAULT_INSTRUMENTS.map((init) => v1.Instrument.create(init))
 
@@ -90,6 +91,14 @@ export class RecordingClients implements LifecyclePort {
     return true
   }
 
+  /** Execution reports held for an account with no session (journaled as the lane does). */
+  readonly held: Array<{ account: string, envelope: ClientEnvelopeInit }> = []
+
+  holdReport (account: string, envelope: ClientEnvelopeInit): void {
+    this.journal?.reportHeld(account, encodeClientEnvelope(envelope))
+    this.held.push({ account, envelope })
+  }
+
   monitorAlert (alert: MonitorAlert): void {
     this.alerts.push(alert)
   }
@@ -110,14 +119,16 @@ export class LaneCore {
   private nextSessionId: number
 
   /** `firstSessionId`: session IDs are unique for the gateway's life (lane/session-ids.ts), across restarts too. */
-  constructor (readonly name: LaneName, readonly control: RiskControl, readonly journal: LaneJournal | null = null, firstSessionId = 1) {
+  /** `reports`: the lane's report log (numbering and holding execution reports, as the lane does); none by default. */
+  constructor (readonly name: LaneName, readonly control: RiskControl, readonly journal: LaneJournal | null = null, firstSessionId = 1,
+    reports: ReportLog | null = null) {
     this.laneIndex = LANE_NAMES.indexOf(name)
     this.nextSessionId = firstSessionId
     this.engine = new RiskEngine(control.buffers, this.laneIndex)
     this.link = new RecordingLink(journal)
     this.clients = new RecordingClients(journal)
     const laneMetrics = new LaneMetrics(this.metricsBuffer)
-    this.lifecycle = new OrderLifecycle(this.engine, newRiskVerdict(64), laneMetrics, this.clients, this.link)
+    this.lifecycle = new OrderLifecycle(this.engine, newRiskVerdict(64), laneMetrics, this.clients, this.link, reports)
     this.entry = new OrderEntry(this.lifecycle, this.engine, laneMetrics, this.clients, this.link, journal)
   }
 
