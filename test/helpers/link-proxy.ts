@@ -1,5 +1,5 @@
 // A TCP proxy between the gateway's exchange link and the simulator that
-// can lose the gateway's cancels on the way, as a link that fails after
+// can lose the gateway's cancels (or new orders) on the way, as a link that fails after
 // the gateway wrote a frame and before the exchange read it: the frame is
 // journaled and gone. Everything else passes through unchanged, frame by
 // frame (the proxy reads the link's framing, protocol/link-codec.ts).
@@ -12,6 +12,8 @@ import type { LinkEnvelope } from '../../protocol/messages.js'
 export class LinkProxy {
   /** While set, cancels from the gateway are not passed on. */
   dropCancels = false
+  /** While set, new orders from the gateway are not passed on. */
+  dropNewOrders = false
   readonly dropped: LinkEnvelope[] = []
   private readonly server: net.Server
   private readonly sockets = new Set<net.Socket>()
@@ -34,6 +36,11 @@ export class LinkProxy {
 
   /** Resolves with the cancels dropped once there are `count` of them. */
   async cancelsDropped (count: number): Promise<LinkEnvelope[]> {
+    return this.framesDropped(count)
+  }
+
+  /** Resolves with the frames dropped (cancels and new orders) once there are `count` of them. */
+  async framesDropped (count: number): Promise<LinkEnvelope[]> {
     if (this.dropped.length < count) await new Promise<void>((resolve) => { this.droppedWaiters.push({ count, resolve }) })
     return this.dropped
   }
@@ -50,7 +57,7 @@ export class LinkProxy {
     gateway.on('data', (chunk: Buffer) => {
       decoder.push(chunk, (body) => {
         const envelope = decodeLinkEnvelope(body)
-        if (this.dropCancels && envelope.body === 'cancel') {
+        if ((this.dropCancels && envelope.body === 'cancel') || (this.dropNewOrders && envelope.body === 'newOrder')) {
           this.dropped.push(envelope)
           for (const waiter of [...this.droppedWaiters]) {
             if (this.dropped.length < waiter.count) continue
