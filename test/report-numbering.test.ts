@@ -8,6 +8,8 @@ import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { join } from 'node:path'
 import { readStream } from '../journal/reader.js'
+import { decodeJournalRecord, summarizeRecord } from '../journal/record-decoder.js'
+import { verifyJournal } from '../journal/verify.js'
 import { RecordKind } from '../journal/record-format.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import { LaneJournal } from '../lane/lane-journal.js'
@@ -101,6 +103,13 @@ t.test('every report of an account is numbered 1, 2, 3, ... with its exec_id, fl
   t.same(journaled.map((j) => [j.kind, wireInt(j.report.reportSeq)]), [
     [RecordKind.CLIENT_OUT, 1], [RecordKind.CLIENT_OUT, 2], [RecordKind.CLIENT_OUT, 3], [RecordKind.REPORT_HELD, 4], [RecordKind.CLIENT_OUT, 5],
   ], 'each is journaled once, as sent (CLIENT_OUT) or held (REPORT_HELD)')
+
+  // The tools show a held report as they show a sent one.
+  const heldRecord = [...readStream(join(dir, 'platform'), 'platform')].find((r) => r.kind === RecordKind.REPORT_HELD)!
+  const decoded = decodeJournalRecord(heldRecord, { reveal: false })
+  t.match(decoded, { kind: 'report-held', account: TRADER, clientOrderId: 1, messageType: 'executionReport', instrument: RB }, 'search and export decode it, with its account and order')
+  t.match(summarizeRecord(decoded), /^executionReport FILL rb2605 .*coid=1 .*rseq=4/, 'and summarize it with its report_seq')
+  t.ok(verifyJournal(dir).ok, 'verify passes on a journal with held reports')
 })
 
 t.test('the lost-order reject at link logon is numbered and held; a new trading day starts again at 1', async (t) => {
