@@ -31,10 +31,10 @@
 // report, the order entry's own rejects included, goes out through
 // deliverReport: numbered in the lane's ReportLog (report-log.ts:
 // report_seq, exec_id), sent to the owning session or, with none, held
-// for a resend (LifecyclePort.holdReport, journaled either way). Ports that send
-// nothing (SILENT_LINK, a client port that returns false) are what
-// recovery and replay use: what the live lane sent is in the journal and
-// is fed back as events (cancelSent, client seqs).
+// for a resend (LifecyclePort.holdReport), journaled either way. Ports
+// that send nothing (SILENT_LINK, a client port that returns false, no
+// ReportLog) are what recovery and replay use: what the live lane sent is
+// in the journal and is fed back as events (cancelSent, client seqs).
 //
 // No sockets, no uWebSockets.js, no worker-thread globals: a CLI tool can
 // import this module.
@@ -308,7 +308,8 @@ export class OrderLifecycle {
       reason: report.reason,
       text: report.text,
       transactTimeUs: wireInt(report.transactTimeUs),
-      tradeId: report.tradeId ?? '',
+      // The exchange's trade ID belongs to fills only.
+      tradeId: execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL ? report.tradeId ?? '' : '',
       warning,
     }))
     if (sent && receivedMs !== 0) this.port.firstReportQueued(receivedMs)
