@@ -8,7 +8,8 @@
 // (possible_duplicate), none is missing, the report_seqs are 1..last with
 // no gap across the crash (the journal shows the same), and the orders
 // the exchange never got are among them as REJECTED (EXCHANGE_UNAVAILABLE)
-// from the restarted gateway's link logon.
+// from the restarted gateway's link logon. And a report held before the
+// crash (a fill while its account had no session) is served after it.
 import t from 'tap'
 import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
@@ -29,6 +30,9 @@ import { PASSWORD, TEST_IDENTITY, tradingAccount } from './helpers/trading.js'
 
 const TRADER = 'RC-TRADER'
 const MAKER = 'RC-MAKER'
+/** Away before the crash: its bid fills while no session of it is logged on. */
+const AWAY = 'RC-AWAY'
+const AWAY_BID = 3105
 const RB = 'rb2605'
 const BID = 3100
 const LOST_ORDERS = 3
@@ -68,7 +72,7 @@ t.test('after kill -9, a resend after the last report received serves exactly th
   t.teardown(() => proxy.close())
   const config = testConfig(proxy.port, {
     runDir: join(dir, 'run'),
-    accounts: [...DEFAULT_CONFIG.accounts, tradingAccount(TRADER), tradingAccount(MAKER)],
+    accounts: [...DEFAULT_CONFIG.accounts, tradingAccount(TRADER), tradingAccount(MAKER), tradingAccount(AWAY)],
     journal: { fsync: 'never' },
   })
   const configFile = join(dir, 'gateway.json')
@@ -101,6 +105,20 @@ t.test('after kill -9, a resend after the last report received serves exactly th
   await maker.client.report(fill, ExecType.FILL)
   sent.push({ id: nextId, seq: trader.client.newOrder({ clientOrderId: nextId, instrument: 'xx9999', side: Side.BUY, price: 1, quantityLots: 1 }) })
   t.equal((await trader.client.report(nextId++)).execType, ExecType.REJECTED, 'an order refused by the gateway')
+
+  // Another account rests a bid above the others and goes away; the
+  // maker's sell fills it while no session of it is logged on: its FILL
+  // is numbered and held, in the run the crash ends.
+  const away = await logOn(gw, AWAY)
+  away.client.newOrder({ clientOrderId: 1, instrument: RB, side: Side.BUY, price: AWAY_BID, quantityLots: 1 })
+  t.match(await away.client.report(1), { execType: ExecType.ACK, reportSeq: 1 }, 'the away account\'s bid is report 1')
+  await away.client.close()
+  maker.client.newOrder({ clientOrderId: makerId, instrument: RB, side: Side.SELL, price: AWAY_BID, quantityLots: 1, timeInForce: TimeInForce.FAK })
+  await maker.client.report(makerId++, ExecType.FILL)
+  // The resting side's report follows the aggressor's on the link: once the
+  // maker's next order is answered, the away account's FILL was handled.
+  maker.client.newOrder({ clientOrderId: makerId, instrument: RB, side: Side.BUY, price: 3000, quantityLots: 1, timeInForce: TimeInForce.FAK })
+  await maker.client.report(makerId++)
 
   // In flight at the kill: bids and a sell that fills some of them.
   for (let i = 0; i < BURST; i++) buy()
@@ -163,6 +181,14 @@ t.test('after kill -9, a resend after the last report received serves exactly th
     if (report != null && report.possibleDuplicate !== true) journaled.push(seqOf(report as ExecutionReport))
   }
   t.same(journaled, Array.from({ length: last }, (_, i) => i + 1), 'the journal holds reports 1 to last, each once, in order')
+
+  // The report held in the run the crash ended is served after the restart.
+  const awayAgain = await logOn(gw, AWAY)
+  const held = await resend(awayAgain.client, 1)
+  t.match(held.reports, [{ clientOrderId: 1, execType: ExecType.FILL, reportSeq: 2, possibleDuplicate: true }], 'the away account\'s FILL, held before the kill, is resent as report 2')
+  t.equal(held.reports[0]?.execId, `${awayAgain.logon.tradingDay}-platform-${AWAY}-2`, 'with the exec_id it was numbered with')
+  t.match(held.complete, { resent: 1, lastReportSeq: 2, oldestReportSeq: 1, more: false }, 'and nothing else')
+  await awayAgain.client.close()
 
   // Live numbering continues.
   again.client.newOrder({ clientOrderId: 10_000, instrument: 'xx9999', side: Side.BUY, price: 1, quantityLots: 1 })
