@@ -82,7 +82,7 @@ const LaneTestFaultsSchema = z.object({
   throwOnReportClientOrderId: z.number().int().min(1).optional(),
 }).strict()
 
-/** The largest queriesPerSecond a lane accepts (the query throttle's ring grows up to it). */
+/** The largest lanes.<lane>.queriesPerSecond: a session's query window holds this many timestamps at most. */
 export const MAX_QUERIES_PER_SECOND = 1000
 
 const LaneSchema = z.object({

@@ -250,7 +250,8 @@ export interface QueryPorts {
   snapshots: AccountSnapshots
   /** The lane's working orders (the lifecycle's, by link order ID). */
   workingOrders: ReadonlyMap<number, WorkingOrder>
-  reports: DayReports
+  /** The lane's report log now (read at each query: recovery may hand the lifecycle a rebuilt one). */
+  dayReports: () => DayReports
   /** Numbers, journals and queues one message to the session (client-edge.ts). */
   send: (session: ClientSession, envelope: ClientEnvelopeInit) => boolean
   metrics: LaneMetrics
@@ -267,7 +268,8 @@ export class AccountQueries {
     const kind = query.kind
     const account = session.account!
     const instrument = query.instrument
-    const { reports, workingOrders } = this.ports
+    const { workingOrders } = this.ports
+    const reports = this.ports.dayReports()
     switch (kind) {
       case QueryKind.QUERY_POSITIONS: {
         const entries: PositionInfoInit[] = []

@@ -67,8 +67,8 @@ export interface EdgeStages {
   gate: LogonGate
   orderEntry: OrderEntry
   lifecycle: OrderLifecycle
-  /** The day's execution reports the orders and trades queries read (the lane's report log); none held if absent. */
-  reports?: DayReports
+  /** The day's execution reports the orders and trades queries read (the lane's report log, now); none held if absent. */
+  dayReports?: () => DayReports
 }
 
 export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
@@ -227,7 +227,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     this.queries = new AccountQueries({
       snapshots: new AccountSnapshots(this.risk),
       workingOrders: stages.lifecycle.orders,
-      reports: stages.reports ?? NO_DAY_REPORTS,
+      dayReports: stages.dayReports ?? (() => NO_DAY_REPORTS),
       send: (session, envelope) => this.send(session, envelope),
       metrics: this.metrics,
     })
@@ -412,7 +412,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
    */
   admitQuery (session: ClientSession, refSeq: number): boolean {
     const limit = this.laneConfig.queriesPerSecond
-    const observed = session.queries.admit(Date.now(), limit)
+    const observed = session.queryThrottle.admit(Date.now(), limit)
     if (observed < 0) return true
     this.metrics.reject(RejectReason.THROTTLED_QUERY)
     this.send(session, {

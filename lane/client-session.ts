@@ -114,7 +114,7 @@ export class ClientSession {
   /** Messages per second on this session (sessionMessagesPerSecond); sized up to the largest limit config accepts. */
   readonly throttle: SessionThrottle
   /** Queries and resend requests per second on this session (lanes.<lane>.queriesPerSecond: ClientEdge.admitQuery). */
-  readonly queries = new QueryThrottle()
+  readonly queryThrottle = new QueryThrottle()
   /** Messages the throttle refused in the current window (ClientEdge.floodedPastThrottle). */
   refusedInWindow = 0
   refusedWindowStartMs = 0
