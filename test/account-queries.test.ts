@@ -306,3 +306,12 @@ t.test('positions and funds are read from the shared risk state of the account',
   control.setLimit({ kind: 'account', account: 'demo-maker' }, 'funds', null)
   t.equal(snapshots.funds(ctx).fundsFen, Infinity, 'no limit')
 })
+
+t.test('lanes.<lane>.queriesPerSecond: 5 by default, 1 to 1000', async (t) => {
+  const config = resolveConfig()
+  t.same([config.lanes.terminal.queriesPerSecond, config.lanes.platform.queriesPerSecond, config.lanes.hft.queriesPerSecond], [5, 5, 5])
+  t.equal(resolveConfig({ lanes: { hft: { queriesPerSecond: 1000 } } }).lanes.hft.queriesPerSecond, 1000)
+  t.throws(() => resolveConfig({ lanes: { hft: { queriesPerSecond: 0 } } }), /lanes\.hft\.queriesPerSecond: must be at least 1/)
+  t.throws(() => resolveConfig({ lanes: { platform: { queriesPerSecond: 1001 } } }), /lanes\.platform\.queriesPerSecond: must be at most 1000/)
+  t.throws(() => resolveConfig({ lanes: { platform: { queriesPerSecond: 2.5 } } }), /must be a whole number/)
+})
