@@ -74,10 +74,9 @@ export class AccountSnapshots {
       // Slots are given out in order and never freed within a run.
       if (tag === 0) break
       const b = p + POSITION_BOOK
-      let any = slots[p + POSITION_WORKING_OPEN_LONG_LOTS]! + slots[p + POSITION_WORKING_OPEN_SHORT_LOTS]! + slots[p + POSITION_DAILY_OPENED_LOTS]!
       // Frozen lots are part of the held ones, so the held buckets cover them.
-      for (const bucket of [BOOK_LONG_TODAY, BOOK_LONG_YESTERDAY, BOOK_SHORT_TODAY, BOOK_SHORT_YESTERDAY]) any += slots[b + bucket]!
-      if (any === 0) continue
+      const held = slots[b + BOOK_LONG_TODAY]! + slots[b + BOOK_LONG_YESTERDAY]! + slots[b + BOOK_SHORT_TODAY]! + slots[b + BOOK_SHORT_YESTERDAY]!
+      if (held + slots[p + POSITION_WORKING_OPEN_LONG_LOTS]! + slots[p + POSITION_WORKING_OPEN_SHORT_LOTS]! + slots[p + POSITION_DAILY_OPENED_LOTS]! === 0) continue
       const symbol = symbolAt(this.engine.views, tag - 1)
       if (instrument !== '' && symbol !== instrument) continue
       out.push({
