@@ -203,6 +203,19 @@ t.test('--instruments FILE replaces the reference data', async (t) => {
   t.match(await c.nextReport(), { report: { reason: RejectReason.UNKNOWN_INSTRUMENT } }, 'defaults are gone')
 })
 
+t.test('--max-accounts caps the member accounts holding positions', async (t) => {
+  const sim = await startExchangeSim(['--max-accounts', '1'])
+  t.teardown(() => sim.stop())
+  const c = await LinkClient.connect(sim.port)
+  await c.logon('gw-cap')
+  c.newOrder({ orderId: 1, account: 'first', price: 3100 })
+  t.match(await c.nextReport(), { report: { execType: ExecType.ACK } })
+  c.newOrder({ orderId: 2, account: 'second', price: 3100 })
+  t.match(await c.nextReport(), {
+    report: { execType: ExecType.REJECTED, reason: RejectReason.EXCHANGE_REJECTED, text: /at most 1 accounts and "second" would be one more/ },
+  })
+})
+
 t.test('bad flags and files exit 2 with a message naming the problem', async (t) => {
   const dir = t.testdir({
     'bad-tick.json': JSON.stringify([{ ...DEFAULT_INSTRUMENTS[0], tickSize: undefined, tick_size: -1 }]),
