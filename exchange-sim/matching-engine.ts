@@ -160,9 +160,10 @@ class SessionOrders {
  * resting prices (both sides get PARTIAL_FILL / FILL), then: GFD rests,
  * FAK cancels its remainder, FOK cancels whole without trading unless it
  * could fill completely. Both sides of one match carry the same trade ID,
- * "T" + trading day + "-" + a counter that restarts each day. There is no self-trade prevention here: that is
- * the gateway's job, and an exchange that trades an account against itself
- * is what the gateway's check is there to prevent.
+ * "T" + trading day + "-" + a counter that restarts each day. There is no
+ * self-trade prevention here: that is the gateway's job, and an exchange
+ * that trades an account against itself is what the gateway's check is
+ * there to prevent.
  */
 export class MatchingEngine {
   private readonly listed = new Map<string, ListedInstrument>()
@@ -306,7 +307,7 @@ export class MatchingEngine {
 
     const order = new BookOrder(this.nextExchangeOrderId++, sessionName, orderId, account,
       instrument.symbol, side, price, lots)
-    order.positions = positions!.book
+    order.positions = positions!.book // set above: an open made one, and a close without one was refused
     order.positionAt = instrument.positionAt
     order.positionBucket = bucket
     if (closes) {
