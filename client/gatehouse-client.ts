@@ -216,6 +216,8 @@ export class GatehouseClient extends EventEmitter {
   /** Resends run one at a time: ResendComplete names no request, so answers are told apart by order. */
   private resendQueue: Promise<unknown> = Promise.resolve()
   private readonly maxAnswerEntries: number
+  /** Resends and queries awaiting their answer: each sees every message that arrives, and the close. */
+  private readonly requests = new Set<{ message: (m: ClientEnvelope) => void, closed: () => void }>()
 
   private constructor (private readonly socket: WebSocket, options: ConnectOptions) {
     super()
@@ -240,11 +242,13 @@ export class GatehouseClient extends EventEmitter {
           waiter.resolve(envelope)
         }
       }
+      for (const request of this.requests) request.message(envelope)
       this.emit('message', envelope)
       if (report !== null) this.emit('executionReport', report, duplicate)
     })
     socket.on('close', (code: number, reason: Buffer) => {
       this.closed = true
+      for (const request of this.requests) request.closed()
       this.emit('close', code, reason.toString())
     })
     socket.on('error', (err) => { this.emit('transport-error', err) })
@@ -489,8 +493,7 @@ export class GatehouseClient extends EventEmitter {
       let seq = 0
       const finish = (err: unknown, value?: T): void => {
         clearTimeout(timer)
-        this.off('message', onMessage)
-        this.off('close', onClose)
+        this.requests.delete(request)
         if (err === null) resolve(value as T)
         else reject(err)
       }
@@ -510,13 +513,13 @@ export class GatehouseClient extends EventEmitter {
         if (value !== undefined) finish(null, value)
       }
       const onClose = (): void => { finish(new ClientRequestError('GH_ERR_CLIENT_NO_ANSWER', `${what}: the connection closed before the answer was complete`)) }
+      const request = { message: onMessage, closed: onClose }
       const timer = setTimeout(() => { finish(new ClientRequestError('GH_ERR_CLIENT_NO_ANSWER', `${what}: no complete answer within ${timeoutMs} ms`)) }, timeoutMs)
       if (this.closed) {
         onClose()
         return
       }
-      this.on('message', onMessage)
-      this.on('close', onClose)
+      this.requests.add(request)
       seq = this.send(envelope)
     })
   }
