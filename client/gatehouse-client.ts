@@ -157,8 +157,14 @@ export interface ConnectOptions {
   localAddress?: string
   /** Milliseconds to wait for the WebSocket to open (default: no limit). */
   handshakeTimeoutMs?: number
-  /** How many exec_ids to remember for isDuplicate() (default SEEN_EXEC_IDS, 100,000). */
+  /** How many exec_ids to remember for isDuplicate() (default SEEN_EXEC_IDS, 100,000); ignored with `reports`. */
   seenExecIds?: number
+  /**
+   * The previous connection's `client.reports`, to carry what it received
+   * over a reconnect: isDuplicate() then knows its exec_ids and
+   * lastReportSeq starts at its highest report_seq. Default: a new, empty one.
+   */
+  reports?: ReportMemory
   /** Most entries (reports of a resend, entries of a query's pages) one answer may bring (default MAX_ANSWER_ENTRIES, 100,000). */
   maxAnswerEntries?: number
 }
@@ -167,14 +173,17 @@ export interface ConnectOptions {
 export const MAX_ANSWER_ENTRIES = 100_000
 
 /**
- * The exec_ids seen most recently, to tell a report seen before. Bounded:
- * a ring of the newest `capacity` distinct exec_ids and a set over them;
- * the oldest is forgotten when a new one comes.
+ * What a client knows of the execution reports it received: the highest
+ * report_seq, and the exec_ids seen most recently, to tell a report seen
+ * before. Bounded: a ring of the newest `capacity` distinct exec_ids and a
+ * set over them; the oldest is forgotten when a new one comes. One memory
+ * can serve the connections of one account on one lane in turn.
  */
-export class ExecIdMemory {
+export class ReportMemory {
   private readonly ring: string[] = []
   private readonly seen = new Set<string>()
   private next = 0
+  private highestReportSeq = 0
 
   constructor (readonly capacity = SEEN_EXEC_IDS) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) throw new GatehouseError('GH_ERR_CLIENT_OPTIONS', `seenExecIds must be a whole number from 1; got ${String(capacity)}`)
@@ -195,6 +204,19 @@ export class ExecIdMemory {
     return false
   }
 
+  /** Notes a received report (its report_seq and exec_id); true when its exec_id was remembered already. */
+  note (report: ExecutionReport): boolean {
+    const reportSeq = wireInt(report.reportSeq)
+    if (reportSeq > this.highestReportSeq) this.highestReportSeq = reportSeq
+    return this.remember(report.execId)
+  }
+
+  /** The highest report_seq noted; 0 before the first. */
+  get lastReportSeq (): number {
+    return this.highestReportSeq
+  }
+
+  /** How many exec_ids are remembered (at most `capacity`). */
   get size (): number {
     return this.seen.size
   }
@@ -208,10 +230,10 @@ export class GatehouseClient extends EventEmitter {
   /** Index in `received` of the last AuthChallenge already used for a proof. */
   private usedChallengeIndex = -1
   private readonly waiters = new Set<{ match: (m: ClientEnvelope) => boolean, resolve: (m: ClientEnvelope) => void }>()
-  private readonly execIds: ExecIdMemory
+  /** The reports received on this connection (or carried over from an earlier one, see ConnectOptions.reports). */
+  readonly reports: ReportMemory
   /** Reports whose exec_id had been seen when they arrived (see isDuplicate). */
   private readonly duplicates = new WeakSet<ExecutionReport>()
-  private highestReportSeq = 0
   private lastRequestId = 0
   /** Resends run one at a time: ResendComplete names no request, so answers are told apart by order. */
   private resendQueue: Promise<unknown> = Promise.resolve()
@@ -221,7 +243,7 @@ export class GatehouseClient extends EventEmitter {
 
   private constructor (private readonly socket: WebSocket, options: ConnectOptions) {
     super()
-    this.execIds = new ExecIdMemory(options.seenExecIds ?? SEEN_EXEC_IDS)
+    this.reports = options.reports ?? new ReportMemory(options.seenExecIds ?? SEEN_EXEC_IDS)
     this.maxAnswerEntries = options.maxAnswerEntries ?? MAX_ANSWER_ENTRIES
     socket.binaryType = 'nodebuffer'
     socket.on('message', (data: Buffer, isBinary: boolean) => {
@@ -270,7 +292,7 @@ export class GatehouseClient extends EventEmitter {
 
   /** The highest report_seq of any execution report received (live or resent); 0 before the first. Ask a resend after it. */
   get lastReportSeq (): number {
-    return this.highestReportSeq
+    return this.reports.lastReportSeq
   }
 
   /**
@@ -285,9 +307,7 @@ export class GatehouseClient extends EventEmitter {
   }
 
   private noteReport (report: ExecutionReport): boolean {
-    const reportSeq = wireInt(report.reportSeq)
-    if (reportSeq > this.highestReportSeq) this.highestReportSeq = reportSeq
-    const duplicate = this.execIds.remember(report.execId)
+    const duplicate = this.reports.note(report)
     if (duplicate) this.duplicates.add(report)
     return duplicate
   }

@@ -9,7 +9,7 @@ import fc from 'fast-check'
 import { once } from 'node:events'
 import { WebSocketServer, type WebSocket } from 'ws'
 import {
-  ClientRequestError, ExecIdMemory, GatehouseClient, HedgeFlag, OffsetFlag, QueryKind, SEEN_EXEC_IDS, Side,
+  ClientRequestError, ReportMemory, GatehouseClient, HedgeFlag, OffsetFlag, QueryKind, SEEN_EXEC_IDS, Side,
   type ConnectOptions,
 } from '../client/gatehouse-client.js'
 import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
@@ -275,7 +275,7 @@ t.test('bad arguments are refused before anything is sent', async (t) => {
     t.ok(isGatehouseError(await client.resend(bad).then(() => null, (e: unknown) => e), 'GH_ERR_CLIENT_OPTIONS'), `resend(${bad})`)
     t.ok(isGatehouseError(await client.orderStatus(bad).then(() => null, (e: unknown) => e), 'GH_ERR_CLIENT_OPTIONS'), `orderStatus(${bad})`)
   }
-  t.throws(() => new ExecIdMemory(0), { code: 'GH_ERR_CLIENT_OPTIONS' })
+  t.throws(() => new ReportMemory(0), { code: 'GH_ERR_CLIENT_OPTIONS' })
   // The peer answers frames in order: once the probe's echo is back, it has seen everything sent before.
   client.send({ heartbeat: { testId: 1 } })
   await client.next((m) => m.body === 'heartbeat')
@@ -300,12 +300,41 @@ t.test('the duplicate memory through the client: bounded to seenExecIds, the old
   t.equal(client.lastReportSeq, ids.length)
 })
 
-t.test('ExecIdMemory agrees with a model: a duplicate iff among the last `capacity` exec_ids remembered', async (t) => {
+t.test('a reconnect that passes the old connection\'s reports knows what it already had', async (t) => {
+  const peer = await scriptedPeer(t, (message, send) => {
+    if (message.body === 'heartbeat') {
+      for (let seq = 1; seq <= 3; seq++) send({ executionReport: report(seq) })
+      send({ heartbeat: { testId: message.heartbeat!.testId } })
+    }
+    if (message.body === 'resendRequest') {
+      // The lane resends from 2 on, as if the client had asked for more than it missed.
+      for (let seq = 2; seq <= 5; seq++) send({ executionReport: { ...report(seq), possibleDuplicate: true } })
+      send({ resendComplete: { afterReportSeq: message.resendRequest!.afterReportSeq, resent: 4, lastReportSeq: 5 } })
+    }
+  })
+  const first = await connect(t, peer)
+  first.send({ heartbeat: { testId: 1 } })
+  await first.next((m) => m.body === 'heartbeat')
+  t.equal(first.lastReportSeq, 3)
+  await first.close()
+
+  const second = await connect(t, peer, { reports: first.reports })
+  t.equal(second.lastReportSeq, 3, 'continues from the old connection')
+  const { reports } = await second.resend(second.lastReportSeq)
+  t.same(peer.sent.filter((m) => m.body === 'resendRequest').map((m) => wireInt(m.resendRequest!.afterReportSeq)), [3])
+  t.same(reports.map((r) => [wireInt(r.reportSeq), second.isDuplicate(r)]), [[2, true], [3, true], [4, false], [5, false]])
+  t.equal(second.lastReportSeq, 5)
+
+  const fresh = await connect(t, peer)
+  t.equal(fresh.lastReportSeq, 0, 'without it, a new connection knows nothing')
+})
+
+t.test('ReportMemory agrees with a model: a duplicate iff among the last `capacity` exec_ids remembered', async (t) => {
   t.doesNotThrow(() => fc.assert(fc.property(
     fc.integer({ min: 1, max: 6 }),
     fc.array(fc.constantFrom('', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), { maxLength: 80 }),
     (capacity, execIds) => {
-      const memory = new ExecIdMemory(capacity)
+      const memory = new ReportMemory(capacity)
       const remembered: string[] = []
       for (const execId of execIds) {
         const expected = execId !== '' && remembered.slice(-capacity).includes(execId)
@@ -319,7 +348,7 @@ t.test('ExecIdMemory agrees with a model: a duplicate iff among the last `capaci
 
 t.test('the default duplicate memory holds SEEN_EXEC_IDS exec_ids', async (t) => {
   t.equal(SEEN_EXEC_IDS, 100_000)
-  const memory = new ExecIdMemory()
+  const memory = new ReportMemory()
   for (let i = 0; i < SEEN_EXEC_IDS + 10; i++) memory.remember(`id-${i}`)
   t.equal(memory.size, SEEN_EXEC_IDS)
   t.equal(memory.remember(`id-${SEEN_EXEC_IDS + 9}`), true, 'the newest is held')
