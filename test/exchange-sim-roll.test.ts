@@ -10,6 +10,8 @@ import {
 import { startExchangeSim, type SimProcess } from './helpers/exchange-sim-process.js'
 import { LinkClient } from './helpers/link-client.js'
 import { ExchangeSimulator, nextCalendarDay, type SimEvent } from '../exchange-sim/exchange-sim.js'
+import { ExchangeLink } from '../lane/exchange-link.js'
+import type { LinkUpInfo } from '../lane/order-lifecycle.js'
 
 /** Resolves with the first JSON event line the simulator prints (after its listening line) that has this event name. */
 async function eventLine (sim: SimProcess, name: string): Promise<Record<string, unknown>> {
@@ -109,6 +111,37 @@ t.test('in process: rollTradingDay() reports the roll, positionsOf() shows the b
   t.match(events.find((e) => e.event === 'trading-day-roll'), { from: '20261231', to: '20270101', expired_orders: 0, links_logged_out: 1, accounts: 2 })
   t.equal((await c.nextMessage()).body, 'logout')
   t.match((await idle.logon('gw-idle')).logonReply, { ok: true, tradingDay: '20270101' }, 'a connection that had not logged on is kept and gets the new day')
+})
+
+t.test('the gateway\'s own exchange link, logged out by the roll, reconnects and learns the new day', async (t) => {
+  const sim = new ExchangeSimulator({ tradingDay: '20260105' })
+  const { port } = await sim.start()
+  t.teardown(() => sim.stop())
+  const ups: LinkUpInfo[] = []
+  const downs: string[] = []
+  let onUp: (() => void) | null = null
+  const link = new ExchangeLink({
+    host: '127.0.0.1', port, memberId: '0188', sessionName: 'gw1-roll', heartbeatIntervalMs: 1000, reconnectDelayMs: 10, maxReconnectDelayMs: 50,
+  }, {
+    onLinkUp: (info) => { ups.push(info); onUp?.() },
+    onLinkDown: (reason) => { downs.push(reason) },
+    onReport: () => {},
+    onInstrumentUpdate: () => {},
+    onChunkStart: () => {},
+    onChunkEnd: () => {},
+  })
+  t.teardown(() => link.close())
+  const linkUp = (): Promise<void> => new Promise((resolve) => { onUp = resolve })
+  let up = linkUp()
+  link.connect()
+  await up
+  t.equal(ups[0]!.tradingDay, '20260105')
+  up = linkUp()
+  sim.rollTradingDay()
+  await up
+  t.equal(ups.length, 2, 'logged on again')
+  t.equal(ups[1]!.tradingDay, '20260106', 'with the new trading day')
+  t.equal(downs.length, 1, 'one link-down, for the roll\'s logout')
 })
 
 t.test('nextCalendarDay: the next date, weekends not skipped; anything but a real date is refused', async (t) => {
