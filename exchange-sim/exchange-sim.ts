@@ -99,13 +99,18 @@ export function todayTradingDay (now = new Date()): string {
   return `${now.getFullYear()}${mm}${dd}`
 }
 
+/** A trading day YYYYMMDD as a UTC date, or null when it is not a real date. */
+export function tradingDayDate (day: string): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(day)
+  if (m === null) return null
+  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
+  return date.getUTCMonth() === Number(m[2]) - 1 && date.getUTCDate() === Number(m[3]) ? date : null
+}
+
 /** The calendar day after `day` (YYYYMMDD); weekends and holidays are not skipped. Throws RangeError on anything but a real date. */
 export function nextCalendarDay (day: string): string {
-  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(day)
-  const date = m === null ? null : new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
-  if (m === null || date === null || date.getUTCMonth() !== Number(m[2]) - 1 || date.getUTCDate() !== Number(m[3])) {
-    throw new RangeError(`trading day must be a real date as YYYYMMDD, got ${JSON.stringify(day)}`)
-  }
+  const date = tradingDayDate(day)
+  if (date === null) throw new RangeError(`trading day must be a real date as YYYYMMDD, got ${JSON.stringify(day)}`)
   date.setUTCDate(date.getUTCDate() + 1)
   return `${date.getUTCFullYear()}${String(date.getUTCMonth() + 1).padStart(2, '0')}${String(date.getUTCDate()).padStart(2, '0')}`
 }

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_ACCOUNTS, DEFAULT_SIM_HOST, DEFAULT_SIM_PORT } from './cons
 import { listenFailureText } from '../platform/listen-failure.js'
 import { EXIT_OK, EXIT_USAGE, failCommand, processIo } from '../platform/cli-kit.js'
 import { SimConfigError } from './errors.js'
-import { ExchangeSimulator, todayTradingDay, type ExchangeSimulatorOptions, type SimEvent } from './exchange-sim.js'
+import { ExchangeSimulator, todayTradingDay, tradingDayDate, type ExchangeSimulatorOptions, type SimEvent } from './exchange-sim.js'
 import { DEFAULT_INSTRUMENTS, loadInstrumentsFile } from './instruments.js'
 
 /** Parsed command line; every field has a value. */
@@ -134,14 +134,11 @@ function parseValue (flag: string, kind: FlagKind, raw: string): string | number
     case 'environment':
       if (raw !== 'production' && raw !== 'test') throw new SimConfigError(`${flag} must be "production" or "test", got ${JSON.stringify(raw)}`)
       return raw
-    case 'day': {
-      const m = /^(\d{4})(\d{2})(\d{2})$/.exec(raw)
-      const date = m === null ? null : new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
-      if (m === null || date === null || date.getUTCMonth() !== Number(m[2]) - 1 || date.getUTCDate() !== Number(m[3])) {
+    case 'day':
+      if (tradingDayDate(raw) === null) {
         throw new SimConfigError(`${flag} must be a real date as YYYYMMDD, e.g. 20260105, got ${JSON.stringify(raw)}`)
       }
       return raw
-    }
   }
 }
 
