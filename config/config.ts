@@ -99,7 +99,7 @@ const LaneSchema = z.object({
   resendWindowReports: z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000_000, 'must be at most 10,000,000'),
   /** Reports one ResendRequest is answered with at most; ResendComplete.more says to ask again. */
   maxResendReports: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1,000,000'),
-  /** ResendRequests (and queries) per second per session (THROTTLED_QUERY beyond). */
+  /** Queries (Query, ResendRequest) per second per session, in a sliding 1 s window; THROTTLED_QUERY beyond. */
   queriesPerSecond: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_QUERIES_PER_SECOND, `must be at most ${MAX_QUERIES_PER_SECOND}`),
   tls: TlsSchema.optional(),
   /** Allow a plain-text listener on a non-loopback address. */

@@ -39,6 +39,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxBackpressureBytes: 1_048_576,
       resendWindowReports: 100_000,
       maxResendReports: 10_000,
+      // CTP allows one query in flight and a few per second.
       queriesPerSecond: 5,
       allowInsecureNonLoopback: false,
       policy: {
@@ -73,6 +74,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxBackpressureBytes: 4_194_304,
       resendWindowReports: 100_000,
       maxResendReports: 10_000,
+      // CTP allows one query in flight and a few per second.
       queriesPerSecond: 5,
       allowInsecureNonLoopback: false,
       policy: {
@@ -103,6 +105,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxBackpressureBytes: 16_777_216,
       resendWindowReports: 100_000,
       maxResendReports: 10_000,
+      // CTP allows one query in flight and a few per second.
       queriesPerSecond: 5,
       allowInsecureNonLoopback: false,
       policy: {

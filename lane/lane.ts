@@ -133,7 +133,8 @@ export class Lane {
       notify,
       requestAccess,
     })
-    this.edge.attach({ gate: this.gate, orderEntry: this.orderEntry, lifecycle: this.lifecycle })
+    // Read through a getter: the queries see the lane's report log as it is now.
+    this.edge.attach({ gate: this.gate, orderEntry: this.orderEntry, lifecycle: this.lifecycle, dayReports: () => this.lifecycle.reports! })
   }
 
   /**

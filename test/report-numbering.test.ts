@@ -108,7 +108,7 @@ t.test('every report of an account is numbered 1, 2, 3, ... with its exec_id, fl
   const heldRecord = [...readStream(join(dir, 'platform'), 'platform')].find((r) => r.kind === RecordKind.REPORT_HELD)!
   const decoded = decodeJournalRecord(heldRecord, { reveal: false })
   t.match(decoded, { kind: 'report-held', account: TRADER, clientOrderId: 1, messageType: 'executionReport', instrument: RB }, 'search and export decode it, with its account and order')
-  t.match(summarizeRecord(decoded), /^executionReport FILL rb2605 .*coid=1 .*rseq=4/, 'and summarize it with its report_seq')
+  t.match(summarizeRecord(decoded), /^executionReport FILL rb2605 .*coid=1 .*rs=4/, 'and summarize it with its report_seq')
   t.ok(verifyJournal(dir).ok, 'verify passes on a journal with held reports')
 })
 
