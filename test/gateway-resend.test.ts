@@ -104,6 +104,11 @@ t.test('a client away while its orders filled resends after its last report_seq 
     t.same({ ...again, possibleDuplicate: false }, { ...first, possibleDuplicate: false }, `report ${i + 1} is resent with the fields it was first sent with`)
   }
 
+  // The client library's resend() against the real gateway: the same.
+  const viaLibrary = await back.client.resend(last)
+  t.same(viaLibrary.reports.map(seqOf), [5, 6, 7], 'GatehouseClient.resend() collects the same three')
+  t.match(viaLibrary.complete, { resent: 3, lastReportSeq: 7, more: false }, 'and the ResendComplete')
+
   // Beyond the last: nothing, and no error.
   t.match((await resend(back.client, 99)).complete, { afterReportSeq: 99, resent: 0, lastReportSeq: 7, reason: RejectReason.REASON_UNSPECIFIED }, 'a request beyond the last report resends nothing')
 
