@@ -91,6 +91,7 @@ t.test('a client away while its orders filled resends after its last report_seq 
   t.same(reports.map(seqOf), [5, 6, 7], 'exactly the three reports it missed, in report_seq order')
   t.same(reports.map((r) => [wireInt(r.clientOrderId), r.execType]), resting.map((id) => [id, ExecType.FILL]), 'the fills of its resting buys')
   t.ok(reports.every((r) => r.possibleDuplicate === true), 'each marked possible_duplicate')
+  t.ok(reports.every((r) => typeof r.tradeId === 'string' && r.tradeId !== ''), `each fill carries the exchange's trade ID (${reports.map((r) => r.tradeId).join(', ')})`)
   t.match(complete, { afterReportSeq: last, resent: 3, lastReportSeq: 7, oldestReportSeq: 1, more: false, reason: RejectReason.REASON_UNSPECIFIED }, 'then ResendComplete')
   t.equal(envelopes.at(-1)!.body, 'resendComplete', 'the ResendComplete comes last')
   const seqs = envelopes.map((m) => wireInt(m.seq))
