@@ -101,6 +101,14 @@ const LaneSchema = z.object({
   maxResendReports: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1,000,000'),
   /** Queries (Query, ResendRequest) per second per session, in a sliding 1 s window; THROTTLED_QUERY beyond. */
   queriesPerSecond: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_QUERIES_PER_SECOND, `must be at most ${MAX_QUERIES_PER_SECOND}`),
+  /**
+   * Held reports a session's queries and resends may read per second, on
+   * average: an orders or trades query walks the account's held reports on
+   * the lane thread, so without this a client could keep the lane busy
+   * with a few big queries a second. THROTTLED_QUERY while the debt of
+   * earlier queries exceeds one second's worth.
+   */
+  queryScanReportsPerSecond: z.number().int('must be a whole number').min(1_000, 'must be at least 1,000').max(10_000_000, 'must be at most 10,000,000'),
   tls: TlsSchema.optional(),
   /** Allow a plain-text listener on a non-loopback address. */
   allowInsecureNonLoopback: z.boolean(),

@@ -41,6 +41,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxResendReports: 10_000,
       // CTP allows one query in flight and a few per second.
       queriesPerSecond: 5,
+      queryScanReportsPerSecond: 20_000,
       allowInsecureNonLoopback: false,
       policy: {
         // Linux VMs often fail to return disk, CPU and BIOS serials
@@ -76,6 +77,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxResendReports: 10_000,
       // CTP allows one query in flight and a few per second.
       queriesPerSecond: 5,
+      queryScanReportsPerSecond: 20_000,
       allowInsecureNonLoopback: false,
       policy: {
         requiredTerminalFields: ['terminalType', 'collectedTime', 'ips', 'mac', 'deviceName'],
@@ -107,6 +109,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxResendReports: 10_000,
       // CTP allows one query in flight and a few per second.
       queriesPerSecond: 5,
+      queryScanReportsPerSecond: 20_000,
       allowInsecureNonLoopback: false,
       policy: {
         requiredTerminalFields: ['terminalType', 'collectedTime', 'mac', 'deviceName'],

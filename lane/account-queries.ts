@@ -256,17 +256,44 @@ export interface QueryPorts {
 
 type PagedField = 'positions' | 'orders' | 'trades'
 
+/** A DayReports that counts the held reports a query reads: what the session's scan budget is charged. */
+class CountedReports implements DayReports {
+  visited = 0
+
+  constructor (private readonly inner: DayReports) {}
+
+  forEachReport (account: string, visit: (report: gatehouse.v1.ExecutionReport.$Properties) => void): void {
+    this.inner.forEachReport(account, (report) => {
+      this.visited++
+      visit(report)
+    })
+  }
+
+  lastReportSeq (account: string): number {
+    return this.inner.lastReportSeq(account)
+  }
+}
+
 export class AccountQueries {
   constructor (private readonly ports: QueryPorts) {}
 
-  /** Answers a logged-on session's query, already charged to its query throttle. */
-  answer (session: ClientSession, query: Query): void {
+  /**
+   * Answers a logged-on session's query, already charged to its query
+   * throttle. Returns how many held reports it read (the session's scan
+   * budget, lanes.<lane>.queryScanReportsPerSecond, is charged that).
+   */
+  answer (session: ClientSession, query: Query): number {
+    const reports = new CountedReports(this.ports.dayReports())
+    this.answerWith(session, query, reports)
+    return reports.visited
+  }
+
+  private answerWith (session: ClientSession, query: Query, reports: DayReports): void {
     const requestId = wireInt(query.requestId)
     const kind = query.kind
     const account = session.account!
     const instrument = query.instrument
     const { workingOrders } = this.ports
-    const reports = this.ports.dayReports()
     switch (kind) {
       case QueryKind.QUERY_POSITIONS: {
         const entries: PositionInfoInit[] = []

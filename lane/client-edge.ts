@@ -349,7 +349,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
         if (!this.gate.requireLogon(session, refSeq, 0)) return
         if (!this.admitQuery(session, refSeq)) return
         // Answered whole now, before the next message is read: at most one query is ever in flight.
-        this.queries.answer(session, envelope.query as Query)
+        session.queryThrottle.chargeScan(Date.now(), this.queries.answer(session, envelope.query as Query), this.laneConfig.queryScanReportsPerSecond)
         return
       case 'authenticate':
         this.gate.onAuthenticate(session, envelope.authenticate as gatehouse.v1.Authenticate, refSeq).catch(this.containAsync('authenticate', session))
@@ -436,6 +436,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
       ? `resent ${complete.resent} reports; more follow: ask again after the last one received`
       : `resent ${complete.resent} reports`
     this.send(session, { resendComplete: complete })
+    session.queryThrottle.chargeScan(Date.now(), complete.resent, this.laneConfig.queryScanReportsPerSecond)
   }
 
   private refuseThrottled (session: ClientSession, envelope: ClientEnvelope, refSeq: number, limit: number, observed: number): void {
@@ -462,8 +463,23 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
    * does, and never against the order throttles.
    */
   admitQuery (session: ClientSession, refSeq: number): boolean {
+    const nowMs = Date.now()
+    const scanBudget = this.laneConfig.queryScanReportsPerSecond
+    if (!session.queryThrottle.scanAllowed(nowMs, scanBudget)) {
+      const debt = Math.ceil(session.queryThrottle.scanDebtAt(nowMs, scanBudget))
+      this.metrics.reject(RejectReason.THROTTLED_QUERY)
+      this.send(session, {
+        reject: {
+          reason: RejectReason.THROTTLED_QUERY,
+          text: `this session's queries and resends read ${debt} held reports not yet paid back at ${scanBudget} a second ` +
+            `(lanes.${this.name}.queryScanReportsPerSecond); ask again in ${Math.ceil((debt - scanBudget) * 1000 / scanBudget)} ms, or per instrument`,
+          refSeq, clientOrderId: 0, limit: scanBudget, observed: debt,
+        },
+      })
+      return false
+    }
     const limit = this.laneConfig.queriesPerSecond
-    const observed = session.queryThrottle.admit(Date.now(), limit)
+    const observed = session.queryThrottle.admit(nowMs, limit)
     if (observed < 0) return true
     this.metrics.reject(RejectReason.THROTTLED_QUERY)
     this.send(session, {
