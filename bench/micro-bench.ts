@@ -327,7 +327,7 @@ function buildFullPath (setup: FullPathSetup, instrument: InstrumentType, orders
     }
     input[IN_PRICE] = wireInt(order.price)
     input[IN_LINK_ORDER_ID] = ++linkOrderId
-    const slot = engine.checkNewOrderInput(ctx, risks[k]!, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, verdict)
+    const slot = engine.checkNewOrderInput(ctx, risks[k]!, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, order.offsetFlag, order.hedgeFlag, verdict)
     if (slot < 0) {
       refuse('checkNewOrder', verdict.reason, verdict.limit, verdict.observed)
       return

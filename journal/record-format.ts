@@ -87,6 +87,8 @@ export const RecordKind = {
   PURGE: 35,
   /** A tool showed masked terminal info (`search --reveal`): the reveal itself is evidence. */
   REVEAL: 36,
+  /** A lane rolled the trading day: positions carried into it (gateway-records.ts, PositionsCarriedDocument). */
+  POSITIONS_CARRIED: 37,
 } as const
 export type RecordKindCode = typeof RecordKind[keyof typeof RecordKind]
 
@@ -103,6 +105,7 @@ const KIND_NAMES: Record<number, string> = {
   34: 'admin-change',
   35: 'purge',
   36: 'reveal',
+  37: 'positions-carried',
 }
 
 export function recordKindName (kind: number): string {
