@@ -14,8 +14,10 @@
 //                                       session logged on (sessionLoggedOn, after
 //                                       the sessions it took over from closed);
 //                                       Logout: it closed (sessionClosed)
-//   CHECK_DECISION passed               the order about to go out; refused with
-//                                       SELF_MATCH_PREVENTED: the self-trade count
+//   CHECK_DECISION passed               the order about to go out; refused by the
+//                                       risk engine: the account's slot for the
+//                                       instrument (the check took it), and with
+//                                       SELF_MATCH_PREVENTED the self-trade count
 //   LINK_OUT newOrder                   RiskEngine.restoreOrder (booked as the check
 //                                       booked it, whatever the limits say now: the
 //                                       exchange has it), then orderSent
@@ -53,7 +55,7 @@ import { join } from 'node:path'
 import { readStream, type ReadRecord } from '../journal/reader.js'
 import { HEADER_TRADING_DAY, RecordKind, SealReason, decodeRecord, decodeSegmentHeader, decodeSegmentSeal, recordLengthAt } from '../journal/record-format.js'
 import { listSegments } from '../journal/segment-names.js'
-import { CLIENT_BODY_FIELDS, FLAG_DIGEST, FLAG_TEXT_FRAME, decodeDecision, decodePositionsCarried } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, decodeDecision, decodePositionsCarried } from '../journal/gateway-records.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import { echoableId } from '../protocol/field-limits.js'
@@ -411,13 +413,17 @@ class LaneReplay {
       return
     }
     const prev = this.prev
-    if (d.reason === RejectReason.SELF_MATCH_PREVENTED && prev?.kind === RecordKind.CLIENT_IN && prev.sessionId === record.sessionId) {
-      // The attempt counted for the self-trade monitor when it was refused.
-      const order = decodeClientEnvelopeOrNull(prev.payload)?.newOrder as NewOrder | null | undefined
-      const traded = order == null ? undefined : this.lifecycle.instruments.get(order.instrument)
-      const ctx = this.contextOf(record.account)
-      if (traded !== undefined && ctx !== null) this.engine.restoreSelfTrade(ctx, traded.risk)
-    }
+    if (d.stage !== DecisionStage.RISK || prev?.kind !== RecordKind.CLIENT_IN || prev.sessionId !== record.sessionId) return
+    const order = decodeClientEnvelopeOrNull(prev.payload)?.newOrder as NewOrder | null | undefined
+    const traded = order == null ? undefined : this.lifecycle.instruments.get(order.instrument)
+    const ctx = this.contextOf(record.account)
+    if (traded === undefined || ctx === null) return
+    // The check gave the account its slot for the instrument before it
+    // refused (the counters list it from then on); a close refused before
+    // any position was held is often an account's first order there.
+    this.engine.positionSlot(ctx.account, traded.risk.index)
+    // The attempt counted for the self-trade monitor when it was refused.
+    if (d.reason === RejectReason.SELF_MATCH_PREVENTED) this.engine.restoreSelfTrade(ctx, traded.risk)
   }
 
   private linkOut (record: ReadRecord): void {

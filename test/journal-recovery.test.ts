@@ -328,7 +328,7 @@ const { workerData, parentPort } = require('node:worker_threads')
   engine.input[IN_PRICE] = 3200
   engine.input[IN_LINK_ORDER_ID] = lane
   engine.input[IN_NOW_MS] = Date.now()
-  parentPort.postMessage(engine.restoreOrder({ lane, account, app: -1 }, risk, 1, 1, 1, newRiskVerdict(1)))
+  parentPort.postMessage(engine.restoreOrder({ lane, account, app: -1 }, risk, 1, 1, 1, 1, 1, newRiskVerdict(1)))
 })()
 `
 
