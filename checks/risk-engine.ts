@@ -572,7 +572,7 @@ export class RiskEngine {
     if (mightCross && !this.preventSelfMatch(ctx, slot, p, side, price, limits, verdict)) return -1
 
     const openWarn = limits[Limit.openVolumeWarn]!
-    if (openVolume >= openWarn) {
+    if (openVolume > 0 && openVolume >= openWarn) {
       warn(verdict, RejectReason.OPEN_VOLUME_LIMIT, openVolume, openWarn, limits[Limit.openVolumeBlock]!, openVolume - lots < openWarn)
     }
     return this.reserveOrder(ctx, instrument, slot, p, side, price, lots, timeInForce, offset, hedge, perLot, reserved, limits, verdict)
