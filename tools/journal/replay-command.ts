@@ -999,7 +999,7 @@ class DayReplay {
       [this.inferredCloses, 'session', 'closed without a logout, as the orders the account\'s next logon took over show'],
     ]
     for (const [n, noun, what] of counted) if (n > 0) notes.push(`${what}: ${count(n, noun)}`)
-    notes.push('positions, working orders and daily counters start empty at the day\'s first logon reply (orders left from an earlier day are not known); live limit, kill-switch and trading-state changes of the day are not applied')
+    notes.push('working orders and daily counters start empty at the day\'s first logon reply, positions at what the day\'s positions-carried records say (orders left from an earlier day are not known); live limit, kill-switch and trading-state changes of the day are not applied')
     return r
   }
 }
