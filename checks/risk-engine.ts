@@ -168,7 +168,7 @@ export function notionalFen (instrument: InstrumentRisk, price: number, lots: nu
  * because cents are not exact in binary: 1151.12 × 100 is
  * 115111.99999999999, which would refuse a reservation of exactly 115112.
  */
-function unitsToFen (units: number): number {
+export function unitsToFen (units: number): number {
   return Math.round(units * FEN_PER_UNIT)
 }
 

@@ -1,11 +1,17 @@
 // `gatehouse demo`: a guided round trip through a running gateway. Two
 // demo accounts log on; the maker rests a sell, the taker buys into it and
-// is filled, then rests a bid and cancels it. Each step is printed; the
-// exit code is 0 only if every step happened as expected.
+// is filled (opening a long position today), then rests a bid and cancels
+// it. Then both close what they opened: the maker rests a bid closing its
+// short, the taker sells into it closing its long, both with
+// OFFSET_CLOSE_TODAY (on SHFE, rb2605's exchange, a plain close would take
+// yesterday's lots), and the taker queries its positions before and after.
+// Each step is printed; the exit code is 0 only if every step happened as
+// expected.
 import { parseArgs } from 'node:util'
-import { ExecType, Side, reasonName, wireInt, type ExecutionReport, type Instrument } from '../protocol/messages.js'
+import { ExecType, OffsetFlag, PositionDirection, QueryKind, Side, reasonName, wireInt, type ExecutionReport, type Instrument } from '../protocol/messages.js'
 import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
-import { GatehouseClient, type ClientIdentity } from './gatehouse-client.js'
+import { GatehouseClient, type ClientIdentity, type PositionInfo } from './gatehouse-client.js'
+import { CloseRule, closeRuleOf } from '../checks/position-book.js'
 import { EXIT_OK, isUsageError, processIo, refuseUsage } from '../platform/cli-kit.js'
 
 /** The demo is the one caller that logs on as the demo software from the demo terminal: the embedded config approves both. */
@@ -15,7 +21,9 @@ const HELP = `usage: gatehouse demo [options]
 
 Logs on through a running gateway (start one with \`npm start\`), places an
 order that is acknowledged and filled against a resting order, cancels
-another, and prints each step. Exits 0 only if all of that happened.
+another, closes the position it opened today (OFFSET_CLOSE_TODAY) against
+a resting bid, queries the positions, and prints each step. Exits 0 only
+if all of that happened.
 
 options:
   --url URL            lane to use (default ws://127.0.0.1:7002, the platform lane)
@@ -33,7 +41,21 @@ function formatPrice (price: number, instrument: Instrument): string {
 function describeReport (report: ExecutionReport, instrument: Instrument): string {
   const kind = ExecType[report.execType] ?? String(report.execType)
   const fill = report.lastLots > 0 ? ` ${report.lastLots} @ ${formatPrice(wireInt(report.lastPrice), instrument)}` : ''
-  return `${kind}${fill} (order ${wireInt(report.clientOrderId)}, exchange id ${wireInt(report.exchangeOrderId)}, filled ${report.cumulativeLots}, leaves ${report.leavesLots})`
+  const offset = report.offsetFlag !== OffsetFlag.OFFSET_FLAG_UNSPECIFIED ? `, ${OffsetFlag[report.offsetFlag] ?? String(report.offsetFlag)}` : ''
+  const trade = report.tradeId !== '' ? `, trade ${report.tradeId}` : ''
+  return `${kind}${fill} (order ${wireInt(report.clientOrderId)}, exchange id ${wireInt(report.exchangeOrderId)}, filled ${report.cumulativeLots}, leaves ${report.leavesLots}${offset}${trade})`
+}
+
+/** The lots of one side held today in an instrument (0 when the answer has no entry for it). */
+function todayLots (positions: PositionInfo[], symbol: string, direction: number): number {
+  return positions.find((p) => p.instrument === symbol && p.direction === direction)?.todayLots ?? 0
+}
+
+function describePositions (positions: PositionInfo[], symbol: string): string {
+  const mine = positions.filter((p) => p.instrument === symbol)
+  if (mine.length === 0) return `nothing held, frozen or working in ${symbol}`
+  return mine.map((p) => `${symbol} ${p.direction === PositionDirection.DIRECTION_SHORT ? 'SHORT' : 'LONG'}: today ${p.todayLots} (${p.frozenTodayLots} frozen), ` +
+    `yesterday ${p.yesterdayLots} (${p.frozenYesterdayLots} frozen), working opens ${p.workingOpenLots}, opened today ${p.openedTodayLots}`).join('; ')
 }
 
 export async function runDemoCommand (argv: string[]): Promise<number> {
@@ -102,7 +124,8 @@ export async function runDemoCommand (argv: string[]): Promise<number> {
     taker.cancel(2)
     step(`taker: cancel order 2 -> ${describeReport(await expectReport(taker, 2, ExecType.CANCELLED, timeoutMs), instrument)}`)
 
-    // Leave the book as we found it: pull whatever is left of the maker's sell.
+    // The rest of the maker's sell goes first: the maker's closing bid
+    // below would otherwise cross it (self-match prevention refuses that).
     const makerDone = maker.received.some((m) => m.body === 'executionReport' && wireInt(m.executionReport!.clientOrderId) === 1 &&
       (m.executionReport!.execType === ExecType.FILL || m.executionReport!.execType === ExecType.CANCELLED))
     if (!makerDone) {
@@ -111,9 +134,31 @@ export async function runDemoCommand (argv: string[]): Promise<number> {
         (m.executionReport!.execType === ExecType.CANCELLED || m.executionReport!.execType === ExecType.FILL), timeoutMs)
       step(`maker: cancel the rest of order 1 -> ${describeReport(last.executionReport as ExecutionReport, instrument)}`)
     }
+
+    // Close what was opened today. OFFSET_CLOSE_TODAY closes today's lots on
+    // every exchange; on SHFE and INE a plain close would take yesterday's.
+    const opened = (await taker.query(QueryKind.QUERY_POSITIONS, { instrument: instrument.symbol }, timeoutMs)).positions
+    const longToday = todayLots(opened, instrument.symbol, PositionDirection.DIRECTION_LONG)
+    step(`taker: positions -> ${describePositions(opened, instrument.symbol)}`)
+    if (longToday < 1) throw new Error(`the taker's position shows ${longToday} long lots today after its buy filled`)
+    const rule = closeRuleOf(instrument.exchange) === CloseRule.YESTERDAY_ONLY
+      ? `on ${instrument.exchange} a plain close takes yesterday's lots only`
+      : `on ${instrument.exchange} a plain close takes today's lots first`
+    step(`closing today's lots with OFFSET_CLOSE_TODAY (${rule})`)
+    maker.newOrder({ clientOrderId: 3, instrument: instrument.symbol, side: Side.BUY, price, quantityLots: 1, offsetFlag: OffsetFlag.OFFSET_CLOSE_TODAY })
+    step(`maker: BUY 1 ${instrument.symbol} @ ${formatPrice(price, instrument)} close today (its short) -> ${describeReport(await expectReport(maker, 3, ExecType.ACK, timeoutMs), instrument)}`)
+    taker.newOrder({ clientOrderId: 3, instrument: instrument.symbol, side: Side.SELL, price, quantityLots: 1, offsetFlag: OffsetFlag.OFFSET_CLOSE_TODAY })
+    step(`taker: SELL 1 ${instrument.symbol} @ ${formatPrice(price, instrument)} close today (its long) -> ${describeReport(await expectReport(taker, 3, ExecType.ACK, timeoutMs), instrument)}`)
+    step(`taker: ${describeReport(await expectReport(taker, 3, ExecType.FILL, timeoutMs), instrument)}`)
+    step(`maker: ${describeReport(await expectReport(maker, 3, ExecType.FILL, timeoutMs), instrument)}`)
+    const closed = (await taker.query(QueryKind.QUERY_POSITIONS, { instrument: instrument.symbol }, timeoutMs)).positions
+    step(`taker: positions -> ${describePositions(closed, instrument.symbol)}`)
+    const longTodayAfter = todayLots(closed, instrument.symbol, PositionDirection.DIRECTION_LONG)
+    if (longTodayAfter !== longToday - 1) throw new Error(`the close of 1 lot left ${longTodayAfter} long lots today, not ${longToday - 1}`)
+
     await maker.logout()
     await taker.logout()
-    step('both sessions logged out. Demo complete: logon, ack, fill and cancel all happened.')
+    step('both sessions logged out. Demo complete: logon, ack, fill, cancel, close today and the positions query all happened.')
     return 0
   } catch (err) {
     step(`FAILED: ${(err as Error).message}`)

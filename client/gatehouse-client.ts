@@ -3,24 +3,35 @@
  * (protocol/gatehouse/v1/client.proto). Platform vendors can use it as is
  * or as a reference; the tests and `gatehouse demo` use it.
  *
- * Every inbound message is emitted as 'message' (the decoded envelope);
- * `next()` waits for the first message matching a predicate, so callers
- * await events instead of sleeping.
+ * Every inbound message is emitted as 'message' (the decoded envelope), and
+ * every execution report also as 'executionReport' (the report and whether
+ * its exec_id was seen before); `next()` waits for the first message
+ * matching a predicate, so callers await events instead of sleeping.
+ * `resend()` and `query()` are the request/answer exchanges of the
+ * protocol (docs/protocol.md): they resolve with the whole answer or
+ * reject with a ClientRequestError.
  */
 import { EventEmitter, once } from 'node:events'
 import WebSocket from 'ws'
 import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
 import {
-  ExecType, Side, TimeInForce, v1, wireInt,
+  ExecType, HedgeFlag, OffsetFlag, OrderState, PositionDirection, QueryKind, Side, TimeInForce, reasonName, v1, wireInt,
   type ClientEnvelope, type ClientEnvelopeInit, type ExecutionReport, type LogonReply, type Reject,
 } from '../protocol/messages.js'
 import { computeAuthProof } from '../protocol/auth-proof.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { GatehouseError } from '../protocol/gatehouse-error.js'
+import type { ErrorCode } from '../protocol/error-codes.js'
 
 export type TerminalInfoInit = gatehouse.v1.TerminalInfo.$Properties
 export type AuthenticateReply = gatehouse.v1.AuthenticateReply
 export type TerminalInfoReply = gatehouse.v1.TerminalInfoReply
+export type ResendComplete = gatehouse.v1.ResendComplete
+export type QueryReply = gatehouse.v1.QueryReply
+export type PositionInfo = gatehouse.v1.PositionInfo
+export type OrderInfo = gatehouse.v1.OrderInfo
+export type TradeInfo = gatehouse.v1.TradeInfo
+export type FundsInfo = gatehouse.v1.FundsInfo
 
 /** The software's identity for the Authenticate step. */
 export interface SoftwareIdentity {
@@ -60,7 +71,7 @@ function identityProblem (options: unknown): string | null {
 /** A LogonReply, or for a failure before Logon, one built from the step that failed. */
 export type LogonResult = LogonReply & { failedStep?: 'authenticate' | 'terminal-info' | 'logon' }
 
-export { ExecType, Side, TimeInForce }
+export { ExecType, HedgeFlag, OffsetFlag, OrderState, PositionDirection, QueryKind, Side, TimeInForce }
 
 export interface OrderRequest {
   clientOrderId: number
@@ -70,7 +81,73 @@ export interface OrderRequest {
   price: number
   quantityLots: number
   timeInForce?: number
+  /** Close orders only: with offsetFlag unset the order is a plain close (OFFSET_CLOSE). */
   reduceOnly?: boolean
+  /**
+   * Open, close, close today or close yesterday. Left unset it travels
+   * unset and the gateway applies the default: OFFSET_OPEN, or OFFSET_CLOSE
+   * on a reduceOnly order. Reports carry the flag applied.
+   */
+  offsetFlag?: OffsetFlag
+  /** Speculation (the gateway's default when unset), arbitrage or hedge. */
+  hedgeFlag?: HedgeFlag
+}
+
+/** What `resend()` collected: the resent reports in report_seq order, and the ResendComplete that ended them. */
+export interface ResendResult {
+  reports: ExecutionReport[]
+  /**
+   * Check `complete.reason`: RESEND_UNAVAILABLE means nothing was resent
+   * (the request reached before `oldest_report_seq`); `complete.more`
+   * means ask again after the last report received.
+   */
+  complete: ResendComplete
+}
+
+/** A query's answer, its pages merged in the order they came. */
+export interface QueryAnswer {
+  positions: PositionInfo[]
+  orders: OrderInfo[]
+  trades: TradeInfo[]
+  /** QUERY_FUNDS only; null otherwise. */
+  funds: FundsInfo | null
+  /** How many QueryReply pages the answer came in. */
+  pages: number
+}
+
+export interface QueryFilter {
+  /** QUERY_POSITIONS, QUERY_ORDERS, QUERY_TRADES: only this instrument. */
+  instrument?: string
+  /** QUERY_ORDER_STATUS: the order asked about. */
+  clientOrderId?: number
+}
+
+/**
+ * How many exec_ids the client remembers to tell a duplicate report: the
+ * newest 100,000 (a few MB at most). A report repeating an older one than
+ * that is not recognised; a trading day of one account on one lane rarely
+ * has that many reports, and `lastReportSeq` tells a resend where to start.
+ */
+export const SEEN_EXEC_IDS = 100_000
+
+/** Milliseconds `resend()` and `query()` wait for the whole answer by default. */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 5000
+
+/**
+ * A resend or query the gateway refused (code GH_ERR_CLIENT_REFUSED, with
+ * the RejectReason in `reason`, e.g. THROTTLED_QUERY or UNKNOWN_ORDER), one
+ * that got no complete answer (GH_ERR_CLIENT_NO_ANSWER: timed out or the
+ * connection closed), or one whose answer outgrew maxAnswerEntries
+ * (GH_ERR_CLIENT_ANSWER_TOO_LARGE). `reason` is 0 but for a refusal.
+ */
+export class ClientRequestError extends GatehouseError {
+  constructor (code: Extract<ErrorCode, 'GH_ERR_CLIENT_REFUSED' | 'GH_ERR_CLIENT_NO_ANSWER' | 'GH_ERR_CLIENT_ANSWER_TOO_LARGE'>, message: string,
+    /** The gateway's RejectReason; REASON_UNSPECIFIED (0) for GH_ERR_CLIENT_NO_ANSWER. */
+    readonly reason = 0,
+    /** For a throttle: the limit applied and the count observed (0 otherwise). */
+    readonly limit = 0, readonly observed = 0) {
+    super(code, message)
+  }
 }
 
 export interface ConnectOptions {
@@ -80,6 +157,69 @@ export interface ConnectOptions {
   localAddress?: string
   /** Milliseconds to wait for the WebSocket to open (default: no limit). */
   handshakeTimeoutMs?: number
+  /** How many exec_ids to remember for isDuplicate() (default SEEN_EXEC_IDS, 100,000); ignored with `reports`. */
+  seenExecIds?: number
+  /**
+   * The previous connection's `client.reports`, to carry what it received
+   * over a reconnect: isDuplicate() then knows its exec_ids and
+   * lastReportSeq starts at its highest report_seq. Default: a new, empty one.
+   */
+  reports?: ReportMemory
+  /** Most entries (reports of a resend, entries of a query's pages) one answer may bring (default MAX_ANSWER_ENTRIES, 100,000). */
+  maxAnswerEntries?: number
+}
+
+/** Most entries one resend or query answer may bring before the client gives up on it (GH_ERR_CLIENT_ANSWER_TOO_LARGE). */
+export const MAX_ANSWER_ENTRIES = 100_000
+
+/**
+ * What a client knows of the execution reports it received: the highest
+ * report_seq, and the exec_ids seen most recently, to tell a report seen
+ * before. Bounded: a ring of the newest `capacity` distinct exec_ids and a
+ * set over them; the oldest is forgotten when a new one comes. One memory
+ * can serve the connections of one account on one lane in turn.
+ */
+export class ReportMemory {
+  private readonly ring: string[] = []
+  private readonly seen = new Set<string>()
+  private next = 0
+  private highestReportSeq = 0
+
+  constructor (readonly capacity = SEEN_EXEC_IDS) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new GatehouseError('GH_ERR_CLIENT_OPTIONS', `seenExecIds must be a whole number from 1; got ${String(capacity)}`)
+  }
+
+  /** Remembers `execId`; true when it was already remembered (a duplicate). An empty exec_id (none given) is never a duplicate. */
+  remember (execId: string): boolean {
+    if (execId === '') return false
+    if (this.seen.has(execId)) return true
+    if (this.ring.length < this.capacity) {
+      this.ring.push(execId)
+    } else {
+      this.seen.delete(this.ring[this.next]!)
+      this.ring[this.next] = execId
+      this.next = (this.next + 1) % this.capacity
+    }
+    this.seen.add(execId)
+    return false
+  }
+
+  /** Notes a received report (its report_seq and exec_id); true when its exec_id was remembered already. */
+  note (report: ExecutionReport): boolean {
+    const reportSeq = wireInt(report.reportSeq)
+    if (reportSeq > this.highestReportSeq) this.highestReportSeq = reportSeq
+    return this.remember(report.execId)
+  }
+
+  /** The highest report_seq noted; 0 before the first. */
+  get lastReportSeq (): number {
+    return this.highestReportSeq
+  }
+
+  /** How many exec_ids are remembered (at most `capacity`). */
+  get size (): number {
+    return this.seen.size
+  }
 }
 
 export class GatehouseClient extends EventEmitter {
@@ -90,24 +230,47 @@ export class GatehouseClient extends EventEmitter {
   /** Index in `received` of the last AuthChallenge already used for a proof. */
   private usedChallengeIndex = -1
   private readonly waiters = new Set<{ match: (m: ClientEnvelope) => boolean, resolve: (m: ClientEnvelope) => void }>()
+  /** The reports received on this connection (or carried over from an earlier one, see ConnectOptions.reports). */
+  readonly reports: ReportMemory
+  /** Reports whose exec_id had been seen when they arrived (see isDuplicate). */
+  private readonly duplicates = new WeakSet<ExecutionReport>()
+  private lastRequestId = 0
+  /** Resends run one at a time: ResendComplete names no request, so answers are told apart by order. */
+  private resendQueue: Promise<unknown> = Promise.resolve()
+  private readonly maxAnswerEntries: number
+  /** Resends and queries awaiting their answer: each sees every message that arrives, and the close. */
+  private readonly requests = new Set<{ message: (m: ClientEnvelope) => void, closed: () => void }>()
 
-  private constructor (private readonly socket: WebSocket) {
+  private constructor (private readonly socket: WebSocket, options: ConnectOptions) {
     super()
+    this.reports = options.reports ?? new ReportMemory(options.seenExecIds ?? SEEN_EXEC_IDS)
+    this.maxAnswerEntries = options.maxAnswerEntries ?? MAX_ANSWER_ENTRIES
     socket.binaryType = 'nodebuffer'
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return
-      const envelope = decodeClientEnvelope(data)
+      let envelope: ClientEnvelope
+      try {
+        envelope = decodeClientEnvelope(data)
+      } catch (err) {
+        this.emit('transport-error', err)
+        return
+      }
       this.received.push(envelope)
+      const report = envelope.body === 'executionReport' ? envelope.executionReport as ExecutionReport : null
+      const duplicate = report !== null && this.noteReport(report)
       for (const waiter of this.waiters) {
         if (waiter.match(envelope)) {
           this.waiters.delete(waiter)
           waiter.resolve(envelope)
         }
       }
+      for (const request of this.requests) request.message(envelope)
       this.emit('message', envelope)
+      if (report !== null) this.emit('executionReport', report, duplicate)
     })
     socket.on('close', (code: number, reason: Buffer) => {
       this.closed = true
+      for (const request of this.requests) request.closed()
       this.emit('close', code, reason.toString())
     })
     socket.on('error', (err) => { this.emit('transport-error', err) })
@@ -118,13 +281,35 @@ export class GatehouseClient extends EventEmitter {
     const socket = new WebSocket(url, { ca: options.ca, perMessageDeflate: false, localAddress: options.localAddress, handshakeTimeout: options.handshakeTimeoutMs })
     // Listen before the socket opens: the gateway's AuthChallenge can arrive
     // in the same read as the upgrade response, before `open` resolves.
-    const client = new GatehouseClient(socket)
+    const client = new GatehouseClient(socket, options)
     await once(socket, 'open')
     return client
   }
 
   get isClosed (): boolean {
     return this.closed
+  }
+
+  /** The highest report_seq of any execution report received (live or resent); 0 before the first. Ask a resend after it. */
+  get lastReportSeq (): number {
+    return this.reports.lastReportSeq
+  }
+
+  /**
+   * True when this report, as this client received it, repeats the
+   * exec_id of one received before (a resend of a report already had, or
+   * any report sent twice). Remembers the newest SEEN_EXEC_IDS exec_ids.
+   * The 'executionReport' event carries the same answer as its second
+   * argument.
+   */
+  isDuplicate (report: ExecutionReport): boolean {
+    return this.duplicates.has(report)
+  }
+
+  private noteReport (report: ExecutionReport): boolean {
+    const duplicate = this.reports.note(report)
+    if (duplicate) this.duplicates.add(report)
+    return duplicate
   }
 
   /** Sends one envelope, numbering it with this client's next seq. Returns the seq. */
@@ -223,6 +408,142 @@ export class GatehouseClient extends EventEmitter {
     return reply
   }
 
+  /**
+   * Asks for the execution reports of this account on this lane after
+   * `afterReportSeq` (0: the whole trading day's; usually lastReportSeq)
+   * and collects them until the ResendComplete. Resent reports carry
+   * possible_duplicate; isDuplicate() tells which this client already had.
+   * One resend at a time: a second call waits for the first. Rejects with
+   * ClientRequestError: GH_ERR_CLIENT_REFUSED (e.g. THROTTLED_QUERY) or
+   * GH_ERR_CLIENT_NO_ANSWER.
+   */
+  resend (afterReportSeq: number, timeoutMs = DEFAULT_ANSWER_TIMEOUT_MS): Promise<ResendResult> {
+    if (!Number.isSafeInteger(afterReportSeq) || afterReportSeq < 0) {
+      return Promise.reject(new GatehouseError('GH_ERR_CLIENT_OPTIONS', `resend: afterReportSeq must be a whole number from 0 below 2^53; got ${String(afterReportSeq)}`))
+    }
+    const run = (): Promise<ResendResult> => {
+      const reports: ExecutionReport[] = []
+      return this.request({ resendRequest: { afterReportSeq } }, `resend after report ${afterReportSeq}`, timeoutMs, (message) => {
+        if (message.body === 'executionReport' && message.executionReport!.possibleDuplicate === true) {
+          reports.push(message.executionReport as ExecutionReport)
+          this.checkAnswerSize(reports.length, `resend after report ${afterReportSeq}`)
+          return undefined
+        }
+        if (message.body !== 'resendComplete') return undefined
+        return { reports, complete: message.resendComplete as ResendComplete }
+      })
+    }
+    const result = this.resendQueue.then(run, run)
+    this.resendQueue = result.catch(() => undefined)
+    return result
+  }
+
+  /**
+   * Asks the gateway about the account (positions, orders, trades, funds,
+   * one order's status) and merges the answer's pages. Each query has a
+   * fresh request_id, so answers never mix. Rejects with
+   * ClientRequestError: GH_ERR_CLIENT_REFUSED when the gateway refuses it
+   * (`reason`: THROTTLED_QUERY, UNKNOWN_ORDER, INVALID_FIELD, …),
+   * GH_ERR_CLIENT_NO_ANSWER when the answer does not complete.
+   */
+  query (kind: QueryKind, filter: QueryFilter = {}, timeoutMs = DEFAULT_ANSWER_TIMEOUT_MS): Promise<QueryAnswer> {
+    const clientOrderId = filter.clientOrderId ?? 0
+    if (!Number.isSafeInteger(clientOrderId) || clientOrderId < 0) {
+      return Promise.reject(new GatehouseError('GH_ERR_CLIENT_OPTIONS', `query: clientOrderId must be a whole number from 0 below 2^53; got ${String(clientOrderId)}`))
+    }
+    const requestId = ++this.lastRequestId
+    const what = `${QueryKind[kind] ?? `query kind ${String(kind)}`} (request ${requestId})`
+    const answer: QueryAnswer = { positions: [], orders: [], trades: [], funds: null, pages: 0 }
+    return this.request({ query: { requestId, kind, instrument: filter.instrument ?? '', clientOrderId } }, what, timeoutMs, (message) => {
+      if (message.body !== 'queryReply' || wireInt(message.queryReply!.requestId) !== requestId) return undefined
+      const page = message.queryReply as QueryReply
+      if (page.reason !== 0) throw refusal(what, page.reason, page.text)
+      answer.pages++
+      answer.positions.push(...page.positions as PositionInfo[])
+      answer.orders.push(...page.orders as OrderInfo[])
+      answer.trades.push(...page.trades as TradeInfo[])
+      if (page.funds != null) answer.funds = page.funds as FundsInfo
+      this.checkAnswerSize(answer.positions.length + answer.orders.length + answer.trades.length, what)
+      return page.last ? answer : undefined
+    })
+  }
+
+  /** The account's positions, one entry per instrument and direction (CTP's ReqQryInvestorPosition); optionally one instrument's. */
+  async positions (instrument?: string): Promise<PositionInfo[]> {
+    return (await this.query(QueryKind.QUERY_POSITIONS, { instrument })).positions
+  }
+
+  /** The trading day's orders of this account on this lane, with their states (CTP's ReqQryOrder). */
+  async orders (instrument?: string): Promise<OrderInfo[]> {
+    return (await this.query(QueryKind.QUERY_ORDERS, { instrument })).orders
+  }
+
+  /** The trading day's fills of this account on this lane (CTP's ReqQryTrade). */
+  async trades (instrument?: string): Promise<TradeInfo[]> {
+    return (await this.query(QueryKind.QUERY_TRADES, { instrument })).trades
+  }
+
+  /** The account's funds: limit, reserved, available, in fen (CTP's ReqQryTradingAccount). */
+  async funds (): Promise<FundsInfo> {
+    const answer = await this.query(QueryKind.QUERY_FUNDS)
+    if (answer.funds === null) throw new ClientRequestError('GH_ERR_CLIENT_NO_ANSWER', 'QUERY_FUNDS: the answer carried no funds')
+    return answer.funds
+  }
+
+  /** One order's current state; an unknown client_order_id rejects with GH_ERR_CLIENT_REFUSED, reason UNKNOWN_ORDER. */
+  async orderStatus (clientOrderId: number): Promise<OrderInfo> {
+    const answer = await this.query(QueryKind.QUERY_ORDER_STATUS, { clientOrderId })
+    const order = answer.orders[0]
+    if (order === undefined) throw new ClientRequestError('GH_ERR_CLIENT_NO_ANSWER', `QUERY_ORDER_STATUS of order ${clientOrderId}: the answer carried no order`)
+    return order
+  }
+
+  private checkAnswerSize (entries: number, what: string): void {
+    if (entries > this.maxAnswerEntries) throw new ClientRequestError('GH_ERR_CLIENT_ANSWER_TOO_LARGE', `${what}: the answer brought more than ${this.maxAnswerEntries} entries`)
+  }
+
+  /**
+   * Sends one request and feeds every message that arrives after it to
+   * `take` until it returns the answer or throws. A Reject of the request
+   * (its ref_seq is the request's seq) ends it as a refusal; so do the
+   * timeout and the connection closing.
+   */
+  private request<T> (envelope: ClientEnvelopeInit, what: string, timeoutMs: number, take: (message: ClientEnvelope) => T | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let seq = 0
+      const finish = (err: unknown, value?: T): void => {
+        clearTimeout(timer)
+        this.requests.delete(request)
+        if (err === null) resolve(value as T)
+        else reject(err)
+      }
+      const onMessage = (message: ClientEnvelope): void => {
+        if (message.body === 'reject' && wireInt(message.reject!.refSeq) === seq) {
+          const refused = message.reject as Reject
+          finish(refusal(what, refused.reason, refused.text, wireInt(refused.limit), wireInt(refused.observed)))
+          return
+        }
+        let value: T | undefined
+        try {
+          value = take(message)
+        } catch (err) {
+          finish(err)
+          return
+        }
+        if (value !== undefined) finish(null, value)
+      }
+      const onClose = (): void => { finish(new ClientRequestError('GH_ERR_CLIENT_NO_ANSWER', `${what}: the connection closed before the answer was complete`)) }
+      const request = { message: onMessage, closed: onClose }
+      const timer = setTimeout(() => { finish(new ClientRequestError('GH_ERR_CLIENT_NO_ANSWER', `${what}: no complete answer within ${timeoutMs} ms`)) }, timeoutMs)
+      if (this.closed) {
+        onClose()
+        return
+      }
+      this.requests.add(request)
+      seq = this.send(envelope)
+    })
+  }
+
   newOrder (order: OrderRequest): number {
     return this.send({ newOrder: { timeInForce: TimeInForce.GFD, ...order } })
   }
@@ -261,4 +582,10 @@ export class GatehouseClient extends EventEmitter {
     this.socket.close()
     await closed
   }
+}
+
+/** The error of a refused request, naming the reason and, for a throttle, its limit and count. */
+function refusal (what: string, reason: number, text: string, limit = 0, observed = 0): ClientRequestError {
+  const numbers = limit !== 0 || observed !== 0 ? ` (limit ${limit}, observed ${observed})` : ''
+  return new ClientRequestError('GH_ERR_CLIENT_REFUSED', `${what} refused: ${reasonName(reason)}${numbers}${text === '' ? '' : `: ${text}`}`, reason, limit, observed)
 }

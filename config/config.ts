@@ -82,6 +82,9 @@ const LaneTestFaultsSchema = z.object({
   throwOnReportClientOrderId: z.number().int().min(1).optional(),
 }).strict()
 
+/** The largest lanes.<lane>.queriesPerSecond: a session's query window holds this many timestamps at most. */
+export const MAX_QUERIES_PER_SECOND = 1000
+
 const LaneSchema = z.object({
   enabled: z.boolean(),
   host,
@@ -92,6 +95,8 @@ const LaneSchema = z.object({
   idleTimeoutS: z.number().int().refine((s) => s === 0 || s >= 8, 'must be 0 (never) or at least 8 seconds'),
   /** A client that stops reading is disconnected past this many unsent bytes. */
   maxBackpressureBytes: z.number().int().min(65_536, 'must be at least 64 KiB'),
+  /** Queries (Query, ResendRequest) per second per session, in a sliding 1 s window; THROTTLED_QUERY beyond. */
+  queriesPerSecond: z.number().int('must be a whole number').min(1, 'must be at least 1').max(MAX_QUERIES_PER_SECOND, `must be at most ${MAX_QUERIES_PER_SECOND}`),
   tls: TlsSchema.optional(),
   /** Allow a plain-text listener on a non-loopback address. */
   allowInsecureNonLoopback: z.boolean(),

@@ -37,6 +37,8 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxFrameBytes: 4096,
       idleTimeoutS: 120,
       maxBackpressureBytes: 1_048_576,
+      // CTP allows one query in flight and a few per second.
+      queriesPerSecond: 5,
       allowInsecureNonLoopback: false,
       policy: {
         // Linux VMs often fail to return disk, CPU and BIOS serials
@@ -68,6 +70,8 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxFrameBytes: 4096,
       idleTimeoutS: 60,
       maxBackpressureBytes: 4_194_304,
+      // CTP allows one query in flight and a few per second.
+      queriesPerSecond: 5,
       allowInsecureNonLoopback: false,
       policy: {
         requiredTerminalFields: ['terminalType', 'collectedTime', 'ips', 'mac', 'deviceName'],
@@ -95,6 +99,8 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
       maxFrameBytes: 1024,
       idleTimeoutS: 32,
       maxBackpressureBytes: 16_777_216,
+      // CTP allows one query in flight and a few per second.
+      queriesPerSecond: 5,
       allowInsecureNonLoopback: false,
       policy: {
         requiredTerminalFields: ['terminalType', 'collectedTime', 'mac', 'deviceName'],

@@ -39,3 +39,12 @@ export const RECORD_FLUSH_THRESHOLD_BYTES = 65_536
 
 /** A connection that has not logged on within this time is closed. */
 export const LOGON_TIMEOUT_MS = 10_000
+
+/**
+ * Member accounts the matching engine keeps a position book for at once
+ * (one block of 8 float64s per listed instrument each: with the default
+ * listing about 450 bytes, so ~5 MiB at the cap). An order from one more
+ * account is refused with EXCHANGE_REJECTED; accounts left flat give up
+ * their slot at the trading-day roll.
+ */
+export const DEFAULT_MAX_ACCOUNTS = 10_000

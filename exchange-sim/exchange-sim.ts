@@ -24,6 +24,14 @@
 // Incoming application seqs: the expected one is taken; a lower one is a
 // duplicate and ignored; a higher one is a gap, taken and reported as an
 // event; 0 is a protocol error (logout and close).
+//
+// Trading-day roll (rollTradingDay(), SIGUSR2 to `gatehouse exchange-sim`):
+// the engine rolls positions and expires the day's orders (their CANCELLED
+// reports go out first), the day advances one calendar day, and every
+// logged-on link is logged out so its gateway reconnects and learns the
+// new day from the logon reply. Seqs and resend histories are per session
+// name and carry on across the roll: a gateway resuming after the logout
+// asks for what it missed exactly as after any reconnect.
 import { createServer, type Server, type Socket } from 'node:net'
 import {
   RejectReason, wireInt,
@@ -37,7 +45,7 @@ import {
 } from './constants.js'
 import { DEFAULT_INSTRUMENTS } from './instruments.js'
 import { LinkFrameWriter } from './link-frame-writer.js'
-import { MatchingEngine, type NewOrderInput } from './matching-engine.js'
+import { MatchingEngine, type NewOrderInput, type PositionView } from './matching-engine.js'
 import { OrderRecorder } from './order-recorder.js'
 import { ResendHistory } from './resend-history.js'
 import { nowMicros } from '../protocol/clock.js'
@@ -78,6 +86,8 @@ export interface ExchangeSimulatorOptions {
   historyCapacity?: number
   /** Drop a connection this many bytes behind (default MAX_BEHIND_BYTES). */
   maxBehindBytes?: number
+  /** Member accounts holding positions at once (default DEFAULT_MAX_ACCOUNTS); one more is refused. */
+  maxAccounts?: number
 }
 
 const NO_FAULTS: SimFaults = Object.freeze({ rejectEvery: 0, delayMs: 0, dropEvery: 0 })
@@ -87,6 +97,22 @@ export function todayTradingDay (now = new Date()): string {
   const mm = String(now.getMonth() + 1).padStart(2, '0')
   const dd = String(now.getDate()).padStart(2, '0')
   return `${now.getFullYear()}${mm}${dd}`
+}
+
+/** A trading day YYYYMMDD as a UTC date, or null when it is not a real date. */
+export function tradingDayDate (day: string): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(day)
+  if (m === null) return null
+  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
+  return date.getUTCMonth() === Number(m[2]) - 1 && date.getUTCDate() === Number(m[3]) ? date : null
+}
+
+/** The calendar day after `day` (YYYYMMDD); weekends and holidays are not skipped. Throws RangeError on anything but a real date. */
+export function nextCalendarDay (day: string): string {
+  const date = tradingDayDate(day)
+  if (date === null) throw new RangeError(`trading day must be a real date as YYYYMMDD, got ${JSON.stringify(day)}`)
+  date.setUTCDate(date.getUTCDate() + 1)
+  return `${date.getUTCFullYear()}${String(date.getUTCMonth() + 1).padStart(2, '0')}${String(date.getUTCDate()).padStart(2, '0')}`
 }
 
 /** State of one link session name; outlives its connections. */
@@ -131,7 +157,6 @@ export class ExchangeSimulator {
   readonly requestedPort: number
   readonly instruments: readonly InstrumentInit[]
   readonly environment: 'production' | 'test'
-  readonly tradingDay: string
   readonly faults: SimFaults
   readonly engine: MatchingEngine
 
@@ -154,7 +179,8 @@ export class ExchangeSimulator {
     this.requestedPort = options.port ?? 0
     this.instruments = options.instruments ?? DEFAULT_INSTRUMENTS
     this.environment = options.environment ?? 'production'
-    this.tradingDay = options.tradingDay ?? todayTradingDay()
+    const tradingDay = options.tradingDay ?? todayTradingDay()
+    nextCalendarDay(tradingDay) // the roll needs a real date: refuse anything else now, not at the roll
     this.faults = Object.freeze({ ...NO_FAULTS, ...options.faults })
     this.recordFile = options.recordFile
     this.onEvent = options.onEvent ?? (() => {})
@@ -163,7 +189,36 @@ export class ExchangeSimulator {
     const delayMs = this.faults.delayMs
     this.engine = new MatchingEngine(this.instruments, delayMs > 0
       ? (sessionName, report) => { setTimeout(this.deliver, delayMs, sessionName, report).unref() }
-      : this.deliver)
+      : this.deliver, nowMicros, { tradingDay, maxAccounts: options.maxAccounts })
+  }
+
+  /** Trading day reported at logon, YYYYMMDD; advances at rollTradingDay(). */
+  get tradingDay (): string {
+    return this.engine.tradingDay
+  }
+
+  /**
+   * Ends the trading day: positions roll (today's lots become yesterday's),
+   * every working order expires (CANCELLED), the day advances one calendar
+   * day, and every logged-on link is logged out so its gateway reconnects
+   * and learns the new day at logon. Returns the new day.
+   */
+  rollTradingDay (): string {
+    const from = this.engine.tradingDay
+    const to = nextCalendarDay(from)
+    const expired = this.engine.rollTradingDay(to)
+    const loggedOn: SimConnection[] = []
+    for (const conn of this.connections) if (conn.session !== null && !conn.closing) loggedOn.push(conn)
+    this.onEvent({ event: 'trading-day-roll', from, to, expired_orders: expired, links_logged_out: loggedOn.length, accounts: this.engine.accountCount })
+    for (const conn of loggedOn) {
+      this.closeWithLogout(conn, `trading day ${from} ended; the trading day is now ${to}: log on again`)
+    }
+    return to
+  }
+
+  /** An account's positions per instrument (nothing held or frozen: not listed). For tests and inspection. */
+  positionsOf (account: string): PositionView[] {
+    return this.engine.positionsOf(account)
   }
 
   /** Opens the record file (if any) and listens. Resolves with the bound address. */

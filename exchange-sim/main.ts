@@ -1,14 +1,15 @@
 // `gatehouse exchange-sim`: runs the exchange simulator on its own until
-// SIGTERM or SIGINT. Prints one JSON line per operator event on stdout,
-// starting with {"event":"listening","host":...,"port":...} once it
-// accepts connections (test/helpers/exchange-sim-process.ts waits for it).
+// SIGTERM or SIGINT; SIGUSR2 rolls the trading day. Prints one JSON line
+// per operator event on stdout, starting with
+// {"event":"listening","host":...,"port":...} once it accepts connections
+// (test/helpers/exchange-sim-process.ts waits for it).
 import process from 'node:process'
 import type { InstrumentInit } from '../protocol/messages.js'
-import { DEFAULT_SIM_HOST, DEFAULT_SIM_PORT } from './constants.js'
+import { DEFAULT_MAX_ACCOUNTS, DEFAULT_SIM_HOST, DEFAULT_SIM_PORT } from './constants.js'
 import { listenFailureText } from '../platform/listen-failure.js'
 import { EXIT_OK, EXIT_USAGE, failCommand, processIo } from '../platform/cli-kit.js'
 import { SimConfigError } from './errors.js'
-import { ExchangeSimulator, todayTradingDay, type ExchangeSimulatorOptions, type SimEvent } from './exchange-sim.js'
+import { ExchangeSimulator, todayTradingDay, tradingDayDate, type ExchangeSimulatorOptions, type SimEvent } from './exchange-sim.js'
 import { DEFAULT_INSTRUMENTS, loadInstrumentsFile } from './instruments.js'
 
 /** Parsed command line; every field has a value. */
@@ -22,10 +23,11 @@ export interface ExchangeSimArgs {
   faultRejectEvery: number
   faultDelayMs: number
   faultDropEvery: number
+  maxAccounts: number
   help: boolean
 }
 
-type FlagKind = 'string' | 'port' | 'count' | 'environment' | 'day'
+type FlagKind = 'string' | 'port' | 'count' | 'positive' | 'environment' | 'day'
 
 /** Every flag: the field it sets, how its value is checked, the value's name in --help, and its help line. */
 const FLAGS: Readonly<Record<string, readonly [keyof ExchangeSimArgs, FlagKind, string, string]>> = Object.freeze({
@@ -38,6 +40,7 @@ const FLAGS: Readonly<Record<string, readonly [keyof ExchangeSimArgs, FlagKind, 
   '--fault-reject-every': ['faultRejectEvery', 'count', 'N', 'reject every Nth new order with EXCHANGE_REJECTED (default 0 = off)'],
   '--fault-delay-ms': ['faultDelayMs', 'count', 'N', 'delay every execution report by N ms (default 0 = off)'],
   '--fault-drop-every': ['faultDropEvery', 'count', 'N', 'silently drop every Nth new order, no report (default 0 = off)'],
+  '--max-accounts': ['maxAccounts', 'positive', 'N', `member accounts holding positions at once; an order from one more is rejected (default ${DEFAULT_MAX_ACCOUNTS})`],
 })
 
 export function exchangeSimUsage (): string {
@@ -50,6 +53,20 @@ export function exchangeSimUsage (): string {
     'link protocol (protocol/gatehouse/v1/link.proto). Prints JSON event lines on\n' +
     'stdout, the first being {"event":"listening",...}. Stops on SIGTERM or SIGINT;\n' +
     'SIGHUP is ignored.\n\n' +
+    'Positions: every member account (LinkNewOrder.account) holds long and short\n' +
+    "lots per instrument, today's and yesterday's apart, as the gateway counts them\n" +
+    '(docs/positions.md). OFFSET_OPEN (or unset) opens; a close asking more than the\n' +
+    'account may close is REJECTED with CLOSE_EXCEEDS_POSITION. A plain close\n' +
+    "(OFFSET_CLOSE) takes yesterday's lots only on SHFE and INE, today's then\n" +
+    "yesterday's elsewhere; OFFSET_CLOSE_TODAY and OFFSET_CLOSE_YESTERDAY take only\n" +
+    'the lots they name. Every fill carries a trade_id, T<trading day>-<n>, the same\n' +
+    'on both sides of one match.\n\n' +
+    'Trading-day roll: SIGUSR2 ends the day. Working (GFD) orders expire with a\n' +
+    "CANCELLED report, today's lots become yesterday's, the trading day advances one\n" +
+    'calendar day (weekends and holidays are not skipped), and every connected link\n' +
+    'is logged out, so its gateway logs on again and learns the new day. Sequence\n' +
+    'numbers and resend history carry on. A {"event":"trading-day-roll",...} line\n' +
+    'reports it.\n\n' +
     'options:\n' + rows.map(([left, help]) => `  ${left.padEnd(width)}  ${help}`).join('\n') + '\n'
 }
 
@@ -65,6 +82,7 @@ export function parseExchangeSimArgs (argv: readonly string[], now = new Date())
     faultRejectEvery: 0,
     faultDelayMs: 0,
     faultDropEvery: 0,
+    maxAccounts: DEFAULT_MAX_ACCOUNTS,
     help: false,
   }
   for (let i = 0; i < argv.length; i++) {
@@ -108,17 +126,19 @@ function parseValue (flag: string, kind: FlagKind, raw: string): string | number
       if (flag === '--fault-delay-ms' && n > 2_147_483_647) throw new SimConfigError(`${flag} must be at most 2147483647, got ${raw}`)
       return n
     }
+    case 'positive': {
+      const n = /^\d+$/.test(raw) ? Number(raw) : NaN
+      if (!Number.isSafeInteger(n) || n < 1) throw new SimConfigError(`${flag} must be a whole number of at least 1, got ${JSON.stringify(raw)}`)
+      return n
+    }
     case 'environment':
       if (raw !== 'production' && raw !== 'test') throw new SimConfigError(`${flag} must be "production" or "test", got ${JSON.stringify(raw)}`)
       return raw
-    case 'day': {
-      const m = /^(\d{4})(\d{2})(\d{2})$/.exec(raw)
-      const date = m === null ? null : new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])))
-      if (m === null || date === null || date.getUTCMonth() !== Number(m[2]) - 1 || date.getUTCDate() !== Number(m[3])) {
+    case 'day':
+      if (tradingDayDate(raw) === null) {
         throw new SimConfigError(`${flag} must be a real date as YYYYMMDD, e.g. 20260105, got ${JSON.stringify(raw)}`)
       }
       return raw
-    }
   }
 }
 
@@ -135,6 +155,7 @@ export function exchangeSimOptions (args: ExchangeSimArgs, onEvent?: (event: Sim
     environment: args.environment,
     tradingDay: args.tradingDay,
     faults: { rejectEvery: args.faultRejectEvery, delayMs: args.faultDelayMs, dropEvery: args.faultDropEvery },
+    maxAccounts: args.maxAccounts,
     ...(onEvent === undefined ? {} : { onEvent }),
   }
 }
@@ -183,6 +204,9 @@ export async function runExchangeSimCommand (argv: string[]): Promise<number> {
     return failCommand(processIo, COMMAND, code === undefined ? `cannot start on ${host}:${port}: ${(err as Error).message}` : listenFailureText({ host: '--host', port: '--port' }, host, port, code))
   }
   printEvent({ event: 'listening', host: address.host, port: address.port })
+  // The end of the trading day, on the operator's (or a test's) signal.
+  const onRoll = (): void => { sim.rollTradingDay() }
+  process.on('SIGUSR2', onRoll)
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const onSignal = (name: NodeJS.Signals): void => {
@@ -193,6 +217,7 @@ export async function runExchangeSimCommand (argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal)
     process.on('SIGINT', onSignal)
   })
+  process.off('SIGUSR2', onRoll)
   await sim.stop()
   printEvent({ event: 'stopped', signal })
   return EXIT_OK

@@ -2,11 +2,27 @@
 // in its instrument's book, and say what happened in execution reports.
 // No sockets and no sequence numbers here: every report goes to a sink
 // with the link session name it belongs to, and the simulator delivers it.
+//
+// Positions: each member account (LinkNewOrder.account) holds a position
+// book per listed instrument, kept ONLY through checks/position-book.ts,
+// the arithmetic the gateway's risk engine uses too, so the exchange and
+// the gateway apply the same close rules:
+//
+//   accepted close   -> freezeClose (the order keeps its frozen split)
+//   fill             -> fillOpen or fillClose, for both orders of a match
+//   close order ends -> releaseClose (cancel, FAK/FOK remainder, expiry)
+//   trading-day roll -> rollBook, rollFrozen, then the day's orders expire
 import {
-  ExecType, RejectReason, Side, TimeInForce, TradingStatus,
+  ExecType, HedgeFlag, OffsetFlag, RejectReason, Side, TimeInForce, TradingStatus,
   wireInt, type InstrumentInit, type LinkExecutionReportInit,
 } from '../protocol/messages.js'
+import {
+  BOOK_FIELDS, BOOK_FROZEN, BOOK_LONG_TODAY, BOOK_LONG_YESTERDAY, BOOK_SHORT_TODAY, BOOK_SHORT_YESTERDAY, CloseKind,
+  availableToClose, bucketOf, closeKind, closeRuleOf, fillClose, fillOpen, freezeClose, isClose, releaseClose,
+  rollBook, rollFrozen, CloseRule,
+} from '../checks/position-book.js'
 import { BookOrder, OrderBook } from './order-book.js'
+import { DEFAULT_MAX_ACCOUNTS } from './constants.js'
 import { nowMicros } from '../protocol/clock.js'
 
 /** Receives every report, in order, with the link session it belongs to. Must not call back into the engine. */
@@ -23,17 +39,68 @@ export interface NewOrderInput {
   price: WireInt
   quantityLots: number
   timeInForce: TimeInForce
+  /** Unset (0 or absent, an older gateway) is taken as OFFSET_OPEN. */
+  offsetFlag?: OffsetFlag
+  /** Unset is taken as HEDGE_SPECULATION. */
+  hedgeFlag?: HedgeFlag
+}
+
+/** Limits and the day of a MatchingEngine. */
+export interface MatchingEngineOptions {
+  /** Trading day, YYYYMMDD; part of every trade ID (default ""). */
+  tradingDay?: string
+  /** Member accounts holding a position book at once (default DEFAULT_MAX_ACCOUNTS). */
+  maxAccounts?: number
+}
+
+/** One account's position in one instrument, for inspection (lots). */
+export interface PositionView {
+  instrument: string
+  longToday: number
+  longYesterday: number
+  shortToday: number
+  shortYesterday: number
+  /** Of those, frozen by working close orders. */
+  longTodayFrozen: number
+  longYesterdayFrozen: number
+  shortTodayFrozen: number
+  shortYesterdayFrozen: number
 }
 
 /** Reference data narrowed to plain numbers once, so the hot path never converts. */
 interface ListedInstrument {
   readonly symbol: string
+  /** Exchange code (Instrument.exchange), e.g. "SHFE". */
+  readonly exchange: string
   readonly tickSize: number
   readonly lowerLimitPrice: number
   readonly upperLimitPrice: number
   readonly maxOrderLots: number
   status: TradingStatus
   readonly book: OrderBook
+  /** Where this instrument's block starts in every account's position book. */
+  readonly positionAt: number
+  /** The exchange's plain-close preset (CLOSE_RULES by Instrument.exchange). */
+  readonly closeRule: CloseRule
+}
+
+/**
+ * A member account's positions: one position-book block (BOOK_FIELDS
+ * float64s) per listed instrument, at ListedInstrument.positionAt. A few
+ * hundred bytes per account; the number of accounts is capped
+ * (maxAccounts).
+ */
+class AccountPositions {
+  readonly book: Float64Array
+  constructor (instrumentCount: number) {
+    this.book = new Float64Array(instrumentCount * BOOK_FIELDS)
+  }
+
+  /** Nothing held and nothing frozen in any instrument. */
+  isFlat (): boolean {
+    for (let i = 0; i < this.book.length; i++) if (this.book[i] !== 0) return false
+    return true
+  }
 }
 
 /**
@@ -82,21 +149,33 @@ class SessionOrders {
  *
  * Validation order, first failure wins: DUPLICATE_CLIENT_ORDER_ID (0 or
  * reused), UNKNOWN_INSTRUMENT, INSTRUMENT_NOT_TRADING, INVALID_SIDE,
- * INVALID_FIELD (unknown time_in_force), INVALID_QUANTITY,
- * QUANTITY_ABOVE_MAX, PRICE_OFF_TICK, PRICE_OUTSIDE_BAND. The duplicate
- * check goes first so a reused ID never consumes anything else.
+ * INVALID_FIELD (unknown time_in_force, offset_flag or hedge_flag),
+ * INVALID_QUANTITY, QUANTITY_ABOVE_MAX, PRICE_OFF_TICK,
+ * PRICE_OUTSIDE_BAND, EXCHANGE_REJECTED (a new account beyond
+ * maxAccounts), CLOSE_EXCEEDS_POSITION (a close asking more than its
+ * account may close under the offset flag and the exchange's rule). The
+ * duplicate check goes first so a reused ID never consumes anything else.
  *
  * A valid order gets ACK, then fills against the opposite side at the
  * resting prices (both sides get PARTIAL_FILL / FILL), then: GFD rests,
  * FAK cancels its remainder, FOK cancels whole without trading unless it
- * could fill completely. There is no self-trade prevention here: that is
- * the gateway's job, and an exchange that trades an account against itself
- * is what the gateway's check is there to prevent.
+ * could fill completely. Both sides of one match carry the same trade ID,
+ * "T" + trading day + "-" + a counter that restarts each day. There is no
+ * self-trade prevention here: that is the gateway's job, and an exchange
+ * that trades an account against itself is what the gateway's check is
+ * there to prevent.
  */
 export class MatchingEngine {
   private readonly listed = new Map<string, ListedInstrument>()
   private readonly sessions = new Map<string, SessionOrders>()
+  /** Position books by member account; at most maxAccounts entries. */
+  private readonly accounts = new Map<string, AccountPositions>()
+  private readonly instrumentCount: number
+  readonly maxAccounts: number
   private nextExchangeOrderId = 1
+  /** Matches today; the trade ID counter. */
+  private tradeCount = 0
+  private day: string
   /** Time of the event being processed; one clock read per incoming message. */
   private eventTimeUs = 0
 
@@ -104,19 +183,36 @@ export class MatchingEngine {
     instruments: readonly InstrumentInit[],
     private readonly sink: ReportSink,
     private readonly clockUs: () => number = nowMicros,
+    options: MatchingEngineOptions = {},
   ) {
+    this.day = options.tradingDay ?? ''
+    this.maxAccounts = options.maxAccounts ?? DEFAULT_MAX_ACCOUNTS
+    this.instrumentCount = instruments.length
     for (const i of instruments) {
       const symbol = i.symbol ?? ''
       this.listed.set(symbol, {
         symbol,
+        exchange: i.exchange ?? '',
         tickSize: wireInt(i.tickSize),
         lowerLimitPrice: wireInt(i.lowerLimitPrice),
         upperLimitPrice: wireInt(i.upperLimitPrice),
         maxOrderLots: i.maxOrderLots ?? 0,
         status: i.status ?? TradingStatus.TRADING_STATUS_UNSPECIFIED,
         book: new OrderBook(symbol),
+        positionAt: this.listed.size * BOOK_FIELDS,
+        closeRule: closeRuleOf(i.exchange ?? ''),
       })
     }
+  }
+
+  /** The trading day, YYYYMMDD, as given at construction or by the last rollTradingDay. */
+  get tradingDay (): string {
+    return this.day
+  }
+
+  /** Member accounts holding a position book now (at most maxAccounts). */
+  get accountCount (): number {
+    return this.accounts.size
   }
 
   /** Handles a LinkNewOrder from a session. */
@@ -152,6 +248,19 @@ export class MatchingEngine {
       this.reject(sessionName, orderId, RejectReason.INVALID_FIELD, `time_in_force ${tif} is not GFD, FAK or FOK`)
       return
     }
+    // Unset from a gateway older than the offset flag: every order then opened.
+    const rawOffset = input.offsetFlag ?? OffsetFlag.OFFSET_FLAG_UNSPECIFIED
+    const offset = rawOffset === OffsetFlag.OFFSET_FLAG_UNSPECIFIED ? OffsetFlag.OFFSET_OPEN : rawOffset
+    if (offset !== OffsetFlag.OFFSET_OPEN && !isClose(offset)) {
+      this.reject(sessionName, orderId, RejectReason.INVALID_FIELD, `offset_flag ${rawOffset} is not OPEN, CLOSE, CLOSE_TODAY or CLOSE_YESTERDAY`)
+      return
+    }
+    const hedge = input.hedgeFlag ?? HedgeFlag.HEDGE_FLAG_UNSPECIFIED
+    if (hedge !== HedgeFlag.HEDGE_FLAG_UNSPECIFIED && hedge !== HedgeFlag.HEDGE_SPECULATION &&
+        hedge !== HedgeFlag.HEDGE_ARBITRAGE && hedge !== HedgeFlag.HEDGE_HEDGE) {
+      this.reject(sessionName, orderId, RejectReason.INVALID_FIELD, `hedge_flag ${hedge} is not SPECULATION, ARBITRAGE or HEDGE`)
+      return
+    }
     if (lots === 0) {
       this.reject(sessionName, orderId, RejectReason.INVALID_QUANTITY, 'quantity_lots is 0')
       return
@@ -171,20 +280,51 @@ export class MatchingEngine {
         `price ${price} is outside ${instrument.symbol} band [${instrument.lowerLimitPrice}, ${instrument.upperLimitPrice}]`)
       return
     }
+    const account = input.account
+    const closes = offset !== OffsetFlag.OFFSET_OPEN
+    const bucket = bucketOf(side, closes)
+    let positions = this.accounts.get(account)
+    let kind: CloseKind = CloseKind.TODAY
+    if (closes) {
+      // An account without a book holds nothing: refused below without taking an account slot.
+      kind = closeKind(offset, instrument.closeRule)
+      const available = positions === undefined ? 0 : availableToClose(positions.book, instrument.positionAt, bucket, kind)
+      if (lots > available) {
+        this.reject(sessionName, orderId, RejectReason.CLOSE_EXCEEDS_POSITION,
+          `close of ${lots} lots asked, ${available} available to close: ${closeScope(account, offset, bucket, kind, instrument)}`)
+        return
+      }
+    } else if (positions === undefined) {
+      if (this.accounts.size >= this.maxAccounts) {
+        this.reject(sessionName, orderId, RejectReason.EXCHANGE_REJECTED,
+          `the exchange keeps positions for at most ${this.maxAccounts} accounts and "${account}" would be one more ` +
+          '(accounts left flat leave at the trading-day roll)')
+        return
+      }
+      positions = new AccountPositions(this.instrumentCount)
+      this.accounts.set(account, positions)
+    }
 
-    const order = new BookOrder(this.nextExchangeOrderId++, sessionName, orderId, input.account,
+    const order = new BookOrder(this.nextExchangeOrderId++, sessionName, orderId, account,
       instrument.symbol, side, price, lots)
+    order.positions = positions!.book // set above: an open made one, and a close without one was refused
+    order.positionAt = instrument.positionAt
+    order.positionBucket = bucket
+    if (closes) {
+      order.frozen = new Float64Array(2)
+      freezeClose(order.positions, order.positionAt, bucket, kind, lots, order.frozen, 0)
+    }
     this.sink(sessionName, this.report(order, ExecType.ACK, 0, 0))
     const book = instrument.book
     if (tif === TimeInForce.FOK && !book.canFillCompletely(side, price, lots)) {
-      order.leavesLots = 0
+      this.endOrder(order)
       this.sink(sessionName, this.report(order, ExecType.CANCELLED, 0, 0, 'FOK: not enough quantity to fill completely at once'))
       return
     }
     book.match(order, this.onFill)
     if (order.leavesLots === 0) return
     if (tif === TimeInForce.FAK || tif === TimeInForce.FOK) {
-      order.leavesLots = 0
+      this.endOrder(order)
       this.sink(sessionName, this.report(order, ExecType.CANCELLED, 0, 0, 'FAK: remainder cancelled'))
       return
     }
@@ -235,6 +375,66 @@ export class MatchingEngine {
     return cancelled
   }
 
+  /**
+   * The trading-day roll, as an exchange's settlement does it: every
+   * account's today lots become yesterday's (rollBook, and rollFrozen for
+   * each working close order, so what they froze moves with the lots);
+   * then every working order expires with a CANCELLED report (only GFD
+   * orders rest: FAK and FOK never do), releasing what it froze. The
+   * trade ID counter and the order_ids spent restart with the new day, and
+   * accounts left flat give up their slot. Returns how many orders expired.
+   */
+  rollTradingDay (nextDay: string): number {
+    this.eventTimeUs = this.clockUs()
+    for (const positions of this.accounts.values()) {
+      for (let at = 0; at < positions.book.length; at += BOOK_FIELDS) rollBook(positions.book, at)
+    }
+    const text = `end of trading day ${this.day}: GFD order expired`
+    let expired = 0
+    for (const orders of this.sessions.values()) {
+      for (const order of orders.working.values()) {
+        if (order.frozen !== null) rollFrozen(order.frozen, 0)
+        this.cancelWorking(orders, order, text)
+        expired++
+      }
+    }
+    this.sessions.clear()
+    for (const [account, positions] of this.accounts) if (positions.isFlat()) this.accounts.delete(account)
+    this.tradeCount = 0
+    this.day = nextDay
+    return expired
+  }
+
+  /**
+   * An account's positions: one entry per instrument where it holds or
+   * freezes anything, in listing order. Allocates (for tests and
+   * inspection, not the order path).
+   */
+  positionsOf (account: string): PositionView[] {
+    const positions = this.accounts.get(account)
+    const out: PositionView[] = []
+    if (positions === undefined) return out
+    const b = positions.book
+    for (const instrument of this.listed.values()) {
+      const at = instrument.positionAt
+      let any = false
+      for (let i = at; i < at + BOOK_FIELDS; i++) if (b[i] !== 0) any = true
+      if (!any) continue
+      out.push({
+        instrument: instrument.symbol,
+        longToday: b[at + BOOK_LONG_TODAY]!,
+        longYesterday: b[at + BOOK_LONG_YESTERDAY]!,
+        shortToday: b[at + BOOK_SHORT_TODAY]!,
+        shortYesterday: b[at + BOOK_SHORT_YESTERDAY]!,
+        longTodayFrozen: b[at + BOOK_FROZEN + BOOK_LONG_TODAY]!,
+        longYesterdayFrozen: b[at + BOOK_FROZEN + BOOK_LONG_YESTERDAY]!,
+        shortTodayFrozen: b[at + BOOK_FROZEN + BOOK_SHORT_TODAY]!,
+        shortYesterdayFrozen: b[at + BOOK_FROZEN + BOOK_SHORT_YESTERDAY]!,
+      })
+    }
+    return out
+  }
+
   /** Changes an instrument's trading status (HALTED / CLOSED stop new orders; cancels still work). */
   setStatus (symbol: string, status: TradingStatus): boolean {
     const instrument = this.listed.get(symbol)
@@ -262,16 +462,37 @@ export class MatchingEngine {
   private readonly onFill = (aggressor: BookOrder, resting: BookOrder, price: number, lots: number): void => {
     const restingDone = resting.leavesLots === 0
     if (restingDone) this.sessions.get(resting.sessionName)?.working.delete(resting.orderId)
+    this.fillPosition(aggressor, lots)
+    this.fillPosition(resting, lots)
+    // One trade, one ID: each side's report carries it (as CTP gives both sides the same TradeID).
+    const tradeId = `T${this.day}-${++this.tradeCount}`
     this.sink(aggressor.sessionName, this.report(aggressor,
-      aggressor.leavesLots === 0 ? ExecType.FILL : ExecType.PARTIAL_FILL, price, lots))
+      aggressor.leavesLots === 0 ? ExecType.FILL : ExecType.PARTIAL_FILL, price, lots, '', tradeId))
     this.sink(resting.sessionName, this.report(resting,
-      restingDone ? ExecType.FILL : ExecType.PARTIAL_FILL, price, lots))
+      restingDone ? ExecType.FILL : ExecType.PARTIAL_FILL, price, lots, '', tradeId))
+  }
+
+  /** A fill of `lots` moves the order's account position; a close that is done releases what it still froze. */
+  private fillPosition (order: BookOrder, lots: number): void {
+    const frozen = order.frozen
+    if (frozen === null) {
+      fillOpen(order.positions, order.positionAt, order.positionBucket, lots)
+      return
+    }
+    fillClose(order.positions, order.positionAt, order.positionBucket, lots, frozen, 0)
+    if (order.leavesLots === 0) releaseClose(order.positions, order.positionAt, order.positionBucket, frozen, 0)
+  }
+
+  /** The order ends without trading further (cancel, FAK/FOK remainder, expiry): a close releases what it froze. */
+  private endOrder (order: BookOrder): void {
+    order.leavesLots = 0
+    if (order.frozen !== null) releaseClose(order.positions, order.positionAt, order.positionBucket, order.frozen, 0)
   }
 
   private cancelWorking (orders: SessionOrders, order: BookOrder, text: string): void {
     this.listed.get(order.instrument)?.book.remove(order)
     orders.working.delete(order.orderId)
-    order.leavesLots = 0
+    this.endOrder(order)
     this.sink(order.sessionName, this.report(order, ExecType.CANCELLED, 0, 0, text))
   }
 
@@ -289,12 +510,13 @@ export class MatchingEngine {
       text,
       transactTimeUs: this.eventTimeUs,
       cancelRejected,
+      tradeId: '',
     })
   }
 
   // Every report literal has the same fields in the same order, so V8 keeps
   // one hidden class for all of them (and the encoder stays monomorphic).
-  private report (order: BookOrder, execType: ExecType, lastPrice: number, lastLots: number, text = ''): LinkExecutionReportInit {
+  private report (order: BookOrder, execType: ExecType, lastPrice: number, lastLots: number, text = '', tradeId = ''): LinkExecutionReportInit {
     return {
       orderId: order.orderId,
       execType,
@@ -307,6 +529,7 @@ export class MatchingEngine {
       text,
       transactTimeUs: this.eventTimeUs,
       cancelRejected: false,
+      tradeId,
     }
   }
 
@@ -318,6 +541,23 @@ export class MatchingEngine {
     }
     return orders
   }
+}
+
+const CLOSE_SCOPE: Readonly<Record<CloseKind, string>> = Object.freeze({
+  [CloseKind.TODAY]: "today's lots only (OFFSET_CLOSE_TODAY)",
+  [CloseKind.YESTERDAY]: "yesterday's lots only",
+  [CloseKind.TODAY_THEN_YESTERDAY]: "today's, then yesterday's lots",
+})
+
+/** What a refused close could take, e.g. `acct-1 long rb2605, yesterday's lots only (...)`. */
+function closeScope (account: string, offset: number, bucket: number, kind: CloseKind, instrument: ListedInstrument): string {
+  const side = bucket === BOOK_LONG_TODAY ? 'long' : 'short'
+  let why = ''
+  if (offset === OffsetFlag.OFFSET_CLOSE_YESTERDAY) why = ' (OFFSET_CLOSE_YESTERDAY)'
+  else if (offset === OffsetFlag.OFFSET_CLOSE && instrument.closeRule === CloseRule.YESTERDAY_ONLY) {
+    why = ` (a plain close on ${instrument.exchange} takes yesterday's lots only; today's need OFFSET_CLOSE_TODAY)`
+  }
+  return `${account} ${side} ${instrument.symbol}, ${CLOSE_SCOPE[kind]}${why}`
 }
 
 function statusName (status: TradingStatus): string {

@@ -17,6 +17,8 @@
 // without searching the queue.
 import { Side } from '../protocol/messages.js'
 
+const NO_POSITIONS = new Float64Array(0)
+
 /** An order as the book holds it. Quantities change as it trades; the links belong to the book. */
 export class BookOrder {
   /** Lots traded so far. */
@@ -27,6 +29,16 @@ export class BookOrder {
   prev: BookOrder | null = null
   next: BookOrder | null = null
   level: PriceLevel | null = null
+  // Position fields: the engine sets and reads them (exchange-sim/matching-engine.ts);
+  // the book never does.
+  /** The account's position book (one block of BOOK_FIELDS per listed instrument); empty until the engine sets it. */
+  positions: Float64Array = NO_POSITIONS
+  /** Where this instrument's block starts in `positions`. */
+  positionAt = 0
+  /** The held-today bucket (checks/position-book.ts bucketOf) this order opens, or closes when `frozen` is set. */
+  positionBucket = 0
+  /** A close order's frozen split [today's, yesterday's] (FROZEN_TODAY, FROZEN_YESTERDAY); null on an opening order. */
+  frozen: Float64Array | null = null
 
   constructor (
     readonly exchangeOrderId: number,

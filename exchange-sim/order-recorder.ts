@@ -8,7 +8,7 @@
 // the retention journal).
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { once } from 'node:events'
-import { Side, TimeInForce, wireInt } from '../protocol/messages.js'
+import { HedgeFlag, OffsetFlag, Side, TimeInForce, wireInt } from '../protocol/messages.js'
 import { RECORD_FLUSH_THRESHOLD_BYTES } from './constants.js'
 import type { NewOrderInput } from './matching-engine.js'
 
@@ -24,6 +24,9 @@ export interface RecordedOrder {
   price: number
   quantity_lots: number
   time_in_force: string
+  /** As received: OFFSET_FLAG_UNSPECIFIED from a gateway that does not send it. */
+  offset_flag: string
+  hedge_flag: string
 }
 
 export class OrderRecorder {
@@ -59,6 +62,8 @@ export class OrderRecorder {
       price: wireInt(order.price),
       quantity_lots: order.quantityLots,
       time_in_force: enumName(TimeInForce, order.timeInForce),
+      offset_flag: enumName(OffsetFlag, order.offsetFlag ?? OffsetFlag.OFFSET_FLAG_UNSPECIFIED),
+      hedge_flag: enumName(HedgeFlag, order.hedgeFlag ?? HedgeFlag.HEDGE_FLAG_UNSPECIFIED),
     }
     this.pending += JSON.stringify(line) + '\n'
     if (this.pending.length >= RECORD_FLUSH_THRESHOLD_BYTES) this.flush()

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
-import { RejectReason, reasonName, wireInt, type ClientEnvelope, type LinkEnvelope } from '../protocol/messages.js'
+import { HedgeFlag, OffsetFlag, RejectReason, reasonName, wireInt, type ClientEnvelope, type LinkEnvelope } from '../protocol/messages.js'
 import {
   FLAG_DIGEST, FLAG_TEXT_FRAME, clientBodyName, readFrameDigest, decisionStageName, decodeDecision, linkBodyName,
 } from './gateway-records.js'
@@ -63,6 +63,16 @@ export interface DecodedRecord {
   linkOrderId: number
   /** The envelope's body field ('newOrder', 'report', ...), 'decision', or the document's step or command. */
   messageType: string
+  /** An order's offset flag by name ('OFFSET_CLOSE_TODAY', ...) as the order or report carries it; '' if none. */
+  offsetFlag: string
+  /** An order's hedge flag by name ('HEDGE_SPECULATION', ...); '' if none. */
+  hedgeFlag: string
+  /** An execution report's report_seq (per account, lane and trading day); 0 if none. */
+  reportSeq: number
+  /** An execution report's exec_id; '' if none. */
+  execId: string
+  /** A fill's trade ID (client report or link report); '' if none. */
+  tradeId: string
   /** RejectReason code the record gives; 0 if none. */
   reason: number
   /** Its name, '' when reason is 0. */
@@ -201,13 +211,27 @@ interface Decoded {
   instrument: string
   clientOrderId: number
   linkOrderId: number
+  offsetFlag: number
+  hedgeFlag: number
+  reportSeq: number
+  execId: string
+  tradeId: string
   reason: number
   terminalInfo: TerminalInfoState
   body: JsonValue
 }
 
 function emptyDecoded (messageType: string): Decoded {
-  return { messageType, account: '', appId: '', instrument: '', clientOrderId: 0, linkOrderId: 0, reason: 0, terminalInfo: 'none', body: null }
+  return {
+    messageType, account: '', appId: '', instrument: '', clientOrderId: 0, linkOrderId: 0,
+    offsetFlag: 0, hedgeFlag: 0, reportSeq: 0, execId: '', tradeId: '', reason: 0, terminalInfo: 'none', body: null,
+  }
+}
+
+/** The name of a defined enum value, '' for 0 (unset) and the number itself for one the protocol does not define. */
+function enumName (generated: unknown, value: number): string {
+  if (value === 0) return ''
+  return (generated as Record<number, string | undefined>)[value] ?? String(value)
 }
 
 function undecodable (payload: Uint8Array, error: unknown): JsonObject {
@@ -241,12 +265,20 @@ function decodeClient (record: ReadRecord, options: DecodeOptions): Decoded {
   if (e.newOrder != null) {
     d.clientOrderId = wireInt(e.newOrder.clientOrderId)
     d.instrument = e.newOrder.instrument ?? ''
+    d.offsetFlag = e.newOrder.offsetFlag ?? 0
+    d.hedgeFlag = e.newOrder.hedgeFlag ?? 0
   }
   if (e.cancelOrder != null) d.clientOrderId = wireInt(e.cancelOrder.clientOrderId)
   if (e.executionReport != null) {
-    d.clientOrderId = wireInt(e.executionReport.clientOrderId)
-    d.instrument = e.executionReport.instrument ?? ''
-    d.reason = e.executionReport.reason ?? 0
+    const r = e.executionReport
+    d.clientOrderId = wireInt(r.clientOrderId)
+    d.instrument = r.instrument ?? ''
+    d.reason = r.reason ?? 0
+    d.offsetFlag = r.offsetFlag ?? 0
+    d.hedgeFlag = r.hedgeFlag ?? 0
+    d.reportSeq = wireInt(r.reportSeq)
+    d.execId = r.execId ?? ''
+    d.tradeId = r.tradeId ?? ''
   }
   if (e.reject != null) {
     d.clientOrderId = wireInt(e.reject.clientOrderId)
@@ -271,11 +303,14 @@ function decodeLink (record: ReadRecord): Decoded {
     d.linkOrderId = wireInt(e.newOrder.orderId)
     d.account = e.newOrder.account ?? ''
     d.instrument = e.newOrder.instrument ?? ''
+    d.offsetFlag = e.newOrder.offsetFlag ?? 0
+    d.hedgeFlag = e.newOrder.hedgeFlag ?? 0
   }
   if (e.cancel != null) d.linkOrderId = wireInt(e.cancel.orderId)
   if (e.report != null) {
     d.linkOrderId = wireInt(e.report.orderId)
     d.reason = e.report.reason ?? 0
+    d.tradeId = e.report.tradeId ?? ''
   }
   if (e.massCancel != null) {
     d.account = e.massCancel.account ?? ''
@@ -396,6 +431,11 @@ export function decodeJournalRecord (record: ReadRecord, options: DecodeOptions)
     clientOrderId: d.clientOrderId,
     linkOrderId: d.linkOrderId,
     messageType: d.messageType,
+    offsetFlag: enumName(OffsetFlag, d.offsetFlag),
+    hedgeFlag: enumName(HedgeFlag, d.hedgeFlag),
+    reportSeq: d.reportSeq,
+    execId: d.execId,
+    tradeId: d.tradeId,
     reason: d.reason,
     reasonName: d.reason === 0 ? '' : reasonName(d.reason),
     terminalInfo: d.terminalInfo,
@@ -451,13 +491,15 @@ function clientSummary (r: DecodedRecord, env: JsonObject): string {
   const m = asObject(env[type])
   switch (type) {
     case 'newOrder':
-      return join('newOrder', str(m, 'instrument'), orderText(m), str(m, 'timeInForce'), m.reduceOnly === true ? 'reduce-only' : '', `coid=${r.clientOrderId}`)
+      return join('newOrder', str(m, 'instrument'), orderText(m), r.offsetFlag, r.hedgeFlag, str(m, 'timeInForce'), m.reduceOnly === true ? 'reduce-only' : '', `coid=${r.clientOrderId}`)
     case 'cancelOrder':
       return `cancelOrder coid=${r.clientOrderId}`
     case 'executionReport': {
       const exec = str(m, 'execType') || 'EXEC_TYPE?'
       const fill = exec === 'FILL' || exec === 'PARTIAL_FILL' ? `last=${num(m, 'lastLots')}@${num(m, 'lastPrice')} cum=${num(m, 'cumulativeLots')} leaves=${num(m, 'leavesLots')}` : ''
-      return join('executionReport', exec, str(m, 'instrument'), orderText(m), `coid=${r.clientOrderId}`, fill, r.reasonName, limitText(m), quoted(str(m, 'text')))
+      return join('executionReport', exec, str(m, 'instrument'), orderText(m), r.offsetFlag, `coid=${r.clientOrderId}`, fill,
+        r.tradeId !== '' ? `trade=${r.tradeId}` : '', r.reportSeq !== 0 ? `rs=${r.reportSeq}` : '', m.possibleDuplicate === true ? 'possible-duplicate' : '',
+        r.reasonName, limitText(m), quoted(str(m, 'text')))
     }
     case 'reject':
       return join('reject', r.reasonName || 'REASON_UNSPECIFIED', limitText(m), r.clientOrderId !== 0 ? `coid=${r.clientOrderId}` : '', quoted(str(m, 'text')))
@@ -485,13 +527,13 @@ function linkSummary (r: DecodedRecord, env: JsonObject): string {
   const m = asObject(env[type])
   switch (type) {
     case 'newOrder':
-      return join('newOrder', `oid=${r.linkOrderId}`, str(m, 'account'), str(m, 'instrument'), orderText(m), str(m, 'timeInForce'))
+      return join('newOrder', `oid=${r.linkOrderId}`, str(m, 'account'), str(m, 'instrument'), orderText(m), r.offsetFlag, r.hedgeFlag, str(m, 'timeInForce'))
     case 'cancel':
       return `cancel oid=${r.linkOrderId}`
     case 'report': {
       const exec = str(m, 'execType') || 'EXEC_TYPE?'
       const fill = exec === 'FILL' || exec === 'PARTIAL_FILL' ? `last=${num(m, 'lastLots')}@${num(m, 'lastPrice')} cum=${num(m, 'cumulativeLots')} leaves=${num(m, 'leavesLots')}` : ''
-      return join('report', exec, `oid=${r.linkOrderId}`, fill, r.reasonName, m.cancelRejected === true ? 'cancel-rejected' : '', quoted(str(m, 'text')))
+      return join('report', exec, `oid=${r.linkOrderId}`, fill, r.tradeId !== '' ? `trade=${r.tradeId}` : '', r.reasonName, m.cancelRejected === true ? 'cancel-rejected' : '', quoted(str(m, 'text')))
     }
     case 'instrumentUpdate': {
       const i = asObject(m.instrument)

@@ -17,7 +17,7 @@ import { explainListenFailure, sectionFields } from '../platform/listen-failure.
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import {
   RejectReason, wireInt,
-  type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type Logon, type NewOrder,
+  type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type Logon, type NewOrder, type Query,
 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { echoableId, validateClientEnvelope, type FieldViolation } from '../protocol/field-limits.js'
@@ -39,6 +39,8 @@ import type { LaneMetrics } from './lane-metrics.js'
 import type { SessionIds } from './session-ids.js'
 import { journalWholeBeforeLogon, spendPreLogonFrame } from './pre-logon-budget.js'
 import { UnauthenticatedCaps } from './unauthenticated-caps.js'
+import { AccountQueries, NO_DAY_REPORTS, type DayReports } from './account-queries.js'
+import { AccountSnapshots } from '../checks/account-snapshot.js'
 
 /** Frames up to this multiple of maxFrameBytes get a FRAME_TOO_LARGE reject; uWS drops a connection sending anything larger (the client sees 1006). */
 const HARD_FRAME_LIMIT_FACTOR = 4
@@ -65,6 +67,8 @@ export interface EdgeStages {
   gate: LogonGate
   orderEntry: OrderEntry
   lifecycle: OrderLifecycle
+  /** The day's execution reports the orders and trades queries read (the lane's report log, now); none held if absent. */
+  dayReports?: () => DayReports
 }
 
 export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
@@ -77,6 +81,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
   private gate!: LogonGate
   private orderEntry!: OrderEntry
   private lifecycle!: OrderLifecycle
+  private queries!: AccountQueries
   private readonly maxThrottleLimit: number
   private readonly sessionIds: SessionIds
   private readonly journal: LaneJournal | null
@@ -219,6 +224,13 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     this.gate = stages.gate
     this.orderEntry = stages.orderEntry
     this.lifecycle = stages.lifecycle
+    this.queries = new AccountQueries({
+      snapshots: new AccountSnapshots(this.risk),
+      workingOrders: stages.lifecycle.orders,
+      dayReports: stages.dayReports ?? (() => NO_DAY_REPORTS),
+      send: (session, envelope) => this.send(session, envelope),
+      metrics: this.metrics,
+    })
   }
 
   /** Listens on the lane's host and port. Resolves with the bound port. */
@@ -333,6 +345,12 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
         if (!this.gate.requireLogon(session, refSeq, wireInt(envelope.cancelOrder!.clientOrderId))) return
         this.orderEntry.cancel(session, envelope.cancelOrder as CancelOrder, refSeq)
         return
+      case 'query':
+        if (!this.gate.requireLogon(session, refSeq, 0)) return
+        if (!this.admitQuery(session, refSeq)) return
+        // Answered whole now, before the next message is read: at most one query is ever in flight.
+        this.queries.answer(session, envelope.query as Query)
+        return
       case 'authenticate':
         this.gate.onAuthenticate(session, envelope.authenticate as gatehouse.v1.Authenticate, refSeq).catch(this.containAsync('authenticate', session))
         return
@@ -361,6 +379,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
       case 'authChallenge':
       case 'authenticateReply':
       case 'terminalInfoReply':
+      case 'queryReply':
         this.sendReject(session, RejectReason.UNEXPECTED_MESSAGE, `${envelope.body} is sent by the gateway, never by a client`, refSeq, 0)
         return
       default:
@@ -381,6 +400,29 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     const clientOrderId = envelope.body === 'cancelOrder' ? wireInt(envelope.cancelOrder!.clientOrderId) : 0
     this.metrics.reject(RejectReason.THROTTLED_SESSION)
     this.send(session, { reject: { reason: RejectReason.THROTTLED_SESSION, text, refSeq, clientOrderId, limit, observed } })
+  }
+
+  /**
+   * Charges a query (Query or ResendRequest) to the session's query
+   * throttle (lanes.<lane>.queriesPerSecond, query-throttle.ts): false when
+   * it is refused, in which case the client got a Reject THROTTLED_QUERY
+   * with the limit and the count observed, counted in the lane's rejects.
+   * Queries count against the session's message throttle as every message
+   * does, and never against the order throttles.
+   */
+  admitQuery (session: ClientSession, refSeq: number): boolean {
+    const limit = this.laneConfig.queriesPerSecond
+    const observed = session.queryThrottle.admit(Date.now(), limit)
+    if (observed < 0) return true
+    this.metrics.reject(RejectReason.THROTTLED_QUERY)
+    this.send(session, {
+      reject: {
+        reason: RejectReason.THROTTLED_QUERY,
+        text: `more than ${limit} queries per second on this session (Query and ResendRequest count); ask again once the oldest leaves the 1 s window`,
+        refSeq, clientOrderId: 0, limit, observed,
+      },
+    })
+    return false
   }
 
   /**

@@ -10,6 +10,7 @@ import { encodeClientEnvelope } from '../protocol/client-codec.js'
 import { CLIENT_BODY_FIELDS } from '../journal/gateway-records.js'
 import type { ClientEnvelopeInit } from '../protocol/messages.js'
 import { newPreLogonBudget, type PreLogonBudget } from './pre-logon-budget.js'
+import { QueryThrottle } from './query-throttle.js'
 
 /** Throttle window of sessionMessagesPerSecond. */
 export const THROTTLE_WINDOW_MS = 1000
@@ -112,6 +113,8 @@ export class ClientSession {
   readonly risk: RiskContext = { lane: 0, app: -1, account: -1 }
   /** Messages per second on this session (sessionMessagesPerSecond); sized up to the largest limit config accepts. */
   readonly throttle: SessionThrottle
+  /** Queries and resend requests per second on this session (lanes.<lane>.queriesPerSecond: ClientEdge.admitQuery). */
+  readonly queryThrottle = new QueryThrottle()
   /** Messages the throttle refused in the current window (ClientEdge.floodedPastThrottle). */
   refusedInWindow = 0
   refusedWindowStartMs = 0

@@ -184,9 +184,24 @@ export const ERROR_CODES = {
 
   // Client library (client/).
   GH_ERR_CLIENT_OPTIONS: {
-    meaning: 'A client call is missing a required option: a logon needs appId, authCode and terminalInfo, and the client has no defaults.',
+    meaning: 'A client call is missing a required option or got an invalid one: a logon needs appId, authCode and terminalInfo, and the client has no defaults; report seqs, order IDs and bounds are whole numbers below 2^53.',
     raisedBy: ['client'],
-    action: 'Pass the AppID and AuthCode the broker issued for your software, and the terminal info collected on this machine (docs/protocol.md, the TypeScript client library).',
+    action: 'Pass the AppID and AuthCode the broker issued for your software, and the terminal info collected on this machine; fix the argument the message names (docs/protocol.md, the TypeScript client library).',
+  },
+  GH_ERR_CLIENT_REFUSED: {
+    meaning: 'The gateway refused a resend or query request; the error\'s reason is the RejectReason (THROTTLED_QUERY, UNKNOWN_ORDER, INVALID_FIELD, ...), with limit and observed for a throttle.',
+    raisedBy: ['client'],
+    action: 'Act on the reason (docs/protocol.md, reason codes): for THROTTLED_QUERY wait and ask again at most queriesPerSecond times a second; for UNKNOWN_ORDER check the client_order_id.',
+  },
+  GH_ERR_CLIENT_NO_ANSWER: {
+    meaning: 'A resend or query got no complete answer: the timeout passed or the connection closed before the last page or the ResendComplete.',
+    raisedBy: ['client'],
+    action: 'Reconnect if the connection closed, then ask again; if answers time out on a live connection, raise the timeout or check the gateway\'s health.',
+  },
+  GH_ERR_CLIENT_ANSWER_TOO_LARGE: {
+    meaning: 'A resend or query answer brought more entries than the client collects for one answer (maxAnswerEntries, 100,000 by default); the rest was not collected.',
+    raisedBy: ['client'],
+    action: 'Ask for less: a query for one instrument, or a resend from a later report_seq; or raise maxAnswerEntries when connecting.',
   },
 
   // Command-line tools.

@@ -58,7 +58,7 @@ t.test('flags: defaults, both value forms, and each message', async (t) => {
   const now = new Date(2026, 0, 5, 9, 30)
   t.match(parseExchangeSimArgs([], now), {
     host: '127.0.0.1', port: 7090, environment: 'production', tradingDay: '20260105',
-    faultRejectEvery: 0, faultDelayMs: 0, faultDropEvery: 0, help: false,
+    faultRejectEvery: 0, faultDelayMs: 0, faultDropEvery: 0, maxAccounts: 10_000, help: false,
   })
   t.match(parseExchangeSimArgs(['--port=0', '--host', '0.0.0.0', '--fault-delay-ms', '5', '--record=r.jsonl', '-h'], now), {
     port: 0, host: '0.0.0.0', faultDelayMs: 5, recordFile: 'r.jsonl', help: true,
@@ -76,9 +76,12 @@ t.test('flags: defaults, both value forms, and each message', async (t) => {
     [['--environment', 'prod'], '--environment must be "production" or "test", got "prod"'],
     [['--trading-day', '2026-01-05'], '--trading-day must be a real date as YYYYMMDD, e.g. 20260105, got "2026-01-05"'],
     [['--trading-day', '20261301'], '--trading-day must be a real date as YYYYMMDD, e.g. 20260105, got "20261301"'],
+    [['--max-accounts', '0'], '--max-accounts must be a whole number of at least 1, got "0"'],
+    [['--max-accounts', '2.5'], '--max-accounts must be a whole number of at least 1, got "2.5"'],
   ]
   for (const [argv, message] of cases) {
     t.throws(() => parseExchangeSimArgs(argv, now), new SimConfigError(message), argv.join(' '))
   }
   t.match(parseExchangeSimArgs(['--port', '65535', '--trading-day', '20280229'], now), { port: 65535, tradingDay: '20280229' }, 'edges accepted')
+  t.match(parseExchangeSimArgs(['--max-accounts=1'], now), { maxAccounts: 1 }, 'one account is a valid cap')
 })

@@ -4,109 +4,18 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { connect, type Socket } from 'node:net'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  ExecType, RejectReason, Side, TimeInForce, wireInt,
-  type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type LinkNewOrder,
+  ExecType, RejectReason, Side, TimeInForce, wireInt, type LinkExecutionReport,
 } from '../protocol/messages.js'
-import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
+import { encodeLinkFrame } from '../protocol/link-codec.js'
+import { LinkClient } from './helpers/link-client.js'
 import { CLI_PATH, startExchangeSim } from './helpers/exchange-sim-process.js'
 import { wire64 } from './helpers/wire64.js'
 import { ExchangeSimulator, type SimEvent } from '../exchange-sim/exchange-sim.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
 import type { RecordedOrder } from '../exchange-sim/order-recorder.js'
-
-/** A bare link session over a real socket, speaking the real codec. */
-class LinkClient {
-  private readonly decoder = new LinkFrameDecoder()
-  private readonly inbox: LinkEnvelope[] = []
-  private wake: (() => void) | null = null
-  private ended = false
-  readonly closed: Promise<void>
-  /** Seq of the next application message this client sends. */
-  nextSeq = 1
-
-  private constructor (readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.decoder.push(chunk, (body) => { this.inbox.push(decodeLinkEnvelope(body)) })
-      this.wakeUp()
-    })
-    this.closed = once(socket, 'close').then(() => {})
-    socket.on('close', () => {
-      this.ended = true
-      this.wakeUp()
-    })
-  }
-
-  static async connect (port: number): Promise<LinkClient> {
-    const socket = connect(port, '127.0.0.1')
-    await once(socket, 'connect')
-    return new LinkClient(socket)
-  }
-
-  send (envelope: LinkEnvelopeInit): void {
-    this.socket.write(encodeLinkFrame(envelope))
-  }
-
-  /** Sends an application message with the next seq; returns that seq. */
-  sendApp (body: LinkEnvelopeInit): number {
-    const seq = this.nextSeq++
-    this.send({ ...body, seq, sentTimeUs: Date.now() * 1000 })
-    return seq
-  }
-
-  newOrder (order: Partial<LinkNewOrder> & { orderId: number }): number {
-    return this.sendApp({
-      newOrder: { account: 'acct-1', instrument: 'rb2605', side: Side.BUY, price: 3200, quantityLots: 1, timeInForce: TimeInForce.GFD, ...order },
-    })
-  }
-
-  /** Next envelope received (heartbeats included); rejects if the socket closes first. */
-  async next (): Promise<LinkEnvelope> {
-    while (this.inbox.length === 0) {
-      if (this.ended) throw new Error('connection closed while waiting for a message')
-      await new Promise<void>((resolve) => { this.wake = resolve })
-    }
-    return this.inbox.shift()!
-  }
-
-  /** Waits for `count` more envelopes and discards them (bulk traffic the test does not inspect). */
-  async skip (count: number): Promise<void> {
-    while (this.inbox.length < count) {
-      if (this.ended) throw new Error('connection closed while waiting for messages')
-      await new Promise<void>((resolve) => { this.wake = resolve })
-    }
-    this.inbox.splice(0, count)
-  }
-
-  /** Next non-heartbeat envelope. */
-  async nextMessage (): Promise<LinkEnvelope> {
-    for (;;) {
-      const env = await this.next()
-      if (env.body !== 'heartbeat') return env
-    }
-  }
-
-  /** Next execution report, with its envelope seq and duplicate flag. */
-  async nextReport (): Promise<{ seq: number, dup: boolean, report: LinkExecutionReport }> {
-    const env = await this.nextMessage()
-    if (env.body !== 'report') throw new Error(`expected a report, got ${env.body ?? 'nothing'}`)
-    return { seq: wireInt(env.seq), dup: env.possibleDuplicate, report: env.report as LinkExecutionReport }
-  }
-
-  async logon (sessionName: string, nextExpectedSeq = 1, heartbeatIntervalMs = 0): Promise<LinkEnvelope> {
-    this.send({ seq: 0, sentTimeUs: Date.now() * 1000, logon: { memberId: '0188', sessionName, nextExpectedSeq, heartbeatIntervalMs } })
-    return this.nextMessage()
-  }
-
-  private wakeUp (): void {
-    const wake = this.wake
-    this.wake = null
-    wake?.()
-  }
-}
 
 /** Compact view of a report for assertions. */
 function brief (r: { seq: number, dup: boolean, report: LinkExecutionReport }): Record<string, unknown> {
@@ -253,6 +162,7 @@ t.test('the simulator process: logon, trading between two sessions, cancels, res
   ])
   t.match(lines[0], {
     session: 'gw-a', seq: 1, order_id: 1, account: 'acct-1', instrument: 'rb2605', side: 'BUY', price: 3200, quantity_lots: 5, time_in_force: 'GFD',
+    offset_flag: 'OFFSET_FLAG_UNSPECIFIED', hedge_flag: 'HEDGE_FLAG_UNSPECIFIED',
   })
   t.match(lines[1], { session: 'gw-b', seq: 1, side: 'SELL', price: 3199, account: 'acct-9' })
   t.ok(lines.every((l) => typeof l.time_us === 'number' && l.time_us > 1_700_000_000_000_000))
@@ -293,6 +203,19 @@ t.test('--instruments FILE replaces the reference data', async (t) => {
   t.match(await c.nextReport(), { report: { reason: RejectReason.UNKNOWN_INSTRUMENT } }, 'defaults are gone')
 })
 
+t.test('--max-accounts caps the member accounts holding positions', async (t) => {
+  const sim = await startExchangeSim(['--max-accounts', '1'])
+  t.teardown(() => sim.stop())
+  const c = await LinkClient.connect(sim.port)
+  await c.logon('gw-cap')
+  c.newOrder({ orderId: 1, account: 'first', price: 3100 })
+  t.match(await c.nextReport(), { report: { execType: ExecType.ACK } })
+  c.newOrder({ orderId: 2, account: 'second', price: 3100 })
+  t.match(await c.nextReport(), {
+    report: { execType: ExecType.REJECTED, reason: RejectReason.EXCHANGE_REJECTED, text: /at most 1 accounts and "second" would be one more/ },
+  })
+})
+
 t.test('bad flags and files exit 2 with a message naming the problem', async (t) => {
   const dir = t.testdir({
     'bad-tick.json': JSON.stringify([{ ...DEFAULT_INSTRUMENTS[0], tickSize: undefined, tick_size: -1 }]),
@@ -314,8 +237,11 @@ t.test('bad flags and files exit 2 with a message naming the problem', async (t)
   const help = await runCli(['--help'])
   t.equal(help.code, 0)
   for (const flag of ['--host', '--port', '--instruments', '--record', '--environment', '--trading-day',
-    '--fault-reject-every', '--fault-delay-ms', '--fault-drop-every', '--help']) {
+    '--fault-reject-every', '--fault-delay-ms', '--fault-drop-every', '--max-accounts', '--help']) {
     t.match(help.stdout, flag, `--help lists ${flag}`)
+  }
+  for (const topic of [/CLOSE_EXCEEDS_POSITION/, /SHFE and INE/, /trade_id/, /SIGUSR2/, /weekends and holidays are not skipped/]) {
+    t.match(help.stdout, topic, `--help explains ${String(topic)}`)
   }
 })
 

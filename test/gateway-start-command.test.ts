@@ -53,6 +53,13 @@ t.test('start with the embedded simulator, run the demo, stop cleanly', async (t
     t.equal(demoCode, 0, `demo on the ${lane} lane succeeded:\n${demoOutput}`)
     t.match(demoOutput, /FILL/)
     t.match(demoOutput, /CANCELLED/)
+    // The close of today's lot: the fill carries the flag applied, and the
+    // positions query shows today's long lot before the close and none after.
+    t.match(demoOutput, /taker: FILL 1 @ \S+ \(order 3, .*OFFSET_CLOSE_TODAY/)
+    const positionLines = demoOutput.split('\n').filter((line) => line.includes('taker: positions -> '))
+    t.equal(positionLines.length, 2, 'positions queried before and after the close')
+    t.match(positionLines[0], /rb2605 LONG: today 1 /)
+    t.notMatch(positionLines[1], /LONG: today [1-9]/)
     t.match(demoOutput, /Demo complete/)
   }
 

@@ -12,7 +12,7 @@ import { promisify } from 'node:util'
 import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
 import { encodeLinkFrame } from '../protocol/link-codec.js'
-import { ExecType, RejectReason, Side, TimeInForce, type ClientEnvelopeInit, type LinkEnvelopeInit } from '../protocol/messages.js'
+import { ExecType, HedgeFlag, OffsetFlag, RejectReason, Side, TimeInForce, type ClientEnvelopeInit, type LinkEnvelopeInit } from '../protocol/messages.js'
 import { runExportCommand } from '../tools/journal/export-command.js'
 import {
   CLIENT_BODY_FIELDS, DecisionStage, FLAG_TEXT_FRAME, LINK_BODY_FIELDS, SUPERVISOR_STREAM, TOOLS_STREAM, newDecisionScratch, writeDecision,
@@ -100,9 +100,13 @@ function buildDay (root: string): Day {
   client('order7', RecordKind.CLIENT_IN, 11, 'ACC1', { seq: 4, newOrder: NEW_ORDER_7 }, 'newOrder')
   decision('decision7', 11, 'ACC1', true, 0, 7, 501, Infinity, 0)
   link('linkOrder501', RecordKind.LINK_OUT, 11, 'ACC1', { seq: 1, newOrder: { orderId: 501, account: 'ACC1', instrument: 'IF2506', side: Side.BUY, price: 35000, quantityLots: 2, timeInForce: TimeInForce.GFD } }, 'newOrder')
-  link('linkReport501', RecordKind.LINK_IN, 0, '', { seq: 1, report: { orderId: 501, execType: ExecType.FILL, exchangeOrderId: 9001, lastPrice: 35000, lastLots: 2, cumulativeLots: 2, leavesLots: 0 } }, 'report')
+  link('linkReport501', RecordKind.LINK_IN, 0, '', { seq: 1, report: { orderId: 501, execType: ExecType.FILL, exchangeOrderId: 9001, lastPrice: 35000, lastLots: 2, cumulativeLots: 2, leavesLots: 0, tradeId: 'T77' } }, 'report')
   client('fill7', RecordKind.CLIENT_OUT, 11, 'ACC1', {
-    seq: 2, executionReport: { clientOrderId: 7, execType: ExecType.FILL, instrument: 'IF2506', side: Side.BUY, price: 35000, quantityLots: 2, lastPrice: 35000, lastLots: 2, cumulativeLots: 2 },
+    seq: 2,
+    executionReport: {
+      clientOrderId: 7, execType: ExecType.FILL, instrument: 'IF2506', side: Side.BUY, price: 35000, quantityLots: 2, lastPrice: 35000, lastLots: 2, cumulativeLots: 2,
+      offsetFlag: OffsetFlag.OFFSET_OPEN, hedgeFlag: HedgeFlag.HEDGE_SPECULATION, reportSeq: 1, execId: '20261120-platform-ACC1-1', tradeId: 'T77',
+    },
   }, 'executionReport')
   client('order8', RecordKind.CLIENT_IN, 11, 'ACC1', { seq: 5, newOrder: { clientOrderId: 8, instrument: 'IF2506', side: Side.SELL, price: 36000, quantityLots: 50 } }, 'newOrder')
   decision('decision8', 11, 'ACC1', false, RejectReason.INSUFFICIENT_FUNDS, 8, 0, 1_000_000, 1_500_000)
@@ -170,6 +174,8 @@ t.test('each filter finds exactly its records', async (t) => {
   await expectKeys(['--instrument', 'IF2506', '--day', '20261120'], ['order7', 'linkOrder501', 'fill7', 'order8', 'rejected8'], '--instrument with --day')
   await expectKeys(['--client-order-id', '7'], ['order7', 'decision7', 'fill7', 'order7s12'], '--client-order-id, across sessions')
   await expectKeys(['--client-order-id', '7', '--session', '11'], ['order7', 'decision7', 'fill7'], '--client-order-id and --session')
+  await expectKeys(['--exec-id', '20261120-platform-ACC1-1'], ['fill7'], '--exec-id')
+  await expectKeys(['--trade-id', 'T77'], ['linkReport501', 'fill7'], '--trade-id, in the exchange\'s report and the client\'s')
   await expectKeys(['--link-order-id', '501'], ['decision7', 'linkOrder501', 'linkReport501'], '--link-order-id')
   await expectKeys(['--reason', 'INSUFFICIENT_FUNDS'], ['decision8', 'rejected8'], '--reason by name')
   await expectKeys(['--reason', 'insufficient_funds'], ['decision8', 'rejected8'], '--reason by name, any case')
@@ -217,6 +223,11 @@ t.test('decoded records: keys, bodies, human lines', async (t) => {
     clientOrderId: 7,
     linkOrderId: 0,
     messageType: 'newOrder',
+    offsetFlag: '',
+    hedgeFlag: '',
+    reportSeq: 0,
+    execId: '',
+    tradeId: '',
     reason: 0,
     reasonName: '',
     terminalInfo: 'none',
@@ -227,7 +238,7 @@ t.test('decoded records: keys, bodies, human lines', async (t) => {
     passed: false, stage: 'risk', reason: 'INSUFFICIENT_FUNDS', riskSlot: -1, clientOrderId: 8, linkOrderId: 0, limit: 1_000_000, observed: 1_500_000,
   }, 'a decision decodes')
   t.equal(obj(by('decision7').body).limit, null, 'no limit (+Infinity) is null in JSON')
-  t.same(obj(by('linkReport501').body).report, { orderId: 501, execType: 'FILL', exchangeOrderId: 9001, lastPrice: 35000, lastLots: 2, cumulativeLots: 2 }, 'a link report decodes')
+  t.same(obj(by('linkReport501').body).report, { orderId: 501, execType: 'FILL', exchangeOrderId: 9001, lastPrice: 35000, lastLots: 2, cumulativeLots: 2, tradeId: 'T77' }, 'a link report decodes')
   t.equal(by('linkReport501').direction, 'in')
   t.equal(by('admin').messageType, 'set-limit')
   t.equal(by('admin').direction, '')
@@ -245,7 +256,8 @@ t.test('decoded records: keys, bodies, human lines', async (t) => {
   t.match(line('decision7'), /decision passed coid=7 oid=501/)
   t.match(line('throttled'), /client-out\s+platform -> s=12\s+ACC2\s+reject THROTTLED_SESSION limit=50 observed=51 coid=9 "throttled"/)
   t.match(line('linkOrder501'), /newOrder oid=501 ACC1 IF2506 BUY 2@35000 GFD/)
-  t.match(line('linkReport501'), /report FILL oid=501 last=2@35000 cum=2 leaves=0/)
+  t.match(line('linkReport501'), /report FILL oid=501 last=2@35000 cum=2 leaves=0 trade=T77/)
+  t.match(line('fill7'), /executionReport FILL IF2506 BUY 2@35000 OFFSET_OPEN coid=7 last=2@35000 cum=2 leaves=0 trade=T77 rs=1/)
   t.match(line('stepRefused'), /logon-step logon INVALID_CREDENTIALS ip=198\.51\.100\.4 appId=APP-B "bad password"/)
   t.match(line('terminalInfo'), /terminalInfo \(masked\)/)
   t.match(line('logon'), new RegExp(`logon ACC1 password=\\*\\*\\* cancel-on-disconnect`))
@@ -346,10 +358,10 @@ t.test('export of a day round-trips as JSONL and CSV', async (t) => {
   t.equal(csv.err, `${day1.length} records written to ${csvFile}\n`)
   t.equal(statSync(csvFile).mode & 0o777, 0o600, 'the file is owner-only')
   const text = readFileSync(csvFile, 'utf8')
-  t.ok(text.startsWith('time,time_us,stream,seq,kind,lane,direction,session_id,account,app_id,instrument,client_order_id,link_order_id,message_type,reason_code,reason_name,summary,body_json\r\n'), 'the header')
+  t.ok(text.startsWith('time,time_us,stream,seq,kind,lane,direction,session_id,account,app_id,instrument,client_order_id,link_order_id,message_type,reason_code,reason_name,summary,body_json,offset_flag,hedge_flag,report_seq,exec_id,trade_id\r\n'), 'the header')
   const rows = parseCsv(text)
   t.equal(rows.length, 1 + day1.length, 'a header and one row per record')
-  t.ok(rows.every((row) => row.length === 18), 'every row has 18 fields, quoted commas and line breaks included')
+  t.ok(rows.every((row) => row.length === 23), 'every row has 23 fields, quoted commas and line breaks included')
   const header = rows[0]!
   const col = (row: string[], name: string): string => row[header.indexOf(name)]!
   for (let i = 0; i < records.length; i++) {

@@ -20,6 +20,8 @@ import { EXIT_FAILED, EXIT_OK, UsageError, helpHint, processIo, refuseUsage, typ
 export const CSV_COLUMNS: readonly string[] = Object.freeze([
   'time', 'time_us', 'stream', 'seq', 'kind', 'lane', 'direction', 'session_id', 'account', 'app_id', 'instrument',
   'client_order_id', 'link_order_id', 'message_type', 'reason_code', 'reason_name', 'summary', 'body_json',
+  // Added with futures order semantics: after the first columns, so a loader keyed on those still reads them.
+  'offset_flag', 'hedge_flag', 'report_seq', 'exec_id', 'trade_id',
 ])
 
 export const EXPORT_HELP = `usage: gatehouse journal export DIR (--trading-day YYYYMMDD | --day YYYYMMDD | --from T --to T)
@@ -85,7 +87,7 @@ export function csvTextField (text: string): string {
  * left as numbers, so a sheet sums and sorts them, and a negative number
  * stays a number.
  */
-const NUMERIC_COLUMNS: ReadonlySet<string> = new Set(['time_us', 'seq', 'session_id', 'client_order_id', 'link_order_id', 'reason_code'])
+const NUMERIC_COLUMNS: ReadonlySet<string> = new Set(['time_us', 'seq', 'session_id', 'client_order_id', 'link_order_id', 'reason_code', 'report_seq'])
 const NUMERIC_AT: readonly boolean[] = CSV_COLUMNS.map((name) => NUMERIC_COLUMNS.has(name))
 
 export function csvHeader (): string {
@@ -96,6 +98,7 @@ export function csvRow (d: DecodedRecord): string {
   const fields = [
     d.time, String(d.timeUs), d.stream, String(d.seq), d.kind, d.lane, d.direction, String(d.sessionId), d.account, d.appId, d.instrument,
     String(d.clientOrderId), String(d.linkOrderId), d.messageType, String(d.reason), d.reasonName, summarizeRecord(d), JSON.stringify(d.body),
+    d.offsetFlag, d.hedgeFlag, String(d.reportSeq), d.execId, d.tradeId,
   ]
   return `${fields.map((field, i) => NUMERIC_AT[i] === true ? csvField(field) : csvTextField(field)).join(',')}\r\n`
 }

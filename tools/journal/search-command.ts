@@ -33,6 +33,8 @@ are ANDed:
   --app-id X             AppID (authenticate, logon steps)
   --instrument SYM       instrument symbol
   --client-order-id N    the client's order ID
+  --exec-id ID           an execution report's exec_id (e.g. 20261206-hft-acct1-17)
+  --trade-id ID          a fill's trade ID, in the client's and the exchange's reports
   --link-order-id N      the gateway's order ID on the exchange link
   --reason R             reject reason, a code (223) or a name (INSUFFICIENT_FUNDS)
   --trading-day YYYYMMDD the exchange's trading day: from the first to the last
@@ -80,6 +82,10 @@ export interface RecordFilter {
   instrument?: string
   clientOrderId?: number
   linkOrderId?: number
+  /** An execution report's exec_id. */
+  execId?: string
+  /** A fill's trade ID, in client and link reports. */
+  tradeId?: string
   reason?: number
   fromUs?: number
   toUs?: number
@@ -130,7 +136,9 @@ export function matchesDecoded (d: DecodedRecord, f: RecordFilter): boolean {
     (f.instrument === undefined || d.instrument === f.instrument) &&
     (f.clientOrderId === undefined || d.clientOrderId === f.clientOrderId) &&
     (f.linkOrderId === undefined || d.linkOrderId === f.linkOrderId) &&
-    (f.reason === undefined || d.reason === f.reason)
+    (f.reason === undefined || d.reason === f.reason) &&
+    (f.execId === undefined || d.execId === f.execId) &&
+    (f.tradeId === undefined || d.tradeId === f.tradeId)
 }
 
 /** µs of a day's UTC midnight. */
@@ -266,7 +274,7 @@ export function noSegmentsText (dir: string): string {
 }
 
 /** Filter options shared by search and export. */
-export const FILTER_OPTIONS = ['account', 'session', 'app-id', 'instrument', 'client-order-id', 'link-order-id', 'reason', 'day', 'trading-day', 'from', 'to', 'kind', 'lane'] as const
+export const FILTER_OPTIONS = ['account', 'session', 'app-id', 'instrument', 'client-order-id', 'link-order-id', 'exec-id', 'trade-id', 'reason', 'day', 'trading-day', 'from', 'to', 'kind', 'lane'] as const
 
 /** The options that set the time range; at most one way of giving it. */
 const RANGE_OPTIONS = ['day', 'trading-day'] as const
@@ -322,6 +330,8 @@ export function filterFromArgs (values: ReadonlyMap<string, string>, dir: string
   if (coid !== undefined) f.clientOrderId = positiveInteger('--client-order-id', coid, 'a client order ID')
   const loid = v('link-order-id')
   if (loid !== undefined) f.linkOrderId = positiveInteger('--link-order-id', loid, 'a link order ID')
+  f.execId = nonEmpty('exec-id')
+  f.tradeId = nonEmpty('trade-id')
   const reason = v('reason')
   if (reason !== undefined) {
     const code = reasonCodeOf(reason)
