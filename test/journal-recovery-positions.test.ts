@@ -2,16 +2,18 @@
 // the newest trading day's segments, so what was held before that day
 // must come from the day itself: the lane whose link logon rolled the
 // shared day journals the positions carried into it (POSITIONS_CARRIED),
-// and recovery adds them back. Here: trade on day D, start on D+1 (the
-// roll happens at the link logon), trade again, kill -9 during D+1 and
-// start again: the books (held and frozen, long and short, today's and
-// yesterday's), the working-open lots and everything else in the admin
-// counters are exactly what they were before the kill.
+// and recovery adds them back. Here: trade on day D, the exchange rolls
+// to D+1 (its links log out; the gateway's reconnect and learn the new
+// day), trade again, kill -9 during D+1 and start again: the books (held
+// and frozen, long and short, today's and yesterday's), the working-open
+// lots and everything else in the admin counters are exactly what they
+// were before the kill. Then a gateway that was down across the roll
+// rolls at its first link logon, and journals the same.
 //
 // Real parts: the gateway as a process killed with SIGKILL and started
 // again on the same run directory, the exchange simulator as a process
-// started with the trading day it announces, real clients, and the
-// journal tools reading the record.
+// (SIGUSR2 rolls its day; its positions roll with it), real clients, and
+// the journal tools reading the record.
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -28,6 +30,7 @@ import { PASSWORD, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 
 const DAY = '20261207'
 const NEXT_DAY = '20261208'
+const THIRD_DAY = '20261209'
 const HOLDER = 'CARRY-H'
 const OTHER = 'CARRY-O'
 const RB = 'rb2605' // SHFE: a plain close takes yesterday's lots only
@@ -90,22 +93,19 @@ t.test('positions carried into a new day survive a kill -9 during it, exactly', 
   }
 
   // ---- day D: HOLDER goes long 5 rb2605 and short 3 m2605, OTHER the reverse ----
-  const simD = await startExchangeSim(['--trading-day', DAY])
-  processes.push(simD)
-  let gw = await start(simD)
+  const sim = await startExchangeSim(['--trading-day', DAY])
+  processes.push(sim)
+  let gw = await start(sim)
   let holder = await logOn(gw, HOLDER)
   let other = await logOn(gw, OTHER)
   await trade(other, holder, { instrument: RB, price: 3200, lots: 5 })
   await trade(holder, other, { instrument: M, price: 2950, lots: 3 })
   t.match(book(await counters(gw, HOLDER), RB), { longTodayLots: 5, longYesterdayLots: 0 })
-  await Promise.all([holder.client.close(), other.client.close()])
-  await gw.kill9()
-  await simD.stop()
 
-  // ---- day D+1: the link logon rolls the day; the lane journals what it carried ----
-  const simNext = await startExchangeSim(['--trading-day', NEXT_DAY])
-  processes.push(simNext)
-  gw = await start(simNext)
+  // ---- the exchange rolls to D+1: the links reconnect, the first one up rolls the gateway's day ----
+  const rolledUp = gw.event((e) => e.event === 'link-state' && e.lane === 'platform' && e.state === 'up' && String(e.detail).includes(NEXT_DAY))
+  sim.child.kill('SIGUSR2')
+  await rolledUp
   const rolled = await counters(gw, HOLDER)
   t.match(book(rolled, RB), { longTodayLots: 0, longYesterdayLots: 5, openedLotsToday: 0 }, 'rb2605: the 5 lots are yesterday\'s')
   t.match(book(rolled, M), { shortTodayLots: 0, shortYesterdayLots: 3 }, 'm2605: the 3 short lots too')
@@ -114,7 +114,7 @@ t.test('positions carried into a new day survive a kill -9 during it, exactly', 
   const search = spawnSync(process.execPath, [GATEWAY_CLI, 'journal', 'search', journalDir(config!), '--kind', 'positions-carried', '--json'], { encoding: 'utf8' })
   t.equal(search.status, 0, `journal search reads the record: ${search.stderr}`)
   const found = search.stdout.trim().split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { body: { tradingDay: string, positions: unknown[] } })
-  t.equal(found.length, 1, 'one positions-carried record')
+  t.equal(found.length, 1, 'one positions-carried record: only the lane that rolled writes it')
   t.match(found[0]?.body, {
     tradingDay: NEXT_DAY,
     positions: [
@@ -127,8 +127,7 @@ t.test('positions carried into a new day survive a kill -9 during it, exactly', 
 
   // Trade during D+1: 2 more rb2605 today, a close of today's lots and an
   // opening buy left working, and the gateway's own view of what may close.
-  holder = await logOn(gw, HOLDER)
-  other = await logOn(gw, OTHER)
+  // (The roll logged the sessions' links out, not the sessions.)
   await trade(other, holder, { instrument: RB, price: 3210, lots: 2 })
   const closeToday = await order(holder, { instrument: RB, side: Side.SELL, price: 3350, lots: 1, offsetFlag: OffsetFlag.OFFSET_CLOSE_TODAY })
   t.equal(closeToday.report.execType, ExecType.ACK, 'a close of one of today\'s lots rests')
@@ -149,13 +148,33 @@ t.test('positions carried into a new day survive a kill -9 during it, exactly', 
 
   // ---- kill -9 during D+1 and start again: recovery reads D+1 only ----
   await gw.kill9()
-  gw = await start(simNext)
+  gw = await start(sim)
   const after = await counters(gw, HOLDER)
   t.same(after, before, 'HOLDER: every counter, books and frozen lots included, exactly as before the kill')
   t.same(await counters(gw, OTHER), otherBefore, 'OTHER too')
   holder = await logOn(gw, HOLDER)
   await refusedClose('after the restart')
   const all = await order(holder, { instrument: RB, side: Side.SELL, price: 3400, lots: 5, offsetFlag: OffsetFlag.OFFSET_CLOSE })
-  t.equal(all.report.execType, ExecType.ACK, 'the 5 carried lots may still be closed')
+  t.equal(all.report.execType, ExecType.ACK, 'the 5 carried lots may still be closed (the exchange agrees)')
   t.match(book(await counters(gw, HOLDER), RB), { longYesterdayFrozenLots: 5, longTodayFrozenLots: 1 })
+  // Nothing left working (the sessions after the restart took the orders over).
+  other = await logOn(gw, OTHER)
+  for (const [session, id] of [[holder, closeToday.id], [holder, bid.id], [holder, all.id], [other, otherBid.id]] as const) {
+    session.client.cancel(id)
+    t.equal((await session.client.report(id, ExecType.CANCELLED)).execType, ExecType.CANCELLED)
+  }
+  await Promise.all([holder.client.close(), other.client.close()])
+
+  // ---- down across the next roll: the first link logon rolls, and journals the carried positions ----
+  await gw.kill9()
+  sim.child.kill('SIGUSR2')
+  gw = await start(sim)
+  const third = await counters(gw, HOLDER)
+  t.match(book(third, RB), { longTodayLots: 0, longYesterdayLots: 7, longTodayFrozenLots: 0, longYesterdayFrozenLots: 0, workingOpenLongLots: 0 },
+    'recovered D+1, then rolled at the link logon: 7 long, all yesterday\'s')
+  const searchThird = spawnSync(process.execPath, [GATEWAY_CLI, 'journal', 'search', journalDir(config!), '--kind', 'positions-carried', '--trading-day', THIRD_DAY, '--json'], { encoding: 'utf8' })
+  t.match(JSON.parse(searchThird.stdout.trim().split('\n')[0] ?? '{}'), { body: { tradingDay: THIRD_DAY, positions: [{ account: HOLDER, instrument: RB, longYesterdayLots: 7 }] } }, 'journaled for the third day')
+  await gw.kill9()
+  gw = await start(sim)
+  t.same(await counters(gw, HOLDER), third, 'and a restart during it recovers them')
 })
