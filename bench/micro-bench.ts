@@ -231,6 +231,11 @@ const ALL_FINITE_ACCOUNT_LIMITS: LimitSetConfig = {
   maxOrderLots: 100,
   priceBandBps: 500,
   largeOrderPctOfMax: 80,
+  // The opening-volume monitor at levels no bench order reaches (the
+  // orders never fill, so only working opens count): the check runs, it
+  // neither warns nor refuses.
+  openVolumeWarn: 400,
+  openVolumeBlock: 500,
 }
 
 interface FullPathSetup {
