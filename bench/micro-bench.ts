@@ -231,6 +231,11 @@ const ALL_FINITE_ACCOUNT_LIMITS: LimitSetConfig = {
   maxOrderLots: 100,
   priceBandBps: 500,
   largeOrderPctOfMax: 80,
+  // The opening-volume monitor at levels no bench order reaches (the
+  // orders never fill, so only working opens count): the check runs, it
+  // neither warns nor refuses.
+  openVolumeWarn: 400,
+  openVolumeBlock: 500,
 }
 
 interface FullPathSetup {
@@ -327,7 +332,7 @@ function buildFullPath (setup: FullPathSetup, instrument: InstrumentType, orders
     }
     input[IN_PRICE] = wireInt(order.price)
     input[IN_LINK_ORDER_ID] = ++linkOrderId
-    const slot = engine.checkNewOrderInput(ctx, risks[k]!, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, verdict)
+    const slot = engine.checkNewOrderInput(ctx, risks[k]!, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, order.offsetFlag, order.hedgeFlag, verdict)
     if (slot < 0) {
       refuse('checkNewOrder', verdict.reason, verdict.limit, verdict.observed)
       return

@@ -63,6 +63,10 @@ export const Limit = {
   selfMatchMode: 25,
   /** 1: cancel a session's working orders when it disconnects. */
   cancelOnDisconnect: 26,
+  /** Lots opened per contract per day (filled today plus working opens plus the order; hedge orders excepted): warning level. */
+  openVolumeWarn: 27,
+  /** Lots opened per contract per day: an opening order that would reach this level is refused. */
+  openVolumeBlock: 28,
 } as const
 
 export type LimitName = keyof typeof Limit

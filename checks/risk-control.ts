@@ -15,13 +15,15 @@ import {
   ACCOUNT_OPEN_LOTS, ACCOUNT_OPEN_ORDERS, ACCOUNT_RESERVED_FEN, CTL_GLOBAL_LOCK, CTL_HEADER_SLOTS,
   CTL_ACCOUNT_INSTRUMENT_ROWS, CTL_INSTRUMENT_COUNT, CTL_KILL_GLOBAL, CTL_KILL_LANE, CTL_LIMITS_SEQ, EXCHANGES, INSTRUMENT_CTL_KILL,
   INSTRUMENT_CTL_STRIDE, ORDER_FIELDS, POSITION_DAILY_CANCELS, POSITION_DAILY_LARGE_CANCELS,
-  POSITION_DAILY_SELF_TRADES, POSITION_DAILY_TRADED_LOTS, POSITION_FIELDS, POSITION_INSTRUMENT, POSITION_LIMIT_ROW, POSITION_NET_LOTS,
+  POSITION_DAILY_SELF_TRADES, POSITION_DAILY_TRADED_LOTS, POSITION_FIELDS, POSITION_INSTRUMENT, POSITION_LIMIT_ROW, POSITION_BOOK, POSITION_DAILY_OPENED_LOTS,
+  POSITION_WORKING_OPEN_LONG_LOTS, POSITION_WORKING_OPEN_SHORT_LOTS, POSITION_WORKING_OPEN_HEDGE_LOTS, ACCOUNT_NAME_BYTES,
   POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS, POSITION_WORKING_SELL_LOTS, POSITION_WORKING_SELL_ORDERS,
   PROGRAMMATIC_REPORTS, ROW_FIRST_EXCHANGE, ROW_FIRST_LANE, ROW_GLOBAL, SYMBOL_BYTES, TRADING_STATES, RiskViews,
   accountInstrumentRow, accountRow, appRow, limitRowCount,
   type ExchangeCode, type ProgrammaticReport, type RiskBuffers, type RiskCapacity, type TradingState,
 } from './risk-layout.js'
-import { RiskEngine, symbolAt } from './risk-engine.js'
+import { RiskEngine, symbolAt, writeAccountName } from './risk-engine.js'
+import { BOOK_FROZEN, BOOK_LONG_TODAY, BOOK_LONG_YESTERDAY, BOOK_SHORT_TODAY, BOOK_SHORT_YESTERDAY } from './position-book.js'
 import { errorCodes, RiskControlError } from './errors.js'
 
 export const RISK_LANES = ['terminal', 'platform', 'hft'] as const
@@ -52,7 +54,23 @@ export type LimitSet = Partial<Record<LimitName, LimitValue>>
 
 export interface InstrumentCounters {
   instrument: string
-  netLots: number
+  /** The position book (checks/position-book.ts): lots held, long and short, today's and yesterday's. */
+  longTodayLots: number
+  longYesterdayLots: number
+  shortTodayLots: number
+  shortYesterdayLots: number
+  /** Of those, lots frozen by working close orders. */
+  longTodayFrozenLots: number
+  longYesterdayFrozenLots: number
+  shortTodayFrozenLots: number
+  shortYesterdayFrozenLots: number
+  /** Lots of working opening orders per side (the per-side limits count them). */
+  workingOpenLongLots: number
+  workingOpenShortLots: number
+  /** Of the working opening lots, those of hedge orders (the opening-volume monitor leaves them out). */
+  workingOpenHedgeLots: number
+  /** Lots opened (filled) today, hedge orders excepted: the opening-volume monitor's count. */
+  openedLotsToday: number
   workingBuyLots: number
   workingSellLots: number
   workingBuyOrders: number
@@ -99,6 +117,7 @@ export function createRiskBuffers (capacity: RiskCapacity): RiskBuffers {
     orders: f64(capacity.accounts * capacity.openOrdersPerAccount * ORDER_FIELDS),
     orderSlots: new SharedArrayBuffer(capacity.accounts * capacity.openOrdersPerAccount * Int32Array.BYTES_PER_ELEMENT),
     symbols: new SharedArrayBuffer(capacity.instruments * SYMBOL_BYTES),
+    accountNames: new SharedArrayBuffer(capacity.accounts * ACCOUNT_NAME_BYTES),
   }
   const views = new RiskViews(buffers)
   views.limits.fill(NaN)
@@ -126,7 +145,10 @@ export class RiskControl {
 
   /** The account's index in the shared tables, assigned on first registration. */
   registerAccount (account: string): number {
-    return register(this.accountIndexes, account, this.views.capacity.accounts, 'account', 'accounts')
+    const known = this.accountIndexes.size
+    const index = register(this.accountIndexes, account, this.views.capacity.accounts, 'account', 'accounts')
+    if (index === known) writeAccountName(this.views, index, account)
+    return index
   }
 
   registerApp (appId: string): number {
@@ -280,9 +302,21 @@ export class RiskControl {
       const p = (index * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS
       const tag = positions[p + POSITION_INSTRUMENT]!
       if (tag === 0) break
+      const b = p + POSITION_BOOK
       instruments.push({
         instrument: symbolAt(this.views, tag - 1),
-        netLots: positions[p + POSITION_NET_LOTS]!,
+        longTodayLots: positions[b + BOOK_LONG_TODAY]!,
+        longYesterdayLots: positions[b + BOOK_LONG_YESTERDAY]!,
+        shortTodayLots: positions[b + BOOK_SHORT_TODAY]!,
+        shortYesterdayLots: positions[b + BOOK_SHORT_YESTERDAY]!,
+        longTodayFrozenLots: positions[b + BOOK_FROZEN + BOOK_LONG_TODAY]!,
+        longYesterdayFrozenLots: positions[b + BOOK_FROZEN + BOOK_LONG_YESTERDAY]!,
+        shortTodayFrozenLots: positions[b + BOOK_FROZEN + BOOK_SHORT_TODAY]!,
+        shortYesterdayFrozenLots: positions[b + BOOK_FROZEN + BOOK_SHORT_YESTERDAY]!,
+        workingOpenLongLots: positions[p + POSITION_WORKING_OPEN_LONG_LOTS]!,
+        workingOpenShortLots: positions[p + POSITION_WORKING_OPEN_SHORT_LOTS]!,
+        workingOpenHedgeLots: positions[p + POSITION_WORKING_OPEN_HEDGE_LOTS]!,
+        openedLotsToday: positions[p + POSITION_DAILY_OPENED_LOTS]!,
         workingBuyLots: positions[p + POSITION_WORKING_BUY_LOTS]!,
         workingSellLots: positions[p + POSITION_WORKING_SELL_LOTS]!,
         workingBuyOrders: positions[p + POSITION_WORKING_BUY_ORDERS]!,

@@ -7,14 +7,26 @@
 //   1. limits resolved for this order's scopes (seqlock read)
 //   2. kill switches, trading state, per-order checks: size, band, notional
 //   3. under the account lock, atomically check and reserve:
-//      monitors' blocking levels, throttle, reducing/reduce-only, open
-//      orders, position, daily volume, funds, self-match prevention; then
-//      take an order slot, reserve margin, count the action
+//      monitors' blocking levels, throttle, reducing/reduce-only (close
+//      orders only), open orders; a close: the lots it may close
+//      (position-book.ts); an open: the per-side position limit and the
+//      opening-volume monitor; daily volume, funds (opens only), self-match
+//      prevention; then take an order slot, freeze the close's lots or
+//      count the open's working lots and reserve its margin, count the action
+//
+// Positions are futures positions (checks/position-book.ts, the one place
+// their arithmetic is written): long and short held separately, today's
+// and yesterday's, with the lots working close orders froze.
 //
 // Cancels are never refused for risk: only throttles apply to them.
 // Nothing here allocates per order: verdicts go into a caller-owned object
 // and scratch arrays are reused.
-import { RejectReason, Side, TimeInForce, wireInt, type Instrument } from '../protocol/messages.js'
+import { HedgeFlag, RejectReason, Side, TimeInForce, wireInt, type Instrument } from '../protocol/messages.js'
+import {
+  BOOK_LONG_TODAY, BOOK_LONG_YESTERDAY, BOOK_SHORT_TODAY, BOOK_SHORT_YESTERDAY, availableToClose, bucketOf, closeKind,
+  closeRuleOf, effectiveOffset, fillClose, fillOpen, freezeClose, heldLots, isClose, releaseClose, rollBook, rollFrozen,
+  type CloseRule,
+} from './position-book.js'
 import { lockSlot, unlockSlot } from './account-lock.js'
 import { Limit, LIMIT_COUNT, SELF_MATCH_CANCEL_RESTING } from './limits.js'
 import {
@@ -22,13 +34,14 @@ import {
   ACCOUNT_DAILY_ACTIONS, ACCOUNT_DAILY_TRADED_LOTS, ACCOUNT_FIELDS, ACCOUNT_HF_BURSTS, ACCOUNT_HF_RATE_ALERT_MS,
   ACCOUNT_LAST_BURST_MS, ACCOUNT_OPEN_LOTS, ACCOUNT_OPEN_ORDERS, ACCOUNT_RESERVED_FEN, ACCOUNT_RING_HEAD,
   CTL_GLOBAL_LOCK, CTL_INSTRUMENT_COUNT, CTL_KILL_GLOBAL, CTL_KILL_LANE, CTL_LIMITS_SEQ, CTL_TRADING_DAY, EXCHANGES,
-  INSTRUMENT_CTL_EXCHANGE, INSTRUMENT_CTL_KILL, ORDER_CANCEL_SENT, ORDER_FIELDS, ORDER_FREE, ORDER_LANE, ORDER_LARGE, ORDER_LIST_INDEX,
+  INSTRUMENT_CTL_EXCHANGE, INSTRUMENT_CTL_KILL, ORDER_CANCEL_SENT, ORDER_FIELDS, ORDER_FREE, ORDER_FROZEN, ORDER_HEDGE, ORDER_LANE, ORDER_LARGE, ORDER_LIST_INDEX, ORDER_OFFSET,
   ORDER_LEAVES_LOTS, ORDER_LINK_ORDER_ID, ORDER_MARGIN_PER_LOT_FEN, ORDER_POSITION_SLOT, ORDER_PRICE,
   ORDER_QUANTITY_LOTS, ORDER_SIDE, ORDER_STATE, ORDER_TIME_IN_FORCE, ORDER_WORKING, POSITION_DAILY_CANCELS,
   POSITION_DAILY_LARGE_CANCELS, POSITION_DAILY_SELF_TRADES, POSITION_DAILY_TRADED_LOTS, POSITION_FIELDS,
-  POSITION_INSTRUMENT, POSITION_LIMIT_ROW, POSITION_MAX_BUY_PRICE, POSITION_MIN_SELL_PRICE, POSITION_NET_LOTS, POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS,
+  POSITION_INSTRUMENT, POSITION_LIMIT_ROW, POSITION_MAX_BUY_PRICE, POSITION_MIN_SELL_PRICE, POSITION_WORKING_BUY_LOTS, POSITION_WORKING_BUY_ORDERS,
   POSITION_WORKING_SELL_LOTS, POSITION_WORKING_SELL_ORDERS, REPORT_CONFIRMED, ROW_FIRST_EXCHANGE, ROW_FIRST_LANE,
-  ROW_GLOBAL, SYMBOL_BYTES, TRADING_HALTED, TRADING_REDUCING, RiskViews, accountInstrumentRow, accountRow, appRow,
+  ROW_GLOBAL, SYMBOL_BYTES, TRADING_HALTED, ACCOUNT_NAME_BYTES, POSITION_BOOK, POSITION_DAILY_OPENED_LOTS,
+  POSITION_WORKING_OPEN_LONG_LOTS, POSITION_WORKING_OPEN_SHORT_LOTS, POSITION_WORKING_OPEN_HEDGE_LOTS, TRADING_REDUCING, RiskViews, accountInstrumentRow, accountRow, appRow,
   type RiskBuffers,
 } from './risk-layout.js'
 import { countInWindow, pushTimestamp, windowHolds } from './sliding-window.js'
@@ -73,6 +86,20 @@ export interface InstrumentRisk {
   marginRateBps: number
   referencePrice: number
   maxOrderLots: number
+  /** How the instrument's exchange applies a plain close (position-book.ts closeRuleOf). */
+  closeRule: CloseRule
+}
+
+/**
+ * One account × contract position carried into a new trading day: its
+ * lots held after the roll, all of them yesterday's now. The lane that
+ * rolled the day journals these (recovery reads only the newest day).
+ */
+export interface CarriedPosition {
+  account: number
+  instrument: number
+  longYesterdayLots: number
+  shortYesterdayLots: number
 }
 
 /**
@@ -212,6 +239,7 @@ export class RiskEngine {
       marginRateBps: instrument.marginRateBps,
       referencePrice: wireInt(instrument.referencePrice),
       maxOrderLots: instrument.maxOrderLots,
+      closeRule: closeRuleOf(instrument.exchange),
     }
   }
 
@@ -254,14 +282,14 @@ export class RiskEngine {
    * (actions, volume, cancels, self-trades) of accounts late in the table
    * were lost (test/journal-recovery.test.ts, "two lanes replaying at once").
    */
-  rollTradingDay (day: number): boolean {
+  rollTradingDay (day: number, carried: CarriedPosition[] | null = null): boolean {
     const { control } = this.views
     if (Atomics.load(control, CTL_TRADING_DAY) === day) return false
     // Lock order: global, then each account's (no path takes them the other way).
     lockSlot(control, CTL_GLOBAL_LOCK)
     try {
       if (Atomics.load(control, CTL_TRADING_DAY) === day) return false
-      this.clearDailyCounters()
+      this.rollAccounts(carried)
       Atomics.store(control, CTL_TRADING_DAY, day)
       return true
     } finally {
@@ -269,8 +297,14 @@ export class RiskEngine {
     }
   }
 
-  private clearDailyCounters (): void {
-    const { control, capacity, accountState, positions } = this.views
+  /**
+   * Each account, under its lock: daily counters cleared, today's lots
+   * become yesterday's (rollBook) and so do the splits of its working
+   * close orders (rollFrozen), so no thread ever sees a book rolled and
+   * its orders not. Positions held after the roll go into `carried`.
+   */
+  private rollAccounts (carried: CarriedPosition[] | null): void {
+    const { control, capacity, accountState, positions, orders, orderSlots } = this.views
     for (let account = 0; account < capacity.accounts; account++) {
       const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
       lockSlot(control, lock)
@@ -285,9 +319,44 @@ export class RiskEngine {
         positions[p + POSITION_DAILY_CANCELS] = 0
         positions[p + POSITION_DAILY_LARGE_CANCELS] = 0
         positions[p + POSITION_DAILY_SELF_TRADES] = 0
+        positions[p + POSITION_DAILY_OPENED_LOTS] = 0
+        const tag = positions[p + POSITION_INSTRUMENT]!
+        if (tag === 0) continue
+        rollBook(positions, p + POSITION_BOOK)
+        const longYesterday = positions[p + POSITION_BOOK + BOOK_LONG_YESTERDAY]!
+        const shortYesterday = positions[p + POSITION_BOOK + BOOK_SHORT_YESTERDAY]!
+        if (carried !== null && (longYesterday > 0 || shortYesterday > 0)) {
+          carried.push({ account, instrument: tag - 1, longYesterdayLots: longYesterday, shortYesterdayLots: shortYesterday })
+        }
+      }
+      const base = account * capacity.openOrdersPerAccount
+      const used = control[this.views.accountCtl(account) + ACCOUNT_CTL_USED_SLOTS]!
+      for (let k = 0; k < used; k++) {
+        const o = (base + orderSlots[base + k]!) * ORDER_FIELDS
+        if (orders[o + ORDER_STATE] !== ORDER_FREE && isClose(orders[o + ORDER_OFFSET]!)) rollFrozen(orders, o + ORDER_FROZEN)
       }
       unlockSlot(control, lock)
     }
+  }
+
+  /**
+   * Recovery: a position the journal shows was carried into the current
+   * day (CarriedPosition), added to the yesterday lots of the account's
+   * book. Added, not set: orders and fills replayed before the record
+   * (another lane's, journaled a moment earlier) have already moved the
+   * book by exactly what they moved it live.
+   */
+  restoreCarriedPosition (account: number, instrument: number, longYesterdayLots: number, shortYesterdayLots: number): boolean {
+    const slot = this.positionSlot(account, instrument)
+    if (slot < 0) return false
+    const { control, positions, capacity } = this.views
+    const p = (account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS + POSITION_BOOK
+    const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    positions[p + BOOK_LONG_YESTERDAY] = positions[p + BOOK_LONG_YESTERDAY]! + longYesterdayLots
+    positions[p + BOOK_SHORT_YESTERDAY] = positions[p + BOOK_SHORT_YESTERDAY]! + shortYesterdayLots
+    unlockSlot(control, lock)
+    return true
   }
 
   // ---- limits ------------------------------------------------------------
@@ -355,21 +424,27 @@ export class RiskEngine {
   /**
    * Checks a new order and, if it passes, reserves for it atomically.
    * Returns the order's slot in the account's order table (pass it to
-   * onFill/onOrderDone), or -1 with the verdict saying why.
+   * onFill/onOrderDone), or -1 with the verdict saying why. offsetFlag and
+   * hedgeFlag are the OffsetFlag and HedgeFlag values (unset: open, or a
+   * plain close on a reduce_only order; speculation).
    */
   checkNewOrder (
     ctx: RiskContext, instrument: InstrumentRisk, side: number, price: number, lots: number,
     timeInForce: number, reduceOnly: boolean, linkOrderId: number, nowMs: number, verdict: RiskVerdict,
+    offsetFlag = 0, hedgeFlag = 0,
   ): number {
     this.input[IN_PRICE] = price
     this.input[IN_LINK_ORDER_ID] = linkOrderId
     this.input[IN_NOW_MS] = nowMs
-    return this.checkNewOrderInput(ctx, instrument, side, lots, timeInForce, reduceOnly, verdict)
+    return this.checkNewOrderInput(ctx, instrument, side, lots, timeInForce, reduceOnly, offsetFlag, hedgeFlag, verdict)
   }
 
   /** checkNewOrder with price, link order ID and time already in `input` (the lane's allocation-free call). */
-  checkNewOrderInput (ctx: RiskContext, instrument: InstrumentRisk, side: number, lots: number, timeInForce: number, reduceOnly: boolean, verdict: RiskVerdict): number {
+  checkNewOrderInput (ctx: RiskContext, instrument: InstrumentRisk, side: number, lots: number, timeInForce: number, reduceOnly: boolean,
+    offsetFlag: number, hedgeFlag: number, verdict: RiskVerdict): number {
     clearVerdict(verdict)
+    const offset = effectiveOffset(offsetFlag, reduceOnly)
+    const hedge = hedgeFlag === HedgeFlag.HEDGE_FLAG_UNSPECIFIED ? HedgeFlag.HEDGE_SPECULATION : hedgeFlag
     const price = this.input[IN_PRICE]!
     const { control } = this.views
     const slot = this.positionSlot(ctx.account, instrument.index)
@@ -408,7 +483,7 @@ export class RiskEngine {
 
     const lock = accountCtl + ACCOUNT_CTL_LOCK
     lockSlot(control, lock)
-    const orderSlot = this.checkAndReserve(ctx, instrument, slot, side, price, lots, timeInForce, reduceOnly, verdict, tradingState, limits)
+    const orderSlot = this.checkAndReserve(ctx, instrument, slot, side, price, lots, timeInForce, reduceOnly, offset, hedge, verdict, tradingState, limits)
     unlockSlot(control, lock)
     return orderSlot
   }
@@ -421,7 +496,7 @@ export class RiskEngine {
   /** The part of checkNewOrder that runs under the account lock. */
   private checkAndReserve (
     ctx: RiskContext, instrument: InstrumentRisk, slot: number, side: number, price: number, lots: number,
-    timeInForce: number, reduceOnly: boolean, verdict: RiskVerdict, tradingState: number, limits: Float64Array,
+    timeInForce: number, reduceOnly: boolean, offset: number, hedge: number, verdict: RiskVerdict, tradingState: number, limits: Float64Array,
   ): number {
     const { accountState, positions, control, capacity } = this.views
     const a = ctx.account * ACCOUNT_FIELDS
@@ -445,38 +520,49 @@ export class RiskEngine {
     // Throttle and the per-second HF level share the account's ring.
     if (!this.admitAction(ctx.account, limits, verdict, true)) return -1
 
-    // Reducing state and reduce-only orders: only what shrinks the position.
-    const net = positions[p + POSITION_NET_LOTS]!
-    const workingBuy = positions[p + POSITION_WORKING_BUY_LOTS]!
-    const workingSell = positions[p + POSITION_WORKING_SELL_LOTS]!
-    if (tradingState === TRADING_REDUCING || reduceOnly) {
-      // Lots that would be left reducing nothing, counting other working
-      // orders on the same side as already spent on the reduction.
-      const excess = side === Side.BUY ? workingBuy + lots - Math.max(0, -net) : workingSell + lots - Math.max(0, net)
-      if (excess > 0) {
-        return this.refuse(verdict, tradingState === TRADING_REDUCING ? RejectReason.ACCOUNT_REDUCING : RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, excess)
-      }
-    }
+    // Reducing state and reduce-only orders: close orders only.
+    const closes = isClose(offset)
+    if (!closes && tradingState === TRADING_REDUCING) return this.refuse(verdict, RejectReason.ACCOUNT_REDUCING, 0, lots)
+    if (!closes && reduceOnly) return this.refuse(verdict, RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, lots)
 
     const openOrders = accountState[a + ACCOUNT_OPEN_ORDERS]!
     const maxOpen = Math.min(limits[Limit.maxOpenOrders]!, capacity.openOrdersPerAccount)
     if (openOrders + 1 > maxOpen) return this.refuse(verdict, RejectReason.MAX_OPEN_ORDERS, maxOpen, openOrders + 1)
 
-    if (side === Side.BUY) {
-      const long = net + workingBuy + lots
-      if (long > limits[Limit.maxLongLots]!) return this.refuse(verdict, RejectReason.POSITION_LIMIT_LONG, limits[Limit.maxLongLots]!, long)
+    const book = p + POSITION_BOOK
+    // Opening lots counted by the opening-volume monitor (0: not counted).
+    let openVolume = 0
+    if (closes) {
+      // A close takes lots of the opposite position that no working close
+      // has frozen yet, from the buckets its offset flag and the exchange's
+      // rule name.
+      const available = availableToClose(positions, book, bucketOf(side, true), closeKind(offset, instrument.closeRule))
+      if (available < lots) return this.refuse(verdict, RejectReason.CLOSE_EXCEEDS_POSITION, available, lots)
     } else {
-      const short = workingSell + lots - net
-      if (short > limits[Limit.maxShortLots]!) return this.refuse(verdict, RejectReason.POSITION_LIMIT_SHORT, limits[Limit.maxShortLots]!, short)
+      if (side === Side.BUY) {
+        const long = heldLots(positions, book, BOOK_LONG_TODAY) + positions[p + POSITION_WORKING_OPEN_LONG_LOTS]! + lots
+        if (long > limits[Limit.maxLongLots]!) return this.refuse(verdict, RejectReason.POSITION_LIMIT_LONG, limits[Limit.maxLongLots]!, long)
+      } else {
+        const short = heldLots(positions, book, BOOK_SHORT_TODAY) + positions[p + POSITION_WORKING_OPEN_SHORT_LOTS]! + lots
+        if (short > limits[Limit.maxShortLots]!) return this.refuse(verdict, RejectReason.POSITION_LIMIT_SHORT, limits[Limit.maxShortLots]!, short)
+      }
+      // Exchanges leave hedging orders out of the opening-volume count.
+      if (hedge !== HedgeFlag.HEDGE_HEDGE) {
+        openVolume = positions[p + POSITION_DAILY_OPENED_LOTS]! + positions[p + POSITION_WORKING_OPEN_LONG_LOTS]! +
+          positions[p + POSITION_WORKING_OPEN_SHORT_LOTS]! - positions[p + POSITION_WORKING_OPEN_HEDGE_LOTS]! + lots
+        const openBlock = limits[Limit.openVolumeBlock]!
+        if (openVolume >= openBlock) return this.refuse(verdict, RejectReason.OPEN_VOLUME_LIMIT, openBlock, openVolume)
+      }
     }
 
     const volume = accountState[a + ACCOUNT_DAILY_TRADED_LOTS]! + accountState[a + ACCOUNT_OPEN_LOTS]! + lots
     if (volume > limits[Limit.maxDailyVolumeLots]!) return this.refuse(verdict, RejectReason.DAILY_VOLUME_LIMIT, limits[Limit.maxDailyVolumeLots]!, volume)
 
-    const perLot = marginPerLotFen(instrument, price)
+    // Margin is reserved for opens only: a close frees margin, it never needs more.
+    const perLot = closes ? 0 : marginPerLotFen(instrument, price)
     const reserved = accountState[a + ACCOUNT_RESERVED_FEN]! + perLot * lots
     const fundsFen = unitsToFen(limits[Limit.funds]!)
-    if (reserved > fundsFen) return this.refuse(verdict, RejectReason.INSUFFICIENT_FUNDS, fundsFen, reserved)
+    if (!closes && reserved > fundsFen) return this.refuse(verdict, RejectReason.INSUFFICIENT_FUNDS, fundsFen, reserved)
 
     // Self-match prevention: only scan when a working order on the other
     // side might cross (the price bound says so).
@@ -485,13 +571,17 @@ export class RiskEngine {
       : positions[p + POSITION_WORKING_BUY_ORDERS]! > 0 && price <= positions[p + POSITION_MAX_BUY_PRICE]!
     if (mightCross && !this.preventSelfMatch(ctx, slot, p, side, price, limits, verdict)) return -1
 
-    return this.reserveOrder(ctx, instrument, slot, p, side, price, lots, timeInForce, perLot, reserved, limits, verdict)
+    const openWarn = limits[Limit.openVolumeWarn]!
+    if (openVolume > 0 && openVolume >= openWarn) {
+      warn(verdict, RejectReason.OPEN_VOLUME_LIMIT, openVolume, openWarn, limits[Limit.openVolumeBlock]!, openVolume - lots < openWarn)
+    }
+    return this.reserveOrder(ctx, instrument, slot, p, side, price, lots, timeInForce, offset, hedge, perLot, reserved, limits, verdict)
   }
 
   /** Takes an order slot and books the order's reservation and working lots; counts the action. Under the account lock. */
   private reserveOrder (
     ctx: RiskContext, instrument: InstrumentRisk, slot: number, p: number, side: number, price: number, lots: number,
-    timeInForce: number, perLot: number, reserved: number, limits: Float64Array, verdict: RiskVerdict,
+    timeInForce: number, offset: number, hedge: number, perLot: number, reserved: number, limits: Float64Array, verdict: RiskVerdict,
   ): number {
     const { accountState, positions, capacity } = this.views
     const a = ctx.account * ACCOUNT_FIELDS
@@ -513,6 +603,17 @@ export class RiskEngine {
     orders[o + ORDER_LANE] = ctx.lane
     orders[o + ORDER_LINK_ORDER_ID] = this.input[IN_LINK_ORDER_ID]!
     orders[o + ORDER_LARGE] = isLarge(lots, instrument, limits) ? 1 : 0
+    orders[o + ORDER_OFFSET] = offset
+    orders[o + ORDER_HEDGE] = hedge
+    if (isClose(offset)) {
+      freezeClose(positions, p + POSITION_BOOK, bucketOf(side, true), closeKind(offset, instrument.closeRule), lots, orders, o + ORDER_FROZEN)
+    } else {
+      orders[o + ORDER_FROZEN] = 0
+      orders[o + ORDER_FROZEN + 1] = 0
+      const working = p + (side === Side.BUY ? POSITION_WORKING_OPEN_LONG_LOTS : POSITION_WORKING_OPEN_SHORT_LOTS)
+      positions[working] = positions[working]! + lots
+      if (hedge === HedgeFlag.HEDGE_HEDGE) positions[p + POSITION_WORKING_OPEN_HEDGE_LOTS] = positions[p + POSITION_WORKING_OPEN_HEDGE_LOTS]! + lots
+    }
     accountState[a + ACCOUNT_OPEN_ORDERS] = openOrders + 1
     accountState[a + ACCOUNT_OPEN_LOTS] = accountState[a + ACCOUNT_OPEN_LOTS]! + lots
     accountState[a + ACCOUNT_RESERVED_FEN] = reserved
@@ -543,7 +644,8 @@ export class RiskEngine {
    * order slot, or -1 when the account's tables are full (the caller
    * reports it).
    */
-  restoreOrder (ctx: RiskContext, instrument: InstrumentRisk, side: number, lots: number, timeInForce: number, verdict: RiskVerdict): number {
+  restoreOrder (ctx: RiskContext, instrument: InstrumentRisk, side: number, lots: number, timeInForce: number,
+    offsetFlag: number, hedgeFlag: number, verdict: RiskVerdict): number {
     clearVerdict(verdict)
     const slot = this.positionSlot(ctx.account, instrument.index)
     if (slot < 0) return -1
@@ -553,9 +655,12 @@ export class RiskEngine {
     const p = (ctx.account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS
     const lock = this.views.accountCtl(ctx.account) + ACCOUNT_CTL_LOCK
     lockSlot(control, lock)
-    const perLot = marginPerLotFen(instrument, price)
+    // The journaled link order carries the flags applied (never unset, but an old journal's may be).
+    const offset = effectiveOffset(offsetFlag, false)
+    const hedge = hedgeFlag === HedgeFlag.HEDGE_FLAG_UNSPECIFIED ? HedgeFlag.HEDGE_SPECULATION : hedgeFlag
+    const perLot = isClose(offset) ? 0 : marginPerLotFen(instrument, price)
     const reserved = accountState[ctx.account * ACCOUNT_FIELDS + ACCOUNT_RESERVED_FEN]! + perLot * lots
-    const orderSlot = this.reserveOrder(ctx, instrument, slot, p, side, price, lots, timeInForce, perLot, reserved, limits, verdict)
+    const orderSlot = this.reserveOrder(ctx, instrument, slot, p, side, price, lots, timeInForce, offset, hedge, perLot, reserved, limits, verdict)
     unlockSlot(control, lock)
     return orderSlot
   }
@@ -724,7 +829,12 @@ export class RiskEngine {
 
   // ---- execution reports ---------------------------------------------------
 
-  /** A fill of lastLots: position moves, the reservation for those lots is released. Returns the lots still working. */
+  /**
+   * A fill of lastLots: an open adds to today's lots of its side (and to
+   * the opening-volume count, hedge orders excepted), a close takes the
+   * lots it froze; the reservation and working lots for those lots are
+   * released. Returns the lots still working.
+   */
   onFill (account: number, orderSlot: number, lastLots: number): number {
     const { control, orders, positions, accountState, capacity } = this.views
     const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
@@ -736,8 +846,19 @@ export class RiskEngine {
     const lots = Math.min(lastLots, leaves)
     const p = (account * capacity.instrumentsPerAccount + orders[o + ORDER_POSITION_SLOT]!) * POSITION_FIELDS
     const a = account * ACCOUNT_FIELDS
-    const buy = orders[o + ORDER_SIDE] === Side.BUY
-    positions[p + POSITION_NET_LOTS] = positions[p + POSITION_NET_LOTS]! + (buy ? lastLots : -lastLots)
+    const side = orders[o + ORDER_SIDE]!
+    const buy = side === Side.BUY
+    // The position moves by what the exchange filled, even past what was
+    // working (position-book.ts keeps every bucket at or above zero).
+    if (isClose(orders[o + ORDER_OFFSET]!)) {
+      fillClose(positions, p + POSITION_BOOK, bucketOf(side, true), lastLots, orders, o + ORDER_FROZEN)
+    } else {
+      fillOpen(positions, p + POSITION_BOOK, bucketOf(side, false), lastLots)
+      const working = p + (buy ? POSITION_WORKING_OPEN_LONG_LOTS : POSITION_WORKING_OPEN_SHORT_LOTS)
+      positions[working] = positions[working]! - lots
+      if (orders[o + ORDER_HEDGE] !== HedgeFlag.HEDGE_HEDGE) positions[p + POSITION_DAILY_OPENED_LOTS] = positions[p + POSITION_DAILY_OPENED_LOTS]! + lastLots
+      else positions[p + POSITION_WORKING_OPEN_HEDGE_LOTS] = positions[p + POSITION_WORKING_OPEN_HEDGE_LOTS]! - lots
+    }
     positions[p + (buy ? POSITION_WORKING_BUY_LOTS : POSITION_WORKING_SELL_LOTS)] = positions[p + (buy ? POSITION_WORKING_BUY_LOTS : POSITION_WORKING_SELL_LOTS)]! - lots
     positions[p + POSITION_DAILY_TRADED_LOTS] = positions[p + POSITION_DAILY_TRADED_LOTS]! + lastLots
     accountState[a + ACCOUNT_DAILY_TRADED_LOTS] = accountState[a + ACCOUNT_DAILY_TRADED_LOTS]! + lastLots
@@ -750,16 +871,18 @@ export class RiskEngine {
 
   /**
    * The order is done (filled, cancelled or rejected): what was still
-   * reserved for it is released and its slot freed. A cancel of a GFD
-   * order counts toward the cancel monitors (FAK and FOK do not, as the
-   * exchanges count them); the verdict carries any warning.
+   * reserved for it is released (a close's frozen lots, an open's working
+   * lots and margin) and its slot freed. A cancel of a GFD order counts
+   * toward the cancel monitors (FAK and FOK do not, nor do hedge orders,
+   * as the exchanges count them); the verdict carries any warning.
    */
   onOrderDone (ctx: RiskContext, orderSlot: number, instrument: InstrumentRisk, cancelled: boolean, verdict: RiskVerdict): void {
     clearVerdict(verdict)
     const { control, orders, positions, accountState, capacity } = this.views
     const account = ctx.account
     const o = (account * capacity.openOrdersPerAccount + orderSlot) * ORDER_FIELDS
-    const countsAsCancel = cancelled && orders[o + ORDER_TIME_IN_FORCE] !== TimeInForce.FAK && orders[o + ORDER_TIME_IN_FORCE] !== TimeInForce.FOK
+    const countsAsCancel = cancelled && orders[o + ORDER_TIME_IN_FORCE] !== TimeInForce.FAK && orders[o + ORDER_TIME_IN_FORCE] !== TimeInForce.FOK &&
+      orders[o + ORDER_HEDGE] !== HedgeFlag.HEDGE_HEDGE
     const limits = countsAsCancel ? this.limitsFor(ctx, orders[o + ORDER_POSITION_SLOT]!, instrument.exchange) : this.resolved
     const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
     lockSlot(control, lock)
@@ -770,7 +893,14 @@ export class RiskEngine {
     const leaves = orders[o + ORDER_LEAVES_LOTS]!
     const p = (account * capacity.instrumentsPerAccount + orders[o + ORDER_POSITION_SLOT]!) * POSITION_FIELDS
     const a = account * ACCOUNT_FIELDS
-    const buy = orders[o + ORDER_SIDE] === Side.BUY
+    const side = orders[o + ORDER_SIDE]!
+    const buy = side === Side.BUY
+    if (isClose(orders[o + ORDER_OFFSET]!)) releaseClose(positions, p + POSITION_BOOK, bucketOf(side, true), orders, o + ORDER_FROZEN)
+    else {
+      const working = p + (buy ? POSITION_WORKING_OPEN_LONG_LOTS : POSITION_WORKING_OPEN_SHORT_LOTS)
+      positions[working] = positions[working]! - leaves
+      if (orders[o + ORDER_HEDGE] === HedgeFlag.HEDGE_HEDGE) positions[p + POSITION_WORKING_OPEN_HEDGE_LOTS] = positions[p + POSITION_WORKING_OPEN_HEDGE_LOTS]! - leaves
+    }
     positions[p + (buy ? POSITION_WORKING_BUY_LOTS : POSITION_WORKING_SELL_LOTS)] = positions[p + (buy ? POSITION_WORKING_BUY_LOTS : POSITION_WORKING_SELL_LOTS)]! - leaves
     positions[p + (buy ? POSITION_WORKING_BUY_ORDERS : POSITION_WORKING_SELL_ORDERS)] = positions[p + (buy ? POSITION_WORKING_BUY_ORDERS : POSITION_WORKING_SELL_ORDERS)]! - 1
     accountState[a + ACCOUNT_OPEN_LOTS] = accountState[a + ACCOUNT_OPEN_LOTS]! - leaves
@@ -840,6 +970,20 @@ function symbolEquals (symbols: Uint8Array, index: number, bytes: Uint8Array): b
   if (symbols[at] !== bytes.length) return false
   for (let i = 0; i < bytes.length; i++) if (symbols[at + 1 + i] !== bytes[i]) return false
   return true
+}
+
+/** Writes an account's name into the shared table when it is registered (ASCII, at most ACCOUNT_NAME_BYTES - 1). */
+export function writeAccountName (views: RiskViews, index: number, name: string): void {
+  const bytes = Buffer.from(name, 'utf8').subarray(0, ACCOUNT_NAME_BYTES - 1)
+  const at = index * ACCOUNT_NAME_BYTES
+  views.accountNames.set(bytes, at + 1)
+  views.accountNames[at] = bytes.length
+}
+
+/** The name of the account at a shared index ('' if none was registered there). */
+export function accountNameAt (views: RiskViews, index: number): string {
+  const at = index * ACCOUNT_NAME_BYTES
+  return Buffer.from(views.accountNames.subarray(at + 1, at + 1 + views.accountNames[at]!)).toString('utf8')
 }
 
 /** The symbol stored at a shared instrument index. */

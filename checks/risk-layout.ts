@@ -31,6 +31,9 @@
 //   orderSlots   (Int32Array):   accounts × openOrdersPerAccount: a permutation of the
 //                                 account's order slots, working ones first [0, used)
 //   symbols      (Uint8Array):   instruments × SYMBOL_BYTES (length, UTF-8)
+//   accountNames (Uint8Array):   accounts × ACCOUNT_NAME_BYTES (length, ASCII), written
+//                                 once when the account is registered: the day roll
+//                                 journals carried positions by account name
 //
 // Float64 holds lots, prices and money in fen exactly (integers < 2^53).
 // Everything but control is read and written only under the owning
@@ -145,8 +148,8 @@ export const POSITION_WORKING_OPEN_LONG_LOTS = AFTER_BOOK + 11
 export const POSITION_WORKING_OPEN_SHORT_LOTS = AFTER_BOOK + 12
 /** Lots opened (filled) on this contract today, both directions, hedge orders excepted: the opening-volume monitor. */
 export const POSITION_DAILY_OPENED_LOTS = AFTER_BOOK + 13
-/** The old net position (long positive), until the risk engine keeps the book: to be removed. */
-export const POSITION_NET_LOTS = AFTER_BOOK + 14
+/** Of the working opening lots (both sides), those of hedge orders: the opening-volume monitor leaves them out. */
+export const POSITION_WORKING_OPEN_HEDGE_LOTS = AFTER_BOOK + 14
 export const POSITION_FIELDS = AFTER_BOOK + 15
 
 // ---- per working order (Float64) -----------------------------------------
@@ -178,6 +181,8 @@ export const ORDER_WORKING = 1
 export const ORDER_CANCEL_SENT = 2
 
 export const SYMBOL_BYTES = 32
+/** Account IDs are 1-32 characters of [A-Za-z0-9_.-] (config): a length byte and 32. */
+export const ACCOUNT_NAME_BYTES = 33
 
 /** The SharedArrayBuffers; posted to each lane thread in its workerData. */
 export interface RiskBuffers {
@@ -190,6 +195,7 @@ export interface RiskBuffers {
   orders: SharedArrayBuffer
   orderSlots: SharedArrayBuffer
   symbols: SharedArrayBuffer
+  accountNames: SharedArrayBuffer
 }
 
 /** Typed views over RiskBuffers, one set per thread. */
@@ -203,6 +209,7 @@ export class RiskViews {
   readonly orders: Float64Array
   readonly orderSlots: Int32Array
   readonly symbols: Uint8Array
+  readonly accountNames: Uint8Array
   /** First control slot of each instrument's block. */
   readonly instrumentCtlBase: number
 
@@ -216,6 +223,7 @@ export class RiskViews {
     this.orders = new Float64Array(buffers.orders)
     this.orderSlots = new Int32Array(buffers.orderSlots)
     this.symbols = new Uint8Array(buffers.symbols)
+    this.accountNames = new Uint8Array(buffers.accountNames)
     this.instrumentCtlBase = CTL_HEADER_SLOTS + buffers.capacity.accounts * ACCOUNT_CTL_STRIDE
   }
 

@@ -130,8 +130,14 @@ function showCounters (result: unknown, io: CommandIo): void {
   const scalar = Object.entries(c).filter(([key]) => key !== 'instruments' && key !== 'monitors').map(([key, value]) => [key, shown(value)])
   let text = formatTable(['COUNTER', 'VALUE'], scalar)
   if (c.instruments.length > 0) {
-    text += '\n' + formatTable(['INSTRUMENT', 'NET', 'WORK-BUY', 'WORK-SELL', 'BUY-ORD', 'SELL-ORD', 'TRADED', 'CANCELS', 'LARGE-CXL', 'SELF-TRADES'],
-      c.instruments.map((i) => [i.instrument, i.netLots, i.workingBuyLots, i.workingSellLots, i.workingBuyOrders, i.workingSellOrders, i.tradedLotsToday, i.cancelsToday, i.largeCancelsToday, i.selfTradesToday].map(String)))
+    // Held lots as today/yesterday, frozen (by working closes) likewise.
+    const split = (today: number | string | undefined, yesterday: number | string | undefined): string => `${String(today)}/${String(yesterday)}`
+    text += '\n' + formatTable(['INSTRUMENT', 'LONG TD/YD', 'SHORT TD/YD', 'FROZEN-L TD/YD', 'FROZEN-S TD/YD', 'OPEN-L', 'OPEN-S', 'OPENED',
+      'WORK-BUY', 'WORK-SELL', 'BUY-ORD', 'SELL-ORD', 'TRADED', 'CANCELS', 'LARGE-CXL', 'SELF-TRADES'],
+    c.instruments.map((i) => [i.instrument, split(i.longTodayLots, i.longYesterdayLots), split(i.shortTodayLots, i.shortYesterdayLots),
+      split(i.longTodayFrozenLots, i.longYesterdayFrozenLots), split(i.shortTodayFrozenLots, i.shortYesterdayFrozenLots),
+      i.workingOpenLongLots, i.workingOpenShortLots, i.openedLotsToday,
+      i.workingBuyLots, i.workingSellLots, i.workingBuyOrders, i.workingSellOrders, i.tradedLotsToday, i.cancelsToday, i.largeCancelsToday, i.selfTradesToday].map(String)))
   }
   text += '\n' + formatTable(['INSTRUMENT', 'MONITOR', 'OBSERVED', 'WARNING', 'BLOCKING'],
     c.monitors.map((m) => [m.instrument, m.monitor, String(m.observed), shown(m.warning), shown(m.blocking)]))

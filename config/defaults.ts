@@ -239,6 +239,11 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
         hfDailyBlock: 20_000,
         selfMatchMode: 'reject-incoming',
         cancelOnDisconnect: false,
+        // Opening-volume monitor per contract per day: off unless an
+        // exchange preset, account or contract sets it (exchanges set their
+        // figures per contract by notice; docs/pre-trade-checks.md).
+        openVolumeWarn: null,
+        openVolumeBlock: null,
       },
       lanes: {
         // People at screens: slower, with a fat-finger price band.

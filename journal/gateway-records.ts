@@ -18,6 +18,8 @@
 // | LOGON_STEP     | supervisor | session; account if known  | 0                              | JSON LogonStepDocument (FLAG_JSON)
 // | ADMIN_CHANGE   | supervisor | 0; account if one          | 0                              | JSON AdminChangeDocument (FLAG_JSON)
 // | PURGE, REVEAL  | supervisor / tools | 0                  | 0                              | JSON (retention.ts, the search tool)
+// | POSITIONS_     | lane       | 0, ''                      | 0                              | JSON PositionsCarriedDocument (FLAG_JSON), below
+// |  CARRIED       |            |                            |                                |
 //
 // Each lane thread writes the stream named after its lane; the supervisor
 // writes 'supervisor'; the tools write 'tools' (reveals).
@@ -179,6 +181,68 @@ export interface LogonStepDocument {
   terminal?: Record<string, unknown>
   fingerprintId?: string
   newFingerprint?: boolean
+}
+
+/**
+ * Positions carried into a new trading day (POSITIONS_CARRIED, the stream
+ * of the lane whose link logon rolled the shared day). Recovery reads only
+ * the newest day's segments, so these are what it knows of the positions
+ * held before that day: it adds them to yesterday's lots. One roll writes
+ * `parts` records of at most MAX_POSITIONS_PER_CARRIED_RECORD entries
+ * each, so no record grows with the number of accounts; a roll with no
+ * position held writes none.
+ */
+export interface PositionsCarriedDocument {
+  tradingDay: string
+  /** 1-based: this record's place among the roll's records. */
+  part: number
+  parts: number
+  positions: CarriedPositionEntry[]
+}
+
+export interface CarriedPositionEntry {
+  account: string
+  instrument: string
+  /** The instrument's exchange code, e.g. "SHFE". */
+  exchange: string
+  /** Lots held after the roll: all of them yesterday's now. */
+  longYesterdayLots: number
+  shortYesterdayLots: number
+}
+
+/** Entries per POSITIONS_CARRIED record (about 100 bytes of JSON each, so a record stays under ~26 KB). */
+export const MAX_POSITIONS_PER_CARRIED_RECORD = 256
+
+/** A roll's carried positions as the records that journal them (none when none is held). */
+export function positionsCarriedDocuments (tradingDay: string, entries: readonly CarriedPositionEntry[]): PositionsCarriedDocument[] {
+  const parts = Math.ceil(entries.length / MAX_POSITIONS_PER_CARRIED_RECORD)
+  const docs: PositionsCarriedDocument[] = []
+  for (let part = 0; part < parts; part++) {
+    const positions = entries.slice(part * MAX_POSITIONS_PER_CARRIED_RECORD, (part + 1) * MAX_POSITIONS_PER_CARRIED_RECORD)
+    docs.push({ tradingDay, part: part + 1, parts, positions })
+  }
+  return docs
+}
+
+/** Reads a POSITIONS_CARRIED payload back; null when it is not one (the caller reports it). */
+export function decodePositionsCarried (payload: Uint8Array): PositionsCarriedDocument | null {
+  let doc: unknown
+  try {
+    doc = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'))
+  } catch {
+    return null
+  }
+  if (typeof doc !== 'object' || doc === null) return null
+  const d = doc as Partial<PositionsCarriedDocument>
+  if (typeof d.tradingDay !== 'string' || !Array.isArray(d.positions) || d.positions.length > MAX_POSITIONS_PER_CARRIED_RECORD) return null
+  const lots = (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+  for (const e of d.positions as unknown[]) {
+    if (typeof e !== 'object' || e === null) return null
+    const p = e as Partial<CarriedPositionEntry>
+    if (typeof p.account !== 'string' || typeof p.instrument !== 'string' || typeof p.exchange !== 'string' ||
+      !lots(p.longYesterdayLots) || !lots(p.shortYesterdayLots)) return null
+  }
+  return { tradingDay: d.tradingDay, part: Number(d.part ?? 1), parts: Number(d.parts ?? 1), positions: d.positions }
 }
 
 /** A change made by an operator or the gateway itself (ADMIN_CHANGE, supervisor stream). */

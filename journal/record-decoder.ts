@@ -384,6 +384,7 @@ function decodePayload (record: ReadRecord, options: DecodeOptions): Decoded {
     case RecordKind.ADMIN_CHANGE:
     case RecordKind.PURGE:
     case RecordKind.REVEAL:
+    case RecordKind.POSITIONS_CARRIED:
       return decodeJsonDoc(record, options)
     default:
       throw new Error(`no decoder for ${recordKindName(record.kind)} records`)

@@ -87,6 +87,8 @@ export const RecordKind = {
   PURGE: 35,
   /** A tool showed masked terminal info (`search --reveal`): the reveal itself is evidence. */
   REVEAL: 36,
+  /** A lane rolled the trading day: positions carried into it (gateway-records.ts, PositionsCarriedDocument). */
+  POSITIONS_CARRIED: 37,
   /**
    * An execution report numbered for an account while no session of it
    * was there to take it (lane/report-log.ts): held for a resend.
@@ -108,6 +110,7 @@ const KIND_NAMES: Record<number, string> = {
   34: 'admin-change',
   35: 'purge',
   36: 'reveal',
+  37: 'positions-carried',
   38: 'report-held',
 }
 

@@ -68,7 +68,9 @@ export class ExchangeSide implements ExchangeLinkHandler, LinkRecorder {
 
   onLinkUp (info: LinkUpInfo): void {
     try {
-      this.lifecycle.linkUp(info)
+      // The lane whose logon rolled the shared day journals the positions
+      // carried into it: recovery reads only the newest day.
+      if (this.lifecycle.linkUp(info)) this.journal?.positionsCarried(info.tradingDay, this.lifecycle.carriedPositions())
       this.notify({ type: 'link-state', lane: this.name, state: 'up', detail: `trading day ${info.tradingDay}, ${info.environment}, ${info.instruments.length} instruments`, environment: info.environment })
     } catch (err) {
       this.edge.contain('link up', null, err)

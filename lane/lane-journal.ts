@@ -13,7 +13,7 @@
 // after that, because nothing can be recorded.
 import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
-import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS, newDecisionScratch, writeDecision } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS, newDecisionScratch, positionsCarriedDocuments, writeDecision, type CarriedPositionEntry } from '../journal/gateway-records.js'
 import type { LaneName } from '../protocol/lanes.js'
 import type { LinkEnvelope } from '../protocol/messages.js'
 import type { LaneMetrics } from './lane-metrics.js'
@@ -54,6 +54,7 @@ export class LaneJournal {
   private readonly linkOutHead: RecordHead
   /** Execution reports held for an account with no session (REPORT_HELD); the account changes per record. */
   private readonly reportHeldHead: RecordHead
+  private readonly positionsCarriedHead: RecordHead
   private readonly decisionScratch = newDecisionScratch()
   private failure: Error | null = null
   private readonly metrics: LaneMetrics | null
@@ -67,6 +68,7 @@ export class LaneJournal {
     this.linkInHead = newRecordHead({ kind: RecordKind.LINK_IN, lane: this.laneCode, direction: Direction.IN })
     this.linkOutHead = newRecordHead({ kind: RecordKind.LINK_OUT, lane: this.laneCode, direction: Direction.OUT })
     this.reportHeldHead = newRecordHead({ kind: RecordKind.REPORT_HELD, lane: this.laneCode, direction: Direction.NONE, msgType: CLIENT_BODY_FIELDS.executionReport })
+    this.positionsCarriedHead = newRecordHead({ kind: RecordKind.POSITIONS_CARRIED, lane: this.laneCode, direction: Direction.NONE })
   }
 
   get failed (): boolean {
@@ -134,6 +136,25 @@ export class LaneJournal {
     if (envelope?.body === 'logonReply' && envelope.logonReply!.ok === true) this.setTradingDay(envelope.logonReply!.tradingDay ?? '')
     this.linkInHead.msgType = envelope === null ? 0 : LINK_BODY_FIELDS[envelope.body ?? ''] ?? 0
     this.append(this.linkInHead, body)
+  }
+
+  /**
+   * This lane's link logon rolled the shared trading day: the positions
+   * carried into it (gateway-records.ts, POSITIONS_CARRIED), in the new
+   * day's segment, where recovery finds them.
+   */
+  positionsCarried (tradingDay: string, entries: readonly CarriedPositionEntry[]): void {
+    if (this.failure !== null) return
+    for (const doc of positionsCarriedDocuments(tradingDay, entries)) {
+      try {
+        this.stream.appendJson(this.positionsCarriedHead, doc)
+      } catch (err) {
+        this.fail(err as Error)
+        return
+      }
+    }
+    // With the logon reply that opened the day: recovery must find both or neither.
+    this.commit()
   }
 
   /** Labels the next segments with the exchange's trading day (a new day starts a new segment). */

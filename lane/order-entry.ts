@@ -114,7 +114,10 @@ export class OrderEntry {
     input[IN_PRICE] = wireInt(order.price)
     input[IN_LINK_ORDER_ID] = this.nextLinkOrderId + 1
     input[IN_NOW_MS] = this.orderClockMs[FRAME_TIME_US]! / 1000
-    const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly, risk)
+    const offsetFlag = effectiveOffset(order.offsetFlag, order.reduceOnly)
+    const hedgeFlag = order.hedgeFlag || HedgeFlag.HEDGE_SPECULATION
+    const riskSlot = this.risk.checkNewOrderInput(session.risk, traded!.risk, order.side, order.quantityLots, order.timeInForce, order.reduceOnly,
+      offsetFlag, hedgeFlag, risk)
     if (riskSlot < 0) {
       this.refuseOrder(session, order, DecisionStage.RISK, risk.reason, riskRejectText(risk), risk.limit, risk.observed,
         this.lifecycle.takeWarning(session.account!, traded!.risk))
@@ -145,8 +148,8 @@ export class OrderEntry {
       price: wireInt(order.price),
       quantityLots: order.quantityLots,
       timeInForce: order.timeInForce,
-      offsetFlag: effectiveOffset(order.offsetFlag, order.reduceOnly),
-      hedgeFlag: order.hedgeFlag || HedgeFlag.HEDGE_SPECULATION,
+      offsetFlag,
+      hedgeFlag,
       exchangeOrderId: 0,
       cumulativeLots: 0,
       leavesLots: order.quantityLots,

@@ -43,7 +43,9 @@ import {
   type ClientEnvelopeInit, type ExecutionReportInit, type Instrument, type LinkExecutionReport,
 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
-import type { InstrumentRisk, RiskEngine, RiskVerdict } from '../checks/risk-engine.js'
+import { accountNameAt, symbolAt, type CarriedPosition, type InstrumentRisk, type RiskEngine, type RiskVerdict } from '../checks/risk-engine.js'
+import { EXCHANGES, INSTRUMENT_CTL_EXCHANGE } from '../checks/risk-layout.js'
+import type { CarriedPositionEntry } from '../journal/gateway-records.js'
 import type { KillScope } from '../checks/risk-control.js'
 import type { LaneMetrics } from './lane-metrics.js'
 import type { ClientSession, WorkingOrder } from './client-session.js'
@@ -121,6 +123,8 @@ export class OrderLifecycle {
   exchangeEnvironment = ''
   /** The link is logged on: cancels go out now rather than being owed until the next linkUp. */
   linkIsUp = false
+  /** Positions the last linkUp carried into a new trading day, when it was this lane that rolled the shared day. */
+  private readonly carried: CarriedPosition[] = []
 
   constructor (
     private readonly risk: RiskEngine,
@@ -165,14 +169,18 @@ export class OrderLifecycle {
    * never reached the exchange, so they are not working and their clients
    * are told. Cancels sent at or after it were lost too: they are sent
    * again, as are the cancels owed while the link was down.
+   *
+   * True when this call rolled the shared trading day (positions became
+   * yesterday's): the live lane then journals carriedPositions().
    */
-  linkUp (info: LinkUpInfo): void {
+  linkUp (info: LinkUpInfo): boolean {
     this.linkIsUp = true
     this.tradingDay = info.tradingDay
     // A new day numbers reports from 1 again, the lost orders' rejects below included.
     this.reports?.startDay(info.tradingDay)
     this.exchangeEnvironment = info.environment
-    this.risk.rollTradingDay(Number(info.tradingDay))
+    this.carried.length = 0
+    const rolled = this.risk.rollTradingDay(Number(info.tradingDay), this.carried)
     this.instruments.clear()
     for (const instrument of info.instruments) this.instrumentUpdate(instrument)
     for (const order of [...this.orders.values()]) {
@@ -188,6 +196,19 @@ export class OrderLifecycle {
       if (order.cancelLinkSeq !== 0 && order.cancelLinkSeq >= info.nextExpectedSeq) order.cancelOwed = true
       if (order.cancelOwed) this.resendCancel(order)
     }
+    return rolled
+  }
+
+  /** The positions the last linkUp that rolled the day carried into it, by account name and symbol, as the lane journals them. */
+  carriedPositions (): CarriedPositionEntry[] {
+    const views = this.risk.views
+    return this.carried.map((c) => ({
+      account: accountNameAt(views, c.account),
+      instrument: symbolAt(views, c.instrument),
+      exchange: EXCHANGES[Atomics.load(views.control, views.instrumentCtl(c.instrument) + INSTRUMENT_CTL_EXCHANGE)] ?? '',
+      longYesterdayLots: c.longYesterdayLots,
+      shortYesterdayLots: c.shortYesterdayLots,
+    }))
   }
 
   linkDown (): void {

@@ -17,8 +17,10 @@
 //                                       ExecutionReport (not a resend): kept in the
 //                                       day's report log (report-log.ts restore)
 //   REPORT_HELD                         a report no session took: kept in the log too
-//   CHECK_DECISION passed               the order about to go out; refused with
-//                                       SELF_MATCH_PREVENTED: the self-trade count
+//   CHECK_DECISION passed               the order about to go out; refused by the
+//                                       risk engine: the account's slot for the
+//                                       instrument (the check took it), and with
+//                                       SELF_MATCH_PREVENTED the self-trade count
 //   LINK_OUT newOrder                   RiskEngine.restoreOrder (booked as the check
 //                                       booked it, whatever the limits say now: the
 //                                       exchange has it), then orderSent
@@ -33,6 +35,9 @@
 //                                       the link's own rule)
 //   segment seal closing a run          the run ended (orderly stop or crash): its
 //                                       open sessions closed, as now at the end
+//   POSITIONS_CARRIED                   positions held when a lane rolled into this
+//                                       day: added to yesterday's lots
+//                                       (RiskEngine.restoreCarriedPosition)
 //
 // The lifecycle's outputs go nowhere here (a silent client port and
 // SILENT_LINK): what the live lane sent is in the journal. So are the
@@ -58,7 +63,7 @@ import { join } from 'node:path'
 import { readStream, type ReadRecord } from '../journal/reader.js'
 import { HEADER_TRADING_DAY, RecordKind, SealReason, decodeRecord, decodeSegmentHeader, decodeSegmentSeal, recordLengthAt } from '../journal/record-format.js'
 import { listSegments } from '../journal/segment-names.js'
-import { CLIENT_BODY_FIELDS, FLAG_DIGEST, FLAG_TEXT_FRAME, decodeDecision } from '../journal/gateway-records.js'
+import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, decodeDecision, decodePositionsCarried } from '../journal/gateway-records.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
 import { echoableId } from '../protocol/field-limits.js'
@@ -324,6 +329,9 @@ class LaneReplay {
         this.result.records++
         return
       }
+      case RecordKind.POSITIONS_CARRIED:
+        this.positionsCarried(record)
+        break
       default:
         // Segment headers and batch seals carry no event.
         return
@@ -443,13 +451,17 @@ class LaneReplay {
       return
     }
     const prev = this.prev
-    if (d.reason === RejectReason.SELF_MATCH_PREVENTED && prev?.kind === RecordKind.CLIENT_IN && prev.sessionId === record.sessionId) {
-      // The attempt counted for the self-trade monitor when it was refused.
-      const order = decodeClientEnvelopeOrNull(prev.payload)?.newOrder as NewOrder | null | undefined
-      const traded = order == null ? undefined : this.lifecycle.instruments.get(order.instrument)
-      const ctx = this.contextOf(record.account)
-      if (traded !== undefined && ctx !== null) this.engine.restoreSelfTrade(ctx, traded.risk)
-    }
+    if (d.stage !== DecisionStage.RISK || prev?.kind !== RecordKind.CLIENT_IN || prev.sessionId !== record.sessionId) return
+    const order = decodeClientEnvelopeOrNull(prev.payload)?.newOrder as NewOrder | null | undefined
+    const traded = order == null ? undefined : this.lifecycle.instruments.get(order.instrument)
+    const ctx = this.contextOf(record.account)
+    if (traded === undefined || ctx === null) return
+    // The check gave the account its slot for the instrument before it
+    // refused (the counters list it from then on); a close refused before
+    // any position was held is often an account's first order there.
+    this.engine.positionSlot(ctx.account, traded.risk.index)
+    // The attempt counted for the self-trade monitor when it was refused.
+    if (d.reason === RejectReason.SELF_MATCH_PREVENTED) this.engine.restoreSelfTrade(ctx, traded.risk)
   }
 
   private linkOut (record: ReadRecord): void {
@@ -487,7 +499,9 @@ class LaneReplay {
     input[IN_LINK_ORDER_ID] = linkOrderId
     input[IN_NOW_MS] = (d?.frameTimeUs ?? record.timeUs) / 1000
     const lots = sent.quantityLots ?? 0
-    const riskSlot = this.engine.restoreOrder(ctx, traded.risk, sent.side ?? 0, lots, sent.timeInForce ?? 0, this.lifecycle.verdict)
+    const offsetFlag = sent.offsetFlag || OffsetFlag.OFFSET_OPEN
+    const hedgeFlag = sent.hedgeFlag || HedgeFlag.HEDGE_SPECULATION
+    const riskSlot = this.engine.restoreOrder(ctx, traded.risk, sent.side ?? 0, lots, sent.timeInForce ?? 0, offsetFlag, hedgeFlag, this.lifecycle.verdict)
     if (riskSlot < 0) {
       noteProblem(result, `order ${linkOrderId} of ${account} could not be booked: the account's order table is full`)
       return
@@ -509,8 +523,8 @@ class LaneReplay {
       price: wireInt(sent.price),
       quantityLots: lots,
       timeInForce: sent.timeInForce ?? 0,
-      offsetFlag: sent.offsetFlag || OffsetFlag.OFFSET_OPEN,
-      hedgeFlag: sent.hedgeFlag || HedgeFlag.HEDGE_SPECULATION,
+      offsetFlag,
+      hedgeFlag,
       exchangeOrderId: 0,
       cumulativeLots: 0,
       leavesLots: lots,
@@ -520,6 +534,27 @@ class LaneReplay {
       // Received by an earlier run: no round trip to time.
       receivedMs: 0,
     })
+  }
+
+  /**
+   * Positions held before this day, as the lane that rolled into it
+   * journaled them: the day's records only start there. Added to what the
+   * replay booked so far (see restoreCarriedPosition).
+   */
+  private positionsCarried (record: ReadRecord): void {
+    const doc = decodePositionsCarried(record.payload)
+    if (doc === null) {
+      noteProblem(this.result, `a positions-carried record (seq ${record.seq}) does not decode: the positions it carried are not restored`)
+      return
+    }
+    for (const entry of doc.positions) {
+      const ctx = this.contextOf(entry.account)
+      if (ctx === null) continue
+      const instrument = this.engine.instrumentIndex(entry.instrument, entry.exchange)
+      if (instrument < 0 || !this.engine.restoreCarriedPosition(ctx.account, instrument, entry.longYesterdayLots, entry.shortYesterdayLots)) {
+        noteProblem(this.result, `${entry.account}'s position in ${entry.instrument} carried into ${doc.tradingDay} could not be restored: the instrument tables are full`)
+      }
+    }
   }
 
   private linkIn (record: ReadRecord): void {

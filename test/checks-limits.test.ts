@@ -8,14 +8,14 @@ import { RiskControlError } from '../checks/errors.js'
 import type { LimitSet, RiskControl } from '../checks/risk-control.js'
 import {
   KILL_SCOPE_ACCOUNT, KILL_SCOPE_GLOBAL, KILL_SCOPE_INSTRUMENT, KILL_SCOPE_LANE, RiskEngine, marginPerLotFen, newRiskVerdict,
-  notionalFen, type InstrumentRisk, type RiskContext, type RiskVerdict,
+  notionalFen, type CarriedPosition, type InstrumentRisk, type RiskContext, type RiskVerdict,
 } from '../checks/risk-engine.js'
 import { TRADING_HALTED } from '../checks/risk-layout.js'
 import { resolveConfig } from '../config/load.js'
 import { DEMO_APP_ID } from '../protocol/demo-identity.js'
 import { createRiskControl } from '../config/risk-config.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
-import { RejectReason, Side, TimeInForce, reasonName, v1, type Instrument } from '../protocol/messages.js'
+import { HedgeFlag, OffsetFlag, RejectReason, Side, TimeInForce, reasonName, v1, type Instrument } from '../protocol/messages.js'
 
 // Small tables: the defaults size them for 1024 accounts (about 60 MiB).
 // rateRingSize stays at 1024 because the default hft lane throttle is 1000.
@@ -66,7 +66,18 @@ interface OrderOptions {
   timeInForce?: number
   reduceOnly?: boolean
   linkOrderId?: number
+  /** OffsetFlag; unset: open (a plain close on a reduce_only order). */
+  offset?: number
+  hedge?: number
 }
+
+/**
+ * A plain close (SELL closes long lots, BUY short lots): on rb2605 (SHFE)
+ * it takes yesterday's lots only, elsewhere today's first.
+ */
+const CLOSE = { offset: OffsetFlag.OFFSET_CLOSE }
+/** A close of today's lots, the one close of them SHFE (rb2605) takes. */
+const CLOSE_TODAY = { offset: OffsetFlag.OFFSET_CLOSE_TODAY }
 
 /** One account trading on one lane: a session's view of the risk engine. */
 class Desk {
@@ -88,7 +99,7 @@ class Desk {
   order (side: number, lots: number, price: number, options: OrderOptions = {}): number {
     const instrument = this.instrument(options.symbol ?? 'rb2605')
     const slot = this.engine.checkNewOrder(this.ctx, instrument, side, price, lots, options.timeInForce ?? TimeInForce.GFD,
-      options.reduceOnly ?? false, options.linkOrderId ?? this.nextLinkOrderId++, this.nowMs, this.verdict)
+      options.reduceOnly ?? false, options.linkOrderId ?? this.nextLinkOrderId++, this.nowMs, this.verdict, options.offset ?? 0, options.hedge ?? 0)
     if (slot >= 0) this.instrumentOf.set(slot, instrument)
     return slot
   }
@@ -240,7 +251,7 @@ t.test('maxOpenOrders counts working orders; a done order frees its place', asyn
   t.equal(u.outcome(u.buy(1)), refusal(RejectReason.MAX_OPEN_ORDERS, 256, 257))
 })
 
-t.test('maxLongLots counts the position and working buys', async (t) => {
+t.test('maxLongLots counts long lots held and working opening buys, never closes', async (t) => {
   const d = setup({ maxLongLots: 10 }).desk()
   // Buys below and sells above 3200 never cross each other.
   const a = d.buy(6, 3100)
@@ -248,35 +259,43 @@ t.test('maxLongLots counts the position and working buys', async (t) => {
   t.same([d.outcome(a), d.outcome(b)], ['pass', 'pass'], '6 + 4 working = 10 passes')
   t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.POSITION_LIMIT_LONG, 10, 11))
   d.fill(a, 6)
-  t.equal(d.position().netLots, 6)
+  t.match(d.position(), { longTodayLots: 6, workingOpenLongLots: 4 })
   t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.POSITION_LIMIT_LONG, 10, 11), 'the filled lots count as position')
   t.ok(d.cancel(b))
   t.equal(d.outcome(d.buy(4, 3100)), 'pass', 'the cancelled lots no longer count')
   t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.POSITION_LIMIT_LONG, 10, 11))
-  const s = d.sell(3, 3300)
-  t.equal(d.outcome(s), 'pass', 'a sell is not a long')
-  t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.POSITION_LIMIT_LONG, 10, 11), 'a working sell does not make room')
+  const s = d.sell(3, 3300, CLOSE_TODAY)
+  t.equal(d.outcome(s), 'pass', 'a close is not a long')
+  t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.POSITION_LIMIT_LONG, 10, 11), 'a working close does not make room')
+  t.equal(d.outcome(d.sell(5, 3300)), 'pass', 'an opening sell is a short: not counted here')
   d.fill(s, 3)
-  t.equal(d.outcome(d.buy(3, 3100)), 'pass', 'a filled sell does: 3 net + 4 + 3 working')
+  t.equal(d.outcome(d.buy(3, 3100)), 'pass', 'a filled close does: 3 held + 4 + 3 working')
   t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.POSITION_LIMIT_LONG, 10, 11))
-  t.match(d.position(), { netLots: 3, workingBuyLots: 7, workingSellLots: 0 })
+  t.match(d.position(), { longTodayLots: 3, workingOpenLongLots: 7, workingBuyLots: 7, shortTodayLots: 0, workingOpenShortLots: 5, workingSellLots: 5 })
+  // A buy that closes a short is not counted either: open a short, then buy it back beyond maxLongLots' room.
+  const e = setup({ maxLongLots: 2 }).desk()
+  e.fill(e.sell(5, 3300), 5)
+  t.equal(e.outcome(e.buy(5, 3100, CLOSE_TODAY)), 'pass', 'buying back 5 short lots with 2 of long room')
+  t.equal(e.outcome(e.buy(3, 3100)), refusal(RejectReason.POSITION_LIMIT_LONG, 2, 3))
 })
 
-t.test('maxShortLots counts the short position and working sells', async (t) => {
+t.test('maxShortLots counts short lots held and working opening sells; long and short are held apart', async (t) => {
   const d = setup({ maxShortLots: 10 }).desk()
   const a = d.sell(10, 3300)
   t.equal(d.outcome(a), 'pass')
   t.equal(d.outcome(d.sell(1, 3300)), refusal(RejectReason.POSITION_LIMIT_SHORT, 10, 11))
   d.fill(a, 10)
-  t.equal(d.position().netLots, -10)
+  t.match(d.position(), { shortTodayLots: 10, longTodayLots: 0 })
   t.equal(d.outcome(d.sell(1, 3300)), refusal(RejectReason.POSITION_LIMIT_SHORT, 10, 11), 'the filled lots count as position')
-  d.fill(d.buy(4, 3100), 4)
+  d.fill(d.buy(4, 3100, CLOSE_TODAY), 4)
   t.equal(d.outcome(d.sell(4, 3300)), 'pass', 'buying back makes room')
   t.equal(d.outcome(d.sell(1, 3300)), refusal(RejectReason.POSITION_LIMIT_SHORT, 10, 11))
 
-  // A long position leaves room to sell past the limit: 15 sold from +5 is 10 short.
+  // A long position is no room for a short one: futures hold both sides apart.
   d.fill(d.buy(5, 2900, { symbol: 'm2605' }), 5)
-  t.equal(d.outcome(d.sell(15, 3000, { symbol: 'm2605' })), 'pass')
+  t.equal(d.outcome(d.sell(11, 3000, { symbol: 'm2605' })), refusal(RejectReason.POSITION_LIMIT_SHORT, 10, 11))
+  t.equal(d.outcome(d.sell(5, 3000, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE })), 'pass', 'closing the long is not limited')
+  t.equal(d.outcome(d.sell(10, 3000, { symbol: 'm2605' })), 'pass', 'opening 10 short beside it')
   t.equal(d.outcome(d.sell(1, 3000, { symbol: 'm2605' })), refusal(RejectReason.POSITION_LIMIT_SHORT, 10, 11))
 })
 
@@ -286,7 +305,7 @@ t.test('funds: margin reserved exactly in fen, released to exactly 0', async (t)
   t.equal(marginPerLotFen(rb, 3200), 224_000, '3200 × 10 × 7% = 2240.00')
   const a = d.buy(2)
   t.equal(marginPerLotFen(rb, 3300), 231_000)
-  t.equal(d.outcome(d.sell(1, 3300)), refusal(RejectReason.INSUFFICIENT_FUNDS, 672_000, 679_000), 'sells reserve margin too')
+  t.equal(d.outcome(d.sell(1, 3300)), refusal(RejectReason.INSUFFICIENT_FUNDS, 672_000, 679_000), 'opening sells reserve margin too')
   const c = d.buy(1)
   t.equal(d.outcome(c), 'pass', '3 lots × 2240 = 6720 exactly')
   t.equal(d.counters().reservedFen, 672_000)
@@ -334,39 +353,48 @@ t.test('maxDailyVolumeLots: lots traded today plus lots working', async (t) => {
   t.match(d.counters(), { tradedLotsToday: 13, openLots: 7 })
 })
 
-t.test('reduce-only: only orders that shrink the position pass', async (t) => {
+t.test('reduce-only: close orders only, within the lots held', async (t) => {
   const d = setup().desk()
   d.fill(d.buy(5, 3100), 5)
+  // rb2605 is SHFE: a plain close takes yesterday's lots, so make them so.
+  t.ok(d.engine.rollTradingDay(20260105))
   const ro = { reduceOnly: true }
   const a = d.sell(3, 3300, ro)
   const b = d.sell(2, 3300, ro)
-  t.same([d.outcome(a), d.outcome(b)], ['pass', 'pass'], 'selling the 5 held')
-  t.equal(d.outcome(d.sell(1, 3300, ro)), refusal(RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 1), 'working reduce orders count as spent')
-  t.equal(d.outcome(d.buy(1, 3100, ro)), refusal(RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 1), 'buying grows a long')
+  t.same([d.outcome(a), d.outcome(b)], ['pass', 'pass'], 'an unset offset on reduce_only is a plain close: selling the 5 held')
+  t.match(d.position(), { longYesterdayLots: 5, longYesterdayFrozenLots: 5 })
+  t.equal(d.outcome(d.sell(1, 3300, ro)), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1), 'lots frozen by working closes are spent')
+  t.equal(d.outcome(d.buy(1, 3100, ro)), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1), 'a reduce_only buy closes a short: there is none')
+  t.equal(d.outcome(d.buy(1, 3100, { reduceOnly: true, offset: OffsetFlag.OFFSET_OPEN })), refusal(RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 1), 'a reduce_only open')
+  t.equal(d.outcome(d.sell(4, 3300, { reduceOnly: true, offset: OffsetFlag.OFFSET_OPEN })), refusal(RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 4), 'observed: its lots')
   t.equal(d.outcome(d.buy(1, 3100)), 'pass', 'an ordinary order is not affected')
   t.ok(d.cancel(b))
-  t.equal(d.outcome(d.sell(3, 3300, ro)), refusal(RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 1))
+  t.match(d.position(), { longYesterdayFrozenLots: 3 }, 'a cancelled close releases what it froze')
+  t.equal(d.outcome(d.sell(3, 3300, ro)), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 2, 3))
   t.equal(d.outcome(d.sell(2, 3300, ro)), 'pass')
-  // No position at all: nothing can reduce.
-  t.equal(d.outcome(d.sell(1, 3000, { symbol: 'm2605', reduceOnly: true })), refusal(RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 1))
+  // No position at all: nothing to close.
+  t.equal(d.outcome(d.sell(1, 3000, { symbol: 'm2605', reduceOnly: true })), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1))
 })
 
-t.test('reducing state: only orders that shrink the position pass; cancels pass', async (t) => {
+t.test('reducing state: close orders only; cancels pass', async (t) => {
   const { control, desk } = setup()
   const d = desk()
   d.fill(d.buy(5, 3100), 5)
   d.fill(d.sell(4, 3000, { symbol: 'm2605' }), 4)
+  // rb2605 is SHFE: a plain close takes yesterday's lots, so make them so.
+  t.ok(d.engine.rollTradingDay(20260105))
   const resting = d.buy(1, 3000)
   t.same(control.setTradingState(MAKER, 'reducing'), { before: 'active', after: 'reducing' })
-  t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.ACCOUNT_REDUCING, 0, 2), 'the working buy is counted as well')
-  t.equal(d.outcome(d.sell(6, 3300)), refusal(RejectReason.ACCOUNT_REDUCING, 0, 1))
-  const a = d.sell(5, 3300)
-  t.equal(d.outcome(a), 'pass', 'selling the whole long')
+  t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.ACCOUNT_REDUCING, 0, 1), 'an open is refused, observed: its lots')
+  t.equal(d.outcome(d.sell(6, 3300)), refusal(RejectReason.ACCOUNT_REDUCING, 0, 6), 'an opening sell too, even against a long')
+  t.equal(d.outcome(d.sell(6, 3300, CLOSE)), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 5, 6), 'a close beyond the lots held')
+  const a = d.sell(5, 3300, CLOSE)
+  t.equal(d.outcome(a), 'pass', 'closing the whole long')
   t.ok(d.cancel(a), 'cancels pass')
   t.ok(d.cancel(resting))
-  t.equal(d.outcome(d.sell(1, 3000, { symbol: 'm2605' })), refusal(RejectReason.ACCOUNT_REDUCING, 0, 1), 'a short grows by selling')
-  t.equal(d.outcome(d.buy(4, 2900, { symbol: 'm2605' })), 'pass', 'buying back the whole short')
-  t.equal(d.outcome(d.buy(1, 2900, { symbol: 'm2605' })), refusal(RejectReason.ACCOUNT_REDUCING, 0, 1))
+  t.equal(d.outcome(d.sell(1, 3000, { symbol: 'm2605' })), refusal(RejectReason.ACCOUNT_REDUCING, 0, 1), 'a short grows by opening sells')
+  t.equal(d.outcome(d.buy(4, 2900, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE })), 'pass', 'buying back the whole short')
+  t.equal(d.outcome(d.buy(1, 2900, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE })), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1))
   control.setTradingState(MAKER, 'active')
   t.equal(d.outcome(d.buy(1, 3100)), 'pass', 'active again')
 })
@@ -383,7 +411,7 @@ t.test('halted: new orders refused, cancels pass, fills still count', async (t) 
   d.cancelled(b)
   d.fill(a, 2)
   t.match(d.counters(), { tradingState: 'halted', openOrders: 0, reservedFen: 0, openLots: 0 })
-  t.equal(d.position().netLots, 2)
+  t.match(d.position(), { longTodayLots: 2, shortTodayLots: 0 })
   control.setTradingState(MAKER, 'active')
   t.equal(d.outcome(d.buy(1, 3100)), 'pass')
 })
@@ -723,7 +751,10 @@ t.test('rollTradingDay clears daily counters, not positions or working orders', 
   t.notOk(h.engine.rollTradingDay(20260106), 'the others find it done')
   t.notOk(d.engine.rollTradingDay(20260106))
   t.match(d.counters(), { tradedLotsToday: 0, actionsToday: 0, hfBurstsToday: 0, openOrders: 1, openLots: 1, reservedFen: marginPerLotFen(d.instrument('rb2605'), 3300) })
-  t.match(d.position(), { tradedLotsToday: 0, cancelsToday: 0, largeCancelsToday: 0, selfTradesToday: 0, netLots: 3, workingSellLots: 1 })
+  t.match(d.position(), {
+    tradedLotsToday: 0, cancelsToday: 0, largeCancelsToday: 0, selfTradesToday: 0, workingSellLots: 1,
+    longTodayLots: 0, longYesterdayLots: 3, openedLotsToday: 0, workingOpenShortLots: 1,
+  }, 'the 3 lots bought are yesterday\'s now; the working sell still works')
   t.equal(d.outcome(d.buy(1, 3100)), 'pass', 'no longer blocked')
 })
 
@@ -734,4 +765,127 @@ t.test('an account has room for instrumentsPerAccount contracts', async (t) => {
     t.equal(d.outcome(d.buy(1, price, { symbol })), 'pass', symbol)
   }
   t.equal(d.outcome(d.buy(1, 5600, { symbol: 'SR605' })), refusal(RejectReason.INSTRUMENT_SLOTS_EXHAUSTED, 4, 5))
+})
+
+// ---- futures positions: offsets, the close rules, the opening-volume monitor, the roll ----
+
+t.test('closes: the lots available by offset flag and the exchange\'s rule, else CLOSE_EXCEEDS_POSITION', async (t) => {
+  const { desk } = setup()
+  const d = desk()
+  t.ok(d.engine.rollTradingDay(20260105))
+  // SHFE (rb2605): a plain close takes yesterday's lots only.
+  d.fill(d.buy(5, 3100), 5)
+  t.equal(d.outcome(d.sell(1, 3300, CLOSE)), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1), 'SHFE: today\'s lots need OFFSET_CLOSE_TODAY')
+  t.equal(d.outcome(d.sell(1, 3300, { offset: OffsetFlag.OFFSET_CLOSE_YESTERDAY })), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1))
+  const today = d.sell(5, 3300, { offset: OffsetFlag.OFFSET_CLOSE_TODAY })
+  t.equal(d.outcome(today), 'pass')
+  t.equal(d.outcome(d.sell(1, 3300, { offset: OffsetFlag.OFFSET_CLOSE_TODAY })), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1), 'all 5 frozen')
+  t.ok(d.cancel(today))
+  t.ok(d.engine.rollTradingDay(20260106))
+  t.match(d.position(), { longTodayLots: 0, longYesterdayLots: 5 })
+  t.equal(d.outcome(d.sell(6, 3300, CLOSE)), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 5, 6), 'limit: the lots available')
+  t.equal(d.outcome(d.sell(3, 3300, CLOSE)), 'pass', 'SHFE: a plain close takes yesterday\'s')
+  t.equal(d.outcome(d.sell(1, 3300, { offset: OffsetFlag.OFFSET_CLOSE_TODAY })), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1))
+  t.match(d.position(), { longYesterdayFrozenLots: 3, longTodayFrozenLots: 0 })
+
+  // DCE (m2605): a plain close takes today's first, then yesterday's.
+  d.fill(d.sell(4, 3000, { symbol: 'm2605' }), 4)
+  t.ok(d.engine.rollTradingDay(20260107))
+  d.fill(d.sell(2, 3000, { symbol: 'm2605' }), 2)
+  t.match(d.position('m2605'), { shortTodayLots: 2, shortYesterdayLots: 4 })
+  const all = d.buy(5, 2900, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE })
+  t.equal(d.outcome(all), 'pass')
+  t.match(d.position('m2605'), { shortTodayFrozenLots: 2, shortYesterdayFrozenLots: 3 }, 'today\'s 2 first, then 3 of yesterday\'s')
+  t.equal(d.outcome(d.buy(2, 2900, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE })), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 1, 2))
+  t.equal(d.outcome(d.buy(1, 2900, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE_TODAY })), refusal(RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1))
+  t.equal(d.outcome(d.buy(1, 2900, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE_YESTERDAY })), 'pass')
+  // A partial fill takes today's frozen lots first; the cancel releases the rest.
+  d.fill(all, 3)
+  t.match(d.position('m2605'), { shortTodayLots: 0, shortYesterdayLots: 3, shortTodayFrozenLots: 0, shortYesterdayFrozenLots: 3 })
+  t.ok(d.cancel(all))
+  t.match(d.position('m2605'), { shortYesterdayLots: 3, shortYesterdayFrozenLots: 1 }, 'only the OFFSET_CLOSE_YESTERDAY order\'s lot stays frozen')
+})
+
+t.test('margin is reserved for opens only; closes are not counted by the per-side limits', async (t) => {
+  const rb = listed('rb2605')
+  const perLot = 224_000 // 3200 × 10 × 7%
+  const d = setup({ funds: 2240, maxShortLots: 0 }).desk()
+  d.fill(d.buy(1, 3200), 1)
+  t.equal(d.counters().reservedFen, 0)
+  t.equal(d.outcome(d.buy(1, 3200)), 'pass', 'one lot of margin')
+  t.equal(d.counters().reservedFen, perLot)
+  t.equal(d.outcome(d.sell(1, 3300)), refusal(RejectReason.POSITION_LIMIT_SHORT, 0, 1), 'an opening sell is a short')
+  const close = d.sell(1, 3300, { offset: OffsetFlag.OFFSET_CLOSE_TODAY })
+  t.equal(d.outcome(close), 'pass', 'a close needs no margin and no short room')
+  t.equal(d.counters().reservedFen, perLot, 'and reserves none')
+  d.fill(close, 1)
+  t.match(d.counters(), { reservedFen: perLot, openOrders: 1 })
+  t.match(d.position(rb.symbol), { longTodayLots: 0, longTodayFrozenLots: 0 })
+})
+
+t.test('opening-volume monitor: filled and working opens per contract per day; closes and hedge orders not counted', async (t) => {
+  const { desk } = setup({ openVolumeWarn: 4, openVolumeBlock: 8, cancelsWarn: 1, cancelsBlock: 2 })
+  const d = desk()
+  t.ok(d.engine.rollTradingDay(20260105))
+  const warnings: string[] = []
+  const a = d.buy(2, 3100)
+  warnings.push(warningOf(d.verdict))
+  const b = d.sell(2, 3300)
+  warnings.push(warningOf(d.verdict))
+  const c = d.buy(1, 3100)
+  warnings.push(warningOf(d.verdict))
+  t.same([a, b, c].map((slot) => d.outcome(slot)), ['pass', 'pass', 'pass'])
+  t.same(warnings, ['none', 'OPEN_VOLUME_LIMIT 4/4 block 8 alert', 'OPEN_VOLUME_LIMIT 5/4 block 8'], 'both sides count; alert once, at the crossing')
+  d.fill(a, 2)
+  d.fill(b, 2)
+  t.match(d.position(), { openedLotsToday: 4, workingOpenLongLots: 1, workingOpenShortLots: 0 })
+  t.equal(d.outcome(d.buy(3, 3100)), refusal(RejectReason.OPEN_VOLUME_LIMIT, 8, 8), 'an open that would reach the blocking level')
+  t.equal(d.outcome(d.buy(2, 3100)), 'pass', '4 opened + 1 + 2 working = 7')
+  t.equal(d.outcome(d.buy(1, 3100)), refusal(RejectReason.OPEN_VOLUME_LIMIT, 8, 8))
+  t.equal(d.outcome(d.sell(2, 3300, { offset: OffsetFlag.OFFSET_CLOSE_TODAY })), 'pass', 'closes pass and are not counted')
+  const hedge = d.buy(5, 3100, { hedge: HedgeFlag.HEDGE_HEDGE })
+  t.equal(d.outcome(hedge), 'pass', 'hedge orders are not counted')
+  t.equal(warningOf(d.verdict), 'none')
+  t.ok(d.cancel(hedge))
+  t.equal(d.position().cancelsToday, 0, 'nor are their cancels')
+  d.fill(d.buy(1, 3100, { hedge: HedgeFlag.HEDGE_HEDGE }), 1)
+  t.match(d.position(), { openedLotsToday: 4, longTodayLots: 3 })
+  t.equal(d.outcome(d.buy(1, 2900, { symbol: 'm2605' })), 'pass', 'per contract')
+  t.ok(d.cancel(c))
+  t.equal(d.outcome(d.buy(1, 3100)), 'pass', 'a cancelled open no longer counts')
+  t.ok(d.engine.rollTradingDay(20260106))
+  t.equal(d.position().openedLotsToday, 0, 'daily')
+})
+
+t.test('rollTradingDay: every book and every working close\'s split roll, under the account lock; carried positions listed', async (t) => {
+  const { control, desk } = setup()
+  const d = desk()
+  const taker = desk(PLATFORM, TAKER)
+  t.ok(d.engine.rollTradingDay(20260105))
+  d.fill(d.buy(5, 2900, { symbol: 'm2605' }), 5)
+  taker.fill(taker.sell(3, 3300), 3)
+  const close = d.sell(4, 3000, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE })
+  t.match(d.position('m2605'), { longTodayLots: 5, longTodayFrozenLots: 4 })
+  const carried: CarriedPosition[] = []
+  t.ok(d.engine.rollTradingDay(20260106, carried))
+  t.match(d.position('m2605'), { longTodayLots: 0, longYesterdayLots: 5, longTodayFrozenLots: 0, longYesterdayFrozenLots: 4 })
+  t.same(carried.map((c) => [c.account, c.instrument, c.longYesterdayLots, c.shortYesterdayLots]), [
+    [control.accountIndex(MAKER), d.instrument('m2605').index, 5, 0],
+    [control.accountIndex(TAKER), d.instrument('rb2605').index, 0, 3],
+  ])
+  // The working close now holds yesterday's lots: its fill and cancel take them back exactly.
+  d.fill(close, 1)
+  t.match(d.position('m2605'), { longYesterdayLots: 4, longYesterdayFrozenLots: 3 })
+  t.ok(d.cancel(close))
+  t.match(d.position('m2605'), { longYesterdayLots: 4, longYesterdayFrozenLots: 0 })
+  t.equal(d.outcome(d.sell(4, 3000, { symbol: 'm2605', offset: OffsetFlag.OFFSET_CLOSE_YESTERDAY })), 'pass')
+})
+
+t.test('self-match prevention compares buys and sells whatever their offset', async (t) => {
+  const d = setup().desk()
+  d.fill(d.buy(2, 3100), 2)
+  t.equal(d.outcome(d.buy(1, 3200)), 'pass', 'an opening buy (long book)')
+  t.equal(d.outcome(d.sell(1, 3200, { offset: OffsetFlag.OFFSET_CLOSE_TODAY })), refusal(RejectReason.SELF_MATCH_PREVENTED, 3200, 3200),
+    'a closing sell (the long book) would trade with it')
+  t.equal(d.outcome(d.sell(1, 3150)), refusal(RejectReason.SELF_MATCH_PREVENTED, 3150, 3200), 'an opening sell (short book) too')
 })

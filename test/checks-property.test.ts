@@ -14,7 +14,7 @@ import { resolveConfig } from '../config/load.js'
 import { DEMO_APP_ID } from '../protocol/demo-identity.js'
 import { createRiskControl } from '../config/risk-config.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
-import { RejectReason, Side, TimeInForce, reasonName, v1, type Instrument } from '../protocol/messages.js'
+import { OffsetFlag, RejectReason, Side, TimeInForce, reasonName, v1, type Instrument } from '../protocol/messages.js'
 
 const RUNS = Number(process.env.FC_RUNS ?? 200)
 const CAPACITY = { accounts: 4, appIds: 4, instruments: 16, instrumentsPerAccount: 4, openOrdersPerAccount: 256, rateRingSize: 1024 }
@@ -170,14 +170,26 @@ t.test('the account throttle on the shared ring admits exactly N per second acro
 // ---- random order flow against a model of the account -----------------------
 
 type FlowOp =
-  | { kind: 'order', lane: number, instrument: number, side: number, tick: number, lots: number, reduceOnly: boolean, fak: boolean }
+  | { kind: 'order', lane: number, instrument: number, side: number, tick: number, lots: number, reduceOnly: boolean, offset: number, fak: boolean }
   | { kind: 'cancel' | 'fill' | 'reject', pick: number }
   | { kind: 'partial', pick: number, lots: number }
+  | { kind: 'roll' }
 
 const flowOp: fc.Arbitrary<FlowOp> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('order' as const), lane: fc.constantFrom(0, 1), instrument: fc.constantFrom(0, 1), side: fc.constantFrom(Side.BUY, Side.SELL), tick: fc.integer({ min: -3, max: 3 }), lots: fc.integer({ min: 1, max: 8 }), reduceOnly: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }), fak: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('order' as const), lane: fc.constantFrom(0, 1), instrument: fc.constantFrom(0, 1), side: fc.constantFrom(Side.BUY, Side.SELL),
+      tick: fc.integer({ min: -3, max: 3 }), lots: fc.integer({ min: 1, max: 8 }),
+      reduceOnly: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      // Unset (open, or a plain close when reduce_only), open, and the three closes.
+      offset: fc.constantFrom(OffsetFlag.OFFSET_FLAG_UNSPECIFIED, OffsetFlag.OFFSET_OPEN, OffsetFlag.OFFSET_CLOSE, OffsetFlag.OFFSET_CLOSE_TODAY, OffsetFlag.OFFSET_CLOSE_YESTERDAY),
+      fak: fc.boolean(),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('cancel' as const, 'fill' as const, 'reject' as const), pick: fc.nat() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('partial' as const), pick: fc.nat(), lots: fc.integer({ min: 1, max: 8 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'roll' as const }) },
 )
 
 const flowLimits = fc.record({
@@ -189,16 +201,33 @@ const flowLimits = fc.record({
   maxDailyVolumeLots: fc.integer({ min: 1, max: 60 }),
 })
 
-interface ModelOrder { slot: number, lane: number, instrument: number, side: number, price: number, leaves: number, perLotFen: number }
+/** The model's position in one contract: plain numbers, held and frozen, by side and day. */
+interface ModelBook { long: [number, number], short: [number, number], longFrozen: [number, number], shortFrozen: [number, number] }
+const TODAY = 0
+const YESTERDAY = 1
+
+interface ModelOrder {
+  slot: number, lane: number, instrument: number, side: number, price: number, leaves: number, perLotFen: number,
+  close: boolean, frozen: [number, number]
+}
+
+/** SHFE (rb2605) closes yesterday's lots on a plain close; GFEX (zz2609) today's first. */
+const PLAIN_CLOSE_YESTERDAY_ONLY = [true, false]
 
 class AccountModel {
   readonly orders: ModelOrder[] = []
-  readonly net = [0, 0]
+  readonly books: ModelBook[] = [0, 1].map(() => ({ long: [0, 0], short: [0, 0], longFrozen: [0, 0], shortFrozen: [0, 0] }))
   traded = 0
 
   working (instrument: number, side: number): number {
     let lots = 0
     for (const o of this.orders) if (o.instrument === instrument && o.side === side) lots += o.leaves
+    return lots
+  }
+
+  workingOpen (instrument: number, side: number): number {
+    let lots = 0
+    for (const o of this.orders) if (o.instrument === instrument && o.side === side && !o.close) lots += o.leaves
     return lots
   }
 
@@ -214,22 +243,99 @@ class AccountModel {
     return this.orders.reduce((sum, o) => sum + o.leaves * o.perLotFen, 0)
   }
 
+  /** The position a close of this side takes from: SELL closes long, BUY closes short. */
+  closed (instrument: number, side: number): { held: [number, number], frozen: [number, number] } {
+    const b = this.books[instrument]!
+    return side === Side.SELL ? { held: b.long, frozen: b.longFrozen } : { held: b.short, frozen: b.shortFrozen }
+  }
+
+  /** Lots a close may take, [today's, yesterday's], and which it takes first. */
+  closable (instrument: number, side: number, offset: number): [number, number] {
+    const { held, frozen } = this.closed(instrument, side)
+    const today = held[TODAY] - frozen[TODAY]
+    const yesterday = held[YESTERDAY] - frozen[YESTERDAY]
+    if (offset === OffsetFlag.OFFSET_CLOSE_TODAY) return [today, 0]
+    if (offset === OffsetFlag.OFFSET_CLOSE_YESTERDAY || PLAIN_CLOSE_YESTERDAY_ONLY[instrument]) return [0, yesterday]
+    return [today, yesterday]
+  }
+
   /** What the engine must answer, in its order of checks. */
   expect (op: Extract<FlowOp, { kind: 'order' }>, price: number, perLotFen: number, limits: { maxOpenOrders: number, maxLongLots: number, maxShortLots: number, fundsFen: number, maxDailyVolumeLots: number }): number {
-    const net = this.net[op.instrument]!
     const buy = op.side === Side.BUY
-    const workingBuy = this.working(op.instrument, Side.BUY)
-    const workingSell = this.working(op.instrument, Side.SELL)
-    if (op.reduceOnly && (buy ? workingBuy + op.lots - Math.max(0, -net) : workingSell + op.lots - Math.max(0, net)) > 0) return RejectReason.REDUCE_ONLY_WOULD_INCREASE
+    const close = isCloseOp(op)
+    if (op.reduceOnly && !close) return RejectReason.REDUCE_ONLY_WOULD_INCREASE
     if (this.orders.length + 1 > limits.maxOpenOrders) return RejectReason.MAX_OPEN_ORDERS
-    if (buy && net + workingBuy + op.lots > limits.maxLongLots) return RejectReason.POSITION_LIMIT_LONG
-    if (!buy && workingSell + op.lots - net > limits.maxShortLots) return RejectReason.POSITION_LIMIT_SHORT
+    const b = this.books[op.instrument]!
+    if (close) {
+      const [today, yesterday] = this.closable(op.instrument, op.side, op.offset)
+      if (today + yesterday < op.lots) return RejectReason.CLOSE_EXCEEDS_POSITION
+    } else if (buy && b.long[0] + b.long[1] + this.workingOpen(op.instrument, Side.BUY) + op.lots > limits.maxLongLots) {
+      return RejectReason.POSITION_LIMIT_LONG
+    } else if (!buy && b.short[0] + b.short[1] + this.workingOpen(op.instrument, Side.SELL) + op.lots > limits.maxShortLots) {
+      return RejectReason.POSITION_LIMIT_SHORT
+    }
     if (this.traded + this.openLots() + op.lots > limits.maxDailyVolumeLots) return RejectReason.DAILY_VOLUME_LIMIT
-    if (this.reservedFen() + perLotFen * op.lots > limits.fundsFen) return RejectReason.INSUFFICIENT_FUNDS
+    if (!close && this.reservedFen() + perLotFen * op.lots > limits.fundsFen) return RejectReason.INSUFFICIENT_FUNDS
     const crosses = this.orders.some((o) => o.instrument === op.instrument && o.side !== op.side && (buy ? price >= o.price : price <= o.price))
     if (crosses) return RejectReason.SELF_MATCH_PREVENTED
     return 0
   }
+
+  /** A passed close freezes today's lots first (those it may take), then yesterday's. */
+  freeze (o: ModelOrder, offset: number): void {
+    const [today] = this.closable(o.instrument, o.side, offset)
+    const fromToday = Math.min(o.leaves, today)
+    o.frozen = [fromToday, o.leaves - fromToday]
+    const { frozen } = this.closed(o.instrument, o.side)
+    frozen[TODAY] += o.frozen[TODAY]
+    frozen[YESTERDAY] += o.frozen[YESTERDAY]
+  }
+
+  fill (o: ModelOrder, lots: number): void {
+    this.traded += lots
+    if (!o.close) {
+      const b = this.books[o.instrument]!
+      if (o.side === Side.BUY) b.long[TODAY] += lots
+      else b.short[TODAY] += lots
+      return
+    }
+    const { held, frozen } = this.closed(o.instrument, o.side)
+    const fromToday = Math.min(lots, o.frozen[TODAY])
+    const fromYesterday = lots - fromToday
+    for (const [day, n] of [[TODAY, fromToday], [YESTERDAY, fromYesterday]] as const) {
+      held[day] -= n
+      frozen[day] -= n
+      o.frozen[day] -= n
+    }
+  }
+
+  done (o: ModelOrder): void {
+    if (o.close) {
+      const { frozen } = this.closed(o.instrument, o.side)
+      frozen[TODAY] -= o.frozen[TODAY]
+      frozen[YESTERDAY] -= o.frozen[YESTERDAY]
+    }
+    this.orders.splice(this.orders.indexOf(o), 1)
+  }
+
+  roll (): void {
+    this.traded = 0
+    for (const b of this.books) {
+      for (const pair of [b.long, b.short, b.longFrozen, b.shortFrozen]) {
+        pair[YESTERDAY] += pair[TODAY]
+        pair[TODAY] = 0
+      }
+    }
+    for (const o of this.orders) {
+      o.frozen[YESTERDAY] += o.frozen[TODAY]
+      o.frozen[TODAY] = 0
+    }
+  }
+}
+
+function isCloseOp (op: { offset: number, reduceOnly: boolean }): boolean {
+  if (op.offset === OffsetFlag.OFFSET_FLAG_UNSPECIFIED) return op.reduceOnly
+  return op.offset !== OffsetFlag.OFFSET_OPEN
 }
 
 t.test('random order flow from two lanes stays within every limit and releases exactly', async (t) => {
@@ -244,6 +350,8 @@ t.test('random order flow from two lanes stays within every limit and releases e
     const problems: string[] = []
     let now = T0
     let link = 1
+    let day = 20260105
+    f.engines[0].rollTradingDay(day)
 
     const check = (step: string): void => {
       const c = f.control.counters(ACCOUNT)
@@ -253,8 +361,15 @@ t.test('random order flow from two lanes stays within every limit and releases e
       if (c.reservedFen > limits.fundsFen) fail(`reservedFen ${c.reservedFen} > ${limits.fundsFen}`)
       if (c.tradedLotsToday + c.openLots > limits.maxDailyVolumeLots) fail(`volume ${c.tradedLotsToday + c.openLots} > ${limits.maxDailyVolumeLots}`)
       for (const p of c.instruments) {
-        if (p.netLots + p.workingBuyLots > limits.maxLongLots) fail(`${p.instrument} long ${p.netLots + p.workingBuyLots} > ${limits.maxLongLots}`)
-        if (p.workingSellLots - p.netLots > limits.maxShortLots) fail(`${p.instrument} short ${p.workingSellLots - p.netLots} > ${limits.maxShortLots}`)
+        const long = p.longTodayLots + p.longYesterdayLots + p.workingOpenLongLots
+        const short = p.shortTodayLots + p.shortYesterdayLots + p.workingOpenShortLots
+        if (long > limits.maxLongLots) fail(`${p.instrument} long ${long} > ${limits.maxLongLots}`)
+        if (short > limits.maxShortLots) fail(`${p.instrument} short ${short} > ${limits.maxShortLots}`)
+        const buckets = [
+          [p.longTodayLots, p.longTodayFrozenLots], [p.longYesterdayLots, p.longYesterdayFrozenLots],
+          [p.shortTodayLots, p.shortTodayFrozenLots], [p.shortYesterdayLots, p.shortYesterdayFrozenLots],
+        ]
+        if (buckets.some(([held, frozen]) => frozen! < 0 || frozen! > held!)) fail(`${p.instrument} frozen outside [0, held]: ${JSON.stringify(buckets)}`)
       }
       // And the whole state against the model.
       if (c.openOrders !== model.orders.length) fail(`openOrders ${c.openOrders}, model ${model.orders.length}`)
@@ -263,35 +378,51 @@ t.test('random order flow from two lanes stays within every limit and releases e
       if (c.tradedLotsToday !== model.traded) fail(`traded ${c.tradedLotsToday}, model ${model.traded}`)
       INSTRUMENTS.forEach((instrument, i) => {
         const p = c.instruments.find((x) => x.instrument === instrument.symbol)!
-        const want = [model.net[i], model.working(i, Side.BUY), model.working(i, Side.SELL), model.count(i, Side.BUY), model.count(i, Side.SELL)]
-        const got = [p.netLots, p.workingBuyLots, p.workingSellLots, p.workingBuyOrders, p.workingSellOrders]
-        if (want.join() !== got.join()) fail(`${instrument.symbol} net/wb/ws/wbo/wso ${got.join('/')}, model ${want.join('/')}`)
+        const b = model.books[i]!
+        const want = [
+          ...b.long, ...b.short, ...b.longFrozen, ...b.shortFrozen, model.workingOpen(i, Side.BUY), model.workingOpen(i, Side.SELL),
+          model.working(i, Side.BUY), model.working(i, Side.SELL), model.count(i, Side.BUY), model.count(i, Side.SELL),
+        ]
+        const got = [
+          p.longTodayLots, p.longYesterdayLots, p.shortTodayLots, p.shortYesterdayLots,
+          p.longTodayFrozenLots, p.longYesterdayFrozenLots, p.shortTodayFrozenLots, p.shortYesterdayFrozenLots,
+          p.workingOpenLongLots, p.workingOpenShortLots, p.workingBuyLots, p.workingSellLots, p.workingBuyOrders, p.workingSellOrders,
+        ]
+        if (want.join() !== got.join()) fail(`${instrument.symbol} book/frozen/open/working ${got.join('/')}, model ${want.join('/')}`)
       })
     }
 
-    const remove = (o: ModelOrder): void => { model.orders.splice(model.orders.indexOf(o), 1) }
+    const remove = (o: ModelOrder): void => { model.done(o) }
     const fillLots = (o: ModelOrder, lots: number): number => {
       const leaves = f.engines[o.lane]!.onFill(f.ctxs[o.lane]!.account, o.slot, lots)
       o.leaves -= lots
-      model.net[o.instrument] = model.net[o.instrument]! + (o.side === Side.BUY ? lots : -lots)
-      model.traded += lots
+      model.fill(o, lots)
       return leaves
     }
 
     ops.forEach((op, step) => {
       now += 7
-      if (op.kind === 'order') {
+      if (op.kind === 'roll') {
+        // A lane thread sees a new trading day: books and working closes roll.
+        if (!f.engines[step % 2]!.rollTradingDay(++day)) problems.push(`${step} roll to ${day} did not roll`)
+        model.roll()
+      } else if (op.kind === 'order') {
         const instrument = f.instruments[op.lane]![op.instrument]!
         const price = instrument.referencePrice + op.tick * 10
-        const perLotFen = marginPerLotFen(instrument, price)
+        const close = isCloseOp(op)
+        const perLotFen = close ? 0 : marginPerLotFen(instrument, price)
         const expected = model.expect(op, price, perLotFen, limits)
         const slot = f.engines[op.lane]!.checkNewOrder(f.ctxs[op.lane]!, instrument, op.side, price, op.lots,
-          op.fak ? TimeInForce.FAK : TimeInForce.GFD, op.reduceOnly, link++, now, verdict)
+          op.fak ? TimeInForce.FAK : TimeInForce.GFD, op.reduceOnly, link++, now, verdict, op.offset)
         const got = slot >= 0 ? 0 : verdict.reason
         if (got !== expected) problems.push(`${step} order ${JSON.stringify(op)}: ${reasonName(got)}, model ${reasonName(expected)}`)
         const name = got === 0 ? 'pass' : reasonName(got)
         outcomes.set(name, (outcomes.get(name) ?? 0) + 1)
-        if (slot >= 0) model.orders.push({ slot, lane: op.lane, instrument: op.instrument, side: op.side, price, leaves: op.lots, perLotFen })
+        if (slot >= 0) {
+          const o: ModelOrder = { slot, lane: op.lane, instrument: op.instrument, side: op.side, price, leaves: op.lots, perLotFen, close, frozen: [0, 0] }
+          if (close) model.freeze(o, op.offset === OffsetFlag.OFFSET_FLAG_UNSPECIFIED ? OffsetFlag.OFFSET_CLOSE : op.offset)
+          model.orders.push(o)
+        }
       } else if (model.orders.length > 0) {
         const o = model.orders[op.pick % model.orders.length]!
         const engine = f.engines[o.lane]!
@@ -332,7 +463,7 @@ t.test('random order flow from two lanes stays within every limit and releases e
   }), { numRuns: RUNS })
   t.comment([...outcomes].map(([name, n]) => `${name} ${n}`).join(', '))
   // Every check the model knows was reached, so the comparison meant something.
-  for (const name of ['pass', 'REDUCE_ONLY_WOULD_INCREASE', 'MAX_OPEN_ORDERS', 'POSITION_LIMIT_LONG', 'POSITION_LIMIT_SHORT', 'DAILY_VOLUME_LIMIT', 'INSUFFICIENT_FUNDS', 'SELF_MATCH_PREVENTED']) {
+  for (const name of ['pass', 'REDUCE_ONLY_WOULD_INCREASE', 'MAX_OPEN_ORDERS', 'CLOSE_EXCEEDS_POSITION', 'POSITION_LIMIT_LONG', 'POSITION_LIMIT_SHORT', 'DAILY_VOLUME_LIMIT', 'INSUFFICIENT_FUNDS', 'SELF_MATCH_PREVENTED']) {
     t.ok((outcomes.get(name) ?? 0) > 0, `${name} exercised`)
   }
 })

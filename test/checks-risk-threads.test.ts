@@ -14,7 +14,7 @@ import { resolveConfig } from '../config/load.js'
 import { DEMO_APP_ID } from '../protocol/demo-identity.js'
 import { createRiskControl } from '../config/risk-config.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
-import { Side } from '../protocol/messages.js'
+import { OffsetFlag, Side } from '../protocol/messages.js'
 import type { RiskThreadLimits, RiskThreadOp, RiskThreadResult, RiskThreadWorkerData } from './helpers/risk-thread-worker.js'
 
 const WORKER_URL = new URL('./helpers/risk-thread-worker.js', import.meta.url)
@@ -47,6 +47,9 @@ const opArb: fc.Arbitrary<RiskThreadOp> = fc.record({
   tick: fc.integer({ min: -3, max: 3 }),
   lots: fc.integer({ min: 1, max: 5 }),
   pick: fc.nat(),
+  // Opens, and closes of the positions both threads' fills built (each
+  // lane's closes freeze lots the other lane's closes may not take).
+  offset: fc.constantFrom(OffsetFlag.OFFSET_OPEN, OffsetFlag.OFFSET_OPEN, OffsetFlag.OFFSET_CLOSE, OffsetFlag.OFFSET_CLOSE_TODAY),
 })
 const scriptArb = fc.array(opArb, { minLength: OPS_PER_WORKER, maxLength: OPS_PER_WORKER })
 
@@ -95,9 +98,11 @@ t.test('two lane threads on one account never exceed a limit and release exactly
     SYMBOLS.forEach((symbol, i) => {
       const p = c.instruments.find((x) => x.instrument === symbol)
       t.match(p, {
-        netLots: sum(results.map((r) => r.netLots[i]!)),
+        longTodayLots: sum(results.map((r) => r.longLots[i]!)),
+        shortTodayLots: sum(results.map((r) => r.shortLots[i]!)),
+        longTodayFrozenLots: 0, shortTodayFrozenLots: 0, workingOpenLongLots: 0, workingOpenShortLots: 0,
         workingBuyLots: 0, workingSellLots: 0, workingBuyOrders: 0, workingSellOrders: 0,
-      }, `seed ${seed} ${symbol}: position is the sum of both threads' fills, nothing working`)
+      }, `seed ${seed} ${symbol}: position is the sum of both threads' fills, nothing working or frozen`)
     })
     const interleaved = results.map((r) => r.interleaved)
     const contended = sum(results.map((r) => r.contended))

@@ -13,7 +13,7 @@ import { EventEmitter, on } from 'node:events'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ExecType, RejectReason, Side, TimeInForce, reasonName, wireInt, type ExecutionReport } from '../protocol/messages.js'
+import { ExecType, OffsetFlag, RejectReason, Side, TimeInForce, reasonName, wireInt, type ExecutionReport } from '../protocol/messages.js'
 import { KILL_SCOPE_ACCOUNT, KILL_SCOPE_INSTRUMENT, KILL_SCOPE_LANE } from '../checks/risk-engine.js'
 import { TRADING_HALTED } from '../checks/risk-layout.js'
 import type { RiskAlert } from '../lane/worker-contract.js'
@@ -23,12 +23,17 @@ import { cancel, finished, logOn, place, send, tradingAccount, untilClock, type 
 
 type Order = Omit<OrderRequest, 'clientOrderId'>
 
+/** The order with NewOrder.offset_flag set (the client library passes any NewOrder field through). */
+function withOffset (order: Order, offsetFlag: number): Order {
+  return Object.assign({ ...order }, { offsetFlag })
+}
+
 /** The lane's session throttle and the account throttle both count over one second. */
 const THROTTLE_WINDOW_MS = 1000
 
 const ACCOUNTS = [
   'rc-session', 'rc-account', 'rc-open', 'rc-position', 'rc-funds', 'rc-volume', 'rc-notional', 'rc-band',
-  'rc-halt', 'rc-kill', 'rc-cancels', 'rc-hf', 'rc-smp', 'rc-smp-cancel', 'rc-counterparty',
+  'rc-halt', 'rc-kill', 'rc-cancels', 'rc-hf', 'rc-smp', 'rc-smp-cancel', 'rc-counterparty', 'rc-two-lanes',
 ]
 
 const recordFile = join(mkdtempSync(join(tmpdir(), 'gatehouse-risk-')), 'exchange-orders.jsonl')
@@ -164,11 +169,13 @@ t.test('MAX_OPEN_ORDERS: one account\'s orders on two lanes count together', asy
   await Promise.all([terminal.client.logout(), platform.client.logout()])
 })
 
-t.test('POSITION_LIMIT_LONG/SHORT, REDUCE_ONLY_WOULD_INCREASE and ACCOUNT_REDUCING count the filled position and working orders', async (t) => {
+t.test('POSITION_LIMIT_LONG/SHORT, CLOSE_EXCEEDS_POSITION, REDUCE_ONLY_WOULD_INCREASE and ACCOUNT_REDUCING: the position book and working orders', async (t) => {
   const trader = await logOn(gateway, 'platform', 'rc-position')
   const counterparty = await logOn(gateway, 'platform', 'rc-counterparty')
-  // i2605 prices are in tenths with a tick of 5: 790.0 is 7900.
+  // i2605 prices are in tenths with a tick of 5: 790.0 is 7900. DCE: a
+  // plain close takes today's lots first, then yesterday's.
   const order = (side: number, price: number, quantityLots: number, extra: Partial<Order> = {}): Order => ({ instrument: 'i2605', side, price, quantityLots, ...extra })
+  const close = (side: number, price: number, quantityLots: number): Order => withOffset(order(side, price, quantityLots), OffsetFlag.OFFSET_CLOSE)
 
   // A long position of 2, bought from the counterparty.
   const offer = await place(counterparty, order(Side.SELL, 7900, 2))
@@ -177,39 +184,94 @@ t.test('POSITION_LIMIT_LONG/SHORT, REDUCE_ONLY_WOULD_INCREASE and ACCOUNT_REDUCI
   accepted(t, bought.report, 'buy')
   t.equal((await finished(trader, bought.id)).execType, ExecType.FILL, 'filled: long 2')
   await finished(counterparty, offer.id)
-  t.equal(risk.counters('rc-position').instruments.find((i) => i.instrument === 'i2605')?.netLots, 2, 'position +2')
+  t.match(risk.counters('rc-position').instruments.find((i) => i.instrument === 'i2605'), { longTodayLots: 2, shortTodayLots: 0, openedLotsToday: 2 }, 'long 2 today')
 
   risk.setLimits(account('rc-position'), { maxLongLots: 5, maxShortLots: 3 })
   const bid = await place(trader, order(Side.BUY, 7700, 3))
   accepted(t, bid.report, 'long 2 + working 3 is at the limit of 5')
   refused(t, (await place(trader, order(Side.BUY, 7700, 1))).report, RejectReason.POSITION_LIMIT_LONG, 5, 6, 'one more buy lot')
 
-  refused(t, (await place(trader, order(Side.SELL, 8100, 3, { reduceOnly: true }))).report, RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 1,
-    'reduce-only sell of 3 against a long of 2')
-  refused(t, (await place(trader, order(Side.BUY, 7700, 1, { reduceOnly: true }))).report, RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 4,
-    'reduce-only buy while long (3 already working)')
+  refused(t, (await place(trader, order(Side.SELL, 8100, 3, { reduceOnly: true }))).report, RejectReason.CLOSE_EXCEEDS_POSITION, 2, 3,
+    'reduce-only sell (a plain close) of 3 against a long of 2')
+  refused(t, (await place(trader, order(Side.BUY, 7700, 1, { reduceOnly: true }))).report, RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1,
+    'reduce-only buy closes a short: there is none')
+  refused(t, (await place(trader, withOffset(order(Side.BUY, 7700, 1, { reduceOnly: true }), OffsetFlag.OFFSET_OPEN))).report,
+    RejectReason.REDUCE_ONLY_WOULD_INCREASE, 0, 1, 'reduce-only with an opening offset')
   const reducing = await place(trader, order(Side.SELL, 8100, 2, { reduceOnly: true }))
   accepted(t, reducing.report, 'reduce-only sell of 2 closes the long')
+  t.match(risk.counters('rc-position').instruments.find((i) => i.instrument === 'i2605'), { longTodayLots: 2, longTodayFrozenLots: 2 }, 'its 2 lots frozen')
 
-  // Short exposure: working sells 2 + 4 lots - long 2 = 4 > 3.
-  refused(t, (await place(trader, order(Side.SELL, 8100, 4))).report, RejectReason.POSITION_LIMIT_SHORT, 3, 4, 'sell of 4 more')
+  // Short side: held 0 + working opening sells; the working close does not count.
+  refused(t, (await place(trader, order(Side.SELL, 8100, 4))).report, RejectReason.POSITION_LIMIT_SHORT, 3, 4, 'sell of 4 to open')
   const offerAtLimit = await place(trader, order(Side.SELL, 8100, 3))
-  accepted(t, offerAtLimit.report, 'sell of 3 reaches exactly short 3')
+  accepted(t, offerAtLimit.report, 'sell of 3 opens exactly short 3')
   await cancel(trader, reducing.id)
   await cancel(trader, offerAtLimit.id)
 
   t.same(risk.setTradingState('rc-position', 'reducing'), { before: 'active', after: 'reducing' })
-  refused(t, (await place(trader, order(Side.BUY, 7700, 1))).report, RejectReason.ACCOUNT_REDUCING, 0, 4, 'reducing: a buy while long')
-  refused(t, (await place(trader, order(Side.SELL, 8100, 3))).report, RejectReason.ACCOUNT_REDUCING, 0, 1, 'reducing: a sell beyond the position')
-  const closing = await place(trader, order(Side.SELL, 8100, 2))
-  accepted(t, closing.report, 'reducing: a sell that closes the position')
+  refused(t, (await place(trader, order(Side.BUY, 7700, 1))).report, RejectReason.ACCOUNT_REDUCING, 0, 1, 'reducing: an opening buy')
+  refused(t, (await place(trader, order(Side.SELL, 8100, 3))).report, RejectReason.ACCOUNT_REDUCING, 0, 3, 'reducing: an opening sell')
+  refused(t, (await place(trader, close(Side.SELL, 8100, 3))).report, RejectReason.CLOSE_EXCEEDS_POSITION, 2, 3, 'reducing: a close beyond the position')
+  const closing = await place(trader, close(Side.SELL, 8100, 2))
+  accepted(t, closing.report, 'reducing: a close of the position')
   risk.setTradingState('rc-position', 'active')
 
   await cancel(trader, closing.id)
   await cancel(trader, bid.id)
   nothingWorking(t, 'rc-position')
-  t.equal(risk.counters('rc-position').instruments.find((i) => i.instrument === 'i2605')?.netLots, 2, 'the position is unchanged')
+  t.match(risk.counters('rc-position').instruments.find((i) => i.instrument === 'i2605'),
+    { longTodayLots: 2, longTodayFrozenLots: 0, workingOpenLongLots: 0, workingOpenShortLots: 0 }, 'the position is unchanged, nothing frozen')
   await Promise.all([trader.client.logout(), counterparty.client.logout()])
+})
+
+t.test('one account on two lanes at once: per-side limits and closes hold across the lanes', async (t) => {
+  const platform = await logOn(gateway, 'platform', 'rc-two-lanes')
+  const hft = await logOn(gateway, 'hft', 'rc-two-lanes')
+  const counterparty = await logOn(gateway, 'platform', 'rc-counterparty')
+  // m2605 (DCE), prices 2800-2899 for buys and 3000+ for sells: nothing else trades it here.
+  const order = (side: number, price: number, quantityLots: number, extra: Partial<Order> = {}): Order => ({ instrument: 'm2605', side, price, quantityLots, ...extra })
+  const close = (side: number, price: number, quantityLots: number): Order => withOffset(order(side, price, quantityLots), OffsetFlag.OFFSET_CLOSE)
+  const book = (): unknown => risk.counters('rc-two-lanes').instruments.find((i) => i.instrument === 'm2605')
+
+  // Long 3 bought on the hft lane.
+  const offer = await place(counterparty, order(Side.SELL, 2850, 3))
+  accepted(t, offer.report, 'counterparty offer')
+  const bought = await place(hft, order(Side.BUY, 2850, 3, { timeInForce: TimeInForce.FAK }))
+  t.equal((await finished(hft, bought.id)).execType, ExecType.FILL, 'hft: bought 3')
+  await finished(counterparty, offer.id)
+
+  risk.setLimits(account('rc-two-lanes'), { maxLongLots: 6, maxShortLots: 2 })
+  const platformBid = await place(platform, order(Side.BUY, 2800, 2))
+  accepted(t, platformBid.report, 'platform: opening buy of 2 (3 held + 2)')
+  refused(t, (await place(hft, order(Side.BUY, 2800, 2))).report, RejectReason.POSITION_LIMIT_LONG, 6, 7,
+    'hft: the platform lane\'s working opening buy counts here')
+  const hftBid = await place(hft, order(Side.BUY, 2800, 1))
+  accepted(t, hftBid.report, 'hft: exactly at the limit')
+  refused(t, (await place(platform, order(Side.BUY, 2800, 1))).report, RejectReason.POSITION_LIMIT_LONG, 6, 7, 'platform: and the hft lane\'s here')
+
+  // Closes: the lots one lane's close froze are not there for the other's.
+  const platformClose = await place(platform, close(Side.SELL, 3000, 2))
+  accepted(t, platformClose.report, 'platform: close 2 of the 3')
+  refused(t, (await place(hft, close(Side.SELL, 3000, 2))).report, RejectReason.CLOSE_EXCEEDS_POSITION, 1, 2, 'hft: only 1 left to close')
+  const hftClose = await place(hft, close(Side.SELL, 3000, 1))
+  accepted(t, hftClose.report, 'hft: closes the last lot')
+  refused(t, (await place(platform, withOffset(order(Side.SELL, 3000, 1), OffsetFlag.OFFSET_CLOSE_TODAY))).report, RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1,
+    'platform: nothing left, today\'s or any')
+  refused(t, (await place(platform, close(Side.BUY, 2800, 1))).report, RejectReason.CLOSE_EXCEEDS_POSITION, 0, 1, 'platform: no short to buy back')
+  t.match(book(), { longTodayLots: 3, longTodayFrozenLots: 3, workingOpenLongLots: 3, workingOpenShortLots: 0 })
+  refused(t, (await place(hft, order(Side.SELL, 3000, 3))).report, RejectReason.POSITION_LIMIT_SHORT, 2, 3, 'hft: a short is counted apart from the long')
+
+  // The platform close fills (first in time at 3000): the position and its frozen lots go down together.
+  const hit = await place(counterparty, order(Side.BUY, 3000, 2, { timeInForce: TimeInForce.FAK }))
+  t.equal((await finished(counterparty, hit.id)).execType, ExecType.FILL, 'the counterparty takes the two closing lots')
+  t.equal((await finished(platform, platformClose.id)).execType, ExecType.FILL, 'platform: the close filled')
+  t.match(book(), { longTodayLots: 1, longTodayFrozenLots: 1 }, 'long 1 left, frozen by the hft close')
+  await cancel(hft, hftClose.id)
+  await cancel(platform, platformBid.id)
+  await cancel(hft, hftBid.id)
+  nothingWorking(t, 'rc-two-lanes')
+  t.match(book(), { longTodayLots: 1, longTodayFrozenLots: 0, workingOpenLongLots: 0 }, 'long 1 left, nothing frozen')
+  await Promise.all([platform.client.logout(), hft.client.logout(), counterparty.client.logout()])
 })
 
 t.test('INSUFFICIENT_FUNDS: margin reserved for working orders plus the new order against the funds', async (t) => {
@@ -455,7 +517,7 @@ t.test('self-match cancel-resting mode: the resting order is cancelled and the n
   t.equal(bidDone.cumulativeLots, 1, 'the bid traded only with the counterparty')
   t.notOk(platform.client.received.some((m) => m.body === 'executionReport' && wireInt(m.executionReport!.clientOrderId) === offer.id &&
     (m.executionReport!.lastLots ?? 0) > 0), 'the offer never filled')
-  t.equal(risk.counters('rc-smp-cancel').instruments.find((i) => i.instrument === 'SR605')?.netLots, 1, 'position: the one lot bought from the counterparty')
+  t.match(risk.counters('rc-smp-cancel').instruments.find((i) => i.instrument === 'SR605'), { longTodayLots: 1, shortTodayLots: 0 }, 'position: the one lot bought from the counterparty')
 
   // A resting order on another lane's link cannot be cancelled ahead of
   // the new one, so the new one is refused even in this mode.

@@ -44,7 +44,7 @@ const rbMarginFen = (price: number): number => price * 70
 
 interface InstrumentCounters {
   instrument: string
-  netLots: number
+  longTodayLots: number
   workingBuyLots: number
   workingBuyOrders: number
   tradedLotsToday: number
@@ -156,7 +156,7 @@ t.test('partial fills, fills and cancels the exchange reports while the gateway 
     // Five orders and one cancel sent; the refused order is no action.
     actionsToday: 6,
   }, 'after the resend: working orders, lots, reservation and daily counters match the exchange')
-  t.match(instrument(afterResend, RB), { netLots: 6, workingBuyLots: 7, workingBuyOrders: 3, tradedLotsToday: 6, cancelsToday: 0 }, 'rb2605: position and working lots match the exchange')
+  t.match(instrument(afterResend, RB), { longTodayLots: 6, workingBuyLots: 7, workingBuyOrders: 3, tradedLotsToday: 6, cancelsToday: 0 }, 'rb2605: position and working lots match the exchange')
   t.match(instrument(afterResend, M), { workingBuyOrders: 0, workingBuyLots: 0, cancelsToday: 1 }, 'm2605: the CANCELLED received after the restart counts for the cancel monitor')
 
   const second = await logOn(gw, TRADER)
@@ -175,7 +175,7 @@ t.test('partial fills, fills and cancels the exchange reports while the gateway 
   }
   const quiet = await counters(gw, TRADER)
   t.match(quiet, { openOrders: 0, openLots: 0, reservedFen: 0, tradedLotsToday: 6, actionsToday: 9 }, 'nothing left reserved once they are cancelled')
-  t.match(instrument(quiet, RB), { netLots: 6, cancelsToday: 3 }, 'three rb2605 cancels counted')
+  t.match(instrument(quiet, RB), { longTodayLots: 6, cancelsToday: 3 }, 'three rb2605 cancels counted')
 
   // ---- a quiet kill: everything survives a second replay, resends included ----
   await gw.kill9()
@@ -328,7 +328,7 @@ const { workerData, parentPort } = require('node:worker_threads')
   engine.input[IN_PRICE] = 3200
   engine.input[IN_LINK_ORDER_ID] = lane
   engine.input[IN_NOW_MS] = Date.now()
-  parentPort.postMessage(engine.restoreOrder({ lane, account, app: -1 }, risk, 1, 1, 1, newRiskVerdict(1)))
+  parentPort.postMessage(engine.restoreOrder({ lane, account, app: -1 }, risk, 1, 1, 1, 1, 1, newRiskVerdict(1)))
 })()
 `
 

@@ -559,7 +559,7 @@ t.test('the table for people', async (t) => {
   t.match(r.out, /would reject\s+1 \(POSITION_LIMIT_LONG 1\)/)
   t.match(r.out, /would pass\s+0/)
   // a2 refused here, so its fill is left out: ACC2 is long 1, not 2.
-  t.match(r.out, /at the end of the day \(replayed\)\n  ACC1: 5 working orders \(8 lots\), 8 actions, 2 lots traded\n    rb2605: net 2, working 4 buy \/ 4 sell, 2 traded, 1 cancel\n  ACC2: 2 working orders \(2 lots\), 3 actions, 1 lot traded\n    au2606: net 1,/)
+  t.match(r.out, /at the end of the day \(replayed\)\n  ACC1: 5 working orders \(8 lots\), 8 actions, 2 lots traded\n    rb2605: long 2 today \/ 0 yesterday, short 0 today \/ 0 yesterday, working 4 buy \/ 4 sell, 2 traded, 1 cancel\n  ACC2: 2 working orders \(2 lots\), 3 actions, 1 lot traded\n    au2606: long 1 today \/ 0 yesterday,/)
 })
 
 t.test('the real CLI, as a compliance officer runs it', async (t) => {

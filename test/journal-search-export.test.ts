@@ -430,7 +430,7 @@ t.test('bad command lines exit 2 naming the option; an empty range exits 1', asy
     [search, [root, '--json=yes'], /--json takes no value/],
     [search, [root, '-x'], /unknown option -x/],
     [search, [root, '--limit', '0'], /--limit: expected how many records to print at most, a whole number from 1; got '0'/],
-    [search, [root, '--kind', 'order'], /--kind: expected one of client-in, client-out, link-in, link-out, logon-step, check-decision, admin-change, purge, reveal, report-held; got 'order'/],
+    [search, [root, '--kind', 'order'], /--kind: expected one of client-in, client-out, link-in, link-out, logon-step, check-decision, admin-change, purge, reveal, positions-carried, report-held; got 'order'/],
     [search, [root, '--lane', 'fast'], /--lane: expected one of terminal, platform, hft, none; got 'fast'/],
     [search, [root, '--account', 'A', '--account', 'B'], /--account given twice; give it once/],
     [search, [root, '--operator', 'bob'], /--operator: only used with --reveal/],

@@ -16,7 +16,8 @@
 // exchange report seq and highest link order ID, and for every account
 // its counters and monitors (positions, working lots and orders,
 // reservation, daily actions, traded lots, cancels, large cancels,
-// self-trades, bursts) with the raw account state and its rate ring.
+// self-trades, bursts; the position books, held and frozen, and the
+// working-open lots) with the raw account state and its rate ring.
 // And the day's execution reports (lane/report-log.ts): the log recovered
 // from the journal equals the live one byte for byte, and across every
 // restart each account's reports on a lane are numbered 1, 2, 3, ...
@@ -30,7 +31,7 @@ import fc from 'fast-check'
 import assert from 'node:assert/strict'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { ExecType, RejectReason, Side, TimeInForce, v1, wireInt } from '../protocol/messages.js'
+import { ExecType, HedgeFlag, OffsetFlag, RejectReason, Side, TimeInForce, v1, wireInt } from '../protocol/messages.js'
 import { readStream } from '../journal/reader.js'
 import { RecordKind } from '../journal/record-format.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
@@ -68,7 +69,7 @@ const RISK = {
 type Action =
   | { t: 'logon', lane: number, account: number, cod: boolean }
   | { t: 'logout', lane: number, who: number }
-  | { t: 'order', lane: number, who: number, symbol: number, buy: boolean, ticks: number, lots: number, fak: boolean }
+  | { t: 'order', lane: number, who: number, symbol: number, buy: boolean, ticks: number, lots: number, fak: boolean, offset: number }
   | { t: 'cancel', lane: number, who: number, which: number }
   | { t: 'report', lane: number, which: number, kind: 'ack' | 'partial' | 'fill' | 'cancelled' | 'rejected' | 'cancel-rejected' }
   | { t: 'duplicate', lane: number }
@@ -82,7 +83,9 @@ const pick = fc.nat({ max: 7 })
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ t: fc.constant('logon' as const), lane, account: fc.integer({ min: 0, max: 1 }), cod: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('logout' as const), lane, who: pick }) },
-  { weight: 8, arbitrary: fc.record({ t: fc.constant('order' as const), lane, who: pick, symbol: fc.integer({ min: 0, max: 1 }), buy: fc.boolean(), ticks: fc.integer({ min: -3, max: 3 }), lots: fc.integer({ min: 1, max: 4 }), fak: fc.boolean() }) },
+  { weight: 8, arbitrary: fc.record({ t: fc.constant('order' as const), lane, who: pick, symbol: fc.integer({ min: 0, max: 1 }), buy: fc.boolean(), ticks: fc.integer({ min: -3, max: 3 }), lots: fc.integer({ min: 1, max: 4 }), fak: fc.boolean(),
+  // Opens (unset or explicit) and closes of what fills opened: recovery must freeze as the check froze.
+  offset: fc.constantFrom(OffsetFlag.OFFSET_FLAG_UNSPECIFIED, OffsetFlag.OFFSET_OPEN, OffsetFlag.OFFSET_CLOSE, OffsetFlag.OFFSET_CLOSE_TODAY) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('cancel' as const), lane, who: pick, which: pick }) },
   { weight: 8, arbitrary: fc.record({ t: fc.constant('report' as const), lane, which: pick, kind: fc.constantFrom('ack' as const, 'partial' as const, 'fill' as const, 'cancelled' as const, 'rejected' as const, 'cancel-rejected' as const) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('duplicate' as const), lane }) },
@@ -180,8 +183,7 @@ class Gateway {
         core.newOrder(session, {
           clientOrderId: id, instrument: symbol, side: action.buy ? Side.BUY : Side.SELL, price: reference + action.ticks,
           quantityLots: action.lots, timeInForce: action.fak ? TimeInForce.FAK : TimeInForce.GFD, reduceOnly: false,
-          // As a decoded NewOrder has them: unset is 0.
-          offsetFlag: 0, hedgeFlag: 0,
+          offsetFlag: action.offset, hedgeFlag: HedgeFlag.HEDGE_FLAG_UNSPECIFIED,
         } as never)
         break
       }

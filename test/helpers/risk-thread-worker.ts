@@ -10,9 +10,10 @@ import { lockSlot, unlockSlot } from '../../checks/account-lock.js'
 import { RiskEngine, newRiskVerdict, type InstrumentRisk, type RiskContext } from '../../checks/risk-engine.js'
 import {
   ACCOUNT_CTL_LOCK, ACCOUNT_FIELDS, ACCOUNT_OPEN_LOTS, ACCOUNT_OPEN_ORDERS, ACCOUNT_RESERVED_FEN, ORDER_FIELDS,
-  ORDER_FREE, ORDER_LEAVES_LOTS, ORDER_MARGIN_PER_LOT_FEN, ORDER_STATE, POSITION_FIELDS, POSITION_NET_LOTS,
-  POSITION_WORKING_BUY_LOTS, POSITION_WORKING_SELL_LOTS, type RiskBuffers,
+  ORDER_FREE, ORDER_LEAVES_LOTS, ORDER_MARGIN_PER_LOT_FEN, ORDER_STATE, POSITION_BOOK, POSITION_FIELDS,
+  POSITION_WORKING_OPEN_LONG_LOTS, POSITION_WORKING_OPEN_SHORT_LOTS, type RiskBuffers,
 } from '../../checks/risk-layout.js'
+import { BOOK_FIELDS, BOOK_FROZEN, BOOK_LONG_TODAY, BOOK_SHORT_TODAY, heldLots, isClose } from '../../checks/position-book.js'
 import { Side, TimeInForce, reasonName, v1, type InstrumentInit } from '../../protocol/messages.js'
 
 export interface RiskThreadOp {
@@ -24,6 +25,8 @@ export interface RiskThreadOp {
   lots: number
   /** Which working order a cancel or fill is for (modulo how many there are). */
   pick: number
+  /** OffsetFlag of an order: opens and closes of either position. */
+  offset: number
 }
 
 export interface RiskThreadLimits {
@@ -50,8 +53,9 @@ export interface RiskThreadResult {
   outcomes: Record<string, number>
   /** Orders and cancels the checks admitted: each counts as one action. */
   actions: number
-  /** Net lots this worker's fills moved, by instrument (as listed in workerData). */
-  netLots: number[]
+  /** Long and short lots this worker's fills opened minus those they closed, by instrument (as listed in workerData). */
+  longLots: number[]
+  shortLots: number[]
   tradedLots: number
   /** Shared index each instrument got (both workers intern them at once). */
   instrumentIndexes: number[]
@@ -64,7 +68,7 @@ export interface RiskThreadResult {
 export const SYNC_READY = 0
 export const SYNC_PROGRESS = 1
 
-interface Working { slot: number, instrument: number, side: number, leaves: number }
+interface Working { slot: number, instrument: number, side: number, offset: number, leaves: number }
 
 parentPort!.postMessage(run(workerData as RiskThreadWorkerData))
 
@@ -78,7 +82,7 @@ function run (data: RiskThreadWorkerData): RiskThreadResult {
   const positionBases = instruments.map((i) => (ctx.account * capacity.instrumentsPerAccount + engine.positionSlot(ctx.account, i.index)) * POSITION_FIELDS)
   const lock = engine.views.accountCtl(ctx.account) + ACCOUNT_CTL_LOCK
   const result: RiskThreadResult = {
-    violations: [], outcomes: {}, actions: 0, netLots: instruments.map(() => 0), tradedLots: 0,
+    violations: [], outcomes: {}, actions: 0, longLots: instruments.map(() => 0), shortLots: instruments.map(() => 0), tradedLots: 0,
     instrumentIndexes: instruments.map((i) => i.index), interleaved: 0, contended: 0,
   }
   const working: Working[] = []
@@ -103,16 +107,23 @@ function run (data: RiskThreadWorkerData): RiskThreadResult {
       tableLots += orders[o + ORDER_LEAVES_LOTS]!
       tableFen += orders[o + ORDER_LEAVES_LOTS]! * orders[o + ORDER_MARGIN_PER_LOT_FEN]!
     }
-    const positionsNow = positionBases.map((p) => [positions[p + POSITION_NET_LOTS]!, positions[p + POSITION_WORKING_BUY_LOTS]!, positions[p + POSITION_WORKING_SELL_LOTS]!] as const)
+    const positionsNow = positionBases.map((p) => [
+      heldLots(positions, p + POSITION_BOOK, BOOK_LONG_TODAY), positions[p + POSITION_WORKING_OPEN_LONG_LOTS]!,
+      heldLots(positions, p + POSITION_BOOK, BOOK_SHORT_TODAY), positions[p + POSITION_WORKING_OPEN_SHORT_LOTS]!,
+      Array.from(positions.subarray(p + POSITION_BOOK, p + POSITION_BOOK + BOOK_FIELDS)),
+    ] as const)
     unlockSlot(control, lock)
     if (openOrders > limits.maxOpenOrders) fail(`step ${step}: openOrders ${openOrders} > ${limits.maxOpenOrders}`)
     if (reservedFen > limits.fundsFen) fail(`step ${step}: reservedFen ${reservedFen} > ${limits.fundsFen}`)
     if (openOrders !== tableOrders || openLots !== tableLots || reservedFen !== tableFen) {
       fail(`step ${step}: totals ${openOrders}/${openLots}/${reservedFen}, order table ${tableOrders}/${tableLots}/${tableFen}`)
     }
-    positionsNow.forEach(([net, workingBuy, workingSell], i) => {
-      if (net + workingBuy > limits.maxLongLots) fail(`step ${step}: ${instruments[i]!.symbol} long ${net + workingBuy} > ${limits.maxLongLots}`)
-      if (workingSell - net > limits.maxShortLots) fail(`step ${step}: ${instruments[i]!.symbol} short ${workingSell - net} > ${limits.maxShortLots}`)
+    positionsNow.forEach(([long, workingLong, short, workingShort, book], i) => {
+      if (long + workingLong > limits.maxLongLots) fail(`step ${step}: ${instruments[i]!.symbol} long ${long + workingLong} > ${limits.maxLongLots}`)
+      if (short + workingShort > limits.maxShortLots) fail(`step ${step}: ${instruments[i]!.symbol} short ${short + workingShort} > ${limits.maxShortLots}`)
+      for (let b = 0; b < BOOK_FROZEN; b++) {
+        if (book[b]! < 0 || book[b + BOOK_FROZEN]! < 0 || book[b + BOOK_FROZEN]! > book[b]!) fail(`step ${step}: ${instruments[i]!.symbol} book ${book.join(',')}`)
+      }
     })
   }
 
@@ -120,7 +131,11 @@ function run (data: RiskThreadWorkerData): RiskThreadResult {
   const fill = (w: Working, lots: number): number => {
     const leaves = engine.onFill(ctx.account, w.slot, lots)
     w.leaves -= lots
-    result.netLots[w.instrument] = result.netLots[w.instrument]! + (w.side === Side.BUY ? lots : -lots)
+    // BUY opens long or closes short; SELL opens short or closes long.
+    const long = (w.side === Side.BUY) !== isClose(w.offset)
+    const moved = isClose(w.offset) ? -lots : lots
+    if (long) result.longLots[w.instrument] = result.longLots[w.instrument]! + moved
+    else result.shortLots[w.instrument] = result.shortLots[w.instrument]! + moved
     result.tradedLots += lots
     if (leaves !== w.leaves) fail(`fill left ${leaves} working, expected ${w.leaves}`)
     return leaves
@@ -144,11 +159,12 @@ function run (data: RiskThreadWorkerData): RiskThreadResult {
     if (Atomics.load(control, lock) !== 0) result.contended++
     if (op.kind === 'order') {
       const instrument = instruments[op.instrument]!
-      const slot = engine.checkNewOrder(ctx, instrument, op.side, instrument.referencePrice + op.tick * 10, op.lots, TimeInForce.GFD, false, linkOrderId++, nowMs, verdict)
+      const slot = engine.checkNewOrder(ctx, instrument, op.side, instrument.referencePrice + op.tick * 10, op.lots, TimeInForce.GFD, false,
+        linkOrderId++, nowMs, verdict, op.offset)
       count(slot >= 0 ? 'pass' : reasonName(verdict.reason))
       if (slot >= 0) {
         result.actions++
-        working.push({ slot, instrument: op.instrument, side: op.side, leaves: op.lots })
+        working.push({ slot, instrument: op.instrument, side: op.side, offset: op.offset, leaves: op.lots })
       }
     } else if (working.length > 0) {
       const w = working[op.pick % working.length]!

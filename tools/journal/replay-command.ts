@@ -35,6 +35,8 @@
 //                              orders; how many it took says which earlier sessions
 //                              had closed without a logout (nothing else records it)
 //   segment seal ending a run  the gateway stopped or died: its sessions closed
+//   POSITIONS_CARRIED          positions held before the day, added to yesterday's
+//                              lots (RiskEngine.restoreCarriedPosition)
 //   LINK_IN report             report: fills and done of orders working in the
 //                              replay, each seq once (resends after a reconnect are
 //                              journaled too)
@@ -65,7 +67,7 @@ import {
 } from '../../protocol/messages.js'
 import { JournalError, journalErrorCodes } from '../../journal/errors.js'
 import {
-  CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, LINK_BODY_FIELDS, decisionStageName, decodeDecision,
+  CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, LINK_BODY_FIELDS, decisionStageName, decodeDecision, decodePositionsCarried,
 } from '../../journal/gateway-records.js'
 import { readJournal, type ReadRecord } from '../../journal/reader.js'
 import { countJournalSegments, noSegmentsText } from './search-command.js'
@@ -559,6 +561,18 @@ class DayReplay {
       case RecordKind.CHECK_DECISION: this.onDecision(lane, record); break
       case RecordKind.LINK_IN: this.onLinkIn(lane, record); break
       case RecordKind.LINK_OUT: this.onLinkOut(lane, record); break
+      case RecordKind.POSITIONS_CARRIED: this.onPositionsCarried(lane, record); break
+    }
+  }
+
+  /** Positions held before the day (the lane that rolled into it journaled them): the day's closes close them. */
+  private onPositionsCarried (lane: LaneReplay, record: ReadRecord): void {
+    const doc = decodePositionsCarried(record.payload)
+    if (doc === null) return
+    for (const entry of doc.positions) {
+      const account = this.accountIndex(entry.account)
+      const instrument = lane.engine.instrumentIndex(entry.instrument, entry.exchange)
+      if (account !== null && instrument >= 0) lane.engine.restoreCarriedPosition(account, instrument, entry.longYesterdayLots, entry.shortYesterdayLots)
     }
   }
 
@@ -985,7 +999,7 @@ class DayReplay {
       [this.inferredCloses, 'session', 'closed without a logout, as the orders the account\'s next logon took over show'],
     ]
     for (const [n, noun, what] of counted) if (n > 0) notes.push(`${what}: ${count(n, noun)}`)
-    notes.push('positions, working orders and daily counters start empty at the day\'s first logon reply (orders left from an earlier day are not known); live limit, kill-switch and trading-state changes of the day are not applied')
+    notes.push('working orders and daily counters start empty at the day\'s first logon reply, positions at what the day\'s positions-carried records say (orders left from an earlier day are not known); live limit, kill-switch and trading-state changes of the day are not applied')
     return r
   }
 }
@@ -1072,7 +1086,8 @@ export function formatReplayResult (r: ReplayResult): string {
     for (const a of r.accountsAtEnd) {
       out.push(`  ${a.account}: ${count(a.openOrders, 'working order')} (${count(a.openLots, 'lot')}), ${count(a.actionsToday, 'action')}, ${count(a.tradedLotsToday, 'lot')} traded`)
       for (const i of a.instruments) {
-        out.push(`    ${i.instrument}: net ${i.netLots}, working ${i.workingBuyLots} buy / ${i.workingSellLots} sell, ${i.tradedLotsToday} traded, ${count(i.cancelsToday, 'cancel')}`)
+        out.push(`    ${i.instrument}: long ${i.longTodayLots} today / ${i.longYesterdayLots} yesterday, short ${i.shortTodayLots} today / ${i.shortYesterdayLots} yesterday, ` +
+          `working ${i.workingBuyLots} buy / ${i.workingSellLots} sell, ${i.tradedLotsToday} traded, ${count(i.cancelsToday, 'cancel')}`)
       }
     }
   }
