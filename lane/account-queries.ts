@@ -112,8 +112,7 @@ export class OrderFold {
         hedgeFlag: report.hedgeFlag ?? 0,
         price: wireInt(report.price),
         quantityLots: report.quantityLots ?? 0,
-        // Reports do not carry it: known while the order works (working()).
-        timeInForce: 0,
+        timeInForce: report.timeInForce ?? 0,
         state: OrderState.ORDER_PENDING,
         cumulativeLots: 0,
         leavesLots: report.quantityLots ?? 0,

@@ -18,7 +18,7 @@
 // No sockets, no uWebSockets.js, no worker-thread globals: it runs in a
 // test or a CLI tool as it runs on the lane thread.
 import { MAX_WIRE_INTEGER } from '../protocol/constants.js'
-import { ExecType, HedgeFlag, RejectReason, reasonName, wireInt, type CancelOrder, type NewOrder } from '../protocol/messages.js'
+import { ExecType, HedgeFlag, RejectReason, TimeInForce, reasonName, wireInt, type CancelOrder, type NewOrder } from '../protocol/messages.js'
 import { effectiveOffset } from '../checks/position-book.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { DecisionStage } from '../journal/gateway-records.js'
@@ -242,6 +242,7 @@ export class OrderEntry {
         transactTimeUs: Date.now() * 1000,
         warning,
         // The flags as the order would have applied them.
+        timeInForce: order.timeInForce || TimeInForce.GFD,
         offsetFlag: effectiveOffset(order.offsetFlag, order.reduceOnly),
         hedgeFlag: order.hedgeFlag || HedgeFlag.HEDGE_SPECULATION,
       },

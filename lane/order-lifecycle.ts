@@ -39,7 +39,7 @@
 // No sockets, no uWebSockets.js, no worker-thread globals: a CLI tool can
 // import this module.
 import {
-  ExecType, RejectReason, reasonName, wireInt,
+  ExecType, RejectReason, TimeInForce, reasonName, wireInt,
   type ClientEnvelopeInit, type ExecutionReportInit, type Instrument, type LinkExecutionReport,
 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
@@ -448,6 +448,7 @@ export class OrderLifecycle {
         transactTimeUs: Date.now() * 1000,
         offsetFlag: order.offsetFlag,
         hedgeFlag: order.hedgeFlag,
+        timeInForce: order.timeInForce || TimeInForce.GFD,
         ...extra,
       },
     }

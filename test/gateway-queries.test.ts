@@ -154,6 +154,9 @@ t.test('the day\'s orders in each state, their trades and one order\'s status', 
   t.equal(wireInt(byId.get(filled.id)?.exchangeOrderId), wireInt(fill.exchangeOrderId), 'the exchange order ID')
   t.equal(wireInt(byId.get(filled.id)?.lastReportSeq), wireInt(fill.reportSeq), 'the newest report\'s report_seq')
   t.equal(byId.get(rejected.id)?.reason, rejected.report.reason, 'why it was rejected')
+  t.same([byId.get(filled.id)?.timeInForce, byId.get(cancelled.id)?.timeInForce, byId.get(rejected.id)?.timeInForce],
+    [TimeInForce.FAK, TimeInForce.GFD, TimeInForce.GFD], 'done orders keep their time in force (reports carry it; unset reads GFD)')
+  t.equal(fill.timeInForce, TimeInForce.FAK, 'the fill report carries the order\'s time in force')
   const entered = byId.get(working.id)
   t.same([entered?.side, wireInt(entered?.price), entered?.quantityLots, entered?.timeInForce, entered?.instrument],
     [Side.BUY, 3100, 1, TimeInForce.GFD, 'rb2605'], 'the order as entered')
