@@ -10,7 +10,7 @@
 import { lockSlot, unlockSlot } from './account-lock.js'
 import { Limit } from './limits.js'
 import {
-  BOOK_FROZEN, BOOK_LONG_TODAY, BOOK_LONG_YESTERDAY, BOOK_SHORT_TODAY, BOOK_SHORT_YESTERDAY,
+  BOOK_LONG_TODAY, BOOK_LONG_YESTERDAY, BOOK_SHORT_TODAY, BOOK_SHORT_YESTERDAY, readBook, type BookView,
 } from './position-book.js'
 import {
   ACCOUNT_CTL_LOCK, ACCOUNT_FIELDS, ACCOUNT_RESERVED_FEN, POSITION_BOOK, POSITION_DAILY_OPENED_LOTS, POSITION_FIELDS,
@@ -19,17 +19,8 @@ import {
 import { symbolAt, unitsToFen, type RiskContext, type RiskEngine } from './risk-engine.js'
 
 /** One account's position in one instrument, in lots, as the shared risk state holds it. */
-export interface PositionSnapshot {
+export interface PositionSnapshot extends BookView {
   instrument: string
-  longToday: number
-  longYesterday: number
-  shortToday: number
-  shortYesterday: number
-  /** Of the held lots above, those frozen by working close orders. */
-  frozenLongToday: number
-  frozenLongYesterday: number
-  frozenShortToday: number
-  frozenShortYesterday: number
   /** Lots of working opening orders that would make or grow each side. */
   workingOpenLong: number
   workingOpenShort: number
@@ -81,14 +72,7 @@ export class AccountSnapshots {
       if (instrument !== '' && symbol !== instrument) continue
       out.push({
         instrument: symbol,
-        longToday: slots[b + BOOK_LONG_TODAY]!,
-        longYesterday: slots[b + BOOK_LONG_YESTERDAY]!,
-        shortToday: slots[b + BOOK_SHORT_TODAY]!,
-        shortYesterday: slots[b + BOOK_SHORT_YESTERDAY]!,
-        frozenLongToday: slots[b + BOOK_FROZEN + BOOK_LONG_TODAY]!,
-        frozenLongYesterday: slots[b + BOOK_FROZEN + BOOK_LONG_YESTERDAY]!,
-        frozenShortToday: slots[b + BOOK_FROZEN + BOOK_SHORT_TODAY]!,
-        frozenShortYesterday: slots[b + BOOK_FROZEN + BOOK_SHORT_YESTERDAY]!,
+        ...readBook(slots, b),
         workingOpenLong: slots[p + POSITION_WORKING_OPEN_LONG_LOTS]!,
         workingOpenShort: slots[p + POSITION_WORKING_OPEN_SHORT_LOTS]!,
         openedToday: slots[p + POSITION_DAILY_OPENED_LOTS]!,

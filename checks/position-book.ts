@@ -191,6 +191,33 @@ export function rollFrozen (order: Float64Array, oAt: number): void {
   order[oAt + FROZEN_TODAY] = 0
 }
 
+/** A book as named numbers: for inspection (admin, queries, the simulator), never on the order path. */
+export interface BookView {
+  longToday: number
+  longYesterday: number
+  shortToday: number
+  shortYesterday: number
+  /** Of the held lots above, those frozen by working close orders. */
+  longTodayFrozen: number
+  longYesterdayFrozen: number
+  shortTodayFrozen: number
+  shortYesterdayFrozen: number
+}
+
+/** The book at `at`, as named numbers. */
+export function readBook (book: Float64Array, at: number): BookView {
+  return {
+    longToday: book[at + BOOK_LONG_TODAY]!,
+    longYesterday: book[at + BOOK_LONG_YESTERDAY]!,
+    shortToday: book[at + BOOK_SHORT_TODAY]!,
+    shortYesterday: book[at + BOOK_SHORT_YESTERDAY]!,
+    longTodayFrozen: book[at + BOOK_FROZEN + BOOK_LONG_TODAY]!,
+    longYesterdayFrozen: book[at + BOOK_FROZEN + BOOK_LONG_YESTERDAY]!,
+    shortTodayFrozen: book[at + BOOK_FROZEN + BOOK_SHORT_TODAY]!,
+    shortYesterdayFrozen: book[at + BOOK_FROZEN + BOOK_SHORT_YESTERDAY]!,
+  }
+}
+
 /** Lots held on the side whose today bucket is `today`, both days. */
 export function heldLots (book: Float64Array, at: number, today: number): number {
   return book[at + today]! + book[at + today + 1]!

@@ -17,7 +17,7 @@ import {
   wireInt, type InstrumentInit, type LinkExecutionReportInit,
 } from '../protocol/messages.js'
 import {
-  BOOK_FIELDS, BOOK_FROZEN, BOOK_LONG_TODAY, BOOK_LONG_YESTERDAY, BOOK_SHORT_TODAY, BOOK_SHORT_YESTERDAY, CloseKind,
+  BOOK_FIELDS, BOOK_LONG_TODAY, CloseKind, readBook, type BookView,
   availableToClose, bucketOf, closeKind, closeRuleOf, fillClose, fillOpen, freezeClose, isClose, releaseClose,
   rollBook, rollFrozen, CloseRule,
 } from '../checks/position-book.js'
@@ -54,17 +54,8 @@ export interface MatchingEngineOptions {
 }
 
 /** One account's position in one instrument, for inspection (lots). */
-export interface PositionView {
+export interface PositionView extends BookView {
   instrument: string
-  longToday: number
-  longYesterday: number
-  shortToday: number
-  shortYesterday: number
-  /** Of those, frozen by working close orders. */
-  longTodayFrozen: number
-  longYesterdayFrozen: number
-  shortTodayFrozen: number
-  shortYesterdayFrozen: number
 }
 
 /** Reference data narrowed to plain numbers once, so the hot path never converts. */
@@ -420,17 +411,7 @@ export class MatchingEngine {
       let any = false
       for (let i = at; i < at + BOOK_FIELDS; i++) if (b[i] !== 0) any = true
       if (!any) continue
-      out.push({
-        instrument: instrument.symbol,
-        longToday: b[at + BOOK_LONG_TODAY]!,
-        longYesterday: b[at + BOOK_LONG_YESTERDAY]!,
-        shortToday: b[at + BOOK_SHORT_TODAY]!,
-        shortYesterday: b[at + BOOK_SHORT_YESTERDAY]!,
-        longTodayFrozen: b[at + BOOK_FROZEN + BOOK_LONG_TODAY]!,
-        longYesterdayFrozen: b[at + BOOK_FROZEN + BOOK_LONG_YESTERDAY]!,
-        shortTodayFrozen: b[at + BOOK_FROZEN + BOOK_SHORT_TODAY]!,
-        shortYesterdayFrozen: b[at + BOOK_FROZEN + BOOK_SHORT_YESTERDAY]!,
-      })
+      out.push({ instrument: instrument.symbol, ...readBook(b, at) })
     }
     return out
   }

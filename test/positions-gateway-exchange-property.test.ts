@@ -18,6 +18,7 @@ import { HedgeFlag, OffsetFlag, Side, TimeInForce, wireInt, type LinkExecutionRe
 import { MatchingEngine } from '../exchange-sim/matching-engine.js'
 import { DEFAULT_INSTRUMENTS } from '../exchange-sim/instruments.js'
 import { AccountSnapshots } from '../checks/account-snapshot.js'
+import type { BookView } from '../checks/position-book.js'
 import { LaneCore, riskControlFor } from './helpers/lane-core.js'
 import type { ClientSession } from '../lane/client-session.js'
 
@@ -65,14 +66,9 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'roll' as const }) },
 )
 
-interface Book {
-  longToday: number, longYesterday: number, shortToday: number, shortYesterday: number,
-  frozenLongToday: number, frozenLongYesterday: number, frozenShortToday: number, frozenShortYesterday: number,
-}
-
-const FLAT: Book = {
+const FLAT: BookView = {
   longToday: 0, longYesterday: 0, shortToday: 0, shortYesterday: 0,
-  frozenLongToday: 0, frozenLongYesterday: 0, frozenShortToday: 0, frozenShortYesterday: 0,
+  longTodayFrozen: 0, longYesterdayFrozen: 0, shortTodayFrozen: 0, shortYesterdayFrozen: 0,
 }
 
 /** One run: a lane and an exchange wired together, both starting flat on FIRST_DAY. */
@@ -150,34 +146,33 @@ class Market {
     }
   }
 
-  gatewayBook (account: number, symbol: string): Book {
+  /** Both books as named numbers (position-book.ts readBook), without what only one side keeps. */
+  gatewayBook (account: number, symbol: string): BookView {
     const found = this.snapshots.positions(this.control.accountIndex(ACCOUNTS[account]!)!, symbol)[0]
-    if (found === undefined) return FLAT
-    return {
-      longToday: found.longToday, longYesterday: found.longYesterday, shortToday: found.shortToday, shortYesterday: found.shortYesterday,
-      frozenLongToday: found.frozenLongToday, frozenLongYesterday: found.frozenLongYesterday,
-      frozenShortToday: found.frozenShortToday, frozenShortYesterday: found.frozenShortYesterday,
-    }
+    return found === undefined ? FLAT : onlyBook(found)
   }
 
-  exchangeBook (account: number, symbol: string): Book {
+  exchangeBook (account: number, symbol: string): BookView {
     const found = this.exchange.positionsOf(ACCOUNTS[account]!).find((p) => p.instrument === symbol)
-    if (found === undefined) return FLAT
-    return {
-      longToday: found.longToday, longYesterday: found.longYesterday, shortToday: found.shortToday, shortYesterday: found.shortYesterday,
-      frozenLongToday: found.longTodayFrozen, frozenLongYesterday: found.longYesterdayFrozen,
-      frozenShortToday: found.shortTodayFrozen, frozenShortYesterday: found.shortYesterdayFrozen,
-    }
+    return found === undefined ? FLAT : onlyBook(found)
+  }
+}
+
+function onlyBook (view: BookView): BookView {
+  return {
+    longToday: view.longToday, longYesterday: view.longYesterday, shortToday: view.shortToday, shortYesterday: view.shortYesterday,
+    longTodayFrozen: view.longTodayFrozen, longYesterdayFrozen: view.longYesterdayFrozen,
+    shortTodayFrozen: view.shortTodayFrozen, shortYesterdayFrozen: view.shortYesterdayFrozen,
   }
 }
 
 /** Why a book breaks the invariants, or null. */
-function invariantProblem (book: Book): string | null {
+function invariantProblem (book: BookView): string | null {
   for (const [name, value] of Object.entries(book)) if (value < 0) return `${name} is ${value}`
-  if (book.frozenLongToday > book.longToday) return 'frozen long today above held'
-  if (book.frozenLongYesterday > book.longYesterday) return 'frozen long yesterday above held'
-  if (book.frozenShortToday > book.shortToday) return 'frozen short today above held'
-  if (book.frozenShortYesterday > book.shortYesterday) return 'frozen short yesterday above held'
+  if (book.longTodayFrozen > book.longToday) return 'frozen long today above held'
+  if (book.longYesterdayFrozen > book.longYesterday) return 'frozen long yesterday above held'
+  if (book.shortTodayFrozen > book.shortToday) return 'frozen short today above held'
+  if (book.shortYesterdayFrozen > book.shortYesterday) return 'frozen short yesterday above held'
   return null
 }
 
