@@ -370,7 +370,18 @@ t.test('the state recovered from the journal equals the live state at the last c
       }
       counts.bursts += ACCOUNTS.reduce((n, a) => n + control.counters(a).hfBurstsToday, 0)
     },
-  ), { numRuns: RUNS })
+  ), {
+    numRuns: RUNS,
+    // One run always reaches an owed cancel (random runs reach one only
+    // sometimes): a cancel-on-disconnect session leaves with its order
+    // working while the link is down, and the gateway dies before link-up.
+    examples: [[[
+      { t: 'logon', lane: 0, account: 0, cod: true },
+      { t: 'order', lane: 0, who: 0, symbol: 0, buy: true, ticks: -3, lots: 1, fak: false, offset: OffsetFlag.OFFSET_OPEN },
+      { t: 'down', lane: 0 },
+      { t: 'logout', lane: 0, who: 0 },
+    ], 0]],
+  })
   // The runs must reach the states the property is about.
   t.ok(counts.orders > RUNS, `orders entered: ${counts.orders}`)
   t.ok(counts.working > 0, `orders working at a kill: ${counts.working}`)

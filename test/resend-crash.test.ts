@@ -126,8 +126,14 @@ t.test('after kill -9, a resend after the last report received serves exactly th
   // Lost: from here on the link loses every new order after the gateway
   // journaled and sent it (some of the burst may be among them).
   proxy.dropNewOrders = true
-  const lost = [buy(), buy(), buy()]
-  await proxy.framesDropped(LOST_ORDERS)
+  // Each at its own price below the burst's, so that the proxy's dropped
+  // frames name them: the burst's tail may be dropped before them.
+  const lostPrices = Array.from({ length: LOST_ORDERS }, (_, i) => BID - 1 - i)
+  const lost = lostPrices.map((price) => buy(price))
+  for (let frames = LOST_ORDERS; ; frames++) {
+    const dropped = await proxy.framesDropped(frames)
+    if (lostPrices.every((price) => dropped.some((e) => Number(e.newOrder?.price) === price))) break
+  }
   const traderClosed = trader.client.isClosed ? Promise.resolve() : once(trader.client, 'close')
   await gw.kill9()
   await traderClosed
