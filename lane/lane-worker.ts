@@ -7,6 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
 import { CrossThreadRequester, answerRequests } from '../platform/cross-thread.js'
 import { RejectReason } from '../protocol/messages.js'
+import { ThreadSampler } from '../platform/thread-sampler.js'
+import { SLOT_THREAD_SAMPLE } from './lane-metrics.js'
 import type { AccessResult, LaneRequests, LaneToSupervisor, LaneWorkerData, SupervisorRequests, SupervisorToLane } from './worker-contract.js'
 
 const { lane: laneName, config, risk, metrics, recovered } = workerData as LaneWorkerData
@@ -36,6 +38,8 @@ async function decideAccess (args: SupervisorRequests['access']['args']): Promis
 const lane = new Lane(laneName, config, notify, (session, request) => decideAccess({ sessionId: session.id, ip: session.remoteAddress, request }),
   risk, metrics)
 const { host } = config.lanes[laneName]
+// Event-loop delay and heap of this thread, for /metrics (unref'd: it never keeps the thread alive).
+new ThreadSampler(new Float64Array(metrics), SLOT_THREAD_SAMPLE).start()
 
 const answerSupervisor = answerRequests<LaneRequests>(notify, {
   'list-sessions': () => lane.sessionsInfo(),

@@ -13,7 +13,8 @@ import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
 import { OpsServer } from './ops/ops-server.js'
 import { loadOpsToken, opsTokenPath } from '../config/ops-token.js'
 import { createLaneMetricsBuffers } from '../lane/lane-metrics.js'
-import { createGatewayMetrics } from './ops/metrics.js'
+import { createGatewayMetrics, createSupervisorSampleSlots } from './ops/metrics.js'
+import { ThreadSampler } from '../platform/thread-sampler.js'
 import { AccessControl } from './access/access-control.js'
 import { terminalInfoRecord, type TerminalInfo } from '../protocol/terminal-fingerprint.js'
 import { v1 } from '../protocol/messages.js'
@@ -82,6 +83,9 @@ export class Supervisor {
   /** Each lane's /metrics counters: written by that lane's thread only, read here at scrape time (lane-metrics.ts). */
   private readonly laneMetrics = createLaneMetricsBuffers()
   private readonly linkWaiters: Array<() => void> = []
+  /** This thread's own event-loop delay and heap (platform/thread-sampler.ts), for /metrics. */
+  private readonly supervisorSample = createSupervisorSampleSlots()
+  private sampler: ThreadSampler | null = null
   private ops: OpsServer | null = null
   private opsPort = 0
   /** What each enabled lane recovered from the journal at start (lane/recovery.ts), handed to its thread. */
@@ -219,9 +223,11 @@ export class Supervisor {
           journal: this.journal,
           access: this.access,
           opsErrors: () => this.ops?.errors ?? {},
+          supervisorSample: this.supervisorSample,
         }),
       })
       this.opsPort = await this.ops.listen()
+      this.sampler = new ThreadSampler(this.supervisorSample, 0).start()
       if (this.config.admin.enabled) {
         const server = new AdminServer({ path: adminSocketPath(this.config), api: this.admin })
         await server.listen()
@@ -270,6 +276,8 @@ export class Supervisor {
   async stop (): Promise<void> {
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer)
     this.purgeTimer = null
+    this.sampler?.stop()
+    this.sampler = null
     // No admin command may start while the lanes go away.
     await this.adminServer?.close()
     this.adminServer = null
