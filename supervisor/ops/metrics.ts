@@ -277,7 +277,7 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
   })
   new Counter({
     name: 'gatehouse_ops_http_errors_total',
-    help: 'Requests the ops HTTP port refused or failed, by reason: bad_request (400), unauthorized (401, missing or wrong token), not_found (404), method_not_allowed (405), body_refused (413), busy (503, too many scrapes at once), internal (500, a handler failed).',
+    help: 'Requests the ops HTTP port refused or failed, by reason: bad_request (400), unauthorized (401, missing or wrong token), forbidden (403, the status page asked for under a name that is not loopback), not_found (404), method_not_allowed (405), body_refused (413), busy (503, too many scrapes or status feeds at once), internal (500, a handler failed).',
     labelNames: ['reason'],
     registers,
     collect () {
