@@ -232,7 +232,7 @@ export class OpsServer {
     const route = matchRoute(request.path)
     if (route === null || (route.kind === 'metrics' && this.options.metrics === undefined) ||
       (route.kind.startsWith('status-') && this.options.status === undefined)) {
-      return text(404, 'not found; try /status, /healthz, /livez, /readyz, /metrics or /accounts/<id>/counters\n', 'not_found')
+      return text(404, 'not found; try /healthz, /livez, /readyz, /metrics, /status or /accounts/<id>/counters\n', 'not_found')
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return text(405, `${request.method} is not allowed; the ops port is read-only (${ALLOW})\n`, 'method_not_allowed', { allow: ALLOW })

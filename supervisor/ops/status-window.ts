@@ -142,7 +142,8 @@ export class StatusWindow {
   /** Called after each tick (the feed sends then). */
   onTick: () => void = () => {}
 
-  constructor (private readonly sources: StatusSources) {
+  /** `clockMs` is the window's time (monotonic ms); tests pass their own to step through minutes at once. */
+  constructor (private readonly sources: StatusSources, private readonly clockMs: () => number = nowMillis) {
     this.readers = sources.lanes.map(({ name, buffer }) => ({ name, reader: new LaneMetricsReader(buffer) }))
   }
 
@@ -173,7 +174,7 @@ export class StatusWindow {
         roundTrip: reader.histogram(HIST_ROUND_TRIP),
       })
     }
-    const atMs = nowMillis()
+    const atMs = this.clockMs()
     this.ticks.push({ atMs, lanes })
     while (this.ticks.length > 1 && this.ticks[1]!.atMs <= atMs - PERCENTILE_WINDOW_MS) this.ticks.shift()
     try {
