@@ -208,4 +208,19 @@ t.test('on a loopback port: probes, headers, the Host guard and the feed budget'
   t.equal(extra.headers['retry-after'], '5', 'with Retry-After')
   extra.destroy()
   t.equal((await rawHttp(port, request('GET', '/healthz')))?.status, 200, 'and the port keeps serving')
+
+  // The exchange goes away: not ready, but alive (a restart would not bring the exchange back).
+  const linkDown = new Promise<void>((resolve) => {
+    const previous = gateway.supervisor.onLaneEvent
+    gateway.supervisor.onLaneEvent = (event) => {
+      previous(event)
+      if (event.type === 'link-state' && event.state !== 'up') resolve()
+    }
+  })
+  await gateway.sim.stop()
+  await linkDown
+  const notReady = await rawHttp(port, request('GET', '/readyz'))
+  t.equal(notReady?.status, 503, '/readyz: 503 once the link is down')
+  t.match(JSON.parse(notReady!.body), { status: 'not-ready', notReady: [/^lane platform: exchange link /] }, 'naming the lane and its link')
+  t.equal((await rawHttp(port, request('GET', '/livez')))?.status, 200, '/livez: still alive')
 })
