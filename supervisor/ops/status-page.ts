@@ -19,7 +19,9 @@ header p { margin: 0; color: var(--dim); }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: .2rem .6rem; border-bottom: 1px solid #8884; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
-th { font-weight: 600; }
+th { font-weight: 600; white-space: normal; vertical-align: bottom; }
+td[id$="-link"], td[id$="-disk"], td[id$="-rejects"] { white-space: normal; max-width: 13rem; }
+td[id$="-link"] { text-align: left; }
 .ok { color: var(--ok); } .warn { color: var(--warn); } .bad { color: var(--bad); font-weight: 600; } .dim { color: var(--dim); }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(22rem, 1fr)); gap: 0 2rem; }
 ul { margin: 0; padding-left: 1.2rem; }
