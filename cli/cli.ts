@@ -33,7 +33,7 @@ const subcommands: Record<string, Subcommand> = {
   },
   doctor: {
     summary: 'check this host and a config before start: ports, TLS certificates, journal disk, clock, Node ABI and glibc',
-    run: async (argv) => (await import('./doctor-command.js')).runDoctorCommand(argv),
+    run: async (argv) => (await import('../tools/doctor/doctor-command.js')).runDoctorCommand(argv),
   },
   drill: {
     summary: 'run attack scenarios against a gateway while a well-behaved session trades; PASS/FAIL per scenario',

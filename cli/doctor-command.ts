@@ -1,1 +1,0 @@
-export async function runDoctorCommand (_argv: string[]): Promise<number> { return 0 }
