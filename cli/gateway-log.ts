@@ -6,7 +6,8 @@
 // emit() writes both, so the two never disagree.
 //
 // Where it goes: a file (--log-file, reopened on SIGHUP for logrotate),
-// else stdout, else, when stdout carries the harness events, stderr.
+// else stdout, else, when stdout carries the harness events, stderr (and
+// there only the error events and the lines that are not events).
 import pino from 'pino'
 
 /** The levels the gateway logs at: pino's names, so filters and pino-pretty know them. */
@@ -55,9 +56,17 @@ export function createGatewayLog (options: GatewayLogOptions): GatewayLog {
     base: { pid: process.pid },
   }, destination)
   const writeEvent = options.writeEvent ?? ((line: string) => { process.stdout.write(line) })
+  const eventsOnStdoutOnly = options.jsonEvents && options.file === undefined
   return {
     logger,
     emit: (level, event, fields, msg) => {
+      // Harness mode on stderr: the event is on stdout already, so stderr
+      // keeps what it always had, the errors a person must see (and the
+      // log-only lines, which do not come through here).
+      if (eventsOnStdoutOnly && level !== 'error' && level !== 'fatal') {
+        writeEvent(JSON.stringify({ event, ...fields }) + '\n')
+        return
+      }
       const logFields: Record<string, unknown> = { event }
       for (const [key, value] of Object.entries(fields)) if (!PINO_OWN_KEYS.has(key)) logFields[key] = value
       logger[level](logFields, msg)

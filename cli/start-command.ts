@@ -33,7 +33,8 @@ options:
   --json-events    print events as bare JSON lines on stdout, for
                    supervisors and harnesses: {"event":"ready",...},
                    {"event":"link-state",...}, {"event":"stopped"}; the log
-                   lines then go to stderr (or --log-file)
+                   then goes to stderr (or --log-file), and on stderr holds
+                   only errors and lines that are not events
   -h, --help       show this help
 
 Stop with Ctrl-C (SIGINT) or SIGTERM: lanes close their sockets, the
@@ -245,7 +246,7 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     process.once('SIGINT', () => { resolve('SIGINT') })
     process.once('SIGTERM', () => { resolve('SIGTERM') })
   })
-  log.logger.info({ event: 'stopping', signal }, `${signal}: stopping`)
+  log.emit('info', 'stopping', { signal }, `${signal}: stopping`)
   await supervisor.stop()
   await sim?.stop()
   log.emit('info', 'stopped', { signal }, 'stopped')
