@@ -257,6 +257,35 @@ class WireCursor {
     return text
   }
 
+  /**
+   * A string that repeats from message to message (an instrument): read
+   * through `cache`, so a known one costs no allocation. Anything not
+   * short ASCII is read as string() reads it.
+   */
+  cachedString (cache: StringCache): string {
+    const start = this.pos
+    const length = this.size()
+    if (this.failed) return ''
+    const from = this.pos
+    const stop = from + length
+    if (length > MAX_CACHED_STRING_BYTES || stop > this.end) {
+      this.pos = start
+      return this.string()
+    }
+    const buf = this.buf
+    let hash = length
+    for (let i = from; i < stop; i++) {
+      const c = buf[i]!
+      if (c >= 128) {
+        this.pos = start
+        return this.string()
+      }
+      hash = Math.imul(hash, 31) + c | 0
+    }
+    this.pos = stop
+    return cache.get(buf, from, stop, hash)
+  }
+
   /** Skips one unknown field's value. Groups, end-group tags, wire types 6 and 7 and field number 0 are left to protobufjs. */
   skip (wire: number, field: number): void {
     if (field === 0) {
@@ -318,6 +347,37 @@ class WireCursor {
   }
 }
 
+const MAX_CACHED_STRING_BYTES = 32
+const STRING_CACHE_SLOTS = 64
+
+/**
+ * Direct-mapped cache of short ASCII strings by the hash of their bytes;
+ * a slot whose string differs from the bytes is replaced.
+ */
+class StringCache {
+  private readonly slots: string[] = new Array<string>(STRING_CACHE_SLOTS).fill('')
+
+  get (buf: Uint8Array, from: number, stop: number, hash: number): string {
+    const slot = hash & STRING_CACHE_SLOTS - 1
+    const cached = this.slots[slot]!
+    const length = stop - from
+    if (cached.length === length) {
+      let same = true
+      for (let i = 0; i < length; i++) {
+        if (cached.charCodeAt(i) !== buf[from + i]) {
+          same = false
+          break
+        }
+      }
+      if (same) return cached
+    }
+    let text = ''
+    for (let i = from; i < stop; i++) text += String.fromCharCode(buf[i]!)
+    this.slots[slot] = text
+    return text
+  }
+}
+
 /** A client NewOrder as decoded by the hand decoder: the fields of the generated class, plain numbers. */
 export class HotNewOrder {
   clientOrderId = 0
@@ -344,14 +404,14 @@ export class HotClientEnvelope {
   cancelOrder: HotCancelOrder | null = null
 }
 
-function readNewOrder (c: WireCursor, o: HotNewOrder): void {
+function readNewOrder (c: WireCursor, o: HotNewOrder, instruments: StringCache): void {
   while (c.pos < c.end) {
     const tag = c.tag()
     const field = tag >>> 3
     const wire = tag & 7
     switch (field) {
       case 1: if (wire === WIRE_VARINT) { o.clientOrderId = c.uint64(true); continue } break
-      case 2: if (wire === WIRE_LENGTH_DELIMITED) { o.instrument = c.string(); continue } break
+      case 2: if (wire === WIRE_LENGTH_DELIMITED) { o.instrument = c.cachedString(instruments); continue } break
       case 3: if (wire === WIRE_VARINT) { o.side = c.uint32() | 0; continue } break
       case 4: if (wire === WIRE_VARINT) { o.price = c.uint64(false); continue } break
       case 5: if (wire === WIRE_VARINT) { o.quantityLots = c.uint32(); continue } break
@@ -396,6 +456,8 @@ export class HotClientDecoder {
   private readonly newOrder = new HotNewOrder()
   private readonly cancelOrder = new HotCancelOrder()
   private readonly cursor = new WireCursor()
+  /** A lane trades a few dozen instruments: their names are read without allocating. */
+  private readonly instruments = new StringCache()
 
   /**
    * True when `bytes` decoded into `envelope`; false when they are not
@@ -431,7 +493,7 @@ export class HotClientDecoder {
           }
           const outer = c.enter()
           if (outer < 0) return false
-          readNewOrder(c, this.newOrder)
+          readNewOrder(c, this.newOrder, this.instruments)
           c.leave(outer)
         } else if (field === CLIENT_CANCEL_ORDER) {
           if (e.body !== 'cancelOrder') {
