@@ -64,6 +64,11 @@ export async function runHotCodecBench (samples: number, allocationOps: number):
   }).finish()
   // Encoders reuse the scratch as the lane does: reset once per "turn" of 64 messages.
   const turn = (i: number): void => { if ((i & 63) === 0) scratch.reset() }
+  // The messages to encode are built once, outside the timing, so that
+  // both codecs are timed (and their allocation read) on the encode alone.
+  const reports = Array.from({ length: 64 }, (_, k) => fillReport(k))
+  const orders = Array.from({ length: 64 }, (_, k) => linkOrder(k))
+  const cancels: LinkEnvelopeInit[] = Array.from({ length: 64 }, (_, k) => ({ seq: 1 + k, sentTimeUs: 1_767_225_600_000_000 + k, cancel: { orderId: 1 + k } }))
 
   const pairs: Pair[] = [
     {
@@ -78,18 +83,18 @@ export async function runHotCodecBench (samples: number, allocationOps: number):
     },
     {
       message: 'ExecutionReport envelope encode',
-      hand: (i) => { turn(i); sink += encodeExecutionReportEnvelope(scratch, fillReport(i)).length },
-      protobufjs: (i) => { sink += ClientEnvelope.encode(fillReport(i)).finish().length },
+      hand: (i) => { turn(i); sink += encodeExecutionReportEnvelope(scratch, reports[i & 63]!).length },
+      protobufjs: (i) => { sink += ClientEnvelope.encode(reports[i & 63]!).finish().length },
     },
     {
       message: 'link new order frame encode',
-      hand: (i) => { turn(i); sink += encodeLinkOrderFrame(scratch, linkOrder(i))!.length },
-      protobufjs: (i) => { sink += encodeLinkFrame(linkOrder(i)).length },
+      hand: (i) => { turn(i); sink += encodeLinkOrderFrame(scratch, orders[i & 63]!)!.length },
+      protobufjs: (i) => { sink += encodeLinkFrame(orders[i & 63]!).length },
     },
     {
       message: 'link cancel frame encode',
-      hand: (i) => { turn(i); sink += encodeLinkOrderFrame(scratch, { seq: 1 + i, sentTimeUs: 1_767_225_600_000_000 + i, cancel: { orderId: 1 + i } })!.length },
-      protobufjs: (i) => { sink += encodeLinkFrame({ seq: 1 + i, sentTimeUs: 1_767_225_600_000_000 + i, cancel: { orderId: 1 + i } }).length },
+      hand: (i) => { turn(i); sink += encodeLinkOrderFrame(scratch, cancels[i & 63]!)!.length },
+      protobufjs: (i) => { sink += encodeLinkFrame(cancels[i & 63]!).length },
     },
     {
       message: 'link report decode',
@@ -98,6 +103,13 @@ export async function runHotCodecBench (samples: number, allocationOps: number):
     },
   ]
 
+  // Prove each pair agrees before timing it.
+  if (!Buffer.from(encodeExecutionReportEnvelope(scratch, reports[0]!)).equals(Buffer.from(ClientEnvelope.encode(reports[0]!).finish())) ||
+    !Buffer.from(encodeLinkOrderFrame(scratch, orders[0]!)!).equals(encodeLinkFrame(orders[0]!)) ||
+    !clientDecoder.decode(newOrderFrame) || !clientDecoder.decode(cancelFrame) || !linkDecoder.decode(reportFrame)) {
+    throw new Error('hot codec bench: the hand codecs disagree with protobufjs')
+  }
+  scratch.reset()
   const rows: ScenarioRow[] = []
   for (const pair of pairs) {
     const p50s: Record<'hand' | 'protobufjs', number[]> = { hand: [], protobufjs: [] }

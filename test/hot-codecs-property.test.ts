@@ -409,3 +409,18 @@ t.test('property: link report frames split anywhere: each body decodes on the fa
   ), { numRuns: RUNS })
   t.pass('property held')
 })
+
+t.test('the scratch grows in new chunks and never moves or overwrites a view before reset()', async (t) => {
+  const scratch = new WireScratch(4096)
+  const envelopes: ClientEnvelopeInit[] = Array.from({ length: 40 }, (_, i) => ({
+    seq: i + 1, executionReport: { clientOrderId: i + 1, instrument: 'rb2605', execId: `20260106-platform-8800123-${i + 1}`, text: 'x'.repeat(i * 37) },
+  }))
+  const views = envelopes.map((envelope) => encodeExecutionReportEnvelope(scratch, envelope))
+  t.ok(scratch.grownChunks > 1 && scratch.grownChunks < envelopes.length / 2, `new chunks were taken, each holding several messages (${scratch.grownChunks})`)
+  envelopes.forEach((envelope, i) => { t.same(Buffer.from(views[i]!), Buffer.from(ClientEnvelope.encode(envelope).finish()), `view ${i} intact`) })
+  const chunk = scratch.buf
+  scratch.reset()
+  const again = encodeExecutionReportEnvelope(scratch, envelopes[0]!)
+  t.equal(again.buffer, chunk.buffer, 'after reset the current chunk is reused from its start')
+  t.equal(again.byteOffset, chunk.byteOffset)
+})
