@@ -43,6 +43,8 @@ function linkOrder (i: number): LinkEnvelopeInit {
 
 interface Pair {
   message: string
+  /** Size of the message on the wire (the codec table's encoded-size column). */
+  encodedBytes: number
   hand: (i: number) => void
   protobufjs: (i: number) => void
 }
@@ -73,31 +75,37 @@ export async function runHotCodecBench (samples: number, allocationOps: number):
   const pairs: Pair[] = [
     {
       message: 'client NewOrder decode',
+      encodedBytes: newOrderFrame.length,
       hand: () => { if (clientDecoder.decode(newOrderFrame)) sink += clientDecoder.envelope.newOrder!.quantityLots },
       protobufjs: () => { sink += ClientEnvelope.decode(newOrderFrame).newOrder!.quantityLots! },
     },
     {
       message: 'client CancelOrder decode',
+      encodedBytes: cancelFrame.length,
       hand: () => { if (clientDecoder.decode(cancelFrame)) sink += clientDecoder.envelope.cancelOrder!.clientOrderId },
       protobufjs: () => { sink += ClientEnvelope.decode(cancelFrame).cancelOrder!.clientOrderId as number },
     },
     {
       message: 'ExecutionReport envelope encode',
+      encodedBytes: ClientEnvelope.encode(reports[0]!).finish().length,
       hand: (i) => { turn(i); sink += encodeExecutionReportEnvelope(scratch, reports[i & 63]!).length },
       protobufjs: (i) => { sink += ClientEnvelope.encode(reports[i & 63]!).finish().length },
     },
     {
       message: 'link new order frame encode',
+      encodedBytes: encodeLinkFrame(orders[0]!).length,
       hand: (i) => { turn(i); sink += encodeLinkOrderFrame(scratch, orders[i & 63]!)!.length },
       protobufjs: (i) => { sink += encodeLinkFrame(orders[i & 63]!).length },
     },
     {
       message: 'link cancel frame encode',
+      encodedBytes: encodeLinkFrame(cancels[0]!).length,
       hand: (i) => { turn(i); sink += encodeLinkOrderFrame(scratch, cancels[i & 63]!)!.length },
       protobufjs: (i) => { sink += encodeLinkFrame(cancels[i & 63]!).length },
     },
     {
       message: 'link report decode',
+      encodedBytes: reportFrame.length,
       hand: () => { if (linkDecoder.decode(reportFrame)) sink += linkDecoder.envelope.report!.lastLots },
       protobufjs: () => { sink += LinkEnvelope.decode(reportFrame).report!.lastLots! },
     },
@@ -132,6 +140,7 @@ export async function runHotCodecBench (samples: number, allocationOps: number):
         ns_per_op_median_of_rounds: Math.round(median * 10) / 10,
         ns_per_op_round_p50s: rounds.map((ns) => Math.round(ns * 10) / 10),
         rounds: ROUNDS,
+        encoded_bytes: pair.encodedBytes,
         bytes_per_op: allocation.bytesPerOp,
         minor_gcs: allocation.minorGcs,
       }))
