@@ -14,7 +14,9 @@
 import uWS from 'uWebSockets.js'
 import { listenExclusive } from '../platform/exclusive-listen.js'
 import { explainListenFailure, sectionFields } from '../platform/listen-failure.js'
-import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
+import { decodeClientFrame, encodeClientEnvelope } from '../protocol/client-codec.js'
+import { HotClientDecoder } from '../protocol/hot-codec.js'
+import { WireScratch } from '../protocol/wire-scratch.js'
 import {
   RejectReason, wireInt,
   type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type Logon, type NewOrder, type Query,
@@ -97,6 +99,14 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
    * all of them first.
    */
   private batchingReports = false
+  /**
+   * Frames are decoded into one reused envelope (hot-codec.ts): what the
+   * handlers read of an order or a cancel is valid while they run, and
+   * nothing keeps it.
+   */
+  private readonly decoder = new HotClientDecoder()
+  /** Execution reports are encoded into this and queued as views; it is reset once they are sent (flushClientSends). */
+  private readonly outScratch = new WireScratch()
   private readonly sessionsWithPendingOut: ClientSession[] = []
   private flushingSession: ClientSession | null = null
   private readonly flushPendingOut = (): void => {
@@ -295,7 +305,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     }
     let envelope: ClientEnvelope
     try {
-      envelope = decodeClientEnvelope(bytes)
+      envelope = decodeClientFrame(this.decoder, bytes)
     } catch (err) {
       if (session.loggedOn && !this.admitUndecoded(session, bytes, true)) return
       this.recordIn(session, bytes, 0, 0)
@@ -671,7 +681,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
    */
   send (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
     if (session.ws === null || this.journalFailed) return false
-    const bytes = session.numberOutgoing(envelope, this.journal)
+    const bytes = session.numberOutgoing(envelope, this.journal, this.outScratch)
     this.metrics.messageOut()
     if (session.pendingOut.length === 0) this.sessionsWithPendingOut.push(session)
     session.pendingOut.push(bytes)
@@ -707,6 +717,9 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     }
     this.sessionsWithPendingOut.length = 0
     this.flushingSession = null
+    // uWS copied every queued view into its socket buffers, and the
+    // journal copied them when they were appended: none is pending.
+    this.outScratch.reset()
   }
 
   /** A first report is queued for an order received at receivedMs: its round trip ends at the flush. */

@@ -7,7 +7,9 @@
 // event-loop turn schedules one flush, so a burst of orders costs one
 // write(2), not one each.
 import net from 'node:net'
-import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
+import { LinkFrameDecoder, decodeLinkFrame, encodeLinkFrame, encodeLinkFrameInto } from '../protocol/link-codec.js'
+import { HotLinkDecoder } from '../protocol/hot-codec.js'
+import { WireScratch } from '../protocol/wire-scratch.js'
 import { LINK_LENGTH_PREFIX_BYTES } from '../protocol/constants.js'
 import { wireInt, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type LinkLogonReply } from '../protocol/messages.js'
 import { advanceReportSeq, type ExchangeLinkPort } from './exchange-link-port.js'
@@ -69,6 +71,13 @@ export class ExchangeLink implements ExchangeLinkPort {
   private lastSentSeq = 0
   /** Last application seq we processed from the exchange; survives reconnects. */
   private lastReceivedSeq = 0
+  /** Reports are decoded into one reused envelope (hot-codec.ts), valid while onFrame runs. */
+  private readonly frameDecoder = new HotLinkDecoder()
+  /**
+   * New orders and cancels are encoded into this and queued as views;
+   * flush copies them into the one buffer it writes, then resets it.
+   */
+  private readonly outScratch = new WireScratch()
   private pending: Buffer[] = []
   private pendingBytes = 0
   private flushScheduled = false
@@ -81,7 +90,7 @@ export class ExchangeLink implements ExchangeLinkPort {
   private readonly onFrameBody = (body: Buffer): void => {
     let envelope: LinkEnvelope
     try {
-      envelope = decodeLinkEnvelope(body)
+      envelope = decodeLinkFrame(this.frameDecoder, body)
     } catch (err) {
       // Recorded as received (type 0) before the link drops for it.
       this.recorder?.recordLinkIn(body, null)
@@ -161,7 +170,7 @@ export class ExchangeLink implements ExchangeLinkPort {
     const seq = ++this.lastSentSeq
     envelope.seq = seq
     envelope.sentTimeUs = Date.now() * 1000
-    const frame = encodeLinkFrame(envelope)
+    const frame = encodeLinkFrameInto(this.outScratch, envelope)
     this.recorder?.recordLinkOut(frame.subarray(LINK_LENGTH_PREFIX_BYTES), envelope, cause)
     this.enqueue(frame)
     return seq
@@ -241,9 +250,14 @@ export class ExchangeLink implements ExchangeLinkPort {
   private flush (): void {
     this.flushScheduled = false
     if (this.pending.length === 0 || this.socket === null) return
-    const frames = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
+    // Always a copy, even of one frame: the socket keeps what it is given
+    // until the kernel takes it, and the views point into outScratch,
+    // which is reused from here on (the journal copied them when they
+    // were recorded).
+    const frames = Buffer.concat(this.pending, this.pendingBytes)
     this.pending = []
     this.pendingBytes = 0
+    this.outScratch.reset()
     // Write-ahead: every frame in this write was recorded when it was
     // queued; one commit makes all of them durable in the OS first.
     if (this.recorder !== null && !this.recorder.commitJournal()) return
@@ -293,6 +307,7 @@ export class ExchangeLink implements ExchangeLinkPort {
     this.socket = null
     this.pending = []
     this.pendingBytes = 0
+    this.outScratch.reset()
     this.decoder.reset()
     const wasUp = this.state === 'up'
     if (this.state === 'closed') return

@@ -14,6 +14,7 @@
 import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
 import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS, newDecisionScratch, positionsCarriedDocuments, writeDecision, type CarriedPositionEntry } from '../journal/gateway-records.js'
+import { bodyFieldNumber } from '../protocol/body-fields.js'
 import type { LaneName } from '../protocol/lanes.js'
 import type { LinkEnvelope } from '../protocol/messages.js'
 import type { LaneMetrics } from './lane-metrics.js'
@@ -37,14 +38,7 @@ export interface SessionJournalHeads {
   linkOut: RecordHead
 }
 
-/** The message type of an envelope being sent: the field number of its (one) body field. */
-export function bodyFieldNumber (envelope: object, fields: Readonly<Record<string, number>>): number {
-  for (const key in envelope) {
-    const number = fields[key]
-    if (number !== undefined && (envelope as Record<string, unknown>)[key] != null) return number
-  }
-  return 0
-}
+export { bodyFieldNumber }
 
 export class LaneJournal {
   private readonly stream: JournalStream
