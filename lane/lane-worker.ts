@@ -7,10 +7,13 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
 import { CrossThreadRequester, answerRequests } from '../platform/cross-thread.js'
 import { RejectReason } from '../protocol/messages.js'
+import { nameThisThread } from '../platform/thread-name.js'
 import type { AccessResult, LaneRequests, LaneToSupervisor, LaneWorkerData, SupervisorRequests, SupervisorToLane } from './worker-contract.js'
 
 const { lane: laneName, config, risk, metrics, recovered } = workerData as LaneWorkerData
 const port = parentPort!
+// lane-terminal, lane-platform, lane-hft in /proc: ops and the bench see each lane's CPU.
+nameThisThread(`lane-${laneName}`)
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
 const { policy } = config.lanes[laneName]
 
