@@ -70,8 +70,8 @@ const LOGON_BOUND_MS_PER_SESSION = 200
 const LOGON_TIMEOUT_MS = 30_000
 /** Printed with the results and written to JSON and HTML: what hft-isolation can and cannot show on this machine. */
 const ISOLATION_NOTE = 'hft-isolation: on 2 vCPUs the hft lane thread shares the cores with the flooded lanes\' threads, the supervisor, ' +
-  'the exchange simulator (one thread serving all three lanes\' links) and both load generators, the hft one spinning when ' +
-  'sends are under 0.25 ms apart (most of a core at 10k/s). Part of any rise under the flood is therefore CPU contention and queueing in the shared ' +
+  'the exchange simulator (one thread serving all three lanes\' links) and both load generators, the hft one spinning the last ' +
+  '70 µs before each send (bench/pacer.ts; its CPU is in each row\'s thread_cpu_us_per_order). Part of any rise under the flood is therefore CPU contention and queueing in the shared ' +
   'simulator, not coupling between lane threads; see each row\'s cores_shared_by. Only a host with a core per lane thread and ' +
   'per generator, and an exchange that does not serve every link from one thread, would measure the coupling alone.'
 /**

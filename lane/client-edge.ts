@@ -567,10 +567,12 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
    * Charges one message to a logged-on session's throttle: -1 when it is
    * admitted, else the sessionMessagesPerSecond limit that refused it. The
    * time is left in the engine's input array (IN_NOW_MS), where a double is
-   * never boxed, for the caller's observed count.
+   * never boxed, for the caller's observed count. The time is the frame's
+   * own (FRAME_TIME_US, the message's one clock reading), the time its
+   * risk checks run at too: only called while a message is handled.
    */
   private chargeThrottle (session: ClientSession): number {
-    this.risk.input[IN_NOW_MS] = Date.now()
+    this.risk.input[IN_NOW_MS] = this.orderEntry.orderClockMs[FRAME_TIME_US]! / 1000
     return chargeSessionThrottle(session, this.risk)
   }
 

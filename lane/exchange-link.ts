@@ -84,8 +84,13 @@ export class ExchangeLink implements ExchangeLinkPort {
   private flushesHeld = false
   /** Every read lands here (net.connect onread); the decoder copies only a frame that straddles two reads. */
   private readonly readBuffer = Buffer.allocUnsafe(LINK_READ_BUFFER_BYTES)
-  private lastSendMs = 0
-  private lastReceiveMs = 0
+  /**
+   * Heartbeat ticks since the last read, and whether anything was written
+   * since the last tick: the per-message path reads no clock for liveness,
+   * it only sets these; the heartbeat timer does the counting.
+   */
+  private silentTicks = 0
+  private sentSinceTick = false
   private heartbeatTimer: NodeJS.Timeout | null = null
   private reconnectTimer: NodeJS.Timeout | null = null
   private reconnectDelayMs: number
@@ -137,7 +142,7 @@ export class ExchangeLink implements ExchangeLinkPort {
     this.socket = socket
     socket.on('connect', () => {
       this.state = 'logging-on'
-      this.lastReceiveMs = Date.now()
+      this.silentTicks = 0
       this.writeNow({
         seq: 0,
         sentTimeUs: Date.now() * 1000,
@@ -207,7 +212,7 @@ export class ExchangeLink implements ExchangeLinkPort {
   /** One read from the socket: `buffer` is readBuffer, reused by the next read. */
   private onRead (socket: net.Socket, bytesRead: number, buffer: Uint8Array): void {
     if (socket !== this.socket) return
-    this.lastReceiveMs = Date.now()
+    this.silentTicks = 0
     const chunk = buffer === this.readBuffer ? this.readBuffer.subarray(0, bytesRead) : Buffer.from(buffer.buffer, buffer.byteOffset, bytesRead)
     this.handler.onChunkStart()
     try {
@@ -257,7 +262,7 @@ export class ExchangeLink implements ExchangeLinkPort {
         this.socket?.end()
         return
       default:
-        // Heartbeats only refresh lastReceiveMs, done on arrival.
+        // Heartbeats only reset silentTicks, done on arrival.
     }
   }
 
@@ -281,7 +286,7 @@ export class ExchangeLink implements ExchangeLinkPort {
     // Write-ahead: every frame in this write was recorded when it was
     // queued; one commit makes all of them durable in the OS first.
     if (this.recorder !== null && !this.recorder.commitJournal()) return
-    this.lastSendMs = Date.now()
+    this.sentSinceTick = true
     this.socket.write(frames)
   }
 
@@ -289,7 +294,7 @@ export class ExchangeLink implements ExchangeLinkPort {
   private writeNow (envelope: LinkEnvelopeInit): void {
     const frame = this.recordedFrame(envelope)
     if (frame === null) return
-    this.lastSendMs = Date.now()
+    this.sentSinceTick = true
     this.socket?.write(frame)
   }
 
@@ -305,12 +310,14 @@ export class ExchangeLink implements ExchangeLinkPort {
     this.stopTimers()
     const intervalMs = this.options.heartbeatIntervalMs
     this.heartbeatTimer = setInterval(() => {
-      const now = Date.now()
-      if (now - this.lastReceiveMs > intervalMs * SILENT_INTERVALS_BEFORE_RECONNECT) {
-        this.socket?.destroy(new Error(`exchange silent for ${now - this.lastReceiveMs} ms`))
+      // More than SILENT_INTERVALS_BEFORE_RECONNECT whole intervals without a read.
+      if (++this.silentTicks > SILENT_INTERVALS_BEFORE_RECONNECT) {
+        this.socket?.destroy(new Error(`exchange silent for more than ${intervalMs * SILENT_INTERVALS_BEFORE_RECONNECT} ms`))
         return
       }
-      if (this.state === 'up' && now - this.lastSendMs >= intervalMs) this.writeNow({ seq: 0, heartbeat: {} })
+      // Nothing written for a whole interval: a heartbeat keeps the exchange from thinking us dead.
+      if (this.state === 'up' && !this.sentSinceTick) this.writeNow({ seq: 0, heartbeat: {} })
+      this.sentSinceTick = false
     }, intervalMs)
     this.heartbeatTimer.unref()
   }
