@@ -200,6 +200,9 @@ options:
   --repeat N           run the whole selection N times (fresh processes each time) and
                        report every figure as the median with its min–max spread;
                        ratios are medians of the same-run ratios (headline figures: 3)
+  --pacer-spin-us N    open loop: the generator spins when its next send is under N µs away
+                       and sleeps otherwise (default 70; 250 spins at 10k/s, as before: to
+                       compare the generator's CPU, in thread_cpu_us_per_order)
   --check              exit non-zero if a budget in bench/budgets.json is missed
   --budgets FILE       budgets file (default bench/budgets.json)
   --gateway-node-args="ARGS"
@@ -219,6 +222,8 @@ interface Options {
   gatewayNodeArgs: string[]
   /** Complete same-run sets to run; rows are then medians with their spread. */
   repeat: number
+  /** The open-loop generator's spin window, µs (unset: its default). */
+  pacerSpinUs?: number
 }
 
 function parseOptions (argv: string[]): Options | number {
@@ -239,6 +244,7 @@ function parseOptions (argv: string[]): Options | number {
         budgets: { type: 'string' },
         'gateway-node-args': { type: 'string' },
         repeat: { type: 'string' },
+        'pacer-spin-us': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -291,8 +297,17 @@ function parseOptions (argv: string[]): Options | number {
       return 2
     }
   }
+  let pacerSpinUs: number | undefined
+  if (typeof values['pacer-spin-us'] === 'string') {
+    pacerSpinUs = Number(values['pacer-spin-us'])
+    if (!Number.isFinite(pacerSpinUs) || pacerSpinUs < 0 || pacerSpinUs > 10_000) {
+      process.stderr.write('bench: --pacer-spin-us takes microseconds from 0 to 10000, e.g. --pacer-spin-us 250\n')
+      return 2
+    }
+  }
   return {
     repeat,
+    pacerSpinUs,
     profile,
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
     systems: SYSTEM_NAMES.filter((s) => systems.includes(s)),
@@ -1038,7 +1053,7 @@ class Harness {
         done()
         reject(new Error(`load generator exited with code ${code} before reporting`))
       })
-      child.send({ type: 'run', spec })
+      child.send({ type: 'run', spec: this.options.pacerSpinUs === undefined ? spec : { ...spec, spinWindowUs: this.options.pacerSpinUs } })
     })
   }
 
