@@ -8,10 +8,9 @@
 // when a burst is larger than the read buffer.
 import t from 'tap'
 import fc from 'fast-check'
-import net from 'node:net'
-import { once } from 'node:events'
 import { ExchangeLink, LINK_READ_BUFFER_BYTES } from '../lane/exchange-link.js'
-import { LinkFrameDecoder, encodeLinkFrame } from '../protocol/link-codec.js'
+import { encodeLinkFrame } from '../protocol/link-codec.js'
+import { startLinkPeer } from './helpers/link-peer.js'
 import { LinkEnvelope, type LinkExecutionReport, type LinkEnvelopeInit } from '../protocol/messages.js'
 import { MAX_TEXT_CHARS } from '../protocol/field-limits.js'
 
@@ -20,35 +19,6 @@ type ReportInit = NonNullable<LinkEnvelopeInit['report']>
 /** Canonical bytes of a report, for comparing what was sent with what arrived. */
 function reportBytes (report: ReportInit | LinkExecutionReport): string {
   return Buffer.from(LinkEnvelope.encode({ seq: 0, report }).finish()).toString('hex')
-}
-
-interface Peer {
-  server: net.Server
-  port: number
-  /** The link's connection, once it logged on (the logon reply is sent). */
-  connection: Promise<net.Socket>
-}
-
-/** A loopback peer that answers the link's logon and hands over the socket. */
-async function startPeer (): Promise<Peer> {
-  let resolveConnection!: (socket: net.Socket) => void
-  const connection = new Promise<net.Socket>((resolve) => { resolveConnection = resolve })
-  const server = net.createServer((socket) => {
-    socket.setNoDelay(true)
-    const decoder = new LinkFrameDecoder()
-    socket.on('data', (chunk: Buffer) => {
-      decoder.push(chunk, (body) => {
-        const envelope = LinkEnvelope.decode(body)
-        if (envelope.body !== 'logon') return
-        socket.write(encodeLinkFrame({ seq: 0, logonReply: { ok: true, nextExpectedSeq: 1, tradingDay: '20260105', environment: 'test', instruments: [] } }))
-        resolveConnection(socket)
-      })
-    })
-    socket.on('error', () => {})
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  return { server, port: (server.address() as net.AddressInfo).port, connection }
 }
 
 const reportArb: fc.Arbitrary<ReportInit> = fc.record({
@@ -70,7 +40,7 @@ const reportArb: fc.Arbitrary<ReportInit> = fc.record({
  * (TCP may still split a piece further, never join two).
  */
 async function deliver (reports: ReportInit[], cuts: number[]): Promise<{ delivered: string[], reads: number }> {
-  const peer = await startPeer()
+  const peer = await startLinkPeer()
   const delivered: string[] = []
   let reads = 0
   let readDone: (() => void) | null = null
