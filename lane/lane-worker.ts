@@ -9,10 +9,13 @@ import { CrossThreadRequester, answerRequests } from '../platform/cross-thread.j
 import { RejectReason } from '../protocol/messages.js'
 import { ThreadSampler } from '../platform/thread-sampler.js'
 import { SLOT_THREAD_SAMPLE } from './lane-metrics.js'
+import { nameThisThread } from '../platform/thread-name.js'
 import type { AccessResult, LaneRequests, LaneToSupervisor, LaneWorkerData, SupervisorRequests, SupervisorToLane } from './worker-contract.js'
 
 const { lane: laneName, config, risk, metrics, recovered } = workerData as LaneWorkerData
 const port = parentPort!
+// lane-terminal, lane-platform, lane-hft in /proc: ops and the bench see each lane's CPU.
+nameThisThread(`lane-${laneName}`)
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
 const { policy } = config.lanes[laneName]
 
