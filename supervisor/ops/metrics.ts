@@ -32,6 +32,8 @@ export interface MetricsSources {
   access: Pick<AccessControl, 'lockoutCount' | 'heldFingerprintCount' | 'logonStepCounts' | 'alertCount' | 'pendingHashCount' | 'guard'>
   /** Ops HTTP requests refused or failed since start, by reason (OpsServer.errors); empty before the ops port listens. */
   opsErrors: () => Readonly<Partial<Record<OpsErrorReason, number>>>
+  /** Per AppID, its documents expiring within evidence.expiryWarningDays and those expired (Supervisor.evidenceExpiry); absent: no series. */
+  evidence?: () => ReadonlyArray<{ appId: string, expiring: number, expired: number }>
 }
 
 /** The percentiles exposed as gauges. */
@@ -249,6 +251,26 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
     collect () {
       this.reset()
       for (const kind of ALERT_KINDS) this.inc({ kind }, sources.access.alertCount(kind))
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_evidence_documents_expiring',
+    help: 'Assessment documents of each AppID that expire within evidence.expiryWarningDays (not yet expired); `gatehouse admin apps evidence list --expiring` lists them.',
+    labelNames: ['app_id'],
+    registers,
+    collect () {
+      this.reset()
+      for (const row of sources.evidence?.() ?? []) this.set({ app_id: row.appId }, row.expiring)
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_evidence_documents_expired',
+    help: 'Assessment documents of each AppID that have expired; any makes the AppID act as suspended, and the gateway suspends it.',
+    labelNames: ['app_id'],
+    registers,
+    collect () {
+      this.reset()
+      for (const row of sources.evidence?.() ?? []) this.set({ app_id: row.appId }, row.expired)
     },
   })
   new Gauge({
