@@ -30,6 +30,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),
   },
+  certify: {
+    summary: 'run the published conformance suite against a test environment as one AppID; JSON and HTML report',
+    run: async (argv) => (await import('../tools/certify/certify-command.js')).runCertifyCommand(argv),
+  },
   drill: {
     summary: 'run attack scenarios against a gateway while a well-behaved session trades; PASS/FAIL per scenario',
     run: async (argv) => (await import('../tools/drill/drill-command.js')).runDrillCommand(argv),
