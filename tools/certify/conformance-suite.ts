@@ -16,7 +16,7 @@
 // fail.
 import { setTimeout as delay } from 'node:timers/promises'
 import { GatehouseClient, type ConnectOptions, type ResendResult, type TerminalInfoInit } from '../../client/gatehouse-client.js'
-import { ExecType, OffsetFlag, OrderState, Side, reasonName, wireInt, type ClientEnvelope, type ExecutionReport, type Instrument } from '../../protocol/messages.js'
+import { ExecType, OffsetFlag, OrderState, PositionDirection, Side, reasonName, wireInt, type ClientEnvelope, type ExecutionReport, type Instrument } from '../../protocol/messages.js'
 import { CERTIFICATION_REPORT_FORMAT, CERTIFICATION_SUITE_VERSION, type CertificationReport, type CertificationStep } from '../../protocol/certification-report.js'
 
 /** The reject reason families of docs/errors.md / common.proto, by code range. */
@@ -285,18 +285,21 @@ function steps (ctx: Context): Record<SuiteStepId, { expected: string, body: Ste
       },
     },
     'reject-account': {
-      expected: 'a SELL OFFSET_CLOSE of a lot the account does not hold long is refused with an account-family reason (CLOSE_EXCEEDS_POSITION)',
+      expected: 'a SELL OFFSET_CLOSE of one lot more than the account holds long is refused with an account-family reason (CLOSE_EXCEEDS_POSITION)',
       body: async () => {
         const a = await logOn(ctx, 'account')
         const instrument = instrumentOf(ctx)
         const id = oid()
+        // One lot more than the account holds long (earlier runs may have left some).
+        const held = (await a.positions(instrument.symbol)).filter((p) => p.direction === PositionDirection.DIRECTION_LONG)
+          .reduce((sum, p) => sum + p.todayLots + p.yesterdayLots, 0)
         const from = a.received.length
-        const seq = a.newOrder({ clientOrderId: id, instrument: instrument.symbol, side: Side.SELL, price: prices(instrument).at(0), quantityLots: 1, offsetFlag: OffsetFlag.OFFSET_CLOSE })
+        const seq = a.newOrder({ clientOrderId: id, instrument: instrument.symbol, side: Side.SELL, price: prices(instrument).at(0), quantityLots: held + 1, offsetFlag: OffsetFlag.OFFSET_CLOSE })
         const reason = await expectRefusal(ctx, a, seq, id, 'the oversized close', from)
         if (familyOf(reason) !== 'account') fail(`refused with ${describeReason(reason)}, not an account-family reason`)
         await stillAnswers(ctx, a, 'after the refusal')
         await a.logout()
-        return `refused with ${describeReason(reason)}`
+        return `a close of ${held + 1} lot(s) against ${held} held long: refused with ${describeReason(reason)}`
       },
     },
     'reject-regulatory': {
@@ -331,21 +334,31 @@ function steps (ctx: Context): Record<SuiteStepId, { expected: string, body: Ste
       },
     },
     throttle: {
-      expected: 'heartbeats sent one after another are answered until the session throttle refuses one with THROTTLED_SESSION (limit and observed count set); after the window, one is answered again',
+      expected: 'heartbeats sent in growing batches are answered until the session throttle refuses one with THROTTLED_SESSION (limit and observed count set); after the window, one is answered again',
       body: async () => {
         const a = await logOn(ctx, 'account')
         const started = Date.now()
         let sent = 0
         let refusal: { limit: number, observed: number, reason: number } | null = null
-        // One at a time, each awaited: the probe stops at the first refusal,
-        // so it never floods past the throttle (which closes a session).
-        while (refusal === null && sent < 10_000 && Date.now() - started < 900) {
-          const testId = ++ctx.nextOrderId
-          const seq = a.send({ heartbeat: { testId } })
-          sent++
-          const answer = await a.next((m) => (m.body === 'heartbeat' && wireInt(m.heartbeat!.testId) === testId) || (m.body === 'reject' && wireInt(m.reject!.refSeq) === seq), options.timeoutMs)
-            .catch(() => fail(`heartbeat ${sent} was not answered within ${options.timeoutMs} ms`))
-          if (answer.body === 'reject') refusal = { reason: answer.reject!.reason ?? 0, limit: wireInt(answer.reject!.limit), observed: wireInt(answer.reject!.observed) }
+        // In batches, each answered before the next goes: a batch is refused
+        // at most whole, fewer messages than the gateway's cut-off for a
+        // session that ignores its refusals (docs/client-budgets.md), and the
+        // probe stops at the first refusal. Batches grow so a high limit is
+        // still passed within one throttle window.
+        let batch = 8
+        while (refusal === null && sent < 20_000 && Date.now() - started < 3000) {
+          const pending: Array<Promise<ClientEnvelope>> = []
+          for (let i = 0; i < batch; i++) {
+            const testId = ++ctx.nextOrderId
+            const from = a.received.length
+            const seq = a.send({ heartbeat: { testId } })
+            sent++
+            pending.push(since(a, from, (m) => (m.body === 'heartbeat' && wireInt(m.heartbeat!.testId) === testId) || (m.body === 'reject' && wireInt(m.reject!.refSeq) === seq), options.timeoutMs))
+          }
+          const answers = await Promise.all(pending).catch(() => fail(`a heartbeat of ${sent} sent was not answered within ${options.timeoutMs} ms${a.isClosed ? ' (the connection closed)' : ''}`))
+          const refused = answers.find((m) => m.body === 'reject')
+          if (refused !== undefined) refusal = { reason: refused.reject!.reason ?? 0, limit: wireInt(refused.reject!.limit), observed: wireInt(refused.reject!.observed) }
+          batch = Math.min(64, batch * 2)
         }
         if (refusal === null) fail(`${sent} heartbeats in ${Date.now() - started} ms were all answered: no session throttle seen`)
         if (refusal.reason !== 200) fail(`refused with ${describeReason(refusal.reason)}; expected THROTTLED_SESSION (200)`)
