@@ -178,9 +178,9 @@ t.test('certify passes against the test environment; recorded, the AppID is prom
 t.test('a stored document: owner-only, by SHA-256, idempotent, bounded; nearing expiry it is listed and counted, then it suspends the AppID once', async (t) => {
   const doc = join(work, 'licence.pdf')
   writeFileSync(doc, `business licence of Acme, ${Date.now()}\n`)
-  // An instant a few seconds ahead: the document expires during the test.
-  const expires = new Date(Math.ceil((Date.now() + 4000) / 1000) * 1000).toISOString().replace('.000Z', 'Z')
-  const add = ['apps', 'evidence', 'add', '--app-id', APP_ID, '--file', doc, '--kind', 'business-licence', '--issuer', 'Shanghai AMR', '--issued', '2026-01-02', '--expires', expires]
+  // Ten days ahead: inside the 30-day warning.
+  const inTenDays = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10)
+  const add = ['apps', 'evidence', 'add', '--app-id', APP_ID, '--file', doc, '--kind', 'business-licence', '--issuer', 'Shanghai AMR', '--issued', '2026-01-02', '--expires', inTenDays]
   const added = jsonOf(t, await admin([...add, '--json']), 'evidence add')
   const sha256 = added.detail.sha256 as string
   t.match(sha256, /^[0-9a-f]{64}$/)
@@ -200,10 +200,17 @@ t.test('a stored document: owner-only, by SHA-256, idempotent, bounded; nearing 
   t.match(missing.stderr, /GH_ERR_EVIDENCE_UNREADABLE/, 'a missing one too')
 
   const expiring = jsonOf(t, await admin(['apps', 'evidence', 'list', '--expiring', '--json']), 'evidence list --expiring')
-  t.same(expiring.map((d: { sha256: string }) => d.sha256), [sha256], 'lists only the document nearing expiry')
-  t.match(expiring[0], { kind: 'business-licence', issuer: 'Shanghai AMR', expires, addedBy: 'alice', state: 'expiring', daysToExpiry: 0 })
+  t.same(expiring.map((d: { sha256: string }) => d.sha256), [sha256], 'lists only the document nearing expiry (not the certification reports)')
+  t.match(expiring[0], { kind: 'business-licence', issuer: 'Shanghai AMR', expires: inTenDays, addedBy: 'alice', state: 'expiring', daysToExpiry: 10 })
   const metrics = await (await production.ops('/metrics')).text()
   t.match(metrics, new RegExp(`gatehouse_evidence_documents_expiring\\{app_id="${APP_ID}"\\} 1`), '/metrics counts it')
+
+  // A security test report that expires a few seconds from now.
+  const report = join(work, 'security.pdf')
+  writeFileSync(report, `security test report of Acme Trader, ${Date.now()}\n`)
+  const expires = new Date(Math.ceil((Date.now() + 3000) / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+  const short = jsonOf(t, await admin(['apps', 'evidence', 'add', '--app-id', APP_ID, '--file', report, '--kind', 'security-test-report', '--issuer', 'Lab', '--issued', '2026-01-02', '--expires', expires, '--json']), 'evidence add, short-lived')
+  const shortSha = short.detail.sha256 as string
 
   // The sweep runs every 200 ms: wait for the suspension it journals.
   const deadline = Date.now() + 15_000
@@ -216,8 +223,8 @@ t.test('a stored document: owner-only, by SHA-256, idempotent, bounded; nearing 
   const changes = await adminChanges(t, production)
   const suspensions = changes.filter((c) => c.command === 'app-status' && c.after === 'suspended')
   t.equal(suspensions.length, 1, 'the suspension is journaled once')
-  t.match(suspensions[0], { operator: 'gateway', before: 'production', detail: { cause: 'evidence-expired', document: { sha256, kind: 'business-licence', expires } } })
-  t.match(changes.find((c) => c.command === 'app-evidence-add' && c.after?.sha256 === sha256), { operator: 'alice', scope: { kind: 'app', appId: APP_ID }, before: null, after: { kind: 'business-licence', issuer: 'Shanghai AMR', issued: '2026-01-02', expires, sizeBytes: statSync(doc).size } }, 'the document journaled with its metadata')
+  t.match(suspensions[0], { operator: 'gateway', before: 'production', detail: { cause: 'evidence-expired', document: { sha256: shortSha, kind: 'security-test-report', expires } } })
+  t.match(changes.find((c) => c.command === 'app-evidence-add' && c.after?.sha256 === sha256), { operator: 'alice', scope: { kind: 'app', appId: APP_ID }, before: null, after: { kind: 'business-licence', issuer: 'Shanghai AMR', issued: '2026-01-02', expires: inTenDays, sizeBytes: statSync(doc).size } }, 'the document journaled with its metadata')
   const after = await (await production.ops('/metrics')).text()
   t.match(after, new RegExp(`gatehouse_evidence_documents_expired\\{app_id="${APP_ID}"\\} 1`), '/metrics counts it expired')
   t.equal(RejectReason.APPID_NOT_APPROVED, refused.reason)

@@ -14,9 +14,13 @@ const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/
 
 /** True when `expires` is a date or an instant this module reads. */
 export function isExpiryText (expires: string): boolean {
-  if (DATE.test(expires)) return new Date(`${expires}T00:00:00Z`).toISOString().startsWith(expires)
-  if (INSTANT.test(expires)) return !Number.isNaN(Date.parse(expires)) && new Date(expires).toISOString().replace('.000Z', 'Z') === expires
-  return false
+  // Round-tripped through Date so 2027-02-30 is refused; an invalid
+  // date's toISOString() throws, so NaN is ruled out first (this runs on
+  // admin requests: it must not throw).
+  const ms = DATE.test(expires) ? Date.parse(`${expires}T00:00:00Z`) : INSTANT.test(expires) ? Date.parse(expires) : NaN
+  if (Number.isNaN(ms)) return false
+  const iso = new Date(ms).toISOString()
+  return DATE.test(expires) ? iso.startsWith(expires) : iso.replace('.000Z', 'Z') === expires
 }
 
 /** The first instant (ms since the epoch) at which the document no longer counts. */
@@ -35,9 +39,13 @@ export function isExpiringWithin (expires: string | null, nowMs: number, days: n
   return nowMs < at && at - nowMs <= days * DAY_MS
 }
 
-/** Whole days until expiry (0 on the last day, negative once expired); null for a document that does not expire. */
+/**
+ * Whole days left before expiry: 0 within its last 24 hours, negative once
+ * expired (so it is negative exactly when isExpired); null for a document
+ * that does not expire.
+ */
 export function daysToExpiry (expires: string | null, nowMs: number): number | null {
-  return expires === null ? null : Math.floor((expiryInstantMs(expires) - nowMs) / DAY_MS)
+  return expires === null ? null : Math.floor((expiryInstantMs(expires) - nowMs - 1) / DAY_MS)
 }
 
 /** Any document of an AppID, the config's named ones and the stored ones alike. */

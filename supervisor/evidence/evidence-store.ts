@@ -56,19 +56,16 @@ export class EvidenceStore {
 
   /** Reads the file at `path` (bounded) and stores it. Throws EvidenceError. */
   addFile (path: string): StoredFile {
-    let size: number
-    try {
-      size = statSync(path).size
-    } catch (err) {
-      throw new EvidenceError(evidenceErrorCodes.UNREADABLE, `${path}: cannot read the document (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err })
-    }
-    // Checked here for the code; readBoundedFile checks again on the open descriptor.
-    if (size > this.maxFileBytes) throw tooLarge(path, size, this.maxFileBytes)
+    // A regular file's size is checked here for its own code;
+    // readBoundedFile checks again on the descriptor it opens (a file that
+    // grew in between) and refuses anything that is not a regular file.
+    const size = sizeOfRegularFile(path)
+    if (size !== null && size > this.maxFileBytes) throw tooLarge(path, size, this.maxFileBytes)
     let bytes: Buffer
     try {
       bytes = readBoundedFile(path, this.maxFileBytes, 'document')
     } catch (err) {
-      if (/may be at most/.test((err as Error).message)) throw tooLarge(path, size, this.maxFileBytes)
+      if (/may be at most/.test((err as Error).message)) throw tooLarge(path, sizeOfRegularFile(path) ?? this.maxFileBytes + 1, this.maxFileBytes)
       throw new EvidenceError(evidenceErrorCodes.UNREADABLE, (err as Error).message, { cause: err })
     }
     return this.addBytes(bytes)
@@ -100,6 +97,16 @@ export class EvidenceStore {
       throw new EvidenceError(evidenceErrorCodes.UNREADABLE, `cannot store the document in ${this.dir}: ${(err as Error).message}`, { cause: err })
     }
     return { sha256, sizeBytes: bytes.length, created: true }
+  }
+}
+
+/** The size of the regular file at path; null when it is not one or cannot be stat'ed (readBoundedFile then says why). */
+function sizeOfRegularFile (path: string): number | null {
+  try {
+    const stat = statSync(path)
+    return stat.isFile() ? stat.size : null
+  } catch {
+    return null
   }
 }
 
