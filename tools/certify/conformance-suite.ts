@@ -76,10 +76,13 @@ export const SUITE_STEPS = [
 
 export type SuiteStepId = typeof SUITE_STEPS[number]['id']
 
-class StepFailure extends Error {
-  constructor (readonly seen: string) {
-    super(seen)
-  }
+/**
+ * Thrown by a step that saw something other than it expected: the text is
+ * the report's `seen`. Not an Error: it is the step's verdict, never a
+ * fault of Gatehouse's, and carries no code (the runner catches every one).
+ */
+class StepFailure {
+  constructor (readonly seen: string) {}
 }
 
 /** What one step body returns: what it saw (it passed). It throws StepFailure (or anything) to fail. */
@@ -455,7 +458,7 @@ export async function runConformanceSuite (options: CertifyOptions, behaviour: C
       seen = await bodies[id].body()
       passed = true
     } catch (err) {
-      seen = err instanceof StepFailure ? err.seen : `error: ${(err as Error).message}`
+      seen = err instanceof StepFailure ? err.seen : `error: ${err instanceof Error ? err.message : String(err)}`
     }
     // A failed step may leave connections open: close them so the next step starts clean.
     await Promise.all([...ctx.clients].map(async (c) => { await c.close().catch(() => {}) }))
