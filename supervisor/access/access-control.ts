@@ -263,14 +263,15 @@ export class AccessControl {
   }
 
   private softwareRefusal (ctx: StepContext, software: Software, exchangeEnvironment: string): AccessVerdict | null {
-    if (software.status === 'suspended' || software.status === 'revoked') {
-      return { reason: RejectReason.APPID_NOT_APPROVED, text: `AppID "${software.appId}" is ${software.status}` }
-    }
-    // The gateway's sweep suspends it too (and journals that once); this
-    // refuses it from the instant it expires, between two sweeps.
+    // First, so the client hears why even after the gateway's sweep has
+    // suspended the AppID for it (journaled once); it also refuses the
+    // AppID from the instant the document expires, between two sweeps.
     const expired = this.expiredDocument(software.appId, software.assessment.documents)
     if (expired !== undefined) {
       return { reason: RejectReason.APPID_ASSESSMENT_EXPIRED, text: `AppID "${software.appId}" assessment document "${expired.name ?? `${expired.kind ?? 'document'} ${expired.sha256?.slice(0, 12) ?? ''}`}" expired on ${expired.expires}; it is treated as suspended` }
+    }
+    if (software.status === 'suspended' || software.status === 'revoked') {
+      return { reason: RejectReason.APPID_NOT_APPROVED, text: `AppID "${software.appId}" is ${software.status}` }
     }
     if (!this.config.lanes[ctx.lane].policy.allowedAppStatuses.includes(software.status)) {
       return { reason: RejectReason.APPID_NOT_APPROVED, text: `AppID "${software.appId}" is ${software.status}, which the ${ctx.lane} lane does not accept` }
