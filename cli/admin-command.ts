@@ -21,7 +21,8 @@ import {
   AdminReplySchema, isReadOnlyCommand, parseRequestObject,
   type AdminCommandName, type AdminErrorBody, type AdminReply,
 } from '../supervisor/admin/admin-protocol.js'
-import type { AppInfo, ChangeReply } from '../supervisor/admin/admin-api.js'
+import type { AppInfo, ChangeReply, EvidenceListing } from '../supervisor/admin/admin-api.js'
+import { EVIDENCE_KINDS } from '../journal/gateway-records.js'
 import type { SessionInfo } from '../lane/worker-contract.js'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, failCommand, helpHint, isUsageError, processIo, refuseUsage, type CommandIo } from '../platform/cli-kit.js'
 
@@ -153,9 +154,16 @@ function showSessions (result: unknown, io: CommandIo): void {
 function showApps (result: unknown, io: CommandIo): void {
   const apps = result as AppInfo[]
   io.out(formatTable(['APPID', 'STATUS', 'VENDOR', 'NAME', 'VERSION', 'ACCESS-TEST', 'DOCUMENTS', 'ACCOUNTS'],
-    apps.map((a) => [a.appId, a.status, a.vendor, a.name, a.version, a.assessment.accessTestPassed ?? '-',
-      a.assessment.documents.length === 0 ? '-' : a.assessment.documents.map((d) => `${d.name} (expires ${d.expires})`).join(', '),
+    apps.map((a) => [a.appId, a.status, a.vendor, a.name, a.version,
+      a.accessTest === 'certified' ? `certified ${a.certification!.finishedAt.slice(0, 10)}` : a.accessTest === 'legacy-date' ? `${a.assessment.accessTestPassed!} (legacy typed date)` : a.certification !== null ? `failed ${a.certification.finishedAt.slice(0, 10)}` : '-',
+      [...a.assessment.documents.map((d) => `${d.name} (expires ${d.expires})`), ...a.evidence.map((d) => `${d.kind} ${d.sha256.slice(0, 12)} (expires ${d.expires ?? 'never'})`)].join(', ') || '-',
       a.accounts.length === 0 ? '-' : a.accounts.join(', ')])))
+}
+
+function showEvidence (result: unknown, io: CommandIo): void {
+  const rows = result as EvidenceListing[]
+  io.out(rows.length === 0 ? 'no stored documents\n' : formatTable(['APPID', 'KIND', 'SHA256', 'ISSUER', 'ISSUED', 'EXPIRES', 'DAYS-LEFT', 'STATE', 'ADDED-BY'],
+    rows.map((d) => [d.appId, d.kind, d.sha256.slice(0, 16), d.issuer, d.issued, d.expires ?? '-', d.daysToExpiry === null ? '-' : String(d.daysToExpiry), d.state, d.addedBy])))
 }
 
 function showAlerts (result: unknown, io: CommandIo): void {
@@ -397,7 +405,7 @@ journaled with the operator.
 Registers client software. The AuthCode is read from --auth-code-file, or
 from standard input (one line) when that is absent or "-": a command line
 shows in ps and shell history. A new AppID starts in testing (the default):
-production needs an access-testing date first (apps evidence).
+production needs a passing certification first (apps certify-record).
 `,
     options: { 'app-id': { type: 'string' }, vendor: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, status: { type: 'string' }, 'auth-code-file': { type: 'string' } },
     build: async (values) => ({
@@ -414,15 +422,54 @@ production needs an access-testing date first (apps evidence).
     show: showChanges,
   },
   'apps evidence': {
-    summary: 'record an assessment document or the access-testing date of an AppID',
-    help: `usage: gatehouse admin apps evidence --app-id X [--document NAME --expires YYYY-MM-DD]
-                                   [--access-test-passed YYYY-MM-DD]
+    summary: 'store an assessment document (add), list stored ones (list), or record a named document (legacy)',
+    help: `usage: gatehouse admin apps evidence add --app-id X --file FILE --kind KIND --issuer NAME
+                                       --issued YYYY-MM-DD --expires YYYY-MM-DD|YYYY-MM-DDTHH:MM:SSZ|none
+       gatehouse admin apps evidence list [--app-id X] [--expiring]
+       gatehouse admin apps evidence --app-id X --document NAME --expires YYYY-MM-DD   (legacy)
 
-A document replaces one of the same name. Any expired document makes the
-AppID act as suspended.
+add     stores FILE in the evidence store (<runDir>/evidence/<sha256>, owner-only)
+        and journals its metadata. The gateway reads FILE (give a path its user
+        can read); at most evidence.maxFileBytes (GH_ERR_EVIDENCE_TOO_LARGE).
+        Adding the same bytes again for the AppID changes nothing.
+        KIND: ${EVIDENCE_KINDS.join(', ')}.
+list    stored documents with their days to expiry; --expiring shows only those
+        expired or expiring within evidence.expiryWarningDays.
+legacy  records a document by name only (no file). Any expired document, stored
+        or named, makes the AppID act as suspended, and the gateway suspends it.
+
+Access testing is no longer typed in: run \`gatehouse certify\`, then
+\`apps certify-record\` (docs/certification.md).
 `,
-    options: { 'app-id': { type: 'string' }, document: { type: 'string' }, expires: { type: 'string' }, 'access-test-passed': { type: 'string' } },
-    build: (values) => {
+    options: {
+      'app-id': { type: 'string' }, document: { type: 'string' }, expires: { type: 'string' }, 'access-test-passed': { type: 'string' },
+      file: { type: 'string' }, kind: { type: 'string' }, issuer: { type: 'string' }, issued: { type: 'string' }, expiring: { type: 'boolean' },
+    },
+    positionals: true,
+    build: (values, positionals) => {
+      const sub = positionals.length === 0 ? undefined : onePositional(positionals, 'add or list')
+      if (sub === 'add') {
+        const expires = required(values, 'expires', 'the expiry (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or none)')
+        return {
+          command: 'apps.evidence.add',
+          args: {
+            appId: required(values, 'app-id', 'the AppID'),
+            // The gateway reads it, from its own working directory.
+            path: resolve(required(values, 'file', 'the document to store')),
+            kind: required(values, 'kind', `the document's kind (${EVIDENCE_KINDS.join(', ')})`),
+            issuer: required(values, 'issuer', 'who issued the document'),
+            issued: required(values, 'issued', 'the date it was issued'),
+            expires: expires === 'none' ? null : expires,
+          },
+        }
+      }
+      if (sub === 'list') {
+        const args: Record<string, unknown> = {}
+        if (str(values, 'app-id') !== undefined) args.appId = str(values, 'app-id')
+        if (values.expiring === true) args.expiring = true
+        return { command: 'apps.evidence.list', args }
+      }
+      if (sub !== undefined) throw new UsageError(`apps evidence ${sub}: expected add or list`)
       const args: Record<string, unknown> = { appId: required(values, 'app-id', 'the AppID') }
       const document = str(values, 'document')
       const expires = str(values, 'expires')
@@ -430,6 +477,23 @@ AppID act as suspended.
       if (document !== undefined) args.document = { name: document, expires }
       if (str(values, 'access-test-passed') !== undefined) args.accessTestPassed = str(values, 'access-test-passed')
       return { command: 'apps.evidence', args }
+    },
+    show: (result, io) => { if (Array.isArray(result)) showEvidence(result, io); else showChanges(result, io) },
+  },
+  'apps certify-record': {
+    summary: 'record a gatehouse certify report: stored as evidence, journaled; a pass allows production',
+    help: `usage: gatehouse admin apps certify-record --app-id X --report REPORT.json [--html REPORT.html]
+
+Reads the JSON report \`gatehouse certify\` wrote (and its HTML, if given),
+stores both in the evidence store (kind certification) and journals a
+certification record. A report whose every step passed is what
+\`apps status production\` needs (docs/certification.md).
+`,
+    options: { 'app-id': { type: 'string' }, report: { type: 'string' }, html: { type: 'string' } },
+    build: (values) => {
+      const args: Record<string, unknown> = { appId: required(values, 'app-id', 'the AppID'), report: resolve(required(values, 'report', 'the JSON report of gatehouse certify')) }
+      if (str(values, 'html') !== undefined) args.html = resolve(str(values, 'html')!)
+      return { command: 'apps.certify-record', args }
     },
     show: showChanges,
   },

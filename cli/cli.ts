@@ -31,6 +31,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),
   },
+  certify: {
+    summary: 'run the published conformance suite against a test environment as one AppID; JSON and HTML report',
+    run: async (argv) => (await import('../tools/certify/certify-command.js')).runCertifyCommand(argv),
+  },
   doctor: {
     summary: 'check this host and a config before start: ports, TLS certificates, journal disk, clock, Node ABI and glibc',
     run: async (argv) => (await import('../tools/doctor/doctor-command.js')).runDoctorCommand(argv),

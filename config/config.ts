@@ -129,7 +129,12 @@ const SoftwareSchema = z.object({
   assessment: z.object({
     /** Vendor documents and their expiry dates. Any expired document makes the AppID act as suspended. */
     documents: z.array(z.object({ name: z.string().min(1), expires: isoDate }).strict()),
-    /** Date access testing passed; null if it has not. A production AppID needs it. */
+    /**
+     * Legacy: the date access testing passed, typed by hand; null if it has
+     * not. Kept so older configs still load (a production AppID the file
+     * lists needs it); `apps list` flags it. Promotion through the admin
+     * socket needs a certification record instead (docs/certification.md).
+     */
     accessTestPassed: isoDate.nullable(),
   }).strict(),
 }).strict()
@@ -274,6 +279,16 @@ const AdminSchema = z.object({
   socketPath: z.string().min(1).max(100, 'must be at most 100 characters (Unix socket paths are limited to ~107 bytes)').nullable(),
 }).strict()
 
+/** The evidence store (supervisor/evidence/, docs/compliance.md). */
+const EvidenceSchema = z.object({
+  /** Largest document `apps evidence add` stores; a larger file is refused (GH_ERR_EVIDENCE_TOO_LARGE). */
+  maxFileBytes: z.number().int('must be a whole number').min(1, 'must be at least 1 byte').max(1024 * 1024 * 1024, 'must be at most 1 GiB'),
+  /** A document expiring within this many days is counted by /metrics and listed by `apps evidence list --expiring`. */
+  expiryWarningDays: z.number().int('must be a whole number').min(0, 'must be at least 0').max(3650, 'must be at most 3650'),
+  /** How often the gateway looks for expired documents (and suspends their AppIDs). */
+  expiryCheckIntervalMs: z.number().int('must be a whole number').min(100, 'must be at least 100 ms').max(86_400_000, 'must be at most one day'),
+}).strict()
+
 export const GatewayConfigSchema = z.object({
   gatewayId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
   runDir: z.string().min(1),
@@ -304,6 +319,7 @@ export const GatewayConfigSchema = z.object({
   risk: RiskSchema,
   journal: JournalSchema,
   admin: AdminSchema,
+  evidence: EvidenceSchema,
 }).strict()
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>

@@ -302,4 +302,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     // <runDir>/admin.sock
     socketPath: null,
   },
+  evidence: {
+    maxFileBytes: 50 * 1024 * 1024,
+    expiryWarningDays: 30,
+    expiryCheckIntervalMs: 60_000,
+  },
 } satisfies GatewayConfig)

@@ -258,3 +258,76 @@ export interface AdminChangeDocument {
   /** Anything else the command reports, e.g. cancels sent by a mass-cancel. */
   detail?: Record<string, unknown>
 }
+
+// ---- evidence and certification (ADMIN_CHANGE records) -------------------
+//
+// The evidence store (supervisor/evidence/) journals each document it keeps
+// and each certification it records as an ADMIN_CHANGE record, so the
+// history of an AppID (registration, evidence, certification, status
+// changes) is one kind of record, read in one order. The command names
+// below pick them out; the payloads are these types (docs/compliance.md).
+
+/** What a stored document is. `certification` is a report of `gatehouse certify`. */
+export const EVIDENCE_KINDS = ['business-licence', 'quality-test-report', 'security-test-report', 'assessment-conclusion', 'certification'] as const
+export type EvidenceKind = typeof EVIDENCE_KINDS[number]
+
+/** The ADMIN_CHANGE command of each evidence record. */
+export const EVIDENCE_COMMANDS = {
+  /** A document stored for an AppID: after is its EvidenceMetadata. */
+  ADD: 'app-evidence-add',
+  /** A certification run recorded for an AppID: after is its CertificationRecord. */
+  CERTIFICATION: 'app-certification',
+  /** The AppID's status changed (by an operator, or by the gateway when a document expired: detail is an ExpirySuspensionDetail). */
+  STATUS: 'app-status',
+} as const
+
+/** One stored document: its file is <runDir>/evidence/<sha256>. */
+export interface EvidenceMetadata {
+  appId: string
+  /** SHA-256 of the file's bytes, lowercase hex: also its file name in the store. */
+  sha256: string
+  sizeBytes: number
+  kind: EvidenceKind
+  /** Who issued it (a testing lab, the vendor, the broker's compliance desk). */
+  issuer: string
+  /** YYYY-MM-DD. */
+  issued: string
+  /** YYYY-MM-DD (valid through that UTC day) or a UTC instant YYYY-MM-DDTHH:MM:SSZ; null: does not expire (a certification report). */
+  expires: string | null
+  /** The operator who added it. */
+  addedBy: string
+  /** ISO 8601 UTC. */
+  addedAt: string
+  /** The file's name where the operator had it (informational; the store names it by its digest). */
+  sourceName: string
+}
+
+/** A certification run as the gateway recorded it (from the report `gatehouse certify` wrote). */
+export interface CertificationRecord {
+  appId: string
+  /** True only if every step of the suite passed. */
+  passed: boolean
+  suiteVersion: string
+  /** SHA-256 of the JSON report stored as evidence (kind certification). */
+  reportSha256: string
+  /** The gateway the suite ran against, and as which account. */
+  url: string
+  account: string
+  startedAt: string
+  finishedAt: string
+  steps: Array<{ id: string, passed: boolean }>
+  /** The operator who recorded it, and when (ISO 8601 UTC). */
+  recordedBy: string
+  recordedAt: string
+}
+
+/** detail of the app-status record the gateway writes, once, when an expired document suspends an AppID. */
+export interface ExpirySuspensionDetail {
+  cause: 'evidence-expired'
+  /** The document that expired: a stored one (sha256) or a named config document (name). */
+  document: { sha256?: string, name?: string, kind?: string, expires: string }
+}
+
+/** An ADMIN_CHANGE record of the evidence store, as the journal holds it. */
+export type EvidenceAddedDocument = AdminChangeDocument & { command: typeof EVIDENCE_COMMANDS.ADD, scope: { kind: 'app', appId: string }, before: null, after: EvidenceMetadata }
+export type CertificationDocument = AdminChangeDocument & { command: typeof EVIDENCE_COMMANDS.CERTIFICATION, scope: { kind: 'app', appId: string }, before: CertificationRecord | null, after: CertificationRecord }

@@ -145,6 +145,19 @@ export const ERROR_CODES = {
     exitCode: 1,
     action: 'The change is live but will not survive a restart and has no audit record: fix the journal or runDir (disk, permissions) and apply it again.',
   },
+  // Evidence store (supervisor/evidence/), as `gatehouse admin apps evidence add` prints them.
+  GH_ERR_EVIDENCE_TOO_LARGE: {
+    meaning: 'A document given to the evidence store is larger than evidence.maxFileBytes; nothing was stored.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'Store a smaller file (e.g. the report without embedded scans), or raise evidence.maxFileBytes in the config and restart.',
+  },
+  GH_ERR_EVIDENCE_UNREADABLE: {
+    meaning: 'A document given to the evidence store cannot be read (missing, not a regular file, an I/O error) or cannot be written under <runDir>/evidence; nothing was recorded.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'Give the path of a regular file the gateway\'s user can read (the gateway reads it, not the CLI), and check that runDir is writable.',
+  },
 
   // Requests between the gateway's threads (platform/cross-thread.ts).
   GH_ERR_CROSS_THREAD_TIMEOUT: {

@@ -33,6 +33,8 @@ import { SupervisorAdmin } from './admin/supervisor-admin.js'
 import { gatewayRecoveryDay, recoverLanes, type LaneRecovery } from '../lane/recovery.js'
 import { AdminServer } from './admin/admin-server.js'
 import type { AdminChangeDocument } from '../journal/gateway-records.js'
+import { EvidenceStore, evidenceDir } from './evidence/evidence-store.js'
+import { isExpired, isExpiringWithin } from './evidence/evidence-expiry.js'
 
 export interface LaneStatus {
   host: string
@@ -110,6 +112,9 @@ export class Supervisor {
   /** The supervisor's journal stream (logon steps, changes, purges); null when journal.enabled is false. */
   readonly journal: SupervisorJournal | null
   private purgeTimer: NodeJS.Timeout | null = null
+  private expiryTimer: NodeJS.Timeout | null = null
+  /** Assessment documents, by SHA-256 (<runDir>/evidence). */
+  readonly evidence: EvidenceStore
   /** Called when a journal stream fails (a lane's or this one's): the gateway fails closed there. */
   onJournalFailure: (where: string, error: string) => void = () => {}
   /**
@@ -136,7 +141,60 @@ export class Supervisor {
     // refused (decideAccess fails closed).
     if (journal !== null) this.access.audit.onRecord = (record) => { journal.logonStep(record) }
     this.state = new AdminState(adminStatePath(config))
+    this.evidence = new EvidenceStore(evidenceDir(config.runDir), config.evidence.maxFileBytes)
+    // The logon check reads the stored documents the admin side keeps.
+    this.access.storedEvidence = (appId) => this.state.doc.evidence[appId] ?? []
     this.admin = new SupervisorAdmin(this)
+  }
+
+  /** Wall-clock now: what document expiry is judged against. */
+  nowMs (): number {
+    return Date.now()
+  }
+
+  /**
+   * Suspends every AppID in testing or production that has an expired
+   * document, journaling each suspension (app-status, operator "gateway").
+   * A suspended AppID is not looked at again, so each expiry is recorded
+   * once however often this runs. Returns the AppIDs it suspended.
+   */
+  suspendExpiredApps (nowMs: number = this.nowMs()): string[] {
+    const suspended: string[] = []
+    for (const app of this.access.apps()) {
+      if (app.status !== 'testing' && app.status !== 'production') continue
+      const expired = this.access.expiredDocument(app.appId, app.assessment.documents, nowMs)
+      if (expired === undefined) continue
+      const document = { expires: expired.expires!, ...(expired.name === undefined ? {} : { name: expired.name }), ...(expired.sha256 === undefined ? {} : { sha256: expired.sha256 }), ...(expired.kind === undefined ? {} : { kind: expired.kind }) }
+      try {
+        this.admin.suspendForExpiry(app.appId, document)
+        suspended.push(app.appId)
+      } catch (err) {
+        // Applied (putApp) but not recorded: the journal has failed and
+        // says so through onJournalFailure; the logon check refuses the
+        // AppID regardless.
+        this.onJournalFailure('supervisor', `suspending ${app.appId} for an expired document: ${(err as Error).message}`)
+      }
+    }
+    return suspended
+  }
+
+  /** Per AppID with stored or config documents: how many expire within evidence.expiryWarningDays, and how many have expired (/metrics). */
+  evidenceExpiry (nowMs: number = this.nowMs()): Array<{ appId: string, expiring: number, expired: number }> {
+    const days = this.config.evidence.expiryWarningDays
+    return this.access.apps().map((app) => {
+      const documents = [...app.assessment.documents, ...(this.state.doc.evidence[app.appId] ?? [])]
+      return {
+        appId: app.appId,
+        expiring: documents.filter((d) => isExpiringWithin(d.expires, nowMs, days)).length,
+        expired: documents.filter((d) => isExpired(d.expires, nowMs)).length,
+      }
+    })
+  }
+
+  private startExpirySweep (): void {
+    this.suspendExpiredApps()
+    this.expiryTimer = setInterval(() => { this.suspendExpiredApps() }, this.config.evidence.expiryCheckIntervalMs)
+    this.expiryTimer.unref()
   }
 
   /**
@@ -199,6 +257,7 @@ export class Supervisor {
         this.recordChange({ operator: 'admin-state', command: 'restore', scope: { kind: 'gateway', path: this.state.path }, before: null, after: { ...restored, software: restored.software.map((app) => ({ ...app, authCode: '***' })) }, detail: { skipped } })
       }
       this.purgeExpiredSegments()
+      this.startExpirySweep()
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
       const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
@@ -233,6 +292,7 @@ export class Supervisor {
           access: this.access,
           opsErrors: () => this.ops?.errors ?? {},
           supervisorSample: this.supervisorSample,
+          evidence: () => this.evidenceExpiry(),
         }),
       })
       this.opsPort = await this.ops.listen()
@@ -341,6 +401,8 @@ export class Supervisor {
     this.sampler = null
     this.statusWindow?.stop()
     this.statusWindow = null
+    if (this.expiryTimer !== null) clearInterval(this.expiryTimer)
+    this.expiryTimer = null
     // No admin command may start while the lanes go away.
     await this.adminServer?.close()
     this.adminServer = null

@@ -26,6 +26,7 @@ import { type LaneName } from '../protocol/lanes.js'
 import { fingerprintId, type TerminalInfo } from '../protocol/terminal-fingerprint.js'
 import { ExecType, RejectReason, Side, reasonName, v1, wireInt, type ExecutionReport } from '../protocol/messages.js'
 import { ExchangeProbe } from './helpers/exchange-probe.js'
+import { SUITE_STEPS } from '../tools/certify/conformance-suite.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { PASSWORD, cancel, finished, logOn, place, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 
@@ -133,6 +134,17 @@ async function gatehouse (argv: string[], options: { input?: string, uid?: numbe
   child.stdin!.end(options.input ?? '')
   const [code] = await once(child, 'close') as [number | null]
   return { code, stdout, stderr }
+}
+
+/**
+ * A passing `gatehouse certify` report for an AppID, as a file the gateway
+ * reads (the suite itself runs in certify-end-to-end.test.ts).
+ */
+function passingReport (appId: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'gh-cert-report-')), 'report.json')
+  const steps = SUITE_STEPS.map(({ id, title }) => ({ id, title, passed: true, expected: 'as docs/certification.md says', seen: 'as expected', durationMs: 1 }))
+  writeFileSync(path, JSON.stringify({ format: 'gatehouse-certification-report', suiteVersion: '1', appId, account: 'adm-apps', url: 'ws://127.0.0.1:1', startedAt: '2026-12-01T10:00:00.000Z', finishedAt: '2026-12-01T10:00:09.000Z', passed: true, steps }))
+  return path
 }
 
 /** The JSON a `--json` run printed (and that it exited 0). */
@@ -391,7 +403,8 @@ t.test('apps: register an AppID, record its evidence, bind it, log on with it; s
   t.notMatch(registered.stdout + registered.stderr, authCode, 'the AuthCode is never printed')
   t.equal(reply.changes[0].after.status, 'testing')
 
-  jsonOf(t, await cli(['apps', 'evidence', '--app-id', appId, '--access-test-passed', '2026-01-15', '--document', 'assessment-report', '--expires', '2099-12-31', '--json']), 'apps evidence')
+  jsonOf(t, await cli(['apps', 'evidence', '--app-id', appId, '--document', 'assessment-report', '--expires', '2099-12-31', '--json']), 'apps evidence')
+  jsonOf(t, await cli(['apps', 'certify-record', '--app-id', appId, '--report', passingReport(appId), '--json']), 'apps certify-record')
   const production = jsonOf(t, await cli(['apps', 'status', '--app-id', appId, 'production', '--json']), 'apps status production')
   t.same(production.changes, [{ field: 'status', before: 'testing', after: 'production' }])
   const bound = jsonOf(t, await cli(['apps', 'bind', '--app-id', appId, '--account', 'adm-apps', '--json']), 'apps bind')
@@ -399,11 +412,11 @@ t.test('apps: register an AppID, record its evidence, bind it, log on with it; s
 
   const apps = jsonOf(t, await cli(['apps', 'list', '--json']), 'apps list')
   const listed = apps.find((a: { appId: string }) => a.appId === appId)
-  t.match(listed, { status: 'production', vendor: 'Acme', accounts: ['adm-apps'], assessment: { accessTestPassed: '2026-01-15' } })
+  t.match(listed, { status: 'production', vendor: 'Acme', accounts: ['adm-apps'], accessTest: 'certified', certification: { passed: true, recordedBy: 'alice' }, assessment: { accessTestPassed: null } })
   t.notOk('authCode' in listed, 'apps list carries no AuthCode')
   const table = await cli(['apps', 'list'])
   t.match(table.stdout, /^APPID\s+STATUS\s+VENDOR/)
-  t.match(table.stdout, new RegExp(`\\n${appId}\\s+production\\s+Acme\\s+Algo\\s+1\\.0\\s+2026-01-15\\s+assessment-report \\(expires 2099-12-31\\)\\s+adm-apps\\n`))
+  t.match(table.stdout, new RegExp(`\\n${appId}\\s+production\\s+Acme\\s+Algo\\s+1\\.0\\s+certified 2026-12-01\\s+assessment-report \\(expires 2099-12-31\\), certification [0-9a-f]{12} \\(expires never\\)\\s+adm-apps\\n`))
 
   const software = { appId, authCode }
   const client = await GatehouseClient.connect(gateway.url('platform'))
@@ -652,7 +665,7 @@ t.test('help on every level; bad command lines exit 2', async (t) => {
   t.match(sub.stdout, /usage: gatehouse admin limits set <scope> NAME=VALUE/)
   t.match(sub.stdout, /exit codes: 0 done, 1 the gateway refused/)
   const group = await cli(['apps', '--help'])
-  t.match(group.stdout, /usage: gatehouse admin apps <list\|register\|evidence\|status\|bind\|unbind>/)
+  t.match(group.stdout, /usage: gatehouse admin apps <list\|register\|evidence\|certify-record\|status\|bind\|unbind>/)
   const noScope = await cli(['limits', 'show'])
   t.equal(noScope.code, 2)
   t.match(noScope.stderr, /name exactly one scope/)
@@ -675,7 +688,8 @@ t.test('changes survive a restart: the new supervisor applies them at start, and
   const appId = 'adm-persist-app'
   const authCode = 'adm-persist-app-authcode-0123456789'
   await raw.ok('apps.register', { appId, vendor: 'Acme', name: 'Kept', version: '3.1', authCode, status: 'testing' })
-  await raw.ok('apps.evidence', { appId, accessTestPassed: '2026-03-01', document: { name: 'assessment-report', expires: '2099-12-31' } })
+  await raw.ok('apps.evidence', { appId, document: { name: 'assessment-report', expires: '2099-12-31' } })
+  await raw.ok('apps.certify-record', { appId, report: passingReport(appId) })
   await raw.ok('apps.status', { appId, status: 'production' })
   await raw.ok('apps.bind', { appId, account })
   await raw.ok('programmatic-report.set', { account, status: 'filed' })
@@ -698,7 +712,7 @@ t.test('changes survive a restart: the new supervisor applies them at start, and
   const counters = jsonOf(t, await cli(['counters', '--account', account, '--json']), 'counters after the restart')
   t.match(counters, { tradingState: 'reducing', programmaticReport: 'filed' }, 'trading state and programmatic report kept')
   const apps = jsonOf(t, await cli(['apps', 'list', '--json']), 'apps list after the restart')
-  t.match(apps.find((a: { appId: string }) => a.appId === appId), { status: 'production', accounts: [account], assessment: { accessTestPassed: '2026-03-01' } }, 'the AppID, its evidence, status and binding kept')
+  t.match(apps.find((a: { appId: string }) => a.appId === appId), { status: 'production', accounts: [account], accessTest: 'certified', assessment: { documents: [{ name: 'assessment-report' }] }, evidence: [{ kind: 'certification' }] }, 'the AppID, its evidence, certification, status and binding kept')
 
   // A real client after the restart: it logs on with the AppID registered
   // before it, and the account is still reducing (a buy from flat would

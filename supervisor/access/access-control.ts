@@ -27,6 +27,7 @@
  *   are rate-limited per account name; each lane's policy holds for its
  *   own lane.
  */
+import { firstExpired, type ExpiringDocument } from '../evidence/evidence-expiry.js'
 import { fileURLToPath } from 'node:url'
 import { LRUCache } from 'lru-cache'
 import { Piscina } from 'piscina'
@@ -112,10 +113,6 @@ const DENIED_TEXT = 'unknown account or wrong password, or the account may not l
 
 function ok (extra: Partial<AccessVerdict> = {}): AccessVerdict {
   return { reason: 0, text: '', ...extra }
-}
-
-function today (): string {
-  return new Date().toISOString().slice(0, 10)
 }
 
 function lockVerdict (lock: Lock, nowMs: number): AccessVerdict {
@@ -266,12 +263,15 @@ export class AccessControl {
   }
 
   private softwareRefusal (ctx: StepContext, software: Software, exchangeEnvironment: string): AccessVerdict | null {
+    // First, so the client hears why even after the gateway's sweep has
+    // suspended the AppID for it (journaled once); it also refuses the
+    // AppID from the instant the document expires, between two sweeps.
+    const expired = this.expiredDocument(software.appId, software.assessment.documents)
+    if (expired !== undefined) {
+      return { reason: RejectReason.APPID_ASSESSMENT_EXPIRED, text: `AppID "${software.appId}" assessment document "${expired.name ?? `${expired.kind ?? 'document'} ${expired.sha256?.slice(0, 12) ?? ''}`}" expired on ${expired.expires}; it is treated as suspended` }
+    }
     if (software.status === 'suspended' || software.status === 'revoked') {
       return { reason: RejectReason.APPID_NOT_APPROVED, text: `AppID "${software.appId}" is ${software.status}` }
-    }
-    const expired = software.assessment.documents.find((document) => document.expires < today())
-    if (expired !== undefined) {
-      return { reason: RejectReason.APPID_ASSESSMENT_EXPIRED, text: `AppID "${software.appId}" assessment document "${expired.name}" expired on ${expired.expires}; it is treated as suspended` }
     }
     if (!this.config.lanes[ctx.lane].policy.allowedAppStatuses.includes(software.status)) {
       return { reason: RejectReason.APPID_NOT_APPROVED, text: `AppID "${software.appId}" is ${software.status}, which the ${ctx.lane} lane does not accept` }
@@ -280,6 +280,18 @@ export class AccessControl {
       return { reason: RejectReason.APPID_TESTING_ONLY, text: `AppID "${software.appId}" is in testing and may reach only a test exchange; this lane reaches "${exchangeEnvironment || 'unknown'}"` }
     }
     return null
+  }
+
+  /**
+   * The stored documents of an AppID (the evidence store's metadata, kept
+   * by the admin side); set by the supervisor. The config's named
+   * documents come with the registration itself.
+   */
+  storedEvidence: (appId: string) => readonly ExpiringDocument[] = () => []
+
+  /** The first expired document of an AppID, its config documents and stored ones alike; undefined if none. */
+  expiredDocument (appId: string, documents: readonly ExpiringDocument[], nowMs: number = Date.now()): ExpiringDocument | undefined {
+    return firstExpired(documents, nowMs) ?? firstExpired(this.storedEvidence(appId), nowMs)
   }
 
   // ---- step 2: the terminal -------------------------------------------

@@ -12,6 +12,7 @@ import type { LaneName } from '../../protocol/lanes.js'
 import type { SessionInfo } from '../../lane/worker-contract.js'
 import type { ErrorCode } from '../../protocol/error-codes.js'
 import { GatehouseError } from '../../protocol/gatehouse-error.js'
+import type { CertificationRecord, EvidenceKind, EvidenceMetadata } from '../../journal/gateway-records.js'
 
 export const adminErrorCodes = {
   /** The request is not valid (shape, types, unknown command): nothing was changed. */
@@ -22,6 +23,10 @@ export const adminErrorCodes = {
   REFUSED: 'GH_ERR_ADMIN_REFUSED',
   /** The change was applied but could not be journaled or persisted. */
   NOT_RECORDED: 'GH_ERR_ADMIN_NOT_RECORDED',
+  /** A document for the evidence store is larger than evidence.maxFileBytes. */
+  EVIDENCE_TOO_LARGE: 'GH_ERR_EVIDENCE_TOO_LARGE',
+  /** A document for the evidence store cannot be read or stored. */
+  EVIDENCE_UNREADABLE: 'GH_ERR_EVIDENCE_UNREADABLE',
 } as const satisfies Record<string, ErrorCode>
 export type AdminErrorCode = typeof adminErrorCodes[keyof typeof adminErrorCodes]
 
@@ -55,6 +60,34 @@ export interface AppInfo {
   assessment: { documents: Array<{ name: string, expires: string }>, accessTestPassed: string | null }
   /** Accounts bound to it. */
   accounts: string[]
+  /** Documents in the evidence store, oldest first. */
+  evidence: EvidenceMetadata[]
+  /** The latest certification run recorded; null if none. */
+  certification: CertificationRecord | null
+  /**
+   * Where its access testing comes from: a passing certification record,
+   * a date typed into the config before certification existed (legacy,
+   * flagged), or none.
+   */
+  accessTest: 'certified' | 'legacy-date' | 'none'
+}
+
+/** A document to store, as `apps evidence add` gives it. */
+export interface EvidenceRequest {
+  appId: string
+  /** A path the gateway reads (absolute: the gateway's working directory is not the operator's). */
+  path: string
+  kind: EvidenceKind
+  issuer: string
+  issued: string
+  expires: string | null
+}
+
+/** One row of `apps evidence list`. */
+export interface EvidenceListing extends EvidenceMetadata {
+  /** Whole days until it expires (negative once expired); null if it does not. */
+  daysToExpiry: number | null
+  state: 'current' | 'expiring' | 'expired' | 'no-expiry'
 }
 
 export interface AppRegistration {
@@ -85,6 +118,13 @@ export interface AdminApi {
   listApps (): AppInfo[]
   registerApp (operator: string, app: AppRegistration): ChangeReply
   addAppEvidence (operator: string, appId: string, evidence: { document?: { name: string, expires: string }, accessTestPassed?: string }): ChangeReply
+  /** Stores a document (by SHA-256) for an AppID and journals its metadata; adding the same bytes again changes nothing. */
+  addEvidenceFile (operator: string, request: EvidenceRequest): ChangeReply
+  /** Stored documents, all AppIDs or one; with expiring, only those expired or expiring within evidence.expiryWarningDays. */
+  listEvidence (filter: { appId?: string, expiring?: boolean }): EvidenceListing[]
+  /** Reads a `gatehouse certify` JSON report (and its HTML), stores both as evidence and journals the certification. */
+  recordCertification (operator: string, appId: string, reportPath: string, htmlPath?: string): ChangeReply
+  /** Production needs a passing certification record. */
   setAppStatus (operator: string, appId: string, status: AppStatus): ChangeReply
   bindApp (operator: string, appId: string, account: string, bound: boolean): ChangeReply
 

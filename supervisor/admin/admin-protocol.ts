@@ -20,6 +20,8 @@ import { LANE_NAMES } from '../../protocol/lanes.js'
 import { limitSetFromConfig } from '../../config/risk-config.js'
 import { adminErrorCodes, type AdminErrorCode } from './admin-api.js'
 import { formatZodIssue } from '../../platform/zod-issue.js'
+import { EVIDENCE_KINDS } from '../../journal/gateway-records.js'
+import { isExpiryText } from '../evidence/evidence-expiry.js'
 
 /** A request line longer than this (newline excluded) is refused unread. */
 export const MAX_REQUEST_LINE_BYTES = 1024 * 1024
@@ -45,6 +47,8 @@ const instrument = name('an instrument symbol')
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD')
   .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s), 'is not a calendar date')
 const laneName = z.enum(LANE_NAMES)
+const filePath = (what: string) => z.string({ error: `is required: ${what}` }).max(4096, 'must be at most 4096 characters')
+  .refine((p) => p.startsWith('/'), `must be ${what} (absolute: the gateway's working directory is not yours)`)
 const appStatus = z.enum(APP_STATUSES)
 
 export const LimitScopeSchema: z.ZodType<LimitScope> = z.discriminatedUnion('kind', [
@@ -126,6 +130,20 @@ export const commandArgs = {
     document: z.object({ name: name('the document\'s name'), expires: isoDate }).strict().optional(),
     accessTestPassed: isoDate.optional(),
   }).strict().refine((a) => a.document !== undefined || a.accessTestPassed !== undefined, 'must give a document, accessTestPassed, or both'),
+  'apps.evidence.add': z.object({
+    appId,
+    path: filePath('the absolute path of the document, which the gateway reads'),
+    kind: z.enum(EVIDENCE_KINDS, { error: `must be one of ${EVIDENCE_KINDS.join(', ')}` }),
+    issuer: z.string({ error: 'is required: who issued the document' }).min(1, 'must name who issued the document').max(200, 'must be at most 200 characters'),
+    issued: isoDate,
+    expires: z.string({ error: 'is required: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ, or null for no expiry' }).refine(isExpiryText, 'must be a date as YYYY-MM-DD or a UTC instant as YYYY-MM-DDTHH:MM:SSZ').nullable(),
+  }).strict(),
+  'apps.evidence.list': z.object({ appId: appId.optional(), expiring: z.boolean().optional() }).strict(),
+  'apps.certify-record': z.object({
+    appId,
+    report: filePath('the absolute path of the JSON report gatehouse certify wrote'),
+    html: filePath('the absolute path of the HTML report gatehouse certify wrote').optional(),
+  }).strict(),
   'apps.status': z.object({ appId, status: appStatus }).strict(),
   'apps.bind': z.object({ appId, account }).strict(),
   'apps.unbind': z.object({ appId, account }).strict(),
@@ -140,13 +158,13 @@ export type AdminCommandName = keyof typeof commandArgs
 export const ADMIN_COMMANDS = Object.keys(commandArgs) as AdminCommandName[]
 
 /** Commands that only read; every other one changes something and is journaled. */
-export const READ_ONLY_COMMANDS: readonly AdminCommandName[] = ['limits.show', 'counters.show', 'sessions.list', 'apps.list', 'fingerprints.list', 'alerts.list'] satisfies ReadOnlyCommand[]
+export const READ_ONLY_COMMANDS: readonly AdminCommandName[] = ['limits.show', 'counters.show', 'sessions.list', 'apps.list', 'apps.evidence.list', 'fingerprints.list', 'alerts.list'] satisfies ReadOnlyCommand[]
 
 export function isReadOnlyCommand (command: AdminCommandName): boolean {
   return READ_ONLY_COMMANDS.includes(command)
 }
 
-type ReadOnlyCommand = 'limits.show' | 'counters.show' | 'sessions.list' | 'apps.list' | 'fingerprints.list' | 'alerts.list'
+type ReadOnlyCommand = 'limits.show' | 'counters.show' | 'sessions.list' | 'apps.list' | 'apps.evidence.list' | 'fingerprints.list' | 'alerts.list'
 /**
  * A read names no operator (nothing is journaled, and cron or systemd
  * often runs without $USER); a change always does.

@@ -71,6 +71,9 @@ async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> 
       const { document, accessTestPassed } = request.args
       return api.addAppEvidence(request.operator, request.args.appId, { ...(document === undefined ? {} : { document }), ...(accessTestPassed === undefined ? {} : { accessTestPassed }) })
     }
+    case 'apps.evidence.add': return api.addEvidenceFile(request.operator, request.args)
+    case 'apps.evidence.list': return api.listEvidence(request.args)
+    case 'apps.certify-record': return api.recordCertification(request.operator, request.args.appId, request.args.report, request.args.html)
     case 'apps.status': return api.setAppStatus(request.operator, request.args.appId, request.args.status)
     case 'apps.bind': return api.bindApp(request.operator, request.args.appId, request.args.account, true)
     case 'apps.unbind': return api.bindApp(request.operator, request.args.appId, request.args.account, false)

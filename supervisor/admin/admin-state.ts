@@ -13,6 +13,7 @@ import { dirname, join } from 'node:path'
 import { z } from 'zod'
 import { APP_STATUSES, type GatewayConfig } from '../../config/config.js'
 import { PROGRAMMATIC_REPORTS, TRADING_STATES } from '../../checks/risk-layout.js'
+import { EVIDENCE_KINDS } from '../../journal/gateway-records.js'
 
 const limitValue = z.union([z.number(), z.null(), z.literal('inherit')])
 
@@ -29,6 +30,33 @@ const SoftwareStateSchema = z.object({
   }),
 })
 
+const EvidenceMetadataSchema = z.object({
+  appId: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sizeBytes: z.number().int().min(0),
+  kind: z.enum(EVIDENCE_KINDS),
+  issuer: z.string(),
+  issued: z.string(),
+  expires: z.string().nullable(),
+  addedBy: z.string(),
+  addedAt: z.string(),
+  sourceName: z.string(),
+}).strict()
+
+const CertificationRecordSchema = z.object({
+  appId: z.string(),
+  passed: z.boolean(),
+  suiteVersion: z.string(),
+  reportSha256: z.string().regex(/^[0-9a-f]{64}$/),
+  url: z.string(),
+  account: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  steps: z.array(z.object({ id: z.string(), passed: z.boolean() }).strict()),
+  recordedBy: z.string(),
+  recordedAt: z.string(),
+}).strict()
+
 export const AdminStateSchema = z.object({
   version: z.literal(1),
   /** Per limit scope (the scope as JSON): limit name → value; 'inherit' clears a value the config set. */
@@ -43,12 +71,23 @@ export const AdminStateSchema = z.object({
   bindings: z.record(z.string(), z.array(z.string())),
   /** Per account, fingerprint decisions. */
   fingerprints: z.record(z.string(), z.record(z.string(), z.enum(['approved', 'held', 'rejected']))),
+  /**
+   * Per AppID, the metadata of its stored documents (supervisor/evidence/),
+   * newest last. Kept here, not rebuilt from the journal at start: the
+   * journal holds years of segments and retention purges the oldest, while
+   * a document's metadata must outlive both; each entry names its file by
+   * SHA-256, and every entry was journaled (app-evidence-add) when added.
+   * Absent in stores written before the evidence store existed.
+   */
+  evidence: z.record(z.string(), z.array(EvidenceMetadataSchema)).default({}),
+  /** Per AppID, its latest certification record (app-certification in the journal). */
+  certifications: z.record(z.string(), CertificationRecordSchema).default({}),
 }).strict()
 export type AdminStateDocument = z.infer<typeof AdminStateSchema>
 export type SoftwareState = z.infer<typeof SoftwareStateSchema>
 
 export function emptyAdminState (): AdminStateDocument {
-  return { version: 1, limits: {}, tradingStates: {}, programmaticReports: {}, killSwitches: [], software: [], bindings: {}, fingerprints: {} }
+  return { version: 1, limits: {}, tradingStates: {}, programmaticReports: {}, killSwitches: [], software: [], bindings: {}, fingerprints: {}, evidence: {}, certifications: {} }
 }
 
 export function adminStatePath (config: GatewayConfig): string {

@@ -13,8 +13,13 @@ import { loadConfigFile } from '../../config/load.js'
 import { LANE_NAMES, type LaneName } from '../../protocol/lanes.js'
 import { limitSetFromConfig } from '../../config/risk-config.js'
 import type { AccessControl } from '../access/access-control.js'
-import type { AdminChangeDocument } from '../../journal/gateway-records.js'
-import { AdminError, adminErrorCodes, type AdminApi, type AppInfo, type AppRegistration, type ChangeReply, type FieldChange } from './admin-api.js'
+import { EVIDENCE_COMMANDS, type AdminChangeDocument, type CertificationRecord, type EvidenceMetadata, type ExpirySuspensionDetail } from '../../journal/gateway-records.js'
+import { AdminError, adminErrorCodes, type AdminApi, type AppInfo, type AppRegistration, type ChangeReply, type EvidenceListing, type EvidenceRequest, type FieldChange } from './admin-api.js'
+import { EvidenceError, type EvidenceStore } from '../evidence/evidence-store.js'
+import { daysToExpiry, isExpired, isExpiringWithin } from '../evidence/evidence-expiry.js'
+import { CertificationReportSchema, MAX_CERTIFICATION_REPORT_BYTES, type CertificationReport } from '../../protocol/certification-report.js'
+import { readBoundedFile } from '../../journal/read-bounded-file.js'
+import { basename } from 'node:path'
 import type { LaneRequests, SessionInfo } from '../../lane/worker-contract.js'
 import type { AdminState, AdminStateDocument } from './admin-state.js'
 
@@ -27,6 +32,10 @@ export interface AdminHost {
   readonly risk: RiskControl
   readonly access: AccessControl
   readonly state: AdminState
+  /** The evidence store's files (<runDir>/evidence). */
+  readonly evidence: EvidenceStore
+  /** Wall-clock now, ms since the epoch: what expiry is judged against. */
+  nowMs (): number
   /** Journals a change (throws if it cannot). */
   recordChange (doc: AdminChangeDocument, account?: string): void
   setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string }): Promise<{ before: boolean, after: boolean, cancelsSent: number }>
@@ -56,6 +65,13 @@ function translate (err: unknown): never {
   if (err instanceof AdminError) throw err
   if (err instanceof RiskControlError) throw new AdminError(err.code.includes('UNKNOWN') ? adminErrorCodes.NOT_FOUND : adminErrorCodes.REFUSED, err.message, { cause: err })
   throw refused((err as Error).message)
+}
+
+function evidenceRefusal (err: unknown): AdminError {
+  if (err instanceof EvidenceError) {
+    return new AdminError(err.code === 'GH_ERR_EVIDENCE_TOO_LARGE' ? adminErrorCodes.EVIDENCE_TOO_LARGE : adminErrorCodes.EVIDENCE_UNREADABLE, `${err.message}; nothing was recorded`, { cause: err })
+  }
+  return new AdminError(adminErrorCodes.EVIDENCE_UNREADABLE, `${(err as Error).message}; nothing was recorded`, { cause: err })
 }
 
 /** The registration as the journal may show it: the AuthCode is a secret. */
@@ -218,7 +234,16 @@ export class SupervisorAdmin implements AdminApi {
       status: app.status,
       assessment: app.assessment,
       accounts: accounts.filter((id) => this.host.access.account(id)!.appIds.includes(app.appId)),
+      evidence: this.host.state.doc.evidence[app.appId] ?? [],
+      certification: this.host.state.doc.certifications[app.appId] ?? null,
+      accessTest: this.accessTestOf(app),
     }))
+  }
+
+  /** A passing certification record is what counts; a typed config date is legacy. */
+  private accessTestOf (app: Software): AppInfo['accessTest'] {
+    if (this.host.state.doc.certifications[app.appId]?.passed === true) return 'certified'
+    return app.assessment.accessTestPassed === null ? 'none' : 'legacy-date'
   }
 
   private requireApp (appId: string): Software {
@@ -236,7 +261,7 @@ export class SupervisorAdmin implements AdminApi {
 
   registerApp (operator: string, registration: AppRegistration): ChangeReply {
     if (this.host.access.app(registration.appId) !== undefined) throw refused(`AppID ${registration.appId} is already registered; change it with apps status or apps evidence`)
-    if (registration.status === 'production') throw refused('a new AppID cannot start in production: it needs an access-testing date first (apps evidence --access-test-passed), then apps status production')
+    if (registration.status === 'production') throw refused('a new AppID cannot start in production: it needs a passing certification first (gatehouse certify, then apps certify-record), then apps status production')
     try {
       this.host.risk.registerApp(registration.appId)
     } catch (err) {
@@ -251,6 +276,9 @@ export class SupervisorAdmin implements AdminApi {
 
   addAppEvidence (operator: string, appId: string, evidence: { document?: { name: string, expires: string }, accessTestPassed?: string }): ChangeReply {
     const current = this.requireApp(appId)
+    if (evidence.accessTestPassed !== undefined) {
+      throw refused(`a typed access-testing date is no longer accepted: run gatehouse certify against the test environment as ${appId}, then record its report (apps certify-record --app-id ${appId} --report FILE); nothing was changed`)
+    }
     const before = structuredClone(current.assessment)
     const assessment = structuredClone(current.assessment)
     if (evidence.document !== undefined) assessment.documents = [...assessment.documents.filter((d) => d.name !== evidence.document!.name), evidence.document]
@@ -264,14 +292,137 @@ export class SupervisorAdmin implements AdminApi {
 
   setAppStatus (operator: string, appId: string, status: AppStatus): ChangeReply {
     const current = this.requireApp(appId)
-    if (status === 'production' && current.assessment.accessTestPassed === null) {
-      throw refused(`AppID ${appId} has no access-testing date; record it first (apps evidence --access-test-passed YYYY-MM-DD)`)
+    if (status === 'production' && current.status !== 'production' && this.host.state.doc.certifications[appId]?.passed !== true) {
+      const last = this.host.state.doc.certifications[appId]
+      throw refused(last === undefined
+        ? `AppID ${appId} has no certification record; run gatehouse certify against the test environment and record its report (apps certify-record) first`
+        : `AppID ${appId}'s last certification (${last.finishedAt}) failed step${last.steps.filter((x) => !x.passed).length > 1 ? 's' : ''} ${last.steps.filter((x) => !x.passed).map((x) => x.id).join(', ')}; certify again and record a passing report first`)
     }
     const app = { ...current, status }
     this.host.access.putApp(app)
     this.storeApp(app)
     this.record({ operator, command: 'app-status', scope: { kind: 'app', appId }, before: current.status, after: status })
     return { changes: current.status === status ? [] : [{ field: 'status', before: current.status, after: status }] }
+  }
+
+  // ---- evidence store -----------------------------------------------------------
+
+  addEvidenceFile (operator: string, request: EvidenceRequest): ChangeReply {
+    this.requireApp(request.appId)
+    let stored: { sha256: string, sizeBytes: number }
+    try {
+      stored = this.host.evidence.addFile(request.path)
+    } catch (err) {
+      throw evidenceRefusal(err)
+    }
+    const metadata: EvidenceMetadata = {
+      appId: request.appId,
+      sha256: stored.sha256,
+      sizeBytes: stored.sizeBytes,
+      kind: request.kind,
+      issuer: request.issuer,
+      issued: request.issued,
+      expires: request.expires,
+      addedBy: operator,
+      addedAt: new Date(this.host.nowMs()).toISOString(),
+      sourceName: basename(request.path),
+    }
+    return this.keepEvidence(metadata)
+  }
+
+  /** Adds a document's metadata (journaled first); the same bytes already kept for the AppID change nothing. */
+  private keepEvidence (metadata: EvidenceMetadata): ChangeReply {
+    const list = this.host.state.doc.evidence[metadata.appId] ?? []
+    const known = list.find((d) => d.sha256 === metadata.sha256)
+    if (known !== undefined) return { changes: [], detail: { sha256: known.sha256, alreadyStored: true } }
+    this.host.state.doc.evidence[metadata.appId] = [...list, metadata]
+    this.record({ operator: metadata.addedBy, command: EVIDENCE_COMMANDS.ADD, scope: { kind: 'app', appId: metadata.appId }, before: null, after: metadata })
+    return { changes: [{ field: 'evidence', before: null, after: metadata }], detail: { sha256: metadata.sha256, alreadyStored: false } }
+  }
+
+  listEvidence (filter: { appId?: string, expiring?: boolean }): EvidenceListing[] {
+    if (filter.appId !== undefined) this.requireApp(filter.appId)
+    const nowMs = this.host.nowMs()
+    const days = this.host.config.evidence.expiryWarningDays
+    const rows: EvidenceListing[] = []
+    for (const [appId, documents] of Object.entries(this.host.state.doc.evidence)) {
+      if (filter.appId !== undefined && appId !== filter.appId) continue
+      for (const d of documents) {
+        const state = d.expires === null ? 'no-expiry' : isExpired(d.expires, nowMs) ? 'expired' : isExpiringWithin(d.expires, nowMs, days) ? 'expiring' : 'current'
+        if (filter.expiring === true && state !== 'expired' && state !== 'expiring') continue
+        rows.push({ ...d, daysToExpiry: daysToExpiry(d.expires, nowMs), state })
+      }
+    }
+    return rows
+  }
+
+  recordCertification (operator: string, appId: string, reportPath: string, htmlPath?: string): ChangeReply {
+    this.requireApp(appId)
+    let bytes: Buffer
+    try {
+      bytes = readBoundedFile(reportPath, MAX_CERTIFICATION_REPORT_BYTES, 'certification report')
+    } catch (err) {
+      throw new AdminError(adminErrorCodes.EVIDENCE_UNREADABLE, (err as Error).message, { cause: err })
+    }
+    let report: CertificationReport
+    try {
+      const parsed = CertificationReportSchema.safeParse(JSON.parse(bytes.toString('utf8')))
+      if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || '(report)'}: ${i.message}`).slice(0, 5).join('; '))
+      report = parsed.data
+    } catch (err) {
+      throw refused(`${reportPath} is not a gatehouse certify JSON report: ${(err as Error).message}; nothing was recorded`)
+    }
+    if (report.appId !== appId) throw refused(`${reportPath} certifies AppID ${report.appId}, not ${appId}; nothing was recorded`)
+    // Checked before anything is stored: a bad HTML path records nothing.
+    let html: { sha256: string, sizeBytes: number } | null = null
+    let stored: { sha256: string, sizeBytes: number }
+    try {
+      stored = this.host.evidence.addBytes(bytes)
+      if (htmlPath !== undefined) html = this.host.evidence.addFile(htmlPath)
+    } catch (err) {
+      throw evidenceRefusal(err)
+    }
+    const at = new Date(this.host.nowMs()).toISOString()
+    const issued = report.finishedAt.slice(0, 10)
+    const changes: FieldChange[] = []
+    const evidence = (sha256: string, sizeBytes: number, sourceName: string): EvidenceMetadata =>
+      ({ appId, sha256, sizeBytes, kind: 'certification', issuer: `gatehouse certify (suite ${report.suiteVersion})`, issued, expires: null, addedBy: operator, addedAt: at, sourceName })
+    changes.push(...this.keepEvidence(evidence(stored.sha256, stored.sizeBytes, basename(reportPath))).changes)
+    if (html !== null && htmlPath !== undefined) changes.push(...this.keepEvidence(evidence(html.sha256, html.sizeBytes, basename(htmlPath))).changes)
+    const before = this.host.state.doc.certifications[appId] ?? null
+    const record: CertificationRecord = {
+      appId,
+      passed: report.passed,
+      suiteVersion: report.suiteVersion,
+      reportSha256: stored.sha256,
+      url: report.url,
+      account: report.account,
+      startedAt: report.startedAt,
+      finishedAt: report.finishedAt,
+      steps: report.steps.map((x) => ({ id: x.id, passed: x.passed })),
+      recordedBy: operator,
+      recordedAt: at,
+    }
+    this.host.state.doc.certifications[appId] = record
+    this.record({ operator, command: EVIDENCE_COMMANDS.CERTIFICATION, scope: { kind: 'app', appId }, before, after: record })
+    changes.push({ field: 'certification', before, after: record })
+    return { changes, detail: { passed: report.passed, failedSteps: report.steps.filter((x) => !x.passed).map((x) => x.id) } }
+  }
+
+  /**
+   * Suspends an AppID whose document has expired: called by the gateway's
+   * sweep, and only for an AppID not already suspended or revoked, so the
+   * suspension is journaled once.
+   */
+  suspendForExpiry (appId: string, document: ExpirySuspensionDetail['document']): ChangeReply {
+    const current = this.requireApp(appId)
+    if (current.status === 'suspended' || current.status === 'revoked') return { changes: [] }
+    const app = { ...current, status: 'suspended' as const }
+    this.host.access.putApp(app)
+    this.storeApp(app)
+    const detail: ExpirySuspensionDetail = { cause: 'evidence-expired', document }
+    this.record({ operator: 'gateway', command: EVIDENCE_COMMANDS.STATUS, scope: { kind: 'app', appId }, before: current.status, after: 'suspended', detail: { ...detail } })
+    return { changes: [{ field: 'status', before: current.status, after: 'suspended' }], detail: { ...detail } }
   }
 
   bindApp (operator: string, appId: string, accountId: string, bound: boolean): ChangeReply {

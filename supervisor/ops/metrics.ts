@@ -40,6 +40,8 @@ export interface MetricsSources {
   opsErrors: () => Readonly<Partial<Record<OpsErrorReason, number>>>
   /** The supervisor thread's own ThreadSampler slots (platform/thread-sampler.ts), from index 0. */
   supervisorSample: Float64Array
+  /** Per AppID, its documents expiring within evidence.expiryWarningDays and those expired (Supervisor.evidenceExpiry); absent: no series. */
+  evidence?: () => ReadonlyArray<{ appId: string, expiring: number, expired: number }>
 }
 
 /**
@@ -257,6 +259,26 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
     collect () {
       this.reset()
       for (const kind of ALERT_KINDS) this.inc({ kind }, sources.access.alertCount(kind))
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_evidence_documents_expiring',
+    help: 'Assessment documents of each AppID that expire within evidence.expiryWarningDays (not yet expired); `gatehouse admin apps evidence list --expiring` lists them.',
+    labelNames: ['app_id'],
+    registers,
+    collect () {
+      this.reset()
+      for (const row of sources.evidence?.() ?? []) this.set({ app_id: row.appId }, row.expiring)
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_evidence_documents_expired',
+    help: 'Assessment documents of each AppID that have expired; any makes the AppID act as suspended, and the gateway suspends it.',
+    labelNames: ['app_id'],
+    registers,
+    collect () {
+      this.reset()
+      for (const row of sources.evidence?.() ?? []) this.set({ app_id: row.appId }, row.expired)
     },
   })
   new Gauge({

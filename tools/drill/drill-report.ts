@@ -54,7 +54,8 @@ export function formatJson (report: DrillReport): string {
   return JSON.stringify(report, null, 2) + '\n'
 }
 
-function escapeHtml (text: string): string {
+/** HTML-escapes text for the self-contained reports (this one and certify's). */
+export function escapeHtml (text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
 }
 
