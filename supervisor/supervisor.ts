@@ -15,7 +15,7 @@ import { loadOpsToken, opsTokenPath } from '../config/ops-token.js'
 import { createLaneMetricsBuffers } from '../lane/lane-metrics.js'
 import { createGatewayMetrics, createSupervisorSampleSlots } from './ops/metrics.js'
 import { ThreadSampler } from '../platform/thread-sampler.js'
-import { StatusWindow } from './ops/status-window.js'
+import { StatusWindow, type DocumentRow } from './ops/status-window.js'
 import { buildInfo } from './ops/build-info.js'
 import { RISK_LANES } from '../checks/risk-control.js'
 import { SLOT_DISK_STATE, SLOT_JOURNAL_FAILED, LaneMetricsReader } from '../lane/lane-metrics.js'
@@ -34,7 +34,7 @@ import { gatewayRecoveryDay, recoverLanes, type LaneRecovery } from '../lane/rec
 import { AdminServer } from './admin/admin-server.js'
 import type { AdminChangeDocument } from '../journal/gateway-records.js'
 import { EvidenceStore, evidenceDir } from './evidence/evidence-store.js'
-import { isExpired, isExpiringWithin } from './evidence/evidence-expiry.js'
+import { daysToExpiry, isExpired, isExpiringWithin } from './evidence/evidence-expiry.js'
 
 export interface LaneStatus {
   host: string
@@ -189,6 +189,17 @@ export class Supervisor {
         expired: documents.filter((d) => isExpired(d.expires, nowMs)).length,
       }
     })
+  }
+
+  /** Documents expired or expiring within evidence.expiryWarningDays, named and stored alike, with their days left (the status page). */
+  documentsNearingExpiry (nowMs: number = this.nowMs()): DocumentRow[] {
+    const days = this.config.evidence.expiryWarningDays
+    return this.access.apps().flatMap((app) => [
+      ...app.assessment.documents.map((d) => ({ document: d.name, expires: d.expires as string | null })),
+      ...(this.state.doc.evidence[app.appId] ?? []).map((d) => ({ document: `${d.kind} from ${d.issuer} (${d.sha256.slice(0, 12)})`, expires: d.expires })),
+    ].flatMap(({ document, expires }) => expires !== null && (isExpired(expires, nowMs) || isExpiringWithin(expires, nowMs, days))
+      ? [{ appId: app.appId, app: app.name, document, expires, daysLeft: daysToExpiry(expires, nowMs)! }]
+      : []))
   }
 
   private startExpirySweep (): void {
@@ -373,7 +384,7 @@ export class Supervisor {
         ...risk.instruments().filter((instrument) => risk.killSwitch({ kind: 'instrument', instrument })).map((instrument) => `instrument ${instrument}`),
       ],
       heldFingerprints: (account) => this.access.fingerprintHistory(account).filter((f) => f.status === 'held').map((f) => f.fingerprintId),
-      documents: () => this.access.apps().flatMap((app) => app.assessment.documents.map((d) => ({ appId: app.appId, app: app.name, document: d.name, expires: d.expires }))),
+      documents: () => this.documentsNearingExpiry(),
       monitors: (account) => this.admin.counters(account).monitors.map((m) => ({ account, ...m })),
     })
   }

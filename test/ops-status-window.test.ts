@@ -5,7 +5,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { HIST_ROUND_TRIP, LaneMetrics, LaneMetricsReader, createLaneMetricsBuffer, histogramQuantile } from '../lane/lane-metrics.js'
-import { PERCENTILE_WINDOW_MS, RATE_WINDOW_MS, STATUS_TICK_MS, StatusWindow, daysUntil, type StatusSources } from '../supervisor/ops/status-window.js'
+import { PERCENTILE_WINDOW_MS, RATE_WINDOW_MS, STATUS_TICK_MS, StatusWindow, type StatusSources } from '../supervisor/ops/status-window.js'
 import { buildInfo } from '../supervisor/ops/build-info.js'
 import { RejectReason } from '../protocol/messages.js'
 
@@ -123,9 +123,3 @@ t.test('property: a window percentile is the percentile of exactly the trips in 
   t.pass('150 runs')
 })
 
-t.test('days until a document expires count whole UTC days', async (t) => {
-  const noon = Date.parse('2026-03-10T12:00:00Z')
-  t.equal(daysUntil('2026-03-10', noon), 0, 'today')
-  t.equal(daysUntil('2026-04-09', noon), 30, 'thirty days on')
-  t.equal(daysUntil('2026-03-09', noon), -1, 'yesterday: expired')
-})

@@ -34,8 +34,6 @@ export const RATE_WINDOW_MS = 10_000
 export const PERCENTILE_WINDOW_MS = 60_000
 /** Longest list (accounts, switches, fingerprints, documents, monitors) a snapshot carries; the rest is counted. */
 export const MAX_ROWS = 50
-/** A document expiring within this many days is "nearing expiry". */
-export const EXPIRY_NOTICE_DAYS = 30
 /** A monitor at this fraction of its warning level or above is "near" it. */
 export const MONITOR_NEAR_FRACTION = 0.8
 
@@ -43,7 +41,8 @@ export const MONITOR_NEAR_FRACTION = 0.8
 const QUANTILES = [0.5, 0.99, 0.999] as const
 
 export interface MonitorRow { account: string, instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }
-export interface DocumentRow { appId: string, app: string, document: string, expires: string }
+/** A document expired or nearing expiry, as the evidence store reads it (supervisor/evidence/evidence-expiry.ts); daysLeft < 0 once expired. */
+export interface DocumentRow { appId: string, app: string, document: string, expires: string, daysLeft: number }
 
 /** What a snapshot reads, all on the supervisor thread. */
 export interface StatusSources {
@@ -59,11 +58,7 @@ export interface StatusSources {
   /** Kill switches in force, each as a label ("global", "lane platform", "account a1", "instrument rb2605"). */
   killSwitches: () => string[]
   heldFingerprints: (account: string) => string[]
-  /**
-   * Assessment documents of every registered AppID with their expiry dates.
-   * The one place the page reads the registry's evidence: rewire it here
-   * when the evidence moves.
-   */
+  /** Assessment documents expired or within evidence.expiryWarningDays of it, of every registered AppID (Supervisor.documentsNearingExpiry). */
   documents: () => DocumentRow[]
   /** An account's regulatory monitors with their levels (SupervisorAdmin.counters' monitors). */
   monitors: (account: string) => MonitorRow[]
@@ -111,7 +106,7 @@ export interface StatusSnapshot {
   killSwitches: Listed<string>
   lockouts: { accounts: number, ips: number, prefixes: number }
   heldFingerprints: Listed<{ account: string, fingerprintId: string }>
-  documentsNearingExpiry: Listed<DocumentRow & { daysLeft: number }>
+  documentsNearingExpiry: Listed<DocumentRow>
   monitorsNearWarning: Listed<MonitorRow>
 }
 
@@ -126,12 +121,6 @@ function difference (newer: HistogramSnapshot, older: HistogramSnapshot): Histog
     count: newer.count - older.count,
     sumS: newer.sumS - older.sumS,
   }
-}
-
-/** Whole days from today (UTC, as the logon's expiry check counts) to a YYYY-MM-DD date; negative once past. */
-export function daysUntil (date: string, nowMs: number): number {
-  const today = Date.parse(new Date(nowMs).toISOString().slice(0, 10))
-  return Math.round((Date.parse(date) - today) / 86_400_000)
 }
 
 export class StatusWindow {
@@ -243,10 +232,7 @@ export class StatusWindow {
     const tradingStates = accounts.map((account) => ({ account, state: s.tradingState(account) }))
     const held = accounts.flatMap((account) => s.heldFingerprints(account).map((fingerprintId) => ({ account, fingerprintId })))
     const wallMs = Date.now()
-    const documents = s.documents()
-      .map((d) => ({ ...d, daysLeft: daysUntil(d.expires, wallMs) }))
-      .filter((d) => d.daysLeft <= EXPIRY_NOTICE_DAYS)
-      .sort((a, b) => a.daysLeft - b.daysLeft)
+    const documents = s.documents().sort((a, b) => a.daysLeft - b.daysLeft)
     const monitors = accounts.flatMap((account) => s.monitors(account))
       .filter((m) => m.warning !== null && m.warning > 0 && m.observed >= MONITOR_NEAR_FRACTION * m.warning)
       .sort((a, b) => b.observed / b.warning! - a.observed / a.warning!)
