@@ -11,7 +11,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { z } from 'zod'
-import { APP_STATUSES, type GatewayConfig } from '../../config/config.js'
+import { APP_STATUSES, DiligenceSchema, type GatewayConfig } from '../../config/config.js'
 import { PROGRAMMATIC_REPORTS, TRADING_STATES } from '../../checks/risk-layout.js'
 
 const limitValue = z.union([z.number(), z.null(), z.literal('inherit')])
@@ -43,6 +43,8 @@ export const AdminStateSchema = z.object({
   bindings: z.record(z.string(), z.array(z.string())),
   /** Per account, fingerprint decisions. */
   fingerprints: z.record(z.string(), z.record(z.string(), z.enum(['approved', 'held', 'rejected']))),
+  /** Per account, its due-diligence record where changed (absent in stores written before it existed). */
+  diligence: z.record(z.string(), DiligenceSchema).optional(),
 }).strict()
 export type AdminStateDocument = z.infer<typeof AdminStateSchema>
 export type SoftwareState = z.infer<typeof SoftwareStateSchema>
