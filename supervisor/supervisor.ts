@@ -230,6 +230,7 @@ export class Supervisor {
           journal: this.journal,
           access: this.access,
           opsErrors: () => this.ops?.errors ?? {},
+          filingClocks: () => this.admin.listClocks(false),
         }),
       })
       this.opsPort = await this.ops.listen()
