@@ -17,9 +17,9 @@ import { GatehouseClient, type TerminalInfoInit } from '../client/gatehouse-clie
 import { DEMO_APP_ID, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { adminSocketPath, journalDir } from '../config/config.js'
-import { RejectReason } from '../protocol/messages.js'
+import { RejectReason, Side } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
-import { PASSWORD, TEST_IDENTITY, tradingAccount } from './helpers/trading.js'
+import { PASSWORD, TEST_IDENTITY, cancel, logOn, place, tradingAccount } from './helpers/trading.js'
 import { dateInZone } from '../tools/compliance/pack-time.js'
 import type { RegulatorPack } from '../tools/compliance/regulator-pack.js'
 
@@ -29,6 +29,7 @@ const gateway = await startTestGateway({
     accounts: [
       { ...tradingAccount('pk-prog'), lanes: ['platform'] },
       tradingAccount('pk-lock'),
+      tradingAccount('pk-trade'),
     ],
     security: { maxFailures: 2, failureWindowMs: 60_000, lockoutMs: 1000, maxTrackedEntries: 1000 },
     compliance: { dualControl: { windowMs: 60_000, requireFor: { appProduction: true, limitRaise: true, globalKillLift: true, fingerprintApproval: true } } },
@@ -80,6 +81,15 @@ async function gatehouse (argv: string[]): Promise<{ code: number | null, stdout
 }
 
 // ---- what happens on the gateway ---------------------------------------------------
+
+// A day of trading for the monitoring report: two orders, both cancelled.
+const trader = await logOn(gateway, 'platform', 'pk-trade')
+for (const price of [3050, 3051]) {
+  const placed = await place(trader, { instrument: 'rb2605', side: Side.BUY, price, quantityLots: 1 })
+  await cancel(trader, placed.id)
+}
+await trader.client.logout()
+await trader.client.close()
 
 // Wrong passwords until the account is locked (the address too, for lockoutMs: the next logon waits it out).
 const locking = await GatehouseClient.connect(gateway.url('platform'))
@@ -210,4 +220,17 @@ t.test('--tz Asia/Shanghai: times with +08:00; a bad zone is a usage error', asy
   const noDate = await gatehouse(['compliance', 'report', '--run-dir', runDir, '--out', shanghai])
   t.equal(noDate.code, 2, 'no --as-of: exit 2')
   t.ok(journalDir(gateway.config).startsWith(runDir), 'the journal is under the run directory')
+})
+
+t.test('the monitoring report: the day replayed from the journal, each monitor against its levels', async (t) => {
+  const run = await gatehouse(['compliance', 'monitoring', '--run-dir', runDir, '--json'])
+  t.equal(run.code, 0, `monitoring: exit 0 ${run.stderr}`)
+  const report = JSON.parse(run.stdout) as { day: string, accounts: Array<{ account: string, monitors: Array<{ instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null, state: string }> }>, unreportedHighFrequency: unknown[] }
+  const trade = report.accounts.find((a) => a.account === 'pk-trade')
+  t.ok(trade, 'the account that traded is in the report')
+  t.match(trade?.monitors.find((m) => m.monitor === 'cancels' && m.instrument === 'rb2605'), { observed: 2, warning: Number, blocking: Number, state: 'ok' }, 'two cancels against the cancel monitor\'s levels')
+  t.match(trade?.monitors.find((m) => m.monitor === 'hf-daily-actions'), { observed: 4, state: 'ok' }, 'four actions (2 orders, 2 cancels)')
+  t.same(report.unreportedHighFrequency, [], 'nobody crossed a reporting threshold')
+  const text = await gatehouse(['compliance', 'monitoring', '--run-dir', runDir])
+  t.match(text.stdout, /account pk-trade .*\n(.*\n)*\s+cancels\s+rb2605\s+2\s+warn/, 'the table for people')
 })

@@ -20,6 +20,7 @@ import type { AdminState, AdminStateDocument } from './admin-state.js'
 import { PendingChanges, isRefusal, type DualControlChange, type PendingRequest } from '../../compliance/dual-control.js'
 import { AccountDiligence, missingReportContents, utcDate, type Diligence, type DiligenceView } from './account-diligence.js'
 import { needsAlert, type FilingClock } from '../../compliance/filing-clocks.js'
+import { monitorLevels } from '../../checks/monitor-levels.js'
 import type { PendingInfo, ReportStep } from './admin-api.js'
 
 /** Limits whose number is a mode or a flag, not an amount: changing them is never a "raise". */
@@ -403,17 +404,7 @@ export class SupervisorAdmin implements AdminApi {
       translate(err)
     }
     const lane = this.host.access.account(account)?.lanes[0] ?? 'platform'
-    const monitors: Array<{ instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }> = []
-    const all = this.host.risk.effectiveLimits({ lane, account })
-    monitors.push({ instrument: '*', monitor: 'hf-daily-actions', observed: counters.actionsToday, warning: all.hfDailyWarn, blocking: all.hfDailyBlock })
-    monitors.push({ instrument: '*', monitor: 'hf-bursts', observed: counters.hfBurstsToday, warning: all.hfBurstsWarn, blocking: all.hfBurstsReporting })
-    for (const row of counters.instruments) {
-      const limits = this.host.risk.effectiveLimits({ lane, account, instrument: row.instrument })
-      monitors.push({ instrument: row.instrument, monitor: 'cancels', observed: row.cancelsToday, warning: limits.cancelsWarn, blocking: limits.cancelsBlock })
-      monitors.push({ instrument: row.instrument, monitor: 'large-cancels', observed: row.largeCancelsToday, warning: limits.largeCancelsWarn, blocking: limits.largeCancelsBlock })
-      monitors.push({ instrument: row.instrument, monitor: 'self-trades', observed: row.selfTradesToday, warning: limits.selfTradesWarn, blocking: limits.selfTradesBlock })
-      monitors.push({ instrument: row.instrument, monitor: 'open-volume', observed: row.openedLotsToday + row.workingOpenLongLots + row.workingOpenShortLots - row.workingOpenHedgeLots, warning: limits.openVolumeWarn, blocking: limits.openVolumeBlock })
-    }
+    const monitors = monitorLevels(this.host.risk, lane, account, counters)
     return { ...counters, monitors }
   }
 

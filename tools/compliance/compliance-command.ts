@@ -11,6 +11,8 @@ import { buildPack } from './regulator-pack.js'
 import { writePack } from './pack-files.js'
 import { verifyPack } from './pack-verify.js'
 import { checkTimeZone } from './pack-time.js'
+import { monitoringReport } from './monitoring-report.js'
+import { loadConfigFile, resolveConfig } from '../../config/load.js'
 
 const REPORT = 'gatehouse compliance report'
 const REPORT_HELP = `usage: ${REPORT} --as-of YYYY-MM-DD --run-dir DIR --out DIR [--tz ZONE] [--journal DIR]
@@ -89,7 +91,60 @@ export async function runReportCommand (argv: string[], io: CommandIo = processI
   }
 }
 
+const MONITORING = 'gatehouse compliance monitoring'
+const MONITORING_HELP = `usage: ${MONITORING} --run-dir DIR [--journal DIR] [--config FILE] [--day YYYYMMDD] [--json]
+
+The day's transaction monitoring report, per account: each regulatory
+monitor's level at the end of the trading day (its peak: the daily
+monitors only count up) against its warning and blocking limits, and the
+accounts that crossed a high-frequency reporting threshold without a
+confirmed programmatic-trading report. The day is replayed from the
+journal through the check engine (as \`gatehouse journal replay\` does)
+with the limits of --config (the gateway's config; default: the built-in).
+
+  --day YYYYMMDD  the trading day; default the latest in the journal
+`
+
+export async function runMonitoringCommand (argv: string[], io: CommandIo = processIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(MONITORING_HELP)
+    return EXIT_OK
+  }
+  const parsed = parseCommandLine(io, MONITORING, MONITORING_HELP, () => {
+    const { values } = parseArgs({ args: argv, options: { 'run-dir': { type: 'string' }, journal: { type: 'string' }, config: { type: 'string' }, day: { type: 'string' }, json: { type: 'boolean' } }, strict: true, allowPositionals: false })
+    if (values['run-dir'] === undefined && values.journal === undefined) throw new UsageError('--run-dir DIR (or --journal DIR) is required')
+    if (values.day !== undefined && !/^\d{8}$/.test(values.day)) throw new UsageError(`--day: expected YYYYMMDD; got '${values.day.slice(0, 20)}'`)
+    return { journal: resolve(values.journal ?? join(values['run-dir']!, 'journal')), config: values.config, day: values.day, json: values.json === true }
+  })
+  if (!parsed.ok) return parsed.exitCode
+  const a = parsed.value
+  try {
+    const config = a.config === undefined ? resolveConfig({}) : loadConfigFile(a.config)
+    const report = monitoringReport(a.journal, config, a.day)
+    if (a.json) {
+      io.out(JSON.stringify(report) + '\n')
+      return EXIT_OK
+    }
+    const lines = [`transaction monitoring, trading day ${report.day}`]
+    for (const acc of report.accounts) {
+      lines.push(`account ${acc.account} (lane ${acc.lane}, programmatic report ${acc.programmaticReport})`)
+      for (const m of acc.monitors) lines.push(`  ${m.monitor.padEnd(17)} ${m.instrument.padEnd(10)} ${String(m.observed).padStart(8)}  warn ${String(m.warning ?? 'none').padStart(8)}  block ${String(m.blocking ?? 'none').padStart(8)}  ${m.state}`)
+    }
+    lines.push(report.unreportedHighFrequency.length === 0
+      ? 'no account crossed a high-frequency reporting threshold without a confirmed report'
+      : `crossed a high-frequency reporting threshold without a confirmed report:\n${report.unreportedHighFrequency.map((u) => `  ${u.account}: ${u.monitor} ${u.observed} ≥ ${u.threshold} (report ${u.programmaticReport})`).join('\n')}`)
+    io.out(lines.join('\n') + '\n')
+    return EXIT_OK
+  } catch (err) {
+    return failCommand(io, MONITORING, (err as Error).message)
+  }
+}
+
 const tools: Record<string, Subcommand> = {
+  monitoring: {
+    summary: 'a trading day\'s monitors per account against their warning and blocking levels, replayed from the journal',
+    run: async (argv) => runMonitoringCommand(argv),
+  },
   report: {
     summary: 'the regulator pack as of a date (JSON, CSV, HTML), each item citing its journal records; --verify checks one',
     run: async (argv) => runReportCommand(argv),
