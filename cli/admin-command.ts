@@ -21,8 +21,10 @@ import {
   AdminReplySchema, isReadOnlyCommand, parseRequestObject,
   type AdminCommandName, type AdminErrorBody, type AdminReply,
 } from '../supervisor/admin/admin-protocol.js'
-import type { AppInfo, ChangeReply, EvidenceListing } from '../supervisor/admin/admin-api.js'
+import type { AppInfo, ChangeReply, EvidenceListing, PendingInfo } from '../supervisor/admin/admin-api.js'
 import { EVIDENCE_KINDS } from '../journal/gateway-records.js'
+import type { DiligenceView } from '../supervisor/admin/account-diligence.js'
+import type { FilingClock } from '../compliance/filing-clocks.js'
 import type { SessionInfo } from '../lane/worker-contract.js'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, failCommand, helpHint, isUsageError, processIo, refuseUsage, type CommandIo } from '../platform/cli-kit.js'
 
@@ -176,6 +178,47 @@ function showFingerprints (result: unknown, io: CommandIo): void {
   io.out(formatTable(['FINGERPRINT', 'STATUS', 'FIRST-SEEN', 'LAST-SEEN'], rows.map((f) => [f.fingerprintId, f.status, f.firstSeen ?? '-', f.lastSeen ?? '-'])))
 }
 
+function showPending (result: unknown, io: CommandIo): void {
+  const rows = result as PendingInfo[]
+  io.out(rows.length === 0 ? 'no request is waiting for approval\n' : formatTable(['REQUEST', 'CHANGE', 'BY', 'REQUESTED', 'EXPIRES', 'WHAT'],
+    rows.map((r) => [r.requestId, r.change, r.requestedBy, r.requestedAt, r.expiresAt, r.summary])))
+}
+
+/** A change reply, or the pending request a dual-controlled change became. */
+function showChangeOrPending (result: unknown, io: CommandIo): void {
+  const pending = (result as ChangeReply).detail?.pending as PendingInfo | undefined
+  if (pending === undefined) {
+    showChanges(result, io)
+    return
+  }
+  io.out(`pending: ${pending.summary} needs a second operator's approval before ${pending.expiresAt}\n` +
+    `  request ${pending.requestId}: gatehouse admin approve ${pending.requestId}  (or reject)\n`)
+}
+
+function showClocks (result: unknown, io: CommandIo): void {
+  const rows = result as FilingClock[]
+  io.out(rows.length === 0 ? 'no filing clock is running\n' : formatTable(['ACCOUNT', 'CLOCK', 'STARTED', 'DUE', 'DONE', 'DAYS-LEFT', 'STATE'],
+    rows.map((c) => [c.account, c.clock, c.startedOn, c.dueOn, c.doneOn ?? '-', String(c.tradingDaysLeft), c.state])))
+}
+
+function showDiligence (result: unknown, io: CommandIo): void {
+  const views = result as DiligenceView[]
+  const lines: string[] = []
+  for (const v of views) {
+    const d = v.diligence
+    lines.push(`account ${v.account}`,
+      `  access model (lanes): ${v.lanes.join(', ')}`,
+      `  software (AppIDs):    ${v.appIds.join(', ')}`,
+      `  known terminals:      ${v.knownTerminals.length === 0 ? '(none)' : v.knownTerminals.map((t) => `${t.fingerprintId.slice(0, 12)}… ${t.status}`).join(', ')}`,
+      `  programmatic report:  ${v.programmaticReport}; received ${d.reportReceivedOn ?? '-'}, filed ${d.filedOn ?? '-'}, confirmed ${d.confirmedOn ?? '-'}`,
+      `  execution method:     ${d.executionMethod ?? '-'}`,
+      `  report software:      ${d.software === undefined ? '-' : d.software.map((p) => `${p.name} (${p.functions}; by ${p.developer})`).join('; ')}`)
+    if (v.missingContents.length > 0) lines.push(`  report lacks:         ${v.missingContents.join(', ')}`)
+    for (const c of v.clocks) lines.push(`  clock ${c.clock}: started ${c.startedOn}, due ${c.dueOn}, ${c.state}${c.doneOn === null ? ` (${c.tradingDaysLeft} trading days left)` : ` (done ${c.doneOn})`}`)
+  }
+  io.out(lines.join('\n') + '\n')
+}
+
 // ---- argument helpers -----------------------------------------------------------------
 
 function str (values: Values, name: string): string | undefined {
@@ -305,7 +348,7 @@ ${SCOPE_HELP}
     options: SCOPE_OPTIONS,
     positionals: true,
     build: (values, positionals) => ({ command: 'limits.set', args: { scope: limitScope(values), values: limitValues(positionals) } }),
-    show: showChanges,
+    show: showChangeOrPending,
   },
   'trading-state set': {
     summary: 'an account\'s trading state: active, reducing or halted',
@@ -340,7 +383,7 @@ scope (exactly one): --global, --lane L, --account A, --instrument SYM
 `,
     options: { global: { type: 'boolean' }, lane: { type: 'string' }, account: { type: 'string' }, instrument: { type: 'string' } },
     build: (values) => ({ command: 'kill-switch.set', args: { scope: killScope(values), on: false } }),
-    show: showChanges,
+    show: showChangeOrPending,
   },
   'programmatic-report set': {
     summary: 'an account\'s programmatic-trading report status: none, filed or confirmed',
@@ -507,7 +550,7 @@ sessions already logged on stay (disconnect them if they must go).
     options: { 'app-id': { type: 'string' } },
     positionals: true,
     build: (values, positionals) => ({ command: 'apps.status', args: { appId: required(values, 'app-id', 'the AppID'), status: onePositional(positionals, 'status') } }),
-    show: showChanges,
+    show: showChangeOrPending,
   },
   'apps bind': {
     summary: 'let an account log on with an AppID',
@@ -542,7 +585,7 @@ sessions already logged on stay (disconnect them if they must go).
     help: 'usage: gatehouse admin fingerprints approve --account A --fingerprint ID\n',
     options: { account: { type: 'string' }, fingerprint: { type: 'string' } },
     build: (values) => ({ command: 'fingerprints.approve', args: { account: required(values, 'account', 'the account'), fingerprintId: required(values, 'fingerprint', 'the fingerprint ID (fingerprints list)') } }),
-    show: showChanges,
+    show: showChangeOrPending,
   },
   'fingerprints reject': {
     summary: 'reject a fingerprint for an account',
@@ -550,6 +593,68 @@ sessions already logged on stay (disconnect them if they must go).
     options: { account: { type: 'string' }, fingerprint: { type: 'string' } },
     build: (values) => ({ command: 'fingerprints.reject', args: { account: required(values, 'account', 'the account'), fingerprintId: required(values, 'fingerprint', 'the fingerprint ID (fingerprints list)') } }),
     show: showChanges,
+  },
+  'pending list': {
+    summary: 'dual-control requests waiting for a second operator',
+    help: 'usage: gatehouse admin pending list\n\nRequests past their window are dropped (and journaled as expired).\n',
+    build: () => ({ command: 'pending.list', args: {} }),
+    show: showPending,
+  },
+  approve: {
+    summary: 'approve a dual-control request made by another operator: the change takes effect',
+    help: `usage: gatehouse admin approve REQUEST-ID
+
+The operator approving must not be the one who asked (GH_ERR_ADMIN_SELF_APPROVAL),
+and the request must still be in its window (GH_ERR_ADMIN_REQUEST_EXPIRED).
+`,
+    positionals: true,
+    build: (_values, positionals) => ({ command: 'pending.approve', args: { requestId: onePositional(positionals, 'request ID') } }),
+    show: showChanges,
+  },
+  reject: {
+    summary: 'reject a dual-control request (the requester may withdraw their own)',
+    help: 'usage: gatehouse admin reject REQUEST-ID\n',
+    positionals: true,
+    build: (_values, positionals) => ({ command: 'pending.reject', args: { requestId: onePositional(positionals, 'request ID') } }),
+    show: showChanges,
+  },
+  'accounts diligence show': {
+    summary: 'an account\'s due diligence: access model, AppIDs, terminals, programmatic report and its clocks',
+    help: 'usage: gatehouse admin accounts diligence show [--account A]\n\nEvery account when --account is not given.\n',
+    options: { account: { type: 'string' } },
+    build: (values) => ({ command: 'diligence.show', args: str(values, 'account') === undefined ? {} : { account: str(values, 'account') } }),
+    show: showDiligence,
+  },
+  'accounts diligence set': {
+    summary: 'record the programmatic report\'s contents: execution method, and the software\'s name, functions and developer',
+    help: `usage: gatehouse admin accounts diligence set --account A [--execution-method TEXT]
+                 [--software-file FILE]
+
+FILE is JSON: [{"name": "...", "functions": "...", "developer": "..."}, ...]
+`,
+    options: { account: { type: 'string' }, 'execution-method': { type: 'string' }, 'software-file': { type: 'string' } },
+    build: (values) => {
+      const args: Record<string, unknown> = { account: required(values, 'account', 'the account') }
+      if (str(values, 'execution-method') !== undefined) args.executionMethod = str(values, 'execution-method')
+      const file = str(values, 'software-file')
+      if (file !== undefined) {
+        try {
+          args.software = JSON.parse(readBoundedFile(file, MAX_JSON_FILE_BYTES, 'software file').toString('utf8'))
+        } catch (err) {
+          throw new UsageError(`--software-file: ${(err as Error).message}`)
+        }
+      }
+      return { command: 'diligence.set', args }
+    },
+    show: showChanges,
+  },
+  ...reportStepCommands(),
+  'accounts clocks': {
+    summary: 'filing clocks: 5 trading days to file a report, 30 to report a material change',
+    help: 'usage: gatehouse admin accounts clocks [--alerts]\n\n--alerts: only clocks due within compliance.clockAlertDaysAhead or past due.\n',
+    options: { alerts: { type: 'boolean' } },
+    build: (values) => ({ command: 'clocks.list', args: values.alerts === true ? { alertsOnly: true } : {} }),
+    show: showClocks,
   },
   reload: {
     summary: 'validate a config file and apply its limits, states, AppIDs and accounts',
@@ -567,8 +672,32 @@ unless --socket is given.
   },
 }
 
+/** `accounts report receive|file|confirm|change|change-reported`: one step of a programmatic report each. */
+function reportStepCommands (): Record<string, CommandSpec> {
+  const steps = {
+    receive: 'the client\'s report was received (starts the 5-trading-day filing clock)',
+    file: 'the report was filed with the exchange (status filed)',
+    confirm: 'the exchange confirmed the report (status confirmed: programmatic trading may start)',
+    change: 'the client made a material change (starts the 30-trading-day clock)',
+    'change-reported': 'the material change was reported',
+  } as const
+  return Object.fromEntries(Object.entries(steps).map(([step, summary]) => [`accounts report ${step}`, {
+    summary,
+    help: `usage: gatehouse admin accounts report ${step} --account A [--date YYYY-MM-DD]\n\nThe date defaults to today (UTC).\n`,
+    options: { account: { type: 'string' }, date: { type: 'string' } },
+    build: (values: Values) => ({
+      command: 'report.step' as const,
+      args: { account: required(values, 'account', 'the account'), step, ...(str(values, 'date') === undefined ? {} : { date: str(values, 'date') }) },
+    }),
+    show: showChanges,
+  } satisfies CommandSpec]))
+}
+
 /** Command groups whose second word picks the command. */
-const GROUPS = new Set(Object.keys(commands).filter((words) => words.includes(' ')).map((words) => words.split(' ')[0]!))
+const GROUPS = new Set(Object.keys(commands).filter((words) => words.includes(' ')).flatMap((words) => {
+  const parts = words.split(' ')
+  return parts.length > 2 ? [parts[0]!, parts.slice(0, 2).join(' ')] : [parts[0]!]
+}))
 
 function usage (): string {
   const width = Math.max(...Object.keys(commands).map((words) => words.length))
@@ -730,6 +859,8 @@ function splitCommand (argv: string[]): { words: string[], rest: string[] } {
   if (i < argv.length && !argv[i]!.startsWith('-')) {
     words.push(argv[i++]!)
     if (GROUPS.has(words[0]!) && i < argv.length && !argv[i]!.startsWith('-')) words.push(argv[i++]!)
+    // Three-word commands (accounts diligence show): a second-level group.
+    if (words.length === 2 && GROUPS.has(words.join(' ')) && i < argv.length && !argv[i]!.startsWith('-')) words.push(argv[i++]!)
   }
   return { words, rest: [...leading, ...argv.slice(i)] }
 }

@@ -27,6 +27,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'compliance tools over the retention journal: verify, search, export, replay',
     run: async (argv) => (await import('../tools/journal/journal-command.js')).runJournalCommand(argv),
   },
+  compliance: {
+    summary: 'the regulator pack: external systems, accounts, programmatic reports, incidents, with journal citations',
+    run: async (argv) => (await import('../tools/compliance/compliance-command.js')).runComplianceCommand(argv),
+  },
   demo: {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),

@@ -141,6 +141,33 @@ const SoftwareSchema = z.object({
 
 const cidr = z.string().refine((value) => parseCidr(value) !== null, 'must be a CIDR range such as 10.0.0.0/8 or ::1/128')
 
+/**
+ * An account's due diligence (docs/compliance.md): how it executes, the
+ * software it runs, and the dates of its programmatic-trading report. All
+ * optional, so a config written before these existed still loads; the
+ * admin commands `accounts diligence set` and `accounts report ...` keep it
+ * current at run time.
+ */
+export const DiligenceSchema = z.object({
+  /** How orders are decided and sent, in the report's words, e.g. "automated via platform X". */
+  executionMethod: z.string().min(1).max(500).optional(),
+  /** The software named in the report: its name, functions and developer. */
+  software: z.array(z.object({
+    name: z.string().min(1).max(200),
+    functions: z.string().min(1).max(1000),
+    developer: z.string().min(1).max(200),
+  }).strict()).max(32, 'must list at most 32 programs').optional(),
+  /** The date the client's programmatic-trading report was received: the filing clock starts. */
+  reportReceivedOn: isoDate.nullable().optional(),
+  /** The date the futures company filed it with the exchange. */
+  filedOn: isoDate.nullable().optional(),
+  /** The date the exchange confirmed it. */
+  confirmedOn: isoDate.nullable().optional(),
+  /** The date of the last material change: the 30-trading-day clock starts. */
+  materialChangeOn: isoDate.nullable().optional(),
+  materialChangeReportedOn: isoDate.nullable().optional(),
+}).strict()
+
 const AccountSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'must be 1-32 letters, digits, ".", "_" or "-"'),
   /** scrypt hash from `gatehouse hash-password`; the password itself is never stored. */
@@ -156,6 +183,8 @@ const AccountSchema = z.object({
   maxSessions: z.number().int().min(1),
   /** Fingerprint IDs approved in advance (TerminalInfoReply.fingerprint_id). */
   knownFingerprints: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-hex-digit fingerprint ID')),
+  /** Due diligence and the programmatic-trading report's contents and dates. */
+  diligence: DiligenceSchema.optional(),
 }).strict()
 
 /** Brute-force protection, shared by all lanes. */
@@ -289,6 +318,29 @@ const EvidenceSchema = z.object({
   expiryCheckIntervalMs: z.number().int('must be a whole number').min(100, 'must be at least 100 ms').max(86_400_000, 'must be at most one day'),
 }).strict()
 
+/** Compliance workflow (docs/compliance.md): dual control and the filing clocks. */
+const ComplianceSchema = z.object({
+  dualControl: z.object({
+    /** How long a request waits for a second operator's approval. */
+    windowMs: z.number().int('must be a whole number').min(10, 'must be at least 10 ms').max(7 * 86_400_000, 'must be at most 7 days'),
+    /** A limit raised to more than this many times its current value needs dual control (when requireFor.limitRaise). */
+    limitRaiseFactor: z.number().min(1, 'must be at least 1 (1: every raise needs a second operator)'),
+    /** Which changes need a second operator. */
+    requireFor: z.object({
+      appProduction: z.boolean(),
+      limitRaise: z.boolean(),
+      globalKillLift: z.boolean(),
+      fingerprintApproval: z.boolean(),
+    }).strict(),
+  }).strict(),
+  tradingCalendar: z.object({
+    /** Exchange holidays (weekdays with no trading), kept by the broker from the exchanges' notices. */
+    holidays: z.array(isoDate).max(5000, 'must list at most 5000 dates'),
+  }).strict(),
+  /** Trading days before a filing clock runs out that it is alerted. */
+  clockAlertDaysAhead: z.number().int('must be a whole number').min(0).max(30),
+}).strict()
+
 export const GatewayConfigSchema = z.object({
   gatewayId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
   runDir: z.string().min(1),
@@ -320,6 +372,7 @@ export const GatewayConfigSchema = z.object({
   journal: JournalSchema,
   admin: AdminSchema,
   evidence: EvidenceSchema,
+  compliance: ComplianceSchema,
 }).strict()
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>

@@ -307,4 +307,16 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     expiryWarningDays: 30,
     expiryCheckIntervalMs: 60_000,
   },
+  compliance: {
+    // docs/compliance.md, Dual control: all four changes need a second
+    // operator unless the broker turns one off.
+    dualControl: {
+      windowMs: 30 * 60_000,
+      limitRaiseFactor: 2,
+      requireFor: { appProduction: true, limitRaise: true, globalKillLift: true, fingerprintApproval: true },
+    },
+    // The broker lists the exchanges' holidays here; weekends are never trading days.
+    tradingCalendar: { holidays: [] },
+    clockAlertDaysAhead: 2,
+  },
 } satisfies GatewayConfig)

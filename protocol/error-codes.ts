@@ -159,6 +159,27 @@ export const ERROR_CODES = {
     action: 'Give the path of a regular file the gateway\'s user can read (the gateway reads it, not the CLI), and check that runDir is writable.',
   },
 
+  GH_ERR_ADMIN_SELF_APPROVAL: {
+    meaning: 'An operator tried to approve a dual-control request they made themselves; the request stays pending.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'A second, different operator approves it with `gatehouse admin approve REQUEST-ID` (docs/compliance.md, Dual control).',
+  },
+  GH_ERR_ADMIN_REQUEST_EXPIRED: {
+    meaning: 'A dual-control request was approved after its window (compliance.dualControl.windowMs) ran out; nothing was changed.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'Make the change again (a new request) and have it approved within the window.',
+  },
+
+  // Compliance tools (tools/compliance/).
+  GH_ERR_PACK_VERIFY_FAILED: {
+    meaning: '`gatehouse compliance report --verify` found the pack and the journal disagree: a cited record is missing or differs, or a journal record is missing from the pack.',
+    raisedBy: ['tool'],
+    exitCode: 1,
+    action: 'Each problem names the pack item and the record; regenerate the pack from the journal, and find out who changed the copy that failed.',
+  },
+
   // Requests between the gateway's threads (platform/cross-thread.ts).
   GH_ERR_CROSS_THREAD_TIMEOUT: {
     meaning: 'A thread of the gateway did not answer a request in time (the supervisor asking a lane, or a lane asking access control).',

@@ -83,6 +83,15 @@ function openSupervisorJournal (config: GatewayConfig): SupervisorJournal {
   }
 }
 
+/** The AppIDs and accounts of a config as the journal may show them: no AuthCode, no password hash. */
+export function registryOfConfig (config: GatewayConfig): { software: unknown[], accounts: unknown[], compliance: unknown } {
+  return {
+    compliance: config.compliance,
+    software: config.software.map((app) => ({ ...app, authCode: '***' })),
+    accounts: config.accounts.map(({ passwordHash: _hash, ...account }) => account),
+  }
+}
+
 export class Supervisor {
   private readonly workers = new Map<LaneName, Worker>()
   private readonly lanes: Partial<Record<LaneName, LaneStatus>> = {}
@@ -258,7 +267,9 @@ export class Supervisor {
       const { token } = loadOpsToken(this.config)
       // The limits in force from the start, so a replay or an audit can
       // tell what every later change changed from.
-      this.recordChange({ operator: 'config', command: 'start', scope: { kind: 'gateway', gatewayId: this.config.gatewayId }, before: null, after: { risk: this.config.risk } })
+      // With the registry (AppIDs without their AuthCode, accounts without
+      // their password hash): the regulator pack starts from it.
+      this.recordChange({ operator: 'config', command: 'start', scope: { kind: 'gateway', gatewayId: this.config.gatewayId }, before: null, after: { risk: this.config.risk, ...registryOfConfig(this.config) } })
       // Then what ops changed through the admin socket before the restart,
       // before any lane reads the shared state.
       const restored = this.state.load()
@@ -304,6 +315,7 @@ export class Supervisor {
           opsErrors: () => this.ops?.errors ?? {},
           supervisorSample: this.supervisorSample,
           evidence: () => this.evidenceExpiry(),
+          filingClocks: () => this.admin.listClocks(false),
         }),
       })
       this.opsPort = await this.ops.listen()
@@ -511,6 +523,12 @@ export class Supervisor {
             break
           case 'journal-failed':
             this.onJournalFailure(`lane ${event.lane}`, event.error)
+            // The lane's own stream has stopped: the supervisor's keeps the incident.
+            try {
+              this.recordChange({ operator: 'gateway', command: 'journal-failure', scope: { kind: 'lane', lane: event.lane }, before: 'writing', after: 'failed', detail: { error: event.error } })
+            } catch {
+              // Both streams failing: onJournalFailure above has told ops.
+            }
             break
           case 'risk-alert': {
             const { type: _type, ...alert } = event

@@ -13,6 +13,8 @@ import type { SessionInfo } from '../../lane/worker-contract.js'
 import type { ErrorCode } from '../../protocol/error-codes.js'
 import { GatehouseError } from '../../protocol/gatehouse-error.js'
 import type { CertificationRecord, EvidenceKind, EvidenceMetadata } from '../../journal/gateway-records.js'
+import type { DiligenceView, Diligence } from './account-diligence.js'
+import type { FilingClock } from '../../compliance/filing-clocks.js'
 
 export const adminErrorCodes = {
   /** The request is not valid (shape, types, unknown command): nothing was changed. */
@@ -27,6 +29,10 @@ export const adminErrorCodes = {
   EVIDENCE_TOO_LARGE: 'GH_ERR_EVIDENCE_TOO_LARGE',
   /** A document for the evidence store cannot be read or stored. */
   EVIDENCE_UNREADABLE: 'GH_ERR_EVIDENCE_UNREADABLE',
+  /** A dual-control request approved by the operator who made it. */
+  SELF_APPROVAL: 'GH_ERR_ADMIN_SELF_APPROVAL',
+  /** A dual-control request approved after its window. */
+  REQUEST_EXPIRED: 'GH_ERR_ADMIN_REQUEST_EXPIRED',
 } as const satisfies Record<string, ErrorCode>
 export type AdminErrorCode = typeof adminErrorCodes[keyof typeof adminErrorCodes]
 
@@ -99,6 +105,19 @@ export interface AppRegistration {
   status: AppStatus
 }
 
+/** A dual-control request as `admin pending list` shows it. */
+export interface PendingInfo {
+  requestId: string
+  change: string
+  summary: string
+  requestedBy: string
+  requestedAt: string
+  expiresAt: string
+}
+
+/** The steps of a programmatic-trading report (`accounts report ...`). */
+export type ReportStep = 'receive' | 'file' | 'confirm' | 'change' | 'change-reported'
+
 export interface AdminApi {
   // ---- limits, states, switches -------------------------------------------
   /** The limits set at a scope (unset ones omitted), and for an account the effective values on a lane. */
@@ -135,6 +154,20 @@ export interface AdminApi {
   // ---- logon alerts ---------------------------------------------------------------
   /** The newest logon alerts (new, held or abnormal terminals, churn, lockouts, a full lock store, shedding), newest last. */
   listAlerts (limit: number): Array<{ time: string, kind: string, lane: string | null, account: string | null, ip: string | null, text: string }>
+
+  // ---- dual control -----------------------------------------------------------------
+  listPending (): PendingInfo[]
+  /** Applies a pending request as its requester asked: another operator, within the window. */
+  approvePending (operator: string, requestId: string): Promise<ChangeReply>
+  rejectPending (operator: string, requestId: string): ChangeReply
+
+  // ---- client due diligence ----------------------------------------------------------
+  showDiligence (account: string | undefined): DiligenceView[]
+  setDiligence (operator: string, account: string, fields: Pick<Diligence, 'executionMethod' | 'software'>): ChangeReply
+  /** A step of the report on a date (today when none): receive starts the filing clock, confirm lets the account trade programmatically. */
+  reportStep (operator: string, account: string, step: ReportStep, date: string | undefined): ChangeReply
+  /** Every started filing clock, or only those due soon or past due. */
+  listClocks (alertsOnly: boolean): FilingClock[]
 
   // ---- config --------------------------------------------------------------------
   /** Validates the file first; applies limits, states, software and accounts atomically or not at all. */

@@ -151,6 +151,21 @@ export const commandArgs = {
   'fingerprints.approve': z.object({ account, fingerprintId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-hex-digit fingerprint ID') }).strict(),
   'fingerprints.reject': z.object({ account, fingerprintId: z.string().regex(/^[0-9a-f]{64}$/, 'must be a 64-hex-digit fingerprint ID') }).strict(),
   'alerts.list': z.object({ limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000 (the gateway keeps the last 1000)').optional() }).strict(),
+  'pending.list': noArgs,
+  'pending.approve': z.object({ requestId: z.string({ error: 'is required: a request ID from pending list' }).regex(/^[a-z0-9]{1,16}-\d{1,12}$/, 'must be a request ID from pending list, e.g. dc1abc-3') }).strict(),
+  'pending.reject': z.object({ requestId: z.string({ error: 'is required: a request ID from pending list' }).regex(/^[a-z0-9]{1,16}-\d{1,12}$/, 'must be a request ID from pending list, e.g. dc1abc-3') }).strict(),
+  'diligence.show': z.object({ account: account.optional() }).strict(),
+  'diligence.set': z.object({
+    account,
+    executionMethod: z.string().min(1, 'must say how orders are decided and sent').max(500, 'must be at most 500 characters').optional(),
+    software: z.array(z.object({
+      name: z.string().min(1, 'must be the software\'s name').max(200),
+      functions: z.string().min(1, 'must say what the software does').max(1000),
+      developer: z.string().min(1, 'must name the developer').max(200),
+    }).strict()).min(1, 'must list at least one program').max(32, 'must list at most 32 programs').optional(),
+  }).strict().refine((a) => a.executionMethod !== undefined || a.software !== undefined, 'must give executionMethod, software, or both'),
+  'report.step': z.object({ account, step: z.enum(['receive', 'file', 'confirm', 'change', 'change-reported']), date: isoDate.optional() }).strict(),
+  'clocks.list': z.object({ alertsOnly: z.boolean().optional() }).strict(),
   'config.reload': z.object({ path: z.string().min(1, 'must be the path of a config file the gateway can read').max(4096) }).strict(),
 } as const
 
@@ -158,13 +173,13 @@ export type AdminCommandName = keyof typeof commandArgs
 export const ADMIN_COMMANDS = Object.keys(commandArgs) as AdminCommandName[]
 
 /** Commands that only read; every other one changes something and is journaled. */
-export const READ_ONLY_COMMANDS: readonly AdminCommandName[] = ['limits.show', 'counters.show', 'sessions.list', 'apps.list', 'apps.evidence.list', 'fingerprints.list', 'alerts.list'] satisfies ReadOnlyCommand[]
+export const READ_ONLY_COMMANDS: readonly AdminCommandName[] = ['limits.show', 'counters.show', 'sessions.list', 'apps.list', 'apps.evidence.list', 'fingerprints.list', 'alerts.list', 'pending.list', 'diligence.show', 'clocks.list'] satisfies ReadOnlyCommand[]
 
 export function isReadOnlyCommand (command: AdminCommandName): boolean {
   return READ_ONLY_COMMANDS.includes(command)
 }
 
-type ReadOnlyCommand = 'limits.show' | 'counters.show' | 'sessions.list' | 'apps.list' | 'apps.evidence.list' | 'fingerprints.list' | 'alerts.list'
+type ReadOnlyCommand = 'limits.show' | 'counters.show' | 'sessions.list' | 'apps.list' | 'apps.evidence.list' | 'fingerprints.list' | 'alerts.list' | 'pending.list' | 'diligence.show' | 'clocks.list'
 /**
  * A read names no operator (nothing is journaled, and cron or systemd
  * often runs without $USER); a change always does.

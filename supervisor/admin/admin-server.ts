@@ -82,6 +82,16 @@ async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> 
     case 'fingerprints.approve': return api.decideFingerprint(request.operator, request.args.account, request.args.fingerprintId, true)
     case 'fingerprints.reject': return api.decideFingerprint(request.operator, request.args.account, request.args.fingerprintId, false)
     case 'config.reload': return api.reloadConfig(request.operator, request.args.path)
+    case 'pending.list': return api.listPending()
+    case 'pending.approve': return await api.approvePending(request.operator, request.args.requestId)
+    case 'pending.reject': return api.rejectPending(request.operator, request.args.requestId)
+    case 'diligence.show': return api.showDiligence(request.args.account)
+    case 'diligence.set': {
+      const { account, executionMethod, software } = request.args
+      return api.setDiligence(request.operator, account, { ...(executionMethod === undefined ? {} : { executionMethod }), ...(software === undefined ? {} : { software }) })
+    }
+    case 'report.step': return api.reportStep(request.operator, request.args.account, request.args.step, request.args.date)
+    case 'clocks.list': return api.listClocks(request.args.alertsOnly ?? false)
   }
 }
 

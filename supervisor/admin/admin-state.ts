@@ -11,7 +11,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { z } from 'zod'
-import { APP_STATUSES, type GatewayConfig } from '../../config/config.js'
+import { APP_STATUSES, DiligenceSchema, type GatewayConfig } from '../../config/config.js'
 import { PROGRAMMATIC_REPORTS, TRADING_STATES } from '../../checks/risk-layout.js'
 import { EVIDENCE_KINDS } from '../../journal/gateway-records.js'
 
@@ -82,6 +82,8 @@ export const AdminStateSchema = z.object({
   evidence: z.record(z.string(), z.array(EvidenceMetadataSchema)).default({}),
   /** Per AppID, its latest certification record (app-certification in the journal). */
   certifications: z.record(z.string(), CertificationRecordSchema).default({}),
+  /** Per account, its due-diligence record where changed (absent in stores written before it existed). */
+  diligence: z.record(z.string(), DiligenceSchema).optional(),
 }).strict()
 export type AdminStateDocument = z.infer<typeof AdminStateSchema>
 export type SoftwareState = z.infer<typeof SoftwareStateSchema>

@@ -22,6 +22,14 @@ import { readBoundedFile } from '../../journal/read-bounded-file.js'
 import { basename } from 'node:path'
 import type { LaneRequests, SessionInfo } from '../../lane/worker-contract.js'
 import type { AdminState, AdminStateDocument } from './admin-state.js'
+import { PendingChanges, isRefusal, type DualControlChange, type PendingRequest } from '../../compliance/dual-control.js'
+import { AccountDiligence, missingReportContents, utcDate, type Diligence, type DiligenceView } from './account-diligence.js'
+import { needsAlert, type FilingClock } from '../../compliance/filing-clocks.js'
+import { monitorLevels } from '../../checks/monitor-levels.js'
+import type { PendingInfo, ReportStep } from './admin-api.js'
+
+/** Limits whose number is a mode or a flag, not an amount: changing them is never a "raise". */
+const NOT_AMOUNTS: ReadonlySet<LimitName> = new Set(['selfMatchMode', 'cancelOnDisconnect'] as LimitName[])
 
 type Software = GatewayConfig['software'][number]
 
@@ -74,6 +82,11 @@ function evidenceRefusal (err: unknown): AdminError {
   return new AdminError(adminErrorCodes.EVIDENCE_UNREADABLE, `${(err as Error).message}; nothing was recorded`, { cause: err })
 }
 
+/** Arguments as JSON keeps them (an unset limit, undefined, shows as "inherit"). */
+function jsonSafe (args: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(args, (_key, value: unknown) => value === undefined ? 'inherit' : value)) as Record<string, unknown>
+}
+
 /** The registration as the journal may show it: the AuthCode is a secret. */
 function publicApp (software: Software): Record<string, unknown> {
   return { ...software, authCode: '***' }
@@ -82,21 +95,213 @@ function publicApp (software: Software): Record<string, unknown> {
 export class SupervisorAdmin implements AdminApi {
   /** The config in force: the start config, then the last reloaded file. */
   private current: GatewayConfig
+  private readonly pending: PendingChanges
+  /** Set while an approved request is applied: the change goes through, and its record names the request. */
+  private approving: { requestId: string, requestedBy: string, approvedBy: string } | null = null
+  readonly diligence: AccountDiligence
 
-  constructor (private readonly host: AdminHost) {
+  constructor (private readonly host: AdminHost, private readonly nowMs: () => number = Date.now) {
     this.current = host.config
+    // Request IDs carry the start second, so IDs of different runs never meet in the journal.
+    this.pending = new PendingChanges(`dc${Math.floor(nowMs() / 1000).toString(36)}`)
+    this.diligence = new AccountDiligence(host.config, () => this.host.state.doc.diligence ?? {})
   }
 
   // ---- recording ------------------------------------------------------------
 
   /** Journals, then persists; both must succeed for the change to be reported as recorded. */
   private record (doc: AdminChangeDocument, account = ''): void {
+    if (this.approving !== null) doc = { ...doc, detail: { ...doc.detail, dualControl: { ...this.approving } } }
     try {
       this.host.recordChange(doc, account)
       this.host.state.save()
     } catch (err) {
       throw new AdminError(adminErrorCodes.NOT_RECORDED, `${doc.command} was applied but not recorded: ${(err as Error).message}`, { cause: err })
     }
+  }
+
+  // ---- dual control -------------------------------------------------------------
+
+  /**
+   * For a change that may need a second operator: null when it goes ahead
+   * now (not configured, or being applied after approval), else the reply
+   * to give, a pending request (journaled as dual-control-request).
+   */
+  private gate (operator: string, change: DualControlChange, command: string, args: Record<string, unknown>, summary: string): ChangeReply | null {
+    if (this.approving !== null || !this.current.compliance.dualControl.requireFor[change]) return null
+    this.sweepExpired()
+    const request = this.pending.add(change, command, args, summary, operator, this.nowMs(), this.current.compliance.dualControl.windowMs)
+    const account = typeof args.account === 'string' ? args.account : ''
+    this.recordStep({ operator, command: 'dual-control-request', scope: { kind: 'dual-control', requestId: request.requestId }, before: null, after: this.pendingInfo(request), detail: { change, effect: command, args: jsonSafe(args) } }, account)
+    return { changes: [], detail: { pending: this.pendingInfo(request) } }
+  }
+
+  /** Journals a step that changes no state file (dual control). */
+  private recordStep (doc: AdminChangeDocument, account = ''): void {
+    try {
+      this.host.recordChange(doc, account)
+    } catch (err) {
+      throw new AdminError(adminErrorCodes.NOT_RECORDED, `${doc.command} could not be journaled: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  private pendingInfo (request: PendingRequest): PendingInfo {
+    return {
+      requestId: request.requestId,
+      change: request.change,
+      summary: request.summary,
+      requestedBy: request.requestedBy,
+      requestedAt: new Date(request.requestedAtMs).toISOString(),
+      expiresAt: new Date(request.expiresAtMs).toISOString(),
+    }
+  }
+
+  /** Journals each request whose window has passed (dual-control-expired), once. */
+  sweepExpired (): void {
+    for (const request of this.pending.sweep(this.nowMs())) {
+      this.recordStep({ operator: 'gateway', command: 'dual-control-expired', scope: { kind: 'dual-control', requestId: request.requestId }, before: 'pending', after: 'expired', detail: { change: request.change, requestedBy: request.requestedBy } })
+    }
+  }
+
+  listPending (): PendingInfo[] {
+    this.sweepExpired()
+    return this.pending.list().map((r) => this.pendingInfo(r))
+  }
+
+  async approvePending (operator: string, requestId: string): Promise<ChangeReply> {
+    this.sweepExpired()
+    const taken = this.pending.takeForApproval(requestId, operator, this.nowMs())
+    if (isRefusal(taken)) {
+      if (taken.refused === 'not-found') throw notFound(`no pending request ${requestId}; admin pending list shows those waiting`)
+      if (taken.refused === 'self-approval') {
+        this.recordStep({ operator, command: 'dual-control-refused', scope: { kind: 'dual-control', requestId }, before: 'pending', after: 'pending', detail: { code: adminErrorCodes.SELF_APPROVAL } })
+        throw new AdminError(adminErrorCodes.SELF_APPROVAL, `${operator} made request ${requestId} and cannot approve it; a second operator must`)
+      }
+      this.recordStep({ operator, command: 'dual-control-refused', scope: { kind: 'dual-control', requestId }, before: 'expired', after: 'expired', detail: { code: adminErrorCodes.REQUEST_EXPIRED } })
+      throw new AdminError(adminErrorCodes.REQUEST_EXPIRED, `request ${requestId} expired at ${new Date(taken.request.expiresAtMs).toISOString()}; nothing was changed. Make the change again`)
+    }
+    const request = taken
+    const account = typeof request.args.account === 'string' ? request.args.account : ''
+    this.recordStep({ operator, command: 'dual-control-approve', scope: { kind: 'dual-control', requestId }, before: 'pending', after: 'approved', detail: { change: request.change, requestedBy: request.requestedBy, effect: request.command } }, account)
+    this.approving = { requestId, requestedBy: request.requestedBy, approvedBy: operator }
+    try {
+      const reply = await this.applyRequest(request)
+      return { ...reply, detail: { ...reply.detail, approved: requestId } }
+    } finally {
+      this.approving = null
+    }
+  }
+
+  /** The change a request holds, through the same method a single operator's change runs. */
+  private async applyRequest (request: PendingRequest): Promise<ChangeReply> {
+    const a = request.args as Record<string, never>
+    switch (request.change) {
+      case 'appProduction': return this.setAppStatus(request.requestedBy, a.appId, 'production')
+      case 'limitRaise': return this.setLimits(request.requestedBy, a.scope, a.values)
+      case 'globalKillLift': return await this.setKillSwitch(request.requestedBy, { kind: 'global' }, false, false)
+      case 'fingerprintApproval': return this.decideFingerprint(request.requestedBy, a.account, a.fingerprintId, true)
+    }
+  }
+
+  rejectPending (operator: string, requestId: string): ChangeReply {
+    this.sweepExpired()
+    const taken = this.pending.takeForRejection(requestId)
+    if ('refused' in taken) throw notFound(`no pending request ${requestId}; admin pending list shows those waiting`)
+    const account = typeof taken.args.account === 'string' ? taken.args.account : ''
+    this.recordStep({ operator, command: 'dual-control-reject', scope: { kind: 'dual-control', requestId }, before: 'pending', after: 'rejected', detail: { change: taken.change, requestedBy: taken.requestedBy } }, account)
+    return { changes: [{ field: 'request', before: 'pending', after: 'rejected' }] }
+  }
+
+  // ---- client due diligence ---------------------------------------------------
+
+  showDiligence (account: string | undefined): DiligenceView[] {
+    const ids = account === undefined ? this.host.access.accountIds() : [account]
+    if (account !== undefined && this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
+    const today = utcDate(this.nowMs())
+    return ids.map((id) => {
+      const acc = this.host.access.account(id)!
+      const diligence = this.diligence.of(id)
+      return {
+        account: id,
+        lanes: [...acc.lanes],
+        appIds: [...acc.appIds],
+        knownTerminals: this.listFingerprints(id),
+        programmaticReport: this.host.risk.counters(id).programmaticReport,
+        diligence,
+        missingContents: missingReportContents(diligence),
+        clocks: this.diligence.clocks(id, today),
+      }
+    })
+  }
+
+  private storeDiligence (operator: string, account: string, command: string, before: Diligence, after: Diligence): ChangeReply {
+    const all = this.host.state.doc.diligence ??= {}
+    all[account] = after
+    this.record({ operator, command, scope: { kind: 'account', account }, before, after }, account)
+    const changes: FieldChange[] = []
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)]) as Set<keyof Diligence>) {
+      if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) changes.push({ field: key, before: before[key] ?? null, after: after[key] ?? null })
+    }
+    return { changes }
+  }
+
+  setDiligence (operator: string, account: string, fields: Pick<Diligence, 'executionMethod' | 'software'>): ChangeReply {
+    if (this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
+    const before = this.diligence.of(account)
+    const after: Diligence = { ...before }
+    if (fields.executionMethod !== undefined) after.executionMethod = fields.executionMethod
+    if (fields.software !== undefined) after.software = structuredClone(fields.software)
+    return this.storeDiligence(operator, account, 'diligence', before, after)
+  }
+
+  reportStep (operator: string, account: string, step: ReportStep, date: string | undefined): ChangeReply {
+    if (this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
+    const on = date ?? utcDate(this.nowMs())
+    const before = this.diligence.of(account)
+    const after: Diligence = { ...before }
+    switch (step) {
+      case 'receive': {
+        const missing = missingReportContents(before)
+        if (missing.length > 0) throw refused(`the report of ${account} lacks ${missing.join(' and ')}; record them first (accounts diligence set)`)
+        after.reportReceivedOn = on
+        after.filedOn = null
+        after.confirmedOn = null
+        break
+      }
+      case 'file':
+        if (before.reportReceivedOn == null) throw refused(`no report of ${account} has been received (accounts report receive)`)
+        if (on < before.reportReceivedOn) throw refused(`the filing date ${on} is before the report was received (${before.reportReceivedOn})`)
+        after.filedOn = on
+        break
+      case 'confirm':
+        if (before.filedOn == null) throw refused(`the report of ${account} has not been filed with the exchange (accounts report file)`)
+        if (on < before.filedOn) throw refused(`the confirmation date ${on} is before the filing (${before.filedOn})`)
+        after.confirmedOn = on
+        break
+      case 'change':
+        after.materialChangeOn = on
+        after.materialChangeReportedOn = null
+        break
+      case 'change-reported':
+        if (before.materialChangeOn == null) throw refused(`no material change of ${account} is recorded (accounts report change)`)
+        after.materialChangeReportedOn = on
+        break
+    }
+    const reply = this.storeDiligence(operator, account, `report-${step}`, before, after)
+    // The status the pre-trade checks read follows the report: filed once
+    // filed, confirmed once the exchange confirmed. One path: the same
+    // method the programmatic-report command runs.
+    const status = step === 'confirm' ? 'confirmed' : step === 'file' ? 'filed' : undefined
+    if (status !== undefined) {
+      const pr = this.setProgrammaticReport(operator, account, status)
+      reply.changes.push(...pr.changes)
+    }
+    return reply
+  }
+
+  listClocks (alertsOnly: boolean): FilingClock[] {
+    const clocks = this.diligence.allClocks(this.host.access.accountIds(), utcDate(this.nowMs()))
+    return alertsOnly ? clocks.filter(needsAlert) : clocks
   }
 
   // ---- limits, states, switches ---------------------------------------------
@@ -110,6 +315,12 @@ export class SupervisorAdmin implements AdminApi {
   }
 
   setLimits (operator: string, scope: LimitScope, values: LimitSet): ChangeReply {
+    const raised = this.raisedLimits(scope, values)
+    if (raised.length > 0) {
+      const pending = this.gate(operator, 'limitRaise', 'set-limits', { scope, values, ...('account' in scope ? { account: scope.account } : {}) },
+        `raise ${raised.join(', ')} at ${scopeKey(scope)} above ${this.current.compliance.dualControl.limitRaiseFactor}× the current value`)
+      if (pending !== null) return pending
+    }
     let applied: Partial<Record<LimitName, { before: LimitValue, after: LimitValue }>>
     try {
       applied = this.host.risk.setLimits(scope, values)
@@ -127,6 +338,24 @@ export class SupervisorAdmin implements AdminApi {
     this.record({ operator, command: 'set-limits', scope: { ...scope }, before: Object.fromEntries(changes.map((c) => [c.field, c.before])), after: Object.fromEntries(changes.map((c) => [c.field, c.after])) },
       'account' in scope ? scope.account : '')
     return { changes }
+  }
+
+  /** The limits in `values` raised past limitRaiseFactor × their value at this scope (or to no limit). */
+  private raisedLimits (scope: LimitScope, values: LimitSet): string[] {
+    let current: LimitSet
+    try {
+      current = this.host.risk.limitsAt(scope)
+    } catch {
+      return [] // an unknown scope: setLimits refuses it with its own message
+    }
+    const factor = this.current.compliance.dualControl.limitRaiseFactor
+    const raised: string[] = []
+    for (const [name, next] of Object.entries(values) as Array<[LimitName, LimitValue]>) {
+      const now = current[name]
+      if (NOT_AMOUNTS.has(name) || typeof now !== 'number' || next === undefined) continue
+      if (next === null || next > now * factor) raised.push(name)
+    }
+    return raised
   }
 
   setTradingState (operator: string, account: string, state: TradingState): ChangeReply {
@@ -155,6 +384,10 @@ export class SupervisorAdmin implements AdminApi {
 
   async setKillSwitch (operator: string, scope: KillScope, on: boolean, massCancel: boolean): Promise<ChangeReply> {
     if (scope.kind === 'account' && this.host.risk.accountIndex(scope.account) === undefined) throw notFound(`no account ${scope.account}`)
+    if (scope.kind === 'global' && !on && this.host.risk.killSwitch(scope)) {
+      const pending = this.gate(operator, 'globalKillLift', 'kill-switch', { scope }, 'lift the global kill switch')
+      if (pending !== null) return pending
+    }
     let change: { before: boolean, after: boolean, cancelsSent: number }
     try {
       // Journaled by the supervisor itself, before the mass-cancel.
@@ -187,17 +420,7 @@ export class SupervisorAdmin implements AdminApi {
       translate(err)
     }
     const lane = this.host.access.account(account)?.lanes[0] ?? 'platform'
-    const monitors: Array<{ instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }> = []
-    const all = this.host.risk.effectiveLimits({ lane, account })
-    monitors.push({ instrument: '*', monitor: 'hf-daily-actions', observed: counters.actionsToday, warning: all.hfDailyWarn, blocking: all.hfDailyBlock })
-    monitors.push({ instrument: '*', monitor: 'hf-bursts', observed: counters.hfBurstsToday, warning: all.hfBurstsWarn, blocking: all.hfBurstsReporting })
-    for (const row of counters.instruments) {
-      const limits = this.host.risk.effectiveLimits({ lane, account, instrument: row.instrument })
-      monitors.push({ instrument: row.instrument, monitor: 'cancels', observed: row.cancelsToday, warning: limits.cancelsWarn, blocking: limits.cancelsBlock })
-      monitors.push({ instrument: row.instrument, monitor: 'large-cancels', observed: row.largeCancelsToday, warning: limits.largeCancelsWarn, blocking: limits.largeCancelsBlock })
-      monitors.push({ instrument: row.instrument, monitor: 'self-trades', observed: row.selfTradesToday, warning: limits.selfTradesWarn, blocking: limits.selfTradesBlock })
-      monitors.push({ instrument: row.instrument, monitor: 'open-volume', observed: row.openedLotsToday + row.workingOpenLongLots + row.workingOpenShortLots - row.workingOpenHedgeLots, warning: limits.openVolumeWarn, blocking: limits.openVolumeBlock })
-    }
+    const monitors = monitorLevels(this.host.risk, lane, account, counters)
     return { ...counters, monitors }
   }
 
@@ -297,6 +520,10 @@ export class SupervisorAdmin implements AdminApi {
       throw refused(last === undefined
         ? `AppID ${appId} has no certification record; run gatehouse certify against the test environment and record its report (apps certify-record) first`
         : `AppID ${appId}'s last certification (${last.finishedAt}) failed step${last.steps.filter((x) => !x.passed).length > 1 ? 's' : ''} ${last.steps.filter((x) => !x.passed).map((x) => x.id).join(', ')}; certify again and record a passing report first`)
+    }
+    if (status === 'production' && current.status !== 'production') {
+      const pending = this.gate(operator, 'appProduction', 'app-status', { appId }, `promote AppID ${appId} to production`)
+      if (pending !== null) return pending
     }
     const app = { ...current, status }
     this.host.access.putApp(app)
@@ -454,6 +681,10 @@ export class SupervisorAdmin implements AdminApi {
     if (this.host.access.account(account) === undefined) throw notFound(`no account ${account}`)
     const known = this.host.access.fingerprintHistory(account).find((f) => f.fingerprintId === fingerprintId)
     if (known === undefined) throw notFound(`account ${account} has no fingerprint ${fingerprintId}`)
+    if (approve && known.status === 'held') {
+      const pending = this.gate(operator, 'fingerprintApproval', 'fingerprint', { account, fingerprintId }, `approve held fingerprint ${fingerprintId.slice(0, 12)}… of ${account}`)
+      if (pending !== null) return pending
+    }
     const after = approve ? 'approved' : 'rejected'
     this.host.access.decideFingerprint(account, fingerprintId, approve)
     const stored = this.host.state.doc.fingerprints[account] ??= {}
@@ -536,6 +767,7 @@ export class SupervisorAdmin implements AdminApi {
       .filter((key) => JSON.stringify(current[key]) !== JSON.stringify(next[key]))
     if (JSON.stringify(current.risk.capacity) !== JSON.stringify(next.risk.capacity)) restartOnly.push('risk.capacity')
     this.current = next
+    this.diligence.reconfigure(next)
     this.record({ operator, command: 'config-reload', scope: { kind: 'gateway', path }, before: null, after: { changes: changes.length }, detail: { changes, notAppliedUntilRestart: restartOnly } })
     return { changes, detail: { notAppliedUntilRestart: restartOnly } }
   }

@@ -42,6 +42,8 @@ export interface MetricsSources {
   supervisorSample: Float64Array
   /** Per AppID, its documents expiring within evidence.expiryWarningDays and those expired (Supervisor.evidenceExpiry); absent: no series. */
   evidence?: () => ReadonlyArray<{ appId: string, expiring: number, expired: number }>
+  /** The started filing clocks of every account as of today (SupervisorAdmin.listClocks); none when absent. */
+  filingClocks?: () => ReadonlyArray<{ account: string, clock: string, tradingDaysLeft: number, state: string }>
 }
 
 /**
@@ -178,6 +180,30 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
   laneGauge('gatehouse_journal_disk_free_bytes', 'Free bytes (available to the gateway) on the file system of the journal, as the lane last read it with statfs (journal.disk.checkIntervalMs); 0 before the first reading.', SLOT_DISK_FREE_BYTES)
   laneGauge('gatehouse_journal_disk_low_watermark_bytes', 'The low watermark in bytes on that file system: the larger of journal.disk.lowWatermarkBytes and lowWatermarkPercent of its size. Below it new logons are refused (DISK_SPACE_LOW).', SLOT_DISK_LOW_WATERMARK_BYTES)
   laneGauge('gatehouse_journal_disk_low', 'The journal disk state: 0 above the low watermark, 1 below it (new logons refused), 2 below journal.disk.floorBytes (the lane has failed closed).', SLOT_DISK_STATE)
+
+  new Gauge({
+    name: 'gatehouse_filing_clock_trading_days_left',
+    help: 'Trading days until a programmatic-trading clock runs out (clock="filing": 5 trading days to file a received report; "material-change": 30 to report a change), per account; negative once past. Only clocks not yet done. Alert when it is at most compliance.clockAlertDaysAhead.',
+    labelNames: ['account', 'clock'],
+    registers,
+    collect () {
+      this.reset()
+      for (const c of sources.filingClocks?.() ?? []) {
+        if (c.state === 'running' || c.state === 'due-soon' || c.state === 'overdue') this.set({ account: c.account, clock: c.clock }, c.tradingDaysLeft)
+      }
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_filing_clocks_alerting',
+    help: 'Programmatic-trading clocks due within compliance.clockAlertDaysAhead trading days (state="due-soon") or past due and not done (state="overdue"); `gatehouse admin accounts clocks --alerts` lists them.',
+    labelNames: ['state'],
+    registers,
+    collect () {
+      this.reset()
+      const clocks = sources.filingClocks?.() ?? []
+      for (const state of ['due-soon', 'overdue']) this.set({ state }, clocks.filter((c) => c.state === state).length)
+    },
+  })
 
   new Counter({
     name: 'gatehouse_rejects_total',

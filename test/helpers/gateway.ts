@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type GatewayConfig } from '../../config/config.js'
+import { mergeConfig, type GatewayConfig } from '../../config/config.js'
 import { resolveConfig } from '../../config/load.js'
 import { type LaneName } from '../../protocol/lanes.js'
 import { Supervisor } from '../../supervisor/supervisor.js'
@@ -38,6 +38,9 @@ export function testConfig (simPort: number, overrides: Record<string, unknown> 
     exchange: { embeddedSimulator: false, host: '127.0.0.1', port: simPort, heartbeatIntervalMs: 200, reconnectDelayMs: 50, maxReconnectDelayMs: 200, ...(overrides.exchange as object | undefined) },
     // A Unix socket path must fit ~107 bytes; test directories can be longer.
     admin: { enabled: true, socketPath: join(mkdtempSync(join(tmpdir(), 'gh-admin-')), 'admin.sock'), ...(overrides.admin as object | undefined) },
+    // One operator makes each change in most tests; the dual-control tests
+    // (admin-dual-control.test.ts) turn it on as the default config has it.
+    compliance: mergeConfig({ dualControl: { requireFor: { appProduction: false, limitRaise: false, globalKillLift: false, fingerprintApproval: false } } }, overrides.compliance),
   })
 }
 
