@@ -11,6 +11,7 @@ import { once } from 'node:events'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { passingReport } from './helpers/certification.js'
 import { createConnection, type Socket } from 'node:net'
 import { GatehouseClient, type TerminalInfoInit } from '../client/gatehouse-client.js'
 import { DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
@@ -96,7 +97,7 @@ function stepsOf (requestId: string): string[] {
 t.test('promoting an AppID to production waits for a second operator; the requester cannot approve it', async (t) => {
   const appId = 'dc.vendor.app'
   await alice.ok('apps.register', { appId, vendor: 'V', name: 'N', version: '1', authCode: 'dual-control-auth-code-0001', status: 'testing' })
-  await alice.ok('apps.evidence', { appId, accessTestPassed: '2026-11-20' })
+  await alice.ok('apps.certify-record', { appId, report: passingReport(appId) })
   const asked = await alice.ok('apps.status', { appId, status: 'production' })
   t.same(asked.changes, [], 'nothing changed yet')
   t.match(asked.detail.pending, { requestId: /^dc[a-z0-9]+-\d+$/, change: 'appProduction', requestedBy: 'alice' }, 'a pending request')

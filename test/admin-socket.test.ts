@@ -26,7 +26,7 @@ import { type LaneName } from '../protocol/lanes.js'
 import { fingerprintId, type TerminalInfo } from '../protocol/terminal-fingerprint.js'
 import { ExecType, RejectReason, Side, reasonName, v1, wireInt, type ExecutionReport } from '../protocol/messages.js'
 import { ExchangeProbe } from './helpers/exchange-probe.js'
-import { SUITE_STEPS } from '../tools/certify/conformance-suite.js'
+import { passingReport } from './helpers/certification.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { PASSWORD, cancel, finished, logOn, place, tradingAccount, TEST_IDENTITY } from './helpers/trading.js'
 
@@ -134,17 +134,6 @@ async function gatehouse (argv: string[], options: { input?: string, uid?: numbe
   child.stdin!.end(options.input ?? '')
   const [code] = await once(child, 'close') as [number | null]
   return { code, stdout, stderr }
-}
-
-/**
- * A passing `gatehouse certify` report for an AppID, as a file the gateway
- * reads (the suite itself runs in certify-end-to-end.test.ts).
- */
-function passingReport (appId: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'gh-cert-report-')), 'report.json')
-  const steps = SUITE_STEPS.map(({ id, title }) => ({ id, title, passed: true, expected: 'as docs/certification.md says', seen: 'as expected', durationMs: 1 }))
-  writeFileSync(path, JSON.stringify({ format: 'gatehouse-certification-report', suiteVersion: '1', appId, account: 'adm-apps', url: 'ws://127.0.0.1:1', startedAt: '2026-12-01T10:00:00.000Z', finishedAt: '2026-12-01T10:00:09.000Z', passed: true, steps }))
-  return path
 }
 
 /** The JSON a `--json` run printed (and that it exited 0). */

@@ -13,12 +13,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createConnection, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createHash } from 'node:crypto'
 import { GatehouseClient, type TerminalInfoInit } from '../client/gatehouse-client.js'
 import { DEMO_APP_ID, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { adminSocketPath, journalDir } from '../config/config.js'
 import { RejectReason, Side } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
+import { passingReport } from './helpers/certification.js'
 import { PASSWORD, TEST_IDENTITY, cancel, logOn, place, tradingAccount } from './helpers/trading.js'
 import { dateInZone } from '../tools/compliance/pack-time.js'
 import type { RegulatorPack } from '../tools/compliance/regulator-pack.js'
@@ -101,7 +103,12 @@ await new Promise((resolve) => setTimeout(resolve, banned.retryAfterMs + 100))
 const alice = await operator('alice')
 const bob = await operator('bob')
 await alice.ok('apps.register', { appId: APP, vendor: 'Algo Vendor Ltd', name: 'AlgoPro', version: '3.1', authCode: 'pack-test-auth-code-000001', status: 'testing' })
-await alice.ok('apps.evidence', { appId: APP, document: { name: 'security test report 2026', expires: '2027-06-30' }, accessTestPassed: '2026-11-20' })
+await alice.ok('apps.evidence', { appId: APP, document: { name: 'security test report 2026', expires: '2027-06-30' } })
+const licence = join(mkdtempSync(join(tmpdir(), 'gh-pack-evidence-')), 'licence.pdf')
+writeFileSync(licence, 'the vendor\'s business licence, scanned')
+const licenceSha256 = createHash('sha256').update('the vendor\'s business licence, scanned').digest('hex')
+await alice.ok('apps.evidence.add', { appId: APP, path: licence, kind: 'business-licence', issuer: 'Market Regulation Bureau', issued: '2026-01-05', expires: '2031-01-04' })
+await alice.ok('apps.certify-record', { appId: APP, report: passingReport(APP) })
 const promote = await alice.ok('apps.status', { appId: APP, status: 'production' })
 await bob.ok('pending.approve', { requestId: promote.detail.pending.requestId })
 await alice.ok('apps.bind', { appId: APP, account: 'pk-prog' })
@@ -139,8 +146,11 @@ t.test('every step is in the pack, citing its records', async (t) => {
   t.ok(app, 'the AppID is an external system in the pack')
   t.match(app, { vendor: 'Algo Vendor Ltd', name: 'AlgoPro', version: '3.1', status: 'production' })
   t.same(app.statusHistory.map((h) => [h.status, h.operator]), [['testing', 'alice'], ['production', 'alice']], 'status history: registered testing, promoted')
-  t.match(app.evidence, [{ document: 'security test report 2026', expires: '2027-06-30', operator: 'alice' }], 'the assessment document')
-  t.match(app.certification, [{ source: 'typed-date', accessTestPassed: '2026-11-20' }], 'the access-testing date')
+  t.match(app.evidence, [
+    { document: 'security test report 2026', expires: '2027-06-30', sha256: null, operator: 'alice' },
+    { document: 'business-licence from Market Regulation Bureau', expires: '2031-01-04', sha256: licenceSha256, operator: 'alice' },
+  ], 'the assessment documents: one named, one stored with its SHA-256')
+  t.match(app.certification, [{ source: 'certification-run', passed: true, reportSha256: /^[0-9a-f]{64}$/, failedStep: null, operator: 'alice' }], 'the certification run that allowed the promotion')
   t.same(app.accounts, [{ account: 'pk-prog', lanes: ['platform'] }], 'the account using it, with its access model')
   const dual = pack.sections.dualControl.find((d) => d.change === 'appProduction')!
   t.match(dual, { requestedBy: 'alice', outcome: 'approved', decidedBy: 'bob' }, 'the promotion was approved by a second operator')
