@@ -10,16 +10,16 @@
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { readStream } from '../journal/reader.js'
-import { RecordKind, recordKindName } from '../journal/record-format.js'
+import { isMetaKind, recordKindName } from '../journal/record-format.js'
 
 export interface JournalWindowCount {
   stream: string
   window_s: number
   /** Message, decision and link records (not headers or seals) stamped inside the window. */
   records: number
-  /** Batch seals in the window: one per commit, i.e. per write(2). */
+  /** Batches ended in the window (a record marked as a batch's end, or a format 1 batch seal): one per commit, i.e. per write(2). */
   batches: number
-  /** Bytes of those records and seals on disk. */
+  /** Bytes of those records, chain points and seals on disk. */
   bytes: number
   records_by_kind: Record<string, number>
   /** Every record and seal of the stream over the whole run, and how long reading them back took. */
@@ -40,9 +40,8 @@ export function countJournalWindow (journalRoot: string, stream: string, fromUs:
     total++
     if (record.timeUs < fromUs || record.timeUs >= toUs) continue
     bytes += record.length
-    if (record.kind === RecordKind.BATCH_SEAL) {
-      batches++
-    } else if (record.kind !== RecordKind.SEGMENT_HEADER && record.kind !== RecordKind.SEGMENT_SEAL) {
+    if (record.batchEnd) batches++
+    if (!isMetaKind(record.kind)) {
       records++
       byKind.set(record.kind, (byKind.get(record.kind) ?? 0) + 1)
     }

@@ -446,6 +446,8 @@ export interface JournalRecord {
   timeUs: number
   account: string
   payload: Buffer
+  /** The record ends its batch (one commit, one write(2)): it has FLAG_BATCH_END (format 2) or is a batch seal (format 1). */
+  batchEnd: boolean
 }
 
 /** Decodes a record that checkRecordAt found OK. */
@@ -469,6 +471,7 @@ export function decodeRecord (buf: Buffer, offset: number): JournalRecord {
     timeUs: readU64(buf, offset + OFF_TIME_US),
     account: buf.toString('utf8', accountAt, accountAt + accountLen),
     payload: buf.subarray(payloadStart, payloadEnd),
+    batchEnd: isBatchEndAt(buf, offset) || buf[offset + OFF_KIND] === RecordKind.BATCH_SEAL,
   }
 }
 

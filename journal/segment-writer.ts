@@ -4,43 +4,41 @@
 // batch with one write(2) and returns only once that write has returned
 // (write-ahead). One stream belongs to one thread; nothing here locks.
 //
-// The per-message path (append) encodes into a reused scratch buffer and
-// allocates only the CRC's typed-array view and the boxed numbers of its
-// µs time and CRC (~150 B a record measured). Per batch (commit) the cost
-// is one SHA-256 over the batch, one write(2) and, by policy, an fsync; a
-// commit of one record allocates ~560 B, about half of it in the sink.
+// The per-message path (append) encodes into a reused scratch buffer,
+// computes the record's CRC over its range in place and allocates
+// nothing of its own; the clock is read once per batch, at its first
+// record. Per batch (commit) the cost is one CRC refresh of the last
+// record (FLAG_BATCH_END), one write(2) and, by policy, an fsync; every
+// `chain.everyRecords` records or `chain.everyMs` ms, one SHA-256 call
+// and a chain point record.
 //
-// Integrity, cheapest first:
+// Integrity, cheapest first (record-format.ts has the layout):
 // - stream seq on every record, +1 each, across segments: a dropped or
 //   reordered record shows as a gap or a step back, and verify names it;
-// - CRC-32 per record (the crc-32 package, record-format.ts crc32Of): it
-//   names the exact record a flipped byte is in. It is not tamper
-//   evidence (anyone can recompute it), only a cheap pointer.
-//   Measured here: ~0.06-0.1 µs per ~100-byte record, against ~1.5 µs for
-//   a SHA-256 per record;
-// - SHA-256 chain per batch: chain(k) = SHA-256(chain(k-1) ‖ batch k),
-//   stored in the batch seal written in the same write(2). Editing a
-//   record and recomputing its CRC still breaks the chain from that batch
-//   on. Hashing per batch costs one one-shot hash call per commit, not per
-//   record (the previous chain hash is kept just before the batch in the
-//   scratch, so the input is one contiguous range);
-// - the segment seal (final chain, counts) and its hash in the next
-//   segment's header chain segments together, so deleting or replacing a
-//   whole segment breaks the link.
+// - CRC-32 per record (record-format.ts crc32Of): it names the exact
+//   record a flipped byte is in. It is not tamper evidence (anyone can
+//   recompute it), only a cheap pointer;
+// - FLAG_BATCH_END on each batch's last record: what a reader trusts ends
+//   there, and a torn final write is told from a whole one;
+// - SHA-256 chain at chain points: chain(k) = SHA-256(chain(k-1) ‖ every
+//   record since chain point k-1). Editing a record and recomputing its
+//   CRC breaks the chain at the next point. The records since the last
+//   point are kept in the scratch after the chain hash (they were already
+//   written), so the input is one contiguous range and one hash call;
+// - the segment seal (final chain, over the records after the last point
+//   too, and counts) and its hash in the next segment's header chain
+//   segments together, so deleting or replacing a whole segment breaks
+//   the link.
 //
-// The byte sink is pino's destination (SonicBoom) in buffer mode,
-// synchronous, minLength 0: write() hands the batch to one write(2) at
-// once, retries short writes itself, and throws on failure (pino's EPIPE
-// filter re-emits any other error with no listener left, so the throw
-// reaches commit()). flushSync() after it is the public-API proof that
-// nothing is left buffered. Checked with strace (journal-bench.js
-// --sink-probe): 2000 commits of 1 and of 256 records (23 KiB, past
-// SonicBoom's 16 KiB maxWrite) made exactly 2002 write(2)s on the segment
-// (the commits, the header batch, the seal). It costs ~0.2 µs a batch
-// over a bare fs.writeSync (commit of one record, p50 1.7 against 1.5 µs)
-// and ~290 B; sink: 'fs' stays selectable as the benchmark's baseline. We
-// keep the file descriptor's lifetime ourselves: SonicBoom closes
-// asynchronously, and a segment's seal must be on disk before the next
+// The byte sink is fs.writeSync on a file descriptor the stream opens and
+// closes itself ('fs'): one write(2) per commit (a short write, which a
+// regular file only does when the disk is full, is retried until all is
+// written or it fails), so "commit returned" means exactly "the write(2)
+// returned". Format 1 wrote through pino's SonicBoom in synchronous buffer
+// mode; it cost ~0.2 µs and ~290 B a batch over the bare write and added
+// nothing write-ahead needs. It stays selectable (sink: 'sonic-boom') as
+// the benchmark's comparison. We keep the file descriptor's lifetime
+// ourselves either way: a segment's seal must be on disk before the next
 // header names it.
 import * as nodeCrypto from 'node:crypto'
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, truncateSync, unlinkSync, writeFileSync, writeSync, chmodSync, statSync } from 'node:fs'

@@ -11,7 +11,7 @@
 // Fail closed: when a write fails the stream stops (JournalStream), commit()
 // returns false from then on, and onFailure runs once. Nothing may be sent
 // after that, because nothing can be recorded.
-import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
+import { JournalStream, type ChainCadence, type FsyncPolicy } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
 import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS, newDecisionScratch, positionsCarriedDocuments, writeDecision, type CarriedPositionEntry } from '../journal/gateway-records.js'
 import type { LaneName } from '../protocol/lanes.js'
@@ -23,6 +23,8 @@ export interface LaneJournalOptions {
   root: string
   fsync: FsyncPolicy
   maxSegmentBytes: number
+  /** Chain point cadence (journal.chain); the stream's default when absent. */
+  chain?: ChainCadence
   /** Where the stream's totals and lag are published for /metrics; none when nobody reads them. */
   metrics?: LaneMetrics
   /** µs since the epoch (default protocol/clock.ts nowMicros); tests drive it. */
@@ -64,7 +66,7 @@ export class LaneJournal {
   constructor (options: LaneJournalOptions) {
     this.laneCode = LANE_CODES[options.lane]
     this.metrics = options.metrics ?? null
-    this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes, clockUs: options.clockUs })
+    this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes, chain: options.chain, clockUs: options.clockUs })
     this.linkInHead = newRecordHead({ kind: RecordKind.LINK_IN, lane: this.laneCode, direction: Direction.IN })
     this.linkOutHead = newRecordHead({ kind: RecordKind.LINK_OUT, lane: this.laneCode, direction: Direction.OUT })
     this.reportHeldHead = newRecordHead({ kind: RecordKind.REPORT_HELD, lane: this.laneCode, direction: Direction.NONE, msgType: CLIENT_BODY_FIELDS.executionReport })
