@@ -113,6 +113,12 @@ export const RecordKind = {
    * was there to take it (lane/report-log.ts): held for a resend.
    */
   REPORT_HELD: 38,
+  /**
+   * A new order that passed its checks and went out, in one record: the
+   * client-in frame, the check decision and the link-out order
+   * (gateway-records.ts, ORDER_ENTRY). Readers yield it as those three.
+   */
+  ORDER_ENTRY: 39,
 } as const
 export type RecordKindCode = typeof RecordKind[keyof typeof RecordKind]
 
@@ -132,6 +138,7 @@ const KIND_NAMES: Record<number, string> = {
   36: 'reveal',
   37: 'positions-carried',
   38: 'report-held',
+  39: 'order-entry',
 }
 
 export function recordKindName (kind: number): string {
@@ -325,14 +332,15 @@ function invalidRecord (message: string): JournalError {
  * record's offset in scratch.buf. `extraFlags` are ORed into head.flags
  * (appendJson sets FLAG_JSON this way without touching the caller's head).
  */
-export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, timeUs: number, payload: Uint8Array, extraFlags = 0): number {
+export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, timeUs: number, payload: Uint8Array, extraFlags = 0,
+  payloadLength = payload.length): number {
   const account = head.account
   const { sessionId, msgType, kind, lane, direction } = head
   const clipped = account.length > MAX_ACCOUNT_CHARS
   const flags = head.flags | extraFlags | (clipped ? FLAG_ACCOUNT_CLIPPED : 0)
   // Range checks cost a compare each; a value that silently wrapped would
   // journal the wrong session or message type forever.
-  if (payload.length > MAX_PAYLOAD_BYTES) throw invalidRecord(`payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} fit a record`)
+  if (payloadLength > MAX_PAYLOAD_BYTES || payloadLength > payload.length) throw invalidRecord(`payload is ${payloadLength} bytes; at most ${MAX_PAYLOAD_BYTES} fit a record, and at most the ${payload.length} given`)
   if ((sessionId >>> 0) !== sessionId) throw invalidRecord(`sessionId ${sessionId} is not an integer in [0, 2^32)`)
   if ((msgType & 0xffff) !== msgType || (flags & 0xffff) !== flags) throw invalidRecord(`msgType ${msgType} or flags ${flags} is not a u16`)
   if ((kind & 0xff) !== kind || (lane & 0xff) !== lane || (direction & 0xff) !== direction) throw invalidRecord(`kind ${kind}, lane ${lane} or direction ${direction} is not a u8`)
@@ -347,14 +355,20 @@ export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, t
     head.accountBytesOf = account
   }
   const accountBytes = accountUtf8.length
-  scratch.reserve(RECORD_OVERHEAD_BYTES + accountBytes + payload.length)
+  scratch.reserve(RECORD_OVERHEAD_BYTES + accountBytes + payloadLength)
   const buf = scratch.buf
   const start = scratch.length
   // Copying cached bytes is ~3x cheaper than buf.write(account) per record.
   buf.set(accountUtf8, start + RECORD_HEAD_BYTES)
   const payloadAt = start + RECORD_HEAD_BYTES + accountBytes
-  buf.set(payload, payloadAt)
-  const crcAt = payloadAt + payload.length
+  if (payloadLength === payload.length) {
+    buf.set(payload, payloadAt)
+  } else {
+    // The front of a reused buffer (a merged record's parts): a copy loop
+    // rather than a subarray, which would allocate a view.
+    for (let i = 0; i < payloadLength; i++) buf[payloadAt + i] = payload[i]!
+  }
+  const crcAt = payloadAt + payloadLength
   const length = crcAt + RECORD_CRC_BYTES - start
 
   putU32(buf, start + OFF_LENGTH, length)

@@ -336,7 +336,7 @@ export class JournalStream {
    * go backwards (and a segment's day never flips back) when the clock
    * steps.
    */
-  append (head: RecordHead, payload: Uint8Array, timeUs?: number, extraFlags = 0): number {
+  append (head: RecordHead, payload: Uint8Array, timeUs?: number, extraFlags = 0, payloadLength = payload.length): number {
     if (this.failure !== null || this.closed) throw this.unwritable()
     let t: number
     if (this.batchRecords === 0) {
@@ -350,7 +350,7 @@ export class JournalStream {
       t = timeUs !== undefined && timeUs > this.lastTimeUs ? timeUs : this.lastTimeUs
     }
     const seq = this.seqNext
-    this.lastRecordAt = encodeRecord(this.scratch, head, seq, t, payload, extraFlags)
+    this.lastRecordAt = encodeRecord(this.scratch, head, seq, t, payload, extraFlags, payloadLength)
     this.seqNext = seq + 1
     this.lastTimeUs = t
     this.batchRecords++

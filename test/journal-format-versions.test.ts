@@ -59,7 +59,7 @@ t.test('damage to a format 1 journal is still named: a flipped byte by its CRC, 
 })
 
 t.test('the format 2 writer resumes a format 1 stream: seals its open segment and chains a format 2 one after it', async (t) => {
-  const { root, segments } = formatOneCopy(t.testdir())
+  const { root } = formatOneCopy(t.testdir())
   const before = [...readStream(join(root, 'hft'), 'hft')]
   const clock = new ManualClock(T0_US + 2 * DAY_US)
   const j = JournalStream.open({ stream: 'hft', root, fsync: 'never', clockUs: clock.read, chain: BUILD_CHAIN })
@@ -113,10 +113,10 @@ t.test('a chain point cadence of one record chains every batch, and verifies', a
 })
 
 t.test('a rewrite after the last chain point of a sealed segment is caught by the seal', async (t) => {
-  const j = buildJournal(t.testdir())
+  const j = buildJournal(t.testdir(), { batchesPerDay: 3 })
   const path = j.segments[1]!
   const records = recordsOf(path)
-  const lastPoint = records.findLastIndex((r) => r.kind === RecordKind.CHAIN_POINT)
+  const lastPoint = records.map((r) => r.kind).lastIndexOf(RecordKind.CHAIN_POINT)
   const after = records.slice(lastPoint + 1).find((r) => r.kind === RecordKind.CLIENT_IN)
   if (after === undefined) throw new Error('the fixture has no record after its last chain point')
   editPayloadFixCrc(path, after.seq)
@@ -126,7 +126,7 @@ t.test('a rewrite after the last chain point of a sealed segment is caught by th
 })
 
 t.test('a live segment reopened after a kill with records after its last chain point seals with a chain over them', async (t) => {
-  const j = buildJournal(t.testdir())
+  const j = buildJournal(t.testdir(), { batchesPerDay: 3 })
   const live = j.segments[2]!
   const records = recordsOf(live)
   t.equal(records.at(-1)!.kind, RecordKind.CLIENT_IN, 'the live segment ends in unchained records')
