@@ -39,10 +39,20 @@ const SELF_DEADLINE_SLACK_MS = 15_000
 const START_DELAY_MS = 20
 /** Drain polls for missing answers this often. */
 const DRAIN_POLL_MS = 20
-/** The open loop spins (setImmediate) when the next send is this close... */
-const SPIN_WINDOW_MS = 0.25
-/** ...and otherwise has the pacer wake it this long before the send is due (futex wake-ups run ~50-100 µs late). */
-const WAKE_EARLY_MS = 0.2
+/**
+ * The open loop spins (setImmediate) when the next send is this close...
+ * (at 10k/s orders are 100 µs apart: it sleeps about the first half of each
+ * interval and spins the rest)
+ */
+export const DEFAULT_SPIN_WINDOW_US = 70
+/**
+ * ...and otherwise has the pacer wake it this long before the send is due
+ * (the spin window less 10 µs): with the pacer's 1 µs timer slack
+ * (pacer.ts) a futex sleep ends ~20 µs late at p50, ~35 µs at p90, and the
+ * wake-up message takes ~10-20 µs more. `--pacer-spin-us` sets the window
+ * (250 spins at 10k/s, as the generator did before: for comparing).
+ */
+const WAKE_BEFORE_SPIN_END_US = 10
 
 function send (message: GeneratorToRunner): void {
   process.send?.(message)
@@ -631,6 +641,8 @@ class Generator {
    */
   private runOpenLoop (live: Session[], startMs: number): Promise<void> {
     const intervalMs = 1000 / this.spec.ratePerS
+    const spinWindowMs = (this.spec.spinWindowUs ?? DEFAULT_SPIN_WINDOW_US) / 1000
+    const wakeEarlyMs = Math.max(0, (this.spec.spinWindowUs ?? DEFAULT_SPIN_WINDOW_US) - WAKE_BEFORE_SPIN_END_US) / 1000
     const endMs = this.measureEndMs
     const cap = this.spec.maxOutstanding
     const rest = this.spec.flow === 'rest-and-cancel'
@@ -681,8 +693,8 @@ class Generator {
           return
         }
         const waitMs = nextMs - performance.now()
-        if (blocked || waitMs <= SPIN_WINDOW_MS) setImmediate(loop)
-        else pacer.wakeAt(process.hrtime.bigint() + BigInt(Math.round((waitMs - WAKE_EARLY_MS) * 1e6)))
+        if (blocked || waitMs <= spinWindowMs) setImmediate(loop)
+        else pacer.wakeAt(process.hrtime.bigint() + BigInt(Math.round((waitMs - wakeEarlyMs) * 1e6)))
       }
       const pacer = new Pacer(loop)
       setImmediate(loop)

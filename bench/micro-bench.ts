@@ -46,6 +46,7 @@ import { CLIENT_BODY_FIELDS } from '../protocol/body-fields.js'
 import type { Histogram } from './histogram.js'
 import { BENCH_RISK_LIMITS, fsyncText } from './gatehouse-config.js'
 import type { ScenarioRow } from './types.js'
+import { runHotCodecBench } from './hot-codec-bench.js'
 
 const BATCH_OPS = 1000
 /**
@@ -83,7 +84,7 @@ function percentile (sorted: Float64Array, p: number): number {
  * batch, outside the timing (the full check path rolls the trading day
  * there).
  */
-function timeBatches (samples: number, op: (i: number) => void, between?: () => void, batchOps = BATCH_OPS): Float64Array {
+export function timeBatches (samples: number, op: (i: number) => void, between?: () => void, batchOps = BATCH_OPS): Float64Array {
   const perOpNs = new Float64Array(samples)
   let i = 0
   for (let s = 0; s < samples; s++) {
@@ -109,7 +110,7 @@ interface AllocationReading {
  * Bytes allocated per call of `op`, and the GCs that ran over `ops` calls.
  * `between` runs before each chunk, before its first reading.
  */
-async function measureAllocation (ops: number, chunkOps: number, op: (i: number) => void, between?: () => void): Promise<AllocationReading> {
+export async function measureAllocation (ops: number, chunkOps: number, op: (i: number) => void, between?: () => void): Promise<AllocationReading> {
   // Two chunks unread first: this loop is new code calling `op`, and its
   // own compilation once read as megabytes in the first full-path row.
   let i = 0
@@ -154,7 +155,7 @@ async function measureAllocation (ops: number, chunkOps: number, op: (i: number)
   }
 }
 
-function rowFrom (name: string, system: string, sortedNs: Float64Array, extra: Record<string, unknown>): ScenarioRow {
+export function rowFrom (name: string, system: string, sortedNs: Float64Array, extra: Record<string, unknown>): ScenarioRow {
   const us = (ns: number): number => Math.round(ns) / 1000
   const p50 = percentile(sortedNs, 50)
   return {
@@ -522,6 +523,8 @@ export async function runCodecBench (options: MicroOptions): Promise<ScenarioRow
     rows.push(rowFrom('codec', system, sorted, { encoded_bytes: encodedBytes[system], bytes_per_op: allocation.bytesPerOp, minor_gcs: allocation.minorGcs }))
   }
   if (sink === 0) throw new Error('codec bench: nothing decoded')
+  // The lane's hand codecs against protobufjs, per hot message (hot-codec-bench.ts).
+  rows.push(...await runHotCodecBench(Math.min(options.samples, 400), Math.min(options.allocationOps, 100_000)))
   return rows
 }
 

@@ -44,16 +44,22 @@ function readComm (path: string): string {
 export interface CpuSnapshot {
   atMs: number
   processes: Map<number, { ticks: number, threads: Map<number, number> }>
+  /** tid -> its name in /proc (comm): lane threads and the generator's pacer name themselves (platform/thread-name.ts). */
+  threadNames: Map<number, string>
   /** Every process on the machine: pid -> [comm, ticks]. */
   everyone: Map<number, [string, number]>
 }
 
 export function snapshotCpu (pids: number[]): CpuSnapshot {
   const processes = new Map<number, { ticks: number, threads: Map<number, number> }>()
+  const threadNames = new Map<number, string>()
   for (const pid of pids) {
     const threads = new Map<number, number>()
     try {
-      for (const tid of readdirSync(`/proc/${pid}/task`)) threads.set(Number(tid), statTicks(`/proc/${pid}/task/${tid}/stat`))
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        threads.set(Number(tid), statTicks(`/proc/${pid}/task/${tid}/stat`))
+        threadNames.set(Number(tid), readComm(`/proc/${pid}/task/${tid}/comm`))
+      }
     } catch { /* exited */ }
     processes.set(pid, { ticks: statTicks(`/proc/${pid}/stat`), threads })
   }
@@ -63,7 +69,7 @@ export function snapshotCpu (pids: number[]): CpuSnapshot {
     const ticks = statTicks(`/proc/${entry}/stat`)
     if (ticks >= 0) everyone.set(Number(entry), [readComm(`/proc/${entry}/comm`), ticks])
   }
-  return { atMs: performance.now(), processes, everyone }
+  return { atMs: performance.now(), processes, threadNames, everyone }
 }
 
 /**
@@ -84,7 +90,7 @@ export function cpuShares (before: CpuSnapshot, after: CpuSnapshot, roles: Map<n
       const was = b.threads.get(tid)
       if (was === undefined || was < 0 || ticks < 0) continue
       const share = pct(ticks - was)
-      if (share >= 1) threads.push({ name: `tid ${tid}`, cpu_pct: share })
+      if (share >= 1) threads.push({ name: `${after.threadNames.get(tid) ?? '?'} (tid ${tid})`, cpu_pct: share })
     }
     threads.sort((x, y) => y.cpu_pct - x.cpu_pct)
     // A multi-threaded process lists its busy threads even when only one
@@ -102,6 +108,33 @@ export function cpuShares (before: CpuSnapshot, after: CpuSnapshot, roles: Map<n
   }
   others.sort((x, y) => y.cpu_pct - x.cpu_pct)
   return { ours, others }
+}
+
+/**
+ * CPU seconds each named thread used between two snapshots, from
+ * /proc/<pid>/task/<tid>/stat (utime + stime), keyed `<process>:<thread>`:
+ * the process's short role (its first word) and `main` for its main thread,
+ * the thread's own name where it set one (`lane-hft`, `pacer`), and
+ * `helpers` for the rest summed (V8's and libuv's unnamed threads).
+ */
+export function threadCpuSeconds (before: CpuSnapshot, after: CpuSnapshot, roles: Map<number, string>): Map<string, number> {
+  const out = new Map<string, number>()
+  const hz = ticksPerSecond()
+  for (const [pid, role] of roles) {
+    const b = before.processes.get(pid)
+    const a = after.processes.get(pid)
+    if (b === undefined || a === undefined) continue
+    const process = role.startsWith('load generator') ? 'generator' : role.split(/[\s(]/)[0]!
+    for (const [tid, ticks] of a.threads) {
+      const was = b.threads.get(tid) ?? 0
+      if (ticks < 0 || was < 0) continue
+      const name = after.threadNames.get(tid) ?? '?'
+      const thread = tid === pid ? 'main' : name === 'node' || name === '?' || name.startsWith('V8') || name.startsWith('libuv') ? 'helpers' : name
+      const key = `${process}:${thread}`
+      out.set(key, (out.get(key) ?? 0) + (ticks - was) / hz)
+    }
+  }
+  return out
 }
 
 /** VmRSS and VmHWM (peak) of a process, in MiB; 0 if it is gone. */

@@ -35,14 +35,24 @@ function colorOf (name: string, index: number): string {
   return COLORS[name] ?? FALLBACK_COLORS[index % FALLBACK_COLORS.length]!
 }
 
-/** A line chart as an inline <svg>. Log axes take log10 of positive values. */
-function lineChart (title: string, series: Series[], x: Axis, y: Axis): string {
+/** Height of one legend line under a chart. */
+const LEGEND_LINE_PX = 16
+
+/**
+ * A line chart as an inline <svg>. Log axes take log10 of positive values.
+ * The legend sits under the x axis, one line per series, so it never
+ * covers a curve; a series of one point (a one-second window) is drawn as
+ * a dot, since a path of one point draws nothing.
+ */
+export function lineChart (title: string, series: Series[], x: Axis, y: Axis): string {
   const width = 640
-  const height = 320
+  const plotHeight = 320
   const left = 64
   const right = 16
   const top = 28
   const bottom = 48
+  const legendTop = plotHeight + 4
+  const height = legendTop + series.length * LEGEND_LINE_PX + 4
   const tx = (v: number): number => x.log ? Math.log10(Math.max(v, 1e-9)) : v
   const ty = (v: number): number => y.log ? Math.log10(Math.max(v, 1e-9)) : v
   const all = series.flatMap((s) => s.points)
@@ -54,27 +64,36 @@ function lineChart (title: string, series: Series[], x: Axis, y: Axis): string {
   let yMin = Math.min(...ys)
   let yMax = Math.max(...ys)
   if (yMax === yMin) { yMax += 1; yMin -= y.log ? 1 : 0 }
-  const px = (v: number): number => left + (xMax === xMin ? 0 : (tx(v) - xMin) / (xMax - xMin)) * (width - left - right)
-  const py = (v: number): number => top + (1 - (ty(v) - yMin) / (yMax - yMin)) * (height - top - bottom)
+  const px = (v: number): number => left + (xMax === xMin ? 0.5 : (tx(v) - xMin) / (xMax - xMin)) * (width - left - right)
+  const py = (v: number): number => top + (1 - (ty(v) - yMin) / (yMax - yMin)) * (plotHeight - top - bottom)
   const parts: string[] = []
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}">`)
   parts.push(`<text x="${width / 2}" y="16" text-anchor="middle" class="title">${escapeHtml(title)}</text>`)
   for (const t of x.ticks) {
     const p = px(t.value).toFixed(1)
-    parts.push(`<line x1="${p}" x2="${p}" y1="${top}" y2="${height - bottom}" class="grid"/><text x="${p}" y="${height - bottom + 16}" text-anchor="middle">${escapeHtml(t.label)}</text>`)
+    parts.push(`<line x1="${p}" x2="${p}" y1="${top}" y2="${plotHeight - bottom}" class="grid"/><text x="${p}" y="${plotHeight - bottom + 16}" text-anchor="middle">${escapeHtml(t.label)}</text>`)
   }
   for (const t of y.ticks) {
     if (ty(t.value) < yMin - 1e-9 || ty(t.value) > yMax + 1e-9) continue
     const p = py(t.value).toFixed(1)
     parts.push(`<line x1="${left}" x2="${width - right}" y1="${p}" y2="${p}" class="grid"/><text x="${left - 6}" y="${p}" text-anchor="end" dominant-baseline="middle">${escapeHtml(t.label)}</text>`)
   }
-  parts.push(`<text x="${(left + width - right) / 2}" y="${height - 8}" text-anchor="middle">${escapeHtml(x.label)}</text>`)
-  parts.push(`<text x="14" y="${(top + height - bottom) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(top + height - bottom) / 2})">${escapeHtml(y.label)}</text>`)
+  parts.push(`<text x="${(left + width - right) / 2}" y="${plotHeight - 8}" text-anchor="middle">${escapeHtml(x.label)}</text>`)
+  parts.push(`<text x="14" y="${(top + plotHeight - bottom) / 2}" text-anchor="middle" transform="rotate(-90 14 ${(top + plotHeight - bottom) / 2})">${escapeHtml(y.label)}</text>`)
   series.forEach((s, i) => {
+    const color = colorOf(s.name, i)
+    const legendY = legendTop + i * LEGEND_LINE_PX
+    parts.push(`<rect x="${left}" y="${legendY + 5}" width="12" height="3" fill="${color}"/><text x="${left + 18}" y="${legendY + 7}" dominant-baseline="middle" class="legend">` +
+      `${escapeHtml(s.name)}${s.points.length === 0 ? ' (no data)' : ''}</text>`)
     if (s.points.length === 0) return
-    const d = s.points.map(([vx, vy], k) => `${k === 0 ? 'M' : 'L'}${px(vx).toFixed(1)},${py(vy).toFixed(1)}`).join(' ')
-    parts.push(`<path d="${d}" fill="none" stroke="${colorOf(s.name, i)}" stroke-width="2"/>`)
-    parts.push(`<rect x="${left + 10}" y="${top + 6 + i * 16}" width="12" height="3" fill="${colorOf(s.name, i)}"/><text x="${left + 28}" y="${top + 10 + i * 16}" dominant-baseline="middle">${escapeHtml(s.name)}</text>`)
+    if (s.points.length > 1) {
+      const d = s.points.map(([vx, vy], k) => `${k === 0 ? 'M' : 'L'}${px(vx).toFixed(1)},${py(vy).toFixed(1)}`).join(' ')
+      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`)
+    }
+    // Dots on short series: one point draws no line, and a few are easier to read as points.
+    if (s.points.length <= 3) {
+      for (const [vx, vy] of s.points) parts.push(`<circle cx="${px(vx).toFixed(1)}" cy="${py(vy).toFixed(1)}" r="4" fill="${color}"/>`)
+    }
   })
   parts.push('</svg>')
   return parts.join('')

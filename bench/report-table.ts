@@ -1,6 +1,7 @@
 // The console table: one line per scenario × system × rate, baselines next
 // to Gatehouse, and the ratios the budgets are stated in.
 import type { ScenarioRow } from './types.js'
+import { withSpread } from './repeat-summary.js'
 
 function fmt (value: number): string {
   if (!Number.isFinite(value)) return '-'
@@ -96,4 +97,42 @@ export function formatMarkdownTable (rows: ScenarioRow[]): string {
     `${fmt(r.p50_us)} | ${fmt(r.p99_us)} | ${fmt(r.p999_us)} | ${fmt(r.max_us)} | ` +
     `${typeof r.throughput_sd_per_s === 'number' ? `${fmtCount(r.throughput_per_s)} ±${fmtCount(r.throughput_sd_per_s)}` : fmtCount(r.throughput_per_s)} | ${ratioText(r)} |`)
   return [header, sep, ...lines].join('\n') + '\n'
+}
+
+/**
+ * The headline rows (the README's figures): platform throughput and hft
+ * latency at 10k/s, each "median (min–max)" over the repetitions, with the
+ * same-run ratios and every thread's CPU per order. Rows of other scenarios
+ * are left out; so is anything not run.
+ */
+export function formatHeadlineTable (rows: ScenarioRow[], markdown = false): string {
+  const headline = rows.filter((r) => r.name === 'platform-throughput' || (r.name === 'hft-latency' && r.rate_per_s === 10_000))
+  if (headline.length === 0) return ''
+  const header = ['scenario', 'system', 'runs', 'p50 µs', 'p99 µs', 'orders/s', 'ratio', 'CPU µs/order by thread']
+  const lines = headline.map((r) => {
+    const ratio = r.name === 'platform-throughput'
+      ? (typeof r.throughput_fraction_of_bare === 'number' ? `${withSpread(r, 'throughput_fraction_of_bare', fmt)}× bare` : '')
+      : [typeof r.added_p50_us_over_bare === 'number' ? `${withSpread(r, 'added_p50_us_over_bare', signed)} µs p50 over bare` : '',
+          typeof r.added_p50_us_over_journal_off === 'number' ? `${withSpread(r, 'added_p50_us_over_journal_off', signed)} µs over journal off` : '']
+          .filter((s) => s !== '').join('; ')
+    const threads = Object.entries((r.thread_cpu_us_per_order ?? {}) as Record<string, number>)
+      .filter(([, us]) => us >= 0.05)
+      .map(([name, us]) => `${name} ${fmt(us)}`).join(', ')
+    return [
+      r.name,
+      r.system,
+      String(r.repetitions ?? 1),
+      withSpread(r, 'p50_us', fmt),
+      withSpread(r, 'p99_us', fmt),
+      withSpread(r, 'throughput_per_s', fmtCount),
+      ratio + (r.saturated === true ? ' SATURATED' : ''),
+      threads,
+    ]
+  })
+  if (markdown) {
+    return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n') + '\n'
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)))
+  const render = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
+  return [render(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(render)].join('\n') + '\n'
 }

@@ -32,9 +32,10 @@ import { parseArgs } from 'node:util'
 import { ChildRegistry, HOST, startSystem, type RunningSystem } from './systems.js'
 import { countJournalWindow } from './journal-count.js'
 import { cdfPointsUs, decodeHistogram, round2, summaryUs } from './histogram.js'
-import { cpuShares, machineInfo, memoryMiB, snapshotCpu, type CpuSnapshot } from './proc-stats.js'
+import { cpuShares, machineInfo, memoryMiB, snapshotCpu, threadCpuSeconds, type CpuSnapshot } from './proc-stats.js'
 import { Progress } from './progress.js'
-import { formatTable } from './report-table.js'
+import { formatHeadlineTable, formatTable } from './report-table.js'
+import { summarizeRepetitions } from './repeat-summary.js'
 import { renderHtml } from './report-html.js'
 import { BENCH_IDENTITY, BENCH_MAX_SESSIONS, BENCH_ORDER_SLOTS_PER_ACCOUNT, BENCH_SCRYPT_TEXT, GATEHOUSE_JOURNAL, PRODUCTION_SCRYPT_TEXT } from './gatehouse-config.js'
 import { SCRYPT_PARAMS } from '../supervisor/access/password-hash.js'
@@ -69,8 +70,8 @@ const LOGON_BOUND_MS_PER_SESSION = 200
 const LOGON_TIMEOUT_MS = 30_000
 /** Printed with the results and written to JSON and HTML: what hft-isolation can and cannot show on this machine. */
 const ISOLATION_NOTE = 'hft-isolation: on 2 vCPUs the hft lane thread shares the cores with the flooded lanes\' threads, the supervisor, ' +
-  'the exchange simulator (one thread serving all three lanes\' links) and both load generators, the hft one spinning when ' +
-  'sends are under 0.25 ms apart (most of a core at 10k/s). Part of any rise under the flood is therefore CPU contention and queueing in the shared ' +
+  'the exchange simulator (one thread serving all three lanes\' links) and both load generators, the hft one spinning the last ' +
+  '70 µs before each send (bench/pacer.ts; its CPU is in each row\'s thread_cpu_us_per_order). Part of any rise under the flood is therefore CPU contention and queueing in the shared ' +
   'simulator, not coupling between lane threads; see each row\'s cores_shared_by. Only a host with a core per lane thread and ' +
   'per generator, and an exchange that does not serve every link from one thread, would measure the coupling alone.'
 /**
@@ -196,6 +197,12 @@ options:
   --measure-s N        measurement window of the load scenarios, seconds
   --json FILE          write the results as JSON
   --html FILE          write a self-contained HTML report (latency CDFs, throughput)
+  --repeat N           run the whole selection N times (fresh processes each time) and
+                       report every figure as the median with its min–max spread;
+                       ratios are medians of the same-run ratios (headline figures: 3)
+  --pacer-spin-us N    open loop: the generator spins when its next send is under N µs away
+                       and sleeps otherwise (default 70; 250 spins at 10k/s, as before: to
+                       compare the generator's CPU, in thread_cpu_us_per_order)
   --check              exit non-zero if a budget in bench/budgets.json is missed
   --budgets FILE       budgets file (default bench/budgets.json)
   --gateway-node-args="ARGS"
@@ -213,6 +220,10 @@ interface Options {
   check: boolean
   budgetsFile: string
   gatewayNodeArgs: string[]
+  /** Complete same-run sets to run; rows are then medians with their spread. */
+  repeat: number
+  /** The open-loop generator's spin window, µs (unset: its default). */
+  pacerSpinUs?: number
 }
 
 function parseOptions (argv: string[]): Options | number {
@@ -232,6 +243,8 @@ function parseOptions (argv: string[]): Options | number {
         check: { type: 'boolean' },
         budgets: { type: 'string' },
         'gateway-node-args': { type: 'string' },
+        repeat: { type: 'string' },
+        'pacer-spin-us': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -276,7 +289,25 @@ function parseOptions (argv: string[]): Options | number {
     }
     profile.hft.measureS = profile.platform.measureS = profile.terminal.measureS = profile.isolation.measureS = seconds
   }
+  let repeat = 1
+  if (typeof values.repeat === 'string') {
+    repeat = Number(values.repeat)
+    if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20) {
+      process.stderr.write('bench: --repeat takes a whole number of repetitions from 1 to 20, e.g. --repeat 3\n')
+      return 2
+    }
+  }
+  let pacerSpinUs: number | undefined
+  if (typeof values['pacer-spin-us'] === 'string') {
+    pacerSpinUs = Number(values['pacer-spin-us'])
+    if (!Number.isFinite(pacerSpinUs) || pacerSpinUs < 0 || pacerSpinUs > 10_000) {
+      process.stderr.write('bench: --pacer-spin-us takes microseconds from 0 to 10000, e.g. --pacer-spin-us 250\n')
+      return 2
+    }
+  }
   return {
+    repeat,
+    pacerSpinUs,
     profile,
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
     systems: SYSTEM_NAMES.filter((s) => systems.includes(s)),
@@ -335,10 +366,12 @@ function systemsFor (scenario: ScenarioName, selected: readonly SystemName[]): S
  */
 function hftThreadCpu (quiet: GeneratorOutcome, flooded: GeneratorOutcome): Record<string, unknown> {
   const threadsOf = (o: GeneratorOutcome): Array<{ name: string, cpu_pct: number }> => o.ours.find((p) => p.role.startsWith('gatehouse'))?.threads ?? []
-  const busiest = threadsOf(quiet)[0]
+  // Lane threads name themselves (lane-hft); an older gateway's is inferred as the busiest in the quiet run.
+  const named = threadsOf(quiet).find((t) => t.name.startsWith('lane-hft'))
+  const busiest = named ?? threadsOf(quiet)[0]
   if (busiest === undefined) return {}
   return {
-    hft_lane_thread: `${busiest.name} (inferred: the gateway's busiest thread in the quiet run)`,
+    hft_lane_thread: named !== undefined ? busiest.name : `${busiest.name} (inferred: the gateway's busiest thread in the quiet run)`,
     hft_lane_thread_cpu_pct_quiet: busiest.cpu_pct,
     // Under 1% of a core is not listed: then it did next to no work.
     hft_lane_thread_cpu_pct_flood: threadsOf(flooded).find((t) => t.name === busiest.name)?.cpu_pct ?? 0,
@@ -364,6 +397,31 @@ function cpuPerOrder (outcome: GeneratorOutcome, ordersPerS: number): Record<str
   return {
     gateway_cpu_us_per_order: usPerOrder(gateway.cpu_pct),
     ...(busiest === undefined ? {} : { busiest_thread: busiest.name, busiest_thread_cpu_pct: busiest.cpu_pct, busiest_thread_cpu_us_per_order: usPerOrder(busiest.cpu_pct) }),
+  }
+}
+
+/**
+ * CPU µs per answered order of every thread of the run (the lane thread,
+ * the gateway's supervisor, the relay, the simulator, the generator and its
+ * pacer), from /proc/<pid>/task/<tid>/stat over the measurement window.
+ * Ticks are 10 ms: over a window of seconds the figure is good to ~1%.
+ * `lane_thread_cpu_us_per_order` is the busiest lane thread (the lane the
+ * scenario drives), named by the thread itself (lane-<name>).
+ */
+function threadCpuPerOrder (outcome: GeneratorOutcome, answered: number): Record<string, unknown> {
+  if (outcome.windowS <= 0 || answered <= 0) return {}
+  // Orders answered in the window: the generator's count over its own window, scaled to the snapshots' window.
+  const orders = answered / outcome.result.measureS * outcome.windowS
+  const perOrder: Record<string, number> = {}
+  let lane: [string, number] | null = null
+  for (const [key, seconds] of [...outcome.threadCpuS].sort((a, b) => b[1] - a[1])) {
+    const us = round2(seconds * 1e6 / orders)
+    perOrder[key] = us
+    if (lane === null && key.includes(':lane-')) lane = [key, us]
+  }
+  return {
+    thread_cpu_us_per_order: perOrder,
+    ...(lane === null ? {} : { lane_thread: lane[0], lane_thread_cpu_us_per_order: lane[1] }),
   }
 }
 
@@ -408,6 +466,9 @@ interface GeneratorOutcome {
   rssIdleMiB: number
   rssMaxMiB: number
   rssPeakMiB: number
+  /** CPU seconds per `<process>:<thread>` over the measurement window (proc-stats.ts threadCpuSeconds), and the window's seconds. */
+  threadCpuS: Map<string, number>
+  windowS: number
 }
 
 class Harness {
@@ -978,7 +1039,9 @@ class Harness {
             done()
             if (sampleMemory) rssMaxMiB = Math.max(rssMaxMiB, memoryMiB(running.gatewayPid).rss_mib)
             const shares = before !== null && after !== null ? cpuShares(before, after, roles) : { ours: [], others: [] }
-            resolve({ result: message.result, ...shares, rssIdleMiB, rssMaxMiB, rssPeakMiB: memoryMiB(running.gatewayPid).peak_rss_mib })
+            const threadCpuS = before !== null && after !== null ? threadCpuSeconds(before, after, roles) : new Map<string, number>()
+            const windowS = before !== null && after !== null ? (after.atMs - before.atMs) / 1000 : 0
+            resolve({ result: message.result, ...shares, rssIdleMiB, rssMaxMiB, rssPeakMiB: memoryMiB(running.gatewayPid).peak_rss_mib, threadCpuS, windowS })
             return
           }
           case 'failed':
@@ -990,7 +1053,7 @@ class Harness {
         done()
         reject(new Error(`load generator exited with code ${code} before reporting`))
       })
-      child.send({ type: 'run', spec })
+      child.send({ type: 'run', spec: this.options.pacerSpinUs === undefined ? spec : { ...spec, spinWindowUs: this.options.pacerSpinUs } })
     })
   }
 
@@ -1042,6 +1105,7 @@ class Harness {
       per_second: result.perSecond,
       errors: result.errors,
     }
+    Object.assign(row, threadCpuPerOrder(outcome, result.answered))
     if (isGatehouse(system)) {
       row.journal = GATEHOUSE_JOURNAL[system].text
       if (scenario === 'platform-throughput') Object.assign(row, cpuPerOrder(outcome, row.throughput_per_s))
@@ -1113,7 +1177,7 @@ async function main (argv: string[]): Promise<number> {
   const options = parseOptions(argv)
   if (typeof options === 'number') return options
   const machine = machineInfo()
-  const harness = new Harness(options)
+  let harness = new Harness(options)
   let interrupted = false
   const onSignal = (signal: string): void => {
     if (interrupted) {
@@ -1128,18 +1192,34 @@ async function main (argv: string[]): Promise<number> {
   process.on('SIGTERM', () => { onSignal('SIGTERM') })
   process.on('exit', () => { harness.registry.killAllNow() })
 
-  try {
-    await harness.run()
-  } finally {
-    await harness.close()
-    harness.progress.finish()
+  // --repeat N: N complete same-run sets, one after the other, each with
+  // fresh processes; the rows are then medians with their spread
+  // (repeat-summary.ts). Notes, skips and failures are collected from all.
+  const repetitions: ScenarioRow[][] = []
+  const notes = new Set<string>()
+  const skipped: Harness['skipped'] = []
+  const failures: string[] = []
+  for (let repetition = 1; repetition <= options.repeat; repetition++) {
+    if (repetition > 1) harness = new Harness(options)
+    if (options.repeat > 1) harness.progress.note(`repetition ${repetition} of ${options.repeat}`)
+    try {
+      await harness.run()
+    } finally {
+      await harness.close()
+      harness.progress.finish()
+    }
+    for (const row of harness.rows) row.repetition = repetition
+    repetitions.push(harness.rows)
+    for (const n of harness.notes) notes.add(n)
+    if (repetition === 1) skipped.push(...harness.skipped)
+    failures.push(...harness.failures.map((f) => options.repeat > 1 ? `repetition ${repetition}: ${f}` : f))
   }
-  const rows = harness.rows
+  const rows = options.repeat > 1 ? summarizeRepetitions(repetitions) : repetitions[0]!
   let budgets: BudgetVerdict[] | undefined
   try {
     budgets = checkBudgets(loadBudgets(options.budgetsFile), rows)
   } catch (err) {
-    harness.failures.push(`budgets: ${(err as Error).message}`)
+    failures.push(`budgets: ${(err as Error).message}`)
   }
   const report = {
     schema: 'gatehouse-bench/1',
@@ -1153,19 +1233,24 @@ async function main (argv: string[]): Promise<number> {
         'per-run CPU shares are in each scenario\'s cores_shared_by',
     },
     scenarios: rows,
-    notes: harness.notes,
-    skipped: harness.skipped,
-    failures: harness.failures,
+    repeat: options.repeat,
+    // Every repetition's rows, without their CDFs and per-second samples (the summary rows keep those of their median run).
+    ...(options.repeat > 1 ? { repetitions: repetitions.map((reps) => reps.map(({ cdf_us: _cdf, per_second: _ps, ...rest }) => rest)) } : {}),
+    notes: [...notes],
+    skipped,
+    failures,
     budgets,
   }
   if (options.json !== undefined) writeFileEnsuringDir(options.json, JSON.stringify(report, null, 2) + '\n')
   if (options.html !== undefined) writeFileEnsuringDir(options.html, renderHtml(report))
 
   process.stdout.write('\n' + formatTable(rows))
-  for (const n of harness.notes) process.stdout.write(`note: ${n}\n`)
-  for (const s of harness.skipped) process.stdout.write(`not run: ${s.scenario} × ${s.system}: ${s.reason}\n`)
-  for (const f of harness.failures) process.stdout.write(`FAILED: ${f}\n`)
-  let code = harness.failures.length > 0 ? 1 : 0
+  const headline = formatHeadlineTable(rows)
+  if (headline !== '') process.stdout.write(`\nheadline (${options.repeat > 1 ? `median (min–max) of ${options.repeat} repetitions` : 'one run: use --repeat 3 for medians'}):\n${headline}`)
+  for (const n of notes) process.stdout.write(`note: ${n}\n`)
+  for (const s of skipped) process.stdout.write(`not run: ${s.scenario} × ${s.system}: ${s.reason}\n`)
+  for (const f of failures) process.stdout.write(`FAILED: ${f}\n`)
+  let code = failures.length > 0 ? 1 : 0
   if (options.check && budgets !== undefined) {
     process.stdout.write('\nbudgets (bench/budgets.json):\n')
     for (const b of budgets) process.stdout.write(`  ${b.ok ? 'met   ' : 'MISSED'} ${b.budget} [${b.scenario}]: ${b.detail}\n`)

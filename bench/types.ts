@@ -96,6 +96,8 @@ export interface GeneratorSpec {
   drainTimeoutS: number
   /** Open loop: stop sending (and count the backlog as late) past this many outstanding orders. */
   maxOutstanding: number
+  /** Open loop: spin (rather than sleep) when the next send is this close, µs (load-generator.ts DEFAULT_SPIN_WINDOW_US when unset). */
+  spinWindowUs?: number
 }
 
 /** One second of the measurement window, as the generator saw it. */

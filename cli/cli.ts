@@ -3,7 +3,8 @@
 // own module and is loaded only when asked for, so `gatehouse exchange-sim`
 // never loads uWebSockets.js and `gatehouse demo` never starts a server.
 import process from 'node:process'
-import { EXIT_FAILED, processIo, runSubcommand, type Subcommand } from '../platform/cli-kit.js'
+import { EXIT_FAILED, EXIT_OK, processIo, runSubcommand, subcommandUsage, type Subcommand } from '../platform/cli-kit.js'
+import { packageVersion } from '../platform/package-version.js'
 
 const subcommands: Record<string, Subcommand> = {
   start: {
@@ -30,13 +31,36 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),
   },
+  doctor: {
+    summary: 'check this host and a config before start: ports, TLS certificates, journal disk, clock, Node ABI and glibc',
+    run: async (argv) => (await import('../tools/doctor/doctor-command.js')).runDoctorCommand(argv),
+  },
   drill: {
     summary: 'run attack scenarios against a gateway while a well-behaved session trades; PASS/FAIL per scenario',
     run: async (argv) => (await import('../tools/drill/drill-command.js')).runDrillCommand(argv),
   },
 }
 
-runSubcommand(processIo, { command: 'gatehouse', noun: 'command', subcommands }, process.argv.slice(2), { helpWord: true }).then((code) => {
+const table = { command: 'gatehouse', noun: 'command', subcommands }
+
+/**
+ * Bare `gatehouse` is a new user asking what there is, not a mistake:
+ * the usage, exit 0 (a subcommand with no name of its own, such as
+ * `gatehouse journal`, still refuses). --version prints the package's.
+ */
+async function runGatehouse (argv: string[]): Promise<number> {
+  if (argv.length === 0) {
+    processIo.out(subcommandUsage(table) + 'Run `gatehouse --version` for the version.\n')
+    return EXIT_OK
+  }
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    processIo.out(`gatehouse ${packageVersion()}\n`)
+    return EXIT_OK
+  }
+  return runSubcommand(processIo, table, argv, { helpWord: true })
+}
+
+runGatehouse(process.argv.slice(2)).then((code) => {
   // Long-running commands (start, exchange-sim) resolve only at shutdown.
   process.exitCode = code
 }, (err: unknown) => {

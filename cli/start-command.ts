@@ -11,27 +11,39 @@ import { Supervisor } from '../supervisor/supervisor.js'
 import { reasonName } from '../protocol/messages.js'
 import { fdReserveProblem, raiseNofileLimit, type FdLimitReport } from '../supervisor/fd-limit.js'
 import { EXIT_OK, EXIT_USAGE, failCommand, isUsageError, processIo, refuseUsage } from '../platform/cli-kit.js'
+import { createGatewayLog, type GatewayLog } from './gateway-log.js'
 
-const HELP = `usage: gatehouse start [--config FILE] [--print-config] [--json-events]
+const HELP = `usage: gatehouse start [--config FILE] [--print-config] [--json-events] [--log-file FILE]
 
 Runs the gateway: one worker thread per enabled lane (terminal, platform,
 hft), ops HTTP (/healthz), and, when exchange.embeddedSimulator is true (the
 default), the exchange simulator as a child process.
 
+Once running, it logs pino JSON lines (time, level, msg, event) on stdout;
+read them with \`gatehouse start | npx pino-pretty\`. A refusal to start
+is one plain line on stderr and exit code 1 (2 for a bad config).
+
 options:
   --config FILE    JSON config merged over the embedded defaults
                    (objects field by field, arrays replaced whole)
   --print-config   print the effective config as JSON and exit
-  --json-events    print events as JSON lines instead of text, for
+  --log-file FILE  append the log lines to FILE instead (created with its
+                   directory; reopened on SIGHUP)
+  --log-level L    debug, info (default), warn or error
+  --json-events    print events as bare JSON lines on stdout, for
                    supervisors and harnesses: {"event":"ready",...},
-                   {"event":"link-state",...}, {"event":"stopped"}
+                   {"event":"link-state",...}, {"event":"stopped"}; the log
+                   then goes to stderr (or --log-file), and on stderr holds
+                   only errors and lines that are not events
   -h, --help       show this help
 
 Stop with Ctrl-C (SIGINT) or SIGTERM: lanes close their sockets, the
-exchange links log out, then the simulator stops. SIGHUP reopens the logon
-audit file (<runDir>/audit/logon-steps.jsonl) at its path, for logrotate;
-it stops nothing.
+exchange links log out, then the simulator stops. SIGHUP reopens the log
+file and the logon audit file (<runDir>/audit/logon-steps.jsonl) at their
+paths, for logrotate; it stops nothing.
 `
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 
 /** How long start waits for the exchange links before reporting ready anyway. */
 const LINK_UP_WAIT_MS = 5000
@@ -76,7 +88,7 @@ function didNotStart (reason: string): number {
 const COMMAND = 'gatehouse start'
 
 export async function runStartCommand (argv: string[]): Promise<number> {
-  let values: { config?: string, 'print-config'?: boolean, 'json-events'?: boolean, help?: boolean }
+  let values: { config?: string, 'print-config'?: boolean, 'json-events'?: boolean, 'log-file'?: string, 'log-level'?: string, help?: boolean }
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -84,6 +96,8 @@ export async function runStartCommand (argv: string[]): Promise<number> {
         config: { type: 'string' },
         'print-config': { type: 'boolean' },
         'json-events': { type: 'boolean' },
+        'log-file': { type: 'string' },
+        'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -96,6 +110,11 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     processIo.out(HELP)
     return EXIT_OK
   }
+  const logLevel = values['log-level'] ?? 'info'
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    return refuseUsage(processIo, COMMAND, `--log-level must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`, HELP)
+  }
+  if (values['log-file'] === '') return refuseUsage(processIo, COMMAND, '--log-file needs a path', HELP)
   let config: GatewayConfig
   try {
     config = values.config === undefined ? resolveConfig() : loadConfigFile(values.config)
@@ -112,11 +131,23 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     return 0
   }
 
+  const jsonEvents = values['json-events'] === true
+  let log: GatewayLog
+  try {
+    log = createGatewayLog({ file: values['log-file'], jsonEvents, level: logLevel as (typeof LOG_LEVELS)[number] })
+  } catch (err) {
+    return didNotStart(`--log-file ${values['log-file']}: ${(err as Error).message}`)
+  }
   // SIGHUP's default action ends the process: a logrotate postrotate
   // script (or a closed terminal) stopped the gateway mid-session. It
-  // reopens the logon audit file instead, once the supervisor has one.
+  // reopens the log file, and the logon audit file once the supervisor
+  // has one, instead.
   let onHangup = (): void => {}
-  process.on('SIGHUP', () => { onHangup() })
+  process.on('SIGHUP', () => {
+    log.reopen()
+    onHangup()
+    log.emit('info', 'log-reopened', { file: values['log-file'] ?? null }, 'SIGHUP: reopened the log and logon audit files')
+  })
   // Each connection holds a descriptor: raise the soft limit to the hard
   // one, and refuse caps that would leave no reserve for the rest.
   const fds = raiseNofileLimit(config)
@@ -140,7 +171,6 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     // With port 0 the simulator picked one; the lanes must dial that.
     config = { ...config, exchange: { ...config.exchange, port: sim.port } }
   }
-  const jsonEvents = values['json-events'] === true
   // A write past RLIMIT_FSIZE raises SIGXFSZ, whose default action kills
   // the process. Caught, the write fails with EFBIG instead, and the
   // journal stream that hit the limit fails closed while the rest of the
@@ -154,55 +184,50 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     return didNotStart((err as Error).message)
   }
   onHangup = () => { supervisor.access.audit.reopen() }
-  // Monitor warnings are for ops: one line per crossing, on stderr in the
-  // human format so they stand out from the status lines.
+  supervisor.access.audit.onError = (error) => {
+    log.logger.error({ event: 'audit-file-error', error: error.message }, `logon audit file: ${error.message} (the journal still records every logon step)`)
+  }
+  // Monitor warnings and logon alerts (new, held or abnormal terminals,
+  // fingerprint churn, lockouts, a full lock store, shedding) are for ops:
+  // one warn line per crossing.
   supervisor.onRiskAlert = (alert) => {
-    if (jsonEvents) {
-      process.stdout.write(JSON.stringify({ event: 'risk-alert', ...alert, monitor: reasonName(alert.monitor) }) + '\n')
-    } else {
-      process.stderr.write(`risk alert: ${alert.account} ${alert.instrument} on ${alert.lane}: ${reasonName(alert.monitor)} at ${alert.observed} ` +
-        `(warning ${alert.warningLevel}, blocking ${alert.blockingLevel})\n`)
-    }
+    log.emit('warn', 'risk-alert', { ...alert, monitor: reasonName(alert.monitor) },
+      `risk alert: ${alert.account} ${alert.instrument} on ${alert.lane}: ${reasonName(alert.monitor)} at ${alert.observed} ` +
+      `(warning ${alert.warningLevel}, blocking ${alert.blockingLevel})`)
   }
-  // Logon alerts (new, held or abnormal terminals, fingerprint churn,
-  // lockouts, a full lock store, shedding) go the same way.
   supervisor.access.onAlert = (alert) => {
-    if (jsonEvents) {
-      process.stdout.write(JSON.stringify({ event: 'logon-alert', ...alert, time: new Date(alert.timeMs).toISOString() }) + '\n')
-    } else {
-      process.stderr.write(`logon alert: ${alert.kind}: ${alert.text}${alert.ip === undefined ? '' : ` (from ${alert.ip})`}\n`)
-    }
+    log.emit('warn', 'logon-alert', { ...alert, time: new Date(alert.timeMs).toISOString() },
+      `logon alert: ${alert.kind}: ${alert.text}${alert.ip === undefined ? '' : ` (from ${alert.ip})`}`)
   }
-  // A journal that cannot be written fails closed where it is: loud, always on stderr.
+  // A journal that cannot be written fails closed where it is: loud.
   supervisor.onJournalFailure = (where, error) => {
-    process.stderr.write(`JOURNAL FAILURE in ${where}: ${error}. It sends nothing more (fail closed); fix the disk and restart.\n`)
-    if (jsonEvents) process.stdout.write(JSON.stringify({ event: 'journal-failed', where, error }) + '\n')
+    log.emit('error', 'journal-failed', { where, error },
+      `JOURNAL FAILURE in ${where}: ${error}. It sends nothing more (fail closed); fix the disk and restart.`)
   }
   supervisor.onLaneEvent = (event) => {
     if (event.type === 'lane-fault' || event.type === 'disk-space') {
       const { type, ...detail } = event
-      process.stderr.write(type === 'lane-fault'
-        ? `LANE FAULT in lane ${event.lane} (${event.where}${event.sessionId === 0 ? '' : `, session ${event.sessionId}`}): ${event.error}. Contained; the lane keeps serving.\n`
-        : `journal disk on lane ${event.lane}: ${event.state} (${event.freeBytes} bytes free; low watermark ${event.lowWatermarkBytes}, floor ${event.floorBytes})` +
-          `${event.state === 'low' ? ': new logons are refused' : event.state === 'floor' ? ': the lane has failed closed' : ''}\n`)
-      if (jsonEvents) process.stdout.write(JSON.stringify({ event: type, ...detail }) + '\n')
+      if (type === 'lane-fault') {
+        log.emit('error', type, detail, `LANE FAULT in lane ${event.lane} (${event.where}${event.sessionId === 0 ? '' : `, session ${event.sessionId}`}): ${event.error}. Contained; the lane keeps serving.`)
+      } else {
+        log.emit(event.state === 'ok' ? 'info' : event.state === 'low' ? 'warn' : 'error', type, detail,
+          `journal disk on lane ${event.lane}: ${event.state} (${event.freeBytes} bytes free; low watermark ${event.lowWatermarkBytes}, floor ${event.floorBytes})` +
+          `${event.state === 'low' ? ': new logons are refused' : event.state === 'floor' ? ': the lane has failed closed' : ''}`)
+      }
       return
     }
     if (event.type === 'recovered') {
       const { type: _type, ...report } = event
-      process.stdout.write(jsonEvents
-        ? JSON.stringify({ event: 'recovered', ...report }) + '\n'
-        : report.tradingDay === null
-          ? `lane ${event.lane}: nothing to recover (no trading day in the journal)\n`
-          : `lane ${event.lane}: recovered trading day ${report.tradingDay} from ${report.records} journal records: ` +
-            `${report.ordersReplayed} orders replayed, ${report.workingOrders} still working, exchange reports up to seq ${report.lastReceivedSeq}\n`)
-      for (const problem of report.problems) process.stderr.write(`lane ${event.lane}: recovery: ${problem}\n`)
+      log.emit('info', 'recovered', report, report.tradingDay === null
+        ? `lane ${event.lane}: nothing to recover (no trading day in the journal)`
+        : `lane ${event.lane}: recovered trading day ${report.tradingDay} from ${report.records} journal records: ` +
+          `${report.ordersReplayed} orders replayed, ${report.workingOrders} still working, exchange reports up to seq ${report.lastReceivedSeq}`)
+      for (const problem of report.problems) log.logger.warn({ event: 'recovery-problem', lane: event.lane, problem }, `lane ${event.lane}: recovery: ${problem}`)
       return
     }
     if (event.type !== 'link-state') return
-    process.stdout.write(jsonEvents
-      ? JSON.stringify({ event: 'link-state', lane: event.lane, state: event.state, detail: event.detail }) + '\n'
-      : `lane ${event.lane}: exchange link ${event.state}${event.detail === '' ? '' : ` (${event.detail})`}\n`)
+    log.emit(event.state === 'up' ? 'info' : 'warn', 'link-state', { lane: event.lane, state: event.state, detail: event.detail },
+      `lane ${event.lane}: exchange link ${event.state}${event.detail === '' ? '' : ` (${event.detail})`}`)
   }
   try {
     await supervisor.start()
@@ -213,18 +238,18 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     await sim?.stop()
     return didNotStart((err as Error).message)
   }
-  for (const problem of supervisor.adminStateSkipped) process.stderr.write(`admin state: not restored: ${problem}\n`)
-  process.stdout.write(jsonEvents
-    ? JSON.stringify({ event: 'ready', pid: process.pid, ...supervisor.running(), exchange: { host: config.exchange.host, port: config.exchange.port, embedded: sim !== null }, openFiles: fds }) + '\n'
-    : describe(config, supervisor, sim, fds))
+  for (const problem of supervisor.adminStateSkipped) log.logger.warn({ event: 'admin-state-skipped', problem }, `admin state: not restored: ${problem}`)
+  log.emit('info', 'ready', { pid: process.pid, ...supervisor.running(), exchange: { host: config.exchange.host, port: config.exchange.port, embedded: sim !== null }, openFiles: fds },
+    describe(config, supervisor, sim, fds).trimEnd())
 
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGINT', () => { resolve('SIGINT') })
     process.once('SIGTERM', () => { resolve('SIGTERM') })
   })
-  if (!jsonEvents) process.stdout.write(`${signal}: stopping\n`)
+  log.emit('info', 'stopping', { signal }, `${signal}: stopping`)
   await supervisor.stop()
   await sim?.stop()
-  process.stdout.write(jsonEvents ? JSON.stringify({ event: 'stopped', signal }) + '\n' : 'stopped\n')
+  log.emit('info', 'stopped', { signal }, 'stopped')
+  log.flush()
   return 0
 }

@@ -14,7 +14,9 @@
 import uWS from 'uWebSockets.js'
 import { listenExclusive } from '../platform/exclusive-listen.js'
 import { explainListenFailure, sectionFields } from '../platform/listen-failure.js'
-import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
+import { decodeClientFrame, encodeClientEnvelope } from '../protocol/client-codec.js'
+import { HotClientDecoder } from '../protocol/hot-codec.js'
+import { WireScratch } from '../protocol/wire-scratch.js'
 import {
   RejectReason, wireInt,
   type CancelOrder, type ClientEnvelope, type ClientEnvelopeInit, type Logon, type NewOrder, type Query,
@@ -69,7 +71,22 @@ export interface EdgeStages {
   lifecycle: OrderLifecycle
   /** The day's execution reports the orders and trades queries read (the lane's report log, now); none held if absent. */
   dayReports?: () => DayReports
+  /** The exchange link, whose writes a latency lane holds to the end of each message (FLUSH_AT_END_OF_MESSAGE). */
+  link?: HeldFlushes
 }
+
+/** What the edge asks of the exchange link on a latency lane (exchange-link.ts). */
+export interface HeldFlushes {
+  holdFlushes (): void
+  releaseFlushes (): void
+}
+
+/**
+ * Lanes that flush at the end of each client message's handling rather than
+ * at the end of the event-loop turn: hft trades a write(2) per message for
+ * never waiting behind other I/O; the others keep batching a turn's work.
+ */
+export const FLUSH_AT_END_OF_MESSAGE: Readonly<Record<LaneName, boolean>> = { terminal: false, platform: false, hft: true }
 
 export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
   readonly name: LaneName
@@ -88,6 +105,16 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
   /** Set when the journal failed: the lane sends nothing more and takes no connections (fail closed). */
   private journalFailed = false
   private flushScheduled = false
+  /**
+   * The latency lane (FLUSH_AT_END_OF_MESSAGE) commits, writes to the link
+   * and sends to clients at the end of each message's handling instead of
+   * on setImmediate, where an order could wait behind the previous order's
+   * report chunk handled first in the same turn.
+   */
+  private readonly flushAtEndOfMessage: boolean
+  /** Set while one message is handled on such a lane: its sends wait for releaseFlushes(). */
+  private flushesHeld = false
+  private link: HeldFlushes | null = null
   private readonly flushBound = (): void => { this.flushClientSends() }
   /**
    * Client sends are queued per session and flushed under one ws.cork()
@@ -97,6 +124,14 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
    * all of them first.
    */
   private batchingReports = false
+  /**
+   * Frames are decoded into one reused envelope (hot-codec.ts): what the
+   * handlers read of an order or a cancel is valid while they run, and
+   * nothing keeps it.
+   */
+  private readonly decoder = new HotClientDecoder()
+  /** Execution reports are encoded into this and queued as views; it is reset once they are sent (flushClientSends). */
+  private readonly outScratch = new WireScratch()
   private readonly sessionsWithPendingOut: ClientSession[] = []
   private flushingSession: ClientSession | null = null
   private readonly flushPendingOut = (): void => {
@@ -131,6 +166,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     this.unauthenticated = new UnauthenticatedCaps(this.laneConfig.policy.maxUnauthenticatedConnections, this.laneConfig.policy.maxUnauthenticatedPerIp)
     this.laneHeads = this.journal?.sessionHeads(0) ?? null
     this.faultHeartbeatTestId = this.laneConfig.testFaults?.throwOnHeartbeatTestId ?? 0
+    this.flushAtEndOfMessage = FLUSH_AT_END_OF_MESSAGE[this.name]
     const tls = this.laneConfig.tls
     this.app = tls === undefined
       ? uWS.App()
@@ -192,11 +228,13 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
       // Written out rather than through contained(): the hot path allocates nothing per message.
       message: (ws, message, isBinary) => {
         const session = ws.getUserData().session
+        if (this.flushAtEndOfMessage) this.holdFlushes()
         try {
           this.onMessage(session, message, isBinary)
         } catch (err) {
           this.contain('message', session, err)
         }
+        if (this.flushAtEndOfMessage) this.releaseFlushes()
       },
       close: this.contained('close', (ws) => {
         const session = ws.getUserData().session
@@ -224,6 +262,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     this.gate = stages.gate
     this.orderEntry = stages.orderEntry
     this.lifecycle = stages.lifecycle
+    this.link = stages.link ?? null
     this.queries = new AccountQueries({
       snapshots: new AccountSnapshots(this.risk),
       workingOrders: stages.lifecycle.orders,
@@ -295,7 +334,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     }
     let envelope: ClientEnvelope
     try {
-      envelope = decodeClientEnvelope(bytes)
+      envelope = decodeClientFrame(this.decoder, bytes)
     } catch (err) {
       if (session.loggedOn && !this.admitUndecoded(session, bytes, true)) return
       this.recordIn(session, bytes, 0, 0)
@@ -538,10 +577,12 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
    * Charges one message to a logged-on session's throttle: -1 when it is
    * admitted, else the sessionMessagesPerSecond limit that refused it. The
    * time is left in the engine's input array (IN_NOW_MS), where a double is
-   * never boxed, for the caller's observed count.
+   * never boxed, for the caller's observed count. The time is the frame's
+   * own (FRAME_TIME_US, the message's one clock reading), the time its
+   * risk checks run at too: only called while a message is handled.
    */
   private chargeThrottle (session: ClientSession): number {
-    this.risk.input[IN_NOW_MS] = Date.now()
+    this.risk.input[IN_NOW_MS] = this.orderEntry.orderClockMs[FRAME_TIME_US]! / 1000
     return chargeSessionThrottle(session, this.risk)
   }
 
@@ -671,7 +712,7 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
    */
   send (session: ClientSession, envelope: ClientEnvelopeInit): boolean {
     if (session.ws === null || this.journalFailed) return false
-    const bytes = session.numberOutgoing(envelope, this.journal)
+    const bytes = session.numberOutgoing(envelope, this.journal, this.outScratch)
     this.metrics.messageOut()
     if (session.pendingOut.length === 0) this.sessionsWithPendingOut.push(session)
     session.pendingOut.push(bytes)
@@ -681,9 +722,31 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
   }
 
   private scheduleFlush (): void {
-    if (this.flushScheduled) return
+    if (this.flushScheduled || this.flushesHeld) return
     this.flushScheduled = true
     setImmediate(this.flushBound)
+  }
+
+  /** A latency lane starts handling one message: nothing is scheduled for the end of the turn. */
+  private holdFlushes (): void {
+    this.flushesHeld = true
+    this.link?.holdFlushes()
+  }
+
+  /**
+   * ...and has handled it: the journal commits (write(2) returned) before
+   * the link write and before the client sends, as at the end of a turn.
+   */
+  private releaseFlushes (): void {
+    this.flushesHeld = false
+    try {
+      // The link's flush commits first; flushClientSends commits whatever
+      // the link did not (a reject, a record with nothing sent).
+      this.link?.releaseFlushes()
+      this.flushClientSends()
+    } catch (err) {
+      this.contain('message flush', null, err)
+    }
   }
 
   /**
@@ -707,6 +770,9 @@ export class ClientEdge implements ClientOutlet, ReportBatching, LifecyclePort {
     }
     this.sessionsWithPendingOut.length = 0
     this.flushingSession = null
+    // uWS copied every queued view into its socket buffers, and the
+    // journal copied them when they were appended: none is pending.
+    this.outScratch.reset()
   }
 
   /** A first report is queued for an order received at receivedMs: its round trip ends at the flush. */

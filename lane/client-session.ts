@@ -6,7 +6,8 @@ import { IN_NOW_MS, type InstrumentRisk, type RiskContext, type RiskEngine } fro
 import { Limit } from '../checks/limits.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import { bodyFieldNumber, type LaneJournal, type SessionJournalHeads } from './lane-journal.js'
-import { encodeClientEnvelope } from '../protocol/client-codec.js'
+import { encodeClientEnvelope, encodeClientFrame } from '../protocol/client-codec.js'
+import type { WireScratch } from '../protocol/wire-scratch.js'
 import { CLIENT_BODY_FIELDS } from '../journal/gateway-records.js'
 import type { ClientEnvelopeInit } from '../protocol/messages.js'
 import { newPreLogonBudget, type PreLogonBudget } from './pre-logon-budget.js'
@@ -140,14 +141,17 @@ export class ClientSession {
 
   /**
    * Numbers the next message to this client, encodes it and journals it
-   * (before it is queued: write-ahead). Throws GH_ERR_UNSAFE_INTEGER
+   * (before it is queued: write-ahead). With a `scratch`, an execution
+   * report is encoded into it by hand (protocol/hot-codec.ts): the bytes
+   * are a view, valid until the client edge resets the scratch after its
+   * flush. Throws GH_ERR_UNSAFE_INTEGER
    * rather than send a value it cannot carry exactly (long-off.ts); the
    * seq is taken only once encoded, so a refused message leaves no gap.
    */
-  numberOutgoing (envelope: ClientEnvelopeInit, journal: LaneJournal | null): Uint8Array {
+  numberOutgoing (envelope: ClientEnvelopeInit, journal: LaneJournal | null, scratch: WireScratch | null = null): Uint8Array {
     envelope.seq = this.outSeq + 1
     envelope.sentTimeUs = Date.now() * 1000
-    const bytes = encodeClientEnvelope(envelope)
+    const bytes = scratch === null ? encodeClientEnvelope(envelope) : encodeClientFrame(scratch, envelope)
     this.outSeq++
     if (journal !== null) journal.clientOut(this.journal!, bytes, bodyFieldNumber(envelope, CLIENT_BODY_FIELDS))
     this.messagesOut++

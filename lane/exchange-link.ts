@@ -5,9 +5,17 @@
 // resend what we missed), sends heartbeats, detects a silent peer, and
 // reconnects with backoff. Outbound frames are batched: the first send in an
 // event-loop turn schedules one flush, so a burst of orders costs one
-// write(2), not one each.
+// write(2), not one each. A latency lane instead holds its frames while it
+// handles one message (holdFlushes) and writes them when it is done
+// (releaseFlushes): no order waits for the next turn behind other I/O.
+//
+// The socket reads through `onread` into one buffer reused for every read:
+// frames are handed on as views of it, valid only during the call, and only
+// a frame that straddles two reads is copied (protocol/link-codec.ts).
 import net from 'node:net'
-import { LinkFrameDecoder, decodeLinkEnvelope, encodeLinkFrame } from '../protocol/link-codec.js'
+import { LinkFrameDecoder, decodeLinkFrame, encodeLinkFrame, encodeLinkFrameInto } from '../protocol/link-codec.js'
+import { HotLinkDecoder } from '../protocol/hot-codec.js'
+import { WireScratch } from '../protocol/wire-scratch.js'
 import { LINK_LENGTH_PREFIX_BYTES } from '../protocol/constants.js'
 import { wireInt, type Instrument, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReport, type LinkLogonReply } from '../protocol/messages.js'
 import { advanceReportSeq, type ExchangeLinkPort } from './exchange-link-port.js'
@@ -60,6 +68,8 @@ export interface LinkRecorder {
 const FLUSH_THRESHOLD_BYTES = 64 * 1024
 /** The peer is considered dead after this many heartbeat intervals of silence. */
 const SILENT_INTERVALS_BEFORE_RECONNECT = 3
+/** The reused read buffer: a read takes at most this much; a larger burst is simply several reads. */
+export const LINK_READ_BUFFER_BYTES = 64 * 1024
 
 export class ExchangeLink implements ExchangeLinkPort {
   state: LinkState = 'down'
@@ -69,11 +79,27 @@ export class ExchangeLink implements ExchangeLinkPort {
   private lastSentSeq = 0
   /** Last application seq we processed from the exchange; survives reconnects. */
   private lastReceivedSeq = 0
+  /** Reports are decoded into one reused envelope (hot-codec.ts), valid while onFrame runs. */
+  private readonly frameDecoder = new HotLinkDecoder()
+  /**
+   * New orders and cancels are encoded into this and queued as views;
+   * flush copies them into the one buffer it writes, then resets it.
+   */
+  private readonly outScratch = new WireScratch()
   private pending: Buffer[] = []
   private pendingBytes = 0
   private flushScheduled = false
-  private lastSendMs = 0
-  private lastReceiveMs = 0
+  /** Set while the lane handles one message: frames wait for releaseFlushes(), not for the next turn. */
+  private flushesHeld = false
+  /** Every read lands here (net.connect onread); the decoder copies only a frame that straddles two reads. */
+  private readonly readBuffer = Buffer.allocUnsafe(LINK_READ_BUFFER_BYTES)
+  /**
+   * Heartbeat ticks since the last read, and whether anything was written
+   * since the last tick: the per-message path reads no clock for liveness,
+   * it only sets these; the heartbeat timer does the counting.
+   */
+  private silentTicks = 0
+  private sentSinceTick = false
   private heartbeatTimer: NodeJS.Timeout | null = null
   private reconnectTimer: NodeJS.Timeout | null = null
   private reconnectDelayMs: number
@@ -81,7 +107,7 @@ export class ExchangeLink implements ExchangeLinkPort {
   private readonly onFrameBody = (body: Buffer): void => {
     let envelope: LinkEnvelope
     try {
-      envelope = decodeLinkEnvelope(body)
+      envelope = decodeLinkFrame(this.frameDecoder, body)
     } catch (err) {
       // Recorded as received (type 0) before the link drops for it.
       this.recorder?.recordLinkIn(body, null)
@@ -116,12 +142,16 @@ export class ExchangeLink implements ExchangeLinkPort {
   connect (): void {
     if (this.state === 'closed') return
     this.state = 'connecting'
-    const socket = net.connect({ host: this.options.host, port: this.options.port })
+    const socket: net.Socket = net.connect({
+      host: this.options.host,
+      port: this.options.port,
+      onread: { buffer: this.readBuffer, callback: (bytesRead: number, buffer: Uint8Array): boolean => { this.onRead(socket, bytesRead, buffer); return true } },
+    })
     socket.setNoDelay(true)
     this.socket = socket
     socket.on('connect', () => {
       this.state = 'logging-on'
-      this.lastReceiveMs = Date.now()
+      this.silentTicks = 0
       this.writeNow({
         seq: 0,
         sentTimeUs: Date.now() * 1000,
@@ -133,17 +163,6 @@ export class ExchangeLink implements ExchangeLinkPort {
         },
       })
       this.startHeartbeats()
-    })
-    socket.on('data', (chunk: Buffer) => {
-      this.lastReceiveMs = Date.now()
-      this.handler.onChunkStart()
-      try {
-        this.decoder.push(chunk, this.onFrameBody)
-      } catch (err) {
-        socket.destroy(err as Error)
-      } finally {
-        this.handler.onChunkEnd()
-      }
     })
     socket.on('error', () => { /* 'close' follows and carries the consequence */ })
     socket.on('close', () => { this.onSocketClosed(socket) })
@@ -161,10 +180,24 @@ export class ExchangeLink implements ExchangeLinkPort {
     const seq = ++this.lastSentSeq
     envelope.seq = seq
     envelope.sentTimeUs = Date.now() * 1000
-    const frame = encodeLinkFrame(envelope)
+    const frame = encodeLinkFrameInto(this.outScratch, envelope)
     this.recorder?.recordLinkOut(frame.subarray(LINK_LENGTH_PREFIX_BYTES), envelope, cause)
     this.enqueue(frame)
     return seq
+  }
+
+  /**
+   * Until releaseFlushes(), queued frames are not scheduled for the end of
+   * the turn: the caller writes them at the end of the message it handles.
+   */
+  holdFlushes (): void {
+    this.flushesHeld = true
+  }
+
+  /** Writes what was queued while held (commit first: write-ahead). */
+  releaseFlushes (): void {
+    this.flushesHeld = false
+    if (this.pending.length > 0) this.flush()
   }
 
   /** Stops for good: logs out, closes the socket, cancels timers. */
@@ -183,6 +216,21 @@ export class ExchangeLink implements ExchangeLinkPort {
       // A peer that never acknowledges the FIN must not hold up shutdown.
       setTimeout(() => { socket.destroy() }, 1000).unref()
     })
+  }
+
+  /** One read from the socket: `buffer` is readBuffer, reused by the next read. */
+  private onRead (socket: net.Socket, bytesRead: number, buffer: Uint8Array): void {
+    if (socket !== this.socket) return
+    this.silentTicks = 0
+    const chunk = buffer === this.readBuffer ? this.readBuffer.subarray(0, bytesRead) : Buffer.from(buffer.buffer, buffer.byteOffset, bytesRead)
+    this.handler.onChunkStart()
+    try {
+      this.decoder.push(chunk, this.onFrameBody)
+    } catch (err) {
+      socket.destroy(err as Error)
+    } finally {
+      this.handler.onChunkEnd()
+    }
   }
 
   private onFrame (envelope: LinkEnvelope): void {
@@ -223,7 +271,7 @@ export class ExchangeLink implements ExchangeLinkPort {
         this.socket?.end()
         return
       default:
-        // Heartbeats only refresh lastReceiveMs, done on arrival.
+        // Heartbeats only reset silentTicks, done on arrival.
     }
   }
 
@@ -232,7 +280,7 @@ export class ExchangeLink implements ExchangeLinkPort {
     this.pendingBytes += frame.length
     if (this.pendingBytes >= FLUSH_THRESHOLD_BYTES) {
       this.flush()
-    } else if (!this.flushScheduled) {
+    } else if (!this.flushScheduled && !this.flushesHeld) {
       this.flushScheduled = true
       setImmediate(this.flushBound)
     }
@@ -241,13 +289,18 @@ export class ExchangeLink implements ExchangeLinkPort {
   private flush (): void {
     this.flushScheduled = false
     if (this.pending.length === 0 || this.socket === null) return
-    const frames = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
+    // Always a copy, even of one frame: the socket keeps what it is given
+    // until the kernel takes it, and the views point into outScratch,
+    // which is reused from here on (the journal copied them when they
+    // were recorded).
+    const frames = Buffer.concat(this.pending, this.pendingBytes)
     this.pending = []
     this.pendingBytes = 0
+    this.outScratch.reset()
     // Write-ahead: every frame in this write was recorded when it was
     // queued; one commit makes all of them durable in the OS first.
     if (this.recorder !== null && !this.recorder.commitJournal()) return
-    this.lastSendMs = Date.now()
+    this.sentSinceTick = true
     this.socket.write(frames)
   }
 
@@ -255,7 +308,7 @@ export class ExchangeLink implements ExchangeLinkPort {
   private writeNow (envelope: LinkEnvelopeInit): void {
     const frame = this.recordedFrame(envelope)
     if (frame === null) return
-    this.lastSendMs = Date.now()
+    this.sentSinceTick = true
     this.socket?.write(frame)
   }
 
@@ -271,12 +324,14 @@ export class ExchangeLink implements ExchangeLinkPort {
     this.stopTimers()
     const intervalMs = this.options.heartbeatIntervalMs
     this.heartbeatTimer = setInterval(() => {
-      const now = Date.now()
-      if (now - this.lastReceiveMs > intervalMs * SILENT_INTERVALS_BEFORE_RECONNECT) {
-        this.socket?.destroy(new Error(`exchange silent for ${now - this.lastReceiveMs} ms`))
+      // More than SILENT_INTERVALS_BEFORE_RECONNECT whole intervals without a read.
+      if (++this.silentTicks > SILENT_INTERVALS_BEFORE_RECONNECT) {
+        this.socket?.destroy(new Error(`exchange silent for more than ${intervalMs * SILENT_INTERVALS_BEFORE_RECONNECT} ms`))
         return
       }
-      if (this.state === 'up' && now - this.lastSendMs >= intervalMs) this.writeNow({ seq: 0, heartbeat: {} })
+      // Nothing written for a whole interval: a heartbeat keeps the exchange from thinking us dead.
+      if (this.state === 'up' && !this.sentSinceTick) this.writeNow({ seq: 0, heartbeat: {} })
+      this.sentSinceTick = false
     }, intervalMs)
     this.heartbeatTimer.unref()
   }
@@ -293,6 +348,7 @@ export class ExchangeLink implements ExchangeLinkPort {
     this.socket = null
     this.pending = []
     this.pendingBytes = 0
+    this.outScratch.reset()
     this.decoder.reset()
     const wasUp = this.state === 'up'
     if (this.state === 'closed') return

@@ -25,6 +25,7 @@ import {
   CLIENT_BODY_FIELDS, DECISION_PAYLOAD_BYTES, LINK_BODY_FIELDS, ORDER_ENTRY_MAX_CLIENT_BYTES, ORDER_ENTRY_PREFIX_BYTES, newDecisionScratch, positionsCarriedDocuments, writeDecision, writeOrderEntry,
   type CarriedPositionEntry,
 } from '../journal/gateway-records.js'
+import { bodyFieldNumber } from '../protocol/body-fields.js'
 import type { LaneName } from '../protocol/lanes.js'
 import type { LinkEnvelope } from '../protocol/messages.js'
 import type { LaneMetrics } from './lane-metrics.js'
@@ -60,14 +61,7 @@ const HELD_CLIENT_IN = 1
 /** And its passing decision (in decisionScratch). */
 const HELD_DECISION = 2
 
-/** The message type of an envelope being sent: the field number of its (one) body field. */
-export function bodyFieldNumber (envelope: object, fields: Readonly<Record<string, number>>): number {
-  for (const key in envelope) {
-    const number = fields[key]
-    if (number !== undefined && (envelope as Record<string, unknown>)[key] != null) return number
-  }
-  return 0
-}
+export { bodyFieldNumber }
 
 export class LaneJournal {
   private readonly stream: JournalStream

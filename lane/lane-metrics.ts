@@ -32,6 +32,10 @@
 //      └ journal-commit histogram  ┘ └────────────────┴──────┴────────┘
 //  then  internal errors           counter: exceptions contained in a
 //                                  lane handler (client-edge.ts contain())
+//  then  thread sample             4 gauges written by the lane thread's
+//                                  ThreadSampler (platform/thread-sampler.ts):
+//                                  event-loop delay p99 and max (ms), heap
+//                                  used (bytes), time of the sample (epoch ms)
 //
 // Why no Atomics: each slot has exactly one writer (the lane thread), so a
 // read-modify-write needs no lock-prefixed instruction; the supervisor
@@ -50,6 +54,7 @@
 // a histogram is always self-consistent.
 import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
 import { nowMillis } from '../protocol/clock.js'
+import { THREAD_SAMPLE_SLOTS } from '../platform/thread-sampler.js'
 
 export const SLOT_SESSIONS_CONNECTED = 0
 export const SLOT_SESSIONS_LOGGED_ON = 1
@@ -114,7 +119,9 @@ export const HIST_ROUND_TRIP = HIST_CHECK + HISTOGRAM_SLOTS
 export const HIST_JOURNAL_COMMIT = HIST_ROUND_TRIP + HISTOGRAM_SLOTS
 /** Exceptions caught in a lane handler instead of reaching uWebSockets.js or the link. */
 export const SLOT_INTERNAL_ERRORS = HIST_JOURNAL_COMMIT + HISTOGRAM_SLOTS
-export const LANE_METRICS_SLOTS = SLOT_INTERNAL_ERRORS + 1
+/** The lane thread's own health (platform/thread-sampler.ts THREAD_SAMPLE_SLOTS long): event-loop delay and heap. */
+export const SLOT_THREAD_SAMPLE = SLOT_INTERNAL_ERRORS + 1
+export const LANE_METRICS_SLOTS = SLOT_THREAD_SAMPLE + THREAD_SAMPLE_SLOTS
 
 export function createLaneMetricsBuffer (): SharedArrayBuffer {
   return new SharedArrayBuffer(LANE_METRICS_SLOTS * Float64Array.BYTES_PER_ELEMENT)

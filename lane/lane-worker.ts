@@ -7,10 +7,15 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { Lane } from './lane.js'
 import { CrossThreadRequester, answerRequests } from '../platform/cross-thread.js'
 import { RejectReason } from '../protocol/messages.js'
+import { ThreadSampler } from '../platform/thread-sampler.js'
+import { SLOT_THREAD_SAMPLE } from './lane-metrics.js'
+import { nameThisThread } from '../platform/thread-name.js'
 import type { AccessResult, LaneRequests, LaneToSupervisor, LaneWorkerData, SupervisorRequests, SupervisorToLane } from './worker-contract.js'
 
 const { lane: laneName, config, risk, metrics, recovered } = workerData as LaneWorkerData
 const port = parentPort!
+// lane-terminal, lane-platform, lane-hft in /proc: ops and the bench see each lane's CPU.
+nameThisThread(`lane-${laneName}`)
 const notify = (message: LaneToSupervisor): void => { port.postMessage(message) }
 const { policy } = config.lanes[laneName]
 
@@ -36,6 +41,8 @@ async function decideAccess (args: SupervisorRequests['access']['args']): Promis
 const lane = new Lane(laneName, config, notify, (session, request) => decideAccess({ sessionId: session.id, ip: session.remoteAddress, request }),
   risk, metrics)
 const { host } = config.lanes[laneName]
+// Event-loop delay and heap of this thread, for /metrics (unref'd: it never keeps the thread alive).
+new ThreadSampler(new Float64Array(metrics), SLOT_THREAD_SAMPLE).start()
 
 const answerSupervisor = answerRequests<LaneRequests>(notify, {
   'list-sessions': () => lane.sessionsInfo(),

@@ -134,7 +134,7 @@ export class Lane {
       requestAccess,
     })
     // Read through a getter: the queries see the lane's report log as it is now.
-    this.edge.attach({ gate: this.gate, orderEntry: this.orderEntry, lifecycle: this.lifecycle, dayReports: () => this.lifecycle.reports! })
+    this.edge.attach({ gate: this.gate, orderEntry: this.orderEntry, lifecycle: this.lifecycle, dayReports: () => this.lifecycle.reports!, link: this.link })
   }
 
   /**

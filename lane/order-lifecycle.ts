@@ -187,10 +187,8 @@ export class OrderLifecycle {
       if (order.exchangeOrderId === 0 && order.linkSeq >= info.nextExpectedSeq) {
         this.finishOrder(order, false)
         this.metrics.reject(RejectReason.EXCHANGE_UNAVAILABLE)
-        this.sendToOwner(order, this.reportFor(order, ExecType.REJECTED, {
-          reason: RejectReason.EXCHANGE_UNAVAILABLE,
-          text: 'the exchange link failed before the order reached the exchange; it is not working',
-        }))
+        this.sendToOwner(order, this.reportFor(order, ExecType.REJECTED, RejectReason.EXCHANGE_UNAVAILABLE,
+          'the exchange link failed before the order reached the exchange; it is not working', 0, 0, Date.now() * 1000, '', null))
         continue
       }
       if (order.cancelLinkSeq !== 0 && order.cancelLinkSeq >= info.nextExpectedSeq) order.cancelOwed = true
@@ -323,16 +321,11 @@ export class OrderLifecycle {
     // The first report from the exchange ends the order's round trip.
     const receivedMs = order.receivedMs
     order.receivedMs = 0
-    const sent = this.sendToOwner(order, this.reportFor(order, execType, {
-      lastPrice: wireInt(report.lastPrice),
-      lastLots: report.lastLots,
-      reason: report.reason,
-      text: report.text,
-      transactTimeUs: wireInt(report.transactTimeUs),
+    const sent = this.sendToOwner(order, this.reportFor(order, execType, report.reason, report.text,
+      wireInt(report.lastPrice), report.lastLots, wireInt(report.transactTimeUs),
       // The exchange's trade ID belongs to fills only.
-      tradeId: execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL ? report.tradeId ?? '' : '',
-      warning,
-    }))
+      execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL ? report.tradeId ?? '' : '',
+      warning))
     if (sent && receivedMs !== 0) this.port.firstReportQueued(receivedMs)
   }
 
@@ -433,7 +426,15 @@ export class OrderLifecycle {
     return sent
   }
 
-  reportFor (order: WorkingOrder, execType: number, extra: ExecutionReportInit): ClientEnvelopeInit {
+  /**
+   * The report of `order` after an event, as one object literal of fixed
+   * shape (no spread of the event's fields over the order's: one object
+   * per report, which the report log then keeps). The hand encoder
+   * (protocol/hot-codec.ts) leaves the fields at their defaults out, as
+   * protobufjs does.
+   */
+  reportFor (order: WorkingOrder, execType: number, reason: number, text: string, lastPrice: number, lastLots: number,
+    transactTimeUs: number, tradeId: string, warning: ExecutionReportInit['warning']): ClientEnvelopeInit {
     return {
       executionReport: {
         clientOrderId: order.clientOrderId,
@@ -443,13 +444,21 @@ export class OrderLifecycle {
         side: order.side,
         price: order.price,
         quantityLots: order.quantityLots,
+        lastPrice,
+        lastLots,
         cumulativeLots: order.cumulativeLots,
         leavesLots: order.leavesLots,
-        transactTimeUs: Date.now() * 1000,
+        reason,
+        text,
+        transactTimeUs,
+        warning,
         offsetFlag: order.offsetFlag,
         hedgeFlag: order.hedgeFlag,
+        // Numbered by the report log (report-log.ts stamp) before it is sent.
+        reportSeq: 0,
+        execId: '',
+        tradeId,
         timeInForce: order.timeInForce || TimeInForce.GFD,
-        ...extra,
       },
     }
   }

@@ -31,14 +31,25 @@ export function listenFailureText (fields: ListenFields, host: string, port: num
   }
 }
 
-/** Binds host:port once more with node:net to learn why the listener could not, and says so in one line. */
-export function explainListenFailure (fields: ListenFields, host: string, port: number): Promise<string> {
+/**
+ * Binds host:port with node:net and closes it again: undefined when the
+ * bind worked, else the errno code (EADDRINUSE, EADDRNOTAVAIL, ...). Used
+ * after a failed listen and by `gatehouse doctor` before one.
+ */
+export function probeListen (host: string, port: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const probe = createServer()
-    probe.once('error', (err: NodeJS.ErrnoException) => { resolve(listenFailureText(fields, host, port, err.code)) })
+    probe.once('error', (err: NodeJS.ErrnoException) => { resolve(err.code ?? 'EUNKNOWN') })
     probe.listen({ host, port, exclusive: true }, () => {
-      probe.close()
-      resolve(`${fields.port} ${port} on ${fields.host} "${host}" could not be bound, but was free when checked again (another process held it for a moment?); start again`)
+      probe.close(() => { resolve(undefined) })
     })
   })
+}
+
+/** Binds host:port once more with node:net to learn why the listener could not, and says so in one line. */
+export async function explainListenFailure (fields: ListenFields, host: string, port: number): Promise<string> {
+  const code = await probeListen(host, port)
+  return code === undefined
+    ? `${fields.port} ${port} on ${fields.host} "${host}" could not be bound, but was free when checked again (another process held it for a moment?); start again`
+    : listenFailureText(fields, host, port, code)
 }

@@ -41,3 +41,21 @@ export const LINK_BODY_FIELDS: Readonly<Record<string, number>> = Object.freeze(
 
 /** Both envelopes' `seq` (field 1). */
 export const ENVELOPE_SEQ_FIELD = 1
+
+const CLIENT_BODY_NAMES: readonly string[] = Object.freeze(Object.keys(CLIENT_BODY_FIELDS))
+const LINK_BODY_NAMES: readonly string[] = Object.freeze(Object.keys(LINK_BODY_FIELDS))
+
+/**
+ * The message type of an envelope being sent: the field number of its
+ * (one) body field, 0 for none. It looks the body names up in a list
+ * made once per table rather than walking the envelope's keys (a
+ * `for…in` per message), so it allocates nothing.
+ */
+export function bodyFieldNumber (envelope: object, fields: Readonly<Record<string, number>>): number {
+  const names = fields === CLIENT_BODY_FIELDS ? CLIENT_BODY_NAMES : fields === LINK_BODY_FIELDS ? LINK_BODY_NAMES : Object.keys(fields)
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!
+    if ((envelope as Record<string, unknown>)[name] != null) return fields[name]!
+  }
+  return 0
+}

@@ -11,6 +11,8 @@ import { LinkEnvelope, type LinkEnvelopeInit } from './messages.js'
 import { LINK_LENGTH_PREFIX_BYTES, MAX_LINK_FRAME_BYTES } from './constants.js'
 import { ERR_LINK_FRAME_TOO_LARGE, ERR_MALFORMED_FRAME, ProtocolError } from './errors.js'
 import { validateLinkEnvelope } from './field-limits.js'
+import { encodeLinkOrderFrame, type HotLinkDecoder } from './hot-codec.js'
+import type { WireScratch } from './wire-scratch.js'
 
 /** Encodes one envelope as a complete frame, length prefix included. */
 export function encodeLinkFrame (envelope: LinkEnvelopeInit): Buffer {
@@ -37,6 +39,29 @@ export function decodeLinkEnvelope (body: Uint8Array): LinkEnvelope {
   const violation = validateLinkEnvelope(envelope)
   if (violation !== null) throw new ProtocolError(ERR_MALFORMED_FRAME, `LinkEnvelope field out of range: ${violation.text}`)
   return envelope
+}
+
+/**
+ * The link's decode of a frame body: an execution report on the hand
+ * decoder's fast path (hot-codec.ts), into its reused envelope (valid
+ * until its next decode), checked against the same field limits;
+ * anything else through decodeLinkEnvelope. Throws as decodeLinkEnvelope.
+ */
+export function decodeLinkFrame (decoder: HotLinkDecoder, body: Uint8Array): LinkEnvelope {
+  if (!decoder.decode(body)) return decodeLinkEnvelope(body)
+  const envelope = decoder.envelope as unknown as LinkEnvelope
+  const violation = validateLinkEnvelope(envelope)
+  if (violation !== null) throw new ProtocolError(ERR_MALFORMED_FRAME, `LinkEnvelope field out of range: ${violation.text}`)
+  return envelope
+}
+
+/**
+ * The link's encode of an outgoing envelope as a frame: a new order or a
+ * cancel by hand into `scratch` (a view valid until the scratch is
+ * reset), anything else with encodeLinkFrame. Both write the same bytes.
+ */
+export function encodeLinkFrameInto (scratch: WireScratch, envelope: LinkEnvelopeInit): Buffer {
+  return encodeLinkOrderFrame(scratch, envelope) ?? encodeLinkFrame(envelope)
 }
 
 /**

@@ -41,9 +41,18 @@ const LongBits = $protobuf.util.LongBits as unknown as {
 // The readers call toNumber on the bits they read (int64, uint64, sint64,
 // fixed64, sfixed64): the hook covers them all without copying the reader.
 LongBits.prototype.toNumber = function toSafeNumber (this: LongBitsLike, unsigned?: boolean): number {
-  let lo = this.lo >>> 0
-  let hi = this.hi >>> 0
-  const negative = unsigned !== true && hi >>> 31 === 1
+  return safeNumberOfBits(this.lo, this.hi, unsigned === true)
+}
+
+/**
+ * The exact-or-NaN reading of a 64-bit varint's two 32-bit halves: the
+ * hook above and the hand decoders (hot-codec.ts) both call it, so both
+ * paths read every value the same way.
+ */
+export function safeNumberOfBits (loBits: number, hiBits: number, unsigned: boolean): number {
+  let lo = loBits >>> 0
+  let hi = hiBits >>> 0
+  const negative = !unsigned && hi >>> 31 === 1
   if (negative) {
     lo = (~lo + 1) >>> 0
     hi = ~hi >>> 0
@@ -58,9 +67,14 @@ LongBits.prototype.toNumber = function toSafeNumber (this: LongBitsLike, unsigne
 // int64, sint64, fixed64 via LongBits.from).
 const fromNumber = LongBits.fromNumber
 LongBits.fromNumber = function fromSafeNumber (value: number): unknown {
+  assertSafeWireNumber(value)
+  return fromNumber(value)
+}
+
+/** Throws GH_ERR_UNSAFE_INTEGER for a number a 64-bit field cannot carry exactly; the hand encoders (hot-codec.ts) call it too. */
+export function assertSafeWireNumber (value: number): void {
   // NaN fails both comparisons.
   if (!(value <= Number.MAX_SAFE_INTEGER && value >= -Number.MAX_SAFE_INTEGER)) {
     throw new ProtocolError(ERR_UNSAFE_INTEGER, `${value} is not within ±(2^53 - 1); a 64-bit field cannot carry it exactly as a number`)
   }
-  return fromNumber(value)
 }

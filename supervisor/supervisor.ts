@@ -13,7 +13,12 @@ import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
 import { OpsServer } from './ops/ops-server.js'
 import { loadOpsToken, opsTokenPath } from '../config/ops-token.js'
 import { createLaneMetricsBuffers } from '../lane/lane-metrics.js'
-import { createGatewayMetrics } from './ops/metrics.js'
+import { createGatewayMetrics, createSupervisorSampleSlots } from './ops/metrics.js'
+import { ThreadSampler } from '../platform/thread-sampler.js'
+import { StatusWindow } from './ops/status-window.js'
+import { buildInfo } from './ops/build-info.js'
+import { RISK_LANES } from '../checks/risk-control.js'
+import { SLOT_DISK_STATE, SLOT_JOURNAL_FAILED, LaneMetricsReader } from '../lane/lane-metrics.js'
 import { AccessControl } from './access/access-control.js'
 import { terminalInfoRecord, type TerminalInfo } from '../protocol/terminal-fingerprint.js'
 import { v1 } from '../protocol/messages.js'
@@ -82,6 +87,11 @@ export class Supervisor {
   /** Each lane's /metrics counters: written by that lane's thread only, read here at scrape time (lane-metrics.ts). */
   private readonly laneMetrics = createLaneMetricsBuffers()
   private readonly linkWaiters: Array<() => void> = []
+  /** This thread's own event-loop delay and heap (platform/thread-sampler.ts), for /metrics. */
+  private readonly supervisorSample = createSupervisorSampleSlots()
+  private sampler: ThreadSampler | null = null
+  /** The status page's recent window (status-window.ts); runs while the ops port does. */
+  private statusWindow: StatusWindow | null = null
   private ops: OpsServer | null = null
   private opsPort = 0
   /** What each enabled lane recovered from the journal at start (lane/recovery.ts), handed to its thread. */
@@ -206,12 +216,15 @@ export class Supervisor {
       }
       const started = enabled.map((name) => this.startLane(name))
       await Promise.all(started)
+      this.statusWindow = this.createStatusWindow()
       this.ops = new OpsServer({
         host: this.config.ops.host,
         port: this.config.ops.port,
         tls: this.config.ops.tls,
         token,
         health: () => this.health(),
+        readiness: () => this.readiness(),
+        status: this.statusWindow,
         counters: (account) => this.risk.accountIndex(account) === undefined ? null : this.risk.counters(account),
         metrics: createGatewayMetrics({
           lanes: [...this.workers.keys()].map((name) => ({ name, buffer: this.laneMetrics[name] })),
@@ -219,9 +232,12 @@ export class Supervisor {
           journal: this.journal,
           access: this.access,
           opsErrors: () => this.ops?.errors ?? {},
+          supervisorSample: this.supervisorSample,
         }),
       })
       this.opsPort = await this.ops.listen()
+      this.sampler = new ThreadSampler(this.supervisorSample, 0).start()
+      this.statusWindow.start()
       if (this.config.admin.enabled) {
         const server = new AdminServer({ path: adminSocketPath(this.config), api: this.admin })
         await server.listen()
@@ -251,6 +267,57 @@ export class Supervisor {
     return { ok, body: { status: ok ? 'ok' : 'degraded', gatewayId: this.config.gatewayId, pid: process.pid, lanes: this.lanes } }
   }
 
+  /**
+   * Readiness (/readyz): ready to take traffic when every enabled lane is
+   * listening, every exchange link is up, and every journal stream can
+   * write (none has failed, no lane is below its disk floor). Each check
+   * that fails is named in `notReady`.
+   */
+  readiness (): { ok: boolean, body: unknown } {
+    const notReady: string[] = []
+    const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
+    for (const name of enabled) {
+      const lane = this.lanes[name]
+      if (lane === undefined || !this.workers.has(name)) {
+        notReady.push(`lane ${name}: not listening`)
+        continue
+      }
+      if (lane.link !== 'up') notReady.push(`lane ${name}: exchange link ${lane.link}${lane.linkDetail === '' ? '' : ` (${lane.linkDetail})`}`)
+      const reader = new LaneMetricsReader(this.laneMetrics[name])
+      if (reader.read(SLOT_JOURNAL_FAILED) !== 0) notReady.push(`lane ${name}: journal write failed`)
+      if (reader.read(SLOT_DISK_STATE) >= 2) notReady.push(`lane ${name}: journal disk below its floor`)
+    }
+    if (this.journal?.failed === true) notReady.push('supervisor: journal write failed')
+    const ok = notReady.length === 0
+    return { ok, body: { status: ok ? 'ready' : 'not-ready', gatewayId: this.config.gatewayId, notReady } }
+  }
+
+  private createStatusWindow (): StatusWindow {
+    const risk = this.risk
+    return new StatusWindow({
+      gatewayId: this.config.gatewayId,
+      build: buildInfo(),
+      lanes: [...this.workers.keys()].map((name) => ({ name, buffer: this.laneMetrics[name] })),
+      link: (lane) => {
+        const status = this.lanes[lane]
+        return status === undefined ? undefined : { state: status.link, detail: status.linkDetail }
+      },
+      journal: this.journal,
+      lockouts: () => this.access.lockoutCount(),
+      accounts: () => risk.accounts(),
+      tradingState: (account) => risk.tradingState(account),
+      killSwitches: () => [
+        ...(risk.killSwitch({ kind: 'global' }) ? ['global'] : []),
+        ...RISK_LANES.filter((lane) => risk.killSwitch({ kind: 'lane', lane })).map((lane) => `lane ${lane}`),
+        ...risk.accounts().filter((account) => risk.killSwitch({ kind: 'account', account })).map((account) => `account ${account}`),
+        ...risk.instruments().filter((instrument) => risk.killSwitch({ kind: 'instrument', instrument })).map((instrument) => `instrument ${instrument}`),
+      ],
+      heldFingerprints: (account) => this.access.fingerprintHistory(account).filter((f) => f.status === 'held').map((f) => f.fingerprintId),
+      documents: () => this.access.apps().flatMap((app) => app.assessment.documents.map((d) => ({ appId: app.appId, app: app.name, document: d.name, expires: d.expires }))),
+      monitors: (account) => this.admin.counters(account).monitors.map((m) => ({ account, ...m })),
+    })
+  }
+
   /** Purges journal segments past the retention period now, and again every day while running. */
   private purgeExpiredSegments (): void {
     if (this.journal === null) return
@@ -270,6 +337,10 @@ export class Supervisor {
   async stop (): Promise<void> {
     if (this.purgeTimer !== null) clearInterval(this.purgeTimer)
     this.purgeTimer = null
+    this.sampler?.stop()
+    this.sampler = null
+    this.statusWindow?.stop()
+    this.statusWindow = null
     // No admin command may start while the lanes go away.
     await this.adminServer?.close()
     this.adminServer = null

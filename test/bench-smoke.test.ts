@@ -98,6 +98,17 @@ t.test('npm run bench -- --smoke writes complete JSON and an HTML report', { tim
     t.ok(typeof journaled?.added_p50_us_over_journal_off === 'number', `gatehouse ${scenario} row carries its difference from journal off`)
   }
   t.ok((gatehousePlatform?.journal_records_per_s_per_lane_thread as number) > 0, 'gatehouse platform row reports the records/s its lane thread journaled')
+  // CPU per order of every thread, from /proc: the lane thread by its own name, the generator's main thread and pacer, the simulator.
+  for (const row of report.scenarios.filter((r) => r.mode !== 'in-thread' && r.name !== 'logon-rate')) {
+    const threads = (row.thread_cpu_us_per_order ?? {}) as Record<string, number>
+    for (const key of ['generator:main', 'exchange-sim:main']) {
+      t.ok(typeof threads[key] === 'number', `${row.name} ${row.system}: CPU per order of ${key}`)
+    }
+  }
+  t.equal(gatehouseHft?.lane_thread, 'gatehouse:lane-hft', 'the hft row names the hft lane thread (it names itself in /proc)')
+  t.ok(typeof gatehouseHft?.lane_thread_cpu_us_per_order === 'number', 'the hft row reports the lane thread\'s CPU per order')
+  t.ok(typeof ((gatehouseHft?.thread_cpu_us_per_order ?? {}) as Record<string, number>)['generator:pacer'] === 'number', 'the generator\'s pacer thread is measured')
+  t.equal(gatehousePlatform?.lane_thread, 'gatehouse:lane-platform', 'the platform row names the platform lane thread')
   const terminal = report.scenarios.find((r) => r.name === 'terminal-sessions' && r.system === 'gatehouse')
   t.ok((terminal?.gateway_rss_mib as number) > 0, 'terminal row reports the gateway RSS')
   const flooded = report.scenarios.find((r) => r.name === 'hft-isolation/platform+terminal-flood')

@@ -88,10 +88,11 @@ t.test('the start banner names the ops token file', async (t) => {
   const exited = once(gateway, 'exit')
   // Never left running, whatever happens to this test.
   t.teardown(() => { if (gateway.exitCode === null) gateway.kill('SIGKILL') })
+  // The banner is the msg of the ready log line (pino JSON on stdout).
   let banner = ''
   for await (const line of createInterface({ input: gateway.stdout! })) {
-    banner += line + '\n'
-    if (line.startsWith('Try `npm run demo`')) break
+    const logLine = JSON.parse(line) as { event?: string, msg: string }
+    if (logLine.event === 'ready') { banner = logLine.msg + '\n'; break }
   }
   t.match(banner, new RegExp(`ops +http://127\\.0\\.0\\.1:\\d+/healthz and /metrics; http://127\\.0\\.0\\.1:\\d+/accounts/<id>/counters with the bearer token in ${join(dir, 'var', 'ops-token').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\n`))
   gateway.kill('SIGTERM')

@@ -6,11 +6,15 @@
 // never slows one down. The rest (link state, the supervisor's journal
 // stream, lockouts) lives on this thread already.
 //
-// The percentile gauges are computed here from the same buckets the
-// histograms expose, over the lane's whole run (ops asked for
-// p50/p99/p99.9 without a query language); for a window, use
-// histogram_quantile() over rate() of the _bucket series.
-import { Counter, Gauge, Histogram, Registry, type MetricType } from 'prom-client'
+// Latency histograms are exposed with DASHBOARD_BOUNDS_S (1-2.5-5 per
+// decade, 1 µs to 10 s), a subset of the lanes' finer buckets: percentiles
+// over a window come from histogram_quantile() over rate() of the _bucket
+// series, and the status page computes its own from the fine buckets
+// (status-window.ts). There are no lifetime percentile gauges: they never
+// decay, so one slow minute at the open would show all day.
+//
+// docs/metrics.md lists every family; keep the two in step.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricType } from 'prom-client'
 import type { LaneName } from '../../protocol/lanes.js'
 import type { LinkState } from '../../lane/exchange-link.js'
 import { ALERT_KINDS, type AccessControl } from '../access/access-control.js'
@@ -18,8 +22,10 @@ import type { SupervisorJournal } from '../supervisor-journal.js'
 import { OPS_ERROR_REASONS, type OpsErrorReason } from './ops-server.js'
 import { SUPERVISOR_STREAM } from '../../journal/gateway-records.js'
 import { RejectReason, reasonName } from '../../protocol/messages.js'
-import { HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, LaneMetricsReader, REJECT_SLOTS, SLOT_CANCELS, SLOT_JOURNAL_BYTES, SLOT_JOURNAL_COMMITS, SLOT_JOURNAL_FAILED, SLOT_JOURNAL_RECORDS, SLOT_JOURNAL_UNCOMMITTED, SLOT_JOURNAL_UNCOMMITTED_SINCE_MS, SLOT_MESSAGES_IN, SLOT_MESSAGES_OUT, SLOT_ORDERS, SLOT_ORDERS_FORWARDED, SLOT_SESSIONS_CONNECTED, SLOT_SESSIONS_LOGGED_ON, histogramQuantile, SLOT_DISK_FREE_BYTES, SLOT_DISK_LOW_WATERMARK_BYTES, SLOT_DISK_STATE, SLOT_INTERNAL_ERRORS, type HistogramSnapshot } from '../../lane/lane-metrics.js'
+import { HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, LaneMetricsReader, REJECT_SLOTS, SLOT_CANCELS, SLOT_JOURNAL_BYTES, SLOT_JOURNAL_COMMITS, SLOT_JOURNAL_FAILED, SLOT_JOURNAL_RECORDS, SLOT_JOURNAL_UNCOMMITTED, SLOT_JOURNAL_UNCOMMITTED_SINCE_MS, SLOT_MESSAGES_IN, SLOT_MESSAGES_OUT, SLOT_ORDERS, SLOT_ORDERS_FORWARDED, SLOT_SESSIONS_CONNECTED, SLOT_SESSIONS_LOGGED_ON, SLOT_THREAD_SAMPLE, SLOT_DISK_FREE_BYTES, SLOT_DISK_LOW_WATERMARK_BYTES, SLOT_DISK_STATE, SLOT_INTERNAL_ERRORS, type HistogramSnapshot } from '../../lane/lane-metrics.js'
 import { nowMillis } from '../../protocol/clock.js'
+import { SAMPLE_AT_MS, SAMPLE_DELAY_MAX_MS, SAMPLE_DELAY_P99_MS, SAMPLE_HEAP_USED_BYTES, THREAD_SAMPLE_SLOTS } from '../../platform/thread-sampler.js'
+import { buildInfo } from './build-info.js'
 
 /** What /metrics reads, all owned by the supervisor. */
 export interface MetricsSources {
@@ -32,10 +38,27 @@ export interface MetricsSources {
   access: Pick<AccessControl, 'lockoutCount' | 'heldFingerprintCount' | 'logonStepCounts' | 'alertCount' | 'pendingHashCount' | 'guard'>
   /** Ops HTTP requests refused or failed since start, by reason (OpsServer.errors); empty before the ops port listens. */
   opsErrors: () => Readonly<Partial<Record<OpsErrorReason, number>>>
+  /** The supervisor thread's own ThreadSampler slots (platform/thread-sampler.ts), from index 0. */
+  supervisorSample: Float64Array
 }
 
-/** The percentiles exposed as gauges. */
-const QUANTILES = [0.5, 0.99, 0.999] as const
+/**
+ * The upper bounds /metrics exposes: 1, 2.5 and 5 per decade from 1 µs to
+ * 10 s, then +Inf. Each is one of the lanes' HISTOGRAM_BOUNDS_S, so its
+ * cumulative count is read straight from the fine buckets. Enough for
+ * histogram_quantile() within a factor of 2.5 and for an SLO bound at any
+ * round figure; 22 bounds instead of 81 (docs/metrics.md, "Series").
+ */
+export const DASHBOARD_BOUNDS_S: readonly number[] = Object.freeze([
+  ...[-6, -5, -4, -3, -2, -1, 0].flatMap((e) => [1, 2.5, 5].map((m) => Number(`${m}e${e}`))),
+  10,
+])
+/** Where each dashboard bound sits among the fine ones. */
+const DASHBOARD_BOUND_INDEXES: readonly number[] = DASHBOARD_BOUNDS_S.map((bound) => {
+  const index = HISTOGRAM_BOUNDS_S.indexOf(bound)
+  if (index < 0) throw new Error(`metrics: dashboard bound ${bound} is not one of the lanes' histogram bounds`)
+  return index
+})
 
 /** Every RejectReason code the protocol defines: each has a series from the start, so a lane's first reject of a kind is a change, not a new series. */
 const REJECT_CODES: ReadonlySet<number> = new Set(Object.values(RejectReason as unknown as Record<string, number>)
@@ -68,7 +91,7 @@ class SharedBucketHistogram extends Histogram<string> {
 
   constructor (name: string, help: string, private readonly label: string, registry: Registry,
     private readonly read: () => Array<{ labelValue: string, snapshot: HistogramSnapshot }>) {
-    super({ name, help, labelNames: [label], buckets: [...HISTOGRAM_BOUNDS_S], registers: [registry] })
+    super({ name, help, labelNames: [label], buckets: [...DASHBOARD_BOUNDS_S], registers: [registry] })
     this.metricName = name
     this.metricHelp = help
   }
@@ -78,8 +101,8 @@ class SharedBucketHistogram extends Histogram<string> {
     const bucket = `${this.metricName}_bucket`
     for (const { labelValue, snapshot } of this.read()) {
       const labels = { [this.label]: labelValue }
-      for (let i = 0; i < HISTOGRAM_BOUNDS_S.length; i++) {
-        values.push({ labels: { ...labels, le: HISTOGRAM_BOUNDS_S[i]! }, value: snapshot.cumulative[i]!, metricName: bucket })
+      for (let i = 0; i < DASHBOARD_BOUNDS_S.length; i++) {
+        values.push({ labels: { ...labels, le: DASHBOARD_BOUNDS_S[i]! }, value: snapshot.cumulative[DASHBOARD_BOUND_INDEXES[i]!]!, metricName: bucket })
       }
       values.push({ labels: { ...labels, le: '+Inf' }, value: snapshot.count, metricName: bucket })
       values.push({ labels, value: snapshot.sumS, metricName: `${this.metricName}_sum` })
@@ -174,22 +197,6 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
   const laneHistogram = (name: string, help: string, histogram: number): void => {
     new SharedBucketHistogram(name, help, 'lane', registry,
       () => lanes.map(({ name: lane, reader }) => ({ labelValue: lane, snapshot: reader.histogram(histogram) })))
-    new Gauge({
-      name: name.replace(/_seconds$/, '_quantile_seconds'),
-      help: `p50, p99 and p99.9 of ${name} since the lane started, interpolated in its buckets as histogram_quantile() does; absent until the first observation.`,
-      labelNames: ['lane', 'quantile'],
-      registers,
-      collect () {
-        this.reset()
-        for (const { name: lane, reader } of lanes) {
-          const snapshot = reader.histogram(histogram)
-          for (const q of QUANTILES) {
-            const value = histogramQuantile(snapshot, q)
-            if (value !== null) this.set({ lane, quantile: String(q) }, value)
-          }
-        }
-      },
-    })
   }
   laneHistogram('gatehouse_order_check_seconds',
     'Pre-trade check path of each new order from a logged-on session, on the lane thread: from the frame decoded and journaled to the decision (throttle, order ID, validity, link, risk check-and-reserve).',
@@ -210,6 +217,7 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
   })
 
   if (sources.journal !== null) registerJournalMetrics(registry, lanes, sources.journal)
+  registerProcessMetrics(registry, lanes, sources.supervisorSample)
 
   new Gauge({
     name: 'gatehouse_lockouts',
@@ -269,7 +277,7 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
   })
   new Counter({
     name: 'gatehouse_ops_http_errors_total',
-    help: 'Requests the ops HTTP port refused or failed, by reason: bad_request (400), unauthorized (401, missing or wrong token), not_found (404), method_not_allowed (405), body_refused (413), busy (503, too many scrapes at once), internal (500, a handler failed).',
+    help: 'Requests the ops HTTP port refused or failed, by reason: bad_request (400), unauthorized (401, missing or wrong token), forbidden (403, the status page asked for under a name that is not loopback), not_found (404), method_not_allowed (405), body_refused (413), busy (503, too many scrapes or status feeds at once), internal (500, a handler failed).',
     labelNames: ['reason'],
     registers,
     collect () {
@@ -331,4 +339,59 @@ function registerJournalMetrics (registry: Registry, lanes: readonly LaneSource[
   new SharedBucketHistogram('gatehouse_journal_commit_seconds',
     'One journal commit of a lane stream: one write(2), plus fdatasync under fsync every-batch. (The supervisor stream is not timed.)',
     'stream', registry, () => lanes.map(({ name: lane, reader }) => ({ labelValue: lane, snapshot: reader.histogram(HIST_JOURNAL_COMMIT) })))
+}
+
+/** Build info, the process (prom-client's defaults) and each thread's event loop and heap. */
+function registerProcessMetrics (registry: Registry, lanes: readonly LaneSource[], supervisorSample: Float64Array): void {
+  const registers = [registry]
+  const info = buildInfo()
+  new Gauge({
+    name: 'gatehouse_build_info',
+    help: 'Always 1; the labels say what runs: version (package.json), node (process.versions.node), uws (the uWebSockets.js package), commit (GATEHOUSE_COMMIT at start; absent when unset).',
+    labelNames: info.commit === undefined ? ['version', 'node', 'uws'] : ['version', 'node', 'uws', 'commit'],
+    registers,
+    collect () {
+      this.set({ ...info }, 1)
+    },
+  })
+  // process_cpu_seconds_total, process_resident_memory_bytes,
+  // process_open_fds, process_start_time_seconds, nodejs_heap_* and the
+  // rest under their usual names, which stock dashboards query. They
+  // describe the whole process (every lane thread's CPU included) or, for
+  // nodejs_*, the supervisor thread; per thread, see below.
+  collectDefaultMetrics({ register: registry, gcDurationBuckets: [0.001, 0.01, 0.1, 1] })
+
+  // Each thread's own sample (platform/thread-sampler.ts): the lanes' from
+  // their shared slots, the supervisor's from its own.
+  const threads: Array<{ thread: string, read: (slot: number) => number }> = [
+    ...lanes.map(({ name, reader }) => ({ thread: name, read: (slot: number) => reader.read(SLOT_THREAD_SAMPLE + slot) })),
+    { thread: 'supervisor', read: (slot: number) => supervisorSample[slot]! },
+  ]
+  const threadGauge = (name: string, help: string, slot: number, scale: number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['thread'],
+      registers,
+      collect () {
+        this.reset()
+        // Absent until the thread's first sample, so a 0 is never a guess.
+        for (const { thread, read } of threads) if (read(SAMPLE_AT_MS) !== 0) this.set({ thread }, read(slot) * scale)
+      },
+    })
+  }
+  threadGauge('gatehouse_thread_event_loop_delay_p99_seconds',
+    'How late the thread\'s event loop ran its timers, 99th percentile over the last sampling interval (5 s), by thread (each lane, and "supervisor"). A lane whose loop is late delays every message it owns.',
+    SAMPLE_DELAY_P99_MS, 1 / 1000)
+  threadGauge('gatehouse_thread_event_loop_delay_max_seconds',
+    'The longest event-loop delay of the thread over the last sampling interval (5 s), by thread.',
+    SAMPLE_DELAY_MAX_MS, 1 / 1000)
+  threadGauge('gatehouse_thread_heap_used_bytes',
+    'V8 heap in use by the thread\'s own isolate at its last sample, by thread.',
+    SAMPLE_HEAP_USED_BYTES, 1)
+}
+
+/** Slots a ThreadSampler on the supervisor thread writes into (index 0 on). */
+export function createSupervisorSampleSlots (): Float64Array {
+  return new Float64Array(THREAD_SAMPLE_SLOTS)
 }

@@ -1,5 +1,7 @@
-// The ops HTTP listener on the supervisor thread: /healthz, /metrics and,
-// read-only, an account's risk counters behind a bearer token.
+// The ops HTTP listener on the supervisor thread: /healthz, /livez,
+// /readyz, /metrics, the live status page (/status, its snapshot and its
+// server-sent event feed) and, read-only, an account's risk counters
+// behind a bearer token.
 //
 // It shares its thread with access control and the admin socket, so no
 // request may throw out of a handler: an exception escaping into
@@ -13,6 +15,10 @@ import uWS from 'uWebSockets.js'
 import type { Registry } from 'prom-client'
 import { listenExclusive } from '../../platform/exclusive-listen.js'
 import { explainListenFailure, sectionFields } from '../../platform/listen-failure.js'
+import { isLoopbackHost } from '../../platform/loopback.js'
+import { STATUS_PAGE_CSP, STATUS_PAGE_HTML } from './status-page.js'
+import type { StatusWindow } from './status-window.js'
+import { nowMillis } from '../../protocol/clock.js'
 
 export interface OpsServerOptions {
   host: string
@@ -27,10 +33,14 @@ export interface OpsServerOptions {
   counters: (account: string) => unknown
   /** The Prometheus registry /metrics exposes (metrics.ts); without one, /metrics is 404. */
   metrics?: Registry
+  /** Readiness for /readyz: HTTP 200 when `ok`, 503 otherwise. Without it, /readyz answers as /healthz. */
+  readiness?: () => { ok: boolean, body: unknown }
+  /** What the status page shows (status-window.ts); without one, the /status routes are 404. */
+  status?: StatusWindow
 }
 
 /** Why the ops port refused a request or failed it: the label of gatehouse_ops_http_errors_total. */
-export const OPS_ERROR_REASONS = ['bad_request', 'unauthorized', 'not_found', 'method_not_allowed', 'body_refused', 'busy', 'internal'] as const
+export const OPS_ERROR_REASONS = ['bad_request', 'unauthorized', 'forbidden', 'not_found', 'method_not_allowed', 'body_refused', 'busy', 'internal'] as const
 export type OpsErrorReason = typeof OPS_ERROR_REASONS[number]
 
 /** Longest account ID /accounts/<id>/counters looks up (config IDs are at most 32). */
@@ -41,6 +51,16 @@ export const MAX_ACCOUNT_ID_CHARS = 64
  * queue work on the supervisor thread without bound; past this they get 503.
  */
 export const MAX_CONCURRENT_SCRAPES = 4
+/**
+ * Status feeds (/status/events) open at once. Each holds a connection and
+ * gets a snapshot a second, built once and written to all; past this a
+ * new one gets 503, so watchers cannot grow the supervisor's work without bound.
+ */
+export const MAX_STATUS_FEEDS = 8
+/** A feed whose client has not taken a snapshot for this long is closed (a stalled reader must not hold a slot). */
+export const STATUS_FEED_STALL_MS = 30_000
+/** The session cookie the status page's token prompt sets (off loopback); scoped to /status. */
+export const STATUS_COOKIE = 'gatehouse_status'
 
 /** The methods every ops route answers. */
 const ALLOW = 'GET, HEAD'
@@ -48,6 +68,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: 'OK',
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   413: 'Content Too Large',
@@ -69,33 +90,70 @@ interface RequestFacts {
   method: string
   path: string
   authorization: string
+  /** The Cookie and Host headers: the status routes' credentials off loopback, and the guard against DNS rebinding on it. */
+  cookie: string
+  host: string
   /** The request carries a body (Content-Length above 0 or any Transfer-Encoding). */
   hasBody: boolean
 }
 
-type Route = { kind: 'healthz' } | { kind: 'metrics' } | { kind: 'counters', rawAccount: string }
+type Route = { kind: 'healthz' } | { kind: 'livez' } | { kind: 'readyz' } | { kind: 'metrics' } | { kind: 'counters', rawAccount: string }
+  | { kind: 'status-page' } | { kind: 'status-snapshot' } | { kind: 'status-events' } | { kind: 'status-login' }
 
 const COUNTERS_PATH = /^\/accounts\/([^/]+)\/counters$/
+const FIXED_ROUTES: Readonly<Record<string, Route>> = {
+  '/healthz': { kind: 'healthz' },
+  '/livez': { kind: 'livez' },
+  '/readyz': { kind: 'readyz' },
+  '/metrics': { kind: 'metrics' },
+  '/status': { kind: 'status-page' },
+  '/status/snapshot': { kind: 'status-snapshot' },
+  '/status/events': { kind: 'status-events' },
+  '/status/login': { kind: 'status-login' },
+}
 
 function matchRoute (path: string): Route | null {
-  if (path === '/healthz') return { kind: 'healthz' }
-  if (path === '/metrics') return { kind: 'metrics' }
+  const fixed = Object.hasOwn(FIXED_ROUTES, path) ? FIXED_ROUTES[path]! : undefined
+  if (fixed !== undefined) return fixed
   const counters = COUNTERS_PATH.exec(path)
   return counters === null ? null : { kind: 'counters', rawAccount: counters[1]! }
 }
 
-const json = (status: number, value: unknown, error?: OpsErrorReason): Reply =>
-  ({ status, body: JSON.stringify(value), contentType: 'application/json', ...(error === undefined ? {} : { error }) })
+const json = (status: number, value: unknown, error?: OpsErrorReason, headers?: Record<string, string>): Reply =>
+  ({ status, body: JSON.stringify(value), contentType: 'application/json', ...(error === undefined ? {} : { error }), ...(headers === undefined ? {} : { headers }) })
 const text = (status: number, body: string, error?: OpsErrorReason, headers?: Record<string, string>): Reply =>
   ({ status, body, contentType: 'text/plain; charset=utf-8', ...(error === undefined ? {} : { error }), ...(headers === undefined ? {} : { headers }) })
 
 const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest()
+
+/** What the page's cookie holds: derived from the token (never the token itself), so it changes when the token does. */
+const statusCookieValue = (token: string): string => createHash('sha256').update(`gatehouse-status-cookie\0${token}`).digest('base64url')
+
+/** A Host header naming this machine's loopback (with or without a port): what a browser on this host sends to a loopback ops port. */
+function loopbackHostHeader (host: string): boolean {
+  const name = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(:\d{1,5})?$/.exec(host)?.[1]
+  return name !== undefined && isLoopbackHost(name.toLowerCase())
+}
+
+/** One open /status/events response. */
+interface Feed {
+  res: uWS.HttpResponse
+  /** When a write last left data buffered (the client is behind); 0 when it is not. */
+  behindSinceMs: number
+}
+
+/** A handler's answer when it has taken the response over (the status feed). */
+const STREAMING = Symbol('streaming')
 
 export class OpsServer {
   private readonly app: uWS.TemplatedApp
   private listenSocket: uWS.us_listen_socket | null = null
   private readonly tokenDigest: Buffer
   private scrapesInFlight = 0
+  private readonly feeds = new Set<Feed>()
+  private readonly cookieDigest: Buffer
+  /** On loopback the status routes need no token (as the issue asks); off it they do. */
+  private readonly statusOpen: boolean
   /** Requests refused or failed since start, by reason (read by /metrics). */
   readonly errors: Record<OpsErrorReason, number> = Object.fromEntries(OPS_ERROR_REASONS.map((reason) => [reason, 0])) as Record<OpsErrorReason, number>
 
@@ -107,6 +165,9 @@ export class OpsServer {
     // Compared as digests: equal lengths, so the comparison's time says
     // nothing about the token, its length included.
     this.tokenDigest = sha256(options.token)
+    this.cookieDigest = sha256(statusCookieValue(options.token))
+    this.statusOpen = isLoopbackHost(options.host)
+    if (options.status !== undefined) options.status.onTick = () => { this.broadcast() }
     this.app.any('/*', (res, req) => { this.handle(res, req) })
   }
 
@@ -148,10 +209,14 @@ export class OpsServer {
         method: req.getCaseSensitiveMethod(),
         path: req.getUrl(),
         authorization: req.getHeader('authorization'),
+        cookie: req.getHeader('cookie'),
+        host: req.getHeader('host'),
         hasBody: req.getHeader('transfer-encoding') !== '' || !/^0*$/.test(req.getHeader('content-length')),
       }
       const reply = this.route(facts)
-      if (reply instanceof Promise) {
+      if (reply === STREAMING) {
+        this.openFeed(res)
+      } else if (reply instanceof Promise) {
         // uWS forbids touching a response after the client went away.
         res.onAborted(() => { aborted = true })
         reply.then(send, fail).catch(fail)
@@ -163,10 +228,11 @@ export class OpsServer {
     }
   }
 
-  private route (request: RequestFacts): Reply | Promise<Reply> {
+  private route (request: RequestFacts): Reply | Promise<Reply> | typeof STREAMING {
     const route = matchRoute(request.path)
-    if (route === null || (route.kind === 'metrics' && this.options.metrics === undefined)) {
-      return text(404, 'not found; try /healthz, /metrics or /accounts/<id>/counters\n', 'not_found')
+    if (route === null || (route.kind === 'metrics' && this.options.metrics === undefined) ||
+      (route.kind.startsWith('status-') && this.options.status === undefined)) {
+      return text(404, 'not found; try /healthz, /livez, /readyz, /metrics, /status or /accounts/<id>/counters\n', 'not_found')
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       return text(405, `${request.method} is not allowed; the ops port is read-only (${ALLOW})\n`, 'method_not_allowed', { allow: ALLOW })
@@ -177,6 +243,34 @@ export class OpsServer {
         const { ok, body } = this.options.health()
         return json(ok ? 200 : 503, body)
       }
+      case 'livez':
+        // The process answers: that is all liveness means. A restart would not mend a down link.
+        return json(200, { status: 'alive' })
+      case 'readyz': {
+        const { ok, body } = (this.options.readiness ?? this.options.health)()
+        return json(ok ? 200 : 503, body)
+      }
+      case 'status-page':
+        // The page holds no figure (it fetches them): it is served to anyone, so it can ask for the token.
+        return {
+          status: 200,
+          body: STATUS_PAGE_HTML,
+          contentType: 'text/html; charset=utf-8',
+          headers: { 'content-security-policy': STATUS_PAGE_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'x-frame-options': 'DENY' },
+        }
+      case 'status-snapshot':
+        return this.statusRefusal(request) ?? json(200, this.options.status!.snapshot())
+      case 'status-events': {
+        const refusal = this.statusRefusal(request)
+        if (refusal !== null) return refusal
+        if (request.method === 'HEAD') return { status: 200, body: '', contentType: 'text/event-stream' }
+        if (this.feeds.size >= MAX_STATUS_FEEDS) {
+          return text(503, `${MAX_STATUS_FEEDS} status feeds are already open; close one or retry later\n`, 'busy', { 'retry-after': '5' })
+        }
+        return STREAMING
+      }
+      case 'status-login':
+        return this.statusLogin(request)
       case 'metrics':
         return this.scrape(this.options.metrics!)
       case 'counters':
@@ -192,6 +286,94 @@ export class OpsServer {
     return text(401, match === null
       ? 'this route needs the ops token: send "Authorization: Bearer <token>" (the token file is named in the start banner)\n'
       : 'the ops token is wrong\n', 'unauthorized', { 'www-authenticate': challenge })
+  }
+
+  /**
+   * Null when a status route may be answered; else the refusal. On a
+   * loopback port anyone on the host may read it, but only under a
+   * loopback Host name: a page elsewhere whose name a DNS rebinding
+   * points at 127.0.0.1 sends its own name and is refused. Off loopback
+   * the ops token is needed, as a bearer header (curl) or as the cookie
+   * /status/login set (the page: an EventSource cannot send headers).
+   */
+  private statusRefusal (request: RequestFacts): Reply | null {
+    if (this.statusOpen) {
+      if (loopbackHostHeader(request.host)) return null
+      return text(403, 'the status page on a loopback port answers only to a loopback Host name (127.0.0.1, [::1] or localhost)\n', 'forbidden')
+    }
+    if (request.authorization !== '') return this.authorized(request.authorization)
+    for (const pair of request.cookie.split(';')) {
+      const [name, value] = pair.trim().split('=', 2)
+      if (name === STATUS_COOKIE && value !== undefined && timingSafeEqual(sha256(value), this.cookieDigest)) return null
+    }
+    return text(401, 'the status page needs the ops token: open /status and enter it, or send "Authorization: Bearer <token>"\n', 'unauthorized',
+      { 'www-authenticate': 'Bearer realm="gatehouse-ops"' })
+  }
+
+  // GET /status/login with the bearer token: sets the status page's session cookie.
+  private statusLogin (request: RequestFacts): Reply {
+    const refusal = this.authorized(request.authorization)
+    if (refusal !== null) return refusal
+    // HttpOnly: the page's script never holds it; SameSite=Strict: another
+    // site cannot make the browser send it; Secure when the port speaks TLS.
+    const secure = this.options.tls === undefined ? '' : '; Secure'
+    return json(200, { status: 'ok' }, undefined, { 'set-cookie': `${STATUS_COOKIE}=${statusCookieValue(this.options.token)}; Path=/status; HttpOnly; SameSite=Strict${secure}` })
+  }
+
+  /** Takes over a /status/events response: headers now, then a snapshot each tick until the client goes. */
+  private openFeed (res: uWS.HttpResponse): void {
+    const feed: Feed = { res, behindSinceMs: 0 }
+    this.feeds.add(feed)
+    res.onAborted(() => { this.feeds.delete(feed) })
+    res.onWritable(() => {
+      feed.behindSinceMs = 0
+      return true
+    })
+    res.cork(() => {
+      res.writeStatus('200 OK')
+        .writeHeader('content-type', 'text/event-stream; charset=utf-8')
+        .writeHeader('cache-control', 'no-store')
+      // The reconnection delay an EventSource uses if the connection drops.
+      res.write('retry: 2000\n\n')
+    })
+    this.send(feed, this.event())
+  }
+
+  private event (): string {
+    return `data: ${JSON.stringify(this.options.status!.snapshot())}\n\n`
+  }
+
+  /** One snapshot to every feed. A client still behind is skipped (it gets the next one it can take), and closed once stalled. */
+  private broadcast (): void {
+    if (this.feeds.size === 0) return
+    let data: string
+    try {
+      data = this.event()
+    } catch {
+      this.errors.internal++
+      return
+    }
+    for (const feed of this.feeds) this.send(feed, data)
+  }
+
+  private send (feed: Feed, data: string): void {
+    const now = nowMillis()
+    try {
+      if (feed.behindSinceMs !== 0) {
+        if (now - feed.behindSinceMs > STATUS_FEED_STALL_MS) {
+          this.feeds.delete(feed)
+          feed.res.close()
+        }
+        return
+      }
+      let written = true
+      feed.res.cork(() => { written = feed.res.write(data) })
+      if (!written) feed.behindSinceMs = now
+    } catch {
+      // The response is gone (uWS throws on a closed one): forget it.
+      this.feeds.delete(feed)
+      this.errors.internal++
+    }
   }
 
   // GET /accounts/<id>/counters: what the limits see for one account.
@@ -237,6 +419,14 @@ export class OpsServer {
   }
 
   close (): void {
+    for (const feed of this.feeds) {
+      try {
+        feed.res.cork(() => { feed.res.end() })
+      } catch {
+        // Already gone.
+      }
+    }
+    this.feeds.clear()
     if (this.listenSocket !== null) uWS.us_listen_socket_close(this.listenSocket)
     this.listenSocket = null
     this.app.close()

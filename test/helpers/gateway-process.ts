@@ -38,10 +38,12 @@ export interface GatewayProcessOptions {
   fileSizeLimitKiB?: number
   /** RLIMIT_NOFILE for the gateway (set with prlimit): start raises the soft limit to the hard one. */
   openFiles?: { soft: number, hard: number }
+  /** More arguments for `gatehouse start` (e.g. --log-file FILE). */
+  args?: string[]
 }
 
 export async function startGatewayProcess (configFile: string, options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
-  const args = [GATEWAY_CLI, 'start', '--config', configFile, '--json-events']
+  const args = [GATEWAY_CLI, 'start', '--config', configFile, '--json-events', ...(options.args ?? [])]
   // Run as a user would, without the test runner's NODE_OPTIONS (its
   // instrumentation hooks signals, SIGXFSZ among them).
   const spawnOptions = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } }

@@ -15,6 +15,7 @@ import {
   type ParsedArgs, type RecordFilter,
 } from './search-command.js'
 import { EXIT_FAILED, EXIT_OK, UsageError, helpHint, processIo, refuseUsage, type CommandIo } from '../../platform/cli-kit.js'
+import { DEFAULT_TIME_ZONE, timeFormatter, type TimeFormatter } from './time-zone.js'
 
 /** The CSV columns, fixed: a regulator's loader keys on them. */
 export const CSV_COLUMNS: readonly string[] = Object.freeze([
@@ -26,6 +27,7 @@ export const CSV_COLUMNS: readonly string[] = Object.freeze([
 
 export const EXPORT_HELP = `usage: gatehouse journal export DIR (--trading-day YYYYMMDD | --day YYYYMMDD | --from T --to T)
                                 [--format jsonl|csv] [--out FILE [--force]] [--account A] [--lane L]
+                                [--tz ZONE]
 
 Writes every record of the journal under DIR in the range, decoded, in time
 order. The journal is verified as it is read: damage stops the export
@@ -46,6 +48,9 @@ order. The journal is verified as it is read: damage stops the export
                      a ' in front, so no spreadsheet runs it as a formula:
                      drop one leading ' to get the journaled text back;
                      numeric columns are left as numbers)
+  --tz ZONE          write the time column in this IANA time zone with its
+                     offset (Asia/Shanghai: 2026-11-20T09:30:00.000000+08:00);
+                     default UTC (…Z). time_us and the range stay UTC
   --out FILE         write FILE (mode 0600) instead of stdout; an existing
                      FILE is refused (exit 2), never silently replaced
   --force            with --out: replace FILE if it exists
@@ -150,7 +155,7 @@ class ExportSink {
   }
 }
 
-const EXPORT_VALUE_OPTIONS = ['day', 'trading-day', 'from', 'to', 'format', 'out', 'account', 'lane']
+const EXPORT_VALUE_OPTIONS = ['day', 'trading-day', 'from', 'to', 'format', 'out', 'account', 'lane', 'tz']
 const EXPORT_FLAGS = ['help', 'force']
 
 export async function runExportCommand (argv: string[], io: CommandIo = processIo): Promise<number> {
@@ -161,6 +166,7 @@ export async function runExportCommand (argv: string[], io: CommandIo = processI
   let args: ParsedArgs
   let filter: RecordFilter
   let format: 'jsonl' | 'csv'
+  let times: TimeFormatter
   try {
     if (argv.includes('--reveal')) throw new UsageError('--reveal: export never shows terminal info; use `gatehouse journal search --reveal --operator NAME`, which journals the reveal')
     args = parseToolArgs(argv, EXPORT_VALUE_OPTIONS, EXPORT_FLAGS)
@@ -171,6 +177,7 @@ export async function runExportCommand (argv: string[], io: CommandIo = processI
         : 'give the range: --day YYYYMMDD, or --from T --to T, or --trading-day YYYYMMDD')
     }
     filter = filterFromArgs(v, args.dir)
+    times = timeFormatter(v.get('tz'))
     const f = v.get('format') ?? 'jsonl'
     if (f !== 'jsonl' && f !== 'csv') throw new UsageError(`--format: expected jsonl or csv; got '${f}'`)
     format = f
@@ -197,6 +204,7 @@ export async function runExportCommand (argv: string[], io: CommandIo = processI
       const d = decodeJournalRecord(record, { reveal: false })
       attribution.apply(d)
       if (!head || !matchesDecoded(d, filter)) continue
+      if (times.zone !== DEFAULT_TIME_ZONE) d.time = times.format(d.timeUs)
       writing = true
       if (count === 0 && format === 'csv') sink.write(csvHeader())
       sink.write(format === 'csv' ? csvRow(d) : `${JSON.stringify(d)}\n`)

@@ -19,6 +19,7 @@ import {
 import { DEFAULT_JOURNAL_ROOT, SEGMENT_SUFFIX, listSegments, listStreamDirs } from '../../journal/segment-names.js'
 import { JournalStream } from '../../journal/segment-writer.js'
 import { EXIT_FAILED, EXIT_OK, UsageError, helpHint, processIo, refuseUsage, type CommandIo } from '../../platform/cli-kit.js'
+import { DEFAULT_TIME_ZONE, TZ_HELP, timeFormatter, type TimeFormatter } from './time-zone.js'
 
 export const SEARCH_HELP = `usage: gatehouse journal search DIR [filters] [--json] [--limit N]
                                 [--reveal --operator NAME [--reason-text TEXT]]
@@ -50,6 +51,7 @@ are ANDed:
 Output:
   --json                 one JSON object per line (the decoded record)
   --limit N              stop after N matches
+${TZ_HELP}
 
 Terminal info (the TerminalInfo message, a logon step's terminal fields) is
 shown as '***' unless:
@@ -430,7 +432,7 @@ export function journalReveal (dir: string, doc: Record<string, unknown>): void 
   }
 }
 
-const SEARCH_VALUE_OPTIONS = [...FILTER_OPTIONS, 'limit', 'operator', 'reason-text']
+const SEARCH_VALUE_OPTIONS = [...FILTER_OPTIONS, 'limit', 'operator', 'reason-text', 'tz']
 const SEARCH_FLAGS = ['json', 'reveal', 'help']
 
 export async function runSearchCommand (argv: string[], io: CommandIo = processIo): Promise<number> {
@@ -443,8 +445,10 @@ export async function runSearchCommand (argv: string[], io: CommandIo = processI
   let limit: number | undefined
   let operator: string | undefined
   let reveal = false
+  let times: TimeFormatter
   try {
     args = parseToolArgs(argv, SEARCH_VALUE_OPTIONS, SEARCH_FLAGS)
+    times = timeFormatter(args.values.get('tz'))
     filter = filterFromArgs(args.values, args.dir)
     const limitText = args.values.get('limit')
     if (limitText !== undefined) limit = positiveInteger('--limit', limitText, 'how many records to print at most')
@@ -493,7 +497,10 @@ export async function runSearchCommand (argv: string[], io: CommandIo = processI
   }
 
   const json = args.flags.has('json')
-  for (const d of matches) io.out(`${json ? JSON.stringify(d) : formatRecordLine(d)}\n`)
+  for (const d of matches) {
+    if (times.zone !== DEFAULT_TIME_ZONE) d.time = times.format(d.timeUs)
+    io.out(`${json ? JSON.stringify(d) : formatRecordLine(d)}\n`)
+  }
   io.err(`${matches.length} record${matches.length === 1 ? '' : 's'}${limit !== undefined && matches.length === limit ? ' (--limit reached)' : ''}\n`)
   return matches.length > 0 ? 0 : 1
 }
