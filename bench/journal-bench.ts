@@ -17,6 +17,19 @@
 //   node dist/bench/journal-bench.js [--quick] [--json FILE] [--dir DIR]
 //   strace -f -c -e trace=write,writev,pwrite64 node dist/bench/journal-bench.js --sink-probe
 //
+// --order: only the per-order rows (below) and the preallocation probe,
+// for interleaved before/after runs against another build.
+//
+// - order: what the platform lane journals for one new order that is
+//   acknowledged and filled, through lane/lane-journal.ts as the lane
+//   calls it (client-in, decision, link-out, commit; link-in ACK,
+//   client-out, commit; link-in fill, client-out, commit): ns per order
+//   for append + commit, records, bytes and write(2)s per order, bytes
+//   allocated per order. Runs unchanged against a build of format 1.
+// - prealloc: write(2) of one ~400-byte batch appended to a growing file,
+//   against a positional write into a file extended ahead by ftruncate
+//   (Node has no fallocate; mmap needs a native add-on): ns per write.
+//
 // --sink-probe only commits 1000 batches of 1 record and 1000 of 256
 // records (~23 KiB, past SonicBoom's 16 KiB maxWrite) through the
 // sonic-boom sink, fsync 'never', so strace can count the write(2)s: one
@@ -30,7 +43,7 @@
 // bench's journal rows and this tool measure the same way. Importing this
 // module runs nothing; main() runs only when it is the entry script.
 import { createHash } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -39,6 +52,7 @@ import { crc32 } from 'node:zlib'
 import { newHistogram, recordNs, summaryUs, type Histogram } from './histogram.js'
 import { Direction, LANE_CODES, RecordKind, crc32Of, newRecordHead, type RecordHead } from '../journal/record-format.js'
 import { JournalStream, type FsyncPolicy, type SinkKind } from '../journal/segment-writer.js'
+import { LaneJournal, type LaneJournalOptions, type SessionJournalHeads } from '../lane/lane-journal.js'
 
 /** A NewOrder ClientEnvelope is 46 bytes (the size bench `codec` reports). */
 const ORDER_FRAME = Buffer.alloc(46, 0x5a)
@@ -53,7 +67,7 @@ interface RunContext {
 let streamCount = 0
 
 /** A stream of its own under `dir`, with segments large enough that no run rotates. */
-export function openBenchStream (dir: string, fsync: FsyncPolicy, sink: SinkKind = 'sonic-boom'): JournalStream {
+export function openBenchStream (dir: string, fsync: FsyncPolicy, sink: SinkKind = 'fs'): JournalStream {
   return JournalStream.open({ stream: `s${streamCount++}`, root: dir, fsync, sink, maxSegmentBytes: 1024 * 1024 * 1024 })
 }
 
@@ -254,6 +268,134 @@ function sinkProbe (ctx: RunContext): void {
   console.log(`sink probe: ${commits} commits, ${stats.batches} batches written (expect ~${commits + 2} write(2) calls from the journal in strace)`)
 }
 
+interface OrderRow {
+  policy: string
+  orders: number
+  ns_per_order_p50: number
+  ns_per_order_p99: number
+  records_per_order: number
+  writes_per_order: number
+  bytes_per_order: number
+  alloc_bytes_per_order: number
+}
+
+const CLIENT_NEW_ORDER = Buffer.alloc(46, 0x11)
+const LINK_NEW_ORDER = Buffer.alloc(40, 0x22)
+const LINK_REPORT = Buffer.alloc(52, 0x33)
+const CLIENT_REPORT = Buffer.alloc(92, 0x44)
+const NEW_ORDER_ENVELOPE = { newOrder: {} }
+let orderRuns = 0
+
+/**
+ * One order's journal work as the platform lane does it, in chunks of 64
+ * orders (time and allocation per chunk, divided), yielding to the event
+ * loop between chunks so an interval fsync runs as it would live.
+ */
+async function benchOrder (ctx: RunContext, policy: FsyncPolicy): Promise<OrderRow> {
+  const options: LaneJournalOptions = { lane: 'platform', root: join(ctx.workDir, `order-${orderRuns++}`), fsync: policy, maxSegmentBytes: 1024 * 1024 * 1024 }
+  const lj = new LaneJournal(options)
+  const heads: SessionJournalHeads = lj.sessionHeads(17)
+  // Every head of the session, whatever this build's heads are.
+  for (const h of Object.values(heads)) h.account = '88001234'
+  const chunk = 64
+  const chunks = ctx.quick ? 300 : 1500
+  const perOrderNs: number[] = []
+  let allocated = 0
+  let measuredOrders = 0
+  let id = 0
+  const one = (): void => {
+    id++
+    lj.clientIn(heads, CLIENT_NEW_ORDER, 12, 0, Date.now() * 1000)
+    lj.decision(heads, true, 4, 0, 3, id, id, 0, 0)
+    lj.linkOut(heads, LINK_NEW_ORDER, NEW_ORDER_ENVELOPE)
+    lj.commit()
+    lj.linkIn(LINK_REPORT, null)
+    lj.clientOut(heads, CLIENT_REPORT, 14)
+    lj.commit()
+    lj.linkIn(LINK_REPORT, null)
+    lj.clientOut(heads, CLIENT_REPORT, 14)
+    lj.commit()
+  }
+  for (let w = 0; w < 30; w++) {
+    for (let n = 0; n < chunk; n++) one()
+    await yieldTurn()
+  }
+  const stats0 = lj['stream'] as unknown as JournalStream
+  const records0 = stats0.recordsWritten
+  const bytes0 = stats0.bytesWritten
+  const writes0 = stats0.batchesWritten
+  for (let c = 0; c < chunks; c++) {
+    const before = newSpaceUsedBytes()
+    const t0 = process.hrtime.bigint()
+    for (let n = 0; n < chunk; n++) one()
+    const ns = Number(process.hrtime.bigint() - t0)
+    const after = newSpaceUsedBytes()
+    perOrderNs.push(ns / chunk)
+    if (after >= before) {
+      allocated += after - before
+      measuredOrders += chunk
+    }
+    await yieldTurn()
+  }
+  const orders = chunks * chunk
+  const records = stats0.recordsWritten - records0
+  const bytes = stats0.bytesWritten - bytes0
+  const writes = stats0.batchesWritten - writes0
+  lj.close()
+  perOrderNs.sort((a, b) => a - b)
+  return {
+    policy: policyName(policy),
+    orders,
+    ns_per_order_p50: Math.round(perOrderNs[Math.floor(perOrderNs.length * 0.5)]!),
+    ns_per_order_p99: Math.round(perOrderNs[Math.floor(perOrderNs.length * 0.99)]!),
+    records_per_order: Math.round(records / orders * 100) / 100,
+    writes_per_order: Math.round(writes / orders * 100) / 100,
+    bytes_per_order: Math.round(bytes / orders),
+    alloc_bytes_per_order: measuredOrders > 0 ? Math.round(allocated / measuredOrders) : -1,
+  }
+}
+
+interface PreallocRow { mode: string, writes: number, ns_per_write_p50: number, ns_per_write_p99: number }
+
+/** write(2) of a ~400-byte batch: appended to a growing file, or positioned in one extended ahead by ftruncate. */
+function benchPrealloc (ctx: RunContext): PreallocRow[] {
+  const batch = Buffer.alloc(400, 0x55)
+  const writes = ctx.quick ? 50_000 : 250_000
+  const rows: PreallocRow[] = []
+  for (const mode of ['append', 'ftruncate-ahead'] as const) {
+    const fd = openSync(join(ctx.workDir, `prealloc-${mode}`), 'ax', 0o600)
+    if (mode === 'ftruncate-ahead') ftruncateSync(fd, writes * batch.length + 4096)
+    const ns: number[] = []
+    let position = 0
+    for (let i = 0; i < writes; i++) {
+      const t0 = process.hrtime.bigint()
+      if (mode === 'append') writeSync(fd, batch, 0, batch.length)
+      else writeSync(fd, batch, 0, batch.length, position)
+      ns.push(Number(process.hrtime.bigint() - t0))
+      position += batch.length
+    }
+    closeSync(fd)
+    ns.sort((a, b) => a - b)
+    rows.push({ mode, writes, ns_per_write_p50: ns[Math.floor(writes * 0.5)]!, ns_per_write_p99: ns[Math.floor(writes * 0.99)]! })
+  }
+  return rows
+}
+
+async function orderReport (ctx: RunContext, jsonPath: string | undefined): Promise<void> {
+  const orders: OrderRow[] = []
+  for (const p of ['never', { intervalMs: 10 }] as FsyncPolicy[]) orders.push(await benchOrder(ctx, p))
+  const prealloc = benchPrealloc(ctx)
+  const out: string[] = []
+  out.push(`journal order bench ${new Date().toISOString()}${ctx.quick ? ' (quick)' : ''}, node ${process.version}`)
+  out.push('one platform order (new, ACK, fill: 3 commits)   ns/order p50   p99   records   writes   bytes   alloc B')
+  for (const r of orders) {
+    out.push(`${r.policy.padEnd(47)} ${String(r.ns_per_order_p50).padStart(12)} ${String(r.ns_per_order_p99).padStart(5)} ${String(r.records_per_order).padStart(9)} ${String(r.writes_per_order).padStart(8)} ${String(r.bytes_per_order).padStart(7)} ${String(r.alloc_bytes_per_order).padStart(9)}`)
+  }
+  for (const r of prealloc) out.push(`write(2) of 400 B, ${r.mode.padEnd(16)} p50 ${r.ns_per_write_p50} ns, p99 ${r.ns_per_write_p99} ns (${r.writes} writes)`)
+  console.log(out.join('\n'))
+  if (jsonPath !== undefined) writeFileSync(jsonPath, JSON.stringify({ quick: ctx.quick, node: process.version, orders, prealloc }, null, 2))
+}
+
 async function main (args: string[]): Promise<void> {
   const jsonAt = args.indexOf('--json')
   const jsonPath = jsonAt >= 0 ? args[jsonAt + 1] : undefined
@@ -265,6 +407,10 @@ async function main (args: string[]): Promise<void> {
   try {
     if (args.includes('--sink-probe')) {
       sinkProbe(ctx)
+      return
+    }
+    if (args.includes('--order')) {
+      await orderReport(ctx, jsonPath)
       return
     }
     await report(ctx, jsonPath)
@@ -280,8 +426,9 @@ async function report (ctx: RunContext, jsonPath: string | undefined): Promise<v
   const policies: FsyncPolicy[] = ['never', { intervalMs: 10 }, 'every-batch']
   const commits: CommitRow[] = []
   for (const batch of [1, 16, 256]) {
-    commits.push(await benchCommit(ctx, 'never', 'fs', batch))
-    for (const p of policies) commits.push(await benchCommit(ctx, p, 'sonic-boom', batch))
+    // SonicBoom (format 1's sink) as the comparison for the plain write(2) sink.
+    commits.push(await benchCommit(ctx, 'never', 'sonic-boom', batch))
+    for (const p of policies) commits.push(await benchCommit(ctx, p, 'fs', batch))
   }
   const sustained: SustainedRow[] = []
   for (const batch of [1, 64]) {

@@ -10,16 +10,20 @@
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { readStream } from '../journal/reader.js'
-import { RecordKind, recordKindName } from '../journal/record-format.js'
+import { RecordKind, isMetaKind, recordKindName } from '../journal/record-format.js'
 
 export interface JournalWindowCount {
   stream: string
   window_s: number
-  /** Message, decision and link records (not headers or seals) stamped inside the window. */
+  /**
+   * Message, decision and link records (not headers, chain points or
+   * seals) stamped inside the window, as written: an ORDER_ENTRY record,
+   * which the reader yields as its three parts, counts once.
+   */
   records: number
-  /** Batch seals in the window: one per commit, i.e. per write(2). */
+  /** Batches ended in the window (a record marked as a batch's end, or a format 1 batch seal): one per commit, i.e. per write(2). */
   batches: number
-  /** Bytes of those records and seals on disk. */
+  /** Bytes of those records, chain points and seals on disk. */
   bytes: number
   records_by_kind: Record<string, number>
   /** Every record and seal of the stream over the whole run, and how long reading them back took. */
@@ -37,14 +41,16 @@ export function countJournalWindow (journalRoot: string, stream: string, fromUs:
   let total = 0
   const byKind = new Map<number, number>()
   for (const record of readStream(join(journalRoot, stream), stream, { includeMeta: true })) {
+    // Parts 2 and 3 of an ORDER_ENTRY are the same record on disk.
+    if (record.part > 1) continue
     total++
     if (record.timeUs < fromUs || record.timeUs >= toUs) continue
     bytes += record.length
-    if (record.kind === RecordKind.BATCH_SEAL) {
-      batches++
-    } else if (record.kind !== RecordKind.SEGMENT_HEADER && record.kind !== RecordKind.SEGMENT_SEAL) {
+    if (record.batchEnd) batches++
+    if (!isMetaKind(record.kind)) {
       records++
-      byKind.set(record.kind, (byKind.get(record.kind) ?? 0) + 1)
+      const kind = record.part === 1 ? RecordKind.ORDER_ENTRY : record.kind
+      byKind.set(kind, (byKind.get(kind) ?? 0) + 1)
     }
   }
   return {

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseCidr } from './ip-ranges.js'
 import { MAX_SEGMENT_FILE_BYTES } from '../journal/read-bounded-file.js'
+import { MAX_CHAIN_EVERY_MS, MAX_CHAIN_EVERY_RECORDS } from '../journal/segment-writer.js'
 import { z } from 'zod'
 import { LANE_NAMES, type LaneName } from '../protocol/lanes.js'
 import { TERMINAL_FIELDS } from '../protocol/terminal-fingerprint.js'
@@ -284,6 +285,16 @@ const JournalSchema = z.object({
   /** A segment is sealed and a new one begun past this size (and at each new trading day). */
   maxSegmentBytes: z.number().int().min(65_536, 'must be at least 64 KiB')
     .max(MAX_SEGMENT_FILE_BYTES / 2, `must be at most ${MAX_SEGMENT_FILE_BYTES / 2 / 1024 / 1024} MiB: a segment ends after the batch that passes it, and the journal tools read segments of up to ${MAX_SEGMENT_FILE_BYTES / 1024 / 1024} MiB`),
+  /**
+   * When the SHA-256 chain advances: a chain point after every
+   * `everyRecords` records or `everyMs` ms, whichever comes first
+   * (journal/README.md, Integrity). Smaller is a narrower tamper window and
+   * more hashing per record.
+   */
+  chain: z.object({
+    everyRecords: z.number().int('must be a whole number').min(1, 'must be at least 1 record').max(MAX_CHAIN_EVERY_RECORDS, `must be at most ${MAX_CHAIN_EVERY_RECORDS} records`),
+    everyMs: z.number().int('must be a whole number').min(1, 'must be at least 1 ms').max(MAX_CHAIN_EVERY_MS, `must be at most ${MAX_CHAIN_EVERY_MS} ms`),
+  }).strict(),
   /** Segments older than this are purged (docs/domain.md, Retention: brokers commonly keep 20 years). */
   retentionYears: z.number().int('must be a whole number of years').min(1, 'must be at least 1 year').max(100, 'must be at most 100 years'),
   /** Rebuild today's risk state and sequence numbers from the journal at start. */

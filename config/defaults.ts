@@ -290,6 +290,9 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     // (journal/README.md has the measured cost of each policy).
     fsync: { intervalMs: 10 },
     maxSegmentBytes: 256 * 1024 * 1024,
+    // A chain point every 256 records or 100 ms: the hash costs one call
+    // per point rather than per commit (journal/README.md, Integrity).
+    chain: { everyRecords: 256, everyMs: 100 },
     // docs/domain.md, Retention: brokers commonly keep trading records 20 years.
     retentionYears: 20,
     recoverOnStart: true,

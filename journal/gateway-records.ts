@@ -20,12 +20,15 @@
 // | PURGE, REVEAL  | supervisor / tools | 0                  | 0                              | JSON (retention.ts, the search tool)
 // | POSITIONS_     | lane       | 0, ''                      | 0                              | JSON PositionsCarriedDocument (FLAG_JSON), below
 // |  CARRIED       |            |                            |                                |
+// | ORDER_ENTRY    | lane       | session; account           | 12 (client newOrder)           | ORDER_ENTRY, below: CLIENT_IN + CHECK_DECISION (passed)
+// |                |            |                            |                                |  + LINK_OUT newOrder of one order in one record
 //
 // Each lane thread writes the stream named after its lane; the supervisor
 // writes 'supervisor'; the tools write 'tools' (reveals).
 
 import { createHash } from 'node:crypto'
 import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS } from '../protocol/body-fields.js'
+import { Direction, RecordKind, type JournalRecord } from './record-format.js'
 
 /** The client sent a text frame (refused with TEXT_FRAME_NOT_ALLOWED); the payload is its bytes. */
 export const FLAG_TEXT_FRAME = 2
@@ -162,6 +165,65 @@ export function decodeDecision (payload: Uint8Array): CheckDecision | null {
     limit: b.readDoubleLE(24),
     observed: b.readDoubleLE(32),
   }
+}
+
+// ---- Order entry: three records in one ------------------------------------
+//
+// A new order that passes its checks and goes out costs three records
+// (client-in, check-decision, link-out) written back to back in one
+// turn. The lane writes them as one ORDER_ENTRY record when they come in
+// that order with nothing between them (lane/lane-journal.ts), and as the
+// three otherwise. Its payload, after the record head (whose session,
+// account and time are the client-in's):
+//
+//   0             2                   2+c                 2+c+40
+//   ┌─────────────┬───────────────────┬───────────────────┬──────────────────┐
+//   │ c: u16      │ client frame      │ decision (40 B)   │ link body        │
+//   └─────────────┴───────────────────┴───────────────────┴──────────────────┘
+//
+// The reader (journal/reader.ts) yields it as the three records it stands
+// for, each with the ORDER_ENTRY record's seq, time and offset: recovery,
+// replay, search and export read one layout. msgTypes are fixed: the
+// client's newOrder, reason 0 (passed), the link's newOrder.
+
+/** Bytes of an ORDER_ENTRY payload before the client frame: its length. */
+export const ORDER_ENTRY_PREFIX_BYTES = 2
+/** The longest client frame an ORDER_ENTRY holds; a longer one is journaled as three records. */
+export const ORDER_ENTRY_MAX_CLIENT_BYTES = 0xffff
+
+/**
+ * Writes an ORDER_ENTRY payload at the front of `out` (grown by the caller
+ * to fit) and returns its length.
+ */
+export function writeOrderEntry (out: Buffer, client: Uint8Array, clientLength: number, decision: Uint8Array, link: Uint8Array): number {
+  out[0] = clientLength & 0xff
+  out[1] = clientLength >>> 8
+  let at = ORDER_ENTRY_PREFIX_BYTES
+  for (let i = 0; i < clientLength; i++) out[at + i] = client[i]!
+  at += clientLength
+  out.set(decision, at)
+  at += DECISION_PAYLOAD_BYTES
+  out.set(link, at)
+  return at + link.length
+}
+
+/**
+ * The CLIENT_IN, CHECK_DECISION and LINK_OUT records an ORDER_ENTRY record
+ * stands for (payloads are views into its payload); null when its payload
+ * cannot be one.
+ */
+export function splitOrderEntry<R extends JournalRecord> (record: R): [R, R, R] | null {
+  const p = record.payload
+  if (p.length < ORDER_ENTRY_PREFIX_BYTES + DECISION_PAYLOAD_BYTES) return null
+  const clientLength = p[0]! | (p[1]! << 8)
+  const decisionAt = ORDER_ENTRY_PREFIX_BYTES + clientLength
+  const linkAt = decisionAt + DECISION_PAYLOAD_BYTES
+  if (linkAt > p.length) return null
+  return [
+    { ...record, kind: RecordKind.CLIENT_IN, direction: Direction.IN, msgType: CLIENT_BODY_FIELDS.newOrder!, payload: p.subarray(ORDER_ENTRY_PREFIX_BYTES, decisionAt) },
+    { ...record, kind: RecordKind.CHECK_DECISION, direction: Direction.NONE, msgType: 0, payload: p.subarray(decisionAt, linkAt) },
+    { ...record, kind: RecordKind.LINK_OUT, direction: Direction.OUT, msgType: LINK_BODY_FIELDS.newOrder!, payload: p.subarray(linkAt) },
+  ]
 }
 
 // ---- JSON documents ---------------------------------------------------------

@@ -7,7 +7,8 @@
 // full report).
 import { JournalError, journalErrorCodes } from './errors.js'
 import { MAX_SEGMENT_FILE_BYTES, readBoundedFile } from './read-bounded-file.js'
-import { decodeRecord, isMetaKind, recordLengthAt, type JournalRecord } from './record-format.js'
+import { RecordKind, decodeRecord, isMetaKind, recordLengthAt, type JournalRecord } from './record-format.js'
+import { splitOrderEntry } from './gateway-records.js'
 import { scanSegment } from './segment-scan.js'
 import { listSegments, listStreamDirs } from './segment-names.js'
 
@@ -15,6 +16,12 @@ export interface ReadRecord extends JournalRecord {
   stream: string
   /** Base name of the segment file. */
   file: string
+  /**
+   * 0 for a record as written; 1, 2, 3 for the client-in, check-decision
+   * and link-out an ORDER_ENTRY record stands for (gateway-records.ts),
+   * which share its seq, time and offset.
+   */
+  part: number
 }
 
 export interface ReadOptions {
@@ -41,8 +48,15 @@ export function * readStream (streamDir: string, stream: string, options: ReadOp
     let off = 0
     while (off < scan.goodEnd) {
       const record = decodeRecord(buf, off)
-      if (options.includeMeta === true || !isMetaKind(record.kind)) yield { ...record, stream, file: file.file }
       off += recordLengthAt(buf, off)
+      if (record.kind === RecordKind.ORDER_ENTRY) {
+        const parts = splitOrderEntry(record)
+        if (parts !== null) {
+          for (let p = 0; p < 3; p++) yield { ...parts[p]!, stream, file: file.file, part: p + 1 }
+          continue
+        }
+      }
+      if (options.includeMeta === true || !isMetaKind(record.kind)) yield { ...record, stream, file: file.file, part: 0 }
     }
   }
 }

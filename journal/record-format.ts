@@ -2,8 +2,7 @@
 // how a segment file is made of records, and the fixed payloads of the
 // three records the journal writes for itself (segment header, batch seal,
 // segment seal). Encoding is the lane's hot path: it writes straight into
-// a caller-owned scratch buffer and allocates nothing but one typed-array
-// view for the CRC. Decoding is for the tools and may allocate.
+// a caller-owned scratch buffer and allocates nothing. Decoding is for the tools and may allocate.
 //
 // One record, little-endian, 36 bytes of overhead plus the account:
 //
@@ -28,20 +27,38 @@
 // 2^53 (µs since the epoch reach 2^53 in the year 2255).
 //
 // A segment file is a run of batches. Each batch is what one commit()
-// wrote with one write(2): its records, then a batch seal naming the chain
-// hash over them. The first batch holds the segment header alone; a sealed
-// segment ends with one segment seal.
+// wrote with one write(2). The segment header's format version says how a
+// batch ends and how the chain is laid out; the tools read both.
 //
-//   ┌────────┬──────┐┌─────┬─────┬─────┬──────┐     ┌─────┬──────┐┌─────────┐
-//   │ header │ bseal││ rec │ rec │ ... │ bseal│ ... │ rec │ bseal││ segseal │
-//   └────────┴──────┘└─────┴─────┴─────┴──────┘     └─────┴──────┘└─────────┘
-//    batch 1          batch 2 (one write)           batch n        closing write
+// Format 2 (written now): the batch's last record carries FLAG_BATCH_END,
+// and the SHA-256 chain advances at chain points, written at a cadence
+// (every N records or T ms, whichever comes first; segment-writer.ts
+// ChainCadence) as the last record of the batch that reaches it. A chain
+// point covers every record since the previous one (chain points
+// excluded), across batches. The first batch holds the segment header
+// (and at most a chain point); a sealed segment ends with one segment
+// seal, whose chain covers the records after the last chain point too.
+//
+//   ┌────────┐┌─────┬─────┬──────┐┌─────┬─────┬────────┐     ┌──────┐┌─────────┐
+//   │ header*││ rec │ ... │ rec* ││ rec │ ... │ chainpt││ ... │ rec* ││ segseal │
+//   └────────┘└─────┴─────┴──────┘└─────┴─────┴────────┘     └──────┘└─────────┘
+//    batch 1   batch 2 (one write)  batch 3, reaching the     batch n  closing write
+//                                   cadence                   (* = FLAG_BATCH_END)
 //
 //   chain(0) = header.prevSealHash   (32 zero bytes for a stream's first segment)
-//   chain(k) = SHA-256(chain(k-1) ‖ bytes of batch k's records, its seal excluded)
+//   chain(k) = SHA-256(chain(k-1) ‖ bytes of the records since chain point k-1
+//              (from the header for k = 1), chain points excluded)
+//   seal chain = chain(last), or SHA-256(chain(last) ‖ records after it) if any
+//
+// Format 1 (still read): every batch ended with a BATCH_SEAL record and
+// the chain advanced per batch, chain(k) = SHA-256(chain(k-1) ‖ batch k's
+// records, its seal excluded); the first batch was the header and its seal.
+// Paying a record and a hash call per batch cost more than the rest of a
+// small commit, hence format 2.
+//
 //   sealHash = SHA-256(bytes of the segment seal record); the next segment's
-//              header carries it as prevSealHash, so segments chain as well.
-import CRC32 from 'crc-32'
+//              header carries it as prevSealHash, so segments chain as well
+//              (across format versions too).
 import type { LaneName } from '../protocol/lanes.js'
 import { JournalError, journalErrorCodes } from './errors.js'
 
@@ -77,6 +94,8 @@ export const RecordKind = {
   SEGMENT_HEADER: 1,
   BATCH_SEAL: 2,
   SEGMENT_SEAL: 3,
+  /** Format 2: the chain hash over the records since the previous chain point (written at a cadence, not per batch). */
+  CHAIN_POINT: 4,
   CLIENT_IN: 16,
   CLIENT_OUT: 17,
   LINK_IN: 18,
@@ -94,6 +113,12 @@ export const RecordKind = {
    * was there to take it (lane/report-log.ts): held for a resend.
    */
   REPORT_HELD: 38,
+  /**
+   * A new order that passed its checks and went out, in one record: the
+   * client-in frame, the check decision and the link-out order
+   * (gateway-records.ts, ORDER_ENTRY). Readers yield it as those three.
+   */
+  ORDER_ENTRY: 39,
 } as const
 export type RecordKindCode = typeof RecordKind[keyof typeof RecordKind]
 
@@ -101,6 +126,7 @@ const KIND_NAMES: Record<number, string> = {
   1: 'segment-header',
   2: 'batch-seal',
   3: 'segment-seal',
+  4: 'chain-point',
   16: 'client-in',
   17: 'client-out',
   18: 'link-in',
@@ -112,6 +138,7 @@ const KIND_NAMES: Record<number, string> = {
   36: 'reveal',
   37: 'positions-carried',
   38: 'report-held',
+  39: 'order-entry',
 }
 
 export function recordKindName (kind: number): string {
@@ -124,7 +151,7 @@ export function isKnownKind (kind: number): boolean {
 
 /** The journal's own records: they frame and seal, they carry no message. */
 export function isMetaKind (kind: number): boolean {
-  return kind === RecordKind.SEGMENT_HEADER || kind === RecordKind.BATCH_SEAL || kind === RecordKind.SEGMENT_SEAL
+  return kind === RecordKind.SEGMENT_HEADER || kind === RecordKind.BATCH_SEAL || kind === RecordKind.SEGMENT_SEAL || kind === RecordKind.CHAIN_POINT
 }
 
 export const Direction = { NONE: 0, IN: 1, OUT: 2 } as const
@@ -148,6 +175,15 @@ export const FLAG_JSON = 1
  * The top bit: the flags below it are the record kinds' own.
  */
 export const FLAG_ACCOUNT_CLIPPED = 0x8000
+/**
+ * Format 2: the last record of a batch (what one commit() wrote with one
+ * write(2)). The writer sets it when it commits; a reader trusts records
+ * up to the last one carrying it, and the records after it are a torn
+ * final write. Format 1 ended each batch with a BATCH_SEAL record instead.
+ */
+export const FLAG_BATCH_END = 0x4000
+/** The flags the journal owns (the record kinds' own sit below them). */
+export const JOURNAL_FLAGS = FLAG_ACCOUNT_CLIPPED | FLAG_BATCH_END
 
 /**
  * The fields of a record that the caller chooses. A lane keeps one per
@@ -239,19 +275,53 @@ export function readU64 (buf: Buffer, offset: number): number {
  * CRC-32 (the zip/PNG polynomial, so any tool can recheck it) of
  * buf[start, end), as an unsigned 32-bit value.
  *
- * crc-32 (SheetJS, slice-by-16 tables in plain JS) rather than Node's own
- * zlib.crc32: on the ~100-byte records of an hft order it measured 94 ns
- * against 191 ns here, because the native call's fixed cost dominates a
- * short record (they tie at ~300 bytes); and zlib.crc32 needs Node 20.15.
- * The Uint8Array view is the one allocation per record (~96 bytes of
- * young-generation garbage): the library takes whole arrays, and a plain
- * view is cheaper to make than Buffer.subarray. Copying the library's loop
- * to run over a range measured ~35 ns and the 96 B less per record; a
- * CRC of our own is not worth that.
+ * Slice-by-16 over the range in place: the same tables and loop as the
+ * crc-32 package (SheetJS, which computed it up to format version 1), but
+ * indexed from `start` to `end` instead of over a whole array. crc-32's
+ * buf() takes whole arrays only, so each record cost a Uint8Array view
+ * (~96 bytes of young-generation garbage); this allocates nothing.
+ * Node's zlib.crc32 was slower on ~100-byte records (its native call's
+ * fixed cost dominates; they tie at ~300 bytes) and needs Node 20.15.
+ * test/journal-segments.test.ts checks it against crc-32 on random ranges.
  */
 export function crc32Of (buf: Uint8Array, start: number, end: number): number {
-  return CRC32.buf(new Uint8Array(buf.buffer, buf.byteOffset + start, end - start)) >>> 0
+  let c = -1
+  let i = start
+  const last16 = end - 15
+  while (i < last16) {
+    c = CRC_T[15 * 256 + (buf[i]! ^ (c & 255))]! ^
+      CRC_T[14 * 256 + (buf[i + 1]! ^ ((c >> 8) & 255))]! ^
+      CRC_T[13 * 256 + (buf[i + 2]! ^ ((c >> 16) & 255))]! ^
+      CRC_T[12 * 256 + (buf[i + 3]! ^ (c >>> 24))]! ^
+      CRC_T[11 * 256 + buf[i + 4]!]! ^ CRC_T[10 * 256 + buf[i + 5]!]! ^
+      CRC_T[9 * 256 + buf[i + 6]!]! ^ CRC_T[8 * 256 + buf[i + 7]!]! ^
+      CRC_T[7 * 256 + buf[i + 8]!]! ^ CRC_T[6 * 256 + buf[i + 9]!]! ^
+      CRC_T[5 * 256 + buf[i + 10]!]! ^ CRC_T[4 * 256 + buf[i + 11]!]! ^
+      CRC_T[3 * 256 + buf[i + 12]!]! ^ CRC_T[2 * 256 + buf[i + 13]!]! ^
+      CRC_T[256 + buf[i + 14]!]! ^ CRC_T[buf[i + 15]!]!
+    i += 16
+  }
+  while (i < end) c = (c >>> 8) ^ CRC_T[(c ^ buf[i++]!) & 255]!
+  return ~c >>> 0
 }
+
+/** 16 tables of 256 in one Int32Array: table k holds the CRC of a byte followed by k zero bytes. */
+const CRC_T: Int32Array = (() => {
+  const t = new Int32Array(16 * 256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? (-306674912 ^ (c >>> 1)) : (c >>> 1)
+    t[n] = c
+  }
+  for (let n = 0; n < 256; n++) {
+    let v = t[n]!
+    for (let k = 1; k < 16; k++) {
+      v = t[v & 255]! ^ (v >>> 8)
+      t[k * 256 + n] = v
+    }
+  }
+  return t
+})()
 
 function invalidRecord (message: string): JournalError {
   return new JournalError(journalErrorCodes.INVALID_RECORD, message)
@@ -262,14 +332,15 @@ function invalidRecord (message: string): JournalError {
  * record's offset in scratch.buf. `extraFlags` are ORed into head.flags
  * (appendJson sets FLAG_JSON this way without touching the caller's head).
  */
-export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, timeUs: number, payload: Uint8Array, extraFlags = 0): number {
+export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, timeUs: number, payload: Uint8Array, extraFlags = 0,
+  payloadLength = payload.length): number {
   const account = head.account
   const { sessionId, msgType, kind, lane, direction } = head
   const clipped = account.length > MAX_ACCOUNT_CHARS
   const flags = head.flags | extraFlags | (clipped ? FLAG_ACCOUNT_CLIPPED : 0)
   // Range checks cost a compare each; a value that silently wrapped would
   // journal the wrong session or message type forever.
-  if (payload.length > MAX_PAYLOAD_BYTES) throw invalidRecord(`payload is ${payload.length} bytes; at most ${MAX_PAYLOAD_BYTES} fit a record`)
+  if (payloadLength > MAX_PAYLOAD_BYTES || payloadLength > payload.length) throw invalidRecord(`payload is ${payloadLength} bytes; at most ${MAX_PAYLOAD_BYTES} fit a record, and at most the ${payload.length} given`)
   if ((sessionId >>> 0) !== sessionId) throw invalidRecord(`sessionId ${sessionId} is not an integer in [0, 2^32)`)
   if ((msgType & 0xffff) !== msgType || (flags & 0xffff) !== flags) throw invalidRecord(`msgType ${msgType} or flags ${flags} is not a u16`)
   if ((kind & 0xff) !== kind || (lane & 0xff) !== lane || (direction & 0xff) !== direction) throw invalidRecord(`kind ${kind}, lane ${lane} or direction ${direction} is not a u8`)
@@ -284,14 +355,20 @@ export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, t
     head.accountBytesOf = account
   }
   const accountBytes = accountUtf8.length
-  scratch.reserve(RECORD_OVERHEAD_BYTES + accountBytes + payload.length)
+  scratch.reserve(RECORD_OVERHEAD_BYTES + accountBytes + payloadLength)
   const buf = scratch.buf
   const start = scratch.length
   // Copying cached bytes is ~3x cheaper than buf.write(account) per record.
   buf.set(accountUtf8, start + RECORD_HEAD_BYTES)
   const payloadAt = start + RECORD_HEAD_BYTES + accountBytes
-  buf.set(payload, payloadAt)
-  const crcAt = payloadAt + payload.length
+  if (payloadLength === payload.length) {
+    buf.set(payload, payloadAt)
+  } else {
+    // The front of a reused buffer (a merged record's parts): a copy loop
+    // rather than a subarray, which would allocate a view.
+    for (let i = 0; i < payloadLength; i++) buf[payloadAt + i] = payload[i]!
+  }
+  const crcAt = payloadAt + payloadLength
   const length = crcAt + RECORD_CRC_BYTES - start
 
   putU32(buf, start + OFF_LENGTH, length)
@@ -307,6 +384,21 @@ export function encodeRecord (scratch: Scratch, head: RecordHead, seq: number, t
   putU32(buf, crcAt, crc32Of(buf, start, crcAt))
   scratch.length = start + length
   return start
+}
+
+/**
+ * Sets FLAG_BATCH_END on the record encoded at `offset` (the batch's last)
+ * and refreshes its CRC: one CRC per batch, rather than a seal record.
+ */
+export function markBatchEnd (buf: Buffer, offset: number): void {
+  buf[offset + OFF_FLAGS + 1] |= FLAG_BATCH_END >>> 8
+  const crcAt = offset + (buf[offset]! | (buf[offset + 1]! << 8) | (buf[offset + 2]! << 16) | (buf[offset + 3]! << 24)) - RECORD_CRC_BYTES
+  putU32(buf, crcAt, crc32Of(buf, offset, crcAt))
+}
+
+/** True when the record at `offset` ends its batch (format 2). */
+export function isBatchEndAt (buf: Buffer, offset: number): boolean {
+  return (buf[offset + OFF_FLAGS + 1]! & (FLAG_BATCH_END >>> 8)) !== 0
 }
 
 /** What checkRecordAt found at an offset. */
@@ -368,6 +460,8 @@ export interface JournalRecord {
   timeUs: number
   account: string
   payload: Buffer
+  /** The record ends its batch (one commit, one write(2)): it has FLAG_BATCH_END (format 2) or is a batch seal (format 1). */
+  batchEnd: boolean
 }
 
 /** Decodes a record that checkRecordAt found OK. */
@@ -382,13 +476,16 @@ export function decodeRecord (buf: Buffer, offset: number): JournalRecord {
     kind: buf[offset + OFF_KIND]!,
     lane: buf[offset + OFF_LANE]!,
     direction: buf[offset + OFF_DIRECTION]!,
-    flags: buf.readUInt16LE(offset + OFF_FLAGS),
+    // FLAG_BATCH_END is framing, set on whichever record a commit ended
+    // with: not part of what the record says.
+    flags: buf.readUInt16LE(offset + OFF_FLAGS) & ~FLAG_BATCH_END,
     sessionId: buf.readUInt32LE(offset + OFF_SESSION_ID),
     msgType: buf.readUInt16LE(offset + OFF_MSG_TYPE),
     seq: readU64(buf, offset + OFF_SEQ),
     timeUs: readU64(buf, offset + OFF_TIME_US),
     account: buf.toString('utf8', accountAt, accountAt + accountLen),
     payload: buf.subarray(payloadStart, payloadEnd),
+    batchEnd: isBatchEndAt(buf, offset) || buf[offset + OFF_KIND] === RecordKind.BATCH_SEAL,
   }
 }
 
@@ -397,7 +494,10 @@ export function decodeRecord (buf: Buffer, offset: number): JournalRecord {
 
 /** "GHJ1": lets `file` and a hex dump tell a segment from anything else. */
 export const SEGMENT_MAGIC = 0x314a4847
-export const FORMAT_VERSION = 1
+/** The format this writer writes; see the top of this file. */
+export const FORMAT_VERSION = 2
+/** Batch seals and a chain per batch; read, no longer written. */
+export const FORMAT_VERSION_BATCH_SEALS = 1
 /** Header flag: the segment's day is a trading day passed in, not the UTC date of its first record. */
 export const HEADER_TRADING_DAY = 1
 
@@ -457,6 +557,8 @@ export function decodeSegmentHeader (payload: Buffer): SegmentHeader | null {
 //     SHA-256            u32         u32
 
 export const BATCH_SEAL_PAYLOAD_BYTES = 40
+/** A format-2 chain point has the batch seal's payload: the chain hash, then the records and bytes it covers (chain points excluded). */
+export const CHAIN_POINT_PAYLOAD_BYTES = BATCH_SEAL_PAYLOAD_BYTES
 
 export function writeBatchSealPayload (out: Buffer, chain: Buffer, records: number, bytes: number): void {
   chain.copy(out, 0, 0, HASH_BYTES)

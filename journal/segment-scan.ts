@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import {
   HASH_BYTES, RecordCheck, RecordKind, checkRecordAt, decodeBatchSeal, decodeSegmentHeader, decodeSegmentSeal,
   payloadBoundsAt, recordKindAt, recordKindName, recordLengthAt, recordSeqAt, recordTimeUsAt, readU64, OFF_SEQ,
-  RECORD_OVERHEAD_BYTES, FORMAT_VERSION, HEADER_TRADING_DAY, type SegmentHeader, type SegmentSeal,
+  RECORD_OVERHEAD_BYTES, FORMAT_VERSION, FORMAT_VERSION_BATCH_SEALS, HEADER_TRADING_DAY, isBatchEndAt, type SegmentHeader, type SegmentSeal,
 } from './record-format.js'
 import type { SegmentFile } from './segment-names.js'
 
@@ -51,10 +51,17 @@ export interface SegmentScan {
   batches: number
   /** Offset just past the last batch that checked out (past the seal when sealed). */
   goodEnd: number
-  /** Chain hash after the last batch that checked out. */
+  /**
+   * Chain hash at `chainFrom`: after the last batch that checked out
+   * (format 1), or at the last chain point that did (format 2; the
+   * header's prevSealHash before the first). chainThrough() extends it
+   * over the checked records after it, as a segment seal covers them.
+   */
   chain: Buffer
+  /** Offset just past the last chain point (format 2) or batch seal (format 1) that checked out; 0 before any. */
+  chainFrom: number
   firstTimeUs: number | null
-  /** Time of the last record before the seal: the last batch seal, i.e. the last commit. */
+  /** Time of the last record before the seal: the last batch's last record, i.e. the last commit. */
   lastTimeUs: number | null
   seal: SegmentSeal | null
   sealSeq: number | null
@@ -86,12 +93,17 @@ export function sha256Of (buf: Buffer, start: number, end: number): Buffer {
   return createHash('sha256').update(buf.subarray(start, end)).digest()
 }
 
+/** The chain over every record that checked out, up to goodEnd: what a segment seal written there holds. */
+export function chainThrough (scan: SegmentScan, buf: Buffer): Buffer {
+  return scan.chainFrom < scan.goodEnd ? chainNext(scan.chain, buf, scan.chainFrom, scan.goodEnd) : scan.chain
+}
+
 /** Scans a whole segment held in memory. */
 export function scanSegment (buf: Buffer, file: SegmentFile): SegmentScan {
   const size = buf.length
   const scan: SegmentScan = {
     file, bytes: size, header: null, firstSeq: null, lastSeq: null, records: 0, batches: 0, goodEnd: 0,
-    chain: zeroHash(), firstTimeUs: null, lastTimeUs: null, seal: null, sealSeq: null, sealTimeUs: null, sealHash: null,
+    chain: zeroHash(), chainFrom: 0, firstTimeUs: null, lastTimeUs: null, seal: null, sealSeq: null, sealTimeUs: null, sealHash: null,
     problem: null, tornTail: false, purgedSealHashes: [],
   }
   if (size === 0) return scan
@@ -102,6 +114,10 @@ export function scanSegment (buf: Buffer, file: SegmentFile): SegmentScan {
   let batchRecords = 0
   let batchFirstSeq = 0
   let purgeOffsets: number[] = []
+  // Format 2: the records since the last chain point (from the header on).
+  let chained = false
+  let chainRecords = 0
+  let chainFirstSeq = 0
 
   const fail = (kind: ProblemKind, at: number, storedSeq: number | null, message: string, seqEnd: number | null = null): SegmentScan => {
     scan.problem = { kind, offset: at, seq: expectSeq, storedSeq, seqEnd, message }
@@ -121,7 +137,10 @@ export function scanSegment (buf: Buffer, file: SegmentFile): SegmentScan {
       const [ps, pe] = payloadBoundsAt(buf, off)
       const header = decodeSegmentHeader(buf.subarray(ps, pe))
       if (header === null) return fail('changed', off, seq, 'the segment header is malformed')
-      if (header.version !== FORMAT_VERSION) return fail('changed', off, seq, `the segment header has format version ${header.version}; this tool reads ${FORMAT_VERSION}`)
+      if (header.version !== FORMAT_VERSION && header.version !== FORMAT_VERSION_BATCH_SEALS) {
+        return fail('changed', off, seq, `the segment header has format version ${header.version}; this tool reads ${FORMAT_VERSION_BATCH_SEALS} and ${FORMAT_VERSION}`)
+      }
+      chained = header.version === FORMAT_VERSION
       if (header.stream !== file.stream || header.segment !== file.segment || header.day !== file.day) {
         return fail('changed', off, seq, `the header says ${header.stream} segment ${header.segment} of ${header.day} but the file is named ${file.file}`)
       }
@@ -142,7 +161,34 @@ export function scanSegment (buf: Buffer, file: SegmentFile): SegmentScan {
       return fail('missing', off, seq, `${gap === 1 ? `record seq ${expectSeq} is` : `records seq ${expectSeq}..${seq - 1} are`} missing before this record (seq ${seq})`)
     }
 
-    if (kind === RecordKind.BATCH_SEAL) {
+    if (chained && kind === RecordKind.BATCH_SEAL) {
+      return fail('changed', off, seq, 'a batch seal in a format 2 segment, which ends batches with FLAG_BATCH_END')
+    } else if (!chained && kind === RecordKind.CHAIN_POINT) {
+      return fail('changed', off, seq, 'a chain point in a format 1 segment, which seals every batch')
+    } else if (kind === RecordKind.CHAIN_POINT) {
+      const [ps, pe] = payloadBoundsAt(buf, off)
+      const point = decodeBatchSeal(buf.subarray(ps, pe))
+      if (point === null) return fail('changed', off, seq, 'a chain point is malformed')
+      if (!isBatchEndAt(buf, off)) return fail('changed', off, seq, 'a chain point that does not end its batch')
+      if (point.records !== chainRecords || point.bytes !== off - scan.chainFrom) {
+        return fail('changed', off, seq, `the chain point counts ${point.records} records in ${point.bytes} bytes, but ${chainRecords} records in ${off - scan.chainFrom} bytes precede it since the last one`)
+      }
+      const chain = chainNext(scan.chain, buf, scan.chainFrom, off)
+      if (!chain.equals(point.chain)) {
+        // The CRCs all held, so whoever changed a record recomputed its
+        // CRC: only the chain shows it, and only to the records it covers.
+        scan.problem = {
+          kind: 'changed', offset: scan.chainFrom, seq: chainFirstSeq, storedSeq: chainFirstSeq, seqEnd: seq - 1,
+          message: `the records seq ${chainFirstSeq}..${seq - 1} from offset ${scan.chainFrom} do not match their chain hash (chain point at offset ${off}, seq ${seq}): a record among them was changed and its CRC recomputed, or the chain point was`,
+        }
+        return scan
+      }
+      if (scan.batches === 0 && batchRecords !== 1) return fail('changed', off, seq, 'the first batch must hold the segment header alone (and at most a chain point)')
+      scan.chain = chain
+      scan.chainFrom = off + len
+      chainRecords = 0
+      endBatch(off, len, seq, 1)
+    } else if (kind === RecordKind.BATCH_SEAL) {
       const [ps, pe] = payloadBoundsAt(buf, off)
       const seal = decodeBatchSeal(buf.subarray(ps, pe))
       if (seal === null) return fail('changed', off, seq, 'a batch seal is malformed')
@@ -162,21 +208,14 @@ export function scanSegment (buf: Buffer, file: SegmentFile): SegmentScan {
       }
       if (scan.batches === 0 && batchRecords !== 1) return fail('changed', off, seq, 'the first batch must hold the segment header alone')
       scan.chain = chain
-      scan.batches++
-      scan.records += batchRecords + 1
-      scan.lastSeq = seq
-      scan.lastTimeUs = recordTimeUsAt(buf, off)
-      scan.goodEnd = off + len
-      for (const at of purgeOffsets) collectPurgedSeals(buf, at, scan.purgedSealHashes)
-      purgeOffsets = []
-      batchStart = off + len
-      batchRecords = 0
+      scan.chainFrom = off + len
+      endBatch(off, len, seq, 1)
     } else if (kind === RecordKind.SEGMENT_SEAL) {
       if (batchRecords !== 0) return fail('changed', off, seq, `a segment seal follows ${batchRecords} records that have no batch seal`)
       const [ps, pe] = payloadBoundsAt(buf, off)
       const seal = decodeSegmentSeal(buf.subarray(ps, pe))
       if (seal === null) return fail('changed', off, seq, 'the segment seal is malformed')
-      if (!seal.chain.equals(scan.chain) || seal.records !== scan.records || seal.batches !== scan.batches) {
+      if (!seal.chain.equals(chainThrough(scan, buf)) || seal.records !== scan.records || seal.batches !== scan.batches) {
         return fail('changed', off, seq, `the segment seal (${seal.records} records, ${seal.batches} batches) does not match the segment (${scan.records} records, ${scan.batches} batches) or its final chain hash`)
       }
       scan.seal = { ...seal, chain: Buffer.from(seal.chain) }
@@ -195,8 +234,14 @@ export function scanSegment (buf: Buffer, file: SegmentFile): SegmentScan {
       if (batchRecords === 0) {
         batchFirstSeq = seq
       }
+      if (chained && chainRecords === 0) chainFirstSeq = seq
       batchRecords++
+      chainRecords++
       if (kind === RecordKind.PURGE) purgeOffsets.push(off)
+      if (chained && isBatchEndAt(buf, off)) {
+        if (scan.batches === 0 && batchRecords !== 1) return fail('changed', off, seq, 'the first batch must hold the segment header alone (and at most a chain point)')
+        endBatch(off, len, seq, 0)
+      }
     }
     expectSeq = seq + 1
     off += len
@@ -207,10 +252,23 @@ export function scanSegment (buf: Buffer, file: SegmentFile): SegmentScan {
     scan.tornTail = true
     scan.problem = {
       kind: 'truncated', offset: batchStart, seq: batchFirstSeq, storedSeq: batchFirstSeq, seqEnd: lastSeq,
-      message: `the file ends after ${batchRecords} records (seq ${batchFirstSeq}..${lastSeq}) that have no batch seal: a torn final write`,
+      message: `the file ends after ${batchRecords} records (seq ${batchFirstSeq}..${lastSeq}) that ${chained ? 'no batch end follows' : 'have no batch seal'}: a torn final write`,
     }
   }
   return scan
+
+  /** The record at `at` ended a batch that checked out; `metaRecords` is 1 when it is a seal or chain point. */
+  function endBatch (at: number, len: number, seq: number, metaRecords: number): void {
+    scan.batches++
+    scan.records += batchRecords + metaRecords
+    scan.lastSeq = seq
+    scan.lastTimeUs = recordTimeUsAt(buf, at)
+    scan.goodEnd = at + len
+    for (const p of purgeOffsets) collectPurgedSeals(buf, p, scan.purgedSealHashes)
+    purgeOffsets = []
+    batchStart = at + len
+    batchRecords = 0
+  }
 }
 
 type Fail = (kind: ProblemKind, at: number, storedSeq: number | null, message: string) => SegmentScan

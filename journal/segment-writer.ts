@@ -4,43 +4,41 @@
 // batch with one write(2) and returns only once that write has returned
 // (write-ahead). One stream belongs to one thread; nothing here locks.
 //
-// The per-message path (append) encodes into a reused scratch buffer and
-// allocates only the CRC's typed-array view and the boxed numbers of its
-// µs time and CRC (~150 B a record measured). Per batch (commit) the cost
-// is one SHA-256 over the batch, one write(2) and, by policy, an fsync; a
-// commit of one record allocates ~560 B, about half of it in the sink.
+// The per-message path (append) encodes into a reused scratch buffer,
+// computes the record's CRC over its range in place and allocates
+// nothing of its own; the clock is read once per batch, at its first
+// record. Per batch (commit) the cost is one CRC refresh of the last
+// record (FLAG_BATCH_END), one write(2) and, by policy, an fsync; every
+// `chain.everyRecords` records or `chain.everyMs` ms, one SHA-256 call
+// and a chain point record.
 //
-// Integrity, cheapest first:
+// Integrity, cheapest first (record-format.ts has the layout):
 // - stream seq on every record, +1 each, across segments: a dropped or
 //   reordered record shows as a gap or a step back, and verify names it;
-// - CRC-32 per record (the crc-32 package, record-format.ts crc32Of): it
-//   names the exact record a flipped byte is in. It is not tamper
-//   evidence (anyone can recompute it), only a cheap pointer.
-//   Measured here: ~0.06-0.1 µs per ~100-byte record, against ~1.5 µs for
-//   a SHA-256 per record;
-// - SHA-256 chain per batch: chain(k) = SHA-256(chain(k-1) ‖ batch k),
-//   stored in the batch seal written in the same write(2). Editing a
-//   record and recomputing its CRC still breaks the chain from that batch
-//   on. Hashing per batch costs one one-shot hash call per commit, not per
-//   record (the previous chain hash is kept just before the batch in the
-//   scratch, so the input is one contiguous range);
-// - the segment seal (final chain, counts) and its hash in the next
-//   segment's header chain segments together, so deleting or replacing a
-//   whole segment breaks the link.
+// - CRC-32 per record (record-format.ts crc32Of): it names the exact
+//   record a flipped byte is in. It is not tamper evidence (anyone can
+//   recompute it), only a cheap pointer;
+// - FLAG_BATCH_END on each batch's last record: what a reader trusts ends
+//   there, and a torn final write is told from a whole one;
+// - SHA-256 chain at chain points: chain(k) = SHA-256(chain(k-1) ‖ every
+//   record since chain point k-1). Editing a record and recomputing its
+//   CRC breaks the chain at the next point. The records since the last
+//   point are kept in the scratch after the chain hash (they were already
+//   written), so the input is one contiguous range and one hash call;
+// - the segment seal (final chain, over the records after the last point
+//   too, and counts) and its hash in the next segment's header chain
+//   segments together, so deleting or replacing a whole segment breaks
+//   the link.
 //
-// The byte sink is pino's destination (SonicBoom) in buffer mode,
-// synchronous, minLength 0: write() hands the batch to one write(2) at
-// once, retries short writes itself, and throws on failure (pino's EPIPE
-// filter re-emits any other error with no listener left, so the throw
-// reaches commit()). flushSync() after it is the public-API proof that
-// nothing is left buffered. Checked with strace (journal-bench.js
-// --sink-probe): 2000 commits of 1 and of 256 records (23 KiB, past
-// SonicBoom's 16 KiB maxWrite) made exactly 2002 write(2)s on the segment
-// (the commits, the header batch, the seal). It costs ~0.2 µs a batch
-// over a bare fs.writeSync (commit of one record, p50 1.7 against 1.5 µs)
-// and ~290 B; sink: 'fs' stays selectable as the benchmark's baseline. We
-// keep the file descriptor's lifetime ourselves: SonicBoom closes
-// asynchronously, and a segment's seal must be on disk before the next
+// The byte sink is fs.writeSync on a file descriptor the stream opens and
+// closes itself ('fs'): one write(2) per commit (a short write, which a
+// regular file only does when the disk is full, is retried until all is
+// written or it fails), so "commit returned" means exactly "the write(2)
+// returned". Format 1 wrote through pino's SonicBoom in synchronous buffer
+// mode; it cost ~0.2 µs and ~290 B a batch over the bare write and added
+// nothing write-ahead needs. It stays selectable (sink: 'sonic-boom') as
+// the benchmark's comparison. We keep the file descriptor's lifetime
+// ourselves either way: a segment's seal must be on disk before the next
 // header names it.
 import * as nodeCrypto from 'node:crypto'
 import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, truncateSync, unlinkSync, writeFileSync, writeSync, chmodSync, statSync } from 'node:fs'
@@ -48,10 +46,10 @@ import { join } from 'node:path'
 import pino from 'pino'
 import { JournalError, journalErrorCodes } from './errors.js'
 import {
-  BATCH_SEAL_PAYLOAD_BYTES, DAY_PATTERN, FLAG_JSON, FORMAT_VERSION, HASH_BYTES, HEADER_TRADING_DAY, MAX_RECORD_BYTES, RecordKind, Scratch, SealReason,
-  dayNumberOfUs, encodeRecord, encodeSegmentHeader, encodeSegmentSeal, newRecordHead, utcDayOfUs, writeBatchSealCounts, type RecordHead,
+  BATCH_SEAL_PAYLOAD_BYTES, DAY_PATTERN, FLAG_BATCH_END, FLAG_JSON, FORMAT_VERSION, HASH_BYTES, HEADER_TRADING_DAY, MAX_RECORD_BYTES, RecordKind, Scratch, SealReason,
+  dayNumberOfUs, encodeRecord, encodeSegmentHeader, encodeSegmentSeal, markBatchEnd, newRecordHead, utcDayOfUs, writeBatchSealCounts, type RecordHead,
 } from './record-format.js'
-import { scanSegment, sha256Of } from './segment-scan.js'
+import { chainThrough, scanSegment, sha256Of } from './segment-scan.js'
 import { DEFAULT_JOURNAL_ROOT, JOURNAL_DIR_MODE, fsyncDir, JOURNAL_FILE_MODE, STREAM_NAME_PATTERN, listSegments, segmentFileName } from './segment-names.js'
 import { nowMicros } from '../protocol/clock.js'
 
@@ -87,6 +85,24 @@ export interface JournalStreamOptions {
   clockUs?: () => number
   /** Label segments with this trading day ('YYYYMMDD') instead of the UTC date of their first record. */
   tradingDay?: string | null
+  /** When the SHA-256 chain advances (a chain point); see ChainCadence. */
+  chain?: ChainCadence
+}
+
+/**
+ * A chain point is written as the last record of the first batch that
+ * brings the records since the previous one to `everyRecords`, or that
+ * commits `everyMs` or more after it (by the batch's time), or whose
+ * unchained bytes reach maxBatchBytes; and a segment seal chains whatever
+ * follows the last one. The chain is tamper evidence, not a pointer: a
+ * rewritten record with a recomputed CRC is caught at the next chain point
+ * and named to the records between the two. Between chain points, and
+ * after the last one in a live segment, records are covered by their CRC
+ * and seq alone until the next point or the seal.
+ */
+export interface ChainCadence {
+  everyRecords: number
+  everyMs: number
 }
 
 export const JOURNAL_STREAM_DEFAULTS = Object.freeze({
@@ -94,17 +110,21 @@ export const JOURNAL_STREAM_DEFAULTS = Object.freeze({
   fsync: Object.freeze({ intervalMs: 10 }) as FsyncPolicy,
   maxSegmentBytes: 256 * 1024 * 1024,
   maxBatchBytes: 1024 * 1024,
-  sink: 'sonic-boom' as SinkKind,
+  sink: 'fs' as SinkKind,
   tradingDay: null as string | null,
+  chain: Object.freeze({ everyRecords: 256, everyMs: 100 }) as ChainCadence,
 })
+
+export const MAX_CHAIN_EVERY_RECORDS = 65_536
+export const MAX_CHAIN_EVERY_MS = 60_000
 
 const MIN_SEGMENT_BYTES = 64 * 1024
 const MIN_BATCH_BYTES = 4 * 1024
 const MAX_FSYNC_INTERVAL_MS = 60_000
 
-/** Where a batch goes: all `length` bytes in order, or an exception. */
+/** Where a batch goes: buf[start, start + length) in order, all of it, or an exception. */
 export interface ByteSink {
-  writeAll (buf: Buffer, length: number): void
+  writeAll (buf: Buffer, start: number, length: number): void
 }
 
 /** SonicBoom's buffer mode takes Buffers; its typings only list strings. */
@@ -120,20 +140,21 @@ export function createSink (fd: number, kind: SinkKind): ByteSink {
   if (kind === 'sonic-boom' && fd !== 0) {
     const boom = pino.destination({ dest: fd, sync: true, contentMode: 'buffer', minLength: 0 }) as unknown as BufferSonicBoom
     return {
-      writeAll (buf: Buffer, length: number): void {
-        boom.write(buf.subarray(0, length))
+      writeAll (buf: Buffer, start: number, length: number): void {
+        boom.write(buf.subarray(start, start + length))
         boom.flushSync()
       },
     }
   }
   return {
-    writeAll (buf: Buffer, length: number): void {
-      let off = 0
-      while (off < length) {
-        const n = writeSync(fd, buf, off, length - off)
+    writeAll (buf: Buffer, start: number, length: number): void {
+      const end = start + length
+      let off = start
+      while (off < end) {
+        const n = writeSync(fd, buf, off, end - off)
         // A regular file only writes short when the disk is full; a zero
         // would loop forever.
-        if (n <= 0) throw new Error(`write(2) wrote ${n} of ${length - off} bytes`)
+        if (n <= 0) throw new Error(`write(2) wrote ${n} of ${end - off} bytes`)
         off += n
       }
     },
@@ -180,6 +201,11 @@ export function resolveStreamOptions (options: JournalStreamOptions): Required<J
   }
   if (o.sink !== 'sonic-boom' && o.sink !== 'fs') throw invalid(`sink must be 'sonic-boom' or 'fs'; got ${JSON.stringify(o.sink)}`)
   if (o.tradingDay !== null) checkDay(o.tradingDay)
+  const c = o.chain
+  if (typeof c !== 'object' || c === null || !Number.isInteger(c.everyRecords) || c.everyRecords < 1 || c.everyRecords > MAX_CHAIN_EVERY_RECORDS ||
+    !Number.isInteger(c.everyMs) || c.everyMs < 1 || c.everyMs > MAX_CHAIN_EVERY_MS) {
+    throw invalid(`chain must be { everyRecords, everyMs } with everyRecords an integer from 1 to ${MAX_CHAIN_EVERY_RECORDS} and everyMs an integer from 1 to ${MAX_CHAIN_EVERY_MS}; got ${JSON.stringify(c)}`)
+  }
   return o
 }
 
@@ -215,13 +241,21 @@ export class JournalStream {
   readonly dir: string
   private readonly clockUs: () => number
   /**
-   * [0, HASH_BYTES): the chain hash so far; then the batch being built.
-   * With the previous chain hash just before the batch, the next one is a
-   * single hash over one contiguous range. Only the batch is written.
+   * [0, HASH_BYTES): the chain hash at the last chain point; then the
+   * records written since it (unchained); then, from writeFrom, the batch
+   * being built. With the previous chain hash just before the records it
+   * covers, the next one is a single hash over one contiguous range. Only
+   * the batch is written.
    */
   private readonly scratch = new Scratch()
-  /** scratch.buf from HASH_BYTES on, the bytes a write takes; made again when the scratch grows. */
-  private batchView: Buffer
+  private writeFrom = HASH_BYTES
+  /** Offset in the scratch of the batch's last record: commit marks it FLAG_BATCH_END. */
+  private lastRecordAt = HASH_BYTES
+  /** Records since the last chain point, the current batch's included. */
+  private chainRecords = 0
+  private lastChainUs = 0
+  private readonly chainEveryRecords: number
+  private readonly chainEveryUs: number
   private readonly sealPayload = Buffer.alloc(BATCH_SEAL_PAYLOAD_BYTES)
   private readonly metaHead: RecordHead = { ...META_HEAD }
   private readonly sinkKind: SinkKind
@@ -283,9 +317,10 @@ export class JournalStream {
     const f = options.fsync
     this.fsyncMode = f === 'never' ? FSYNC_NEVER : f === 'every-batch' ? FSYNC_EVERY_BATCH : FSYNC_INTERVAL
     this.fsyncIntervalMs = typeof f === 'object' ? f.intervalMs : 0
+    this.chainEveryRecords = options.chain.everyRecords
+    this.chainEveryUs = options.chain.everyMs * 1000
     this.scratch.buf.fill(0, 0, HASH_BYTES)
     this.scratch.length = HASH_BYTES
-    this.batchView = this.scratch.buf.subarray(HASH_BYTES)
     mkdirSync(options.root, { recursive: true, mode: JOURNAL_DIR_MODE })
     mkdirSync(this.dir, { recursive: true, mode: JOURNAL_DIR_MODE })
     // mkdir leaves an existing directory's mode alone; the journal must
@@ -301,18 +336,27 @@ export class JournalStream {
    * go backwards (and a segment's day never flips back) when the clock
    * steps.
    */
-  append (head: RecordHead, payload: Uint8Array, timeUs: number = this.clockUs(), extraFlags = 0): number {
+  append (head: RecordHead, payload: Uint8Array, timeUs?: number, extraFlags = 0, payloadLength = payload.length): number {
     if (this.failure !== null || this.closed) throw this.unwritable()
-    const t = timeUs > this.lastTimeUs ? timeUs : this.lastTimeUs
-    if (this.batchRecords === 0) this.prepareBatch(t)
+    let t: number
+    if (this.batchRecords === 0) {
+      // The batch's one clock read: the records after its first one that
+      // bring no time of their own take the batch's (a batch is one
+      // event-loop turn's work, microseconds long).
+      const now = timeUs ?? this.clockUs()
+      t = now > this.lastTimeUs ? now : this.lastTimeUs
+      this.prepareBatch(t)
+    } else {
+      t = timeUs !== undefined && timeUs > this.lastTimeUs ? timeUs : this.lastTimeUs
+    }
     const seq = this.seqNext
-    encodeRecord(this.scratch, head, seq, t, payload, extraFlags)
+    this.lastRecordAt = encodeRecord(this.scratch, head, seq, t, payload, extraFlags, payloadLength)
     this.seqNext = seq + 1
     this.lastTimeUs = t
     this.batchRecords++
     // A size threshold commits inline (nats.js FLUSH_THRESHOLD): writing
     // early never breaks write-ahead, it only splits the batch.
-    if (this.scratch.length - HASH_BYTES >= this.maxBatchBytes) this.commit()
+    if (this.scratch.length - this.writeFrom >= this.maxBatchBytes) this.commit()
     return seq
   }
 
@@ -458,42 +502,60 @@ export class JournalStream {
 
   private writeBatch (): number {
     const scratch = this.scratch
-    const buf = scratch.buf
-    const bodyEnd = scratch.length
     const records = this.batchRecords
-    // chain(k) = SHA-256(chain(k-1) ‖ batch k) over [0, bodyEnd), then
-    // chain(k) replaces chain(k-1) in place: the batch no longer needs it.
-    // (Buffer.copy of part of a buffer would make a view; a 32-byte loop
-    // makes nothing.)
-    const chain = sha256Binary(new Uint8Array(buf.buffer, buf.byteOffset, bodyEnd))
-    const sealPayload = this.sealPayload
-    for (let i = 0; i < HASH_BYTES; i++) buf[i] = sealPayload[i] = chain.charCodeAt(i)
-    writeBatchSealCounts(sealPayload, records, bodyEnd - HASH_BYTES)
-    this.metaHead.kind = RecordKind.BATCH_SEAL
-    // The seal takes the batch's last time rather than a new clock read.
-    encodeRecord(scratch, this.metaHead, this.seqNext, this.lastTimeUs, this.sealPayload)
-    this.seqNext++
-    const length = scratch.length - HASH_BYTES
-    this.writeOut(length, 'batch')
-    scratch.length = HASH_BYTES
+    const chainRecords = this.chainRecords + records
+    const chainDue = chainRecords >= this.chainEveryRecords || this.lastTimeUs - this.lastChainUs >= this.chainEveryUs ||
+      scratch.length - HASH_BYTES >= this.maxBatchBytes
+    let metaRecords = 0
+    if (chainDue) {
+      // chain(k) = SHA-256(chain(k-1) ‖ records since chain point k-1),
+      // over [0, length) in one call; chain(k) then replaces chain(k-1) in
+      // place. (A 32-byte loop rather than Buffer.copy, which would make
+      // a view.)
+      const buf = scratch.buf
+      const bodyEnd = scratch.length
+      const chain = sha256Binary(new Uint8Array(buf.buffer, buf.byteOffset, bodyEnd))
+      const payload = this.sealPayload
+      for (let i = 0; i < HASH_BYTES; i++) buf[i] = payload[i] = chain.charCodeAt(i)
+      writeBatchSealCounts(payload, chainRecords, bodyEnd - HASH_BYTES)
+      const meta = this.metaHead
+      meta.kind = RecordKind.CHAIN_POINT
+      meta.flags = FLAG_BATCH_END
+      // The chain point takes the batch's last time rather than a new clock read.
+      encodeRecord(scratch, meta, this.seqNext, this.lastTimeUs, payload)
+      meta.flags = 0
+      this.seqNext++
+      this.lastChainUs = this.lastTimeUs
+      metaRecords = 1
+    } else {
+      markBatchEnd(scratch.buf, this.lastRecordAt)
+    }
+    const from = this.writeFrom
+    const length = scratch.length - from
+    this.writeOut(from, length, 'batch')
+    if (chainDue) {
+      scratch.length = HASH_BYTES
+      this.chainRecords = 0
+    } else {
+      this.chainRecords = chainRecords
+    }
+    this.writeFrom = scratch.length
     this.batchRecords = 0
     this.segmentBytes += length
-    this.segmentRecords += records + 1
+    this.segmentRecords += records + metaRecords
     this.segmentBatches++
     this.totalBatches++
-    this.totalRecords += records + 1
+    this.totalRecords += records + metaRecords
     this.totalBytes += length
     if (this.fsyncMode === FSYNC_EVERY_BATCH) this.fsyncNow()
     else if (this.fsyncMode === FSYNC_INTERVAL && this.fsyncTimer === undefined) this.armFsyncTimer()
     return length
   }
 
-  /** Writes the `length` bytes after the chain hash in the scratch. */
-  private writeOut (length: number, what: string): void {
-    const buf = this.scratch.buf
-    if (this.batchView.buffer !== buf.buffer) this.batchView = buf.subarray(HASH_BYTES)
+  /** Writes scratch.buf[from, from + length). */
+  private writeOut (from: number, length: number, what: string): void {
     try {
-      this.sink!.writeAll(this.batchView, length)
+      this.sink!.writeAll(this.scratch.buf, from, length)
     } catch (err) {
       this.failure = new JournalError(journalErrorCodes.WRITE_FAILED, `journal stream ${this.stream}: write(2) of a ${length}-byte ${what} to ${this.segmentPath} failed: ${(err as Error).message}`, { cause: err })
       throw this.failure
@@ -571,6 +633,10 @@ export class JournalStream {
     this.segmentRecords = 0
     this.segmentBatches = 0
     this.prevSealHash.copy(this.scratch.buf, 0)
+    this.scratch.length = HASH_BYTES
+    this.writeFrom = HASH_BYTES
+    this.chainRecords = 0
+    this.lastChainUs = timeUs
     const header = encodeSegmentHeader({
       version: FORMAT_VERSION,
       flags: this.tradingDay !== null ? HEADER_TRADING_DAY : 0,
@@ -580,7 +646,7 @@ export class JournalStream {
       stream: this.stream,
     })
     this.metaHead.kind = RecordKind.SEGMENT_HEADER
-    encodeRecord(this.scratch, this.metaHead, this.seqNext, timeUs, header)
+    this.lastRecordAt = encodeRecord(this.scratch, this.metaHead, this.seqNext, timeUs, header)
     this.seqNext++
     this.lastTimeUs = timeUs
     this.batchRecords = 1
@@ -593,13 +659,19 @@ export class JournalStream {
   /** Writes the segment seal and closes the file. The batch must be empty. */
   private sealSegment (reason: number, tornBytes: number): void {
     const t = Math.max(this.clockUs(), this.lastTimeUs)
-    const payload = encodeSegmentSeal({ chain: this.scratch.buf.subarray(0, HASH_BYTES), records: this.segmentRecords, batches: this.segmentBatches, tornBytes, reason })
+    const scratch = this.scratch
+    // The seal's chain covers the records after the last chain point too.
+    if (scratch.length > HASH_BYTES) sha256Of(scratch.buf, 0, scratch.length).copy(scratch.buf, 0)
+    scratch.length = HASH_BYTES
+    this.writeFrom = HASH_BYTES
+    this.chainRecords = 0
+    const payload = encodeSegmentSeal({ chain: scratch.buf.subarray(0, HASH_BYTES), records: this.segmentRecords, batches: this.segmentBatches, tornBytes, reason })
     this.metaHead.kind = RecordKind.SEGMENT_SEAL
-    encodeRecord(this.scratch, this.metaHead, this.seqNext, t, payload)
-    const length = this.scratch.length - HASH_BYTES
-    const sealHash = sha256Of(this.scratch.buf, HASH_BYTES, HASH_BYTES + length)
-    this.writeOut(length, 'segment seal')
-    this.scratch.length = HASH_BYTES
+    encodeRecord(scratch, this.metaHead, this.seqNext, t, payload)
+    const length = scratch.length - HASH_BYTES
+    const sealHash = sha256Of(scratch.buf, HASH_BYTES, HASH_BYTES + length)
+    this.writeOut(HASH_BYTES, length, 'segment seal')
+    scratch.length = HASH_BYTES
     this.seqNext++
     this.lastTimeUs = t
     this.totalBytes += length
@@ -651,7 +723,11 @@ export class JournalStream {
       this.segmentBytes = scan.goodEnd
       this.segmentRecords = scan.records
       this.segmentBatches = scan.batches
-      scan.chain.copy(this.scratch.buf, 0)
+      // The chain as a seal must hold it: over the records after the
+      // last chain point too (format 2; format 1 chained every batch).
+      chainThrough(scan, buf).copy(this.scratch.buf, 0)
+      this.scratch.length = HASH_BYTES
+      this.writeFrom = HASH_BYTES
       this.seqNext = scan.lastSeq! + 1
       this.lastTimeUs = scan.lastTimeUs!
       this.sealSegment(tornBytes > 0 ? SealReason.RECOVERED : SealReason.RESUMED, tornBytes)

@@ -161,7 +161,7 @@ export class ClientSession {
   /** The session logged on as `account`: from here its journal records name the account. */
   journalAs (account: string): void {
     const heads = this.journal
-    if (heads !== null) heads.clientIn.account = heads.clientOut.account = heads.decision.account = heads.linkOut.account = account
+    if (heads !== null) heads.clientIn.account = heads.clientOut.account = heads.decision.account = heads.linkOut.account = heads.orderEntry.account = account
   }
 }
 

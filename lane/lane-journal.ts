@@ -8,12 +8,23 @@
 // its flush, the lane before it flushes client sends). commit() is one
 // write(2) for everything appended since the last one.
 //
+// A new order that passes and goes out is one ORDER_ENTRY record rather
+// than three (client-in, check-decision, link-out; gateway-records.ts):
+// its client-in frame is held (copied) until its decision and link order
+// follow with nothing between them, and anything else that comes first,
+// a commit included, writes what is held as the separate records first.
+// Held records are never left behind a commit, so write-ahead is as
+// before: nothing is sent whose records have not been written.
+//
 // Fail closed: when a write fails the stream stops (JournalStream), commit()
 // returns false from then on, and onFailure runs once. Nothing may be sent
 // after that, because nothing can be recorded.
-import { JournalStream, type FsyncPolicy } from '../journal/segment-writer.js'
+import { JournalStream, type ChainCadence, type FsyncPolicy } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
-import { CLIENT_BODY_FIELDS, LINK_BODY_FIELDS, newDecisionScratch, positionsCarriedDocuments, writeDecision, type CarriedPositionEntry } from '../journal/gateway-records.js'
+import {
+  CLIENT_BODY_FIELDS, DECISION_PAYLOAD_BYTES, LINK_BODY_FIELDS, ORDER_ENTRY_MAX_CLIENT_BYTES, ORDER_ENTRY_PREFIX_BYTES, newDecisionScratch, positionsCarriedDocuments, writeDecision, writeOrderEntry,
+  type CarriedPositionEntry,
+} from '../journal/gateway-records.js'
 import { bodyFieldNumber } from '../protocol/body-fields.js'
 import type { LaneName } from '../protocol/lanes.js'
 import type { LinkEnvelope } from '../protocol/messages.js'
@@ -24,6 +35,8 @@ export interface LaneJournalOptions {
   root: string
   fsync: FsyncPolicy
   maxSegmentBytes: number
+  /** Chain point cadence (journal.chain); the stream's default when absent. */
+  chain?: ChainCadence
   /** Where the stream's totals and lag are published for /metrics; none when nobody reads them. */
   metrics?: LaneMetrics
   /** µs since the epoch (default protocol/clock.ts nowMicros); tests drive it. */
@@ -36,7 +49,17 @@ export interface SessionJournalHeads {
   clientOut: RecordHead
   decision: RecordHead
   linkOut: RecordHead
+  /** An order's client-in, decision and link-out in one record (ORDER_ENTRY). */
+  orderEntry: RecordHead
 }
+
+const CLIENT_NEW_ORDER = CLIENT_BODY_FIELDS.newOrder!
+const LINK_NEW_ORDER = LINK_BODY_FIELDS.newOrder!
+const HELD_NONE = 0
+/** A new order's client-in frame is held. */
+const HELD_CLIENT_IN = 1
+/** And its passing decision (in decisionScratch). */
+const HELD_DECISION = 2
 
 export { bodyFieldNumber }
 
@@ -50,6 +73,13 @@ export class LaneJournal {
   private readonly reportHeldHead: RecordHead
   private readonly positionsCarriedHead: RecordHead
   private readonly decisionScratch = newDecisionScratch()
+  private held = HELD_NONE
+  private heldHeads: SessionJournalHeads | null = null
+  private heldClient: Buffer = Buffer.allocUnsafeSlow(4096)
+  private heldClientLength = 0
+  private heldTimeUs: number | undefined = undefined
+  /** Where an ORDER_ENTRY payload is put together; grows to the largest seen. */
+  private orderEntryPayload: Buffer = Buffer.allocUnsafeSlow(8192)
   private failure: Error | null = null
   private readonly metrics: LaneMetrics | null
   /** Called once, on the first failed write. */
@@ -58,7 +88,7 @@ export class LaneJournal {
   constructor (options: LaneJournalOptions) {
     this.laneCode = LANE_CODES[options.lane]
     this.metrics = options.metrics ?? null
-    this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes, clockUs: options.clockUs })
+    this.stream = JournalStream.open({ stream: options.lane, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes, chain: options.chain, clockUs: options.clockUs })
     this.linkInHead = newRecordHead({ kind: RecordKind.LINK_IN, lane: this.laneCode, direction: Direction.IN })
     this.linkOutHead = newRecordHead({ kind: RecordKind.LINK_OUT, lane: this.laneCode, direction: Direction.OUT })
     this.reportHeldHead = newRecordHead({ kind: RecordKind.REPORT_HELD, lane: this.laneCode, direction: Direction.NONE, msgType: CLIENT_BODY_FIELDS.executionReport })
@@ -76,6 +106,7 @@ export class LaneJournal {
       clientOut: newRecordHead({ kind: RecordKind.CLIENT_OUT, lane, direction: Direction.OUT, sessionId }),
       decision: newRecordHead({ kind: RecordKind.CHECK_DECISION, lane, direction: Direction.NONE, sessionId }),
       linkOut: newRecordHead({ kind: RecordKind.LINK_OUT, lane, direction: Direction.OUT, sessionId }),
+      orderEntry: newRecordHead({ kind: RecordKind.ORDER_ENTRY, lane, direction: Direction.IN, sessionId, msgType: CLIENT_NEW_ORDER }),
     }
   }
 
@@ -84,6 +115,17 @@ export class LaneJournal {
    * the time its checks run at, so that recovery replays them at it.
    */
   clientIn (heads: SessionJournalHeads, bytes: Uint8Array, msgType: number, flags: number, timeUs?: number): void {
+    if (this.held !== HELD_NONE) this.releaseHeld()
+    if (msgType === CLIENT_NEW_ORDER && flags === 0 && bytes.length <= ORDER_ENTRY_MAX_CLIENT_BYTES && this.failure === null) {
+      // Held for an ORDER_ENTRY: the caller's buffer is the socket's, so a copy.
+      if (bytes.length > this.heldClient.length) this.heldClient = Buffer.allocUnsafeSlow(bytes.length)
+      this.heldClient.set(bytes, 0)
+      this.heldClientLength = bytes.length
+      this.heldTimeUs = timeUs
+      this.heldHeads = heads
+      this.held = HELD_CLIENT_IN
+      return
+    }
     const head = heads.clientIn
     head.msgType = msgType
     head.flags = flags
@@ -92,6 +134,7 @@ export class LaneJournal {
 
   /** An encoded envelope about to be sent to a client. */
   clientOut (heads: SessionJournalHeads, bytes: Uint8Array, msgType: number): void {
+    if (this.held !== HELD_NONE) this.releaseHeld()
     heads.clientOut.msgType = msgType
     this.append(heads.clientOut, bytes)
   }
@@ -102,6 +145,7 @@ export class LaneJournal {
    * resend, and rebuilt from here by recovery.
    */
   reportHeld (account: string, bytes: Uint8Array): void {
+    if (this.held !== HELD_NONE) this.releaseHeld()
     this.reportHeldHead.account = account
     this.append(this.reportHeldHead, bytes)
   }
@@ -110,6 +154,12 @@ export class LaneJournal {
   decision (heads: SessionJournalHeads, passed: boolean, stage: number, reason: number, riskSlot: number,
     clientOrderId: number, linkOrderId: number, limit: number, observed: number): void {
     const { bytes, f64 } = this.decisionScratch
+    if (this.held === HELD_CLIENT_IN && heads === this.heldHeads && passed && reason === 0) {
+      writeDecision(bytes, f64, passed, stage, reason, riskSlot, clientOrderId, linkOrderId, limit, observed)
+      this.held = HELD_DECISION
+      return
+    }
+    if (this.held !== HELD_NONE) this.releaseHeld()
     writeDecision(bytes, f64, passed, stage, reason, riskSlot, clientOrderId, linkOrderId, limit, observed)
     heads.decision.msgType = reason
     this.append(heads.decision, bytes)
@@ -117,13 +167,41 @@ export class LaneJournal {
 
   /** A link message about to be queued; `heads` names the client session that caused it, null for the gateway's own. */
   linkOut (heads: SessionJournalHeads | null, body: Uint8Array, envelope: object): void {
+    const msgType = bodyFieldNumber(envelope, LINK_BODY_FIELDS)
+    if (this.held === HELD_DECISION && heads === this.heldHeads && msgType === LINK_NEW_ORDER) {
+      const need = ORDER_ENTRY_PREFIX_BYTES + this.heldClientLength + DECISION_PAYLOAD_BYTES + body.length
+      if (need > this.orderEntryPayload.length) this.orderEntryPayload = Buffer.allocUnsafeSlow(need)
+      const length = writeOrderEntry(this.orderEntryPayload, this.heldClient, this.heldClientLength, this.decisionScratch.bytes, body)
+      this.held = HELD_NONE
+      this.heldHeads = null
+      this.appendLength(heads!.orderEntry, this.orderEntryPayload, length, this.heldTimeUs)
+      return
+    }
+    if (this.held !== HELD_NONE) this.releaseHeld()
     const head = heads === null ? this.linkOutHead : heads.linkOut
-    head.msgType = bodyFieldNumber(envelope, LINK_BODY_FIELDS)
+    head.msgType = msgType
     this.append(head, body)
+  }
+
+  /** Writes what is held as the separate records it is so far (the order did not go out, or something came between). */
+  private releaseHeld (): void {
+    const heads = this.heldHeads!
+    const held = this.held
+    this.held = HELD_NONE
+    this.heldHeads = null
+    const clientIn = heads.clientIn
+    clientIn.msgType = CLIENT_NEW_ORDER
+    clientIn.flags = 0
+    this.appendLength(clientIn, this.heldClient, this.heldClientLength, this.heldTimeUs)
+    if (held === HELD_DECISION) {
+      heads.decision.msgType = 0
+      this.append(heads.decision, this.decisionScratch.bytes)
+    }
   }
 
   /** A link frame body as received, before it is acted on; `envelope` is null when it could not be decoded. */
   linkIn (body: Uint8Array, envelope: LinkEnvelope | null): void {
+    if (this.held !== HELD_NONE) this.releaseHeld()
     // Segments are labelled with the trading day, and the logon reply
     // that announces a day opens that day's first segment: recovery reads
     // from there.
@@ -138,6 +216,7 @@ export class LaneJournal {
    * day's segment, where recovery finds them.
    */
   positionsCarried (tradingDay: string, entries: readonly CarriedPositionEntry[]): void {
+    if (this.held !== HELD_NONE) this.releaseHeld()
     if (this.failure !== null) return
     for (const doc of positionsCarriedDocuments(tradingDay, entries)) {
       try {
@@ -154,6 +233,7 @@ export class LaneJournal {
   /** Labels the next segments with the exchange's trading day (a new day starts a new segment). */
   setTradingDay (day: string): void {
     if (!/^\d{8}$/.test(day)) return
+    if (this.held !== HELD_NONE) this.releaseHeld()
     // What is appended so far belongs to the old label's segment.
     this.commit()
     this.stream.setTradingDay(day)
@@ -165,6 +245,8 @@ export class LaneJournal {
    * caller must send nothing.
    */
   commit (): boolean {
+    // Write-ahead: what is held goes into this write, as separate records.
+    if (this.held !== HELD_NONE) this.releaseHeld()
     if (this.failure !== null) return false
     // Most turns' flushes find their records already committed (or none):
     // only a real write is timed.
@@ -185,6 +267,7 @@ export class LaneJournal {
 
   /** Commits and seals the segment. */
   close (): void {
+    if (this.held !== HELD_NONE) this.releaseHeld()
     if (this.failure !== null) return
     try {
       this.stream.close()
@@ -194,9 +277,14 @@ export class LaneJournal {
   }
 
   private append (head: RecordHead, payload: Uint8Array, timeUs?: number): void {
+    this.appendLength(head, payload, payload.length, timeUs)
+  }
+
+  /** Appends payload[0, length). */
+  private appendLength (head: RecordHead, payload: Uint8Array, length: number, timeUs: number | undefined): void {
     if (this.failure !== null) return
     try {
-      this.stream.append(head, payload, timeUs)
+      this.stream.append(head, payload, timeUs, 0, length)
     } catch (err) {
       // append() commits by itself past maxBatchBytes, so it can fail too.
       this.fail(err as Error)

@@ -85,7 +85,7 @@ export class Lane {
     const laneIndex = LANE_NAMES.indexOf(name)
     const risk = new RiskEngine(riskBuffers, laneIndex)
     this.journal = config.journal.enabled
-      ? new LaneJournal({ lane: name, root: journalDir(config), fsync: config.journal.fsync, maxSegmentBytes: config.journal.maxSegmentBytes, metrics: this.metrics })
+      ? new LaneJournal({ lane: name, root: journalDir(config), fsync: config.journal.fsync, maxSegmentBytes: config.journal.maxSegmentBytes, chain: config.journal.chain, metrics: this.metrics })
       : null
     if (this.journal !== null) this.journal.onFailure = (err) => { this.failClosed(err) }
     this.diskFloorBytes = config.journal.disk.floorBytes

@@ -4,7 +4,7 @@
 // and retention purges. Each record is committed on its own before the
 // step's answer or the change's reply goes anywhere: these are not hot
 // paths, and each is evidence by itself.
-import { JournalStream, type FsyncPolicy, type JournalStreamStats } from '../journal/segment-writer.js'
+import { JournalStream, type ChainCadence, type FsyncPolicy, type JournalStreamStats } from '../journal/segment-writer.js'
 import { Direction, LANE_CODES, LANE_NONE, RecordKind, newRecordHead } from '../journal/record-format.js'
 import { SUPERVISOR_STREAM, type AdminChangeDocument, type LogonStepDocument } from '../journal/gateway-records.js'
 import { purgeExpired, type PurgeResult } from '../journal/retention.js'
@@ -15,6 +15,8 @@ export interface SupervisorJournalOptions {
   root: string
   fsync: FsyncPolicy
   maxSegmentBytes: number
+  /** Chain point cadence (journal.chain); the stream's default when absent. */
+  chain?: ChainCadence
   retentionYears: number
 }
 
@@ -22,7 +24,7 @@ export class SupervisorJournal {
   private readonly stream: JournalStream
 
   constructor (private readonly options: SupervisorJournalOptions) {
-    this.stream = JournalStream.open({ stream: SUPERVISOR_STREAM, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes })
+    this.stream = JournalStream.open({ stream: SUPERVISOR_STREAM, root: options.root, fsync: options.fsync, maxSegmentBytes: options.maxSegmentBytes, chain: options.chain })
   }
 
   /** Records one logon step and commits. Throws if the journal cannot be written: the step then fails closed. */

@@ -75,7 +75,7 @@ function openSupervisorJournal (config: GatewayConfig): SupervisorJournal {
   const j = config.journal
   const root = journalDir(config)
   try {
-    return new SupervisorJournal({ root, fsync: j.fsync, maxSegmentBytes: j.maxSegmentBytes, retentionYears: j.retentionYears })
+    return new SupervisorJournal({ root, fsync: j.fsync, maxSegmentBytes: j.maxSegmentBytes, chain: j.chain, retentionYears: j.retentionYears })
   } catch (err) {
     const { code, message } = err as NodeJS.ErrnoException
     if (code === undefined) throw err

@@ -150,6 +150,9 @@ const cases: Array<[string, unknown, string]> = [
   ['negative floor', { journal: { disk: { floorBytes: -1 } } }, 'journal.disk.floorBytes: must be at least 0'],
   ['floor not whole', { journal: { disk: { floorBytes: 0.5 } } }, 'journal.disk.floorBytes: must be a whole number'],
   ['floor above the low watermark', { journal: { disk: { lowWatermarkBytes: 1000, floorBytes: 2000 } } }, 'journal.disk.floorBytes: 2000 is above journal.disk.lowWatermarkBytes (1000); the floor must be the lower mark, so logons stop before the lanes fail closed'],
+  ['journal chain cadence of zero records', { journal: { chain: { everyRecords: 0 } } }, 'journal.chain.everyRecords: must be at least 1 record'],
+  ['journal chain cadence too rare', { journal: { chain: { everyMs: 120_000 } } }, 'journal.chain.everyMs: must be at most 60000 ms'],
+  ['journal chain cadence not whole', { journal: { chain: { everyRecords: 2.5 } } }, 'journal.chain.everyRecords: must be a whole number'],
   ['unknown test fault', { lanes: { hft: { testFaults: { crash: true } } } }, 'lanes.hft.testFaults: unknown field "crash"; remove it or check its spelling'],
 ]
 

@@ -64,6 +64,8 @@ function buildDay (root: string): Day {
   const names: Names = {}
   const day1: string[] = []
   const lane = LANE_CODES.platform
+  // Each record is given its time: the stream reads its clock once per
+  // batch, and these batches hold many records a millisecond apart.
   const record = (name: string, stream: JournalStream, seq: number): void => {
     names[name] = `${stream.stream}/${seq}`
     if (now < DAY2_US) day1.push(names[name]!)
@@ -71,21 +73,21 @@ function buildDay (root: string): Day {
   }
   const client = (name: string, kind: number, sessionId: number, account: string, envelope: ClientEnvelopeInit, body: string): void => {
     const head = newRecordHead({ kind, lane, direction: kind === RecordKind.CLIENT_IN ? Direction.IN : Direction.OUT, sessionId, account, msgType: CLIENT_BODY_FIELDS[body]! })
-    record(name, platform, platform.append(head, encodeClientEnvelope(envelope)))
+    record(name, platform, platform.append(head, encodeClientEnvelope(envelope), now))
   }
   const link = (name: string, kind: number, sessionId: number, account: string, envelope: LinkEnvelopeInit, body: string): void => {
     const head = newRecordHead({ kind, lane, direction: kind === RecordKind.LINK_IN ? Direction.IN : Direction.OUT, sessionId, account, msgType: LINK_BODY_FIELDS[body]! })
-    record(name, platform, platform.append(head, encodeLinkFrame(envelope).subarray(4)))
+    record(name, platform, platform.append(head, encodeLinkFrame(envelope).subarray(4), now))
   }
   const scratch = newDecisionScratch()
   const decision = (name: string, sessionId: number, account: string, passed: boolean, reason: number, coid: number, loid: number, limit: number, observed: number): void => {
     writeDecision(scratch.bytes, scratch.f64, passed, DecisionStage.RISK, reason, passed ? 3 : -1, coid, loid, limit, observed)
     const head = newRecordHead({ kind: RecordKind.CHECK_DECISION, lane, sessionId, account, msgType: reason })
-    record(name, platform, platform.append(head, scratch.bytes))
+    record(name, platform, platform.append(head, scratch.bytes, now))
   }
   const step = (name: string, sessionId: number, doc: LogonStepDocument): void => {
     const head: RecordHead = newRecordHead({ kind: RecordKind.LOGON_STEP, lane, sessionId, account: doc.account ?? '' })
-    record(name, supervisor, supervisor.appendJson(head, doc))
+    record(name, supervisor, supervisor.appendJson(head, doc, now))
   }
 
   step('stepAuth', 11, { lane: 'platform', step: 'authenticate', ip: '203.0.113.9', account: 'ACC1', appId: 'APP-A', reason: 0, reasonName: 'REASON_UNSPECIFIED', text: '' })
@@ -121,7 +123,7 @@ function buildDay (root: string): Day {
   client('order7s12', RecordKind.CLIENT_IN, 12, 'ACC2', { seq: 4, newOrder: { clientOrderId: 7, instrument: 'rb2605', side: Side.SELL, price: 3512, quantityLots: 1 } }, 'newOrder')
   client('throttled', RecordKind.CLIENT_OUT, 12, 'ACC2', { seq: 2, reject: { reason: RejectReason.THROTTLED_SESSION, text: 'throttled', refSeq: 5, clientOrderId: 9, limit: 50, observed: 51 } }, 'reject')
   const admin: AdminChangeDocument = { operator: 'ops-alice', command: 'set-limit', scope: { kind: 'account', account: 'ACC1' }, before: { maxOpenOrders: 10 }, after: { maxOpenOrders: 20 } }
-  record('admin', supervisor, supervisor.appendJson(newRecordHead({ kind: RecordKind.ADMIN_CHANGE, lane: LANE_NONE, account: 'ACC1' }), admin))
+  record('admin', supervisor, supervisor.appendJson(newRecordHead({ kind: RecordKind.ADMIN_CHANGE, lane: LANE_NONE, account: 'ACC1' }), admin, now))
   platform.commit()
   supervisor.commit()
 

@@ -28,7 +28,7 @@ function kindsOf (path: string): string[] {
   return recordsOf(path).map((r) => recordKindName(r.kind))
 }
 
-t.test('group commit: append writes nothing, commit writes the batch and its seal with one write', async (t) => {
+t.test('group commit: append writes nothing, commit writes the batch, its last record marked, with one write', async (t) => {
   const clock = new ManualClock()
   const j = open(t.testdir(), clock)
   j.append(head, Buffer.from('first'))
@@ -43,9 +43,10 @@ t.test('group commit: append writes nothing, commit writes the batch and its sea
   t.equal(statSync(path).size, size0 + written, 'commit returns after the bytes are in the file')
   t.same(seqs, Array.from({ length: 16 }, (_, i) => seqs[0]! + i), 'append returns consecutive stream seqs')
   t.equal(j.commit(), 0, 'an empty commit writes nothing')
-  // header batch, the 1-record batch, the 16-record batch: 3 commits, 3 seals.
-  t.same(kindsOf(path).filter((k) => k === 'batch-seal').length, 3)
-  t.same(kindsOf(path).slice(-17), [...Array(16).fill('client-in'), 'batch-seal'], 'the 16 records and their seal are contiguous')
+  // header batch, the 1-record batch, the 16-record batch: 3 commits,
+  // 3 batch ends; 18 records are below the chain cadence, so no chain point.
+  t.same(recordsOf(path).map((r) => r.batchEnd), [true, true, ...Array(15).fill(false), true])
+  t.same(kindsOf(path), ['segment-header', ...Array(17).fill('client-in')], 'no seal records: the batch end is a flag')
   t.same(j.stats().batches, 3)
   j.close()
   t.ok(verifyJournal(j.dir).ok)
@@ -53,7 +54,7 @@ t.test('group commit: append writes nothing, commit writes the batch and its sea
 
 t.test('one write(2) per batch: the batch lands whole, never record by record', async (t) => {
   // Observed from outside: after each commit, the file has grown by
-  // exactly the batch, and the new bytes end in a batch seal.
+  // exactly the batch, and the new bytes end in a record marked as its end.
   const clock = new ManualClock()
   const j = open(t.testdir(), clock)
   for (const n of [1, 16, 256]) {
@@ -62,8 +63,9 @@ t.test('one write(2) per batch: the batch lands whole, never record by record', 
     const before = statSync(path).size
     const written = j.commit()
     t.equal(statSync(path).size - before, written, `batch of ${n}`)
-    const last = recordsOf(path).at(-1)!
-    t.equal(recordKindName(last.kind), 'batch-seal')
+    const records = recordsOf(path)
+    t.ok(records.at(-1)!.batchEnd, 'the last record ends the batch')
+    t.equal(records.slice(-n, -1).filter((r) => r.batchEnd).length, 0, 'and no record before it in the batch does')
   }
   j.close()
 })
@@ -195,7 +197,7 @@ t.test('a sink that cannot write makes the write throw, for both sinks', async (
   for (const kind of ['sonic-boom', 'fs'] as const) {
     const fd = openSync('/dev/full', 'w')
     const sink = createSink(fd, kind)
-    t.throws(() => { sink.writeAll(Buffer.alloc(64), 64) }, { code: 'ENOSPC' }, kind)
+    t.throws(() => { sink.writeAll(Buffer.alloc(64), 0, 64) }, { code: 'ENOSPC' }, kind)
     closeSync(fd)
   }
 })
@@ -302,13 +304,16 @@ t.test('reader round trip: random records written, rotated and read back equal (
     const clock = new ManualClock(T0_US)
     const j = open(root, clock, { maxSegmentBytes: 64 * 1024, maxBatchBytes: 8 * 1024, sink: sink as 'sonic-boom' | 'fs' })
     const expected: Array<Record<string, unknown>> = []
+    let batchTimeUs = 0
     for (const r of records) {
       clock.nowUs += r.dtUs
       const h = newRecordHead(r)
+      // One clock read per batch: a record takes its batch's time.
+      if (j.pendingRecords === 0) batchTimeUs = clock.nowUs
       const seq = r.json ? j.appendJson(h, { n: r.sessionId, a: r.account }) : j.append(h, r.payload)
       expected.push({
         seq, kind: r.kind, lane: r.lane, direction: r.direction, sessionId: r.sessionId, account: r.account, msgType: r.msgType,
-        timeUs: clock.nowUs, flags: r.json ? FLAG_JSON : 0,
+        timeUs: batchTimeUs, flags: r.json ? FLAG_JSON : 0,
         payload: r.json ? Buffer.from(JSON.stringify({ n: r.sessionId, a: r.account })).toString('hex') : Buffer.from(r.payload).toString('hex'),
       })
       if (r.commitAfter) j.commit()

@@ -12,7 +12,7 @@ import { runVerifyCommand } from '../tools/journal/verify-command.js'
 import { readStream } from '../journal/reader.js'
 import { OFF_LENGTH, RecordKind } from '../journal/record-format.js'
 import {
-  buildJournal, dropRecord, editPayloadFixCrc, flipByte, recordBySeq, recordsOf, resealSegment, swapAdjacent, type BuiltJournal,
+  BUILD_CHAIN, buildJournal, dropRecord, editPayloadFixCrc, flipByte, recordBySeq, recordsOf, resealSegment, swapAdjacent, type BuiltJournal,
 } from './helpers/journal-files.js'
 
 /** A data record in the middle of the middle (sealed) segment. */
@@ -86,10 +86,10 @@ t.test('a dropped record is missing, named by the seq that is gone', async (t) =
   t.match(bad.message, new RegExp(`record seq ${seq} is missing`))
 })
 
-t.test('a dropped batch seal is missing too', async (t) => {
+t.test('a dropped chain point is missing too', async (t) => {
   const j = buildJournal(t.testdir())
   const path = j.segments[1]!
-  const seal = recordsOf(path).filter((r) => r.kind === RecordKind.BATCH_SEAL)[2]!
+  const seal = recordsOf(path).filter((r) => r.kind === RecordKind.CHAIN_POINT)[0]!
   dropRecord(path, seal.seq)
   const bad = firstBad(j.root)
   t.same([bad.kind, bad.offset, bad.seq], ['missing', seal.offset, seal.seq])
@@ -119,7 +119,7 @@ t.test('a segment cut inside a record is truncated, at that record', async (t) =
 t.test('a sealed segment cut at a batch boundary is unsealed: a later segment follows it', async (t) => {
   const j = buildJournal(t.testdir())
   const path = j.segments[1]!
-  const seals = recordsOf(path).filter((r) => r.kind === RecordKind.BATCH_SEAL)
+  const seals = recordsOf(path).filter((r) => r.batchEnd)
   const cutAt = seals[2]!.offset + seals[2]!.length
   truncateSync(path, cutAt)
   const bad = firstBad(j.root)
@@ -137,18 +137,19 @@ t.test('a deleted middle segment is missing, named at the segment after the gap'
   t.match(bad.message, /segment 2 is missing/)
 })
 
-t.test('an edit with its CRC recomputed is caught by the batch chain, named to the batch', async (t) => {
+t.test('an edit with its CRC recomputed is caught at the next chain point, named to the records since the one before', async (t) => {
   const j = buildJournal(t.testdir())
   const { path, seq } = middleRecord(j)
   editPayloadFixCrc(path, seq)
   const bad = firstBad(j.root)
   t.equal(bad.kind, 'changed')
   t.equal(bad.file, join('hft', basename(path)))
-  t.match(bad.message, /does not match its chain hash/)
-  // The chain can only narrow it to the batch: the edited record is in it.
-  t.ok(bad.seq! <= seq && seq <= bad.seqEnd!, `seq ${seq} lies in the named batch ${bad.seq}..${bad.seqEnd}`)
-  t.ok(bad.seqEnd! - bad.seq! < 5, 'and the batch is no wider than one commit')
-  t.equal(bad.offset, recordBySeq(path, bad.seq!).offset, 'offset is the batch start')
+  t.match(bad.message, /do not match their chain hash/)
+  // The chain can only narrow it to the records between two chain
+  // points: the edited record is among them, and the first is named.
+  t.ok(bad.seq! <= seq && seq <= bad.seqEnd!, `seq ${seq} lies in the named range ${bad.seq}..${bad.seqEnd}`)
+  t.ok(bad.seqEnd! - bad.seq! < BUILD_CHAIN.everyRecords + 5, 'and the range is no wider than the cadence and one commit')
+  t.equal(bad.offset, recordBySeq(path, bad.seq!).offset, 'offset is the first record after the previous chain point')
 })
 
 t.test('a segment re-forged end to end (CRCs, chain, seal) is caught by the next header', async (t) => {

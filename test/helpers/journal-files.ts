@@ -6,12 +6,14 @@ import { join } from 'node:path'
 import { JournalStream, type JournalStreamOptions } from '../../journal/segment-writer.js'
 import {
   Direction, LANE_CODES, OFF_SEQ, RECORD_CRC_BYTES, RecordKind, crc32Of, decodeBatchSeal, decodeSegmentHeader, decodeSegmentSeal, encodeSegmentHeader,
-  encodeSegmentSeal, newRecordHead, payloadBoundsAt, recordKindAt, recordLengthAt, recordSeqAt, writeBatchSealPayload,
+  encodeSegmentSeal, isBatchEndAt, newRecordHead, payloadBoundsAt, recordKindAt, recordLengthAt, recordSeqAt, writeBatchSealPayload,
 } from '../../journal/record-format.js'
 import { chainNext, sha256Of } from '../../journal/segment-scan.js'
 import { listSegments } from '../../journal/segment-names.js'
 
 export const DAY_US = 86_400_000_000
+/** buildJournal's chain cadence: by records only (its clock moves 7 µs a record). */
+export const BUILD_CHAIN = Object.freeze({ everyRecords: 8, everyMs: 60_000 })
 /** 2026-01-05 (a Monday) 01:30 UTC, in µs. */
 export const T0_US = Date.UTC(2026, 0, 5, 1, 30) * 1000
 
@@ -20,6 +22,8 @@ export interface RecordAt {
   length: number
   seq: number
   kind: number
+  /** The record ends its batch: FLAG_BATCH_END (format 2) or a batch seal (format 1). */
+  batchEnd: boolean
 }
 
 /** Every record of a segment file, by walking its framing. */
@@ -29,7 +33,8 @@ export function recordsOf (path: string): RecordAt[] {
   let off = 0
   while (off < buf.length) {
     const length = recordLengthAt(buf, off)
-    out.push({ offset: off, length, seq: recordSeqAt(buf, off), kind: recordKindAt(buf, off) })
+    const kind = recordKindAt(buf, off)
+    out.push({ offset: off, length, seq: recordSeqAt(buf, off), kind, batchEnd: kind === RecordKind.BATCH_SEAL || (kind !== RecordKind.SEGMENT_SEAL && isBatchEndAt(buf, off)) })
     off += length
   }
   return out
@@ -60,14 +65,16 @@ export interface BuiltJournal {
 /**
  * An 'hft' stream of `days` days, `batchesPerDay` batches of
  * `recordsPerBatch` client-in records each, rotated daily. The last day's
- * segment is left open unless `close`.
+ * segment is left open unless `close`. Unless `options.chain` says
+ * otherwise, a chain point comes every 8 records, so that a day's segment
+ * holds one with records before and after it.
  */
 export function buildJournal (root: string, opts: { days?: number, batchesPerDay?: number, recordsPerBatch?: number, close?: boolean, options?: Partial<JournalStreamOptions> } = {}): BuiltJournal {
   const days = opts.days ?? 3
   const batchesPerDay = opts.batchesPerDay ?? 4
   const recordsPerBatch = opts.recordsPerBatch ?? 5
   const clock = new ManualClock()
-  const journal = JournalStream.open({ stream: 'hft', root, fsync: 'never', clockUs: clock.read, ...opts.options })
+  const journal = JournalStream.open({ stream: 'hft', root, fsync: 'never', clockUs: clock.read, chain: BUILD_CHAIN, ...opts.options })
   const head = newRecordHead({ kind: RecordKind.CLIENT_IN, lane: LANE_CODES.hft, direction: Direction.IN, sessionId: 42, account: '8800123', msgType: 11 })
   const dataSeqs: number[] = []
   for (let d = 0; d < days; d++) {
@@ -127,7 +134,7 @@ export function editPayloadFixCrc (path: string, seq: number): RecordAt {
 
 /**
  * What a careful forger does after editing records: recompute every CRC,
- * every batch seal's chain hash and the segment seal, so the segment is
+ * every chain point's (or format 1 batch seal's) chain hash and the segment seal, so the segment is
  * consistent in itself. Returns the new seal hash. Only the next
  * segment's header (which names the old seal hash) can still tell.
  */
@@ -146,7 +153,7 @@ export function resealSegment (path: string): Buffer {
       encodeSegmentHeader(header).copy(buf, ps)
       chain = Buffer.from(header.prevSealHash)
       fixCrc(buf, off)
-    } else if (kind === RecordKind.BATCH_SEAL) {
+    } else if (kind === RecordKind.BATCH_SEAL || kind === RecordKind.CHAIN_POINT) {
       const seal = decodeBatchSeal(buf.subarray(ps, pe))!
       chain = chainNext(chain, buf, batchStart, off)
       writeBatchSealPayload(buf.subarray(ps, pe), chain, seal.records, seal.bytes)
@@ -154,6 +161,7 @@ export function resealSegment (path: string): Buffer {
       batchStart = off + len
     } else if (kind === RecordKind.SEGMENT_SEAL) {
       const seal = decodeSegmentSeal(buf.subarray(ps, pe))!
+      if (batchStart < off) chain = chainNext(chain, buf, batchStart, off)
       encodeSegmentSeal({ ...seal, chain }).copy(buf, ps)
       fixCrc(buf, off)
       sealHash = sha256Of(buf, off, off + len)

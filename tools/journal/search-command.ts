@@ -69,9 +69,13 @@ the journal is damaged (run \`gatehouse journal verify DIR\`), 2 bad usage.
   -h, --help             show this help
 `
 
-/** Record kinds a user can search for: every kind but the journal's own framing. */
+/**
+ * Record kinds a user can search for: every kind but the journal's own
+ * framing, and but order-entry, which the reader yields as the client-in,
+ * check-decision and link-out it holds (journal/gateway-records.ts).
+ */
 function searchKindNames (): string[] {
-  return Object.values(RecordKind).filter((k) => !isMetaKind(k)).map(recordKindName)
+  return Object.values(RecordKind).filter((k) => !isMetaKind(k) && k !== RecordKind.ORDER_ENTRY).map(recordKindName)
 }
 
 // ---- filters ------------------------------------------------------------------

@@ -9,7 +9,8 @@ import { formatVerifyResult, verifyJournal, type VerifyResult } from '../../jour
 export const VERIFY_HELP = `usage: gatehouse journal verify DIR [--require-sealed] [--json] [--verbose]
 
 Checks every segment of every stream under DIR (or the one stream DIR holds):
-record CRCs, stream sequence numbers, the hash chain of every batch, each
+record CRCs, stream sequence numbers, batch ends, the hash chain (at each
+chain point; per batch in format 1 segments), each
 segment's seal, and the links between segments. Prints the first bad record
 (file, byte offset, seq, and whether it was changed, is missing, reordered,
 truncated or unsealed) and exits 1 if anything is wrong. Says what it
