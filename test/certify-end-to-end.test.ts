@@ -8,11 +8,16 @@
 //      (a deliberately broken client: the report names its failed steps);
 //   3. passes `gatehouse certify` (the CLI, as its own process) against the
 //      test environment; the report is recorded (stored as evidence,
-//      journaled) and the AppID promoted by one operator;
+//      journaled); production has dual control on, so the promotion one
+//      operator asks for waits until a second approves it (the first
+//      cannot approve their own request);
 //   4. connects to production;
 //   5. has a document stored that then expires: /metrics and the admin
 //      listing warn first, then the gateway suspends it, journaled once,
 //      and its next logon is refused.
+// Then production stops and `gatehouse compliance report` (its own
+// process) builds the regulator pack from production's run directory:
+// each step is in it, citing journal records, and `--verify` passes.
 import t, { type Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -27,6 +32,7 @@ import { DEMO_APP_ID, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 import { reasonName } from '../protocol/messages.js'
 import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { evidenceDir } from '../supervisor/evidence/evidence-store.js'
+import type { RegulatorPack } from '../tools/compliance/regulator-pack.js'
 import { runConformanceSuite, SUITE_STEPS, type CertifyOptions } from '../tools/certify/conformance-suite.js'
 import { formatJson, formatSummary } from '../tools/certify/certify-report.js'
 import { NEVER_RESENDS_NO_CANCEL_ON_DISCONNECT } from './helpers/broken-certify-client.js'
@@ -43,16 +49,20 @@ const software = [
 ]
 const accounts = ['cert-a', 'cert-b'].map((id) => ({ ...tradingAccount(id), appIds: [APP_ID, DEMO_APP_ID] }))
 const overrides = { software, accounts, evidence: { expiryCheckIntervalMs: 200, maxFileBytes: MAX_EVIDENCE_BYTES } }
+// Production as the default config has it: dual control on for every
+// change that can need it (test/helpers/gateway.ts turns it off otherwise).
+const dualControl = { windowMs: 60_000, requireFor: { appProduction: true, limitRaise: true, globalKillLift: true, fingerprintApproval: true } }
 
-// Two gateways, three certification runs and a document's expiry: more
-// than the default two minutes on a loaded machine.
-t.setTimeout(360_000)
+// Two gateways, three certification runs, a document's expiry and the
+// pack: more than the default two minutes on a loaded machine.
+t.setTimeout(420_000)
 
 const testEnv: TestGateway = await startTestGateway({ overrides, simArgs: ['--environment', 'test'] })
-const production: TestGateway = await startTestGateway({ overrides })
+const production: TestGateway = await startTestGateway({ overrides: { ...overrides, compliance: { dualControl } } })
+let productionStopped = false
 t.teardown(async () => {
   await testEnv.stop()
-  await production.stop()
+  if (!productionStopped) await production.stop()
 })
 
 const work = mkdtempSync(join(tmpdir(), 'gh-certify-'))
@@ -72,9 +82,9 @@ async function gatehouse (argv: string[]): Promise<CliRun> {
   return { code, stdout, stderr }
 }
 
-/** `gatehouse admin ...` against production's admin socket, as operator alice. */
-function admin (args: string[]): Promise<CliRun> {
-  return gatehouse(['admin', ...args, '--socket', production.config.admin.socketPath!, '--operator', 'alice'])
+/** `gatehouse admin ...` against production's admin socket, as operator alice unless another is named. */
+function admin (args: string[], operator = 'alice'): Promise<CliRun> {
+  return gatehouse(['admin', ...args, '--socket', production.config.admin.socketPath!, '--operator', operator])
 }
 
 function jsonOf (t: Test, run: CliRun, what: string): any {
@@ -96,6 +106,9 @@ async function adminChanges (t: Test, gateway: TestGateway): Promise<Array<Recor
   t.equal(run.code, 0, `journal search${run.code === 0 ? '' : ` (${run.stderr.trim()})`}`)
   return run.stdout.trim().split('\n').filter((l) => l !== '').map((line) => (JSON.parse(line) as { body: Record<string, any> }).body)
 }
+
+/** The passing run's report SHA-256, as the registry holds it once recorded. */
+let passingReportSha256 = ''
 
 const suiteOptions: CertifyOptions = {
   url: testEnv.url('platform'),
@@ -142,7 +155,7 @@ t.test('a deliberately broken client fails certification, and the report names t
   t.match(promote.stderr, /failed steps reconnect-resend, cancel-on-disconnect/, 'naming the failed steps')
 })
 
-t.test('certify passes against the test environment; recorded, the AppID is promoted and connects to production', async (t) => {
+t.test('certify passes against the test environment; recorded, the AppID is promoted by one operator, approved by a second, and connects to production', async (t) => {
   const out = join(work, 'reports')
   const run = await gatehouse(['certify', '--url', testEnv.url('platform'), '--app-id', APP_ID, '--account', 'cert-a', '--counterparty', 'cert-b', '--secrets', secretsPath, '--out', out])
   t.equal(run.code, 0, `certify exits 0 (stdout: ${run.stdout.trim()}; stderr: ${run.stderr.trim()})`)
@@ -159,12 +172,23 @@ t.test('certify passes against the test environment; recorded, the AppID is prom
 
   const recorded = jsonOf(t, await admin(['apps', 'certify-record', '--app-id', APP_ID, '--report', jsonPath, '--html', htmlPath, '--json']), 'certify-record')
   t.match(recorded.detail, { passed: true, failedSteps: [] })
-  jsonOf(t, await admin(['apps', 'status', '--app-id', APP_ID, 'production', '--json']), 'promotion')
+  // Dual control: alice's promotion is a request; it changes nothing yet.
+  const requested = jsonOf(t, await admin(['apps', 'status', '--app-id', APP_ID, 'production', '--json']), 'promotion requested')
+  const requestId = requested.detail?.pending?.requestId as string
+  t.match(requested.detail?.pending, { change: 'appProduction', requestedBy: 'alice' }, 'the promotion waits for a second operator')
+  t.equal(production.supervisor.access.app(APP_ID)!.status, 'testing', 'still testing while the request waits')
+  const self = await admin(['approve', requestId])
+  t.equal(self.code, 1, 'alice cannot approve her own request')
+  t.match(self.stderr, /GH_ERR_ADMIN_SELF_APPROVAL/, 'with GH_ERR_ADMIN_SELF_APPROVAL')
+  t.equal(production.supervisor.access.app(APP_ID)!.status, 'testing', 'still testing after the refused self-approval')
+  const approved = jsonOf(t, await admin(['approve', requestId, '--json'], 'bob'), 'bob approves')
+  t.equal(approved.detail?.approved, requestId, 'the approval names the request')
   const apps = jsonOf(t, await admin(['apps', 'list', '--json']), 'apps list')
   const app = apps.find((a: { appId: string }) => a.appId === APP_ID)
   t.match(app, { status: 'production', accessTest: 'certified', certification: { passed: true, recordedBy: 'alice' } })
   t.ok(app.evidence.filter((d: { kind: string }) => d.kind === 'certification').length >= 3, 'both reports of the good run and the failing report are evidence')
 
+  passingReportSha256 = app.certification.reportSha256
   const ok = await logOnAs(production, 'cert-a')
   t.ok(ok.ok, `it connects to production (${ok.text})`)
 
@@ -173,6 +197,8 @@ t.test('certify passes against the test environment; recorded, the AppID is prom
   t.equal(cert.length, 2, 'both certifications journaled')
   t.match(cert[1], { operator: 'alice', scope: { kind: 'app', appId: APP_ID }, after: { passed: true, reportSha256: app.certification.reportSha256 } })
   t.match(changes.find((c) => c.command === 'app-status' && c.after === 'production'), { operator: 'alice', before: 'testing' }, 'the promotion journaled')
+  t.same(changes.filter((c) => c.scope?.requestId === requestId).map((c) => [c.command, c.operator]),
+    [['dual-control-request', 'alice'], ['dual-control-refused', 'alice'], ['dual-control-approve', 'bob']], 'the request, the refused self-approval and the approval journaled')
 })
 
 t.test('a stored document: owner-only, by SHA-256, idempotent, bounded; nearing expiry it is listed and counted, then it suspends the AppID once', async (t) => {
@@ -227,4 +253,75 @@ t.test('a stored document: owner-only, by SHA-256, idempotent, bounded; nearing 
   t.match(changes.find((c) => c.command === 'app-evidence-add' && c.after?.sha256 === sha256), { operator: 'alice', scope: { kind: 'app', appId: APP_ID }, before: null, after: { kind: 'business-licence', issuer: 'Shanghai AMR', issued: '2026-01-02', expires: inTenDays, sizeBytes: statSync(doc).size } }, 'the document journaled with its metadata')
   const after = await (await production.ops('/metrics')).text()
   t.match(after, new RegExp(`gatehouse_evidence_documents_expired\\{app_id="${APP_ID}"\\} 1`), '/metrics counts it expired')
+})
+
+t.test('the regulator pack of production holds each step, citing its journal records, and --verify passes', async (t) => {
+  // Step 1's refusal is a logon step in production's journal; the pack
+  // lists logon steps only as incidents (lockouts, held or rejected
+  // terminals, expired assessments), and APPID_TESTING_ONLY is none of
+  // them, so the journal is where it is checked.
+  const steps = await gatehouse(['journal', 'search', journalDir(production.config), '--kind', 'logon-step', '--json'])
+  t.equal(steps.code, 0, `journal search logon-step${steps.code === 0 ? '' : ` (${steps.stderr.trim()})`}`)
+  const logonSteps = steps.stdout.trim().split('\n').filter((l) => l !== '').map((line) => (JSON.parse(line) as { body: Record<string, any> }).body)
+  const refusedInTesting = logonSteps.filter((s) => s.appId === APP_ID && s.reasonName === 'APPID_TESTING_ONLY')
+  t.equal(refusedInTesting.length, 1, 'the refused production logon in testing is journaled once')
+  t.match(refusedInTesting[0], { account: 'cert-a', appId: APP_ID, lane: 'platform' })
+
+  await production.stop()
+  productionStopped = true
+  const today = new Date().toISOString().slice(0, 10)
+  const out = join(work, 'pack')
+  const runDir = production.config.runDir
+  const made = await gatehouse(['compliance', 'report', '--as-of', today, '--run-dir', runDir, '--out', out])
+  t.equal(made.code, 0, `compliance report: exit 0${made.code === 0 ? '' : ` (${made.stderr.trim()})`}`)
+  const verified = await gatehouse(['compliance', 'report', '--verify', '--run-dir', runDir, '--out', out])
+  t.equal(verified.code, 0, `--verify: exit 0${verified.code === 0 ? '' : ` (${verified.stderr.trim()})`}`)
+  t.match(verified.stdout, /OK: \d+ items, \d+ cited records match the journal/)
+  const pack = JSON.parse(readFileSync(join(out, 'pack.json'), 'utf8')) as RegulatorPack
+  const cited = (item: { cites: string[] }, what: string): void => {
+    t.ok(item.cites.length > 0 && item.cites.every((ref) => pack.records[ref]?.stream === 'supervisor'), `${what}: cites ${item.cites.join(', ')}`)
+  }
+
+  const app = pack.sections.externalSystems.find((a) => a.appId === APP_ID)!
+  t.ok(app, 'the AppID is an external system in the pack')
+  cited(app, 'the external system')
+  t.equal(app.status, 'suspended', 'suspended as of today')
+  // Step 1 (the pack's side): it was in testing when refused, until the promotion.
+  // Steps 3 and 5: promoted by the requester once approved, suspended by the gateway.
+  const history = app.statusHistory.map((h) => [h.status, h.operator])
+  t.same(history.map(([status]) => status), ['testing', 'production', 'suspended'], `status history testing → production → suspended (${JSON.stringify(history)})`)
+  t.same(history.slice(1), [['production', 'alice'], ['suspended', 'gateway']], 'promoted as alice asked, suspended by the gateway')
+  for (const h of app.statusHistory) cited(h, `status ${h.status}`)
+
+  // Step 2: the passing certification run, with its report's SHA-256 as recorded.
+  const runs = app.certification.filter((c) => c.source === 'certification-run')
+  t.match(runs, [{ passed: false, failedStep: 'reconnect-resend' }, { passed: true, failedStep: null, operator: 'alice' }], 'the failing run, then the passing one')
+  t.match(runs[1]?.reportSha256, /^[0-9a-f]{64}$/, 'the passing report\'s SHA-256')
+  t.equal(runs[1]?.reportSha256, passingReportSha256, 'the SHA-256 the registry held for it')
+  for (const c of runs) cited(c, `certification ${String(c.passed)}`)
+
+  // Step 3: requested by alice, her self-approval refused, approved by bob, then the effect.
+  const dual = pack.sections.dualControl.filter((d) => d.change === 'appProduction')
+  t.equal(dual.length, 1, 'one dual-control request for the promotion')
+  t.match(dual[0], { requestedBy: 'alice', outcome: 'approved', decidedBy: 'bob', summary: new RegExp(APP_ID) })
+  t.same(dual[0]?.steps.map((s) => [s.step, s.operator]), [['request', 'alice'], ['refused', 'alice'], ['approve', 'bob'], ['effect', 'alice']], 'request, refused self-approval, approval, effect')
+  if (dual[0] !== undefined) cited(dual[0], 'the dual-control request')
+
+  // Step 4: the production logon is an ordinary success, not an incident;
+  // the pack shows it through the status it was allowed by (above).
+  // Step 5: the stored documents with their SHA-256, and the refused logon after the expiry.
+  const stored = app.evidence.filter((e) => e.sha256 !== null)
+  const kinds = stored.map((e) => e.document)
+  t.ok(kinds.some((k) => k === 'business-licence from Shanghai AMR'), `the business licence is listed (${kinds.join('; ')})`)
+  t.ok(kinds.some((k) => k === 'security-test-report from Lab'), 'the document that expired is listed')
+  const dir = evidenceDir(runDir)
+  for (const e of stored) {
+    t.match(e.sha256, /^[0-9a-f]{64}$/)
+    t.ok(statSync(join(dir, e.sha256!)).isFile(), `${e.document}: stored under its SHA-256`)
+    cited(e, e.document)
+  }
+  const expired = pack.sections.incidents.filter((i) => i.type === 'assessment-expired' && i.appId === APP_ID)
+  t.ok(expired.length >= 1, 'the refused logon after the expiry is an incident')
+  const suspension = pack.sections.adminChanges.find((c) => c.command === 'app-status' && c.after === 'suspended')
+  t.match(suspension, { operator: 'gateway', before: 'production' }, 'the suspension is a change row, by the gateway')
 })
