@@ -290,7 +290,7 @@ t.test('the regulator pack of production holds each step, citing its journal rec
   // Steps 3 and 5: promoted by the requester once approved, suspended by the gateway.
   const history = app.statusHistory.map((h) => [h.status, h.operator])
   t.same(history.map(([status]) => status), ['testing', 'production', 'suspended'], `status history testing → production → suspended (${JSON.stringify(history)})`)
-  t.same(history.slice(1), [['production', 'alice'], ['suspended', 'gateway']], 'promoted as alice asked, suspended by the gateway')
+  t.same(history, [['testing', 'config'], ['production', 'alice'], ['suspended', 'gateway']], 'testing from the configuration, promoted as alice asked, suspended by the gateway')
   for (const h of app.statusHistory) cited(h, `status ${h.status}`)
 
   // Step 2: the passing certification run, with its report's SHA-256 as recorded.
@@ -314,6 +314,7 @@ t.test('the regulator pack of production holds each step, citing its journal rec
   const kinds = stored.map((e) => e.document)
   t.ok(kinds.some((k) => k === 'business-licence from Shanghai AMR'), `the business licence is listed (${kinds.join('; ')})`)
   t.ok(kinds.some((k) => k === 'security-test-report from Lab'), 'the document that expired is listed')
+  t.ok(stored.some((e) => e.sha256 === passingReportSha256), 'the passing report is itself a stored document')
   const dir = evidenceDir(runDir)
   for (const e of stored) {
     t.match(e.sha256, /^[0-9a-f]{64}$/)
