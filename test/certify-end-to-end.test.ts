@@ -256,10 +256,8 @@ t.test('a stored document: owner-only, by SHA-256, idempotent, bounded; nearing 
 })
 
 t.test('the regulator pack of production holds each step, citing its journal records, and --verify passes', async (t) => {
-  // Step 1's refusal is a logon step in production's journal; the pack
-  // lists logon steps only as incidents (lockouts, held or rejected
-  // terminals, expired assessments), and APPID_TESTING_ONLY is none of
-  // them, so the journal is where it is checked.
+  // Step 1's refusal is a logon step in production's journal, and an
+  // incident (software not approved) in the pack.
   const steps = await gatehouse(['journal', 'search', journalDir(production.config), '--kind', 'logon-step', '--json'])
   t.equal(steps.code, 0, `journal search logon-step${steps.code === 0 ? '' : ` (${steps.stderr.trim()})`}`)
   const logonSteps = steps.stdout.trim().split('\n').filter((l) => l !== '').map((line) => (JSON.parse(line) as { body: Record<string, any> }).body)
@@ -282,6 +280,10 @@ t.test('the regulator pack of production holds each step, citing its journal rec
     t.ok(item.cites.length > 0 && item.cites.every((ref) => pack.records[ref]?.stream === 'supervisor'), `${what}: cites ${item.cites.join(', ')}`)
   }
 
+  const notApproved = pack.sections.incidents.filter((i) => i.type === 'software-not-approved' && i.appId === APP_ID)
+  t.equal(notApproved.length, 1, 'step 1: the refused production logon is an incident in the pack')
+  t.match(notApproved[0], { account: 'cert-a', lane: 'platform', text: /APPID_TESTING_ONLY/ })
+  if (notApproved[0] !== undefined) cited(notApproved[0], 'the refused logon')
   const app = pack.sections.externalSystems.find((a) => a.appId === APP_ID)!
   t.ok(app, 'the AppID is an external system in the pack')
   cited(app, 'the external system')

@@ -20,13 +20,17 @@ export interface PackSource {
   relevant: (doc: Record<string, unknown>) => boolean
 }
 
-/** Logon steps that are incidents: lockouts, held and rejected terminals, expired assessments. */
+/** Logon steps that are incidents: lockouts, held and rejected terminals, expired assessments, software not approved for production. */
 export const INCIDENT_REASONS: Readonly<Record<string, string>> = {
   LOGIN_BANNED: 'lockout',
   LOCK_STORE_FULL: 'lockout',
   FINGERPRINT_HELD: 'fingerprint-held',
   FINGERPRINT_REJECTED: 'fingerprint-rejected',
   APPID_ASSESSMENT_EXPIRED: 'assessment-expired',
+  // External software that tried to trade without approval: still in testing
+  // at a production gateway, or not approved at all.
+  APPID_TESTING_ONLY: 'software-not-approved',
+  APPID_NOT_APPROVED: 'software-not-approved',
 }
 
 export const PACK_SOURCES: Readonly<Record<PackSourceName, PackSource>> = {
