@@ -5,9 +5,13 @@
 // is or which limit it is held to.
 import type { AccountCounters, RiskControl, RiskLane } from './risk-control.js'
 
+/** Every monitor monitorLevels reads, so a consumer (/metrics) can show each one before any account has a row. */
+export const MONITOR_NAMES = ['hf-daily-actions', 'hf-bursts', 'cancels', 'large-cancels', 'self-trades', 'open-volume'] as const
+export type MonitorName = typeof MONITOR_NAMES[number]
+
 export interface MonitorLevel {
   instrument: string
-  monitor: string
+  monitor: MonitorName
   observed: number
   warning: number | null
   blocking: number | null
@@ -26,4 +30,15 @@ export function monitorLevels (risk: RiskControl, lane: RiskLane, account: strin
     monitors.push({ instrument: row.instrument, monitor: 'open-volume', observed: row.openedLotsToday + row.workingOpenLongLots + row.workingOpenShortLots - row.workingOpenHedgeLots, warning: limits.openVolumeWarn, blocking: limits.openVolumeBlock })
   }
   return monitors
+}
+
+/**
+ * Where a monitor stands against its levels: at or above blocking, at or
+ * above warning, or below both (a null level is off). The compliance
+ * monitoring report and /metrics both classify with this.
+ */
+export function monitorState (m: Pick<MonitorLevel, 'observed' | 'warning' | 'blocking'>): 'ok' | 'warning' | 'blocking' {
+  if (m.blocking !== null && m.observed >= m.blocking) return 'blocking'
+  if (m.warning !== null && m.observed >= m.warning) return 'warning'
+  return 'ok'
 }

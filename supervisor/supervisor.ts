@@ -15,7 +15,7 @@ import { loadOpsToken, opsTokenPath } from '../config/ops-token.js'
 import { createLaneMetricsBuffers } from '../lane/lane-metrics.js'
 import { createGatewayMetrics, createSupervisorSampleSlots } from './ops/metrics.js'
 import { ThreadSampler } from '../platform/thread-sampler.js'
-import { StatusWindow, type DocumentRow } from './ops/status-window.js'
+import { StatusWindow, type DocumentRow, type MonitorRow } from './ops/status-window.js'
 import { buildInfo } from './ops/build-info.js'
 import { RISK_LANES } from '../checks/risk-control.js'
 import { SLOT_DISK_STATE, SLOT_JOURNAL_FAILED, LaneMetricsReader } from '../lane/lane-metrics.js'
@@ -316,6 +316,7 @@ export class Supervisor {
           supervisorSample: this.supervisorSample,
           evidence: () => this.evidenceExpiry(),
           filingClocks: () => this.admin.listClocks(false),
+          monitors: () => this.risk.accounts().flatMap((account) => this.monitorRows(account)),
         }),
       })
       this.opsPort = await this.ops.listen()
@@ -397,8 +398,13 @@ export class Supervisor {
       ],
       heldFingerprints: (account) => this.access.fingerprintHistory(account).filter((f) => f.status === 'held').map((f) => f.fingerprintId),
       documents: () => this.documentsNearingExpiry(),
-      monitors: (account) => this.admin.counters(account).monitors.map((m) => ({ account, ...m })),
+      monitors: (account) => this.monitorRows(account),
     })
+  }
+
+  /** An account's regulatory monitors with their levels, as `gatehouse admin counters` shows them; the status page and /metrics read this. */
+  private monitorRows (account: string): MonitorRow[] {
+    return this.admin.counters(account).monitors.map((m) => ({ account, ...m }))
   }
 
   /** Purges journal segments past the retention period now, and again every day while running. */

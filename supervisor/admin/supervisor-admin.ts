@@ -25,7 +25,7 @@ import type { AdminState, AdminStateDocument } from './admin-state.js'
 import { PendingChanges, isRefusal, type DualControlChange, type PendingRequest } from '../../compliance/dual-control.js'
 import { AccountDiligence, missingReportContents, utcDate, type Diligence, type DiligenceView } from './account-diligence.js'
 import { needsAlert, type FilingClock } from '../../compliance/filing-clocks.js'
-import { monitorLevels } from '../../checks/monitor-levels.js'
+import { monitorLevels, type MonitorLevel } from '../../checks/monitor-levels.js'
 import type { PendingInfo, ReportStep } from './admin-api.js'
 
 /** Limits whose number is a mode or a flag, not an amount: changing them is never a "raise". */
@@ -412,7 +412,7 @@ export class SupervisorAdmin implements AdminApi {
     }
   }
 
-  counters (account: string): AccountCounters & { monitors: Array<{ instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }> } {
+  counters (account: string): AccountCounters & { monitors: MonitorLevel[] } {
     let counters: AccountCounters
     try {
       counters = this.host.risk.counters(account)

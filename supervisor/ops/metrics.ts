@@ -26,6 +26,7 @@ import { HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, L
 import { nowMillis } from '../../protocol/clock.js'
 import { SAMPLE_AT_MS, SAMPLE_DELAY_MAX_MS, SAMPLE_DELAY_P99_MS, SAMPLE_HEAP_USED_BYTES, THREAD_SAMPLE_SLOTS } from '../../platform/thread-sampler.js'
 import { buildInfo } from './build-info.js'
+import { MONITOR_NAMES, monitorState, type MonitorLevel } from '../../checks/monitor-levels.js'
 
 /** What /metrics reads, all owned by the supervisor. */
 export interface MetricsSources {
@@ -44,6 +45,8 @@ export interface MetricsSources {
   evidence?: () => ReadonlyArray<{ appId: string, expiring: number, expired: number }>
   /** The started filing clocks of every account as of today (SupervisorAdmin.listClocks); none when absent. */
   filingClocks?: () => ReadonlyArray<{ account: string, clock: string, tradingDaysLeft: number, state: string }>
+  /** Every account's regulatory monitors with their levels, as the status page reads them (Supervisor.monitorRows); none when absent. */
+  monitors?: () => ReadonlyArray<Pick<MonitorLevel, 'monitor' | 'observed' | 'warning' | 'blocking'>>
 }
 
 /**
@@ -204,6 +207,31 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
       for (const state of ['due-soon', 'overdue']) this.set({ state }, clocks.filter((c) => c.state === state).length)
     },
   })
+
+  // By monitor only, never by account or instrument: six series whatever
+  // the number of accounts. Each monitor has its series at 0 from the
+  // start, so a rule sees the rise rather than a new series.
+  const monitorGauge = (name: string, help: string, reached: ReadonlySet<string>): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['monitor'],
+      registers,
+      collect () {
+        const counts = new Map<string, number>(MONITOR_NAMES.map((monitor) => [monitor, 0]))
+        for (const m of sources.monitors?.() ?? []) {
+          if (reached.has(monitorState(m))) counts.set(m.monitor, (counts.get(m.monitor) ?? 0) + 1)
+        }
+        for (const [monitor, count] of counts) this.set({ monitor }, count)
+      },
+    })
+  }
+  monitorGauge('gatehouse_monitors_at_warning',
+    'Account × instrument regulatory monitors (cancels, large-cancels, self-trades, open-volume per contract; hf-daily-actions, hf-bursts per account) at or above their warning level now, blocking level included, by monitor; the status page and `gatehouse admin counters ACCOUNT` name them.',
+    new Set(['warning', 'blocking']))
+  monitorGauge('gatehouse_monitors_at_blocking',
+    'Account × instrument regulatory monitors at or above their blocking level now, by monitor: the actions they count are refused for the rest of the trading day.',
+    new Set(['blocking']))
 
   new Counter({
     name: 'gatehouse_rejects_total',

@@ -25,6 +25,7 @@ import {
 import { SAMPLE_DELAY_P99_MS } from '../../platform/thread-sampler.js'
 import { nowMillis } from '../../protocol/clock.js'
 import type { BuildInfo } from './build-info.js'
+import type { MonitorName } from '../../checks/monitor-levels.js'
 
 /** How often the window takes a copy of every lane's counters, and how often the feed sends. */
 export const STATUS_TICK_MS = 1000
@@ -40,7 +41,7 @@ export const MONITOR_NEAR_FRACTION = 0.8
 /** The percentiles the page shows. */
 const QUANTILES = [0.5, 0.99, 0.999] as const
 
-export interface MonitorRow { account: string, instrument: string, monitor: string, observed: number, warning: number | null, blocking: number | null }
+export interface MonitorRow { account: string, instrument: string, monitor: MonitorName, observed: number, warning: number | null, blocking: number | null }
 /** A document expired or nearing expiry, as the evidence store reads it (supervisor/evidence/evidence-expiry.ts); daysLeft < 0 once expired. */
 export interface DocumentRow { appId: string, app: string, document: string, expires: string, daysLeft: number }
 

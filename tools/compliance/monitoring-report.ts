@@ -11,7 +11,7 @@
 // end of the day is the day's peak.
 import { replayJournal } from '../journal/replay-command.js'
 import { createRiskControl } from '../../config/risk-config.js'
-import { monitorLevels, type MonitorLevel } from '../../checks/monitor-levels.js'
+import { monitorLevels, monitorState, type MonitorLevel } from '../../checks/monitor-levels.js'
 import type { GatewayConfig } from '../../config/config.js'
 import type { RiskLane } from '../../checks/risk-control.js'
 
@@ -37,12 +37,6 @@ export interface MonitoringReport {
 
 const HF_MONITORS: ReadonlySet<string> = new Set(['hf-bursts', 'hf-daily-actions'])
 
-function stateOf (m: MonitorLevel): MonitorRow['state'] {
-  if (m.blocking !== null && m.observed >= m.blocking) return 'blocking'
-  if (m.warning !== null && m.observed >= m.warning) return 'warning'
-  return 'ok'
-}
-
 export function monitoringReport (journalDir: string, config: GatewayConfig, day?: string): MonitoringReport {
   const replay = replayJournal(journalDir, config, day === undefined ? {} : { day })
   // The limits each monitor is held to, as the config sets them.
@@ -54,7 +48,7 @@ export function monitoringReport (journalDir: string, config: GatewayConfig, day
     if (risk.accountIndex(account) === undefined) risk.registerAccount(account)
     for (const row of counters.instruments) risk.registerInstrument(row.instrument)
     const lane = (config.accounts.find((a) => a.id === account)?.lanes[0] ?? 'platform') as RiskLane
-    const monitors = monitorLevels(risk, lane, account, counters).map((m) => ({ ...m, state: stateOf(m) }))
+    const monitors = monitorLevels(risk, lane, account, counters).map((m) => ({ ...m, state: monitorState(m) }))
     accounts.push({ account, lane, programmaticReport: counters.programmaticReport, monitors })
     for (const m of monitors) {
       if (HF_MONITORS.has(m.monitor) && m.blocking !== null && m.observed >= m.blocking && counters.programmaticReport !== 'confirmed') {
