@@ -4,12 +4,16 @@
 // token (the port is off loopback), follows the server-sent event feed,
 // and the test trades through the gateway with the client library and
 // waits for the page's numbers to change: no reload, no sleep, only DOM
-// changes awaited. A screenshot goes to docs/images/status-page.png.
+// changes awaited. A screenshot is taken (into docs/images/status-page.png,
+// the README's, only when UPDATE_SCREENSHOT=1: a test run leaves the
+// checkout as it was).
 //
 // Then, over plain HTTP on a loopback port: the probes, the page's
 // headers, the Host guard against DNS rebinding, and the feed's budget.
 import t from 'tap'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { get, type IncomingMessage } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -28,7 +32,9 @@ const CHROMIUM = '/usr/bin/chromium'
 // Without the background-networking flags Chromium waits on a network this machine does not have.
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
-const SCREENSHOT = fileURLToPath(new URL('../../docs/images/status-page.png', import.meta.url))
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT === '1'
+  ? fileURLToPath(new URL('../../docs/images/status-page.png', import.meta.url))
+  : join(mkdtempSync(join(tmpdir(), 'gh-status-shot-')), 'status-page.png')
 /** How long one awaited page change may take before the test fails (the feed sends every second). */
 const PAGE_WAIT_MS = 20_000
 
@@ -137,8 +143,9 @@ t.test('the page in Chromium: token prompt, then live numbers as the gateway tra
   t.same(foreign, [], 'the page fetched nothing from anywhere but the ops port')
   t.same(problems, [], 'no script error and no Content-Security-Policy violation')
 
-  mkdirSync(fileURLToPath(new URL('../../docs/images/', import.meta.url)), { recursive: true })
+  mkdirSync(dirname(SCREENSHOT), { recursive: true })
   await page.screenshot({ path: SCREENSHOT, fullPage: true })
+  t.ok(statSync(SCREENSHOT).size > 0, 'a screenshot of the live page')
   for (const trader of [maker, taker, poor]) await trader.client.close()
 })
 

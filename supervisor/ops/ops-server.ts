@@ -398,7 +398,9 @@ export class OpsServer {
     }
     this.scrapesInFlight++
     return registry.metrics().then(
-      (body): Reply => ({ status: 200, body, contentType: registry.contentType }),
+      // prom-client 15 writes NaN as "Nan" (nodejs_eventloop_lag_mean_seconds
+      // before its first sample); the exposition format spells it "NaN".
+      (body): Reply => ({ status: 200, body: body.replace(/ Nan$/gm, ' NaN'), contentType: registry.contentType }),
       (err: Error): Reply => text(500, `metrics collection failed: ${err.message}\n`, 'internal'),
     ).finally(() => { this.scrapesInFlight-- })
   }
