@@ -102,13 +102,13 @@ t.test('a bad config refuses to start and names the field', async (t) => {
 })
 
 t.test('every subcommand has --help', async (t) => {
-  for (const command of ['start', 'exchange-sim', 'demo', 'hash-password', 'journal', 'journal verify', 'journal search', 'journal export', 'journal replay', 'drill']) {
+  for (const command of ['start', 'exchange-sim', 'demo', 'hash-password', 'journal', 'journal verify', 'journal search', 'journal export', 'journal replay', 'drill', 'compliance', 'compliance report', 'compliance monitoring', 'certify', 'doctor']) {
     const result = spawnSync(process.execPath, [CLI_PATH, ...command.split(' '), '--help'], { encoding: 'utf8' })
     t.equal(result.status, 0, `${command} --help exits 0`)
     t.match(result.stdout, new RegExp(`usage: gatehouse ${command}`), `${command} --help prints usage`)
   }
   const top = spawnSync(process.execPath, [CLI_PATH, '--help'], { encoding: 'utf8' })
-  t.match(top.stdout, /start.*\n.*exchange-sim.*\n.*hash-password.*\n.*admin.*\n.*journal.*\n.*demo/)
+  t.match(top.stdout, /start.*\n.*exchange-sim.*\n.*hash-password.*\n.*admin.*\n.*journal.*\n[^]*demo[^]*certify[^]*doctor[^]*drill/)
   const unknown = spawnSync(process.execPath, [CLI_PATH, 'frobnicate'], { encoding: 'utf8' })
   t.equal(unknown.status, 2)
   t.match(unknown.stderr, /unknown command "frobnicate"/)

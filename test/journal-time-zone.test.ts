@@ -27,6 +27,8 @@ function buildJournal (): string {
   let now = T1_US
   const stream = JournalStream.open({ stream: SUPERVISOR_STREAM, root, fsync: 'never', clockUs: () => now })
   stream.appendJson(newRecordHead({ kind: RecordKind.LOGON_STEP, lane: LANE_NONE, account: 'ACC1' }), { step: 'authenticate', account: 'ACC1', reason: 0 })
+  // A batch reads the clock once: the second record's own time needs a batch of its own.
+  stream.commit()
   now = T2_US
   stream.appendJson(newRecordHead({ kind: RecordKind.LOGON_STEP, lane: LANE_NONE, account: 'ACC1' }), { step: 'login', account: 'ACC1', reason: 0 })
   stream.commit()
