@@ -3,12 +3,10 @@
 // status the checks read, the filing clock in the admin listing and on
 // /metrics, and the journal's record of each step.
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { runCli, type CliRun } from './helpers/cli-run.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { adminSocketPath, journalDir } from '../config/config.js'
 import { readJournal } from '../journal/reader.js'
 import { RecordKind } from '../journal/record-format.js'
@@ -19,14 +17,8 @@ import { tradingAccount } from './helpers/trading.js'
 const gateway = await startTestGateway({ overrides: { accounts: [tradingAccount('dd-prog')] } })
 t.teardown(gateway.stop)
 
-async function admin (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [CLI_PATH, 'admin', ...args, '--socket', adminSocketPath(gateway.config), '--operator', 'carol'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
+async function admin (args: string[]): Promise<CliRun> {
+  return await runCli(['admin', ...args, '--socket', adminSocketPath(gateway.config), '--operator', 'carol'])
 }
 
 t.test('a report: contents first, then received, filed, confirmed; the clock and the status follow', async (t) => {

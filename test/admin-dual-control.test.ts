@@ -6,7 +6,7 @@
 // with their codes; the request, the approval or expiry, and the effect
 // are each in the journal.
 import t from 'tap'
-import { spawn } from 'node:child_process'
+import { runCli, type CliRun } from './helpers/cli-run.js'
 import { once } from 'node:events'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -15,7 +15,6 @@ import { passingReport } from './helpers/certification.js'
 import { createConnection, type Socket } from 'node:net'
 import { GatehouseClient, type TerminalInfoInit } from '../client/gatehouse-client.js'
 import { DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
-import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { adminSocketPath, journalDir } from '../config/config.js'
 import { readJournal } from '../journal/reader.js'
 import { RecordKind } from '../journal/record-format.js'
@@ -187,15 +186,7 @@ t.test('an expired request is refused with its code, nothing changes, and the ex
 })
 
 t.test('the CLI: pending list, approve by another operator, self-approval exit 1 with the code', async (t) => {
-  const run = async (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> => {
-    const child = spawn(process.execPath, [CLI_PATH, 'admin', ...args, '--socket', socketPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
-    child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-    const [code] = await once(child, 'close') as [number | null]
-    return { code, stdout, stderr }
-  }
+  const run = async (args: string[]): Promise<CliRun> => await runCli(['admin', ...args, '--socket', socketPath])
   // A process per command is slower than the short window above: reload the
   // same config with a longer one (reload applies compliance settings live).
   const file = join(mkdtempSync(join(tmpdir(), 'gh-dc-')), 'config.json')

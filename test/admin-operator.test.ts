@@ -3,10 +3,8 @@
 // runs as its own process against a real gateway's socket, with those
 // variables removed from its environment.
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { runCli } from './helpers/cli-run.js'
 import { userInfo } from 'node:os'
-import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { adminSocketPath, journalDir } from '../config/config.js'
 import { startTestGateway } from './helpers/gateway.js'
 import { tradingAccount } from './helpers/trading.js'
@@ -21,13 +19,7 @@ interface Run { code: number | null, stdout: string, stderr: string }
 async function gatehouse (argv: string[], options: { uid?: number, gid?: number } = {}): Promise<Run> {
   // What cron gives a job, and none of the test runner's hooks (NODE_OPTIONS, tap's process-info files).
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/' }
-  const child = spawn(process.execPath, [CLI_PATH, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env, ...options })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
+  return await runCli(argv, { env, ...options })
 }
 
 t.test('a read needs no operator name', async (t) => {

@@ -7,7 +7,7 @@
 // exist, --verify passes, and a tampered pack fails --verify naming the
 // item or file.
 import t from 'tap'
-import { spawn } from 'node:child_process'
+import { runCli, type CliRun } from './helpers/cli-run.js'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { createConnection, type Socket } from 'node:net'
@@ -16,7 +16,6 @@ import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { GatehouseClient, type TerminalInfoInit } from '../client/gatehouse-client.js'
 import { DEMO_APP_ID, DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
-import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { adminSocketPath, journalDir } from '../config/config.js'
 import { RejectReason, Side } from '../protocol/messages.js'
 import { startTestGateway } from './helpers/gateway.js'
@@ -72,14 +71,8 @@ async function operator (name: string): Promise<{ ok: (command: string, args: un
   }
 }
 
-async function gatehouse (argv: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [CLI_PATH, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
+async function gatehouse (argv: string[]): Promise<CliRun> {
+  return await runCli(argv)
 }
 
 // ---- what happens on the gateway ---------------------------------------------------
