@@ -352,6 +352,58 @@ const ComplianceSchema = z.object({
   clockAlertDaysAhead: z.number().int('must be a whole number').min(0).max(30),
 }).strict()
 
+const instanceId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be an instance\'s gatewayId: 1-32 letters, digits, "_" or "-"')
+const natsName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"')
+const laneEndpoint = z.string().regex(/^wss?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be the ws:// or wss:// URL clients use for this lane of the instance')
+
+/**
+ * Several gateway instances on NATS JetStream (docs/cluster.md). Off by
+ * default: one instance needs nothing but itself. An instance's ID in the
+ * cluster is its gatewayId.
+ */
+const ClusterSchema = z.object({
+  enabled: z.boolean(),
+  nats: z.object({
+    servers: z.array(z.string().regex(/^nats:\/\/[^\s/]+:\d{1,5}$/, 'must be nats://host:port')).min(1, 'must list at least one NATS server').max(16, 'must list at most 16 servers'),
+    /** File holding the NATS auth token; null: no auth (a loopback NATS only). */
+    tokenFile: z.string().min(1, 'must be the path of a file holding the token, or null').nullable(),
+    connectTimeoutMs: z.number().int('must be a whole number').min(100, 'must be at least 100 ms').max(60_000, 'must be at most 60000 ms'),
+  }).strict(),
+  /** Every instance of the cluster, by gatewayId, with the lane URLs a client on the wrong instance is redirected to. */
+  instances: z.record(instanceId, z.object({
+    endpoints: z.object({ terminal: laneEndpoint.optional(), platform: laneEndpoint.optional(), hft: laneEndpoint.optional() }).strict(),
+  }).strict()),
+  /** Which instance holds each account's risk state: the shard key is the account. */
+  directory: z.object({
+    /** 'config': `accounts` below is the directory. 'nats-kv': the KV bucket is, seeded from `accounts` when a key is missing. */
+    source: z.enum(['config', 'nats-kv']),
+    bucket: natsName,
+    /** account → instance. An account not listed belongs to the instance rendezvous hashing of its ID picks among `instances`. */
+    accounts: z.record(z.string(), instanceId),
+  }).strict(),
+  /** The journal published to a JetStream stream; the local segment stays the write-ahead source. */
+  replication: z.object({
+    enabled: z.boolean(),
+    stream: natsName,
+    /** Subjects are `<subjectPrefix>.<instance>.<journal stream>`. */
+    subjectPrefix: natsName,
+    /** JetStream replicas of the stream (file storage). */
+    replicas: z.number().int('must be a whole number').min(1, 'must be at least 1').max(5, 'must be at most 5'),
+    /** One message carries whole records up to this many bytes. */
+    maxMessageBytes: z.number().int('must be a whole number').min(65_536, 'must be at least 64 KiB (a whole record must fit)').max(1_048_576, 'must be at most 1 MiB (the NATS default max_payload)'),
+    /** Publishes awaiting JetStream's ack at once. */
+    maxInFlightMessages: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4096, 'must be at most 4096'),
+    /** How often the replicator looks for newly committed journal bytes. */
+    pollIntervalMs: z.number().int('must be a whole number').min(1, 'must be at least 1 ms').max(10_000, 'must be at most 10000 ms'),
+  }).strict(),
+  /** Admin changes made on any instance, applied on every instance. */
+  control: z.object({
+    subject: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a NATS subject of letters, digits, "_", "-" and dots'),
+    /** How long a change waits for the other instances to say they applied it. */
+    replyTimeoutMs: z.number().int('must be a whole number').min(50, 'must be at least 50 ms').max(60_000, 'must be at most 60000 ms'),
+  }).strict(),
+}).strict()
+
 export const GatewayConfigSchema = z.object({
   gatewayId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
   runDir: z.string().min(1),
@@ -384,6 +436,7 @@ export const GatewayConfigSchema = z.object({
   admin: AdminSchema,
   evidence: EvidenceSchema,
   compliance: ComplianceSchema,
+  cluster: ClusterSchema,
 }).strict()
 
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>
@@ -485,6 +538,20 @@ function crossFieldProblems (config: GatewayConfig): string[] {
     })
   })
   problems.push(...riskProblems(config, appIds, seen))
+  problems.push(...clusterProblems(config))
+  return problems
+}
+
+function clusterProblems (config: GatewayConfig): string[] {
+  const { cluster } = config
+  if (!cluster.enabled) return []
+  const problems: string[] = []
+  if (cluster.instances[config.gatewayId] === undefined) {
+    problems.push(`cluster.instances: this instance's gatewayId "${config.gatewayId}" is not listed; every instance, this one included, must be`)
+  }
+  for (const [account, instance] of Object.entries(cluster.directory.accounts)) {
+    if (cluster.instances[instance] === undefined) problems.push(`cluster.directory.accounts.${account}: instance "${instance}" is not in cluster.instances`)
+  }
   return problems
 }
 

@@ -322,4 +322,14 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     tradingCalendar: { holidays: [] },
     clockAlertDaysAhead: 2,
   },
+  // One instance by default: nothing but this process is needed. docs/cluster.md
+  // says how to run several on NATS JetStream.
+  cluster: {
+    enabled: false,
+    nats: { servers: ['nats://127.0.0.1:4222'], tokenFile: null, connectTimeoutMs: 2000 },
+    instances: {},
+    directory: { source: 'config', bucket: 'gatehouse-accounts', accounts: {} },
+    replication: { enabled: true, stream: 'GATEHOUSE_JOURNAL', subjectPrefix: 'journal', replicas: 1, maxMessageBytes: 262_144, maxInFlightMessages: 64, pollIntervalMs: 20 },
+    control: { subject: 'gatehouse.control', replyTimeoutMs: 2000 },
+  },
 } satisfies GatewayConfig)

@@ -216,6 +216,18 @@ export const ERROR_CODES = {
     action: 'Usually the exchange port is in use: set exchange.port to a free port, or stop what holds it.',
   },
 
+  // Cluster (cluster/): the NATS-based scale-out. Each part keeps its codes
+  // together under its own heading below: directory, replication, control.
+  GH_ERR_NATS_START: {
+    meaning: 'nats-server (started for the cluster demo, a test or the benchmark) is not installed or exited before it was ready.',
+    raisedBy: ['tool'],
+    exitCode: 1,
+    action: 'Install Debian\'s nats-server package (`apt-get install nats-server`); the message quotes the server\'s last log lines.',
+  },
+  // Cluster: account directory.
+  // Cluster: journal replication.
+  // Cluster: control fan-out.
+
   // Client library (client/).
   GH_ERR_CLIENT_OPTIONS: {
     meaning: 'A client call is missing a required option or got an invalid one: a logon needs appId, authCode and terminalInfo, and the client has no defaults; report seqs, order IDs and bounds are whole numbers below 2^53.',

@@ -6,6 +6,7 @@
  * It never touches client traffic: lanes own their sockets, decoding, checks
  * and exchange link.
  */
+import { startNats, type NatsLink } from '../cluster/nats-connection.js'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
@@ -139,6 +140,13 @@ export class Supervisor {
   private adminServer: AdminServer | null = null
   /** The supervisor's requests to each lane thread (platform/cross-thread.ts). */
   private readonly laneRequesters = new Map<LaneName, CrossThreadRequester<LaneRequests>>()
+  /**
+   * The supervisor's NATS connection when `cluster.enabled` (account
+   * directory, control fan-out); null for a single instance. Started
+   * first in start() and never awaited there: an instance starts and
+   * trades while NATS is down (docs/cluster.md).
+   */
+  nats: NatsLink | null = null
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -280,6 +288,7 @@ export class Supervisor {
       }
       this.purgeExpiredSegments()
       this.startExpirySweep()
+      if (this.config.cluster.enabled) this.nats = startNats(this.config.cluster.nats, `${this.config.gatewayId}-supervisor`)
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
       const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
@@ -446,6 +455,8 @@ export class Supervisor {
     this.workers.clear()
     this.ops?.close()
     this.ops = null
+    await this.nats?.close()
+    this.nats = null
     await this.access.close()
     this.journal?.close()
   }
