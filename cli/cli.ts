@@ -35,6 +35,10 @@ const subcommands: Record<string, Subcommand> = {
     summary: 'log on through a running gateway, trade, cancel, and print each step',
     run: async (argv) => (await import('../client/demo.js')).runDemoCommand(argv),
   },
+  'cluster-demo': {
+    summary: 'start nats-server, the simulator and two gateway instances; redirect, trade on both, global kill switch, verify from JetStream',
+    run: async (argv) => (await import('../tools/cluster-demo/cluster-demo-command.js')).runClusterDemoCommand(argv),
+  },
   certify: {
     summary: 'run the published conformance suite against a test environment as one AppID; JSON and HTML report',
     run: async (argv) => (await import('../tools/certify/certify-command.js')).runCertifyCommand(argv),

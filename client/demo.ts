@@ -171,7 +171,7 @@ export async function runDemoCommand (argv: string[]): Promise<number> {
  * The order's report of `execType`; a refusal on the way ends the demo at
  * once with the gateway's reason, instead of waiting out the timeout.
  */
-async function expectReport (client: GatehouseClient, clientOrderId: number, execType: number, timeoutMs: number): Promise<ExecutionReport> {
+export async function expectReport (client: GatehouseClient, clientOrderId: number, execType: number, timeoutMs: number): Promise<ExecutionReport> {
   const envelope = await client.next((m) => m.body === 'executionReport' && wireInt(m.executionReport!.clientOrderId) === clientOrderId &&
     (m.executionReport!.execType === execType || m.executionReport!.execType === ExecType.REJECTED), timeoutMs)
   const report = envelope.executionReport as ExecutionReport
