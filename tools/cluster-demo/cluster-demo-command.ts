@@ -183,11 +183,11 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
   const infra = [
     await step(STEP_TITLES.nats, async () => {
       running.nats = await startNatsServer({ storeDir: join(running.dir, 'nats'), command: natsCommand })
-      return [`${running.nats.url} (store ${running.nats.storeDir})`]
+      return [`${running.nats.url} (pid ${running.nats.child.pid}, store ${running.nats.storeDir})`]
     }),
   ]
   if (!infra[0]) {
-    for (const title of LATER_STEPS) notRun(title, 'nats-server did not start')
+    for (const title of stepsAfter('nats')) notRun(title, 'nats-server did not start')
     return
   }
   const simOk = await step(STEP_TITLES.sim, async () => {
@@ -195,7 +195,7 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
     return [`127.0.0.1:${running.sim.port} (pid ${running.sim.child.pid}); both instances connect to it`]
   })
   if (!simOk) {
-    for (const title of LATER_STEPS) notRun(title, 'the simulator did not start')
+    for (const title of stepsAfter('sim')) notRun(title, 'the simulator did not start')
     return
   }
   for (const id of INSTANCE_IDS) running.ports[id] = await pickLanePorts()
@@ -211,13 +211,13 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
     }))
     for (const id of INSTANCE_IDS) {
       const homed = DEMO_ACCOUNTS.filter((a) => a.home === id).map((a) => a.id).join(', ')
-      lines.push(`${id}: platform lane ${laneUrl(ports[id].platform)}, holds ${homed} (config ${join(running.dir, `${id}.json`)})`)
+      lines.push(`${id}: platform lane ${laneUrl(ports[id].platform)}, holds ${homed} (pid ${running.gateways[id]!.ready.pid}, config ${join(running.dir, `${id}.json`)})`)
     }
     lines.push('the account directory is the NATS KV bucket, seeded from both configs\' cluster.directory.accounts')
     return lines
   })
   if (!gatewaysOk) {
-    for (const title of LATER_STEPS.slice(1)) notRun(title, 'the gateways did not start')
+    for (const title of stepsAfter('gateways')) notRun(title, 'the gateways did not start')
     return
   }
 
@@ -339,8 +339,11 @@ function shortName (title: string): string {
   return Object.entries(STEP_TITLES).find(([, t]) => t === title)?.[0] ?? title
 }
 
-/** The steps after the first two, for the ✗ lines when an early one fails. */
-const LATER_STEPS = Object.values(STEP_TITLES).slice(2)
+/** The titles of the steps after `key`, for the ✗ lines when a step the others need fails. */
+function stepsAfter (key: keyof typeof STEP_TITLES): string[] {
+  const keys = Object.keys(STEP_TITLES)
+  return Object.values(STEP_TITLES).slice(keys.indexOf(key) + 1)
+}
 
 function adminSocketOf (running: Running, id: InstanceId): string {
   // A Unix socket path must fit ~107 bytes: the temp dir is short.
