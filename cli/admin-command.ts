@@ -9,6 +9,7 @@
 // mistake on the command line is reported (exit 2) without a round trip;
 // the gateway validates again all the same.
 import { parseArgs } from 'node:util'
+import { describeSummary, type FanOutSummary } from '../cluster/control-summary.js'
 import { createConnection } from 'node:net'
 import { MAX_JSON_FILE_BYTES, readBoundedFile } from '../journal/read-bounded-file.js'
 import { join, resolve } from 'node:path'
@@ -117,7 +118,15 @@ function showChanges (result: unknown, io: CommandIo): void {
     if (Array.isArray(value) && value.length === 0) continue
     lines.push(`${key}: ${shown(value)}`)
   }
+  lines.push(...instancesLine(result))
   io.out(lines.join('\n') + '\n')
+}
+
+/** With cluster.enabled, which instances applied the change (cluster/control-fanout.ts); nothing otherwise. */
+function instancesLine (result: unknown): string[] {
+  const summary = result as Partial<FanOutSummary>
+  if (!Array.isArray(summary.instances) || !Array.isArray(summary.missing)) return []
+  return [describeSummary({ instances: summary.instances, missing: summary.missing })]
 }
 
 function showLimits (result: unknown, io: CommandIo): void {
@@ -192,7 +201,8 @@ function showChangeOrPending (result: unknown, io: CommandIo): void {
     return
   }
   io.out(`pending: ${pending.summary} needs a second operator's approval before ${pending.expiresAt}\n` +
-    `  request ${pending.requestId}: gatehouse admin approve ${pending.requestId}  (or reject)\n`)
+    `  request ${pending.requestId}: gatehouse admin approve ${pending.requestId}  (or reject)\n` +
+    instancesLine(result).map((line) => `${line}\n`).join(''))
 }
 
 function showClocks (result: unknown, io: CommandIo): void {

@@ -41,9 +41,10 @@ export class PendingChanges {
   constructor (private readonly idPrefix = 'dc') {}
 
   /** A new request, open for `windowMs` from `nowMs` (the window in force when it is made). */
-  add (change: DualControlChange, command: string, args: Record<string, unknown>, summary: string, operator: string, nowMs: number, windowMs: number): PendingRequest {
+  add (change: DualControlChange, command: string, args: Record<string, unknown>, summary: string, operator: string, nowMs: number, windowMs: number, requestId?: string): PendingRequest {
     const request: PendingRequest = {
-      requestId: `${this.idPrefix}-${this.next++}`,
+      // Given: a copy of a request another cluster instance holds, under its ID there.
+      requestId: requestId ?? `${this.idPrefix}-${this.next++}`,
       change,
       command,
       args: structuredClone(args),

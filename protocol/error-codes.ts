@@ -227,6 +227,21 @@ export const ERROR_CODES = {
   // Cluster: account directory.
   // Cluster: journal replication.
   // Cluster: control fan-out.
+  GH_ERR_CLUSTER_CONTROL_INVALID: {
+    meaning: 'A message on the control subject (cluster.control.subject) is not a change this instance applies: not JSON, not the change shape, a command that is not fanned out, or from an instance not in cluster.instances.',
+    raisedBy: ['gateway'],
+    action: 'Nothing was changed; the message is counted in gatehouse_cluster_control_changes_total{result="received-invalid"}. Find who publishes on the subject: only gateway instances should (restrict it with NATS permissions).',
+  },
+  GH_ERR_CLUSTER_CONTROL_TOO_LARGE: {
+    meaning: 'A message on the control subject is larger than a change can be (64 KiB); it was not read.',
+    raisedBy: ['gateway'],
+    action: 'Nothing was changed; as for GH_ERR_CLUSTER_CONTROL_INVALID, find who publishes on the subject.',
+  },
+  GH_ERR_CLUSTER_CONTROL_REPLAYED: {
+    meaning: 'A change on the control subject carries a change ID this instance has already applied, or was sent too long ago to be applied now.',
+    raisedBy: ['gateway'],
+    action: 'Nothing was changed. A replayed message is someone re-sending captured traffic; a late one is an instance whose clock is off or a message held up in NATS: make the change again on one instance.',
+  },
 
   // Client library (client/).
   GH_ERR_CLIENT_OPTIONS: {

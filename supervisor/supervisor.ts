@@ -7,6 +7,7 @@
  * and exchange link.
  */
 import { startNats, type NatsLink } from '../cluster/nats-connection.js'
+import { ControlFanout } from '../cluster/control-fanout.js'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
@@ -147,6 +148,8 @@ export class Supervisor {
    * trades while NATS is down (docs/cluster.md).
    */
   nats: NatsLink | null = null
+  /** Admin changes to and from the other instances (cluster/control-fanout.ts); null unless `cluster.enabled`. */
+  control: ControlFanout | null = null
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -256,15 +259,15 @@ export class Supervisor {
    * to the exchange. The switch itself takes effect before any cancel: no
    * new order in the scope passes from the next message on.
    */
-  async setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string } = {}): Promise<Change<boolean> & { cancelsSent: number }> {
+  async setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string, detail?: Record<string, unknown> } = {}): Promise<Change<boolean> & { cancelsSent: number }> {
     const change = this.risk.setKillSwitch(scope, on)
-    const doc: AdminChangeDocument = { operator: options.operator ?? 'gateway', command: 'kill-switch', scope: { ...scope }, before: change.before, after: change.after }
+    const doc: AdminChangeDocument = { operator: options.operator ?? 'gateway', command: 'kill-switch', scope: { ...scope }, before: change.before, after: change.after, ...(options.detail === undefined ? {} : { detail: options.detail }) }
     const account = scope.kind === 'account' ? scope.account : ''
     // Journaled before the mass-cancel: the lanes' cancel records follow it.
     this.recordChange(doc, account)
     if (options.massCancel !== true || this.workers.size === 0) return { ...change, cancelsSent: 0 }
     const cancelsSent = (await this.askLanes('mass-cancel', { scope })).reduce((sum, sent) => sum + sent, 0)
-    this.recordChange({ ...doc, command: 'mass-cancel', before: null, after: null, detail: { cancelsSent } }, account)
+    this.recordChange({ ...doc, command: 'mass-cancel', before: null, after: null, detail: { ...options.detail, cancelsSent } }, account)
     return { ...change, cancelsSent }
   }
 
@@ -288,7 +291,10 @@ export class Supervisor {
       }
       this.purgeExpiredSegments()
       this.startExpirySweep()
-      if (this.config.cluster.enabled) this.nats = startNats(this.config.cluster.nats, `${this.config.gatewayId}-supervisor`)
+      if (this.config.cluster.enabled) {
+        this.nats = startNats(this.config.cluster.nats, `${this.config.gatewayId}-supervisor`)
+        this.control = new ControlFanout({ config: this.config, link: this.nats, admin: this.admin })
+      }
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
       const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
@@ -326,16 +332,20 @@ export class Supervisor {
           evidence: () => this.evidenceExpiry(),
           filingClocks: () => this.admin.listClocks(false),
           monitors: () => this.risk.accounts().flatMap((account) => this.monitorRows(account)),
+          ...(this.control === null ? {} : { clusterControl: this.control.counts }),
         }),
       })
       this.opsPort = await this.ops.listen()
       this.sampler = new ThreadSampler(this.supervisorSample, 0).start()
       this.statusWindow.start()
       if (this.config.admin.enabled) {
-        const server = new AdminServer({ path: adminSocketPath(this.config), api: this.admin })
+        const server = new AdminServer({ path: adminSocketPath(this.config), api: this.admin, ...(this.control === null ? {} : { fanOut: this.control }) })
         await server.listen()
         this.adminServer = server
+        this.control?.useQueue(async (change) => await server.exclusive(change))
       }
+      // Changes from the other instances once everything here is up.
+      this.control?.start()
     } catch (err) {
       await this.stop()
       throw err
@@ -441,7 +451,9 @@ export class Supervisor {
     this.statusWindow = null
     if (this.expiryTimer !== null) clearInterval(this.expiryTimer)
     this.expiryTimer = null
-    // No admin command may start while the lanes go away.
+    // No admin command may start while the lanes go away, from here or from another instance.
+    await this.control?.close()
+    this.control = null
     await this.adminServer?.close()
     this.adminServer = null
     const exits = [...this.workers.values()].map(async (worker) => {

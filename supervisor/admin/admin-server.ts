@@ -25,6 +25,17 @@ export interface AdminServerOptions {
   /** The socket's path: adminSocketPath(config). */
   path: string
   api: AdminApi
+  /** With cluster.enabled: every change goes through it, to be applied on the other instances too (cluster/control-fanout.ts). */
+  fanOut?: ChangeFanOut
+}
+
+/**
+ * The seam of the cluster's control fan-out: a change request made here
+ * is handed over with what applies it locally and the queue that runs
+ * changes one at a time; it returns the reply's result.
+ */
+export interface ChangeFanOut {
+  change (request: AdminRequest, apply: () => Promise<unknown>, exclusive: <T>(change: () => Promise<T>) => Promise<T>): Promise<unknown>
 }
 
 /** Lines read ahead of the one being handled before the connection stops reading (backpressure). */
@@ -51,8 +62,8 @@ type QueuedLine = Buffer | 'too-long' | 'unterminated'
 
 const STOPPING = 'the gateway is stopping; this request was not applied'
 
-/** Calls the AdminApi method a validated request names. */
-async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> {
+/** Calls the AdminApi method a validated request names (the one dispatch: the control fan-out applies a change received from another instance through it too). */
+export async function execute (api: AdminApi, request: AdminRequest): Promise<unknown> {
   switch (request.command) {
     case 'limits.show': return api.showLimits(request.args.scope)
     case 'limits.set': return api.setLimits(request.operator, request.args.scope, limitSetFromRequest(request.args.values))
@@ -154,6 +165,7 @@ function errnoCode (err: unknown): string | undefined {
 export class AdminServer {
   readonly path: string
   private readonly api: AdminApi
+  private readonly fanOut: ChangeFanOut | undefined
   private server: Server | null = null
   /** The socket file's inode, so close removes only the file this server made. */
   private inode = -1
@@ -169,6 +181,7 @@ export class AdminServer {
   constructor (options: AdminServerOptions) {
     this.path = options.path
     this.api = options.api
+    this.fanOut = options.fanOut
   }
 
   /**
@@ -387,7 +400,7 @@ export class AdminServer {
    * admin-state.json, so on again after a restart). Changes are few and
    * quick; reads are not held up.
    */
-  private exclusive<T> (change: () => Promise<T>): Promise<T> {
+  exclusive<T> (change: () => Promise<T>): Promise<T> {
     const run = this.changes.then(async () => {
       if (this.closing) throw new AdminError(adminErrorCodes.REFUSED, STOPPING)
       return await change()
@@ -417,7 +430,9 @@ export class AdminServer {
     const id: RequestId = request.id
     try {
       const run = async (): Promise<unknown> => await execute(this.api, request)
-      const result = READ_ONLY_COMMANDS.includes(request.command) ? await run() : await this.exclusive(run)
+      const result = READ_ONLY_COMMANDS.includes(request.command)
+        ? await run()
+        : this.fanOut === undefined ? await this.exclusive(run) : await this.fanOut.change(request, run, async (change) => await this.exclusive(change))
       return { id, ok: true, result: result ?? null }
     } catch (err) {
       return { id, ok: false, error: errorBody(err) }

@@ -46,7 +46,7 @@ export interface AdminHost {
   nowMs (): number
   /** Journals a change (throws if it cannot). */
   recordChange (doc: AdminChangeDocument, account?: string): void
-  setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string }): Promise<{ before: boolean, after: boolean, cancelsSent: number }>
+  setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string, detail?: Record<string, unknown> }): Promise<{ before: boolean, after: boolean, cancelsSent: number }>
   /** Asks every lane thread (or those named); resolves with each lane's answer. */
   askLanes<K extends keyof LaneRequests & string> (kind: K, args: LaneRequests[K]['args'], lanes?: readonly LaneName[]): Promise<Array<LaneRequests[K]['reply']>>
 }
@@ -92,12 +92,33 @@ function publicApp (software: Software): Record<string, unknown> {
   return { ...software, authCode: '***' }
 }
 
+/**
+ * A change that is part of a cluster's control fan-out
+ * (cluster/control-fanout.ts): its ID and origin go into every record it
+ * makes, on the instance that made it and on every one that applied it.
+ */
+export interface ControlContext {
+  changeId: string
+  /** The gatewayId of the instance where the operator made the change. */
+  origin: string
+  /**
+   * How a change that came from another instance is gated: 'applied' is
+   * not gated again (it was at the origin, or approved there); 'held'
+   * becomes a pending request here too, under the origin's request ID and
+   * its requester's bare name (so the requester cannot approve it on
+   * another instance either). Absent: a change made on this instance.
+   */
+  received?: { mode: 'applied', approval?: { requestId: string, requestedBy: string, approvedBy: string } } | { mode: 'held', requestId: string, requestedBy: string }
+}
+
 export class SupervisorAdmin implements AdminApi {
   /** The config in force: the start config, then the last reloaded file. */
   private current: GatewayConfig
   private readonly pending: PendingChanges
   /** Set while an approved request is applied: the change goes through, and its record names the request. */
   private approving: { requestId: string, requestedBy: string, approvedBy: string } | null = null
+  /** Set while a change of the cluster's control fan-out is made (withControl). */
+  private control: ControlContext | null = null
   readonly diligence: AccountDiligence
 
   constructor (private readonly host: AdminHost, private readonly nowMs: () => number = Date.now) {
@@ -107,11 +128,42 @@ export class SupervisorAdmin implements AdminApi {
     this.diligence = new AccountDiligence(host.config, () => this.host.state.doc.diligence ?? {})
   }
 
+  // ---- cluster control fan-out ----------------------------------------------
+
+  /**
+   * Runs `change` (one of this class's change methods) as part of a
+   * fanned-out change: its records carry the change ID and origin, and a
+   * change received from another instance is gated as `received` says.
+   * Changes run one at a time (the admin server's queue), so one context
+   * is enough.
+   */
+  async withControl<T> (context: ControlContext, change: () => Promise<T>): Promise<T> {
+    this.control = context
+    const received = context.received
+    if (received?.mode === 'applied' && received.approval !== undefined) {
+      // Approved on another instance: this instance's copy of the request is done with.
+      this.pending.takeForRejection(received.approval.requestId)
+      this.approving = { ...received.approval }
+    }
+    try {
+      return await change()
+    } finally {
+      this.control = null
+      if (received?.mode === 'applied' && received.approval !== undefined) this.approving = null
+    }
+  }
+
+  /** The record detail naming the fanned-out change, or nothing. */
+  private controlDetail (): Record<string, unknown> | undefined {
+    return this.control === null ? undefined : { control: { changeId: this.control.changeId, origin: this.control.origin } }
+  }
+
   // ---- recording ------------------------------------------------------------
 
   /** Journals, then persists; both must succeed for the change to be reported as recorded. */
   private record (doc: AdminChangeDocument, account = ''): void {
     if (this.approving !== null) doc = { ...doc, detail: { ...doc.detail, dualControl: { ...this.approving } } }
+    if (this.control !== null) doc = { ...doc, detail: { ...doc.detail, ...this.controlDetail() } }
     try {
       this.host.recordChange(doc, account)
       this.host.state.save()
@@ -128,9 +180,12 @@ export class SupervisorAdmin implements AdminApi {
    * to give, a pending request (journaled as dual-control-request).
    */
   private gate (operator: string, change: DualControlChange, command: string, args: Record<string, unknown>, summary: string): ChangeReply | null {
-    if (this.approving !== null || !this.current.compliance.dualControl.requireFor[change]) return null
+    const received = this.control?.received
+    if (received?.mode === 'applied') return null
+    const held = received?.mode === 'held' ? received : undefined
+    if (held === undefined && (this.approving !== null || !this.current.compliance.dualControl.requireFor[change])) return null
     this.sweepExpired()
-    const request = this.pending.add(change, command, args, summary, operator, this.nowMs(), this.current.compliance.dualControl.windowMs)
+    const request = this.pending.add(change, command, args, summary, held?.requestedBy ?? operator, this.nowMs(), this.current.compliance.dualControl.windowMs, held?.requestId)
     const account = typeof args.account === 'string' ? args.account : ''
     this.recordStep({ operator, command: 'dual-control-request', scope: { kind: 'dual-control', requestId: request.requestId }, before: null, after: this.pendingInfo(request), detail: { change, effect: command, args: jsonSafe(args) } }, account)
     return { changes: [], detail: { pending: this.pendingInfo(request) } }
@@ -138,6 +193,7 @@ export class SupervisorAdmin implements AdminApi {
 
   /** Journals a step that changes no state file (dual control). */
   private recordStep (doc: AdminChangeDocument, account = ''): void {
+    if (this.control !== null) doc = { ...doc, detail: { ...doc.detail, ...this.controlDetail() } }
     try {
       this.host.recordChange(doc, account)
     } catch (err) {
@@ -391,7 +447,8 @@ export class SupervisorAdmin implements AdminApi {
     let change: { before: boolean, after: boolean, cancelsSent: number }
     try {
       // Journaled by the supervisor itself, before the mass-cancel.
-      change = await this.host.setKillSwitch(scope, on, { massCancel, operator })
+      const detail = this.controlDetail()
+      change = await this.host.setKillSwitch(scope, on, { massCancel, operator, ...(detail === undefined ? {} : { detail }) })
     } catch (err) {
       translate(err)
     }

@@ -26,6 +26,7 @@ import { HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, L
 import { nowMillis } from '../../protocol/clock.js'
 import { SAMPLE_AT_MS, SAMPLE_DELAY_MAX_MS, SAMPLE_DELAY_P99_MS, SAMPLE_HEAP_USED_BYTES, THREAD_SAMPLE_SLOTS } from '../../platform/thread-sampler.js'
 import { buildInfo } from './build-info.js'
+import type { ControlCounts } from '../../cluster/control-fanout.js'
 import { MONITOR_NAMES, monitorState, type MonitorLevel } from '../../checks/monitor-levels.js'
 
 /** What /metrics reads, all owned by the supervisor. */
@@ -47,6 +48,8 @@ export interface MetricsSources {
   filingClocks?: () => ReadonlyArray<{ account: string, clock: string, tradingDaysLeft: number, state: string }>
   /** Every account's regulatory monitors with their levels, as the status page reads them (Supervisor.monitorRows); none when absent. */
   monitors?: () => ReadonlyArray<Pick<MonitorLevel, 'monitor' | 'observed' | 'warning' | 'blocking'>>
+  /** The cluster's control fan-out counts (ControlFanout.counts); absent when cluster.enabled is false: no series. */
+  clusterControl?: Readonly<ControlCounts>
 }
 
 /**
@@ -362,6 +365,30 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
       for (const reason of OPS_ERROR_REASONS) this.inc({ reason }, errors[reason] ?? 0)
     },
   })
+  const control = sources.clusterControl
+  if (control !== undefined) {
+    new Counter({
+      name: 'gatehouse_cluster_control_changes_total',
+      help: 'Admin changes received from other cluster instances: applied here, refused here (failed), or messages on the control subject that were not a change (received-invalid).',
+      labelNames: ['result'],
+      registers,
+      collect () {
+        this.reset()
+        this.inc({ result: 'applied' }, control.applied)
+        this.inc({ result: 'failed' }, control.failed)
+        this.inc({ result: 'received-invalid' }, control.receivedInvalid)
+      },
+    })
+    new Counter({
+      name: 'gatehouse_cluster_control_missing_total',
+      help: 'Instances that did not answer an admin change made on this instance within cluster.control.replyTimeoutMs, summed over changes.',
+      registers,
+      collect () {
+        this.reset()
+        this.inc(control.missing)
+      },
+    })
+  }
   return registry
 }
 
