@@ -8,6 +8,7 @@
  */
 import { startNats, type NatsLink } from '../cluster/nats-connection.js'
 import { ControlFanout } from '../cluster/control-fanout.js'
+import { ReplicatorThread, type ReplicationAlert } from '../cluster/replicator-thread.js'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
@@ -150,6 +151,14 @@ export class Supervisor {
   nats: NatsLink | null = null
   /** Admin changes to and from the other instances (cluster/control-fanout.ts); null unless `cluster.enabled`. */
   control: ControlFanout | null = null
+  /**
+   * Journal replication's thread when `cluster.enabled` and
+   * `cluster.replication.enabled` (cluster/replicator-thread.ts): it tails
+   * the segment files and never talks to a lane.
+   */
+  replicator: ReplicatorThread | null = null
+  /** Called when journal replication loses or regains NATS, or its lag passes or falls under lagAlertMs. */
+  onReplicationAlert: (alert: ReplicationAlert) => void = () => {}
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -295,6 +304,9 @@ export class Supervisor {
         this.nats = startNats(this.config.cluster.nats, `${this.config.gatewayId}-supervisor`)
         this.control = new ControlFanout({ config: this.config, link: this.nats, admin: this.admin })
       }
+      if (this.config.cluster.enabled && this.config.cluster.replication.enabled && this.config.journal.enabled) {
+        this.replicator = new ReplicatorThread(this.config, (alert) => { this.onReplicationAlert(alert) })
+      }
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
       const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
@@ -333,6 +345,7 @@ export class Supervisor {
           filingClocks: () => this.admin.listClocks(false),
           monitors: () => this.risk.accounts().flatMap((account) => this.monitorRows(account)),
           ...(this.control === null ? {} : { clusterControl: this.control.counts }),
+          replication: () => this.replicator?.status ?? null,
         }),
       })
       this.opsPort = await this.ops.listen()
@@ -467,6 +480,8 @@ export class Supervisor {
     this.workers.clear()
     this.ops?.close()
     this.ops = null
+    await this.replicator?.stop()
+    this.replicator = null
     await this.nats?.close()
     this.nats = null
     await this.access.close()
