@@ -237,13 +237,15 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
   const redirected = account('gw2', 'taker')
   await step(STEP_TITLES.redirect, async () => {
     const { client, instruments } = await logon('gw1', redirected)
-    sessions[redirected.id] = client
     instrument ??= instruments.find((i) => i.symbol === symbol)
     // Where did the session land? Ask both instances, as ops would.
     const on = await sessionsOf(running, redirected.id)
     if (on.gw2 === 0 || on.gw1 !== 0) {
+      // Not kept: gw2's trading step must trade on gw2, so it logs on there itself.
+      await client.close()
       throw new StepFailed(`after the logon at gw1, gw1 lists ${on.gw1} session(s) and gw2 ${on.gw2} of ${redirected.id}: no redirect happened`)
     }
+    sessions[redirected.id] = client
     return [`connected to ${url('gw1')}, logged on at ${url('gw2')} (gatehouse admin sessions: gw1 0, gw2 ${on.gw2})`]
   })
 
