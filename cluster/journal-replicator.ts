@@ -156,9 +156,27 @@ export class JournalReplicator {
     return this
   }
 
-  async stop (): Promise<void> {
+  /**
+   * Stops polling. With `drainMs`, first publishes what is committed (the
+   * seals the lanes wrote as they stopped included) while NATS is
+   * connected, for at most that long; whatever is left is published by
+   * the next start, which resumes from the stream.
+   */
+  async stop (drainMs = 0): Promise<void> {
     this.stopped = true
     if (this.timer !== null) clearTimeout(this.timer)
+    const until = Date.now() + drainMs
+    this.lastRescanMs = 0
+    while (Date.now() < until && this.options.link.isConnected()) {
+      await this.tick()
+      if (this.caughtUp()) return
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.options.settings.pollIntervalMs, 20)))
+    }
+  }
+
+  /** True when every committed byte of every stream has been acknowledged. */
+  caughtUp (): boolean {
+    return this.inFlight === 0 && this.status().streams.every((s) => s.lagBytes === 0)
   }
 
   /** One pass: find streams, make sure the JetStream stream exists, resume and publish what is committed. */

@@ -11,11 +11,13 @@ import type { ReplicatorStatus } from './journal-replicator.js'
 /** The thread's name in /proc (15 bytes at most), for top -H and the benchmark's per-thread CPU. */
 export const REPLICATOR_THREAD_NAME = 'gh-replicator'
 export const STATUS_INTERVAL_MS = 250
+/** At stop, how long the replicator keeps publishing what the lanes committed as they stopped (their seals). */
+export const STOP_DRAIN_MS = 3_000
 /** How long the replicator may take to stop before its thread is terminated. */
-const STOP_TIMEOUT_MS = 5_000
+const STOP_TIMEOUT_MS = STOP_DRAIN_MS + 2_000
 
 export type ReplicatorToSupervisor = { type: 'status', status: ReplicatorStatus }
-export type SupervisorToReplicator = { type: 'shutdown' }
+export type SupervisorToReplicator = { type: 'shutdown', drainMs: number }
 
 /**
  * nats-lost: the replicator has no NATS connection (at start: none within
@@ -78,7 +80,7 @@ export class ReplicatorThread {
   async stop (): Promise<void> {
     if (this.worker.threadId === -1) return
     const exited = once(this.worker, 'exit')
-    this.worker.postMessage({ type: 'shutdown' } satisfies SupervisorToReplicator)
+    this.worker.postMessage({ type: 'shutdown', drainMs: STOP_DRAIN_MS } satisfies SupervisorToReplicator)
     const timer = setTimeout(() => { void this.worker.terminate() }, STOP_TIMEOUT_MS)
     await exited
     clearTimeout(timer)

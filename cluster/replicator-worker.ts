@@ -28,7 +28,7 @@ parentPort!.on('message', (message: SupervisorToReplicator) => {
   if (message.type !== 'shutdown') return
   clearInterval(statusTimer)
   void (async () => {
-    await replicator.stop()
+    await replicator.stop(message.drainMs)
     await link.close().catch(() => {})
     post({ type: 'status', status: replicator.status() })
     parentPort!.close()

@@ -480,12 +480,13 @@ export class Supervisor {
     this.workers.clear()
     this.ops?.close()
     this.ops = null
-    await this.replicator?.stop()
-    this.replicator = null
     await this.nats?.close()
     this.nats = null
     await this.access.close()
     this.journal?.close()
+    // Last: every stream is sealed now, and the replicator publishes the seals before it ends.
+    await this.replicator?.stop()
+    this.replicator = null
   }
 
   private async decideAccess (lane: LaneName, sessionId: number, ip: string, request: AccessRequest): Promise<AccessResult> {
