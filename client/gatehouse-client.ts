@@ -15,7 +15,7 @@ import { EventEmitter, once } from 'node:events'
 import WebSocket from 'ws'
 import { decodeClientEnvelope, encodeClientEnvelope } from '../protocol/client-codec.js'
 import {
-  ExecType, HedgeFlag, OffsetFlag, OrderState, PositionDirection, QueryKind, Side, TimeInForce, reasonName, v1, wireInt,
+  ExecType, HedgeFlag, OffsetFlag, OrderState, PositionDirection, QueryKind, RejectReason, Side, TimeInForce, reasonName, v1, wireInt,
   type ClientEnvelope, type ClientEnvelopeInit, type ExecutionReport, type LogonReply, type Reject,
 } from '../protocol/messages.js'
 import { computeAuthProof } from '../protocol/auth-proof.js'
@@ -169,6 +169,36 @@ export interface ConnectOptions {
   maxAnswerEntries?: number
 }
 
+/** How many WRONG_INSTANCE redirects one logonAt() follows before it gives up (GH_ERR_CLIENT_REDIRECT_LOOP). */
+export const MAX_REDIRECTS = 3
+
+export interface LogonAtOptions extends LogonOptions {
+  /**
+   * On WRONG_INSTANCE, close the connection and log on again at the
+   * endpoint the reply names (default true). False: return the refused
+   * reply (its redirectEndpoint says where to go).
+   */
+  followRedirects?: boolean
+}
+
+/** What logonAt() ends with: the connected client (logged on, or refused as `reply` says), its URL, and the URLs it was sent to on the way. */
+export interface LogonAtResult {
+  client: GatehouseClient
+  reply: LogonResult
+  url: string
+  redirects: string[]
+}
+
+/** A redirect's endpoint is followed only if it is a ws:// or wss:// URL. */
+function redirectTarget (endpoint: string): string | null {
+  try {
+    const url = new URL(endpoint)
+    return url.protocol === 'ws:' || url.protocol === 'wss:' ? endpoint : null
+  } catch {
+    return null
+  }
+}
+
 /** Most entries one resend or query answer may bring before the client gives up on it (GH_ERR_CLIENT_ANSWER_TOO_LARGE). */
 export const MAX_ANSWER_ENTRIES = 100_000
 
@@ -286,6 +316,44 @@ export class GatehouseClient extends EventEmitter {
     return client
   }
 
+  /**
+   * Connects to `url` and logs on (logon()); when the account is held by
+   * another instance of a cluster (WRONG_INSTANCE with a redirect
+   * endpoint), closes that connection and does the same at the endpoint,
+   * at most MAX_REDIRECTS times. Rejects with GatehouseError
+   * GH_ERR_CLIENT_REDIRECT_LOOP past that, GH_ERR_CLIENT_REDIRECT_ENDPOINT
+   * for an endpoint that is not ws:// or wss://. Any other refusal is
+   * returned in `reply`, the connection left open as logon() leaves it.
+   */
+  static async logonAt (url: string, account: string, password: string, options: LogonAtOptions, connectOptions: ConnectOptions = {}): Promise<LogonAtResult> {
+    const problem = identityProblem(options)
+    if (problem !== null) throw new GatehouseError('GH_ERR_CLIENT_OPTIONS', problem)
+    const redirects: string[] = []
+    let at = url
+    for (;;) {
+      const client = await GatehouseClient.connect(at, connectOptions)
+      let reply: LogonResult
+      try {
+        reply = await client.logon(account, password, options)
+      } catch (err) {
+        await client.close()
+        throw err
+      }
+      if (reply.reason !== RejectReason.WRONG_INSTANCE || options.followRedirects === false) return { client, reply, url: at, redirects }
+      await client.close()
+      if (reply.redirectEndpoint === '') {
+        throw new GatehouseError('GH_ERR_CLIENT_REDIRECT_LOOP', `logon of ${account} at ${at}: WRONG_INSTANCE names instance "${reply.redirectInstance}" but no endpoint for this lane (${reply.text})`)
+      }
+      const next = redirectTarget(reply.redirectEndpoint)
+      if (next === null) throw new GatehouseError('GH_ERR_CLIENT_REDIRECT_ENDPOINT', `logon of ${account} at ${at}: the redirect endpoint "${reply.redirectEndpoint.slice(0, 200)}" is not a ws:// or wss:// URL`)
+      if (redirects.length >= MAX_REDIRECTS) {
+        throw new GatehouseError('GH_ERR_CLIENT_REDIRECT_LOOP', `logon of ${account}: redirected ${redirects.length} times (${[url, ...redirects].join(' -> ')}) and again to ${next}; the instances disagree about which holds the account`)
+      }
+      redirects.push(next)
+      at = next
+    }
+  }
+
   get isClosed (): boolean {
     return this.closed
   }
@@ -397,7 +465,7 @@ export class GatehouseClient extends EventEmitter {
     if (problem !== null) throw new GatehouseError('GH_ERR_CLIENT_OPTIONS', problem)
     const authenticated = await this.authenticate(options, account)
     if (!authenticated.ok) {
-      return Object.assign(v1.LogonReply.create({ ok: false, reason: authenticated.reason, text: authenticated.text, retryAfterMs: authenticated.retryAfterMs }) as LogonReply, { failedStep: 'authenticate' as const })
+      return Object.assign(v1.LogonReply.create({ ok: false, reason: authenticated.reason, text: authenticated.text, retryAfterMs: authenticated.retryAfterMs, redirectEndpoint: authenticated.redirectEndpoint, redirectInstance: authenticated.redirectInstance }) as LogonReply, { failedStep: 'authenticate' as const })
     }
     const terminal = await this.submitTerminalInfo(options.terminalInfo)
     if (!terminal.ok) {

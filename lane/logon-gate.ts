@@ -141,7 +141,7 @@ export class LogonGate {
       this.send(session, { authenticateReply: { ok: true } })
       return
     }
-    this.send(session, { authenticateReply: { ok: false, reason: result.reason, text: result.text, retryAfterMs: result.retryAfterMs ?? 0 } })
+    this.send(session, { authenticateReply: { ok: false, reason: result.reason, text: result.text, retryAfterMs: result.retryAfterMs ?? 0, redirectEndpoint: result.redirectEndpoint ?? '', redirectInstance: result.redirectInstance ?? '' } })
     this.sendChallenge(session)
   }
 
@@ -207,7 +207,7 @@ export class LogonGate {
     const result = await this.requestAccess(session, { step: 'logon', account: logon.account, password: logon.password, appId: session.appId!, fingerprintId: session.fingerprintId ?? undefined })
     session.stepInFlight = false
     if (result.reason !== 0) {
-      this.send(session, { logonReply: { ok: false, reason: result.reason, text: result.text, lane: this.name, retryAfterMs: result.retryAfterMs ?? 0 } })
+      this.send(session, { logonReply: { ok: false, reason: result.reason, text: result.text, lane: this.name, retryAfterMs: result.retryAfterMs ?? 0, redirectEndpoint: result.redirectEndpoint ?? '', redirectInstance: result.redirectInstance ?? '' } })
       return
     }
     if (session.ws === null) {

@@ -52,6 +52,9 @@ export interface AccessResult {
   retryAfterMs?: number
   fingerprintId?: string
   newFingerprint?: boolean
+  /** WRONG_INSTANCE: where the account is held (the lane puts them in the reply). */
+  redirectEndpoint?: string
+  redirectInstance?: string
   /** On a successful logon: the account's and AppID's indexes in the shared risk tables. */
   accountIndex?: number
   appIndex?: number

@@ -271,6 +271,16 @@ export const ERROR_CODES = {
     raisedBy: ['client'],
     action: 'Reconnect if the connection closed, then ask again; if answers time out on a live connection, raise the timeout or check the gateway\'s health.',
   },
+  GH_ERR_CLIENT_REDIRECT_LOOP: {
+    meaning: 'A logon was sent on to another instance (WRONG_INSTANCE) more times than the client follows (3): the instances disagree about which holds the account, or the last one named no endpoint for the lane.',
+    raisedBy: ['client'],
+    action: 'Tell the broker\'s ops: the cluster\'s account directory is inconsistent while an account moves or the instances\' configs differ; retry in a few seconds.',
+  },
+  GH_ERR_CLIENT_REDIRECT_ENDPOINT: {
+    meaning: 'A WRONG_INSTANCE reply named an endpoint the client does not follow: not a ws:// or wss:// URL.',
+    raisedBy: ['client'],
+    action: 'Tell the broker\'s ops: cluster.instances.<id>.endpoints in the gateway config must be the ws:// or wss:// URLs clients use.',
+  },
   GH_ERR_CLIENT_ANSWER_TOO_LARGE: {
     meaning: 'A resend or query answer brought more entries than the client collects for one answer (maxAnswerEntries, 100,000 by default); the rest was not collected.',
     raisedBy: ['client'],

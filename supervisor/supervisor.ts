@@ -9,6 +9,7 @@
 import { startNats, type NatsLink } from '../cluster/nats-connection.js'
 import { ControlFanout } from '../cluster/control-fanout.js'
 import { ReplicatorThread, type ReplicationAlert } from '../cluster/replicator-thread.js'
+import { KvDirectorySync, directoryOfConfig, redirectEndpoint, type AccountDirectory } from '../cluster/account-directory.js'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
@@ -159,9 +160,26 @@ export class Supervisor {
   replicator: ReplicatorThread | null = null
   /** Called when journal replication loses or regains NATS, or its lag passes or falls under lagAlertMs. */
   onReplicationAlert: (alert: ReplicationAlert) => void = () => {}
+  /** Which instance holds each account (cluster/account-directory.ts); null for a single instance, which holds them all. */
+  readonly directory: AccountDirectory | null
+  /** The directory's NATS KV bucket, watched (directory.source nats-kv); null otherwise. */
+  directorySync: KvDirectorySync | null = null
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
+    this.directory = config.cluster.enabled ? directoryOfConfig(config) : null
+    const directory = this.directory
+    if (directory !== null) {
+      this.access.placement = (account, lane) => {
+        const owner = directory.ownerOf(account)
+        return owner === config.gatewayId ? null : { instance: owner, endpoint: redirectEndpoint(config, owner, lane) }
+      }
+      // A session of an account moved away must not trade here any more:
+      // it reconnects and is redirected.
+      directory.onChange(({ account, before, after }) => {
+        if (before === config.gatewayId) void this.disconnectAccount(account, `account ${account} is now held by instance ${after}; log on again to be redirected`)
+      })
+    }
     this.risk = createRiskControl(config)
     const j = config.journal
     this.journal = j.enabled ? openSupervisorJournal(config) : null
@@ -280,6 +298,28 @@ export class Supervisor {
     return { ...change, cancelsSent }
   }
 
+  /**
+   * Closes every session of `account` on every lane, journaling each
+   * (a disconnect admin change by 'gateway'); resolves with how many.
+   * Never rejects: a lane that does not answer is skipped.
+   */
+  async disconnectAccount (account: string, reason: string): Promise<number> {
+    let closed = 0
+    try {
+      const sessions = (await this.askLanes('list-sessions', null)).flat().filter((session) => session.account === account)
+      for (const session of sessions) {
+        const [found] = await this.askLanes('disconnect', { sessionId: session.sessionId, reason }, [session.lane])
+        if (found !== true) continue
+        closed++
+        this.recordChange({ operator: 'gateway', command: 'disconnect', scope: { kind: 'session', lane: session.lane, sessionId: session.sessionId }, before: 'connected', after: 'disconnected', detail: { reason } }, account)
+      }
+    } catch {
+      // A lane that did not answer keeps its session until its next logon
+      // step is refused; a record that failed was reported by recordChange.
+    }
+    return closed
+  }
+
   /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
   async start (): Promise<RunningGateway> {
     try {
@@ -306,6 +346,9 @@ export class Supervisor {
       }
       if (this.config.cluster.enabled && this.config.cluster.replication.enabled && this.config.journal.enabled) {
         this.replicator = new ReplicatorThread(this.config, (alert) => { this.onReplicationAlert(alert) })
+      }
+      if (this.nats !== null && this.directory !== null && this.config.cluster.directory.source === 'nats-kv') {
+        this.directorySync = new KvDirectorySync(this.config, this.directory, this.nats)
       }
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
@@ -480,6 +523,8 @@ export class Supervisor {
     this.workers.clear()
     this.ops?.close()
     this.ops = null
+    await this.directorySync?.stop()
+    this.directorySync = null
     await this.nats?.close()
     this.nats = null
     await this.access.close()

@@ -47,6 +47,27 @@ export interface AccessVerdict {
   retryAfterMs?: number
   fingerprintId?: string
   newFingerprint?: boolean
+  /** WRONG_INSTANCE: the URL of this lane on the instance that holds the account ('' if it has none). */
+  redirectEndpoint?: string
+  /** WRONG_INSTANCE: the instance that holds the account. */
+  redirectInstance?: string
+}
+
+/**
+ * Where an account is held when it is not here (a cluster's account
+ * directory); null when it is held here. Set by the supervisor when
+ * `cluster.enabled`; a single instance holds every account.
+ */
+export type AccountPlacement = (account: string, lane: LaneName) => { instance: string, endpoint: string } | null
+
+/** The WRONG_INSTANCE verdict for an account held elsewhere. */
+export function wrongInstanceVerdict (account: string, placement: { instance: string, endpoint: string }): AccessVerdict {
+  return {
+    reason: RejectReason.WRONG_INSTANCE,
+    text: `account ${account} is held by instance ${placement.instance}${placement.endpoint === '' ? ' (which has no endpoint for this lane)' : `; log on at ${placement.endpoint}`}`,
+    redirectEndpoint: placement.endpoint,
+    redirectInstance: placement.instance,
+  }
 }
 
 export interface StepContext {
@@ -259,6 +280,12 @@ export class AccessControl {
     const proven = verifyAuthProof({ kind: 'auth-proof', authCode: software.authCode, nonce: request.nonce, appId: request.appId, account: request.account, lane: ctx.lane, proof: request.proof })
     admitted.settle(!proven)
     if (!proven) return { reason: RejectReason.AUTH_FAILED, text: 'AuthCode proof does not verify (wrong AuthCode, or a proof made for another nonce, AppID, account or lane)' }
+    // The first step that names the account, once the software is proven
+    // and before any password hashing: a logon at the wrong instance costs
+    // one HMAC and a map lookup. Every name maps to some instance, so the
+    // answer says nothing about which accounts exist.
+    const elsewhere = this.placement(request.account, ctx.lane)
+    if (elsewhere !== null) return wrongInstanceVerdict(request.account, elsewhere)
     return ok()
   }
 
@@ -288,6 +315,9 @@ export class AccessControl {
    * documents come with the registration itself.
    */
   storedEvidence: (appId: string) => readonly ExpiringDocument[] = () => []
+
+  /** Where an account is held when not here (the cluster's directory); set by the supervisor. */
+  placement: AccountPlacement = () => null
 
   /** The first expired document of an AppID, its config documents and stored ones alike; undefined if none. */
   expiredDocument (appId: string, documents: readonly ExpiringDocument[], nowMs: number = Date.now()): ExpiringDocument | undefined {
@@ -478,6 +508,9 @@ export class AccessControl {
 
   private async checkLogon (ctx: StepContext, request: { account: string, password: string, appId: string, fingerprintId?: string }): Promise<{ verdict: AccessVerdict, audited: AccessVerdict }> {
     const same = (verdict: AccessVerdict): { verdict: AccessVerdict, audited: AccessVerdict } => ({ verdict, audited: verdict })
+    // The account moved away between Authenticate and Logon: still no hashing.
+    const elsewhere = this.placement(request.account, ctx.lane)
+    if (elsewhere !== null) return same(wrongInstanceVerdict(request.account, elsewhere))
     const entry = this.accounts.get(request.account)
     const fingerprint = request.fingerprintId === undefined ? undefined : this.terminals.get(request.account)?.decided.get(request.fingerprintId)
     // Attempts from a terminal already approved for the account have an
