@@ -222,12 +222,12 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
   }
 
   const url = (id: InstanceId): string => laneUrl(ports[id].platform)
-  const logon = async (at: InstanceId, account: DemoAccount): Promise<{ client: GatehouseClient, instruments: Instrument[] }> => {
-    const client = await GatehouseClient.connect(url(at))
+  /** Logs on at `at`'s platform lane with the client library, which follows a WRONG_INSTANCE redirect (logonAt). */
+  const logon = async (at: InstanceId, account: DemoAccount): Promise<{ client: GatehouseClient, instruments: Instrument[], url: string, redirects: string[] }> => {
+    const { client, reply, url: landed, redirects } = await GatehouseClient.logonAt(url(at), account.id, account.password, DEMO_IDENTITY)
     running.clients.push(client)
-    const reply = await client.logon(account.id, account.password, DEMO_IDENTITY)
     if (!reply.ok) throw new StepFailed(`the logon of ${account.id} at ${at} was refused: ${reasonName(reply.reason)}: ${reply.text}`)
-    return { client, instruments: reply.instruments as Instrument[] }
+    return { client, instruments: reply.instruments as Instrument[], url: landed, redirects }
   }
   const account = (home: InstanceId, role: 'maker' | 'taker'): DemoAccount => DEMO_ACCOUNTS.find((a) => a.home === home && a.id.includes(role))!
   const sessions: Partial<Record<string, GatehouseClient>> = {}
@@ -236,7 +236,7 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
   // 4: the redirect. The account is homed on gw2; the client is pointed at gw1.
   const redirected = account('gw2', 'taker')
   await step(STEP_TITLES.redirect, async () => {
-    const { client, instruments } = await logon('gw1', redirected)
+    const { client, instruments, url: landed, redirects } = await logon('gw1', redirected)
     instrument ??= instruments.find((i) => i.symbol === symbol)
     // Where did the session land? Ask both instances, as ops would.
     const on = await sessionsOf(running, redirected.id)
@@ -246,7 +246,11 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
       throw new StepFailed(`after the logon at gw1, gw1 lists ${on.gw1} session(s) and gw2 ${on.gw2} of ${redirected.id}: no redirect happened`)
     }
     sessions[redirected.id] = client
-    return [`connected to ${url('gw1')}, logged on at ${url('gw2')} (gatehouse admin sessions: gw1 0, gw2 ${on.gw2})`]
+    if (landed !== url('gw2')) throw new StepFailed(`the client ended at ${landed}, not gw2's ${url('gw2')}`)
+    return [
+      `connected to gw1 (${url('gw1')}): refused with WRONG_INSTANCE, redirect to ${redirects.join(' -> ')}`,
+      `logged on at gw2 (${landed}); gatehouse admin sessions --account ${redirected.id}: gw1 lists ${on.gw1}, gw2 ${on.gw2}`,
+    ]
   })
 
   // 5, 6: each instance trades its own accounts.
