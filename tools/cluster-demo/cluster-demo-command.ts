@@ -153,7 +153,7 @@ export async function runClusterDemoCommand (argv: string[], io: CommandIo = pro
   /** A step that cannot run because an earlier one failed: ✗, with the reason. */
   const notRun = (title: string, because: string): void => {
     results.push({ number: results.length + 1, title, ok: false })
-    io.out(`${String(results.length).padStart(2)} ✗ ${title}: not run (${because})\n`)
+    io.out(`${String(results.length).padStart(2)} ✗ ${title}: not run (${abortReason ?? because})\n`)
   }
 
   io.out(`Gatehouse cluster demo: nats-server, the exchange simulator and two gateway instances on loopback, under ${running.dir}\n`)
@@ -168,6 +168,9 @@ export async function runClusterDemoCommand (argv: string[], io: CommandIo = pro
     if (values.keep === true) io.out(`kept ${running.dir} (configs, journals, logs, the NATS store)\n`)
     else rmSync(running.dir, { recursive: true, force: true })
   }
+  // After Ctrl-C the step that was cut off may still await a reply (its
+  // timer holds the process): everything is stopped, so do not wait for it.
+  if (abortReason !== null && (abortReason as string).startsWith('stopped by')) setTimeout(() => { process.exit(EXIT_FAILED) }, 1000).unref()
   const failed = results.filter((r) => !r.ok)
   if (failed.length === 0) {
     io.out(`cluster demo passed: all ${results.length} steps in ${elapsed().trim()}\n`)
