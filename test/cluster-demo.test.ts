@@ -11,6 +11,10 @@ import { runCli } from './helpers/cli-run.js'
 import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
 import { STEP_TITLES } from '../tools/cluster-demo/cluster-demo-command.js'
 
+// Two whole runs (one cut short by Ctrl-C) of five processes each, on a
+// machine shared with another test file: more than the default 120 s can be needed.
+t.setTimeout(300_000)
+
 const TITLES = Object.values(STEP_TITLES)
 const env = { ...process.env, NODE_OPTIONS: '' }
 
