@@ -64,10 +64,17 @@ export function committedChunks (buf: Buffer, from: number, maxBytes: number, ma
   let batchEndInRun = -1
   let batchEndSeq = 0
   let batchEndRecords = 0
-  /** Runs cut by size whose records are not all known to be committed yet. */
-  const pending: CommittedChunk[] = []
+  /**
+   * Runs cut by size whose records are not all known to be committed yet,
+   * each with where its last batch end lies inside it (-1: none). Only the
+   * first can have one: a batch end in a later run commits all before it.
+   */
+  const pending: Array<CommittedChunk & { batchEnd: number, batchEndSeq: number, batchEndRecords: number }> = []
   const close = (end: number, sealed: boolean): void => {
-    pending.push({ start: from + runStart, end: from + end, firstSeq: runFirstSeq, lastSeq: 0, records: runRecords, firstTimeUs: runFirstTimeUs, sealed })
+    pending.push({
+      start: from + runStart, end: from + end, firstSeq: runFirstSeq, lastSeq: 0, records: runRecords, firstTimeUs: runFirstTimeUs, sealed,
+      batchEnd: batchEndInRun, batchEndSeq, batchEndRecords,
+    })
   }
   let lastSeq = 0
   const commit = (): void => {
@@ -127,8 +134,16 @@ export function committedChunks (buf: Buffer, from: number, maxBytes: number, ma
       commit()
     }
   }
-  // The open run up to its last batch end, if it reached one.
-  if (chunks.length < maxChunks && runRecords > 0 && batchEndInRun > runStart) {
+  // A run cut by size but not yet followed by a batch end: up to the last
+  // batch end inside it. (When the batch completes, the whole run follows
+  // from that point; either way each message is whole committed records.)
+  const first = pending[0]
+  if (first !== undefined) {
+    if (chunks.length < maxChunks && first.batchEnd > first.start - from) {
+      chunks.push({ start: first.start, end: from + first.batchEnd, firstSeq: first.firstSeq, lastSeq: first.batchEndSeq, records: first.batchEndRecords, firstTimeUs: first.firstTimeUs, sealed: false })
+    }
+  } else if (chunks.length < maxChunks && runRecords > 0 && batchEndInRun > runStart) {
+    // The open run up to its last batch end, if it reached one.
     chunks.push({
       start: from + runStart,
       end: from + batchEndInRun,
@@ -139,5 +154,5 @@ export function committedChunks (buf: Buffer, from: number, maxBytes: number, ma
       sealed: false,
     })
   }
-  return { chunks: chunks.slice(0, maxChunks), damagedAt, needBytes }
+  return { chunks: chunks.slice(0, maxChunks).map(({ start, end, firstSeq, lastSeq, records, firstTimeUs, sealed }) => ({ start, end, firstSeq, lastSeq, records, firstTimeUs, sealed })), damagedAt, needBytes }
 }
