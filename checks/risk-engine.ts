@@ -163,6 +163,17 @@ export function notionalFen (instrument: InstrumentRisk, price: number, lots: nu
   return Math.ceil(price * lots * instrument.multiplier * FEN_PER_UNIT / instrument.priceScale)
 }
 
+/** Today's lots and daily counters of a position handed over by another instance (an account move). */
+export interface CarriedToday {
+  longTodayLots: number
+  shortTodayLots: number
+  tradedLotsToday: number
+  cancelsToday: number
+  largeCancelsToday: number
+  selfTradesToday: number
+  openedLotsToday: number
+}
+
 /**
  * A money limit (currency units, may have cents) in whole fen. Rounded
  * because cents are not exact in binary: 1151.12 × 100 is
@@ -346,17 +357,41 @@ export class RiskEngine {
    * (another lane's, journaled a moment earlier) have already moved the
    * book by exactly what they moved it live.
    */
-  restoreCarriedPosition (account: number, instrument: number, longYesterdayLots: number, shortYesterdayLots: number): boolean {
+  restoreCarriedPosition (account: number, instrument: number, longYesterdayLots: number, shortYesterdayLots: number, today?: CarriedToday): boolean {
     const slot = this.positionSlot(account, instrument)
     if (slot < 0) return false
     const { control, positions, capacity } = this.views
-    const p = (account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS + POSITION_BOOK
+    const base = (account * capacity.instrumentsPerAccount + slot) * POSITION_FIELDS
+    const p = base + POSITION_BOOK
     const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
     lockSlot(control, lock)
     positions[p + BOOK_LONG_YESTERDAY] = positions[p + BOOK_LONG_YESTERDAY]! + longYesterdayLots
     positions[p + BOOK_SHORT_YESTERDAY] = positions[p + BOOK_SHORT_YESTERDAY]! + shortYesterdayLots
+    // An account handed over by another instance mid-day: its day so far
+    // counts here as it did there (positions and the daily monitors).
+    if (today !== undefined) {
+      positions[p + BOOK_LONG_TODAY] = positions[p + BOOK_LONG_TODAY]! + today.longTodayLots
+      positions[p + BOOK_SHORT_TODAY] = positions[p + BOOK_SHORT_TODAY]! + today.shortTodayLots
+      positions[base + POSITION_DAILY_TRADED_LOTS] = positions[base + POSITION_DAILY_TRADED_LOTS]! + today.tradedLotsToday
+      positions[base + POSITION_DAILY_CANCELS] = positions[base + POSITION_DAILY_CANCELS]! + today.cancelsToday
+      positions[base + POSITION_DAILY_LARGE_CANCELS] = positions[base + POSITION_DAILY_LARGE_CANCELS]! + today.largeCancelsToday
+      positions[base + POSITION_DAILY_SELF_TRADES] = positions[base + POSITION_DAILY_SELF_TRADES]! + today.selfTradesToday
+      positions[base + POSITION_DAILY_OPENED_LOTS] = positions[base + POSITION_DAILY_OPENED_LOTS]! + today.openedLotsToday
+    }
     unlockSlot(control, lock)
     return true
+  }
+
+  /** Recovery and an account move: account-wide daily counters handed over from another instance, added to this one's. */
+  restoreAccountDaily (account: number, tradedLotsToday: number, actionsToday: number, hfBurstsToday: number): void {
+    const { control, accountState } = this.views
+    const a = account * ACCOUNT_FIELDS
+    const lock = this.views.accountCtl(account) + ACCOUNT_CTL_LOCK
+    lockSlot(control, lock)
+    accountState[a + ACCOUNT_DAILY_TRADED_LOTS] = accountState[a + ACCOUNT_DAILY_TRADED_LOTS]! + tradedLotsToday
+    accountState[a + ACCOUNT_DAILY_ACTIONS] = accountState[a + ACCOUNT_DAILY_ACTIONS]! + actionsToday
+    accountState[a + ACCOUNT_HF_BURSTS] = accountState[a + ACCOUNT_HF_BURSTS]! + hfBurstsToday
+    unlockSlot(control, lock)
   }
 
   // ---- limits ------------------------------------------------------------

@@ -129,6 +129,12 @@ function instancesLine (result: unknown): string[] {
   return [describeSummary({ instances: summary.instances, missing: summary.missing })]
 }
 
+function showMoveSteps (result: unknown, io: CommandIo): void {
+  const { steps } = result as { steps: Array<{ step: string, at: string, detail: Record<string, unknown> }> }
+  const lines = steps.map((s) => `${s.at}  ${s.step.padEnd(10)} ${Object.entries(s.detail).map(([k, v]) => `${k}=${shown(v)}`).join(' ')}`)
+  io.out(lines.join('\n') + '\nmoved\n')
+}
+
 function showLimits (result: unknown, io: CommandIo): void {
   const rows = Object.entries(result as Record<string, unknown>).map(([name, value]) => [name, shownLimit(name, value)])
   io.out(rows.length === 0 ? 'no limits set at this scope (every one inherits)\n' : formatTable(['LIMIT', 'VALUE'], rows))
@@ -659,6 +665,30 @@ FILE is JSON: [{"name": "...", "functions": "...", "developer": "..."}, ...]
     show: showChanges,
   },
   ...reportStepCommands(),
+  'accounts move': {
+    summary: 'move an account to another instance of the cluster: halt, drain, hand over its state, re-home, resume',
+    help: `usage: gatehouse admin accounts move ACCOUNT --to INSTANCE [--drain-timeout-ms MS]
+
+Run on the instance that holds ACCOUNT; needs cluster.directory.source
+nats-kv (with source config, edit cluster.directory.accounts on every
+instance instead). Steps, each journaled and printed with its time:
+halt (trading state halted), drain (its working orders cancelled; waits up
+to --drain-timeout-ms, default 10000), handover (positions and daily
+counters installed on INSTANCE), re-home (the directory names INSTANCE),
+disconnect (its sessions here closed: they reconnect and are redirected),
+resume (INSTANCE sets the trading state back). A move that stops before
+re-home leaves the account halted here and still homed here.
+`,
+    options: { to: { type: 'string' }, 'drain-timeout-ms': { type: 'string' } },
+    positionals: true,
+    build: (values, positionals) => {
+      const drain = str(values, 'drain-timeout-ms')
+      const drainTimeoutMs = drain === undefined ? undefined : Number(drain)
+      if (drainTimeoutMs !== undefined && !Number.isSafeInteger(drainTimeoutMs)) throw new UsageError('--drain-timeout-ms: must be a whole number of milliseconds')
+      return { command: 'accounts.move', args: { account: onePositional(positionals, 'the account to move'), to: required(values, 'to', 'the instance to move it to'), ...(drainTimeoutMs === undefined ? {} : { drainTimeoutMs }) } }
+    },
+    show: showMoveSteps,
+  },
   'accounts clocks': {
     summary: 'filing clocks: 5 trading days to file a report, 30 to report a material change',
     help: 'usage: gatehouse admin accounts clocks [--alerts]\n\n--alerts: only clocks due within compliance.clockAlertDaysAhead or past due.\n',

@@ -260,6 +260,33 @@ export interface PositionsCarriedDocument {
   part: number
   parts: number
   positions: CarriedPositionEntry[]
+  /**
+   * Set when the positions were handed over by another instance of a
+   * cluster (an account move, cluster/account-handover.ts) rather than
+   * carried by a day roll; the entries then carry today's lots and daily
+   * counters too, and `accounts` the account-wide daily counters.
+   */
+  handover?: { from: string, to: string, operator: string }
+  accounts?: HandedOverAccountDaily[]
+}
+
+/** Account-wide daily counters handed over with an account (an account move). */
+export interface HandedOverAccountDaily {
+  account: string
+  tradedLotsToday: number
+  actionsToday: number
+  hfBurstsToday: number
+}
+
+/** Today's lots and daily counters of an account's position in one instrument, handed over with it (an account move). */
+export interface HandedOverToday {
+  longTodayLots: number
+  shortTodayLots: number
+  tradedLotsToday: number
+  cancelsToday: number
+  largeCancelsToday: number
+  selfTradesToday: number
+  openedLotsToday: number
 }
 
 export interface CarriedPositionEntry {
@@ -270,18 +297,21 @@ export interface CarriedPositionEntry {
   /** Lots held after the roll: all of them yesterday's now. */
   longYesterdayLots: number
   shortYesterdayLots: number
+  /** An account move only: what the account did today in the instrument, added to the book and counters like the yesterday lots. */
+  today?: HandedOverToday
 }
 
 /** Entries per POSITIONS_CARRIED record (about 100 bytes of JSON each, so a record stays under ~26 KB). */
 export const MAX_POSITIONS_PER_CARRIED_RECORD = 256
 
 /** A roll's carried positions as the records that journal them (none when none is held). */
-export function positionsCarriedDocuments (tradingDay: string, entries: readonly CarriedPositionEntry[]): PositionsCarriedDocument[] {
-  const parts = Math.ceil(entries.length / MAX_POSITIONS_PER_CARRIED_RECORD)
+export function positionsCarriedDocuments (tradingDay: string, entries: readonly CarriedPositionEntry[], handover?: { handover: NonNullable<PositionsCarriedDocument['handover']>, accounts: HandedOverAccountDaily[] }): PositionsCarriedDocument[] {
+  // A handover writes a record even with no position: its daily counters go in the first.
+  const parts = Math.max(handover === undefined ? 0 : 1, Math.ceil(entries.length / MAX_POSITIONS_PER_CARRIED_RECORD))
   const docs: PositionsCarriedDocument[] = []
   for (let part = 0; part < parts; part++) {
     const positions = entries.slice(part * MAX_POSITIONS_PER_CARRIED_RECORD, (part + 1) * MAX_POSITIONS_PER_CARRIED_RECORD)
-    docs.push({ tradingDay, part: part + 1, parts, positions })
+    docs.push({ tradingDay, part: part + 1, parts, positions, ...(handover === undefined ? {} : { handover: handover.handover, accounts: part === 0 ? handover.accounts : [] }) })
   }
   return docs
 }
@@ -297,14 +327,33 @@ export function decodePositionsCarried (payload: Uint8Array): PositionsCarriedDo
   if (typeof doc !== 'object' || doc === null) return null
   const d = doc as Partial<PositionsCarriedDocument>
   if (typeof d.tradingDay !== 'string' || !Array.isArray(d.positions) || d.positions.length > MAX_POSITIONS_PER_CARRIED_RECORD) return null
-  const lots = (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+  // A handover's source journals the account handed away as the same
+  // amounts negated (recovery then adds them back to zero): signed there.
+  const lots = d.handover === undefined
+    ? (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+    : (n: unknown): boolean => typeof n === 'number' && Number.isSafeInteger(n)
   for (const e of d.positions as unknown[]) {
     if (typeof e !== 'object' || e === null) return null
     const p = e as Partial<CarriedPositionEntry>
     if (typeof p.account !== 'string' || typeof p.instrument !== 'string' || typeof p.exchange !== 'string' ||
       !lots(p.longYesterdayLots) || !lots(p.shortYesterdayLots)) return null
+    if (p.today !== undefined && (typeof p.today !== 'object' || p.today === null || !Object.values(p.today).every(lots))) return null
   }
-  return { tradingDay: d.tradingDay, part: Number(d.part ?? 1), parts: Number(d.parts ?? 1), positions: d.positions }
+  if (d.accounts !== undefined) {
+    if (!Array.isArray(d.accounts) || d.accounts.length > MAX_POSITIONS_PER_CARRIED_RECORD) return null
+    for (const a of d.accounts as unknown[]) {
+      const daily = a as Partial<HandedOverAccountDaily> | null
+      if (typeof daily !== 'object' || daily === null || typeof daily.account !== 'string' || !lots(daily.tradedLotsToday) || !lots(daily.actionsToday) || !lots(daily.hfBurstsToday)) return null
+    }
+  }
+  return {
+    tradingDay: d.tradingDay,
+    part: Number(d.part ?? 1),
+    parts: Number(d.parts ?? 1),
+    positions: d.positions,
+    ...(d.handover === undefined ? {} : { handover: d.handover }),
+    ...(d.accounts === undefined ? {} : { accounts: d.accounts }),
+  }
 }
 
 /** A change made by an operator or the gateway itself (ADMIN_CHANGE, supervisor stream). */

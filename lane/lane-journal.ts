@@ -23,7 +23,7 @@ import { JournalStream, type ChainCadence, type FsyncPolicy } from '../journal/s
 import { Direction, LANE_CODES, RecordKind, newRecordHead, type RecordHead } from '../journal/record-format.js'
 import {
   CLIENT_BODY_FIELDS, DECISION_PAYLOAD_BYTES, LINK_BODY_FIELDS, ORDER_ENTRY_MAX_CLIENT_BYTES, ORDER_ENTRY_PREFIX_BYTES, newDecisionScratch, positionsCarriedDocuments, writeDecision, writeOrderEntry,
-  type CarriedPositionEntry,
+  type CarriedPositionEntry, type PositionsCarriedDocument,
 } from '../journal/gateway-records.js'
 import { bodyFieldNumber } from '../protocol/body-fields.js'
 import type { LaneName } from '../protocol/lanes.js'
@@ -215,19 +215,21 @@ export class LaneJournal {
    * carried into it (gateway-records.ts, POSITIONS_CARRIED), in the new
    * day's segment, where recovery finds them.
    */
-  positionsCarried (tradingDay: string, entries: readonly CarriedPositionEntry[]): void {
+  positionsCarried (tradingDay: string, entries: readonly CarriedPositionEntry[], handover?: Parameters<typeof positionsCarriedDocuments>[2]): PositionsCarriedDocument[] | null {
     if (this.held !== HELD_NONE) this.releaseHeld()
-    if (this.failure !== null) return
-    for (const doc of positionsCarriedDocuments(tradingDay, entries)) {
+    if (this.failure !== null) return null
+    const docs = positionsCarriedDocuments(tradingDay, entries, handover)
+    for (const doc of docs) {
       try {
         this.stream.appendJson(this.positionsCarriedHead, doc)
       } catch (err) {
         this.fail(err as Error)
-        return
+        return null
       }
     }
     // With the logon reply that opened the day: recovery must find both or neither.
     this.commit()
+    return this.failure === null ? docs : null
   }
 
   /** Labels the next segments with the exchange's trading day (a new day starts a new segment). */

@@ -48,6 +48,7 @@ const answerSupervisor = answerRequests<LaneRequests>(notify, {
   'list-sessions': () => lane.sessionsInfo(),
   disconnect: ({ sessionId, reason }) => lane.disconnect(sessionId, reason),
   'mass-cancel': ({ scope }) => lane.massCancel(scope),
+  'install-handover': ({ handover, accountIndexes }) => lane.installHandover(handover, accountIndexes),
 })
 
 // What the supervisor recovered from the journal first: the lane listens

@@ -29,6 +29,9 @@
 // happens, and committed with one write(2) before anything it covers
 // leaves (client-edge.ts, exchange-link.ts).
 import { RiskEngine, newRiskVerdict } from '../checks/risk-engine.js'
+import { applyPositionsCarried } from './carried-positions.js'
+import { positionsCarriedDocuments } from '../journal/gateway-records.js'
+import type { HandoverInstall } from './worker-contract.js'
 import type { RiskBuffers } from '../checks/risk-layout.js'
 import type { KillScope } from '../checks/risk-control.js'
 import { v1 } from '../protocol/messages.js'
@@ -60,6 +63,8 @@ export class Lane {
   private readonly link: ExchangeLink
   /** The working orders and what happens to them (order-lifecycle.ts). */
   private readonly lifecycle: OrderLifecycle
+  /** This thread's view of the shared risk state. */
+  private readonly risk: RiskEngine
   /** New orders and cancels, from decoded message to link (order-entry.ts). */
   private readonly orderEntry: OrderEntry
   private logonSweep: NodeJS.Timeout | null = null
@@ -84,6 +89,7 @@ export class Lane {
     this.laneConfig = config.lanes[name]
     const laneIndex = LANE_NAMES.indexOf(name)
     const risk = new RiskEngine(riskBuffers, laneIndex)
+    this.risk = risk
     this.journal = config.journal.enabled
       ? new LaneJournal({ lane: name, root: journalDir(config), fsync: config.journal.fsync, maxSegmentBytes: config.journal.maxSegmentBytes, chain: config.journal.chain, metrics: this.metrics })
       : null
@@ -209,6 +215,23 @@ export class Lane {
       return true
     }
     return false
+  }
+
+  /**
+   * An account handed over by another instance of the cluster: journaled
+   * first (POSITIONS_CARRIED with its handover, in today's segment, where
+   * recovery finds it after a crash), then added to the shared risk state
+   * by the function recovery uses (carried-positions.ts).
+   */
+  installHandover (install: HandoverInstall, accountIndexes: Record<string, number>): { ok: boolean, text: string, tradingDay: string } {
+    const tradingDay = this.lifecycle.tradingDay
+    if (tradingDay === '') return { ok: false, text: `lane ${this.name}: the exchange link has not announced a trading day yet`, tradingDay }
+    const docs = this.journal === null
+      ? positionsCarriedDocuments(tradingDay, install.positions, { handover: install.handover, accounts: install.accounts })
+      : this.journal.positionsCarried(tradingDay, install.positions, { handover: install.handover, accounts: install.accounts })
+    if (docs === null) return { ok: false, text: `lane ${this.name}: the handover could not be journaled (the lane's journal has failed)`, tradingDay }
+    const problems = docs.flatMap((doc) => applyPositionsCarried(this.risk, doc, (account) => accountIndexes[account] ?? null))
+    return problems.length === 0 ? { ok: true, text: '', tradingDay } : { ok: false, text: problems.join('; '), tradingDay }
   }
 
   /**

@@ -37,7 +37,10 @@
 //                                       open sessions closed, as now at the end
 //   POSITIONS_CARRIED                   positions held when a lane rolled into this
 //                                       day: added to yesterday's lots
-//                                       (RiskEngine.restoreCarriedPosition)
+//                                       (RiskEngine.restoreCarriedPosition); or an
+//                                       account handed over by another instance:
+//                                       today's lots and counters too
+//                                       (carried-positions.ts, as installed live)
 //
 // The lifecycle's outputs go nowhere here (a silent client port and
 // SILENT_LINK): what the live lane sent is in the journal. So are the
@@ -63,6 +66,7 @@ import { join } from 'node:path'
 import { readStream, type ReadRecord } from '../journal/reader.js'
 import { HEADER_TRADING_DAY, RecordKind, SealReason, decodeRecord, decodeSegmentHeader, decodeSegmentSeal, recordLengthAt } from '../journal/record-format.js'
 import { listSegments } from '../journal/segment-names.js'
+import { applyPositionsCarried } from './carried-positions.js'
 import { CLIENT_BODY_FIELDS, DecisionStage, FLAG_DIGEST, FLAG_TEXT_FRAME, decodeDecision, decodePositionsCarried } from '../journal/gateway-records.js'
 import { decodeLinkEnvelope } from '../protocol/link-codec.js'
 import { decodeClientEnvelope } from '../protocol/client-codec.js'
@@ -547,14 +551,8 @@ class LaneReplay {
       noteProblem(this.result, `a positions-carried record (seq ${record.seq}) does not decode: the positions it carried are not restored`)
       return
     }
-    for (const entry of doc.positions) {
-      const ctx = this.contextOf(entry.account)
-      if (ctx === null) continue
-      const instrument = this.engine.instrumentIndex(entry.instrument, entry.exchange)
-      if (instrument < 0 || !this.engine.restoreCarriedPosition(ctx.account, instrument, entry.longYesterdayLots, entry.shortYesterdayLots)) {
-        noteProblem(this.result, `${entry.account}'s position in ${entry.instrument} carried into ${doc.tradingDay} could not be restored: the instrument tables are full`)
-      }
-    }
+    // The live handover (Lane.installHandover) applies the same records the same way.
+    for (const problem of applyPositionsCarried(this.engine, doc, (account) => this.contextOf(account)?.account ?? null)) noteProblem(this.result, problem)
   }
 
   private linkIn (record: ReadRecord): void {

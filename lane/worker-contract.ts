@@ -1,6 +1,7 @@
 // Messages between the supervisor (main thread) and the lane worker
 // threads. These are control-plane only: nothing per order crosses a
 // thread boundary (README, "Architecture").
+import type { CarriedPositionEntry, HandedOverAccountDaily } from '../journal/gateway-records.js'
 import type { GatewayConfig } from '../config/config.js'
 import type { LaneName } from '../protocol/lanes.js'
 import type { LinkState } from './exchange-link.js'
@@ -68,6 +69,20 @@ export type LaneRequests = {
   'disconnect': { args: { sessionId: number, reason: string }, reply: boolean }
   /** Cancel every working order of this lane in the scope (kill switch with mass-cancel); answered with the cancels sent. */
   'mass-cancel': { args: { scope: KillScope }, reply: number }
+  /**
+   * An account handed over by another instance (cluster/account-handover.ts):
+   * journal it as POSITIONS_CARRIED in this lane's stream, then add it to the
+   * shared risk state as recovery would. `accountIndexes`: the risk-table
+   * index of each account named.
+   */
+  'install-handover': { args: { handover: HandoverInstall, accountIndexes: Record<string, number> }, reply: { ok: boolean, text: string, tradingDay: string } }
+}
+
+/** What a lane journals and installs for an account handed over (PositionsCarriedDocument's handover form). */
+export interface HandoverInstall {
+  handover: { from: string, to: string, operator: string }
+  positions: CarriedPositionEntry[]
+  accounts: HandedOverAccountDaily[]
 }
 
 /** What a lane asks the supervisor: a logon step for access control to decide. */

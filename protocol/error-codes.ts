@@ -225,6 +225,42 @@ export const ERROR_CODES = {
     action: 'Install Debian\'s nats-server package (`apt-get install nats-server`); the message quotes the server\'s last log lines.',
   },
   // Cluster: account directory.
+  GH_ERR_MOVE_NEEDS_KV: {
+    meaning: '`accounts move` needs the account directory in NATS KV (cluster.directory.source nats-kv), or the cluster is off.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'With source config, move the account by editing cluster.directory.accounts on every instance and restarting them; or switch the directory to nats-kv.',
+  },
+  GH_ERR_MOVE_REFUSED: {
+    meaning: '`accounts move` was refused before any step: the account is not held by this instance or not configured here, or the target is not in cluster.instances or is this instance.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'Run the move on the instance that holds the account (the message names it), towards an instance listed in cluster.instances.',
+  },
+  GH_ERR_MOVE_NATS_DOWN: {
+    meaning: '`accounts move` needs NATS and it is not connected: nothing was done, or (mid-move) the account stays halted here.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'Bring NATS back (docs/cluster.md, "When NATS or an instance fails") and run the move again.',
+  },
+  GH_ERR_MOVE_NOT_DRAINED: {
+    meaning: 'The account still had working orders when the move\'s drain timeout passed: the move stopped; the account stays halted and homed here.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'Check the exchange link and the account\'s orders (`admin counters`), then run the move again (or set the trading state back).',
+  },
+  GH_ERR_MOVE_HANDOVER: {
+    meaning: 'The target instance did not install the account\'s state or did not resume it (no answer, not configured there, state already there today).',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'Read the message: start the target or connect it to NATS, add the account to its config; a failed install leaves the account halted and homed here.',
+  },
+  GH_ERR_MOVE_REHOME: {
+    meaning: 'The account\'s state was handed over but its directory entry could not be written: it is halted, its state is on the target, and it is still homed here.',
+    raisedBy: ['gateway'],
+    exitCode: 1,
+    action: 'Once NATS is back, write the entry (the message names it) or run the move again.',
+  },
   // Cluster: journal replication.
   GH_ERR_REPLICA_FETCH: {
     meaning: '`gatehouse journal verify | search | export --nats` could not read the replicated journal: NATS could not be reached, the stream or an --instance is not there, or the fetch ran past --nats-timeout-ms.',

@@ -10,6 +10,8 @@ import { startNats, type NatsLink } from '../cluster/nats-connection.js'
 import { ControlFanout } from '../cluster/control-fanout.js'
 import { ReplicatorThread, type ReplicationAlert } from '../cluster/replicator-thread.js'
 import { KvDirectorySync, directoryOfConfig, redirectEndpoint, type AccountDirectory } from '../cluster/account-directory.js'
+import { AccountMoveError, moveAccount, serveHandovers, type MoveStepReport } from '../cluster/account-handover.js'
+import type { TradingState } from '../checks/risk-layout.js'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
@@ -164,6 +166,8 @@ export class Supervisor {
   readonly directory: AccountDirectory | null
   /** The directory's NATS KV bucket, watched (directory.source nats-kv); null otherwise. */
   directorySync: KvDirectorySync | null = null
+  /** Answers other instances' account handovers (cluster/account-handover.ts); null for a single instance. */
+  private handovers: { stop: () => void } | null = null
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -320,6 +324,32 @@ export class Supervisor {
     return closed
   }
 
+  /** The lanes whose exchange link is up, in start order (an account handover is journaled in the first). */
+  linkedLanes (): LaneName[] {
+    return [...this.workers.keys()].filter((name) => this.lanes[name]?.link === 'up')
+  }
+
+  /** The admin path's trading-state change (persisted and journaled), for the account-move procedure. */
+  setTradingState (operator: string, account: string, state: TradingState): void {
+    this.admin.setTradingState(operator, account, state)
+  }
+
+  /**
+   * `gatehouse admin accounts move`: moves an account held here to
+   * another instance (cluster/account-handover.ts). Rejects with
+   * AccountMoveError naming the steps already done.
+   */
+  async moveAccount (operator: string, account: string, to: string, options: { drainTimeoutMs?: number } = {}): Promise<MoveStepReport[]> {
+    const steps: MoveStepReport[] = []
+    try {
+      return await moveAccount(this, operator, account, to, { ...options, onStep: (step) => { steps.push(step) } })
+    } catch (err) {
+      if (!(err instanceof AccountMoveError)) throw err
+      const doneText = steps.length === 0 ? 'no step was done' : `steps done: ${steps.map((s) => `${s.step} (${s.at})`).join(', ')}`
+      throw new AccountMoveError(err.code, `${err.message} [${doneText}]`, err.step, { cause: err.cause })
+    }
+  }
+
   /** Starts every enabled lane and the ops listener; rejects (after cleaning up) if any fails. */
   async start (): Promise<RunningGateway> {
     try {
@@ -350,6 +380,7 @@ export class Supervisor {
       if (this.nats !== null && this.directory !== null && this.config.cluster.directory.source === 'nats-kv') {
         this.directorySync = new KvDirectorySync(this.config, this.directory, this.nats)
       }
+      if (this.nats !== null) this.handovers = serveHandovers(this)
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
       const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
@@ -523,6 +554,8 @@ export class Supervisor {
     this.workers.clear()
     this.ops?.close()
     this.ops = null
+    this.handovers?.stop()
+    this.handovers = null
     await this.directorySync?.stop()
     this.directorySync = null
     await this.nats?.close()

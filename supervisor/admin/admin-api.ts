@@ -33,6 +33,18 @@ export const adminErrorCodes = {
   SELF_APPROVAL: 'GH_ERR_ADMIN_SELF_APPROVAL',
   /** A dual-control request approved after its window. */
   REQUEST_EXPIRED: 'GH_ERR_ADMIN_REQUEST_EXPIRED',
+  /** accounts move: the directory is not a NATS KV bucket (or the cluster is off). */
+  MOVE_NEEDS_KV: 'GH_ERR_MOVE_NEEDS_KV',
+  /** accounts move: refused before any step (account not held here, unknown target, ...). */
+  MOVE_REFUSED: 'GH_ERR_MOVE_REFUSED',
+  /** accounts move: NATS is not connected. */
+  MOVE_NATS_DOWN: 'GH_ERR_MOVE_NATS_DOWN',
+  /** accounts move: working orders were left after the drain timeout; the account stays halted here. */
+  MOVE_NOT_DRAINED: 'GH_ERR_MOVE_NOT_DRAINED',
+  /** accounts move: the target did not install the handover or did not resume. */
+  MOVE_HANDOVER: 'GH_ERR_MOVE_HANDOVER',
+  /** accounts move: the directory entry could not be written. */
+  MOVE_REHOME: 'GH_ERR_MOVE_REHOME',
 } as const satisfies Record<string, ErrorCode>
 export type AdminErrorCode = typeof adminErrorCodes[keyof typeof adminErrorCodes]
 
@@ -132,6 +144,8 @@ export interface AdminApi {
   // ---- sessions ---------------------------------------------------------------
   listSessions (filter: { lane?: LaneName, account?: string }): Promise<SessionInfo[]>
   disconnectSession (operator: string, sessionId: number, reason: string): Promise<ChangeReply>
+  /** Moves an account held here to another instance of the cluster (cluster/account-handover.ts); resolves with each step as it completed. */
+  moveAccount (operator: string, account: string, to: string, drainTimeoutMs?: number): Promise<{ steps: Array<{ step: string, at: string, detail: Record<string, unknown> }> }>
 
   // ---- AppID registry and bindings ------------------------------------------
   listApps (): AppInfo[]

@@ -166,6 +166,12 @@ export const commandArgs = {
   }).strict().refine((a) => a.executionMethod !== undefined || a.software !== undefined, 'must give executionMethod, software, or both'),
   'report.step': z.object({ account, step: z.enum(['receive', 'file', 'confirm', 'change', 'change-reported']), date: isoDate.optional() }).strict(),
   'clocks.list': z.object({ alertsOnly: z.boolean().optional() }).strict(),
+  'accounts.move': z.object({
+    account,
+    to: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be an instance\'s gatewayId: 1-32 letters, digits, "_" or "-"'),
+    // Below the CLI's own reply timeout (30 s) with the handover's replies added.
+    drainTimeoutMs: z.number().int('must be a whole number').min(100, 'must be at least 100 ms').max(15_000, 'must be at most 15000 ms').optional(),
+  }).strict(),
   'config.reload': z.object({ path: z.string().min(1, 'must be the path of a config file the gateway can read').max(4096) }).strict(),
 } as const
 

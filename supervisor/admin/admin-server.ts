@@ -12,7 +12,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { isUtf8 } from 'node:buffer'
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { AdminError, adminErrorCodes, type AdminApi } from './admin-api.js'
+import { AdminError, adminErrorCodes, type AdminApi, type AdminErrorCode } from './admin-api.js'
 import { errorCodes } from '../../checks/errors.js'
 import type { ErrorCode } from '../../protocol/error-codes.js'
 import { isGatehouseError } from '../../protocol/gatehouse-error.js'
@@ -103,6 +103,7 @@ export async function execute (api: AdminApi, request: AdminRequest): Promise<un
     }
     case 'report.step': return api.reportStep(request.operator, request.args.account, request.args.step, request.args.date)
     case 'clocks.list': return api.listClocks(request.args.alertsOnly ?? false)
+    case 'accounts.move': return await api.moveAccount(request.operator, request.args.account, request.args.to, request.args.drainTimeoutMs)
   }
 }
 
@@ -113,6 +114,8 @@ export async function execute (api: AdminApi, request: AdminRequest): Promise<un
  */
 export function errorBody (err: unknown): AdminErrorBody {
   if (err instanceof AdminError) return { code: err.code, message: err.message }
+  // An account move's codes say how far it got (cluster/account-handover.ts).
+  if (isGatehouseError(err) && (Object.values(adminErrorCodes) as string[]).includes(err.code)) return { code: err.code as AdminErrorCode, message: err.message }
   const message = err instanceof Error ? err.message : String(err)
   if (isGatehouseError(err) && NAMES_A_MISSING_THING.has(err.code)) return { code: adminErrorCodes.NOT_FOUND, message }
   return { code: adminErrorCodes.REFUSED, message }

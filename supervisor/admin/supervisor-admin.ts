@@ -48,6 +48,8 @@ export interface AdminHost {
   recordChange (doc: AdminChangeDocument, account?: string): void
   setKillSwitch (scope: KillScope, on: boolean, options: { massCancel?: boolean, operator?: string, detail?: Record<string, unknown> }): Promise<{ before: boolean, after: boolean, cancelsSent: number }>
   /** Asks every lane thread (or those named); resolves with each lane's answer. */
+  /** accounts move (cluster/account-handover.ts). */
+  moveAccount (operator: string, account: string, to: string, options: { drainTimeoutMs?: number }): Promise<Array<{ step: string, at: string, detail: Record<string, unknown> }>>
   askLanes<K extends keyof LaneRequests & string> (kind: K, args: LaneRequests[K]['args'], lanes?: readonly LaneName[]): Promise<Array<LaneRequests[K]['reply']>>
 }
 
@@ -412,6 +414,10 @@ export class SupervisorAdmin implements AdminApi {
       if (next === null || next > now * factor) raised.push(name)
     }
     return raised
+  }
+
+  async moveAccount (operator: string, account: string, to: string, drainTimeoutMs?: number): Promise<{ steps: Array<{ step: string, at: string, detail: Record<string, unknown> }> }> {
+    return { steps: await this.host.moveAccount(operator, account, to, drainTimeoutMs === undefined ? {} : { drainTimeoutMs }) }
   }
 
   setTradingState (operator: string, account: string, state: TradingState): ChangeReply {
