@@ -24,8 +24,8 @@ import { JOURNAL_DIR_MODE, JOURNAL_FILE_MODE, STREAM_NAME_PATTERN, parseSegmentF
 import { MAX_SEGMENT_FILE_BYTES } from '../../journal/read-bounded-file.js'
 import { UsageError } from '../../platform/cli-kit.js'
 
-export const DEFAULT_REPLICA_MAX_BYTES = 2 * 1024 * 1024 * 1024
-export const DEFAULT_REPLICA_TIMEOUT_MS = 300_000
+import { DEFAULT_REPLICA_MAX_BYTES, DEFAULT_REPLICA_TIMEOUT_MS } from './replica-help.js'
+export { DEFAULT_REPLICA_MAX_BYTES, DEFAULT_REPLICA_TIMEOUT_MS }
 /** An instance ID as config/config.ts allows it; anything else in a subject is not a directory name here. */
 const INSTANCE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -77,17 +77,6 @@ export interface Replica {
 /** The options --nats brings, taken out of argv; what is left goes to the tool with a DIR. */
 export const REPLICA_VALUE_OPTIONS = ['nats', 'nats-stream', 'nats-subject-prefix', 'instance', 'max-bytes', 'nats-timeout-ms'] as const
 
-export const REPLICA_HELP = `Reading the replicated journal (docs/cluster.md) instead of a DIR:
-  --nats nats://HOST:PORT   a NATS server of the cluster (repeatable)
-  --nats-stream NAME        the JetStream stream (default ${DEFAULT_CONFIG.cluster.replication.stream})
-  --nats-subject-prefix P   its subject prefix (default ${DEFAULT_CONFIG.cluster.replication.subjectPrefix})
-  --instance ID             only this instance (repeatable; default every instance in the stream)
-  --max-bytes N             refuse a replica larger than N bytes (default ${DEFAULT_REPLICA_MAX_BYTES})
-  --nats-timeout-ms N       give up fetching after N ms (default ${DEFAULT_REPLICA_TIMEOUT_MS})
-Each instance's segments are rebuilt from the stream and read exactly as a
-DIR is; each output line says its instance ([ID] in front, or "instance"
-in a JSON line).
-`
 
 /** Splits argv into the replica's options and the tool's own; null when argv has no --nats. */
 export function splitReplicaArgs (argv: readonly string[]): { options: ReplicaSourceOptions, rest: string[] } | null {
