@@ -313,7 +313,7 @@ export async function moveAccount (host: HandoverHost, operator: string, account
   done('re-home', { revision })
 
   // 5 disconnect and resume
-  const closed = await host.disconnectAccount(account, `account ${account} moved to instance ${to}; log on again to be redirected`)
+  const closed = await host.disconnectAccount(account, `account ${account} is now held by instance ${to}; log on again to be redirected`)
   done('disconnect', { sessionsClosed: closed })
   await ask(host, to, { kind: 'resume', account, from: self, operator, tradingState }, replyTimeoutMs)
   done('resume', { tradingState })
