@@ -152,16 +152,25 @@ export class ControlFanout implements ChangeFanOut {
     this.exclusive = exclusive
   }
 
-  /** Subscribes once NATS is connected (the client subscribes again after each reconnect). */
-  start (): void {
-    void this.options.link.ready.then((nc) => {
-      if (this.closed) return
-      this.subscription = nc.subscribe(this.subject, {
-        callback: (err, msg) => {
-          if (err === null) void this.receive(msg)
-        },
-      })
-    }, () => { /* closed before connecting: nothing to receive */ })
+  /**
+   * Subscribes once NATS is connected (the client subscribes again after
+   * each reconnect). Resolves once the server has the subscription: from
+   * then on a change made elsewhere reaches this instance.
+   */
+  async start (): Promise<void> {
+    let nc
+    try {
+      nc = await this.options.link.ready
+    } catch {
+      return // closed before connecting: nothing to receive
+    }
+    if (this.closed) return
+    this.subscription = nc.subscribe(this.subject, {
+      callback: (err, msg) => {
+        if (err === null) void this.receive(msg)
+      },
+    })
+    await nc.flush().catch(() => {})
   }
 
   async close (): Promise<void> {

@@ -168,6 +168,8 @@ export class Supervisor {
   directorySync: KvDirectorySync | null = null
   /** Answers other instances' account handovers (cluster/account-handover.ts); null for a single instance. */
   private handovers: { stop: () => void } | null = null
+  /** Resolves once this instance receives the other instances' changes (at once without a cluster). */
+  controlSubscribed: Promise<void> = Promise.resolve()
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -431,8 +433,9 @@ export class Supervisor {
         this.adminServer = server
         this.control?.useQueue(async (change) => await server.exclusive(change))
       }
-      // Changes from the other instances once everything here is up.
-      this.control?.start()
+      // Changes from the other instances once everything here is up. Not
+      // awaited: NATS may be down, and the start must not wait for it.
+      this.controlSubscribed = this.control?.start() ?? Promise.resolve()
     } catch (err) {
       await this.stop()
       throw err

@@ -122,6 +122,12 @@ t.test('a limit lowered on gw1 rejects the next order on gw2 with the new limit;
   t.equal(copy.length, 1, 'gw2 journals it once')
   t.match(copy[0], { operator: 'alice@gw1', command: 'set-limits', scope: { kind: 'account', account: 'cf-limit-b' }, after: { maxOrderLots: 3 }, detail: { control: { changeId, origin: 'gw1' } } })
   t.match(JSON.parse(JSON.stringify(gw2.supervisor.state.doc.limits)), { '{"kind":"account","account":"cf-limit-b"}': { maxOrderLots: 3 } }, 'and persists it in its admin state')
+  // Never sent on: gw1 would have applied gw2's copy as a change of its own.
+  await gw2.supervisor.nats!.connection()!.flush()
+  await gw1.supervisor.nats!.connection()!.flush()
+  t.equal(gw1.supervisor.control!.counts.applied, 0, 'gw1 received nothing back from gw2')
+  t.equal(adminChanges(gw1).filter((d) => d.command === 'set-limits' && d.scope.account === 'cf-limit-b').length, 1, 'and journaled the change once')
+  t.equal(gw2.supervisor.control!.counts.applied, 1, 'gw2 applied one change')
   await trader.client.logout()
 })
 
