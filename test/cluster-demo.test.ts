@@ -5,7 +5,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { runCli } from './helpers/cli-run.js'
 import { CLI_PATH } from '../supervisor/exchange-sim-process.js'
@@ -28,6 +28,18 @@ function demoDir (stdout: string): string {
 /** Every pid the demo printed (nats-server, the simulator, the gateways). */
 function printedPids (stdout: string): number[] {
   return [...stdout.matchAll(/\(pid (\d+)/g)].map((m) => Number(m[1]))
+}
+
+/** Processes whose command line names `dir` (the gateways' --config files are in it): none may outlive the demo. */
+function processesUnder (dir: string): string[] {
+  const found: string[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let cmdline: string
+    try { cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ') } catch { continue }
+    if (cmdline.includes(dir)) found.push(`${entry}: ${cmdline.slice(0, 200)}`)
+  }
+  return found
 }
 
 function alive (pid: number): boolean {
@@ -87,7 +99,19 @@ t.test('Ctrl-C stops everything it started and exits 1', async (t) => {
   t.match(stdout, /cluster demo FAILED/)
   t.ok(pids.length >= 4, `nats-server, the simulator and both gateways printed their pids: ${pids.join(', ')}`)
   for (const pid of pids) t.notOk(alive(pid), `pid ${pid} is gone`)
+  t.same(processesUnder(demoDir(stdout)), [], 'no process of the demo is left')
   t.notOk(existsSync(demoDir(stdout)), 'the temp dir is removed')
+})
+
+t.test('the overall budget running out mid-start stops everything and exits 1', async (t) => {
+  // 3 s: on this machine the gateways are still starting then.
+  const run = await runCli(['cluster-demo', '--timeout-ms', '3000'], { env })
+  t.equal(run.code, 1, run.stdout)
+  t.match(run.stdout, /ran out of its 3000 ms budget/)
+  t.match(run.stdout, /cluster demo FAILED: .*11 \(verified\) of 11/)
+  t.same(processesUnder(demoDir(run.stdout)), [], 'no process of the demo is left')
+  for (const pid of printedPids(run.stdout)) t.notOk(alive(pid), `pid ${pid} is gone`)
+  t.notOk(existsSync(demoDir(run.stdout)), 'the temp dir is removed')
 })
 
 t.test('--help, and a bad option is a usage error', async (t) => {

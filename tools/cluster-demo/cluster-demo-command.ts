@@ -76,6 +76,10 @@ interface Running {
   nats: NatsServerProcess | null
   sim: ExchangeSimProcess | null
   gateways: Partial<Record<InstanceId, GatewayChild>>
+  /** Gateways spawned and not yet ready: stopped too if the demo ends meanwhile. */
+  spawned: Array<(graceMs?: number) => Promise<void>>
+  /** Set once stopAll ran: a start that finishes after that (a step cut off by Ctrl-C) stops what it started at once. */
+  closed: boolean
   ports: Partial<Record<InstanceId, LanePorts>>
   clients: GatehouseClient[]
 }
@@ -108,7 +112,7 @@ export async function runClusterDemoCommand (argv: string[], io: CommandIo = pro
   }
 
   const started = Date.now()
-  const running: Running = { dir: mkdtempSync(join(tmpdir(), 'gh-cluster-demo-')), nats: null, sim: null, gateways: {}, ports: {}, clients: [] }
+  const running: Running = { dir: mkdtempSync(join(tmpdir(), 'gh-cluster-demo-')), nats: null, sim: null, gateways: {}, spawned: [], closed: false, ports: {}, clients: [] }
   const results: StepResult[] = []
   // Ctrl-C or the overall timeout ends the current step and every later one.
   let abortReason: string | null = null
@@ -166,11 +170,18 @@ export async function runClusterDemoCommand (argv: string[], io: CommandIo = pro
     process.off('SIGINT', onInt)
     process.off('SIGTERM', onTerm)
     if (values.keep === true) io.out(`kept ${running.dir} (configs, journals, logs, the NATS store)\n`)
-    else rmSync(running.dir, { recursive: true, force: true })
+    else {
+      try {
+        rmSync(running.dir, { recursive: true, force: true })
+      } catch (err) {
+        io.out(`   (could not remove ${running.dir}: ${(err as Error).message})\n`)
+      }
+    }
   }
-  // After Ctrl-C the step that was cut off may still await a reply (its
-  // timer holds the process): everything is stopped, so do not wait for it.
-  if (abortReason !== null && (abortReason as string).startsWith('stopped by')) setTimeout(() => { process.exit(EXIT_FAILED) }, 1000).unref()
+  // After Ctrl-C or the timeout the step that was cut off may still await
+  // a reply (its timer holds the process): everything is stopped, so do
+  // not wait for it.
+  if (abortReason !== null) setTimeout(() => { process.exit(EXIT_FAILED) }, 1000).unref()
   const failed = results.filter((r) => !r.ok)
   if (failed.length === 0) {
     io.out(`cluster demo passed: all ${results.length} steps in ${elapsed().trim()}\n`)
@@ -185,7 +196,9 @@ type Step = (title: string, body: () => Promise<string[] | void>) => Promise<boo
 async function runSteps (symbol: string, natsCommand: string, running: Running, step: Step, notRun: (title: string, because: string) => void): Promise<void> {
   const infra = [
     await step(STEP_TITLES.nats, async () => {
-      running.nats = await startNatsServer({ storeDir: join(running.dir, 'nats'), command: natsCommand })
+      const nats = await startNatsServer({ storeDir: join(running.dir, 'nats'), command: natsCommand })
+      if (running.closed) await nats.stop()
+      running.nats = nats
       return [`${running.nats.url} (pid ${running.nats.child.pid}, store ${running.nats.storeDir})`]
     }),
   ]
@@ -194,7 +207,9 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
     return
   }
   const simOk = await step(STEP_TITLES.sim, async () => {
-    running.sim = await startExchangeSimProcess(['--host', '127.0.0.1', '--port', '0', '--environment', 'test'])
+    const sim = await startExchangeSimProcess(['--host', '127.0.0.1', '--port', '0', '--environment', 'test'])
+    if (running.closed) await sim.stop()
+    running.sim = sim
     return [`127.0.0.1:${running.sim.port} (pid ${running.sim.child.pid}); both instances connect to it`]
   })
   if (!simOk) {
@@ -210,7 +225,10 @@ async function runSteps (symbol: string, natsCommand: string, running: Running, 
       mkdirSync(runDir, { recursive: true })
       const configFile = join(running.dir, `${id}.json`)
       writeDemoConfig(configFile, demoConfig({ id, runDir, adminSocket: adminSocketOf(running, id), natsUrl: running.nats!.url, simPort: running.sim!.port, ports }))
-      running.gateways[id] = await startGatewayChild(id, configFile, join(runDir, 'gateway.log'), START_WAIT_MS)
+      running.gateways[id] = await startGatewayChild(id, configFile, join(runDir, 'gateway.log'), START_WAIT_MS, (stop) => {
+        if (running.closed) void stop()
+        else running.spawned.push(stop)
+      })
     }))
     for (const id of INSTANCE_IDS) {
       const homed = DEMO_ACCOUNTS.filter((a) => a.home === id).map((a) => a.id).join(', ')
@@ -497,7 +515,9 @@ async function stopAll (running: Running): Promise<string[]> {
     try { await fn() } catch (err) { problems.push(`${what}: ${(err as Error).message}`) }
   }
   await Promise.all(running.clients.splice(0).map(async (c) => attempt('a client', async () => c.close())))
+  running.closed = true
   await Promise.all(INSTANCE_IDS.map(async (id) => attempt(id, async () => running.gateways[id]?.stop())))
+  await Promise.all(running.spawned.splice(0).map(async (stop) => attempt('a gateway still starting', async () => stop())))
   await attempt('the simulator', async () => running.sim?.stop())
   await attempt('nats-server', async () => running.nats?.stop())
   return problems

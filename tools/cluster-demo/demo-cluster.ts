@@ -126,8 +126,10 @@ export interface GatewayChild {
  * `gatehouse start --config FILE --json-events` as a child process, as an
  * operator would run it; resolves at its ready event, rejects if it exits
  * first (with its last stderr line) or is not ready within `timeoutMs`.
+ * `onSpawn` gets its stop function as soon as the process exists.
  */
-export async function startGatewayChild (id: InstanceId, configFile: string, logFile: string, timeoutMs: number): Promise<GatewayChild> {
+export async function startGatewayChild (id: InstanceId, configFile: string, logFile: string, timeoutMs: number,
+  onSpawn: (stop: (graceMs?: number) => Promise<void>) => void = () => {}): Promise<GatewayChild> {
   mkdirSync(join(logFile, '..'), { recursive: true })
   const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', configFile, '--json-events', '--log-file', logFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,6 +146,8 @@ export async function startGatewayChild (id: InstanceId, configFile: string, log
     await exited
     clearTimeout(timer)
   }
+  // The caller can stop it from now on, ready or not (Ctrl-C during the start).
+  onSpawn(stop)
   try {
     const ready = await new Promise<GatewayReady>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`${id} was not ready within ${timeoutMs} ms`)) }, timeoutMs)
