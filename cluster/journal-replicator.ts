@@ -106,6 +106,8 @@ interface Tail {
   generation: number
   publishedRecords: number
   damagedAt: string | null
+  /** The stream's segments as last listed: listed again only when the one wanted is not in it (a journal keeps years of them). */
+  segments: SegmentFile[]
 }
 
 export interface ReplicatorOptions {
@@ -226,7 +228,7 @@ export class JournalReplicator {
       this.tails.set(stream, {
         stream, dir, subject: replicationSubject(this.options.settings, this.options.instance, stream),
         resume: true, failed: false, expectLastSeq: null, awaitingFirstAck: false,
-        acked: { ...start }, sent: { ...start }, inFlight: 0, generation: 0, publishedRecords: 0, damagedAt: null,
+        acked: { ...start }, sent: { ...start }, inFlight: 0, generation: 0, publishedRecords: 0, damagedAt: null, segments: [],
       })
     }
   }
@@ -277,15 +279,7 @@ export class JournalReplicator {
 
   /** The segment and offset after `at`, among the local segments; null when nothing is there yet. */
   private nextSource (tail: Tail, at: Position): { file: SegmentFile, offset: number } | null {
-    const segments = listSegments(tail.dir, tail.stream)
-    if (at.segment === null) return segments.length === 0 ? null : { file: segments[0]!, offset: 0 }
-    if (!at.sealed) {
-      const same = segments.find((s) => s.segment === at.segment)
-      if (same !== undefined) return { file: same, offset: at.offset }
-    }
-    // Sealed, or purged locally since: the next segment after it.
-    const next = segments.find((s) => s.segment > at.segment!)
-    return next === undefined ? null : { file: next, offset: 0 }
+    return sourceIn(tail.segments, at) ?? sourceIn(tail.segments = listSegments(tail.dir, tail.stream), at)
   }
 
   private pump (tail: Tail): void {
@@ -357,7 +351,9 @@ export class JournalReplicator {
     for (const tail of this.tails.values()) {
       let lagBytes = 0
       let oldestUs: number | null = null
-      for (const file of listSegments(tail.dir, tail.stream)) {
+      // Listed afresh at most every status: a segment rotated in since counts too.
+      tail.segments = listSegments(tail.dir, tail.stream)
+      for (const file of tail.segments) {
         const a = tail.acked
         if (a.segment !== null && (file.segment < a.segment || (file.segment === a.segment && a.sealed))) continue
         const from = a.segment === file.segment ? a.offset : 0
@@ -377,6 +373,18 @@ export class JournalReplicator {
     }
     return { connected: this.options.link.isConnected(), publishErrors: this.publishErrors, streams }
   }
+}
+
+/** Where publishing continues after `at` among `segments`; null when that segment is not (yet) listed. */
+function sourceIn (segments: readonly SegmentFile[], at: Position): { file: SegmentFile, offset: number } | null {
+  if (at.segment === null) return segments.length === 0 ? null : { file: segments[0]!, offset: 0 }
+  if (!at.sealed) {
+    const same = segments.find((s) => s.segment === at.segment)
+    if (same !== undefined) return { file: same, offset: at.offset }
+  }
+  // Sealed, or purged locally since: the next segment after it.
+  const next = segments.find((s) => s.segment > at.segment!)
+  return next === undefined ? null : { file: next, offset: 0 }
 }
 
 function sizeOf (path: string): number {

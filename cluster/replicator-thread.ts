@@ -36,23 +36,43 @@ export interface ReplicationAlert {
   lagBytes?: number
 }
 
+/** A replicator thread that ended by itself is started again after this long. */
+const RESTART_DELAY_MS = 1_000
+
 export class ReplicatorThread {
-  private readonly worker: Worker
+  private worker: Worker
   status: ReplicatorStatus | null = null
   private natsAlerted = false
   private lagAlerted = false
   private readonly startedMs = Date.now()
+  private stopping = false
+  private restartTimer: NodeJS.Timeout | null = null
+  /** Times the thread ended by itself (an uncaught error) and was started again. */
+  restarts = 0
 
   constructor (private readonly config: GatewayConfig, private readonly onAlert: (alert: ReplicationAlert) => void) {
-    this.worker = new Worker(new URL('./replicator-worker.js', import.meta.url), { workerData: { config }, name: 'replicator' })
-    this.worker.on('message', (message: ReplicatorToSupervisor) => {
+    this.worker = this.startWorker()
+  }
+
+  private startWorker (): Worker {
+    const worker = new Worker(new URL('./replicator-worker.js', import.meta.url), { workerData: { config: this.config }, name: 'replicator' })
+    worker.on('message', (message: ReplicatorToSupervisor) => {
       if (message.type === 'status') this.observe(message.status)
     })
-    // The replicator failing must not take trading down: it is alerted as NATS lost.
-    this.worker.on('error', () => {})
-    this.worker.on('exit', () => {
+    // The replicator failing must not take trading down: its state resumes
+    // from the stream, so a new thread simply starts where the stream ends.
+    worker.on('error', () => {})
+    worker.on('exit', () => {
       if (this.status !== null) this.status = { ...this.status, connected: false }
+      if (this.stopping) return
+      this.restarts++
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null
+        if (!this.stopping) this.worker = this.startWorker()
+      }, RESTART_DELAY_MS)
+      this.restartTimer.unref()
     })
+    return worker
   }
 
   private observe (status: ReplicatorStatus): void {
@@ -78,6 +98,8 @@ export class ReplicatorThread {
   }
 
   async stop (): Promise<void> {
+    this.stopping = true
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer)
     if (this.worker.threadId === -1) return
     const exited = once(this.worker, 'exit')
     this.worker.postMessage({ type: 'shutdown', drainMs: STOP_DRAIN_MS } satisfies SupervisorToReplicator)

@@ -21,8 +21,15 @@ const replicator = new JournalReplicator({
 }).start()
 
 const post = (message: ReplicatorToSupervisor): void => { parentPort!.postMessage(message) }
-const statusTimer = setInterval(() => { post({ type: 'status', status: replicator.status() }) }, STATUS_INTERVAL_MS)
-post({ type: 'status', status: replicator.status() })
+const postStatus = (): void => {
+  try {
+    post({ type: 'status', status: replicator.status() })
+  } catch {
+    // A segment removed while it was listed (a retention purge): the next status has it right.
+  }
+}
+const statusTimer = setInterval(postStatus, STATUS_INTERVAL_MS)
+postStatus()
 
 parentPort!.on('message', (message: SupervisorToReplicator) => {
   if (message.type !== 'shutdown') return
@@ -30,7 +37,7 @@ parentPort!.on('message', (message: SupervisorToReplicator) => {
   void (async () => {
     await replicator.stop(message.drainMs)
     await link.close().catch(() => {})
-    post({ type: 'status', status: replicator.status() })
+    postStatus()
     parentPort!.close()
   })()
 })
