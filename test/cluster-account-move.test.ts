@@ -44,18 +44,32 @@ t.test('an account with a position and a working order moves from A to B', async
   t.teardown(async () => supervisor.stop())
   await supervisor.whenLinksUp()
   const a = testGatewayHandle(plan.configs['gw-a']!, supervisor, sim, async () => supervisor.stop())
-  const bConfigFile = writeConfigFile(plan.configs['gw-b']!)
-  let b: GatewayProcess = await startGatewayProcess(bConfigFile)
-  t.teardown(async () => b.stop())
   await supervisor.directorySync!.synced
 
-  // A position of 2 long lots (filled against OTHER) and a working order.
+  // A position of 2 long lots (filled against OTHER).
   const other = await logOn(a, 'terminal', OTHER)
   const mover = await logOn(a, 'terminal', MOVER)
   const resting = await place(other, { instrument: INSTRUMENT, side: Side.SELL, price: 3200, quantityLots: 2 })
   t.equal(resting.report.execType, ExecType.ACK)
   const bought = await place(mover, { instrument: INSTRUMENT, side: Side.BUY, price: 3200, quantityLots: 2, timeInForce: TimeInForce.FAK })
   t.equal((await finished(mover, bought.id)).execType, ExecType.FILL)
+
+  // B is not running yet: the move stops at the handover, and the account
+  // stays halted on A and homed there, its position untouched.
+  const failed = await runCli(['admin', 'accounts', 'move', MOVER, '--to', 'gw-b', '--socket', a.config.admin.socketPath!, '--operator', 'ops-move'])
+  t.equal(failed.code, 1)
+  t.match(failed.stderr, /GH_ERR_MOVE_HANDOVER[\s\S]*steps done: halt \([^)]*\), drain/)
+  t.equal(supervisor.risk.tradingState(MOVER), 'halted')
+  t.equal(supervisor.directory!.ownerOf(MOVER), 'gw-a')
+  t.equal(supervisor.risk.counters(MOVER).instruments.find((i) => i.instrument === INSTRUMENT)!.longTodayLots, 2)
+  t.equal(mover.client.isClosed, false, 'its session stays')
+  supervisor.admin.setTradingState('ops-move', MOVER, 'active')
+
+  const bConfigFile = writeConfigFile(plan.configs['gw-b']!)
+  let b: GatewayProcess = await startGatewayProcess(bConfigFile)
+  t.teardown(async () => b.stop())
+
+  // And a working order.
   const working = await place(mover, { instrument: INSTRUMENT, side: Side.BUY, price: 3100, quantityLots: 1 })
   t.equal(working.report.execType, ExecType.ACK, 'a working order at the exchange')
   const before = supervisor.risk.counters(MOVER)
@@ -69,6 +83,7 @@ t.test('an account with a position and a working order moves from A to B', async
   const { steps } = JSON.parse(moved.stdout) as { steps: Array<{ step: string, at: string, detail: Record<string, unknown> }> }
   t.same(steps.map((s) => s.step), ['halt', 'drain', 'handover', 're-home', 'disconnect', 'resume'], 'each step, in order, with its time')
   t.equal(steps[1]!.detail.cancelsSent, 1)
+  t.comment(`move: ${Date.parse(steps.at(-1)!.at) - Date.parse(steps[0]!.at)} ms from halt to resume`)
   // What A handed over: the position and counters as they were after the drain.
   const handed = (steps[2]!.detail.positions as Array<{ instrument: string, today: Record<string, number> }>).find((p) => p.instrument === INSTRUMENT)!
   const handedDaily = steps[2]!.detail.daily as { tradedLotsToday: number, actionsToday: number }

@@ -6,7 +6,11 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { createHash } from 'node:crypto'
-import { AccountDirectory, accountOfKey, directoryKey, rendezvousOwner } from '../cluster/account-directory.js'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AccountDirectory, MAX_DIRECTORY_FILE_BYTES, accountOfKey, directoryKey, directoryOfConfig, persistedDirectoryPath, rendezvousOwner } from '../cluster/account-directory.js'
+import { resolveConfig } from '../config/load.js'
 
 // Short runs in CI (a few hundred cases at most, time-boxed).
 const RUN = { numRuns: 200, interruptAfterTimeLimit: 10_000 }
@@ -106,4 +110,17 @@ t.test('a change of owner is reported once, and an entry that changes nothing is
   t.same(changes, [{ account: 'ACC1', before: hashed, after: other }])
   directory.set('ACC1', 'gw-unknown')
   t.equal(directory.ownerOf('ACC1'), hashed, 'an entry naming an unknown instance is ignored')
+})
+
+t.test('the last known KV map is read at start (nats-kv only), a file too large is not', async (t) => {
+  const cluster = { enabled: true, instances: { 'gw-a': { endpoints: {} }, 'gw-b': { endpoints: {} } }, directory: { source: 'nats-kv', accounts: { 'ACC.C': 'gw-a' } } }
+  const config = resolveConfig({ gatewayId: 'gw-a', runDir: mkdtempSync(join(tmpdir(), 'gh-dir-')), cluster })
+  writeFileSync(persistedDirectoryPath(config), JSON.stringify({ accounts: { 'ACC.K': 'gw-b', 'ACC.C': 'gw-b' } }))
+  const directory = directoryOfConfig(config)
+  t.equal(directory.ownerOf('ACC.K'), 'gw-b', 'an entry only the file has')
+  t.equal(directory.ownerOf('ACC.C'), 'gw-b', 'the file (the bucket\'s last state) wins over the config seed')
+  const fromConfig = directoryOfConfig(resolveConfig({ gatewayId: 'gw-a', runDir: config.runDir, cluster: { ...cluster, directory: { source: 'config', accounts: { 'ACC.C': 'gw-a' } } } }))
+  t.equal(fromConfig.ownerOf('ACC.C'), 'gw-a', 'source config never reads the file')
+  writeFileSync(persistedDirectoryPath(config), Buffer.alloc(MAX_DIRECTORY_FILE_BYTES + 1, 0x20))
+  t.equal(directoryOfConfig(config).ownerOf('ACC.C'), 'gw-a', 'an oversized file is ignored')
 })
