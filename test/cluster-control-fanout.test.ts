@@ -196,6 +196,24 @@ t.test('a global kill switch from gw1 stops trading on both and mass-cancels res
   await Promise.all([onGw1.client.logout(), onGw2.client.logout()])
 })
 
+t.test('a held request rejected on one instance is rejected on every instance', async (t) => {
+  await applied(t, gw2, 'bob', 'kill-switch.set', { scope: { kind: 'global' }, on: true })
+  const requested = await applied(t, gw2, 'bob', 'kill-switch.set', { scope: { kind: 'global' }, on: false })
+  const requestId = requested.detail.pending.requestId as string
+  t.equal((await applied(t, gw1, 'carol', 'pending.list', {})).length, 1, 'held on gw1 too')
+  const rejected = await applied(t, gw1, 'carol', 'pending.reject', { requestId })
+  t.same(rejected.instances, [{ instance: 'gw1', applied: true }, { instance: 'gw2', applied: true }])
+  t.same(await applied(t, gw2, 'carol', 'pending.list', {}), [], 'gw2\'s copy is rejected too')
+  const late = await admin(gw2, 'alice', 'pending.approve', { requestId })
+  t.equal(late.error?.code, 'GH_ERR_ADMIN_NOT_FOUND', 'so nobody can approve it there')
+  t.equal(gw1.supervisor.risk.killSwitch({ kind: 'global' }), true, 'the switch stays on on gw1')
+  t.equal(gw2.supervisor.risk.killSwitch({ kind: 'global' }), true, 'and on gw2')
+  const again = await applied(t, gw2, 'bob', 'kill-switch.set', { scope: { kind: 'global' }, on: false })
+  await applied(t, gw1, 'alice', 'pending.approve', { requestId: again.detail.pending.requestId })
+  t.equal(gw2.supervisor.risk.killSwitch({ kind: 'global' }), false, 'lifted once approved')
+  t.equal(gw1.supervisor.risk.killSwitch({ kind: 'global' }), false)
+})
+
 t.test('an AppID registered and bound on gw1 logs on at gw2; suspended on gw1, it cannot', async (t) => {
   const appId = 'cf.vendor.app'
   const authCode = 'control-fanout-auth-code-01'
