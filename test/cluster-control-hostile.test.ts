@@ -3,6 +3,7 @@
 // messages at a real gateway instance. Each is counted, answered with an
 // error that has a code, changes nothing, and trading goes on.
 import t, { type Test } from 'tap'
+import fc from 'fast-check'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { startTestGateway } from './helpers/gateway.js'
 import { startTestNats } from './helpers/nats-server.js'
@@ -92,6 +93,26 @@ for (const [what, payload, code, message] of cases) {
     await stillTrading(t, what)
   })
 }
+
+t.test('any JSON at all is answered with a coded error and changes nothing (property)', async (t) => {
+  const before = control.counts.receivedInvalid
+  let runs = 0
+  // Random values, and a real change with one field replaced by a random
+  // value (not v or operator: 1 or a plain word would be a valid change).
+  const fields = ['changeId', 'origin', 'sentAtMs', 'request', 'gating']
+  const payload = fc.oneof(
+    fc.json({ maxDepth: 3 }),
+    fc.tuple(fc.constantFrom(...fields), fc.jsonValue({ maxDepth: 2 })).map(([field, value]) => JSON.stringify({ ...change(), [field]: value })),
+  )
+  await fc.assert(fc.asyncProperty(payload, async (text) => {
+    runs++
+    const reply = await ask(text)
+    return reply.ok === false && /^GH_ERR_CLUSTER_CONTROL_(INVALID|TOO_LARGE|REPLAYED)$/.test(reply.error!.code)
+  }), { numRuns: 150, interruptAfterTimeLimit: 60_000 })
+  t.equal(control.counts.receivedInvalid, before + runs, 'each counted')
+  unchanged(t)
+  await stillTrading(t, 'random messages')
+})
 
 t.test('a message with no reply subject is counted and dropped', async (t) => {
   const before = control.counts.receivedInvalid
