@@ -319,7 +319,10 @@ export class ControlFanout implements ChangeFanOut {
     if (!message.changeId.startsWith(`${message.origin}.`)) return this.invalid(CONTROL_CODES.INVALID, 'the change ID does not name its origin')
     if (this.seen.has(message.changeId)) return this.invalid(CONTROL_CODES.REPLAYED, `change ${message.changeId} was received before`)
     const ageMs = this.nowMs() - message.sentAtMs
-    if (Math.abs(ageMs) > this.maxAgeMs) return this.invalid(CONTROL_CODES.REPLAYED, `change ${message.changeId} was sent ${Math.round(ageMs / 1000)} s from now, more than ${this.maxAgeMs / 1000} s`)
+    if (Math.abs(ageMs) > this.maxAgeMs) {
+      const when = ageMs > 0 ? `was sent ${Math.round(ageMs / 1000)} s ago` : `is dated ${Math.round(-ageMs / 1000)} s ahead of this instance's clock`
+      return this.invalid(CONTROL_CODES.REPLAYED, `change ${message.changeId} ${when}, more than the ${this.maxAgeMs / 1000} s a change may take`)
+    }
     const request = parseRequestObject({ id: message.changeId, operator: message.operator, command: message.request.command, args: message.request.args })
     if (!request.ok) return this.invalid(CONTROL_CODES.INVALID, `the change's request is not valid: ${request.error.message}`)
     // Remembered before it is applied: a copy arriving meanwhile is a replay too.

@@ -16,7 +16,7 @@ import { ExecType, RejectReason, Side, wireInt } from '../protocol/messages.js'
 import { GatehouseClient } from '../client/gatehouse-client.js'
 import { DEMO_TERMINAL_INFO } from '../protocol/demo-identity.js'
 import { startTestGateway, type TestGateway } from './helpers/gateway.js'
-import { startTestNats } from './helpers/nats-server.js'
+import { restartNats, startTestNats } from './helpers/nats-server.js'
 import { ExchangeProbe } from './helpers/exchange-probe.js'
 import { runCli } from './helpers/cli-run.js'
 import { PASSWORD, cancel, finished, logOn, place, tradingAccount } from './helpers/trading.js'
@@ -196,6 +196,24 @@ t.test('a global kill switch from gw1 stops trading on both and mass-cancels res
   await Promise.all([onGw1.client.logout(), onGw2.client.logout()])
 })
 
+t.test('a held request rejected on one instance is rejected on every instance', async (t) => {
+  await applied(t, gw2, 'bob', 'kill-switch.set', { scope: { kind: 'global' }, on: true })
+  const requested = await applied(t, gw2, 'bob', 'kill-switch.set', { scope: { kind: 'global' }, on: false })
+  const requestId = requested.detail.pending.requestId as string
+  t.equal((await applied(t, gw1, 'carol', 'pending.list', {})).length, 1, 'held on gw1 too')
+  const rejected = await applied(t, gw1, 'carol', 'pending.reject', { requestId })
+  t.same(rejected.instances, [{ instance: 'gw1', applied: true }, { instance: 'gw2', applied: true }])
+  t.same(await applied(t, gw2, 'carol', 'pending.list', {}), [], 'gw2\'s copy is rejected too')
+  const late = await admin(gw2, 'alice', 'pending.approve', { requestId })
+  t.equal(late.error?.code, 'GH_ERR_ADMIN_NOT_FOUND', 'so nobody can approve it there')
+  t.equal(gw1.supervisor.risk.killSwitch({ kind: 'global' }), true, 'the switch stays on on gw1')
+  t.equal(gw2.supervisor.risk.killSwitch({ kind: 'global' }), true, 'and on gw2')
+  const again = await applied(t, gw2, 'bob', 'kill-switch.set', { scope: { kind: 'global' }, on: false })
+  await applied(t, gw1, 'alice', 'pending.approve', { requestId: again.detail.pending.requestId })
+  t.equal(gw2.supervisor.risk.killSwitch({ kind: 'global' }), false, 'lifted once approved')
+  t.equal(gw1.supervisor.risk.killSwitch({ kind: 'global' }), false)
+})
+
 t.test('an AppID registered and bound on gw1 logs on at gw2; suspended on gw1, it cannot', async (t) => {
   const appId = 'cf.vendor.app'
   const authCode = 'control-fanout-auth-code-01'
@@ -218,6 +236,29 @@ t.test('an AppID registered and bound on gw1 logs on at gw2; suspended on gw1, i
   t.equal(gw2.supervisor.admin.listApps().find((a) => a.appId === appId)?.status, 'suspended')
 })
 
+t.test('while NATS is down a change applies where it is made and lists the others as missing; it is not sent when NATS is back', async (t) => {
+  const links = [gw1.supervisor.nats!, gw2.supervisor.nats!]
+  const changed = (connected: boolean): Promise<void[]> => Promise.all(links.map(async (link) => await new Promise<void>((resolve) => {
+    link.onChange((now) => { if (now === connected) resolve() })
+  })))
+  const down = changed(false)
+  await nats.stop()
+  await down
+  const during = await applied(t, gw1, 'alice', 'limits.set', { scope: { kind: 'account', account: 'cf-limit-a' }, values: { maxOrderLots: 7 } })
+  t.same(during.instances, [{ instance: 'gw1', applied: true }])
+  t.same(during.missing, ['gw2'], 'gw2 is missing')
+  t.same(gw1.supervisor.admin.showLimits({ kind: 'account', account: 'cf-limit-a' }), { maxOrderLots: 7 }, 'applied on gw1')
+
+  const up = changed(true)
+  await restartNats(t, nats)
+  await up
+  // Each client subscribes again on reconnect; a flush makes sure the server has it.
+  await Promise.all(links.map(async (link) => await link.connection()!.flush()))
+  const after = await applied(t, gw1, 'alice', 'limits.set', { scope: { kind: 'account', account: 'cf-limit-a' }, values: { maxOpenOrders: 9 } })
+  t.same(after.missing, [], 'both instances answer again')
+  t.same(gw2.supervisor.admin.showLimits({ kind: 'account', account: 'cf-limit-a' }), { maxOpenOrders: 9 }, 'gw2 has the change made once NATS was back, and not the one made while it was down')
+})
+
 t.test('with gw2 stopped, a change on gw1 applies there and the reply lists gw2 as missing; gatehouse admin says so', async (t) => {
   await gw2.stop()
   gw2Running = false
@@ -232,6 +273,7 @@ t.test('with gw2 stopped, a change on gw1 applies there and the reply lists gw2 
   t.equal(run.code, 0, run.stderr)
   t.match(run.stdout, /applied on gw1; missing: gw2/, 'the CLI prints which instances applied it')
   const metrics = await (await gw1.ops('/metrics')).text()
-  t.match(metrics, /gatehouse_cluster_control_missing_total 2/)
+  t.match(metrics, new RegExp(`gatehouse_cluster_control_missing_total ${gw1.supervisor.control!.counts.missing}\n`), '/metrics shows the count')
+  t.equal(gw1.supervisor.control!.counts.missing, missingBefore + 2, 'one more for the CLI\'s change')
   t.match(metrics, /gatehouse_cluster_control_changes_total\{result="applied"\} \d+/)
 })

@@ -137,7 +137,9 @@ export class SupervisorAdmin implements AdminApi {
    * fanned-out change: its records carry the change ID and origin, and a
    * change received from another instance is gated as `received` says.
    * Changes run one at a time (the admin server's queue), so one context
-   * is enough.
+   * is enough. (A record made meanwhile by something that is not a change,
+   * e.g. the expiry sweep while a mass-cancel awaits the lanes, carries it
+   * too: it only labels that record.)
    */
   async withControl<T> (context: ControlContext, change: () => Promise<T>): Promise<T> {
     this.control = context
