@@ -142,8 +142,26 @@ t.test('NATS killed during load, then the gateway killed mid-replication: every 
   processes.push(gw)
   traders = await Traders.open(gw)
   for (let i = 0; i < 10; i++) t.ok(await traders.round(), `round ${i} after the gateway's restart`)
-  await traders.close()
   await untilMetrics(gw, allCaughtUp, 'caught up after the gateway restart')
+
+  // ---- the gateway killed with publishes in flight: nats-server paused
+  // (SIGSTOP) so its acks cannot come back, the gateway killed, then
+  // nats-server resumed: it stores what the dead gateway sent, and the
+  // restarted gateway must resume after those messages, not repeat them ----
+  process.kill(nats.child.pid!, 'SIGSTOP')
+  try {
+    for (let i = 0; i < 10; i++) t.ok(await traders.round(), `round ${i} with nats-server paused`)
+    await untilMetrics(gw, (m) => lagBytes(m, 'platform') > 0, 'unacknowledged bytes while nats-server is paused')
+    await gw.kill9()
+  } finally {
+    process.kill(nats.child.pid!, 'SIGCONT')
+  }
+  gw = await startGatewayProcess(configFile)
+  processes.push(gw)
+  traders = await Traders.open(gw)
+  for (let i = 0; i < 5; i++) t.ok(await traders.round(), `round ${i} after the second restart`)
+  await traders.close()
+  await untilMetrics(gw, allCaughtUp, 'caught up after the second restart')
   // An orderly stop seals the segments and publishes the seals.
   await gw.stop()
 

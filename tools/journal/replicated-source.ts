@@ -219,7 +219,12 @@ async function fetchSubject (jsm: JetStreamManager, options: ReplicaSourceOption
     }
     const size = sizes.get(file.file) ?? 0
     if (offset < size) problem(`message for ${file.file} at offset ${offset} overlaps ${size - offset} bytes already there (a duplicate or a forged message); its bytes are written over them`)
-    if (offset > size) problem(`message for ${file.file} at offset ${offset} leaves a gap after byte ${size} (messages are missing)`)
+    if (offset > size) {
+      // Not written: a forged offset far past the end would otherwise make
+      // a sparse file of any size for verify to read.
+      problem(`message for ${file.file} at offset ${offset} leaves a gap after byte ${size} (messages are missing); not written`)
+      continue
+    }
     // pwrite at the offset the message names: a forged message lands
     // where it claims to belong, and verify names the record it changed.
     const fd = openSync(join(dir, file.file), constants.O_RDWR | constants.O_CREAT, JOURNAL_FILE_MODE)
