@@ -50,15 +50,16 @@ t.test('an order that passes goes out on the link and is working; a cancel goes 
   const sent = lane.link.sent[0]!.newOrder!
   t.match(sent, { account: TRADER, instrument: RB, side: Side.BUY, price: 3200, quantityLots: 2 }, 'the new order as checked')
   const linkOrderId = Number(sent.orderId)
-  const working = lane.lifecycle.orders.get(linkOrderId)!
+  const slot = lane.lifecycle.orders.slotOf(linkOrderId)
+  const working = lane.lifecycle.orders.view(slot)
   t.match(working, { clientOrderId: 1, linkSeq: 1, session }, 'working, with its link seq, owned by the session')
-  t.equal(session.openOrders.get(1), working, 'the session finds it by client_order_id')
+  t.equal(session.openOrders.get(1), slot, 'the session finds its slot by client_order_id')
   t.match(lane.control.counters(TRADER), { openOrders: 1, openLots: 2, actionsToday: 1 }, 'reserved in the shared risk state')
   t.same(decisions(dir, journal), [{ passed: true, stage: DecisionStage.RISK, reason: 0, clientOrderId: 1 }], 'the passed decision is journaled')
 
   lane.cancel(session, 1)
   t.same(lane.link.sent[1]!.cancel, { orderId: linkOrderId }, 'the cancel goes out')
-  t.equal(working.cancelLinkSeq, 2, 'the order remembers the cancel\'s link seq until the exchange answers')
+  t.equal(lane.lifecycle.orders.view(slot).cancelLinkSeq, 2, 'the order remembers the cancel\'s link seq until the exchange answers')
   lane.lifecycle.report({ orderId: linkOrderId, execType: ExecType.CANCELLED, exchangeOrderId: 9, cumulativeLots: 0, leavesLots: 0, lastLots: 0, lastPrice: 0, reason: 0, text: '', transactTimeUs: 0, cancelRejected: false } as never)
   t.match(last(lane.sentTo(session)).executionReport, { clientOrderId: 1, execType: ExecType.CANCELLED }, 'the client gets CANCELLED')
   t.equal(lane.lifecycle.orders.size, 0, 'no longer working')
@@ -119,12 +120,12 @@ t.test('a cancel the link lost before the exchange got it is sent again when the
   lane.link.sent.length = 0
   lane.linkUp('20261207', 4)
   t.same(lane.link.sent.map((e) => e.cancel), [{ orderId: second!.linkOrderId }], 'only the lost cancel is sent again')
-  t.equal(second!.cancelLinkSeq, 4, 'with its new link seq')
+  t.equal(lane.lifecycle.orders.view(lane.lifecycle.orders.slotOf(second!.linkOrderId)).cancelLinkSeq, 4, 'with its new link seq')
   // Closed with cancel-on-disconnect while the link is down: owed, sent at the next logon.
   lane.linkDown()
   lane.exchangeReport({ orderId: first!.linkOrderId, cancelRejected: true, reason: RejectReason.UNKNOWN_ORDER })
   lane.close(session)
-  t.equal(first!.cancelOwed, true, 'cancel-on-disconnect with the link down: owed')
+  t.equal(lane.lifecycle.orders.view(lane.lifecycle.orders.slotOf(first!.linkOrderId)).cancelOwed, true, 'cancel-on-disconnect with the link down: owed')
   lane.link.sent.length = 0
   lane.linkUp('20261207', 5)
   t.same(lane.link.sent.map((e) => e.cancel), [{ orderId: first!.linkOrderId }], 'the owed cancel goes out at the next link logon')
