@@ -12,7 +12,7 @@ import { RecordKind } from '../journal/record-format.js'
 import { DecisionStage, decodeDecision } from '../journal/gateway-records.js'
 import { LaneJournal } from '../lane/lane-journal.js'
 import { ExecType, RejectReason, Side, TimeInForce, type ClientEnvelopeInit } from '../protocol/messages.js'
-import { INSTRUMENTS, LaneCore, riskControlFor } from './helpers/lane-core.js'
+import { INSTRUMENTS, LaneCore, SMALL_CAPACITY, riskControlFor } from './helpers/lane-core.js'
 
 const TRADER = 'OE-T'
 const RB = 'rb2605'
@@ -129,4 +129,31 @@ t.test('a cancel the link lost before the exchange got it is sent again when the
   lane.link.sent.length = 0
   lane.linkUp('20261207', 5)
   t.same(lane.link.sent.map((e) => e.cancel), [{ orderId: first!.linkOrderId }], 'the owed cancel goes out at the next link logon')
+})
+
+t.test('at the lane\'s working-order bound a new order is refused before the risk check (stage CAPACITY, MAX_OPEN_ORDERS); a finished order frees its slot', async (t) => {
+  // One account of 4 order slots: the lane can never hold more than the shared tables do, so its bound is 4.
+  const { lane, journal, dir } = setUp(t, { capacity: { ...SMALL_CAPACITY, accounts: 1, openOrdersPerAccount: 4 }, limits: { global: { maxOpenOrders: 4 } } })
+  t.equal(lane.lifecycle.orders.maxSlots, 4, 'the bound: accounts x openOrdersPerAccount')
+  const session = lane.connect()
+  lane.logOn(session, TRADER)
+  for (let id = 1; id <= 4; id++) lane.newOrder(session, order(id))
+  t.equal(lane.lifecycle.orders.size, 4, 'four working')
+  t.ok(lane.lifecycle.orders.full, 'the table is full')
+  const before = lane.control.counters(TRADER)
+  const rejectsBefore = lane.metrics.rejects(RejectReason.MAX_OPEN_ORDERS)
+  lane.newOrder(session, order(5))
+  t.match(last(lane.sentTo(session)).executionReport, { clientOrderId: 5, execType: ExecType.REJECTED, reason: RejectReason.MAX_OPEN_ORDERS, text: /working-order table is full \(4 orders\)/ }, 'refused with MAX_OPEN_ORDERS and why')
+  t.match(decisions(dir, journal).at(-1), { passed: false, stage: DecisionStage.CAPACITY, reason: RejectReason.MAX_OPEN_ORDERS, clientOrderId: 5 }, 'journaled at stage CAPACITY')
+  t.equal(lane.metrics.rejects(RejectReason.MAX_OPEN_ORDERS), rejectsBefore + 1, 'counted')
+  t.same(lane.control.counters(TRADER), before, 'nothing reserved or counted in the shared risk state')
+  t.equal(lane.link.sent.length, 4, 'nothing more on the link')
+  const first = lane.link.sent[0]!.newOrder!
+  lane.exchangeReport({ orderId: Number(first.orderId), execType: ExecType.FILL, exchangeOrderId: 9, cumulativeLots: 1, leavesLots: 0, lastLots: 1, lastPrice: 3200 })
+  t.equal(lane.lifecycle.orders.size, 3, 'the filled order left the table')
+  const sentBefore = lane.sentTo(session).length
+  lane.newOrder(session, order(6))
+  t.equal(lane.sentTo(session).length, sentBefore, 'the next order is not refused')
+  t.equal(lane.lifecycle.orders.size, 4, 'and takes the free slot')
+  t.match(lane.lifecycle.orders.view(lane.lifecycle.orders.slotOf(Number(lane.link.sent.at(-1)!.newOrder!.orderId))), { clientOrderId: 6, session, leavesLots: 1 }, 'with its own fields')
 })
