@@ -7,6 +7,8 @@
 //   checkNewOrder over the shared risk state, and the release
 //   (onOrderDone) when the order is done. Time per order and bytes
 //   allocated per order for each.
+// - working-orders: the lane's working-order slot table against the object
+//   per order it replaced (working-orders-bench.ts), appended to checks.
 // - codec: encode + decode of a NewOrder ClientEnvelope with the generated
 //   static code, with protobufjs reflection (loadSync of the .proto files),
 //   and as JSON. The protocol issue picks static vs reflection by this.
@@ -47,6 +49,7 @@ import type { Histogram } from './histogram.js'
 import { BENCH_RISK_LIMITS, fsyncText } from './gatehouse-config.js'
 import type { ScenarioRow } from './types.js'
 import { runHotCodecBench } from './hot-codec-bench.js'
+import { runWorkingOrdersBench } from './working-orders-bench.js'
 
 const BATCH_OPS = 1000
 /**
@@ -457,6 +460,8 @@ export async function runChecksBench (options: MicroOptions): Promise<ScenarioRo
     })
     rows.push(row)
   }
+  // The lane's working-order slot table against the object per order it replaced (working-orders-bench.ts).
+  rows.push(...await runWorkingOrdersBench(Math.max(20, Math.round(options.samples / 5)), Math.max(20_000, Math.round(options.allocationOps / 5))))
   return rows
 }
 
