@@ -24,7 +24,7 @@
 import type { Socket } from 'node:net'
 import type { LinkEnvelopeInit } from '../protocol/messages.js'
 import { LINK_LENGTH_PREFIX_BYTES, MAX_LINK_FRAME_BYTES } from '../protocol/constants.js'
-import { encodeLinkReportFrame, type EncodeTarget } from '../protocol/hot-codec.js'
+import { writeLinkReportFrame, type EncodeTarget } from '../protocol/hot-codec.js'
 import { encodeLinkFrame } from '../protocol/link-codec.js'
 import { FLUSH_THRESHOLD_BYTES, MAX_BEHIND_BYTES } from './constants.js'
 
@@ -78,10 +78,14 @@ export class LinkFrameWriter {
     if (this.closed) return
     const w = this.batch
     const start = w.pos
-    if (encodeLinkReportFrame(w, envelope) === null) {
+    const reportBytes = writeLinkReportFrame(w, envelope)
+    if (reportBytes >= 0) {
+      w.pos += reportBytes
+    } else {
       const frame = encodeLinkFrame(envelope)
       w.reserve(frame.length)
-      w.take(frame.length).set(frame)
+      w.buf.set(frame, w.pos)
+      w.pos += frame.length
     }
     const length = w.pos - start - LINK_LENGTH_PREFIX_BYTES
     if (length > MAX_LINK_FRAME_BYTES) {

@@ -1063,8 +1063,19 @@ const LINK_REPORT_TAG = LINK_REPORT << 3 | WIRE_LENGTH_DELIMITED
  * encodeLinkOrderFrame's.
  */
 export function encodeLinkReportFrame (target: EncodeTarget, envelope: LinkEnvelopeInit): Buffer | null {
+  const length = writeLinkReportFrame(target, envelope)
+  return length < 0 ? null : target.take(length)
+}
+
+/**
+ * encodeLinkReportFrame without the view: writes the frame at
+ * `target.pos` and returns its length (or -1 for another body), leaving
+ * `pos` to the caller (the simulator's frame batch moves it: no view per
+ * frame).
+ */
+export function writeLinkReportFrame (target: EncodeTarget, envelope: LinkEnvelopeInit): number {
   const report = envelope.report
-  if (report == null) return null
+  if (report == null) return -1
   target.reserve(FIXED_FIELDS_BOUND + stringBound(report.text) + stringBound(report.tradeId))
   const buf = target.buf
   const start = target.pos
@@ -1073,5 +1084,5 @@ export function encodeLinkReportFrame (target: EncodeTarget, envelope: LinkEnvel
   buf[pos++] = LINK_REPORT_TAG
   pos = closeDelimited(buf, pos, putLinkReport(buf, pos + LENGTH_GAP_BYTES, report))
   buf.writeUInt32BE(pos - start - LINK_LENGTH_PREFIX_BYTES, start)
-  return target.take(pos - start)
+  return pos - start
 }
