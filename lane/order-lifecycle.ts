@@ -420,13 +420,17 @@ export class OrderLifecycle {
    * this lane, which takes them over.
    */
   sessionClosed (session: ClientSession, cancelOnDisconnect: boolean): void {
+    // Every entry of an open session's map is a row it owns (finishOrder
+    // removes them, sessionLoggedOn adds only rows that no session owns);
+    // the owner check keeps a session closed twice from touching rows
+    // given to other orders since.
     const o = this.orders
     if (cancelOnDisconnect) {
       for (const slot of session.openOrders.values()) {
-        if (o.cancelLinkSeq[slot] === 0 && !o.cancelOwed(slot)) this.cancel(slot, session, true)
+        if (o.session[slot] === session && o.cancelLinkSeq[slot] === 0 && !o.cancelOwed(slot)) this.cancel(slot, session, true)
       }
     }
-    for (const slot of session.openOrders.values()) o.session[slot] = null
+    for (const slot of session.openOrders.values()) if (o.session[slot] === session) o.session[slot] = null
     this.accountSeqs.set(session.account!, { outSeq: session.outSeq, lastClientSeq: session.lastClientSeq })
   }
 
