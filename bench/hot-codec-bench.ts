@@ -12,7 +12,7 @@ import { ClientEnvelope, LinkEnvelope, Side, TimeInForce, ExecType, OffsetFlag, 
 import { encodeLinkFrame } from '../protocol/link-codec.js'
 import { HotClientDecoder, HotLinkDecoder, HotLinkOrderDecoder, encodeExecutionReportEnvelope, encodeLinkOrderFrame, encodeLinkReportFrame } from '../protocol/hot-codec.js'
 import { WireScratch } from '../protocol/wire-scratch.js'
-import { measureAllocation, rowFrom, timeBatches } from './micro-bench.js'
+import { measureAllocation, rowFrom, timeBatches } from './micro-timing.js'
 import type { ScenarioRow } from './types.js'
 
 const ROUNDS = 3

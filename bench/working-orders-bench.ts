@@ -21,7 +21,7 @@ import type { InstrumentRisk, RiskContext } from '../checks/risk-engine.js'
 import type { WorkingOrder } from '../lane/client-session.js'
 import { ClientSession } from '../lane/client-session.js'
 import { NO_SLOT, WorkingOrders } from '../lane/working-orders.js'
-import { measureAllocation, rowFrom, timeBatches } from './micro-bench.js'
+import { measureAllocation, rowFrom, timeBatches } from './micro-timing.js'
 import type { ScenarioRow } from './types.js'
 
 const ROUNDS = 3
