@@ -13,6 +13,8 @@ import { DecisionStage, decodeDecision } from '../journal/gateway-records.js'
 import { LaneJournal } from '../lane/lane-journal.js'
 import { ExecType, RejectReason, Side, TimeInForce, type ClientEnvelopeInit } from '../protocol/messages.js'
 import { INSTRUMENTS, LaneCore, SMALL_CAPACITY, riskControlFor } from './helpers/lane-core.js'
+import { gatewayRecoveryDay, recoverLanes } from '../lane/recovery.js'
+import { LANE_NAMES } from '../protocol/lanes.js'
 
 const TRADER = 'OE-T'
 const RB = 'rb2605'
@@ -156,4 +158,28 @@ t.test('at the lane\'s working-order bound a new order is refused before the ris
   t.equal(lane.sentTo(session).length, sentBefore, 'the next order is not refused')
   t.equal(lane.lifecycle.orders.size, 4, 'and takes the free slot')
   t.match(lane.lifecycle.orders.view(lane.lifecycle.orders.slotOf(Number(lane.link.sent.at(-1)!.newOrder!.orderId))), { clientOrderId: 6, session, leavesLots: 1 }, 'with its own fields')
+})
+
+t.test('recovery after a refusal at the lane\'s bound rebuilds the live state: the refused order left no trace in the risk state', async (t) => {
+  const risk = { capacity: { ...SMALL_CAPACITY, accounts: 1, openOrdersPerAccount: 4 }, limits: { global: { maxOpenOrders: 4 } } }
+  const dir = t.testdir()
+  const journal = new LaneJournal({ lane: 'platform', root: dir, fsync: 'never', maxSegmentBytes: 1 << 20 })
+  const lane = new LaneCore('platform', riskControlFor([TRADER], risk), journal)
+  lane.linkUp('20261207', 1)
+  const session = lane.connect()
+  lane.logOn(session, TRADER)
+  for (let id = 1; id <= 5; id++) lane.newOrder(session, order(id))
+  t.equal(lane.lifecycle.orders.size, 4, 'four working, the fifth refused at the bound')
+  const first = Number(lane.link.sent[0]!.newOrder!.orderId)
+  lane.exchangeReport({ orderId: first, execType: ExecType.ACK, exchangeOrderId: 77, leavesLots: 1 })
+  lane.newOrder(session, order(6))
+  lane.commit()
+  lane.crash()
+  const fresh = riskControlFor([TRADER], risk)
+  const recovered = recoverLanes(dir, ['platform'], fresh.buffers, new Map([[TRADER, fresh.accountIndex(TRADER)!]]), gatewayRecoveryDay(dir, LANE_NAMES)).get('platform')!
+  t.same(recovered.problems, [], 'no problems')
+  t.same(fresh.counters(TRADER), lane.control.counters(TRADER), 'the shared risk counters equal the live ones')
+  const live = [...lane.lifecycle.orders.values()].map(({ linkOrderId, clientOrderId, exchangeOrderId, leavesLots, cancelOwed }) => ({ linkOrderId, clientOrderId, exchangeOrderId, leavesLots, cancelOwed }))
+  t.same(recovered.orders.map(({ linkOrderId, clientOrderId, exchangeOrderId, leavesLots, cancelOwed }) => ({ linkOrderId, clientOrderId, exchangeOrderId, leavesLots, cancelOwed })), live, 'the same working orders, in entry order')
+  t.same(recovered.orders.map((o) => o.clientOrderId), [1, 2, 3, 4], 'the refused orders (5 and 6) are not among them')
 })
