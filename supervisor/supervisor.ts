@@ -7,6 +7,7 @@
  * and exchange link.
  */
 import { startNats, type NatsLink } from '../cluster/nats-connection.js'
+import { ReplicatorThread, type ReplicationAlert } from '../cluster/replicator-thread.js'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
@@ -147,6 +148,14 @@ export class Supervisor {
    * trades while NATS is down (docs/cluster.md).
    */
   nats: NatsLink | null = null
+  /**
+   * Journal replication's thread when `cluster.enabled` and
+   * `cluster.replication.enabled` (cluster/replicator-thread.ts): it tails
+   * the segment files and never talks to a lane.
+   */
+  replicator: ReplicatorThread | null = null
+  /** Called when journal replication loses or regains NATS, or its lag passes or falls under lagAlertMs. */
+  onReplicationAlert: (alert: ReplicationAlert) => void = () => {}
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -289,6 +298,9 @@ export class Supervisor {
       this.purgeExpiredSegments()
       this.startExpirySweep()
       if (this.config.cluster.enabled) this.nats = startNats(this.config.cluster.nats, `${this.config.gatewayId}-supervisor`)
+      if (this.config.cluster.enabled && this.config.cluster.replication.enabled && this.config.journal.enabled) {
+        this.replicator = new ReplicatorThread(this.config, (alert) => { this.onReplicationAlert(alert) })
+      }
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
       const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
@@ -326,6 +338,7 @@ export class Supervisor {
           evidence: () => this.evidenceExpiry(),
           filingClocks: () => this.admin.listClocks(false),
           monitors: () => this.risk.accounts().flatMap((account) => this.monitorRows(account)),
+          replication: () => this.replicator?.status ?? null,
         }),
       })
       this.opsPort = await this.ops.listen()
@@ -459,6 +472,9 @@ export class Supervisor {
     this.nats = null
     await this.access.close()
     this.journal?.close()
+    // Last: every stream is sealed now, and the replicator publishes the seals before it ends.
+    await this.replicator?.stop()
+    this.replicator = null
   }
 
   private async decideAccess (lane: LaneName, sessionId: number, ip: string, request: AccessRequest): Promise<AccessResult> {
