@@ -163,6 +163,9 @@ export const GATEHOUSE_JOURNAL: Readonly<Record<GatehouseSystem, JournalVariant>
   // flushes disturb the whole VM (docs/benchmarks.md).
   'gatehouse-fsync-100ms': { enabled: true, fsync: { intervalMs: 100 }, text: `journal on, ${fsyncText({ intervalMs: 100 })}` },
   'gatehouse-fsync-every-batch': { enabled: true, fsync: 'every-batch', text: `journal on, ${fsyncText('every-batch')}` },
+  // The default journal, published to a local nats-server by the
+  // replicator thread (cluster mode, one instance): on vs off in one run.
+  'gatehouse-replicated': { enabled: true, fsync: DEFAULT_JOURNAL.fsync, text: `journal on, ${fsyncText(DEFAULT_JOURNAL.fsync)}, replicated to NATS JetStream` },
 })
 
 /** A config file (merged over the defaults by `gatehouse start --config`) for one benchmark gateway. */

@@ -84,6 +84,8 @@ const VARIANT_SCENARIOS: Readonly<Record<Exclude<GatehouseSystem, 'gatehouse'>, 
   'gatehouse-fsync-never': ['hft-latency'],
   'gatehouse-fsync-100ms': ['hft-latency'],
   'gatehouse-fsync-every-batch': ['hft-latency'],
+  // Journal replication on vs off (gatehouse) in the same run: the lanes must not notice it.
+  'gatehouse-replicated': ['hft-latency', 'platform-throughput'],
 }
 const JOURNAL_BASELINE: SystemName = 'gatehouse-journal-off'
 const JOURNAL_NOTE = 'journal: every gatehouse-* row is the same gateway as gatehouse with one field of its journal config changed ' +
@@ -346,6 +348,7 @@ const WIRE: Record<SystemName, WireMode> = {
   'gatehouse-fsync-never': 'client',
   'gatehouse-fsync-100ms': 'client',
   'gatehouse-fsync-every-batch': 'client',
+  'gatehouse-replicated': 'client',
   'bare-relay': 'link',
   naive: 'json',
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { CLI_PATH, startExchangeSimProcess } from '../supervisor/exchange-sim-process.js'
+import { startNatsServer, type NatsServerProcess } from '../cluster/nats-server-process.js'
 import { GATEHOUSE_JOURNAL, benchJournalDir, gatehouseBenchConfig } from './gatehouse-config.js'
 import { isGatehouse, type Credentials, type GatehouseSystem, type SystemName } from './types.js'
 
@@ -119,20 +120,32 @@ async function startGatehouse (registry: ChildRegistry, name: GatehouseSystem, o
   const journalRoot = journal.enabled ? benchJournalDir(runDir) : null
   let sim: Awaited<ReturnType<typeof startSim>> | null = null
   let child: ChildProcess | null = null
+  let nats: NatsServerProcess | null = null
   const stopProcesses = async (): Promise<void> => {
     if (child !== null) await registry.stop(child)
     if (sim !== null) await registry.stop(sim.child)
+    if (nats !== null) await registry.stop(nats.child)
   }
   try {
     sim = await startSim(registry)
+    // gatehouse-replicated: a nats-server of its own, and the gateway as
+    // the one instance of a cluster that publishes its journal to it.
+    if (name === 'gatehouse-replicated') {
+      nats = await startNatsServer({ storeDir: join(runDir, 'nats') })
+      registry.track(nats.child, 'nats-server')
+    }
     const configFile = join(runDir, 'gatehouse.json')
-    writeFileSync(configFile, JSON.stringify(gatehouseBenchConfig({
+    const config = gatehouseBenchConfig({
       simHost: HOST,
       simPort: sim.port,
       runDir,
       credentials: options.credentials,
       journal,
-    })))
+    }) as Record<string, unknown>
+    if (nats !== null) {
+      config.cluster = { enabled: true, nats: { servers: [nats.url] }, instances: { bench: { endpoints: {} } }, replication: { enabled: true } }
+    }
+    writeFileSync(configFile, JSON.stringify(config))
     child = registry.track(spawn(process.execPath, [...options.gatewayNodeArgs, CLI_PATH, 'start', '--config', configFile, '--json-events'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     }), name)
@@ -149,7 +162,10 @@ async function startGatehouse (registry: ChildRegistry, name: GatehouseSystem, o
     return {
       name,
       ports: Object.fromEntries(Object.entries(lanes).map(([lane, status]) => [lane, status.port])),
-      roles: new Map([[gateway.pid!, `${name} (supervisor + 3 lane threads; ${journal.text})`], [sim.pid, 'exchange-sim']]),
+      roles: new Map([
+        [gateway.pid!, `${name} (supervisor + 3 lane threads${nats === null ? '' : ' + replicator thread'}; ${journal.text})`], [sim.pid, 'exchange-sim'],
+        ...(nats === null ? [] : [[nats.child.pid!, 'nats-server'] as [number, string]]),
+      ]),
       gatewayPid: gateway.pid!,
       journalRoot,
       stop: async (inspect) => {

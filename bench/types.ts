@@ -7,12 +7,12 @@ import type { ClientIdentity } from '../client/gatehouse-client.js'
  * its journal section changed (gatehouse-config.ts GATEHOUSE_JOURNAL).
  * Plain `gatehouse` is the default config.
  */
-export type GatehouseSystem = 'gatehouse' | 'gatehouse-journal-off' | 'gatehouse-fsync-never' | 'gatehouse-fsync-100ms' | 'gatehouse-fsync-every-batch'
+export type GatehouseSystem = 'gatehouse' | 'gatehouse-journal-off' | 'gatehouse-fsync-never' | 'gatehouse-fsync-100ms' | 'gatehouse-fsync-every-batch' | 'gatehouse-replicated'
 
 /** The systems a scenario can be run against. */
 export type SystemName = GatehouseSystem | 'bare-relay' | 'naive'
 /** In the order they run: the same-run baselines before what is compared with them. */
-export const SYSTEM_NAMES: readonly SystemName[] = ['bare-relay', 'gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse-fsync-100ms', 'gatehouse', 'gatehouse-fsync-every-batch', 'naive']
+export const SYSTEM_NAMES: readonly SystemName[] = ['bare-relay', 'gatehouse-journal-off', 'gatehouse-fsync-never', 'gatehouse-fsync-100ms', 'gatehouse', 'gatehouse-replicated', 'gatehouse-fsync-every-batch', 'naive']
 
 export function isGatehouse (system: SystemName): system is GatehouseSystem {
   return system === 'gatehouse' || system.startsWith('gatehouse-')

@@ -204,6 +204,10 @@ export async function runStartCommand (argv: string[]): Promise<number> {
     log.emit('error', 'journal-failed', { where, error },
       `JOURNAL FAILURE in ${where}: ${error}. It sends nothing more (fail closed); fix the disk and restart.`)
   }
+  // Journal replication to NATS: trading continues without it, so a warning, not a failure.
+  supervisor.onReplicationAlert = (alert) => {
+    log.emit(alert.kind === 'nats-lost' || alert.kind === 'lag-high' ? 'warn' : 'info', 'replication-alert', { ...alert }, `journal replication: ${alert.text}`)
+  }
   supervisor.onLaneEvent = (event) => {
     if (event.type === 'lane-fault' || event.type === 'disk-space') {
       const { type, ...detail } = event

@@ -395,6 +395,8 @@ const ClusterSchema = z.object({
     maxInFlightMessages: z.number().int('must be a whole number').min(1, 'must be at least 1').max(4096, 'must be at most 4096'),
     /** How often the replicator looks for newly committed journal bytes. */
     pollIntervalMs: z.number().int('must be a whole number').min(1, 'must be at least 1 ms').max(10_000, 'must be at most 10000 ms'),
+    /** Ops are alerted when the oldest record not yet in the stream is older than this (and again when it catches up). */
+    lagAlertMs: z.number().int('must be a whole number').min(100, 'must be at least 100 ms').max(86_400_000, 'must be at most 86400000 ms (a day)'),
   }).strict(),
   /** Admin changes made on any instance, applied on every instance. */
   control: z.object({

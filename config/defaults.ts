@@ -329,7 +329,7 @@ export const DEFAULT_CONFIG: Readonly<GatewayConfig> = Object.freeze({
     nats: { servers: ['nats://127.0.0.1:4222'], tokenFile: null, connectTimeoutMs: 2000 },
     instances: {},
     directory: { source: 'config', bucket: 'gatehouse-accounts', accounts: {} },
-    replication: { enabled: true, stream: 'GATEHOUSE_JOURNAL', subjectPrefix: 'journal', replicas: 1, maxMessageBytes: 262_144, maxInFlightMessages: 64, pollIntervalMs: 20 },
+    replication: { enabled: true, stream: 'GATEHOUSE_JOURNAL', subjectPrefix: 'journal', replicas: 1, maxMessageBytes: 262_144, maxInFlightMessages: 64, pollIntervalMs: 20, lagAlertMs: 10_000 },
     control: { subject: 'gatehouse.control', replyTimeoutMs: 2000 },
   },
 } satisfies GatewayConfig)

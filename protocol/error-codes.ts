@@ -262,6 +262,18 @@ export const ERROR_CODES = {
     action: 'Once NATS is back, write the entry (the message names it) or run the move again.',
   },
   // Cluster: journal replication.
+  GH_ERR_REPLICA_FETCH: {
+    meaning: '`gatehouse journal verify | search | export --nats` could not read the replicated journal: NATS could not be reached, the stream or an --instance is not there, or the fetch ran past --nats-timeout-ms.',
+    raisedBy: ['tool'],
+    exitCode: 1,
+    action: 'Check the --nats URL and --nats-stream (the instances\' cluster.replication.stream), or give a longer --nats-timeout-ms; the message names which.',
+  },
+  GH_ERR_REPLICA_TOO_LARGE: {
+    meaning: 'The replicated journal to fetch is larger than --max-bytes; nothing was read into the tool.',
+    raisedBy: ['tool'],
+    exitCode: 2,
+    action: 'Give a larger --max-bytes (the temporary directory needs that much free space), or read fewer instances with --instance.',
+  },
   // Cluster: control fan-out.
 
   // Client library (client/).

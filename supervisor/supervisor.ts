@@ -10,6 +10,7 @@ import { startNats, type NatsLink } from '../cluster/nats-connection.js'
 import { KvDirectorySync, directoryOfConfig, redirectEndpoint, type AccountDirectory } from '../cluster/account-directory.js'
 import { AccountMoveError, moveAccount, serveHandovers, type MoveStepReport } from '../cluster/account-handover.js'
 import type { TradingState } from '../checks/risk-layout.js'
+import { ReplicatorThread, type ReplicationAlert } from '../cluster/replicator-thread.js'
 import { Worker } from 'node:worker_threads'
 import { once } from 'node:events'
 import { adminSocketPath, journalDir, type GatewayConfig } from '../config/config.js'
@@ -156,6 +157,14 @@ export class Supervisor {
   directorySync: KvDirectorySync | null = null
   /** Answers other instances' account handovers (cluster/account-handover.ts); null for a single instance. */
   private handovers: { stop: () => void } | null = null
+  /**
+   * Journal replication's thread when `cluster.enabled` and
+   * `cluster.replication.enabled` (cluster/replicator-thread.ts): it tails
+   * the segment files and never talks to a lane.
+   */
+  replicator: ReplicatorThread | null = null
+  /** Called when journal replication loses or regains NATS, or its lag passes or falls under lagAlertMs. */
+  onReplicationAlert: (alert: ReplicationAlert) => void = () => {}
 
   constructor (readonly config: GatewayConfig) {
     this.access = new AccessControl(config)
@@ -363,6 +372,9 @@ export class Supervisor {
         this.directorySync = new KvDirectorySync(this.config, this.directory, this.nats)
       }
       if (this.nats !== null) this.handovers = serveHandovers(this)
+      if (this.config.cluster.enabled && this.config.cluster.replication.enabled && this.config.journal.enabled) {
+        this.replicator = new ReplicatorThread(this.config, (alert) => { this.onReplicationAlert(alert) })
+      }
       // Every lane's stream counts, a lane disabled now included: its
       // newest day may be today's.
       const enabled = LANE_NAMES.filter((name) => this.config.lanes[name].enabled)
@@ -400,6 +412,7 @@ export class Supervisor {
           evidence: () => this.evidenceExpiry(),
           filingClocks: () => this.admin.listClocks(false),
           monitors: () => this.risk.accounts().flatMap((account) => this.monitorRows(account)),
+          replication: () => this.replicator?.status ?? null,
         }),
       })
       this.opsPort = await this.ops.listen()
@@ -537,6 +550,9 @@ export class Supervisor {
     this.nats = null
     await this.access.close()
     this.journal?.close()
+    // Last: every stream is sealed now, and the replicator publishes the seals before it ends.
+    await this.replicator?.stop()
+    this.replicator = null
   }
 
   private async decideAccess (lane: LaneName, sessionId: number, ip: string, request: AccessRequest): Promise<AccessResult> {

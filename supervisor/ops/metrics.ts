@@ -26,6 +26,7 @@ import { HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, L
 import { nowMillis } from '../../protocol/clock.js'
 import { SAMPLE_AT_MS, SAMPLE_DELAY_MAX_MS, SAMPLE_DELAY_P99_MS, SAMPLE_HEAP_USED_BYTES, THREAD_SAMPLE_SLOTS } from '../../platform/thread-sampler.js'
 import { buildInfo } from './build-info.js'
+import type { ReplicatorStatus } from '../../cluster/journal-replicator.js'
 import { MONITOR_NAMES, monitorState, type MonitorLevel } from '../../checks/monitor-levels.js'
 
 /** What /metrics reads, all owned by the supervisor. */
@@ -47,6 +48,8 @@ export interface MetricsSources {
   filingClocks?: () => ReadonlyArray<{ account: string, clock: string, tradingDaysLeft: number, state: string }>
   /** Every account's regulatory monitors with their levels, as the status page reads them (Supervisor.monitorRows); none when absent. */
   monitors?: () => ReadonlyArray<Pick<MonitorLevel, 'monitor' | 'observed' | 'warning' | 'blocking'>>
+  /** Journal replication's latest status (cluster/replicator-thread.ts); absent or null: replication is off or has not reported yet. */
+  replication?: () => ReplicatorStatus | null
 }
 
 /**
@@ -274,6 +277,7 @@ export function createGatewayMetrics (sources: MetricsSources): Registry {
 
   if (sources.journal !== null) registerJournalMetrics(registry, lanes, sources.journal)
   registerProcessMetrics(registry, lanes, sources.supervisorSample)
+  registerReplicationMetrics(registry, sources.replication ?? (() => null))
 
   new Gauge({
     name: 'gatehouse_lockouts',
@@ -470,4 +474,71 @@ function registerProcessMetrics (registry: Registry, lanes: readonly LaneSource[
 /** Slots a ThreadSampler on the supervisor thread writes into (index 0 on). */
 export function createSupervisorSampleSlots (): Float64Array {
   return new Float64Array(THREAD_SAMPLE_SLOTS)
+}
+
+/**
+ * Journal replication to JetStream (docs/cluster.md). The replicator's
+ * thread posts its status every 250 ms; a scrape reads the latest. The two
+ * unlabelled gauges exist with replication off too (0), so one alert rule
+ * serves every instance.
+ */
+function registerReplicationMetrics (registry: Registry, status: () => ReplicatorStatus | null): void {
+  const registers = [registry]
+  new Gauge({
+    name: 'gatehouse_replication_enabled',
+    help: '1 when this instance publishes its journal to JetStream (cluster.enabled and cluster.replication.enabled), else 0.',
+    registers,
+    collect () { this.set(status() === null ? 0 : 1) },
+  })
+  new Gauge({
+    name: 'gatehouse_replication_nats_connected',
+    help: 'Journal replication\'s own NATS connection: 1 when connected, 0 when not (or replication is off). Trading continues either way.',
+    registers,
+    collect () { this.set(status()?.connected === true ? 1 : 0) },
+  })
+  new Gauge({
+    name: 'gatehouse_replication_lag_max_seconds',
+    help: 'The largest gatehouse_replication_lag_seconds over this instance\'s streams; 0 when replication is off.',
+    registers,
+    collect () { this.set(Math.max(0, ...(status()?.streams ?? []).map((s) => s.lagSeconds))) },
+  })
+  new Gauge({
+    name: 'gatehouse_replication_lag_bytes',
+    help: 'Committed journal bytes of the stream not yet acknowledged by JetStream.',
+    labelNames: ['stream'],
+    registers,
+    collect () {
+      this.reset()
+      for (const s of status()?.streams ?? []) this.set({ stream: s.stream }, s.lagBytes)
+    },
+  })
+  new Gauge({
+    name: 'gatehouse_replication_lag_seconds',
+    help: 'Age of the oldest committed journal record of the stream not yet acknowledged by JetStream (its journal time); 0 when none.',
+    labelNames: ['stream'],
+    registers,
+    collect () {
+      this.reset()
+      for (const s of status()?.streams ?? []) this.set({ stream: s.stream }, s.lagSeconds)
+    },
+  })
+  new Counter({
+    name: 'gatehouse_replication_published_records_total',
+    help: 'Journal records of the stream acknowledged by JetStream since start (segment headers and seals included).',
+    labelNames: ['stream'],
+    registers,
+    collect () {
+      this.reset()
+      for (const s of status()?.streams ?? []) this.inc({ stream: s.stream }, s.publishedRecords)
+    },
+  })
+  new Counter({
+    name: 'gatehouse_replication_publish_errors_total',
+    help: 'Publishes that failed, timed out or came back as duplicates, and resumes that failed, since start: each makes the stream resume from what JetStream holds.',
+    registers,
+    collect () {
+      this.reset()
+      this.inc(status()?.publishErrors ?? 0)
+    },
+  })
 }

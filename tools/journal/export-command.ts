@@ -7,6 +7,7 @@
 // Terminal info is always masked here: an export leaves the gateway's
 // control, so it carries nothing a reveal would need to be journaled for.
 // Whoever needs terminal info gets it through `search --reveal`.
+import { REPLICA_HELP } from './replica-help.js'
 import { closeSync, existsSync, fchmodSync, openSync, writeSync } from 'node:fs'
 import { decodeJournalRecord, summarizeRecord, type DecodedRecord } from '../../journal/record-decoder.js'
 import { readJournal } from '../../journal/reader.js'
@@ -65,7 +66,8 @@ Exit codes: 0 records written (the count goes to stderr), 1 no record in
 the range (no file is written) or the journal is damaged, 2 bad usage.
 
   -h, --help         show this help
-`
+
+${REPLICA_HELP}`
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
 export function csvField (text: string): string {

@@ -7,6 +7,7 @@
 // Terminal info is masked unless --reveal, which needs --operator and is
 // itself journaled (a REVEAL record in the 'tools' stream) before anything
 // is shown. The filter and time parsing here is shared with export.
+import { REPLICA_HELP } from './replica-help.js'
 import { existsSync, statSync } from 'node:fs'
 import { JournalError, journalErrorCodes } from '../../journal/errors.js'
 import { TOOLS_STREAM } from '../../journal/gateway-records.js'
@@ -67,7 +68,8 @@ Exit codes: 0 records matched (the count goes to stderr), 1 none matched or
 the journal is damaged (run \`gatehouse journal verify DIR\`), 2 bad usage.
 
   -h, --help             show this help
-`
+
+${REPLICA_HELP}`
 
 /**
  * Record kinds a user can search for: every kind but the journal's own

@@ -2,6 +2,7 @@
 //
 // Exit codes: 0 the journal verifies, 1 it does not (the first bad record
 // is printed), 2 the command line is wrong or DIR holds no segments.
+import { REPLICA_HELP } from './replica-help.js'
 import { requireJournalDir } from './search-command.js'
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, failCommand, processIo, refuseUsage, type CommandIo } from '../../platform/cli-kit.js'
 import { formatVerifyResult, verifyJournal, type VerifyResult } from '../../journal/verify.js'
@@ -21,7 +22,8 @@ refused (exit 2) rather than passed.
   --json            print the whole result as JSON
   --verbose         list every segment with its status
   -h, --help        show this help
-`
+
+${REPLICA_HELP}`
 
 const COMMAND = 'gatehouse journal verify'
 
