@@ -10,9 +10,9 @@ import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ClientEnvelope, LinkEnvelope, Side, TimeInForce, ExecType, OffsetFlag, HedgeFlag, type ClientEnvelopeInit, type LinkEnvelopeInit } from '../protocol/messages.js'
 import { encodeLinkFrame } from '../protocol/link-codec.js'
-import { HotClientDecoder, HotLinkDecoder, encodeExecutionReportEnvelope, encodeLinkOrderFrame } from '../protocol/hot-codec.js'
+import { HotClientDecoder, HotLinkDecoder, HotLinkOrderDecoder, encodeExecutionReportEnvelope, encodeLinkOrderFrame, encodeLinkReportFrame } from '../protocol/hot-codec.js'
 import { WireScratch } from '../protocol/wire-scratch.js'
-import { measureAllocation, rowFrom, timeBatches } from './micro-bench.js'
+import { measureAllocation, rowFrom, timeBatches } from './micro-timing.js'
 import type { ScenarioRow } from './types.js'
 
 const ROUNDS = 3
@@ -54,6 +54,7 @@ export async function runHotCodecBench (samples: number, allocationOps: number):
   const scratch = new WireScratch()
   const clientDecoder = new HotClientDecoder()
   const linkDecoder = new HotLinkDecoder()
+  const simDecoder = new HotLinkOrderDecoder()
   // Fixed frames to decode, as they arrive: a NewOrder and a CancelOrder from a client, a fill report from the exchange.
   const newOrderFrame = ClientEnvelope.encode({
     seq: 42, sentTimeUs: 1_767_225_600_000_000,
@@ -71,6 +72,12 @@ export async function runHotCodecBench (samples: number, allocationOps: number):
   const reports = Array.from({ length: 64 }, (_, k) => fillReport(k))
   const orders = Array.from({ length: 64 }, (_, k) => linkOrder(k))
   const cancels: LinkEnvelopeInit[] = Array.from({ length: 64 }, (_, k) => ({ seq: 1 + k, sentTimeUs: 1_767_225_600_000_000 + k, cancel: { orderId: 1 + k } }))
+  // The simulator's side: the link order as it arrives, the fill report as it leaves.
+  const linkOrderFrame = encodeLinkFrame(linkOrder(0)).subarray(4)
+  const linkReports: LinkEnvelopeInit[] = Array.from({ length: 64 }, (_, k) => ({
+    seq: 7 + k, sentTimeUs: 1_767_225_600_000_002 + k,
+    report: { orderId: 42 + k, execType: ExecType.FILL, exchangeOrderId: 880_042 + k, lastPrice: 3200, lastLots: 1, cumulativeLots: 1, leavesLots: 0, transactTimeUs: 1_767_225_600_000_002 + k, tradeId: `T${500_042 + k}` },
+  }))
 
   const pairs: Pair[] = [
     {
@@ -109,12 +116,25 @@ export async function runHotCodecBench (samples: number, allocationOps: number):
       hand: () => { if (linkDecoder.decode(reportFrame)) sink += linkDecoder.envelope.report!.lastLots },
       protobufjs: () => { sink += LinkEnvelope.decode(reportFrame).report!.lastLots! },
     },
+    {
+      message: 'simulator: link new order decode',
+      encodedBytes: linkOrderFrame.length,
+      hand: () => { if (simDecoder.decode(linkOrderFrame)) sink += simDecoder.envelope.newOrder!.quantityLots },
+      protobufjs: () => { sink += LinkEnvelope.decode(linkOrderFrame).newOrder!.quantityLots! },
+    },
+    {
+      message: 'simulator: link report frame encode',
+      encodedBytes: encodeLinkFrame(linkReports[0]!).length,
+      hand: (i) => { turn(i); sink += encodeLinkReportFrame(scratch, linkReports[i & 63]!)!.length },
+      protobufjs: (i) => { sink += encodeLinkFrame(linkReports[i & 63]!).length },
+    },
   ]
 
   // Prove each pair agrees before timing it.
   if (!Buffer.from(encodeExecutionReportEnvelope(scratch, reports[0]!)).equals(Buffer.from(ClientEnvelope.encode(reports[0]!).finish())) ||
     !Buffer.from(encodeLinkOrderFrame(scratch, orders[0]!)!).equals(encodeLinkFrame(orders[0]!)) ||
-    !clientDecoder.decode(newOrderFrame) || !clientDecoder.decode(cancelFrame) || !linkDecoder.decode(reportFrame)) {
+    !Buffer.from(encodeLinkReportFrame(scratch, linkReports[0]!)!).equals(encodeLinkFrame(linkReports[0]!)) ||
+    !clientDecoder.decode(newOrderFrame) || !clientDecoder.decode(cancelFrame) || !linkDecoder.decode(reportFrame) || !simDecoder.decode(linkOrderFrame)) {
     throw new Error('hot codec bench: the hand codecs disagree with protobufjs')
   }
   scratch.reset()

@@ -143,6 +143,26 @@ function hasNoState (counters: AccountCounters): boolean {
       i.largeCancelsToday, i.selfTradesToday, i.openedLotsToday, i.workingBuyOrders, i.workingSellOrders].every(zero))
 }
 
+/**
+ * True when the account's state here is exactly what the request hands
+ * over: an install whose answer was lost, asked again by a retried move.
+ * Answered ok without installing twice.
+ */
+function alreadyInstalled (counters: AccountCounters, positions: CarriedPositionEntry[], daily: HandedOverAccountDaily): boolean {
+  if (counters.openOrders !== 0 || counters.tradedLotsToday !== daily.tradedLotsToday || counters.actionsToday !== daily.actionsToday || counters.hfBurstsToday !== daily.hfBurstsToday) return false
+  const handed = new Map(positions.map((p) => [p.instrument, p]))
+  for (const i of counters.instruments) {
+    const p = handed.get(i.instrument)
+    const t = p?.today
+    const expected = [p?.longYesterdayLots ?? 0, p?.shortYesterdayLots ?? 0, t?.longTodayLots ?? 0, t?.shortTodayLots ?? 0, t?.tradedLotsToday ?? 0, t?.cancelsToday ?? 0, t?.largeCancelsToday ?? 0, t?.selfTradesToday ?? 0, t?.openedLotsToday ?? 0]
+    const actual = [i.longYesterdayLots, i.shortYesterdayLots, i.longTodayLots, i.shortTodayLots, i.tradedLotsToday, i.cancelsToday, i.largeCancelsToday, i.selfTradesToday, i.openedLotsToday]
+    if (expected.some((n, k) => n !== actual[k])) return false
+    handed.delete(i.instrument)
+  }
+  // An instrument handed over with anything in it must be here too.
+  return [...handed.values()].every((p) => p.longYesterdayLots === 0 && p.shortYesterdayLots === 0 && Object.values(p.today ?? {}).every((n) => n === 0))
+}
+
 function negated (install: HandoverInstall): HandoverInstall {
   const neg = (n: number): number => (n === 0 ? 0 : -n)
   return {
@@ -209,7 +229,12 @@ async function answer (host: HandoverHost, msg: Msg): Promise<HandoverReply> {
   try {
     if (request.kind === 'install') {
       if (request.positions.some((p) => p.account !== account) || request.daily.account !== account) return { ok: false, code: 'GH_ERR_MOVE_HANDOVER', message: 'the handover names another account in its entries' }
-      if (!hasNoState(host.risk.counters(account))) {
+      const here = host.risk.counters(account)
+      if (!hasNoState(here) && alreadyInstalled(here, request.positions, request.daily)) {
+        host.recordChange({ operator: request.operator, command: 'account-move', scope: { kind: 'account', account }, before: request.from, after: self, detail: { step: 'handover-repeated' } }, account)
+        return { ok: true, detail: { repeat: true } }
+      }
+      if (!hasNoState(here)) {
         return { ok: false, code: 'GH_ERR_MOVE_HANDOVER', message: `account ${account} already has positions, orders or counts on instance ${self} today: a handover is installed only on an empty state` }
       }
       // Halted here until the move's last step resumes it: the directory may

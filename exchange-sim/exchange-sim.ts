@@ -37,7 +37,8 @@ import {
   RejectReason, wireInt,
   type InstrumentInit, type LinkEnvelope, type LinkEnvelopeInit, type LinkExecutionReportInit,
 } from '../protocol/messages.js'
-import { LinkFrameDecoder, decodeLinkEnvelope } from '../protocol/link-codec.js'
+import { LinkFrameDecoder, decodeLinkFrame } from '../protocol/link-codec.js'
+import { HotLinkOrderDecoder } from '../protocol/hot-codec.js'
 import { ProtocolError } from '../protocol/errors.js'
 import {
   CLOSE_GRACE_MS, DEFAULT_SIM_HOST, HEARTBEAT_TIMEOUT_INTERVALS, LOGON_TIMEOUT_MS, MAX_BEHIND_BYTES,
@@ -130,6 +131,8 @@ class LinkSession {
 class SimConnection {
   session: LinkSession | null = null
   readonly decoder = new LinkFrameDecoder()
+  /** New orders and cancels decode by hand into its reused envelope (valid until the next frame); the rest through protobufjs. */
+  readonly hot = new HotLinkOrderDecoder()
   out!: LinkFrameWriter
   onFrame!: (body: Buffer) => void
   heartbeatIntervalMs = 0
@@ -302,7 +305,7 @@ export class ExchangeSimulator {
     if (conn.closing) return
     let env: LinkEnvelope
     try {
-      env = decodeLinkEnvelope(body)
+      env = decodeLinkFrame(conn.hot, body)
     } catch (err) {
       this.closeWithLogout(conn, `${(err as ProtocolError).code}: ${(err as Error).message}`)
       return

@@ -1,14 +1,18 @@
 // Batched, backpressure-aware writes of link frames to one socket.
 //
-// Frames are encoded straight into one growing protobufjs Writer per
-// connection, each behind a 4-byte length patched in after the body is
-// written:
+// Frames are encoded straight into one growing batch buffer per
+// connection, each behind its 4-byte length:
 //
-//   writer.buf
+//   batch.buf
 //   +--------+-----------------+--------+-----------------+---- ...
 //   | len BE | LinkEnvelope    | len BE | LinkEnvelope    |
 //   +--------+-----------------+--------+-----------------+---- ...
-//   0                                                     writer.pos
+//   0                                                     batch.pos
+//
+// Execution reports, the frames sent per order event, are written by the
+// gateway's own hand encoder (protocol/hot-codec.ts encodeLinkReportFrame,
+// proven byte-equal to protobufjs); every other frame is encoded by
+// protobufjs (link-codec.ts encodeLinkFrame) and copied in.
 //
 // The first frame of an event-loop turn schedules one flush (setImmediate);
 // a batch past FLUSH_THRESHOLD_BYTES flushes inline. A flush hands the
@@ -18,13 +22,35 @@
 // consumer more than maxBehindBytes behind is reported through onOverflow,
 // and the caller drops it.
 import type { Socket } from 'node:net'
-import protobuf from 'protobufjs/minimal.js'
-import { LinkEnvelope, type LinkEnvelopeInit } from '../protocol/messages.js'
+import type { LinkEnvelopeInit } from '../protocol/messages.js'
 import { LINK_LENGTH_PREFIX_BYTES, MAX_LINK_FRAME_BYTES } from '../protocol/constants.js'
+import { writeLinkReportFrame, type EncodeTarget } from '../protocol/hot-codec.js'
+import { encodeLinkFrame } from '../protocol/link-codec.js'
 import { FLUSH_THRESHOLD_BYTES, MAX_BEHIND_BYTES } from './constants.js'
 
+/** The pending batch: one buffer that doubles when a frame may not fit, its content kept. */
+class FrameBatch implements EncodeTarget {
+  buf = Buffer.allocUnsafe(2 * FLUSH_THRESHOLD_BYTES)
+  pos = 0
+
+  reserve (maxBytes: number): void {
+    if (this.pos + maxBytes <= this.buf.length) return
+    let size = this.buf.length * 2
+    while (size < this.pos + maxBytes) size *= 2
+    const grown = Buffer.allocUnsafe(size)
+    this.buf.copy(grown, 0, 0, this.pos)
+    this.buf = grown
+  }
+
+  take (length: number): Buffer {
+    const start = this.pos
+    this.pos = start + length
+    return this.buf.subarray(start, this.pos)
+  }
+}
+
 export class LinkFrameWriter {
-  private readonly writer = protobuf.Writer.create()
+  private readonly batch = new FrameBatch()
   private flushScheduled = false
   private waitingDrain = false
   private closed = false
@@ -44,28 +70,28 @@ export class LinkFrameWriter {
 
   /** Bytes encoded and not yet handed to the socket. */
   get pendingBytes (): number {
-    return this.writer.pos
+    return this.batch.pos
   }
 
   /** Queues one envelope; it reaches the socket at the end of this event-loop turn at the latest. */
   send (envelope: LinkEnvelopeInit): void {
     if (this.closed) return
-    const w = this.writer
+    const w = this.batch
     const start = w.pos
-    w.fixed32(0)
-    LinkEnvelope.encode(envelope, w)
+    const reportBytes = writeLinkReportFrame(w, envelope)
+    if (reportBytes >= 0) {
+      w.pos += reportBytes
+    } else {
+      const frame = encodeLinkFrame(envelope)
+      w.reserve(frame.length)
+      w.buf.set(frame, w.pos)
+      w.pos += frame.length
+    }
     const length = w.pos - start - LINK_LENGTH_PREFIX_BYTES
     if (length > MAX_LINK_FRAME_BYTES) {
       w.pos = start
       throw new RangeError(`link frame of ${length} bytes exceeds the ${MAX_LINK_FRAME_BYTES}-byte maximum`)
     }
-    // fixed32 is little-endian; the link prefix is big-endian. The buffer
-    // may have been reallocated while encoding, so index w.buf afresh.
-    const buf = w.buf
-    buf[start] = length >>> 24
-    buf[start + 1] = (length >>> 16) & 0xff
-    buf[start + 2] = (length >>> 8) & 0xff
-    buf[start + 3] = length & 0xff
     if (this.waitingDrain) {
       const behind = w.pos + this.socket.writableLength
       if (behind > this.maxBehindBytes) {
@@ -83,9 +109,11 @@ export class LinkFrameWriter {
 
   /** Hands the pending batch to the socket unless it is pushing back. */
   flush (): void {
-    if (this.closed || this.waitingDrain || this.writer.pos === 0) return
-    const chunk = this.writer.finish()
-    this.writer.reset()
+    const w = this.batch
+    if (this.closed || this.waitingDrain || w.pos === 0) return
+    // socket.write keeps the chunk: it gets a copy, the batch is reused.
+    const chunk = Buffer.from(w.buf.subarray(0, w.pos))
+    w.pos = 0
     this.lastSentMs = Date.now()
     if (!this.socket.write(chunk)) {
       this.waitingDrain = true
@@ -105,7 +133,7 @@ export class LinkFrameWriter {
   /** Stops writing and discards anything pending (the socket is going away). */
   close (): void {
     this.closed = true
-    this.writer.reset()
+    this.batch.pos = 0
     this.socket.off('drain', this.onDrain)
   }
 

@@ -108,9 +108,11 @@ export const DecisionStage = {
   THROTTLE: 5,
   /** An exception in the lane's handler (reason INTERNAL_ERROR); the message had no effect. */
   INTERNAL: 6,
+  /** The lane's working-order table was at its bound (reason MAX_OPEN_ORDERS), before the risk check: nothing reserved or counted. */
+  CAPACITY: 7,
 } as const
 
-const STAGE_NAMES = ['none', 'order-id', 'validity', 'link', 'risk', 'throttle', 'internal']
+const STAGE_NAMES = ['none', 'order-id', 'validity', 'link', 'risk', 'throttle', 'internal', 'capacity']
 
 export function decisionStageName (stage: number): string {
   return STAGE_NAMES[stage] ?? `stage-${stage}`

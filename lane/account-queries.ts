@@ -26,6 +26,7 @@ import {
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
 import type { AccountSnapshots, PositionSnapshot } from '../checks/account-snapshot.js'
 import type { ClientSession, WorkingOrder } from './client-session.js'
+import type { WorkingOrders } from './working-orders.js'
 import type { LaneMetrics } from './lane-metrics.js'
 
 /**
@@ -244,8 +245,8 @@ export function positionInfos (position: PositionSnapshot): [PositionInfoInit, P
 /** What answering needs of the rest of the lane. */
 export interface QueryPorts {
   snapshots: AccountSnapshots
-  /** The lane's working orders (the lifecycle's, by link order ID). */
-  workingOrders: ReadonlyMap<number, WorkingOrder>
+  /** The lane's working orders (the lifecycle's slot table). */
+  workingOrders: WorkingOrders
   /** The lane's report log now (read at each query: recovery may hand the lifecycle a rebuilt one). */
   dayReports: () => DayReports
   /** Numbers, journals and queues one message to the session (client-edge.ts). */
@@ -301,7 +302,7 @@ export class AccountQueries {
         return
       }
       case QueryKind.QUERY_ORDERS:
-        this.sendPages(session, requestId, kind, 'orders', foldOrders(reports, workingOrders.values(), account, instrument, 0).orders)
+        this.sendPages(session, requestId, kind, 'orders', foldOrders(reports, workingOrders.ofAccount(account), account, instrument, 0).orders)
         return
       case QueryKind.QUERY_TRADES:
         this.sendPages(session, requestId, kind, 'trades', dayTrades(reports, account, instrument))
@@ -315,7 +316,7 @@ export class AccountQueries {
           this.refuse(session, requestId, kind, RejectReason.INVALID_FIELD, 'query.client_order_id: QUERY_ORDER_STATUS needs the client_order_id of the order asked about')
           return
         }
-        const order = foldOrders(reports, workingOrders.values(), account, '', clientOrderId).named(clientOrderId)
+        const order = foldOrders(reports, workingOrders.ofAccount(account), account, '', clientOrderId).named(clientOrderId)
         if (order === undefined) {
           this.refuse(session, requestId, kind, RejectReason.UNKNOWN_ORDER, `no order with client_order_id ${clientOrderId} of account ${account} on this lane today`)
           return

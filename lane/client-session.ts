@@ -16,7 +16,12 @@ import { QueryThrottle } from './query-throttle.js'
 /** Throttle window of sessionMessagesPerSecond. */
 export const THROTTLE_WINDOW_MS = 1000
 
-/** An order this gateway forwarded and that has not finished yet. */
+/**
+ * An order this gateway forwarded and that has not finished yet, as a
+ * plain object: a copy of its row in the lane's slot table
+ * (working-orders.ts), for what is off the hot path: recovery's hand-over
+ * between threads, queries and tests. The live lane keeps no such object.
+ */
 export interface WorkingOrder {
   /** Gateway's ID for the order on the exchange link. */
   linkOrderId: number
@@ -95,11 +100,12 @@ export class ClientSession {
   messagesOut = 0
   logonTimeMs = 0
   /**
-   * Orders still working, by client_order_id: this session's and those it
+   * Orders still working, by client_order_id, as slots of the lane's
+   * working-order table (working-orders.ts): this session's and those it
    * took over from the account's earlier session. Bounded by the
    * account's maxOpenOrders (and the shared order table's capacity).
    */
-  readonly openOrders = new Map<number, WorkingOrder>()
+  readonly openOrders = new Map<number, number>()
   /**
    * The last client_order_id accepted in this session. IDs must strictly
    * increase, so duplicate detection is this one number (plus openOrders

@@ -16,6 +16,7 @@ import type { ExchangeLinkHandler, LinkRecorder } from './exchange-link.js'
 import type { LaneJournal, SessionJournalHeads } from './lane-journal.js'
 import type { LinkUpInfo, OrderLifecycle } from './order-lifecycle.js'
 import type { LaneToSupervisor } from './worker-contract.js'
+import { NO_SLOT } from './working-orders.js'
 
 /** What the exchange side needs of the client edge (client-edge.ts). */
 export interface ReportBatching {
@@ -104,14 +105,22 @@ export class ExchangeSide implements ExchangeLinkHandler, LinkRecorder {
 
   onReport (report: LinkExecutionReport): void {
     try {
-      if (this.faultReportClientOrderId !== 0 && this.lifecycle.orders.get(wireInt(report.orderId))?.clientOrderId === this.faultReportClientOrderId) {
+      if (this.faultReportClientOrderId !== 0 && this.clientOrderIdOf(report) === this.faultReportClientOrderId) {
         throw new Error(`test fault: report for client_order_id ${this.faultReportClientOrderId} (lanes.${this.name}.testFaults)`)
       }
       this.lifecycle.report(report)
     } catch (err) {
-      const order = this.lifecycle.orders.get(wireInt(report.orderId))
-      this.edge.contain('link report', order?.session ?? null, err, order?.clientOrderId ?? 0)
+      const orders = this.lifecycle.orders
+      const slot = orders.slotOf(wireInt(report.orderId))
+      this.edge.contain('link report', slot === NO_SLOT ? null : orders.session[slot]!, err, this.clientOrderIdOf(report))
     }
+  }
+
+  /** The client_order_id of the working order a report names; 0 if none. */
+  private clientOrderIdOf (report: LinkExecutionReport): number {
+    const orders = this.lifecycle.orders
+    const slot = orders.slotOf(wireInt(report.orderId))
+    return slot === NO_SLOT ? 0 : orders.clientOrderId[slot]!
   }
 
   // ---- LinkRecorder: the link records through the lane's journal ------------

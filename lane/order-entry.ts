@@ -27,7 +27,8 @@ import {
   IN_LINK_ORDER_ID, IN_NOW_MS, IN_PRICE, KILL_SCOPE_ACCOUNT, KILL_SCOPE_GLOBAL, KILL_SCOPE_INSTRUMENT, KILL_SCOPE_LANE,
   type RiskEngine, type RiskVerdict,
 } from '../checks/risk-engine.js'
-import type { ClientSession, WorkingOrder } from './client-session.js'
+import type { ClientSession } from './client-session.js'
+import { NO_SLOT } from './working-orders.js'
 import type { ExchangeLinkPort } from './exchange-link-port.js'
 import type { LaneJournal } from './lane-journal.js'
 import type { LaneMetrics } from './lane-metrics.js'
@@ -109,6 +110,14 @@ export class OrderEntry {
       this.refuseOrder(session, order, DecisionStage.LINK, RejectReason.EXCHANGE_UNAVAILABLE, LINK_DOWN_ORDER_TEXT, 0, 0)
       return
     }
+    // Refused before the risk check, so that nothing is reserved or counted
+    // (recovery reads a CAPACITY decision as having had no effect).
+    const working = this.lifecycle.orders
+    if (working.full) {
+      this.refuseOrder(session, order, DecisionStage.CAPACITY, RejectReason.MAX_OPEN_ORDERS,
+        `the lane's working-order table is full (${working.maxSlots} orders); cancel or wait for orders to finish`, working.maxSlots, working.size + 1)
+      return
+    }
     const risk = this.verdict
     const input = this.risk.input
     input[IN_PRICE] = wireInt(order.price)
@@ -130,55 +139,37 @@ export class OrderEntry {
     // orders are cancelled first, on the same link, so the exchange
     // removes them before it sees the new order.
     for (let k = 0; k < risk.cancelCount; k++) {
-      const resting = this.lifecycle.orders.get(risk.cancelLinkOrderIds[k]!)
-      if (resting !== undefined) this.lifecycle.cancel(resting, session, false)
+      const resting = working.slotOf(risk.cancelLinkOrderIds[k]!)
+      if (resting !== NO_SLOT) this.lifecycle.cancel(resting, session, false)
       else this.link.send({ cancel: { orderId: risk.cancelLinkOrderIds[k]! } }, session.journal)
     }
-    const working: WorkingOrder = {
-      linkOrderId,
-      linkSeq: 0,
-      cancelLinkSeq: 0,
-      cancelOwed: false,
-      session,
-      account: session.account!,
-      risk: session.risk,
-      clientOrderId,
-      instrument: order.instrument,
-      side: order.side,
-      price: wireInt(order.price),
-      quantityLots: order.quantityLots,
-      timeInForce: order.timeInForce,
-      offsetFlag,
-      hedgeFlag,
-      exchangeOrderId: 0,
-      cumulativeLots: 0,
-      leavesLots: order.quantityLots,
-      riskSlot,
-      instrumentRisk: traded!.risk,
-      warning: this.lifecycle.takeWarning(session.account!, traded!.risk),
-      receivedMs: this.orderClockMs[ORDER_RECEIVED]!,
-    }
-    working.linkSeq = this.link.send({
+    const account = session.account!
+    const price = wireInt(order.price)
+    const instrumentRisk = traded!.risk
+    const warning = this.lifecycle.takeWarning(account, instrumentRisk)
+    const linkSeq = this.link.send({
       newOrder: {
-        orderId: working.linkOrderId,
-        account: session.account!,
-        instrument: working.instrument,
-        side: working.side,
-        price: working.price,
-        quantityLots: working.quantityLots,
-        timeInForce: working.timeInForce,
-        offsetFlag: working.offsetFlag,
-        hedgeFlag: working.hedgeFlag,
+        orderId: linkOrderId,
+        account,
+        instrument: order.instrument,
+        side: order.side,
+        price,
+        quantityLots: order.quantityLots,
+        timeInForce: order.timeInForce,
+        offsetFlag,
+        hedgeFlag,
       },
     }, session.journal)
-    if (working.linkSeq === 0) {
+    if (linkSeq === 0) {
       // The link failed between the check and the send: nothing went out,
       // so the reservation goes back at once.
-      this.risk.onOrderDone(session.risk, riskSlot, working.instrumentRisk, false, risk)
+      this.risk.onOrderDone(session.risk, riskSlot, instrumentRisk, false, risk)
       this.refuseOrder(session, order, DECISION_JOURNALED, RejectReason.EXCHANGE_UNAVAILABLE, LINK_DOWN_ORDER_TEXT, 0, 0)
       return
     }
-    this.lifecycle.orderSent(working)
+    // Room was checked above and nothing since opened a slot.
+    this.lifecycle.orderSent(linkOrderId, linkSeq, session, account, session.risk, clientOrderId, instrumentRisk, order.side, price,
+      order.quantityLots, order.timeInForce, offsetFlag, hedgeFlag, riskSlot, warning, this.orderClockMs[ORDER_RECEIVED]!)
     this.metrics.orderForwarded()
   }
 
@@ -186,8 +177,10 @@ export class OrderEntry {
   cancel (session: ClientSession, cancel: CancelOrder, refSeq: number): boolean {
     this.metrics.cancel()
     const clientOrderId = wireInt(cancel.clientOrderId)
-    const order = session.openOrders.get(clientOrderId)
-    if (order === undefined) {
+    const slot = session.openOrders.get(clientOrderId)
+    const working = this.lifecycle.orders
+    // A closed session's map may still name slots since given to other orders: only its own count.
+    if (slot === undefined || working.session[slot] !== session || working.clientOrderId[slot] !== clientOrderId) {
       this.refuse(session, RejectReason.UNKNOWN_ORDER, `no working order with client_order_id ${clientOrderId} in this session`, refSeq, clientOrderId)
       return false
     }
@@ -201,12 +194,12 @@ export class OrderEntry {
     // account can always cancel); only the account throttle applies.
     const risk = this.verdict
     this.risk.input[IN_NOW_MS] = this.orderClockMs[FRAME_TIME_US]! / 1000
-    if (!this.risk.checkCancelInput(session.risk, order.riskSlot, order.instrumentRisk, risk)) {
+    if (!this.risk.checkCancelInput(session.risk, working.riskSlot[slot]!, working.instrumentRisk(slot), risk)) {
       this.refuse(session, risk.reason, riskRejectText(risk), refSeq, clientOrderId, risk.limit, risk.observed)
       return false
     }
     // The link is up (checked above, and nothing since could take it down).
-    this.lifecycle.cancel(order, session, false)
+    this.lifecycle.cancel(slot, session, false)
     return true
   }
 

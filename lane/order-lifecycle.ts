@@ -14,9 +14,10 @@
 //                           lost and owed cancels are (re)sent
 //   linkDown()              the link is gone; nothing is sent until linkUp
 //   instrumentUpdate(i)     reference data changed
-//   orderSent(order)        order entry (lane/order-entry.ts) checked, reserved
-//                           and sent a new order with its link seq
-//   cancel(order, s, owe)   send a cancel on the link (client, kill switch,
+//   orderSent(...)          order entry (lane/order-entry.ts) checked, reserved
+//                           and sent a new order with its link seq: it gets
+//                           a slot in the working-order table
+//   cancel(slot, s, owe)    send a cancel on the link (client, kill switch,
 //                           self-match, cancel-on-disconnect)
 //   cancelSent(id, seq)     a cancel went out that the lifecycle did not send
 //                           itself this run (recovery feeds journaled cancels)
@@ -36,6 +37,13 @@
 // ReportLog) are what recovery and replay use: what the live lane sent is
 // in the journal and is fed back as events (cancelSent, client seqs).
 //
+// Working orders live in a slot table (working-orders.ts): typed-array
+// columns, an order is a slot index, nothing is allocated per order. Its
+// bound is the lane's: the shared order tables' capacity (accounts ×
+// openOrdersPerAccount, which no lane can exceed with the risk checks
+// passing) or LANE_MAX_WORKING_ORDERS, whichever is lower; order entry
+// refuses new orders at it.
+//
 // No sockets, no uWebSockets.js, no worker-thread globals: a CLI tool can
 // import this module.
 import {
@@ -43,12 +51,13 @@ import {
   type ClientEnvelopeInit, type ExecutionReportInit, type Instrument, type LinkExecutionReport,
 } from '../protocol/messages.js'
 import type { gatehouse } from '../protocol/generated/gatehouse.js'
-import { accountNameAt, symbolAt, type CarriedPosition, type InstrumentRisk, type RiskEngine, type RiskVerdict } from '../checks/risk-engine.js'
+import { accountNameAt, symbolAt, type CarriedPosition, type InstrumentRisk, type RiskContext, type RiskEngine, type RiskVerdict } from '../checks/risk-engine.js'
 import { EXCHANGES, INSTRUMENT_CTL_EXCHANGE } from '../checks/risk-layout.js'
 import type { CarriedPositionEntry } from '../journal/gateway-records.js'
 import type { KillScope } from '../checks/risk-control.js'
 import type { LaneMetrics } from './lane-metrics.js'
 import type { ClientSession, WorkingOrder } from './client-session.js'
+import { LANE_MAX_WORKING_ORDERS, NO_SLOT, WorkingOrders } from './working-orders.js'
 import type { ExchangeLinkPort } from './exchange-link-port.js'
 import type { PlainDayReports, ReportLog } from './report-log.js'
 
@@ -110,9 +119,15 @@ export interface LifecyclePort {
   firstReportQueued (receivedMs: number): void
 }
 
+/** The lane's bound on working orders for a risk engine's capacity (see the head of this file). */
+export function laneWorkingOrderBound (risk: RiskEngine): number {
+  const capacity = risk.views.capacity
+  return Math.min(capacity.accounts * capacity.openOrdersPerAccount, LANE_MAX_WORKING_ORDERS)
+}
+
 export class OrderLifecycle {
-  /** Working orders by link order ID. */
-  readonly orders = new Map<number, WorkingOrder>()
+  /** Working orders, as slots of one table; found by link order ID (slotOf). */
+  readonly orders: WorkingOrders
   /**
    * Per account, where its last closed session on this lane left off: the
    * next session continues the gateway's seq and learns the client's last.
@@ -140,7 +155,11 @@ export class OrderLifecycle {
      * journal, and recovery rebuilds the log from there).
      */
     readonly reports: ReportLog | null = null,
-  ) {}
+    /** The most orders working at once (laneWorkingOrderBound unless a test sets a smaller one). */
+    maxWorkingOrders = laneWorkingOrderBound(risk),
+  ) {
+    this.orders = new WorkingOrders(maxWorkingOrders)
+  }
 
   /**
    * Takes over what recovery rebuilt (lane/recovery.ts), before any event:
@@ -152,7 +171,10 @@ export class OrderLifecycle {
     if (recovered.tradingDay !== null) this.tradingDay = recovered.tradingDay
     this.exchangeEnvironment = recovered.environment
     for (const instrument of recovered.instruments) this.instrumentUpdate(asInstrument(instrument))
-    for (const order of recovered.orders) this.orders.set(order.linkOrderId, order)
+    for (const order of recovered.orders) {
+      // Recovery booked them in a table of the same bound: more cannot come.
+      if (this.orders.openFrom(order) === NO_SLOT) throw new Error(`recovered working orders exceed the lane's bound of ${this.orders.maxSlots}`)
+    }
     for (const [account, seqs] of recovered.accountSeqs) this.accountSeqs.set(account, seqs)
     if (this.reports !== null) {
       if (recovered.reports != null) this.reports.adopt(recovered.reports)
@@ -183,16 +205,23 @@ export class OrderLifecycle {
     const rolled = this.risk.rollTradingDay(Number(info.tradingDay), this.carried)
     this.instruments.clear()
     for (const instrument of info.instruments) this.instrumentUpdate(instrument)
-    for (const order of [...this.orders.values()]) {
-      if (order.exchangeOrderId === 0 && order.linkSeq >= info.nextExpectedSeq) {
-        this.finishOrder(order, false)
+    const o = this.orders
+    for (let slot = o.first(); slot !== NO_SLOT;) {
+      // Read before the slot may be freed below.
+      const next = o.nextOf(slot)
+      if (o.exchangeOrderId[slot] === 0 && o.linkSeq[slot]! >= info.nextExpectedSeq) {
+        const session = o.session[slot]!
+        const account = o.accountName(slot)
+        const envelope = this.reportFor(slot, ExecType.REJECTED, RejectReason.EXCHANGE_UNAVAILABLE,
+          'the exchange link failed before the order reached the exchange; it is not working', 0, 0, Date.now() * 1000, '', null)
+        this.finishOrder(slot, false)
         this.metrics.reject(RejectReason.EXCHANGE_UNAVAILABLE)
-        this.sendToOwner(order, this.reportFor(order, ExecType.REJECTED, RejectReason.EXCHANGE_UNAVAILABLE,
-          'the exchange link failed before the order reached the exchange; it is not working', 0, 0, Date.now() * 1000, '', null))
-        continue
+        this.deliverReport(account, session, envelope)
+      } else {
+        if (o.cancelLinkSeq[slot] !== 0 && o.cancelLinkSeq[slot]! >= info.nextExpectedSeq) o.setCancelOwed(slot, true)
+        if (o.cancelOwed(slot)) this.resendCancel(slot)
       }
-      if (order.cancelLinkSeq !== 0 && order.cancelLinkSeq >= info.nextExpectedSeq) order.cancelOwed = true
-      if (order.cancelOwed) this.resendCancel(order)
+      slot = next
     }
     return rolled
   }
@@ -222,10 +251,20 @@ export class OrderLifecycle {
 
   // ---- orders and cancels -----------------------------------------------
 
-  /** Order entry sent a new order (its reservation is booked, its link seq known): it is working. */
-  orderSent (order: WorkingOrder): void {
-    order.session?.openOrders.set(order.clientOrderId, order)
-    this.orders.set(order.linkOrderId, order)
+  /**
+   * Order entry sent a new order (its reservation is booked, its link seq
+   * known): it is working. Returns its slot, NO_SLOT when the table is at
+   * its bound (order entry checks `orders.full` before it checks an order,
+   * so only recovery can meet that).
+   */
+  orderSent (linkOrderId: number, linkSeq: number, session: ClientSession | null, account: string, risk: RiskContext,
+    clientOrderId: number, instrumentRisk: InstrumentRisk, side: number, price: number, quantityLots: number,
+    timeInForce: number, offsetFlag: number, hedgeFlag: number, riskSlot: number,
+    warning: gatehouse.v1.MonitorWarning.$Properties | null, receivedMs: number): number {
+    const slot = this.orders.open(linkOrderId, linkSeq, session, account, risk, clientOrderId, instrumentRisk, side, price, quantityLots,
+      timeInForce, offsetFlag, hedgeFlag, riskSlot, warning, receivedMs)
+    if (slot !== NO_SLOT && session !== null) session.openOrders.set(clientOrderId, slot)
+    return slot
   }
 
   /**
@@ -234,9 +273,9 @@ export class OrderLifecycle {
    * is down; then, if `oweIfDown`, the cancel is owed and goes out at the
    * next linkUp (a client's own cancel is not: the client is told to retry).
    */
-  cancel (order: WorkingOrder, session: ClientSession | null, oweIfDown: boolean): number {
-    const seq = this.link.send({ cancel: { orderId: order.linkOrderId } }, session?.journal ?? null)
-    if (seq !== 0 || oweIfDown) this.cancelSent(order.linkOrderId, seq)
+  cancel (slot: number, session: ClientSession | null, oweIfDown: boolean): number {
+    const seq = this.link.send({ cancel: { orderId: this.orders.linkOrderId[slot]! } }, session?.journal ?? null)
+    if (seq !== 0 || oweIfDown) this.markCancel(slot, seq)
     return seq
   }
 
@@ -247,13 +286,17 @@ export class OrderLifecycle {
    * Recovery feeds the journaled cancels here.
    */
   cancelSent (linkOrderId: number, linkSeq: number): void {
-    const order = this.orders.get(linkOrderId)
-    if (order === undefined) return
+    const slot = this.orders.slotOf(linkOrderId)
+    if (slot !== NO_SLOT) this.markCancel(slot, linkSeq)
+  }
+
+  private markCancel (slot: number, linkSeq: number): void {
+    const o = this.orders
     if (linkSeq === 0) {
-      order.cancelOwed = true
+      o.setCancelOwed(slot, true)
     } else {
-      order.cancelLinkSeq = linkSeq
-      order.cancelOwed = false
+      o.cancelLinkSeq[slot] = linkSeq
+      o.setCancelOwed(slot, false)
     }
   }
 
@@ -262,9 +305,9 @@ export class OrderLifecycle {
    * message, as the cancels of a close are (no client action counts for
    * it); still owed if the link is gone again.
    */
-  private resendCancel (order: WorkingOrder): void {
-    order.cancelLinkSeq = 0
-    this.cancel(order, null, true)
+  private resendCancel (slot: number): void {
+    this.orders.cancelLinkSeq[slot] = 0
+    this.cancel(slot, null, true)
   }
 
   /**
@@ -273,67 +316,77 @@ export class OrderLifecycle {
    */
   massCancel (scope: KillScope, laneName: string): number {
     let sent = 0
-    for (const order of [...this.orders.values()]) {
+    const o = this.orders
+    for (let slot = o.first(); slot !== NO_SLOT; slot = o.nextOf(slot)) {
       const inScope = scope.kind === 'global' ||
         (scope.kind === 'lane' && scope.lane === laneName) ||
-        (scope.kind === 'account' && scope.account === order.account) ||
-        (scope.kind === 'instrument' && scope.instrument === order.instrument)
-      if (inScope && this.cancel(order, order.session, false) !== 0) sent++
+        (scope.kind === 'account' && scope.account === o.accountName(slot)) ||
+        (scope.kind === 'instrument' && scope.instrument === o.symbol(slot))
+      if (inScope && this.cancel(slot, o.session[slot]!, false) !== 0) sent++
     }
     return sent
   }
 
   /** An execution report from the exchange (in exchange seq order, duplicates removed). */
   report (report: LinkExecutionReport): void {
-    const order = this.orders.get(wireInt(report.orderId))
+    const o = this.orders
+    const slot = o.slotOf(wireInt(report.orderId))
     // Reports for orders this lane never sent have no session to go to.
-    if (order === undefined) return
+    if (slot === NO_SLOT) return
+    const session = o.session[slot]!
     if (report.cancelRejected) {
       // The order is still working and no cancel is on its way any more.
-      order.cancelLinkSeq = 0
-      order.cancelOwed = false
+      o.cancelLinkSeq[slot] = 0
+      o.setCancelOwed(slot, false)
       this.metrics.reject(report.reason || RejectReason.UNKNOWN_ORDER)
-      this.sendToOwner(order, {
-        reject: {
-          reason: report.reason || RejectReason.UNKNOWN_ORDER,
-          text: `exchange refused the cancel: ${report.text}`,
-          clientOrderId: order.clientOrderId,
-        },
-      })
+      if (session !== null) {
+        this.port.sendToClient(session, {
+          reject: {
+            reason: report.reason || RejectReason.UNKNOWN_ORDER,
+            text: `exchange refused the cancel: ${report.text}`,
+            clientOrderId: o.clientOrderId[slot]!,
+          },
+        })
+      }
       return
     }
     const execType = report.execType
-    if (report.exchangeOrderId !== 0) order.exchangeOrderId = wireInt(report.exchangeOrderId)
+    if (report.exchangeOrderId !== 0) o.exchangeOrderId[slot] = wireInt(report.exchangeOrderId)
     if (execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL) {
-      order.cumulativeLots = report.cumulativeLots
-      order.leavesLots = report.leavesLots
-      if (report.lastLots > 0) this.risk.onFill(order.risk.account, order.riskSlot, report.lastLots)
+      o.cumulativeLots[slot] = report.cumulativeLots
+      o.leavesLots[slot] = report.leavesLots
+      if (report.lastLots > 0) this.risk.onFill(o.riskAccount[slot]!, o.riskSlot[slot]!, report.lastLots)
     } else if (execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
-      order.leavesLots = 0
+      o.leavesLots[slot] = 0
       if (execType === ExecType.REJECTED) this.metrics.reject(report.reason)
     }
-    let warning = order.warning
-    order.warning = null
-    if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
-      this.finishOrder(order, execType === ExecType.CANCELLED)
-      warning ??= this.takeWarning(order.account, order.instrumentRisk)
-    }
+    const warning = o.warning[slot]!
+    o.warning[slot] = null
     // The first report from the exchange ends the order's round trip.
-    const receivedMs = order.receivedMs
-    order.receivedMs = 0
-    const sent = this.sendToOwner(order, this.reportFor(order, execType, report.reason, report.text,
+    const receivedMs = o.receivedMs[slot]!
+    o.receivedMs[slot] = 0
+    const account = o.accountName(slot)
+    const envelope = this.reportFor(slot, execType, report.reason, report.text,
       wireInt(report.lastPrice), report.lastLots, wireInt(report.transactTimeUs),
       // The exchange's trade ID belongs to fills only.
       execType === ExecType.PARTIAL_FILL || execType === ExecType.FILL ? report.tradeId ?? '' : '',
-      warning))
+      warning)
+    if (execType === ExecType.FILL || execType === ExecType.CANCELLED || execType === ExecType.REJECTED) {
+      const instrumentRisk = o.instrumentRisk(slot)
+      this.finishOrder(slot, execType === ExecType.CANCELLED)
+      // The monitors as the release left them (the lifecycle's verdict).
+      if (warning === null) envelope.executionReport!.warning = this.takeWarning(account, instrumentRisk)
+    }
+    const sent = this.deliverReport(account, session, envelope)
     if (sent && receivedMs !== 0) this.port.firstReportQueued(receivedMs)
   }
 
-  /** The order is done: off the books here, and its reservation released in the shared state (a cancel counts for the monitors). */
-  finishOrder (order: WorkingOrder, cancelled: boolean): void {
-    this.orders.delete(order.linkOrderId)
-    order.session?.openOrders.delete(order.clientOrderId)
-    this.risk.onOrderDone(order.risk, order.riskSlot, order.instrumentRisk, cancelled, this.verdict)
+  /** The order is done: off the books here, and its reservation released in the shared state (a cancel counts for the monitors). Frees its slot. */
+  finishOrder (slot: number, cancelled: boolean): void {
+    const o = this.orders
+    o.session[slot]?.openOrders.delete(o.clientOrderId[slot]!)
+    this.risk.onOrderDone(o.riskContext(slot), o.riskSlot[slot]!, o.instrumentRisk(slot), cancelled, this.verdict)
+    o.remove(slot)
   }
 
   // ---- client sessions ----------------------------------------------------
@@ -348,10 +401,12 @@ export class OrderLifecycle {
     const previous = this.accountSeqs.get(session.account!)
     if (previous !== undefined && previous.outSeq > session.outSeq) session.outSeq = previous.outSeq
     let resumedOrders = 0
-    for (const order of this.orders.values()) {
-      if (order.session !== null || order.account !== session.account || session.openOrders.has(order.clientOrderId)) continue
-      order.session = session
-      session.openOrders.set(order.clientOrderId, order)
+    const o = this.orders
+    for (let slot = o.first(); slot !== NO_SLOT; slot = o.nextOf(slot)) {
+      const clientOrderId = o.clientOrderId[slot]!
+      if (o.session[slot] !== null || o.accountName(slot) !== session.account || session.openOrders.has(clientOrderId)) continue
+      o.session[slot] = session
+      session.openOrders.set(clientOrderId, slot)
       resumedOrders++
     }
     return { resumedOrders, lastClientSeq: previous?.lastClientSeq ?? 0 }
@@ -365,12 +420,17 @@ export class OrderLifecycle {
    * this lane, which takes them over.
    */
   sessionClosed (session: ClientSession, cancelOnDisconnect: boolean): void {
+    // Every entry of an open session's map is a row it owns (finishOrder
+    // removes them, sessionLoggedOn adds only rows that no session owns);
+    // the owner check keeps a session closed twice from touching rows
+    // given to other orders since.
+    const o = this.orders
     if (cancelOnDisconnect) {
-      for (const order of session.openOrders.values()) {
-        if (order.cancelLinkSeq === 0 && !order.cancelOwed) this.cancel(order, session, true)
+      for (const slot of session.openOrders.values()) {
+        if (o.session[slot] === session && o.cancelLinkSeq[slot] === 0 && !o.cancelOwed(slot)) this.cancel(slot, session, true)
       }
     }
-    for (const order of session.openOrders.values()) order.session = null
+    for (const slot of session.openOrders.values()) if (o.session[slot] === session) o.session[slot] = null
     this.accountSeqs.set(session.account!, { outSeq: session.outSeq, lastClientSeq: session.lastClientSeq })
   }
 
@@ -398,17 +458,6 @@ export class OrderLifecycle {
   }
 
   /**
-   * Sends to the session that owns the order. An execution report goes
-   * through deliverReport (numbered, and held if the order's session
-   * closed or a recovered order is not claimed yet); anything else to an
-   * order with no session is not sent.
-   */
-  sendToOwner (order: WorkingOrder, envelope: ClientEnvelopeInit): boolean {
-    if (envelope.executionReport != null) return this.deliverReport(order.account, order.session, envelope)
-    return order.session !== null && this.port.sendToClient(order.session, envelope)
-  }
-
-  /**
    * The one way an execution report leaves the lane: numbered for the
    * account (report_seq, exec_id: report-log.ts), sent to `session`, or,
    * with no session (or one gone), held for a resend; journaled either
@@ -427,38 +476,39 @@ export class OrderLifecycle {
   }
 
   /**
-   * The report of `order` after an event, as one object literal of fixed
-   * shape (no spread of the event's fields over the order's: one object
-   * per report, which the report log then keeps). The hand encoder
+   * The report of the order in `slot` after an event, as one object
+   * literal of fixed shape read from the slot's columns (no spread: one
+   * object per report, which the report log then keeps). The hand encoder
    * (protocol/hot-codec.ts) leaves the fields at their defaults out, as
    * protobufjs does.
    */
-  reportFor (order: WorkingOrder, execType: number, reason: number, text: string, lastPrice: number, lastLots: number,
+  reportFor (slot: number, execType: number, reason: number, text: string, lastPrice: number, lastLots: number,
     transactTimeUs: number, tradeId: string, warning: ExecutionReportInit['warning']): ClientEnvelopeInit {
+    const o = this.orders
     return {
       executionReport: {
-        clientOrderId: order.clientOrderId,
+        clientOrderId: o.clientOrderId[slot]!,
         execType,
-        exchangeOrderId: order.exchangeOrderId,
-        instrument: order.instrument,
-        side: order.side,
-        price: order.price,
-        quantityLots: order.quantityLots,
+        exchangeOrderId: o.exchangeOrderId[slot]!,
+        instrument: o.symbol(slot),
+        side: o.side[slot]!,
+        price: o.price[slot]!,
+        quantityLots: o.quantityLots[slot]!,
         lastPrice,
         lastLots,
-        cumulativeLots: order.cumulativeLots,
-        leavesLots: order.leavesLots,
+        cumulativeLots: o.cumulativeLots[slot]!,
+        leavesLots: o.leavesLots[slot]!,
         reason,
         text,
         transactTimeUs,
         warning,
-        offsetFlag: order.offsetFlag,
-        hedgeFlag: order.hedgeFlag,
+        offsetFlag: o.offsetFlag[slot]!,
+        hedgeFlag: o.hedgeFlag[slot]!,
         // Numbered by the report log (report-log.ts stamp) before it is sent.
         reportSeq: 0,
         execId: '',
         tradeId,
-        timeInForce: order.timeInForce || TimeInForce.GFD,
+        timeInForce: o.timeInForce[slot] || TimeInForce.GFD,
       },
     }
   }

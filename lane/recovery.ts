@@ -80,6 +80,7 @@ import { ClientSession, type WorkingOrder } from './client-session.js'
 import { SILENT_LINK, advanceReportSeq } from './exchange-link-port.js'
 import { LaneMetrics, createLaneMetricsBuffer } from './lane-metrics.js'
 import { OrderLifecycle, type AccountSeqs, type LifecyclePort, type RecoveredLifecycle } from './order-lifecycle.js'
+import { NO_SLOT } from './working-orders.js'
 import { DEFAULT_RESEND_WINDOW_REPORTS, ReportLog, type HeldReport, type PlainDayReports } from './report-log.js'
 
 /** What one lane rebuilt; plain data, handed to the lane's thread. */
@@ -474,15 +475,16 @@ class LaneReplay {
       this.newOrderSent(record, envelope.newOrder!, wireInt(envelope.seq))
     } else if (envelope.body === 'cancel') {
       const linkOrderId = wireInt(envelope.cancel!.orderId)
-      const order = this.lifecycle.orders.get(linkOrderId)
+      const orders = this.lifecycle.orders
+      const slot = orders.slotOf(linkOrderId)
       if (this.decision !== null) {
         // A self-match cancel ahead of the order (cancel-resting mode).
         this.decision.selfMatchCancels++
-      } else if (order !== undefined && record.sessionId !== 0 && this.prev?.kind === RecordKind.CLIENT_IN && this.prev.sessionId === record.sessionId) {
+      } else if (slot !== NO_SLOT && record.sessionId !== 0 && this.prev?.kind === RecordKind.CLIENT_IN && this.prev.sessionId === record.sessionId) {
         // Only a client's own cancel counted as an action when it was
         // checked; cancel-on-disconnect, kill-switch and restart cancels did not.
         this.engine.input[IN_NOW_MS] = this.prev.timeUs / 1000
-        this.engine.restoreCancel(order.risk, order.riskSlot, order.instrumentRisk, this.lifecycle.verdict)
+        this.engine.restoreCancel(orders.riskContext(slot), orders.riskSlot[slot]!, orders.instrumentRisk(slot), this.lifecycle.verdict)
       }
       this.lifecycle.cancelSent(linkOrderId, wireInt(envelope.seq))
     }
@@ -511,33 +513,20 @@ class LaneReplay {
       return
     }
     if (d !== null && d.selfMatchCancels > 0) this.engine.restoreSelfTrade(ctx, traded.risk)
-    result.ordersReplayed++
     const owner = this.sessions.get(record.sessionId)
-    this.lifecycle.orderSent({
-      linkOrderId,
-      linkSeq,
-      cancelLinkSeq: 0,
-      cancelOwed: false,
-      session: owner !== undefined && owner.account === account && this.openSessions.has(owner) ? owner : null,
-      account,
-      risk: ctx,
-      clientOrderId: d?.clientOrderId ?? 0,
-      instrument: sent.instrument ?? '',
-      side: sent.side ?? 0,
-      price: wireInt(sent.price),
-      quantityLots: lots,
-      timeInForce: sent.timeInForce ?? 0,
-      offsetFlag,
-      hedgeFlag,
-      exchangeOrderId: 0,
-      cumulativeLots: 0,
-      leavesLots: lots,
-      riskSlot,
-      instrumentRisk: traded.risk,
-      warning: null,
+    const slot = this.lifecycle.orderSent(linkOrderId, linkSeq,
+      owner !== undefined && owner.account === account && this.openSessions.has(owner) ? owner : null,
+      account, ctx, d?.clientOrderId ?? 0, traded.risk, sent.side ?? 0, wireInt(sent.price), lots, sent.timeInForce ?? 0,
+      offsetFlag, hedgeFlag, riskSlot, null,
       // Received by an earlier run: no round trip to time.
-      receivedMs: 0,
-    })
+      0)
+    if (slot === NO_SLOT) {
+      // Only if the lane's bound shrank since the journal was written (risk.capacity changed).
+      this.engine.onOrderDone(ctx, riskSlot, traded.risk, false, this.lifecycle.verdict)
+      noteProblem(result, `order ${linkOrderId} of ${account} could not be booked: the lane's working-order table is full (${this.lifecycle.orders.maxSlots})`)
+      return
+    }
+    result.ordersReplayed++
   }
 
   /**

@@ -3,6 +3,9 @@
 // and of the exchange link's execution report (inside its LinkEnvelope);
 // encode of the ExecutionReport (inside its ClientEnvelope) and of the
 // link's new order and cancel (inside a length-prefixed LinkEnvelope).
+// And their mirrors on the exchange's side of the link, which the
+// simulator (exchange-sim/) uses: decode of the link's new order and
+// cancel, encode of the link's execution report as a frame.
 // Everything else, and every frame these decoders do not take, goes
 // through protobufjs (client-codec.ts, link-codec.ts): the .proto stays
 // the contract, and test/hot-codecs-property.test.ts proves these codecs
@@ -51,8 +54,20 @@ import $protobuf from 'protobufjs/minimal.js'
 import { assertSafeWireNumber, safeNumberOfBits } from './long-off.js'
 import { CLIENT_BODY_FIELDS, ENVELOPE_SEQ_FIELD, LINK_BODY_FIELDS } from './body-fields.js'
 import { LINK_LENGTH_PREFIX_BYTES } from './constants.js'
-import type { ClientEnvelopeInit, ExecutionReportInit, LinkEnvelopeInit } from './messages.js'
-import type { WireScratch } from './wire-scratch.js'
+import type { ClientEnvelopeInit, ExecutionReportInit, LinkEnvelopeInit, LinkExecutionReportInit } from './messages.js'
+
+/**
+ * Where an encoder writes: `reserve` makes room for a message of at most
+ * n bytes at `pos` in `buf`, `take` hands out the bytes written and moves
+ * `pos` past them. A WireScratch (wire-scratch.ts) is one; the
+ * simulator's frame batch (exchange-sim/link-frame-writer.ts) another.
+ */
+export interface EncodeTarget {
+  buf: Buffer
+  pos: number
+  reserve (maxBytes: number): void
+  take (length: number): Buffer
+}
 
 const WIRE_VARINT = 0
 const WIRE_FIXED64 = 1
@@ -630,6 +645,146 @@ export class HotLinkDecoder {
   }
 }
 
+/** A link new order as the exchange's side decodes it by hand: the fields of the generated class, plain numbers. */
+export class HotLinkNewOrder {
+  orderId = 0
+  account = ''
+  instrument = ''
+  side = 0
+  price = 0
+  quantityLots = 0
+  timeInForce = 0
+  offsetFlag = 0
+  hedgeFlag = 0
+}
+
+export class HotLinkCancel {
+  orderId = 0
+}
+
+/** A decoded LinkEnvelope carrying a new order, a cancel or no body; reused for every frame. */
+export class HotLinkOrderEnvelope {
+  seq = 0
+  sentTimeUs = 0
+  possibleDuplicate = false
+  body: 'newOrder' | 'cancel' | undefined = undefined
+  newOrder: HotLinkNewOrder | null = null
+  cancel: HotLinkCancel | null = null
+}
+
+function resetLinkNewOrder (o: HotLinkNewOrder): void {
+  o.orderId = 0
+  o.account = ''
+  o.instrument = ''
+  o.side = 0
+  o.price = 0
+  o.quantityLots = 0
+  o.timeInForce = 0
+  o.offsetFlag = 0
+  o.hedgeFlag = 0
+}
+
+function readLinkNewOrder (c: WireCursor, o: HotLinkNewOrder, accounts: StringCache, instruments: StringCache): void {
+  while (c.pos < c.end) {
+    const tag = c.tag()
+    const field = tag >>> 3
+    const wire = tag & 7
+    switch (field) {
+      case 1: if (wire === WIRE_VARINT) { o.orderId = c.uint64(true); continue } break
+      case 2: if (wire === WIRE_LENGTH_DELIMITED) { o.account = c.cachedString(accounts); continue } break
+      case 3: if (wire === WIRE_LENGTH_DELIMITED) { o.instrument = c.cachedString(instruments); continue } break
+      case 4: if (wire === WIRE_VARINT) { o.side = c.uint32() | 0; continue } break
+      case 5: if (wire === WIRE_VARINT) { o.price = c.uint64(false); continue } break
+      case 6: if (wire === WIRE_VARINT) { o.quantityLots = c.uint32(); continue } break
+      case 7: if (wire === WIRE_VARINT) { o.timeInForce = c.uint32() | 0; continue } break
+      case 8: if (wire === WIRE_VARINT) { o.offsetFlag = c.uint32() | 0; continue } break
+      case 9: if (wire === WIRE_VARINT) { o.hedgeFlag = c.uint32() | 0; continue } break
+    }
+    c.skip(wire, field)
+  }
+}
+
+/**
+ * Decodes LinkEnvelopes that carry a new order or a cancel (what the
+ * exchange receives per order) into one reused HotLinkOrderEnvelope. One
+ * per simulator connection; the same rules as HotLinkDecoder.
+ */
+export class HotLinkOrderDecoder {
+  readonly envelope = new HotLinkOrderEnvelope()
+  private readonly newOrder = new HotLinkNewOrder()
+  private readonly cancel = new HotLinkCancel()
+  private readonly cursor = new WireCursor()
+  private readonly accounts = new StringCache()
+  private readonly instruments = new StringCache()
+
+  /** True when `bytes` decoded into `envelope`; false: decode them with protobufjs (link-codec.ts). */
+  decode (bytes: Uint8Array): boolean {
+    const c = this.cursor
+    const e = this.envelope
+    c.start(bytes)
+    e.seq = 0
+    e.sentTimeUs = 0
+    e.possibleDuplicate = false
+    e.body = undefined
+    e.newOrder = null
+    e.cancel = null
+    while (c.pos < c.end) {
+      const tag = c.tag()
+      const field = tag >>> 3
+      const wire = tag & 7
+      if (wire === WIRE_VARINT && field === SEQ_FIELD) {
+        e.seq = c.uint64(true)
+      } else if (wire === WIRE_VARINT && field === SENT_TIME_FIELD) {
+        e.sentTimeUs = c.uint64(true)
+      } else if (wire === WIRE_VARINT && field === LINK_POSSIBLE_DUPLICATE_FIELD) {
+        e.possibleDuplicate = c.bool()
+      } else if (wire === WIRE_LENGTH_DELIMITED && field >= LINK_BODIES.first && field <= LINK_BODIES.last) {
+        if (field === LINK_NEW_ORDER) {
+          // Back to back the body merges; after another body it starts afresh (HotClientDecoder).
+          if (e.body !== 'newOrder') {
+            resetLinkNewOrder(this.newOrder)
+            e.body = 'newOrder'
+            e.newOrder = this.newOrder
+            e.cancel = null
+          }
+          const outer = c.enter()
+          if (outer < 0) return false
+          readLinkNewOrder(c, this.newOrder, this.accounts, this.instruments)
+          c.leave(outer)
+        } else if (field === LINK_CANCEL) {
+          if (e.body !== 'cancel') {
+            this.cancel.orderId = 0
+            e.body = 'cancel'
+            e.cancel = this.cancel
+            e.newOrder = null
+          }
+          const outer = c.enter()
+          if (outer < 0) return false
+          // LinkCancel has the one field order_id (1), read as CancelOrder's.
+          readLinkCancel(c, this.cancel)
+          c.leave(outer)
+        } else {
+          return false
+        }
+      } else {
+        c.skip(wire, field)
+      }
+      if (c.failed) return false
+    }
+    return !c.failed
+  }
+}
+
+function readLinkCancel (c: WireCursor, o: HotLinkCancel): void {
+  while (c.pos < c.end) {
+    const tag = c.tag()
+    const field = tag >>> 3
+    const wire = tag & 7
+    if (field === 1 && wire === WIRE_VARINT) o.orderId = c.uint64(true)
+    else c.skip(wire, field)
+  }
+}
+
 // ---- writing -------------------------------------------------------------
 //
 // Each put* writes at `pos` and returns the position after it. The caller
@@ -814,7 +969,7 @@ const CLIENT_REPORT_TAG = CLIENT_EXECUTION_REPORT << 3 | WIRE_LENGTH_DELIMITED
  * Throws GH_ERR_UNSAFE_INTEGER, as protobufjs does (long-off.ts), for a
  * 64-bit value it cannot carry exactly; the scratch is then unchanged.
  */
-export function encodeExecutionReportEnvelope (scratch: WireScratch, envelope: ClientEnvelopeInit): Buffer {
+export function encodeExecutionReportEnvelope (scratch: EncodeTarget, envelope: ClientEnvelopeInit): Buffer {
   const report = envelope.executionReport!
   scratch.reserve(FIXED_FIELDS_BOUND + reportBound(report))
   const buf = scratch.buf
@@ -856,7 +1011,7 @@ const LINK_CANCEL_TAG = LINK_CANCEL << 3 | WIRE_LENGTH_DELIMITED
  *   | u32 BE | LinkEnvelope (length bytes)                      |
  *   +--------+--------------------------------------------------+
  */
-export function encodeLinkOrderFrame (scratch: WireScratch, envelope: LinkEnvelopeInit): Buffer | null {
+export function encodeLinkOrderFrame (scratch: EncodeTarget, envelope: LinkEnvelopeInit): Buffer | null {
   const order = envelope.newOrder
   const cancel = order == null ? envelope.cancel : null
   if (order == null && cancel == null) return null
@@ -878,4 +1033,56 @@ export function encodeLinkOrderFrame (scratch: WireScratch, envelope: LinkEnvelo
   }
   buf.writeUInt32BE(pos - start - LINK_LENGTH_PREFIX_BYTES, start)
   return scratch.take(pos - start)
+}
+
+function putLinkReport (buf: Buffer, pos: number, r: LinkExecutionReportInit): number {
+  let v: number
+  if ((v = num(r.orderId)) !== 0) { buf[pos++] = 8; pos = putInt64(buf, pos, v) }
+  if ((v = num(r.execType)) !== 0) { buf[pos++] = 16; pos = putInt32(buf, pos, v) }
+  if ((v = num(r.exchangeOrderId)) !== 0) { buf[pos++] = 24; pos = putInt64(buf, pos, v) }
+  if ((v = num(r.lastPrice)) !== 0) { buf[pos++] = 32; pos = putInt64(buf, pos, v) }
+  if ((v = num(r.lastLots)) !== 0) { buf[pos++] = 40; pos = putVarint32(buf, pos, v >>> 0) }
+  if ((v = num(r.cumulativeLots)) !== 0) { buf[pos++] = 48; pos = putVarint32(buf, pos, v >>> 0) }
+  if ((v = num(r.leavesLots)) !== 0) { buf[pos++] = 56; pos = putVarint32(buf, pos, v >>> 0) }
+  if ((v = num(r.reason)) !== 0) { buf[pos++] = 64; pos = putInt32(buf, pos, v) }
+  if (r.text != null && r.text !== '') { buf[pos++] = 74; pos = putString(buf, pos, r.text) }
+  if ((v = num(r.transactTimeUs)) !== 0) { buf[pos++] = 80; pos = putInt64(buf, pos, v) }
+  if (r.cancelRejected != null && r.cancelRejected !== false) { buf[pos++] = 88; buf[pos++] = r.cancelRejected ? 1 : 0 }
+  if (r.tradeId != null && r.tradeId !== '') { buf[pos++] = 98; pos = putString(buf, pos, r.tradeId) }
+  return pos
+}
+
+const LINK_REPORT_TAG = LINK_REPORT << 3 | WIRE_LENGTH_DELIMITED
+
+/**
+ * Encodes a LinkEnvelope whose one body is an execution report (what the
+ * exchange sends per order event) as a whole frame, length prefix
+ * included, into `target`; null for any other body (encode it with
+ * link-codec.ts encodeLinkFrame). Throws GH_ERR_UNSAFE_INTEGER like
+ * protobufjs, leaving `target` unchanged. The frame's layout is
+ * encodeLinkOrderFrame's.
+ */
+export function encodeLinkReportFrame (target: EncodeTarget, envelope: LinkEnvelopeInit): Buffer | null {
+  const length = writeLinkReportFrame(target, envelope)
+  return length < 0 ? null : target.take(length)
+}
+
+/**
+ * encodeLinkReportFrame without the view: writes the frame at
+ * `target.pos` and returns its length (or -1 for another body), leaving
+ * `pos` to the caller (the simulator's frame batch moves it: no view per
+ * frame).
+ */
+export function writeLinkReportFrame (target: EncodeTarget, envelope: LinkEnvelopeInit): number {
+  const report = envelope.report
+  if (report == null) return -1
+  target.reserve(FIXED_FIELDS_BOUND + stringBound(report.text) + stringBound(report.tradeId))
+  const buf = target.buf
+  const start = target.pos
+  let pos = putEnvelopeHead(buf, start + LINK_LENGTH_PREFIX_BYTES, envelope.seq, envelope.sentTimeUs)
+  if (envelope.possibleDuplicate != null && envelope.possibleDuplicate !== false) { buf[pos++] = 24; buf[pos++] = envelope.possibleDuplicate ? 1 : 0 }
+  buf[pos++] = LINK_REPORT_TAG
+  pos = closeDelimited(buf, pos, putLinkReport(buf, pos + LENGTH_GAP_BYTES, report))
+  buf.writeUInt32BE(pos - start - LINK_LENGTH_PREFIX_BYTES, start)
+  return pos - start
 }

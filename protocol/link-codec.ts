@@ -11,7 +11,7 @@ import { LinkEnvelope, type LinkEnvelopeInit } from './messages.js'
 import { LINK_LENGTH_PREFIX_BYTES, MAX_LINK_FRAME_BYTES } from './constants.js'
 import { ERR_LINK_FRAME_TOO_LARGE, ERR_MALFORMED_FRAME, ProtocolError } from './errors.js'
 import { validateLinkEnvelope } from './field-limits.js'
-import { encodeLinkOrderFrame, type HotLinkDecoder } from './hot-codec.js'
+import { encodeLinkOrderFrame, type HotLinkDecoder, type HotLinkOrderDecoder } from './hot-codec.js'
 import type { WireScratch } from './wire-scratch.js'
 
 /** Encodes one envelope as a complete frame, length prefix included. */
@@ -42,12 +42,14 @@ export function decodeLinkEnvelope (body: Uint8Array): LinkEnvelope {
 }
 
 /**
- * The link's decode of a frame body: an execution report on the hand
- * decoder's fast path (hot-codec.ts), into its reused envelope (valid
- * until its next decode), checked against the same field limits;
- * anything else through decodeLinkEnvelope. Throws as decodeLinkEnvelope.
+ * The link's decode of a frame body: what the hand decoder takes on its
+ * fast path (hot-codec.ts: an execution report on the gateway's side, a
+ * new order or cancel on the exchange simulator's), into its reused
+ * envelope (valid until its next decode), checked against the same field
+ * limits; anything else through decodeLinkEnvelope. Throws as
+ * decodeLinkEnvelope.
  */
-export function decodeLinkFrame (decoder: HotLinkDecoder, body: Uint8Array): LinkEnvelope {
+export function decodeLinkFrame (decoder: HotLinkDecoder | HotLinkOrderDecoder, body: Uint8Array): LinkEnvelope {
   if (!decoder.decode(body)) return decodeLinkEnvelope(body)
   const envelope = decoder.envelope as unknown as LinkEnvelope
   const violation = validateLinkEnvelope(envelope)

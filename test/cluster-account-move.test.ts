@@ -8,7 +8,9 @@
 // the position across a kill -9 and restart.
 import t from 'tap'
 import { once } from 'node:events'
+import { connect } from '@nats-io/transport-node'
 import { GatehouseClient } from '../client/gatehouse-client.js'
+import { handoverSubject } from '../cluster/account-handover.js'
 import { ExecType, RejectReason, Side, TimeInForce } from '../protocol/messages.js'
 import { Supervisor } from '../supervisor/supervisor.js'
 import { startExchangeSim } from './helpers/exchange-sim-process.js'
@@ -86,7 +88,7 @@ t.test('an account with a position and a working order moves from A to B', async
   t.comment(`move: ${Date.parse(steps.at(-1)!.at) - Date.parse(steps[0]!.at)} ms from halt to resume`)
   // What A handed over: the position and counters as they were after the drain.
   const handed = (steps[2]!.detail.positions as Array<{ instrument: string, today: Record<string, number> }>).find((p) => p.instrument === INSTRUMENT)!
-  const handedDaily = steps[2]!.detail.daily as { tradedLotsToday: number, actionsToday: number }
+  const handedDaily = steps[2]!.detail.daily as { tradedLotsToday: number, actionsToday: number, hfBurstsToday: number }
 
   // The working order was cancelled at the exchange before the session closed.
   t.equal((await mover.client.report(working.id, ExecType.CANCELLED)).execType, ExecType.CANCELLED)
@@ -112,6 +114,21 @@ t.test('an account with a position and a working order moves from A to B', async
   t.equal(onA.tradingState, 'halted')
   t.equal(onA.instruments.find((i) => i.instrument === INSTRUMENT)?.longTodayLots ?? 0, 0, 'handed away on A')
   t.equal(supervisor.directory!.ownerOf(MOVER), 'gw-b')
+
+  // The same install asked again (a retried move whose answer was lost) is
+  // answered ok and installs nothing twice; other figures are refused.
+  const nc = await connect({ servers: nats.url })
+  t.teardown(async () => nc.close())
+  const install = { kind: 'install', account: MOVER, from: 'gw-a', operator: 'ops-move', positions: steps[2]!.detail.positions, daily: steps[2]!.detail.daily }
+  const repeated = JSON.parse((await nc.request(handoverSubject('gw-b'), JSON.stringify(install), { timeout: 5000 })).string()) as { ok: boolean, detail?: { repeat?: boolean } }
+  t.same(repeated, { ok: true, detail: { repeat: true } })
+  const doubled = JSON.parse((await nc.request(handoverSubject('gw-b'), JSON.stringify({ ...install, daily: { ...handedDaily, account: MOVER, tradedLotsToday: handedDaily.tradedLotsToday + 1 } }), { timeout: 5000 })).string()) as { ok: boolean, message?: string }
+  t.equal(doubled.ok, false)
+  t.match(doubled.message, /already has positions, orders or counts/)
+  const garbage = JSON.parse((await nc.request(handoverSubject('gw-b'), '{"kind":"install"', { timeout: 5000 })).string()) as { ok: boolean, code?: string }
+  t.same([garbage.ok, garbage.code], [false, 'GH_ERR_MOVE_HANDOVER'], 'a malformed request is answered with a code')
+  const afterRepeat = await b.ops(`/accounts/${encodeURIComponent(MOVER)}/counters`) as AccountCounters
+  t.equal(afterRepeat.instruments.find((i) => i.instrument === INSTRUMENT)!.longTodayLots, 2, 'nothing installed twice')
 
   // The library reconnects through A's endpoint and lands on B.
   const again = await GatehouseClient.logonAt(a.url('terminal'), MOVER, PASSWORD, TEST_IDENTITY)

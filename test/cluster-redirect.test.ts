@@ -172,6 +172,15 @@ t.test('nats-kv directory: a KV change reaches both instances, and the moved acc
   t.equal(again.url, endpoints['gw-b']!.terminal)
   await again.client.logout()
 
+  // A value that is not an instance ID is not taken (the KV bucket is a trust boundary too).
+  const hashedB = b.supervisor.directory!.ownerOf('ACC.B')
+  const marker = new Promise<void>((resolve) => { b.supervisor.directory!.onChange((change) => { if (change.account === 'ACC.LOOP') resolve() }) })
+  await kv.put(directoryKey('ACC.B'), 'x'.repeat(40_000))
+  await kv.put(directoryKey('ACC.LOOP'), b.supervisor.directory!.ownerOf('ACC.LOOP') === 'gw-a' ? 'gw-b' : 'gw-a')
+  await marker
+  t.equal(b.supervisor.directory!.ownerOf('ACC.B'), hashedB, 'a garbage value changes nothing')
+  t.ok(b.supervisor.directorySync!.skipped >= 1, 'and is counted as skipped')
+
   // The last known map is kept for a restart without NATS.
   const file = join(a.config.runDir, 'account-directory.json')
   await t.resolves((async () => { while (!existsSync(file) || !readFileSync(file, 'utf8').includes('"ACC.A":"gw-b"')) await new Promise((resolve) => setTimeout(resolve, 50)) })())

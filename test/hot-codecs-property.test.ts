@@ -1,5 +1,6 @@
 // The hand codecs (protocol/hot-codec.ts) against protobufjs, the
-// reference: every encoder writes the bytes protobufjs writes, byte for
+// reference, on both sides of the link (the gateway's and the exchange
+// simulator's): every encoder writes the bytes protobufjs writes, byte for
 // byte; every decoder that takes a frame reads the values protobufjs
 // reads, and takes a frame only when protobufjs accepts it. Frames are
 // built field by field, with unknown fields of every wire type, repeated
@@ -13,7 +14,7 @@ import $protobuf from 'protobufjs/minimal.js'
 import { ClientEnvelope, LinkEnvelope, type ClientEnvelopeInit, type ExecutionReportInit, type LinkEnvelopeInit } from '../protocol/messages.js'
 import { encodeLinkFrame, LinkFrameDecoder } from '../protocol/link-codec.js'
 import { encodeClientEnvelope } from '../protocol/client-codec.js'
-import { HotClientDecoder, HotLinkDecoder, encodeExecutionReportEnvelope, encodeLinkOrderFrame } from '../protocol/hot-codec.js'
+import { HotClientDecoder, HotLinkDecoder, HotLinkOrderDecoder, encodeExecutionReportEnvelope, encodeLinkOrderFrame, encodeLinkReportFrame } from '../protocol/hot-codec.js'
 import { WireScratch } from '../protocol/wire-scratch.js'
 import { ERR_UNSAFE_INTEGER } from '../protocol/errors.js'
 
@@ -61,6 +62,11 @@ const linkEnvelopeArb: fc.Arbitrary<LinkEnvelopeInit> = fc.tuple(
   ),
 ).map(([head, body]) => ({ ...head, ...body }))
 
+const linkReportArb = fc.record({
+  orderId: safeUint, execType: enumValue, exchangeOrderId: safeUint, lastPrice: safeInt, lastLots: u32,
+  cumulativeLots: u32, leavesLots: u32, reason: enumValue, text, transactTimeUs: safeUint, cancelRejected: fc.boolean(), tradeId: text,
+}, { requiredKeys: [] })
+
 function smallScratch (): WireScratch {
   // Small chunks, so that runs cross chunk boundaries and take new chunks.
   return new WireScratch(512)
@@ -90,6 +96,21 @@ t.test('property: a link new order or cancel frame encodes byte for byte as enco
     scratch.reset()
   }), { numRuns: RUNS })
   t.equal(encodeLinkOrderFrame(scratch, { seq: 1, heartbeat: {} }), null, 'another body is left to protobufjs')
+})
+
+t.test('property: a link execution report frame (the simulator\'s side) encodes byte for byte as encodeLinkFrame does', async (t) => {
+  const scratch = smallScratch()
+  fc.assert(fc.property(
+    fc.record({ seq: safeUint, sentTimeUs: safeUint, possibleDuplicate: fc.boolean() }, { requiredKeys: [] }), linkReportArb, fc.integer({ min: 1, max: 3 }),
+    (head, report, repeat) => {
+      const envelope: LinkEnvelopeInit = { ...head, report }
+      const expected = encodeLinkFrame(envelope)
+      const views = Array.from({ length: repeat }, () => encodeLinkReportFrame(scratch, envelope))
+      for (const view of views) assert.deepEqual(Buffer.from(view!), expected)
+      if (scratch.pos > 4096) scratch.reset()
+    }), { numRuns: RUNS })
+  t.equal(encodeLinkReportFrame(scratch, { seq: 1, heartbeat: {} }), null, 'another body is left to protobufjs')
+  t.equal(encodeLinkReportFrame(scratch, { seq: 1, report: null }), null, 'so is a null report')
 })
 
 /** 64-bit values the encoders must refuse or write exactly as protobufjs: fractions, -0, 2^53 and past, NaN, infinities. */
@@ -123,6 +144,11 @@ t.test('property: awkward 64-bit values are refused (GH_ERR_UNSAFE_INTEGER) or w
     }
     const link: LinkEnvelopeInit = { seq: 2, newOrder: { orderId: a, price: b, account: 'a' } }
     assert.deepEqual(outcome(() => encodeLinkOrderFrame(scratch, link)!), outcome(() => encodeLinkFrame(link)))
+    const report: LinkEnvelopeInit = { seq: c, report: { orderId: a, lastPrice: b, transactTimeUs: c, text: 'x' } }
+    const beforeReport = scratch.pos
+    const reportOutcome = outcome(() => encodeLinkReportFrame(scratch, report)!)
+    assert.deepEqual(reportOutcome, outcome(() => encodeLinkFrame(report)))
+    if (reportOutcome.code !== undefined) assert.equal(scratch.pos, beforeReport, 'a refused report frame takes no room')
     scratch.reset()
   }), { numRuns: RUNS })
   t.ok(refused > 0, `some values were refused (${refused})`)
@@ -221,6 +247,21 @@ const linkReportBody = message([
   varintField(7), varintField(8), stringField(9), varintField(10), varintField(11), stringField(12),
 ], 14)
 
+const linkNewOrderBody = message([
+  varintField(1), stringField(2), stringField(3), varintField(4), varintField(5),
+  varintField(6), varintField(7), varintField(8), varintField(9),
+], 12)
+
+/** A LinkEnvelope of a new order or a cancel, as the simulator may receive it. */
+const linkOrderFrame = fc.array(fc.oneof(
+  { weight: 2, arbitrary: varintField(1) },
+  { weight: 1, arbitrary: varintField(2) },
+  { weight: 1, arbitrary: varintField(3) },
+  { weight: 4, arbitrary: delimited(13, linkNewOrderBody) },
+  { weight: 2, arbitrary: delimited(14, cancelBody) },
+  { weight: 1, arbitrary: unknownField(20) },
+), { minLength: 1, maxLength: 6 }).map((list) => Uint8Array.from(list.flat()))
+
 const linkFrame = fc.array(fc.oneof(
   { weight: 2, arbitrary: varintField(1) },
   { weight: 1, arbitrary: varintField(2) },
@@ -232,6 +273,7 @@ const linkFrame = fc.array(fc.oneof(
 // ---- comparing decodes ------------------------------------------------------------
 
 const NEW_ORDER_KEYS = ['clientOrderId', 'instrument', 'side', 'price', 'quantityLots', 'timeInForce', 'reduceOnly', 'offsetFlag', 'hedgeFlag'] as const
+const LINK_NEW_ORDER_KEYS = ['orderId', 'account', 'instrument', 'side', 'price', 'quantityLots', 'timeInForce', 'offsetFlag', 'hedgeFlag'] as const
 const LINK_REPORT_KEYS = ['orderId', 'execType', 'exchangeOrderId', 'lastPrice', 'lastLots', 'cumulativeLots', 'leavesLots', 'reason', 'text', 'transactTimeUs', 'cancelRejected', 'tradeId'] as const
 
 function pick (o: unknown, keys: readonly string[]): Record<string, unknown> | null {
@@ -258,6 +300,19 @@ function linkView (e: unknown): unknown {
   const env = e as Record<string, unknown>
   const body = env.body as string | undefined
   return { seq: env.seq, sentTimeUs: env.sentTimeUs, possibleDuplicate: env.possibleDuplicate, body, report: body === 'report' ? pick(env.report, LINK_REPORT_KEYS) : null }
+}
+
+function linkOrderView (e: unknown): unknown {
+  const env = e as Record<string, unknown>
+  const body = env.body as string | undefined
+  return {
+    seq: env.seq,
+    sentTimeUs: env.sentTimeUs,
+    possibleDuplicate: env.possibleDuplicate,
+    body,
+    newOrder: body === 'newOrder' ? pick(env.newOrder, LINK_NEW_ORDER_KEYS) : null,
+    cancel: body === 'cancel' ? pick(env.cancel, ['orderId']) : null,
+  }
 }
 
 function reference<T> (decode: () => T): { ok: true, value: T } | { ok: false } {
@@ -319,6 +374,27 @@ function checkLink (decoder: HotLinkDecoder, bytes: Uint8Array): void {
   }
 }
 
+function checkLinkOrder (decoder: HotLinkOrderDecoder, bytes: Uint8Array): void {
+  const want = reference(() => LinkEnvelope.decode(bytes))
+  const taken = decoder.decode(bytes)
+  if (taken) {
+    assert.ok(want.ok, 'the fast path took a frame protobufjs refuses')
+    assert.deepStrictEqual(linkOrderView(decoder.envelope), linkOrderView(want.value))
+  } else if (want.ok) {
+    assert.ok(!mustTake(bytes, [13, 14], 10, 18), 'the fast path declined a plain order frame protobufjs accepts')
+  }
+}
+
+t.test('property: link new order and cancel frames (the simulator\'s side), laid out any way, decode as protobufjs decodes them', async (t) => {
+  const decoder = new HotLinkOrderDecoder()
+  let taken = 0
+  fc.assert(fc.property(linkOrderFrame, (bytes) => {
+    checkLinkOrder(decoder, bytes)
+    if (decoder.decode(bytes)) taken++
+  }), { numRuns: RUNS * 2 })
+  t.ok(taken > RUNS / 2, `most frames took the fast path (${taken} of ${RUNS * 2})`)
+})
+
 t.test('property: client order and cancel frames, laid out any way, decode as protobufjs decodes them', async (t) => {
   const decoder = new HotClientDecoder()
   let taken = 0
@@ -351,10 +427,12 @@ t.test('property: arbitrary bytes and damaged frames never throw out of the fast
       copy[i] = value
       return copy
     })
-  const bytesArb = fc.oneof(fc.uint8Array({ maxLength: 64 }), damaged(clientFrame), damaged(linkFrame))
+  const linkOrder = new HotLinkOrderDecoder()
+  const bytesArb = fc.oneof(fc.uint8Array({ maxLength: 64 }), damaged(clientFrame), damaged(linkFrame), damaged(linkOrderFrame))
   fc.assert(fc.property(bytesArb, (bytes) => {
     checkClient(client, bytes)
     checkLink(link, bytes)
+    checkLinkOrder(linkOrder, bytes)
   }), { numRuns: RUNS * 2 })
   t.pass('property held')
 })
@@ -376,13 +454,24 @@ t.test('frames protobufjs encodes decode on the fast path, with the same values'
   // A 2^53 client_order_id reads as NaN, as protobufjs reads it (field-limits.ts then refuses it).
   t.ok(client.decode(Uint8Array.from([0x62, 0x09, 0x08, ...varint(2n ** 53n)])))
   t.ok(Number.isNaN(client.envelope.newOrder!.clientOrderId))
+
+  const linkOrder = new HotLinkOrderDecoder()
+  const linkSamples: LinkEnvelopeInit[] = [
+    { seq: 9, sentTimeUs: 1_767_571_200_123_456, newOrder: { orderId: 1_765_000_000_000_001, account: 'demo-taker', instrument: 'rb2605', side: 2, price: -3200, quantityLots: 3, timeInForce: 1, offsetFlag: 4, hedgeFlag: 3 } },
+    { seq: MAX, possibleDuplicate: true, cancel: { orderId: MAX } },
+    { seq: 1, newOrder: {} },
+  ]
+  for (const envelope of linkSamples) {
+    const bytes = encodeLinkFrame(envelope).subarray(4)
+    t.ok(linkOrder.decode(bytes), 'a link order frame is taken')
+    t.same(linkOrderView(linkOrder.envelope), linkOrderView(LinkEnvelope.decode(bytes)))
+  }
+  t.notOk(linkOrder.decode(encodeLinkFrame({ seq: 0, logon: { sessionName: 'x' } }).subarray(4)), 'a logon is left to protobufjs')
+  t.notOk(linkOrder.decode(encodeLinkFrame({ seq: 3, report: { orderId: 1 } }).subarray(4)), 'a report is not the exchange\'s to receive: left to protobufjs')
 })
 
 t.test('property: link report frames split anywhere: each body decodes on the fast path as protobufjs decodes it', async (t) => {
-  const reportArbLink = fc.record({
-    orderId: safeUint, execType: enumValue, exchangeOrderId: safeUint, lastPrice: safeInt, lastLots: u32,
-    cumulativeLots: u32, leavesLots: u32, reason: enumValue, text, transactTimeUs: safeUint, cancelRejected: fc.boolean(), tradeId: text,
-  }, { requiredKeys: [] })
+  const reportArbLink = linkReportArb
   const decoder = new HotLinkDecoder()
   fc.assert(fc.property(
     fc.array(fc.tuple(safeUint, fc.boolean(), reportArbLink), { minLength: 1, maxLength: 8 }),
