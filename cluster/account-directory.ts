@@ -236,7 +236,9 @@ export class KvDirectorySync {
           await kv.create(directoryKey(account), instance).catch(() => 0)
         }
         await this.watch(kv)
-        return
+        // The watch ended without stop(): watch again (values already known are applied again, harmlessly).
+        if (this.stopped) return
+        await new Promise((resolve) => setTimeout(resolve, 500).unref())
       } catch {
         if (this.stopped) return
         await new Promise((resolve) => setTimeout(resolve, 500).unref())

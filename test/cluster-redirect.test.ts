@@ -20,7 +20,7 @@ import { Supervisor } from '../supervisor/supervisor.js'
 import { directoryKey } from '../cluster/account-directory.js'
 import { startExchangeSim, type SimProcess } from './helpers/exchange-sim-process.js'
 import { startTestGateway, testGatewayHandle, type TestGateway } from './helpers/gateway.js'
-import { startTestNats } from './helpers/nats-server.js'
+import { restartNats, startTestNats } from './helpers/nats-server.js'
 import { planCluster, type ClusterOptions } from './helpers/cluster.js'
 import { PASSWORD, TEST_IDENTITY, place, logOn } from './helpers/trading.js'
 import type { GatewayConfig } from '../config/config.js'
@@ -180,6 +180,29 @@ t.test('nats-kv directory: a KV change reaches both instances, and the moved acc
   await marker
   t.equal(b.supervisor.directory!.ownerOf('ACC.B'), hashedB, 'a garbage value changes nothing')
   t.ok(b.supervisor.directorySync!.skipped >= 1, 'and is counted as skipped')
+
+  // NATS killed and restarted (same port and store): while it is down the
+  // map in memory serves logons; afterwards a KV change still reaches both.
+  await nats.kill()
+  const whileDown = await GatehouseClient.logonAt(a.url('terminal'), 'ACC.B', PASSWORD, { ...TEST_IDENTITY, followRedirects: false })
+  t.equal(whileDown.reply.reason, RejectReason.WRONG_INSTANCE, 'redirects are decided without NATS')
+  await whileDown.client.close()
+  await restartNats(t, nats)
+  const afterRestart = Promise.all([a, b].map(async (gw) => new Promise<void>((resolve) => {
+    gw.supervisor.directory!.onChange((change) => { if (change.account === 'ACC.B' && change.after === 'gw-a') resolve() })
+  })))
+  // The test's own connection reconnects and JetStream reloads its store
+  // on its own schedule: the put is retried (bounded) until it is taken.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await kv.put(directoryKey('ACC.B'), 'gw-a')
+      break
+    } catch (err) {
+      if (attempt >= 10) throw err
+    }
+  }
+  await afterRestart
+  t.pass('a change after the restart reached both instances')
 
   // The last known map is kept for a restart without NATS.
   const file = join(a.config.runDir, 'account-directory.json')
