@@ -194,15 +194,13 @@ export async function runClusterDemoCommand (argv: string[], io: CommandIo = pro
 type Step = (title: string, body: () => Promise<string[] | void>) => Promise<boolean>
 
 async function runSteps (symbol: string, natsCommand: string, running: Running, step: Step, notRun: (title: string, because: string) => void): Promise<void> {
-  const infra = [
-    await step(STEP_TITLES.nats, async () => {
-      const nats = await startNatsServer({ storeDir: join(running.dir, 'nats'), command: natsCommand })
-      if (running.closed) await nats.stop()
-      running.nats = nats
-      return [`${running.nats.url} (pid ${running.nats.child.pid}, store ${running.nats.storeDir})`]
-    }),
-  ]
-  if (!infra[0]) {
+  const natsOk = await step(STEP_TITLES.nats, async () => {
+    const nats = await startNatsServer({ storeDir: join(running.dir, 'nats'), command: natsCommand })
+    if (running.closed) await nats.stop()
+    running.nats = nats
+    return [`${nats.url} (pid ${nats.child.pid}, store ${nats.storeDir})`]
+  })
+  if (!natsOk) {
     for (const title of stepsAfter('nats')) notRun(title, 'nats-server did not start')
     return
   }
