@@ -122,7 +122,7 @@ function showChanges (result: unknown, io: CommandIo): void {
   io.out(lines.join('\n') + '\n')
 }
 
-/** With cluster.enabled, which instances applied the change (cluster/control-fanout.ts); nothing otherwise. */
+/** With cluster.enabled, which instances applied the change (supervisor/admin/control-fanout.ts); nothing otherwise. */
 function instancesLine (result: unknown): string[] {
   const summary = result as Partial<FanOutSummary>
   if (!Array.isArray(summary.instances) || !Array.isArray(summary.missing)) return []

@@ -1,5 +1,5 @@
 // How the admin reply of a fanned-out change reports the instances
-// (cluster/control-fanout.ts): which applied it, which refused it, which
+// (supervisor/admin/control-fanout.ts): which applied it, which refused it, which
 // did not answer. Pure, so `gatehouse admin` prints it without loading
 // the NATS client, and a property test holds its rules.
 

@@ -554,6 +554,17 @@ function clusterProblems (config: GatewayConfig): string[] {
   for (const [account, instance] of Object.entries(cluster.directory.accounts)) {
     if (cluster.instances[instance] === undefined) problems.push(`cluster.directory.accounts.${account}: instance "${instance}" is not in cluster.instances`)
   }
+  // Whoever can publish on the NATS server can change limits and switches
+  // on every instance (the control subject) and write into the replicated
+  // journal: off loopback, NATS must ask for a token.
+  if (cluster.nats.tokenFile === null) {
+    cluster.nats.servers.forEach((server, index) => {
+      const host = /^nats:\/\/(.+):\d{1,5}$/.exec(server)?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? ''
+      if (!isLoopbackHost(host)) problems.push(`cluster.nats.servers.${index}: "${server}" is not on loopback and cluster.nats.tokenFile is null; set tokenFile to a file holding the NATS server's auth token (every instance can otherwise be controlled by anyone who reaches NATS)`)
+    })
+  } else if (!existsSync(cluster.nats.tokenFile)) {
+    problems.push(`cluster.nats.tokenFile: file "${cluster.nats.tokenFile}" does not exist`)
+  }
   return problems
 }
 

@@ -7,7 +7,7 @@
  * and exchange link.
  */
 import { startNats, type NatsLink } from '../cluster/nats-connection.js'
-import { ControlFanout } from '../cluster/control-fanout.js'
+import { ControlFanout } from './admin/control-fanout.js'
 import { ReplicatorThread, type ReplicationAlert } from '../cluster/replicator-thread.js'
 import { KvDirectorySync, directoryOfConfig, redirectEndpoint, type AccountDirectory } from '../cluster/account-directory.js'
 import { AccountMoveError, moveAccount, serveHandovers, type MoveStepReport } from '../cluster/account-handover.js'
@@ -152,7 +152,7 @@ export class Supervisor {
    * trades while NATS is down (docs/cluster.md).
    */
   nats: NatsLink | null = null
-  /** Admin changes to and from the other instances (cluster/control-fanout.ts); null unless `cluster.enabled`. */
+  /** Admin changes to and from the other instances (supervisor/admin/control-fanout.ts); null unless `cluster.enabled`. */
   control: ControlFanout | null = null
   /**
    * Journal replication's thread when `cluster.enabled` and

@@ -8,7 +8,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { startTestGateway } from './helpers/gateway.js'
 import { startTestNats } from './helpers/nats-server.js'
 import { ExecType, Side } from '../protocol/messages.js'
-import { MAX_CONTROL_MESSAGE_BYTES, type ControlReply } from '../cluster/control-fanout.js'
+import { MAX_CONTROL_MESSAGE_BYTES, type ControlReply } from '../supervisor/admin/control-fanout.js'
 import { logOn, place, tradingAccount } from './helpers/trading.js'
 
 const SUBJECT = 'gatehouse.control'

@@ -154,6 +154,10 @@ const cases: Array<[string, unknown, string]> = [
   ['journal chain cadence too rare', { journal: { chain: { everyMs: 120_000 } } }, 'journal.chain.everyMs: must be at most 60000 ms'],
   ['journal chain cadence not whole', { journal: { chain: { everyRecords: 2.5 } } }, 'journal.chain.everyRecords: must be a whole number'],
   ['unknown test fault', { lanes: { hft: { testFaults: { crash: true } } } }, 'lanes.hft.testFaults: unknown field "crash"; remove it or check its spelling'],
+  ['cluster without this instance', { cluster: { enabled: true, instances: { gw2: { endpoints: {} } } } }, 'cluster.instances: this instance\'s gatewayId "gw1" is not listed; every instance, this one included, must be'],
+  ['cluster directory naming an unknown instance', { cluster: { enabled: true, instances: { gw1: { endpoints: {} } }, directory: { accounts: { A1: 'gw9' } } } }, 'cluster.directory.accounts.A1: instance "gw9" is not in cluster.instances'],
+  ['NATS off loopback without a token', { cluster: { enabled: true, instances: { gw1: { endpoints: {} } }, nats: { servers: ['nats://127.0.0.1:4222', 'nats://10.0.0.5:4222'] } } }, 'cluster.nats.servers.1: "nats://10.0.0.5:4222" is not on loopback and cluster.nats.tokenFile is null; set tokenFile to a file holding the NATS server\'s auth token (every instance can otherwise be controlled by anyone who reaches NATS)'],
+  ['NATS token file missing', { cluster: { enabled: true, instances: { gw1: { endpoints: {} } }, nats: { tokenFile: '/nonexistent/nats-token' } } }, 'cluster.nats.tokenFile: file "/nonexistent/nats-token" does not exist'],
 ]
 
 for (const [kind, overrides, message] of cases) {

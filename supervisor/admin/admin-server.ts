@@ -25,7 +25,7 @@ export interface AdminServerOptions {
   /** The socket's path: adminSocketPath(config). */
   path: string
   api: AdminApi
-  /** With cluster.enabled: every change goes through it, to be applied on the other instances too (cluster/control-fanout.ts). */
+  /** With cluster.enabled: every change goes through it, to be applied on the other instances too (supervisor/admin/control-fanout.ts). */
   fanOut?: ChangeFanOut
 }
 

@@ -96,7 +96,7 @@ function publicApp (software: Software): Record<string, unknown> {
 
 /**
  * A change that is part of a cluster's control fan-out
- * (cluster/control-fanout.ts): its ID and origin go into every record it
+ * (supervisor/admin/control-fanout.ts): its ID and origin go into every record it
  * makes, on the instance that made it and on every one that applied it.
  */
 export interface ControlContext {

@@ -26,7 +26,7 @@ import { HISTOGRAM_BOUNDS_S, HIST_CHECK, HIST_JOURNAL_COMMIT, HIST_ROUND_TRIP, L
 import { nowMillis } from '../../protocol/clock.js'
 import { SAMPLE_AT_MS, SAMPLE_DELAY_MAX_MS, SAMPLE_DELAY_P99_MS, SAMPLE_HEAP_USED_BYTES, THREAD_SAMPLE_SLOTS } from '../../platform/thread-sampler.js'
 import { buildInfo } from './build-info.js'
-import type { ControlCounts } from '../../cluster/control-fanout.js'
+import type { ControlCounts } from '../admin/control-fanout.js'
 import type { ReplicatorStatus } from '../../cluster/journal-replicator.js'
 import { MONITOR_NAMES, monitorState, type MonitorLevel } from '../../checks/monitor-levels.js'
 
