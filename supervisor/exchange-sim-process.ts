@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { GatehouseError } from '../protocol/gatehouse-error.js'
+import { CLI_PATH } from '../platform/cli-process.js'
 
-export const CLI_PATH = fileURLToPath(new URL('../cli/cli.js', import.meta.url))
+export { CLI_PATH }
 
 export interface ExchangeSimProcess {
   host: string

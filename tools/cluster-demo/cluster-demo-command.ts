@@ -11,15 +11,14 @@
 // Everything it checks goes through what an operator or a client would
 // use: `gatehouse start`, the client library, `gatehouse admin` and
 // `gatehouse journal verify`, each run as its own process or library call.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { EXIT_FAILED, EXIT_OK, isUsageError, processIo, refuseUsage, type CommandIo } from '../../platform/cli-kit.js'
 import { startNatsServer, type NatsServerProcess } from '../../cluster/nats-server-process.js'
-import { CLI_PATH, startExchangeSimProcess, type ExchangeSimProcess } from '../../supervisor/exchange-sim-process.js'
+import { startExchangeSimProcess, type ExchangeSimProcess } from '../../supervisor/exchange-sim-process.js'
+import { runCli } from '../../platform/cli-process.js'
 import { GatehouseClient } from '../../client/gatehouse-client.js'
 import { expectReport } from '../../client/demo.js'
 import { DEMO_APP_ID, DEMO_AUTH_CODE, DEMO_TERMINAL_INFO } from '../../protocol/demo-identity.js'
@@ -29,6 +28,9 @@ import {
   DEMO_ACCOUNTS, INSTANCE_IDS, demoConfig, laneUrl, pickLanePorts, startGatewayChild, writeDemoConfig,
   type DemoAccount, type GatewayChild, type InstanceId, type LanePorts,
 } from './demo-cluster.js'
+
+/** The CLI's own environment: without a test runner's NODE_OPTIONS (its loaders), as an operator runs it. */
+const CLEAN_ENV = { env: { ...process.env, NODE_OPTIONS: '' } }
 
 const COMMAND = 'gatehouse cluster-demo'
 
@@ -414,7 +416,7 @@ async function tradeRoundTrip (maker: GatehouseClient, makerId: string, taker: G
 
 /** `gatehouse admin ... --json` against one instance's socket, as an operator runs it; the reply's result. */
 async function admin (running: Running, id: InstanceId, words: string[]): Promise<unknown> {
-  const run = await runGatehouse([...['admin', ...words], '--socket', adminSocketOf(running, id), '--operator', 'demo-ops', '--json'])
+  const run = await runCli([...['admin', ...words], '--socket', adminSocketOf(running, id), '--operator', 'demo-ops', '--json'], CLEAN_ENV)
   if (run.code !== 0) throw new StepFailed(`gatehouse admin ${words.join(' ')} on ${id} exited ${String(run.code)}: ${run.stderr.trim().split('\n')[0] ?? ''}`)
   try {
     return JSON.parse(run.stdout) as unknown
@@ -467,7 +469,7 @@ async function verifyFromStream (running: Running): Promise<string[]> {
   for (const id of INSTANCE_IDS) {
     const local = localRecords(running, id)
     if (!local.ok) throw new StepFailed(`${id}'s local journal does not verify`)
-    const run = await runGatehouse(['journal', 'verify', '--nats', running.nats!.url, '--instance', id, '--json'])
+    const run = await runCli(['journal', 'verify', '--nats', running.nats!.url, '--instance', id, '--json'], CLEAN_ENV)
     if (run.code !== 0) throw new StepFailed(`gatehouse journal verify --nats ${running.nats!.url} --instance ${id} exited ${String(run.code)}: ${(run.stderr.trim() || run.stdout.trim()).split('\n')[0] ?? ''}`)
     const fromStream = streamRecords(run.stdout, id)
     if (fromStream !== local.records) throw new StepFailed(`${id}: ${fromStream} records verified from JetStream, ${local.records} in the local journal`)
@@ -493,17 +495,6 @@ function streamRecords (stdout: string, id: InstanceId): number {
     return count(mine)
   }
   return count(object)
-}
-
-/** The gatehouse CLI as a child process, as an operator would run it. */
-async function runGatehouse (argv: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, [CLI_PATH, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } })
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => { stdout += s })
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => { stderr += s })
-  const [code] = await once(child, 'close') as [number | null]
-  return { code, stdout, stderr }
 }
 
 /** Stops everything in reverse order of start; returns what did not stop cleanly. */

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { DEFAULT_CONFIG } from '../../config/defaults.js'
 import { LANE_NAMES, type LaneName } from '../../protocol/lanes.js'
-import { CLI_PATH } from '../../supervisor/exchange-sim-process.js'
+import { CLI_PATH } from '../../platform/cli-process.js'
 
 /** The demo's two instances. */
 export const INSTANCE_IDS = ['gw1', 'gw2'] as const
