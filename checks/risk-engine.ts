@@ -45,6 +45,7 @@ import {
   type RiskBuffers,
 } from './risk-layout.js'
 import { countInWindow, pushTimestamp, windowHolds } from './sliding-window.js'
+import type { HandedOverToday } from '../journal/gateway-records.js'
 
 const ONE_SECOND_MS = 1000
 
@@ -161,17 +162,6 @@ export function marginPerLotFen (instrument: InstrumentRisk, price: number): num
 
 export function notionalFen (instrument: InstrumentRisk, price: number, lots: number): number {
   return Math.ceil(price * lots * instrument.multiplier * FEN_PER_UNIT / instrument.priceScale)
-}
-
-/** Today's lots and daily counters of a position handed over by another instance (an account move). */
-export interface CarriedToday {
-  longTodayLots: number
-  shortTodayLots: number
-  tradedLotsToday: number
-  cancelsToday: number
-  largeCancelsToday: number
-  selfTradesToday: number
-  openedLotsToday: number
 }
 
 /**
@@ -357,7 +347,7 @@ export class RiskEngine {
    * (another lane's, journaled a moment earlier) have already moved the
    * book by exactly what they moved it live.
    */
-  restoreCarriedPosition (account: number, instrument: number, longYesterdayLots: number, shortYesterdayLots: number, today?: CarriedToday): boolean {
+  restoreCarriedPosition (account: number, instrument: number, longYesterdayLots: number, shortYesterdayLots: number, today?: HandedOverToday): boolean {
     const slot = this.positionSlot(account, instrument)
     if (slot < 0) return false
     const { control, positions, capacity } = this.views

@@ -24,7 +24,7 @@ import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv'
 import type { NatsConnection } from '@nats-io/transport-node'
-import type { GatewayConfig } from '../config/config.js'
+import { GATEWAY_ID_PATTERN, type GatewayConfig } from '../config/config.js'
 import type { LaneName } from '../protocol/lanes.js'
 import type { NatsLink } from './nats-connection.js'
 
@@ -34,8 +34,6 @@ export const MAX_DIRECTORY_ENTRIES = 100_000
 export const MAX_DIRECTORY_FILE_BYTES = 16 * 1024 * 1024
 /** KV history kept per key: every move of an account stays auditable this far back. */
 export const DIRECTORY_KV_HISTORY = 10
-/** What a KV value must be: an instance's gatewayId (config.ts gatewayId). */
-const INSTANCE_ID = /^[A-Za-z0-9_-]{1,32}$/
 /** Changes are written to disk at most this often. */
 const PERSIST_DELAY_MS = 200
 
@@ -262,7 +260,7 @@ export class KvDirectorySync {
       } else if (entry.operation === 'PUT') {
         // A value is an instance ID (1-32 characters); anything else is not taken.
         const instance = entry.value.length <= 32 ? new TextDecoder().decode(entry.value) : ''
-        if (!INSTANCE_ID.test(instance) || !this.directory.set(account, instance)) this.skipped++
+        if (!GATEWAY_ID_PATTERN.test(instance) || !this.directory.set(account, instance)) this.skipped++
         seen.add(account)
       } else {
         this.directory.set(account, null)

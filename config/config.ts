@@ -352,8 +352,15 @@ const ComplianceSchema = z.object({
   clockAlertDaysAhead: z.number().int('must be a whole number').min(0).max(30),
 }).strict()
 
-const instanceId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be an instance\'s gatewayId: 1-32 letters, digits, "_" or "-"')
-const natsName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"')
+/** A gatewayId, which is also an instance's ID in a cluster: every place that takes one checks it with this. */
+export const GATEWAY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/
+/** A JetStream stream, KV bucket or subject token Gatehouse names. */
+export const NATS_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+/** One NATS server as cluster.nats.servers and the tools' --nats take it. */
+export const NATS_SERVER_PATTERN = /^nats:\/\/[^\s/]+:\d{1,5}$/
+/** An instance's ID in the zod schemas (config, admin requests, control messages). */
+export const InstanceIdSchema = z.string().regex(GATEWAY_ID_PATTERN, 'must be an instance\'s gatewayId: 1-32 letters, digits, "_" or "-"')
+const natsName = z.string().regex(NATS_NAME_PATTERN, 'must be 1-64 letters, digits, "_" or "-"')
 const laneEndpoint = z.string().regex(/^wss?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be the ws:// or wss:// URL clients use for this lane of the instance')
 
 /**
@@ -364,13 +371,13 @@ const laneEndpoint = z.string().regex(/^wss?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be 
 const ClusterSchema = z.object({
   enabled: z.boolean(),
   nats: z.object({
-    servers: z.array(z.string().regex(/^nats:\/\/[^\s/]+:\d{1,5}$/, 'must be nats://host:port')).min(1, 'must list at least one NATS server').max(16, 'must list at most 16 servers'),
+    servers: z.array(z.string().regex(NATS_SERVER_PATTERN, 'must be nats://host:port')).min(1, 'must list at least one NATS server').max(16, 'must list at most 16 servers'),
     /** File holding the NATS auth token; null: no auth (a loopback NATS only). */
     tokenFile: z.string().min(1, 'must be the path of a file holding the token, or null').nullable(),
     connectTimeoutMs: z.number().int('must be a whole number').min(100, 'must be at least 100 ms').max(60_000, 'must be at most 60000 ms'),
   }).strict(),
   /** Every instance of the cluster, by gatewayId, with the lane URLs a client on the wrong instance is redirected to. */
-  instances: z.record(instanceId, z.object({
+  instances: z.record(InstanceIdSchema, z.object({
     endpoints: z.object({ terminal: laneEndpoint.optional(), platform: laneEndpoint.optional(), hft: laneEndpoint.optional() }).strict(),
   }).strict()),
   /** Which instance holds each account's risk state: the shard key is the account. */
@@ -379,7 +386,7 @@ const ClusterSchema = z.object({
     source: z.enum(['config', 'nats-kv']),
     bucket: natsName,
     /** account → instance. An account not listed belongs to the instance rendezvous hashing of its ID picks among `instances`. */
-    accounts: z.record(z.string(), instanceId),
+    accounts: z.record(z.string(), InstanceIdSchema),
   }).strict(),
   /** The journal published to a JetStream stream; the local segment stays the write-ahead source. */
   replication: z.object({
@@ -407,7 +414,7 @@ const ClusterSchema = z.object({
 }).strict()
 
 export const GatewayConfigSchema = z.object({
-  gatewayId: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"'),
+  gatewayId: z.string().regex(GATEWAY_ID_PATTERN, 'must be 1-32 letters, digits, "_" or "-"'),
   runDir: z.string().min(1),
   lanes: z.object({ terminal: LaneSchema, platform: LaneSchema, hft: LaneSchema }).strict(),
   ops: z.object({

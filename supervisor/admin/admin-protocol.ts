@@ -15,7 +15,7 @@ import { z } from 'zod'
 import { LIMIT_NAMES, type LimitName } from '../../checks/limits.js'
 import { RISK_LANES, type KillScope, type LimitScope, type LimitSet } from '../../checks/risk-control.js'
 import { EXCHANGES, PROGRAMMATIC_REPORTS, TRADING_STATES } from '../../checks/risk-layout.js'
-import { APP_STATUSES, LimitSetSchema, type LimitSetConfig } from '../../config/config.js'
+import { APP_STATUSES, InstanceIdSchema, LimitSetSchema, type LimitSetConfig } from '../../config/config.js'
 import { LANE_NAMES } from '../../protocol/lanes.js'
 import { limitSetFromConfig } from '../../config/risk-config.js'
 import { adminErrorCodes, type AdminErrorCode } from './admin-api.js'
@@ -168,7 +168,7 @@ export const commandArgs = {
   'clocks.list': z.object({ alertsOnly: z.boolean().optional() }).strict(),
   'accounts.move': z.object({
     account,
-    to: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be an instance\'s gatewayId: 1-32 letters, digits, "_" or "-"'),
+    to: InstanceIdSchema,
     // Below the CLI's own reply timeout (30 s) with the handover's replies added.
     drainTimeoutMs: z.number().int('must be a whole number').min(100, 'must be at least 100 ms').max(15_000, 'must be at most 15000 ms').optional(),
   }).strict(),

@@ -18,7 +18,7 @@ import { isUtf8 } from 'node:buffer'
 import { randomBytes } from 'node:crypto'
 import { createInbox, type Msg, type Subscription } from '@nats-io/transport-node'
 import { z } from 'zod'
-import type { GatewayConfig } from '../../config/config.js'
+import { InstanceIdSchema, type GatewayConfig } from '../../config/config.js'
 import type { NatsLink } from '../../cluster/nats-connection.js'
 import type { AdminApi, ChangeReply, PendingInfo } from './admin-api.js'
 import { OperatorSchema, commandArgs, parseRequestObject, type AdminRequest } from './admin-protocol.js'
@@ -49,7 +49,6 @@ const HELD_REQUESTS = 1000
  */
 const MAX_AGE_FLOOR_MS = 60_000
 
-const instanceId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a gatewayId')
 const requestId = commandArgs['pending.approve'].shape.requestId
 
 /** What one instance sends the others. */
@@ -57,7 +56,7 @@ export const ControlMessageSchema = z.object({
   v: z.literal(1),
   /** `<origin>.<16 hex digits>`: unique, and names where the change was made. */
   changeId: z.string().regex(/^[A-Za-z0-9_-]{1,32}\.[0-9a-f]{16}$/, 'must be <gatewayId>.<16 hex digits>'),
-  origin: instanceId,
+  origin: InstanceIdSchema,
   /** The operator at the origin, as the admin command named them. */
   operator: OperatorSchema,
   /** Wall-clock ms since the epoch at the origin. */
@@ -76,7 +75,7 @@ export type ControlMessage = z.infer<typeof ControlMessageSchema>
 
 /** One instance's answer to a change. */
 export const ControlReplySchema = z.object({
-  instance: instanceId,
+  instance: InstanceIdSchema,
   ok: z.boolean(),
   changes: z.array(z.unknown()).max(10_000).optional(),
   error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).strict().optional(),

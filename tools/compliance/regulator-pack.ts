@@ -156,15 +156,8 @@ function jsonOf (r: ReadRecord): Record<string, any> | null {
   }
 }
 
-interface AppState {
-  appId: string
-  vendor: string
-  name: string
-  version: string
-  status: string
-  statusHistory: StatusEntry[]
-  evidence: EvidenceEntry[]
-  certification: CertificationEntry[]
+/** An external system while the journal is read: its accounts are filled in at the end, its cites gathered without repeats. */
+interface AppState extends Omit<ExternalSystem, 'accounts' | 'cites'> {
   cites: Set<RecordRef>
 }
 

@@ -19,6 +19,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { jetstreamManager, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream'
 import { GatehouseError } from '../../protocol/gatehouse-error.js'
 import { DEFAULT_CONFIG } from '../../config/defaults.js'
+import { GATEWAY_ID_PATTERN, NATS_NAME_PATTERN, NATS_SERVER_PATTERN } from '../../config/config.js'
 import { HDR_OFFSET, HDR_SEGMENT } from '../../cluster/journal-replicator.js'
 import { JOURNAL_DIR_MODE, JOURNAL_FILE_MODE, STREAM_NAME_PATTERN, parseSegmentFileName } from '../../journal/segment-names.js'
 import { MAX_SEGMENT_FILE_BYTES } from '../../journal/read-bounded-file.js'
@@ -27,7 +28,6 @@ import { UsageError } from '../../platform/cli-kit.js'
 import { DEFAULT_REPLICA_MAX_BYTES, DEFAULT_REPLICA_TIMEOUT_MS } from './replica-help.js'
 export { DEFAULT_REPLICA_MAX_BYTES, DEFAULT_REPLICA_TIMEOUT_MS }
 /** An instance ID as config/config.ts allows it; anything else in a subject is not a directory name here. */
-const INSTANCE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
 /** The replica would pass --max-bytes. */
 export class ReplicaTooLargeError extends GatehouseError {
@@ -108,9 +108,9 @@ export function splitReplicaArgs (argv: readonly string[]): { options: ReplicaSo
     return values?.[0]
   }
   const servers = taken.get('nats') ?? []
-  for (const s of servers) if (!/^nats:\/\/[^\s/]+:\d{1,5}$/.test(s)) throw new UsageError(`--nats: expected nats://host:port; got ${s}`)
+  for (const s of servers) if (!NATS_SERVER_PATTERN.test(s)) throw new UsageError(`--nats: expected nats://host:port; got ${s}`)
   const instances = taken.get('instance') ?? []
-  for (const id of instances) if (!INSTANCE_PATTERN.test(id)) throw new UsageError(`--instance: expected a gatewayId (letters, digits, "_", "-"); got ${id}`)
+  for (const id of instances) if (!GATEWAY_ID_PATTERN.test(id)) throw new UsageError(`--instance: expected a gatewayId (letters, digits, "_", "-"); got ${id}`)
   const positive = (name: string, fallback: number): number => {
     const text = once(name)
     if (text === undefined) return fallback
@@ -118,11 +118,10 @@ export function splitReplicaArgs (argv: readonly string[]): { options: ReplicaSo
     if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${name}: expected a whole number above 0; got ${text}`)
     return n
   }
-  const natsName = /^[A-Za-z0-9_-]{1,64}$/
   const stream = once('nats-stream') ?? DEFAULT_CONFIG.cluster.replication.stream
-  if (!natsName.test(stream)) throw new UsageError(`--nats-stream: expected a stream name (letters, digits, "_", "-"); got ${stream}`)
+  if (!NATS_NAME_PATTERN.test(stream)) throw new UsageError(`--nats-stream: expected a stream name (letters, digits, "_", "-"); got ${stream}`)
   const subjectPrefix = once('nats-subject-prefix') ?? DEFAULT_CONFIG.cluster.replication.subjectPrefix
-  if (!natsName.test(subjectPrefix)) throw new UsageError(`--nats-subject-prefix: expected one subject token; got ${subjectPrefix}`)
+  if (!NATS_NAME_PATTERN.test(subjectPrefix)) throw new UsageError(`--nats-subject-prefix: expected one subject token; got ${subjectPrefix}`)
   return {
     options: {
       servers,
@@ -166,7 +165,7 @@ export async function fetchReplica (options: ReplicaSourceOptions): Promise<Repl
       const tokens = subject.split('.')
       const instance = tokens[1] ?? ''
       const stream = tokens[2] ?? ''
-      if (tokens.length !== 3 || !INSTANCE_PATTERN.test(instance) || !STREAM_NAME_PATTERN.test(stream)) {
+      if (tokens.length !== 3 || !GATEWAY_ID_PATTERN.test(instance) || !STREAM_NAME_PATTERN.test(stream)) {
         replica.problems.push({ instance, subject, streamSeq: 0, message: `subject ${subject} is not <prefix>.<instance>.<journal stream>; its messages were not read` })
         continue
       }
